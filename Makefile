@@ -1,0 +1,121 @@
+# muster: mass-provisioning bootstrap orchestrator for libvirt.
+#
+#   make                 build build/muster
+#   make check-fast      unit tests and golden/integration tests on the test driver
+#   make check           everything: check-fast, then again under ASan+UBSan
+#   make deps            install (apt-get) what building and testing need
+#   make install         PREFIX=/usr/local DESTDIR=
+#   REGEN=1 make check-fast   rewrite golden files; review the diff
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+PKG_CONFIG ?= pkg-config
+CC ?= cc
+BUILD ?= build
+SANITIZE ?=
+
+VERSION := 0.1.0
+PKGS := libvirt yaml-0.1 sqlite3 libcrypto libxml-2.0
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wformat=2 -Wvla -Wpointer-arith -Wno-format-nonliteral -fno-common
+CFLAGS ?= -O2 -g
+ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -DMUSTER_VERSION='"$(VERSION)"' \
+	-Iorchestrator -Iorchestrator/util -Idb -I$(BUILD)/gen \
+	$(shell $(PKG_CONFIG) --cflags $(PKGS))
+LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS))
+ifneq ($(SANITIZE),)
+ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+LIB_SRC := $(filter-out orchestrator/main.c,$(wildcard orchestrator/*.c orchestrator/util/*.c db/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/db_schema.o
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+all: $(BUILD)/muster
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/tools/embed: tools/embed.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(WARN) -O2 -o $@ $<
+
+$(BUILD)/gen/db_schema.c: $(BUILD)/tools/embed db/schema.sql $(sort $(wildcard db/migrations/*.sql))
+	@mkdir -p $(dir $@)
+	$(BUILD)/tools/embed db_migrations db/schema.sql $(sort $(wildcard db/migrations/*.sql)) > $@.tmp
+	mv $@.tmp $@
+
+$(BUILD)/libmuster.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/muster: $(BUILD)/obj/orchestrator/main.o $(BUILD)/libmuster.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmuster.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags cmocka) $(LDFLAGS) -o $@ $< \
+		$(BUILD)/libmuster.a $(LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
+
+# ---- tests -----------------------------------------------------------------
+# Every test prints TAP; tests/run records it under $(BUILD)/results and
+# tests/summary prints "N passed, N failed" (and fails when N failed > 0).
+
+RESULTS := $(BUILD)/results
+export MUSTER_BIN := $(abspath $(BUILD)/muster)
+
+check-unit: $(UNIT_BIN)
+	@for t in $(UNIT_BIN); do tests/run $(RESULTS) unit-$$(basename $$t) $$t; done
+
+check-golden: $(BUILD)/muster
+	@tests/run $(RESULTS) manifest tests/manifest/run
+	@tests/run $(RESULTS) plan tests/plan/run
+
+check-fast: clean-results check-unit check-golden
+	@tests/summary $(RESULTS)
+
+check-sanitize:
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/san SANITIZE=address,undefined \
+		CFLAGS='-O1 -g' check-fast
+
+check: check-fast check-sanitize
+
+clean-results:
+	@rm -rf $(RESULTS)
+
+demo: $(BUILD)/muster
+	$(BUILD)/muster validate examples/quickstart.yaml
+	$(BUILD)/muster plan examples/quickstart.yaml --state $(BUILD)/demo-state
+
+DEB_BUILD := build-essential pkg-config libvirt-dev libyaml-dev libssh-dev libsqlite3-dev \
+	libcurl4-openssl-dev libmicrohttpd-dev libisofs-dev libxml2-dev libjansson-dev \
+	libssl-dev libcmocka-dev
+DEB_TEST := sqlite3 libvirt-clients
+deps:
+	@if dpkg-query -W -f='$${Status}\n' $(DEB_BUILD) $(DEB_TEST) 2>/dev/null | \
+		grep -qv 'install ok installed' || \
+		[ $$(dpkg-query -W -f='$${Status}\n' $(DEB_BUILD) $(DEB_TEST) 2>/dev/null | wc -l) -ne \
+		  $(words $(DEB_BUILD) $(DEB_TEST)) ]; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+			$(DEB_BUILD) $(DEB_TEST); \
+	else echo "deps: all installed"; fi
+
+install: $(BUILD)/muster
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BUILD)/muster $(DESTDIR)$(PREFIX)/bin/muster
+
+clean:
+	rm -rf $(BUILD)
+
+.PHONY: all check check-fast check-unit check-golden check-sanitize clean-results demo deps install clean
+.SECONDARY:
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,35 @@
+/*
+ * common.h: what every muster C file includes last, after its system and
+ * library headers: attributes, cleanup helpers and the banned functions.
+ */
+#ifndef MUSTER_COMMON_H
+#define MUSTER_COMMON_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WUR __attribute__((warn_unused_result))
+#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define _cleanup_(f) __attribute__((cleanup(f)))
+
+/* Hand the pointer over: returns it and leaves NULL behind. */
+#define steal_pointer(pp) \
+	({ __typeof__(*(pp)) steal_tmp_ = *(pp); *(pp) = NULL; steal_tmp_; })
+
+static inline void freep(void *p)
+{
+	free(*(void **)p);
+}
+#define _cleanup_free_ _cleanup_(freep)
+
+static inline int streq(const char *a, const char *b)
+{
+	return strcmp(a, b) == 0;
+}
+
+#include "banned.h"
+
+#endif

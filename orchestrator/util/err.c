@@ -1,0 +1,86 @@
+/* err.c: filling struct muster_err. */
+#include <errno.h>
+#include <stdarg.h>
+
+#include "err.h"
+
+static void err_vformat(char *dst, size_t size, const char *fmt, va_list ap)
+{
+	int n = vsnprintf(dst, size, fmt, ap);
+
+	if (n < 0) {
+		(void) snprintf(dst, size, "(unformattable message)");
+		return;
+	}
+	if ((size_t) n >= size && size > 4)
+		memcpy(dst + size - 4, "...", 4);
+}
+
+void err_clear(struct muster_err *err)
+{
+	if (!err)
+		return;
+	err->code = MUSTER_OK;
+	err->sys_errno = 0;
+	err->msg[0] = '\0';
+}
+
+int err_set(struct muster_err *err, enum muster_errc code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return -1;
+	err->code = code;
+	err->sys_errno = 0;
+	va_start(ap, fmt);
+	err_vformat(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int err_set_errno(struct muster_err *err, enum muster_errc code, int errnum,
+		  const char *fmt, ...)
+{
+	char head[sizeof(err->msg)];
+	va_list ap;
+
+	if (!err)
+		return -1;
+	va_start(ap, fmt);
+	err_vformat(head, sizeof(head), fmt, ap);
+	va_end(ap);
+	err->code = code;
+	err->sys_errno = errnum;
+	/* head and strerror are both bounded; the result is truncated safely */
+	{
+		int n = snprintf(err->msg, sizeof(err->msg), "%s: %s", head,
+				 strerror(errnum));
+		if (n < 0 || (size_t) n >= sizeof(err->msg))
+			memcpy(err->msg + sizeof(err->msg) - 4, "...", 4);
+	}
+	return -1;
+}
+
+int err_nomem(struct muster_err *err)
+{
+	return err_set(err, MUSTER_E_NOMEM, "out of memory");
+}
+
+void err_prefix(struct muster_err *err, const char *fmt, ...)
+{
+	char head[sizeof(err->msg)];
+	char old[sizeof(err->msg)];
+	va_list ap;
+	int n;
+
+	if (!err)
+		return;
+	va_start(ap, fmt);
+	err_vformat(head, sizeof(head), fmt, ap);
+	va_end(ap);
+	memcpy(old, err->msg, sizeof(old));
+	n = snprintf(err->msg, sizeof(err->msg), "%s: %s", head, old);
+	if (n < 0 || (size_t) n >= sizeof(err->msg))
+		memcpy(err->msg + sizeof(err->msg) - 4, "...", 4);
+}

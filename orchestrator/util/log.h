@@ -1,0 +1,33 @@
+/*
+ * log.h: the controller's log, to stderr. Each file defines LOG_TAG before
+ * including this header. Library code logs at debug level only.
+ */
+#ifndef MUSTER_LOG_H
+#define MUSTER_LOG_H
+
+#include "common.h"
+
+enum log_level {
+	LOG_LEVEL_ERROR,
+	LOG_LEVEL_WARN,
+	LOG_LEVEL_INFO,
+	LOG_LEVEL_DEBUG,
+	LOG_LEVEL_MAX
+};
+
+/* The one global besides argv: set once by main. */
+extern enum log_level log_max_level;
+
+void log_write(enum log_level level, const char *tag, const char *fmt, ...)
+	PRINTF_LIKE(3, 4);
+
+#ifndef LOG_TAG
+#error "define LOG_TAG before including log.h"
+#endif
+
+#define log_error(...) log_write(LOG_LEVEL_ERROR, LOG_TAG, __VA_ARGS__)
+#define log_warn(...) log_write(LOG_LEVEL_WARN, LOG_TAG, __VA_ARGS__)
+#define log_info(...) log_write(LOG_LEVEL_INFO, LOG_TAG, __VA_ARGS__)
+#define log_debug(...) log_write(LOG_LEVEL_DEBUG, LOG_TAG, __VA_ARGS__)
+
+#endif
