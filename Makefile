@@ -15,7 +15,7 @@ BUILD ?= build
 SANITIZE ?=
 
 VERSION := 0.1.0
-PKGS := libvirt yaml-0.1 sqlite3 libcrypto libxml-2.0
+PKGS := libvirt yaml-0.1 sqlite3 libcrypto libxml-2.0 jansson
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wformat=2 -Wvla -Wpointer-arith -Wno-format-nonliteral -fno-common

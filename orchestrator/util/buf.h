@@ -29,11 +29,11 @@ void buf_release(struct buf *b);
 /* Empty the buffer, keeping its memory; clears the failed mark. */
 void buf_reset(struct buf *b);
 
-int buf_append(struct buf *b, const void *p, size_t n) WUR;
-int buf_puts(struct buf *b, const char *s) WUR;
-int buf_putc(struct buf *b, char c) WUR;
-int buf_printf(struct buf *b, const char *fmt, ...) PRINTF_LIKE(2, 3) WUR;
-int buf_vprintf(struct buf *b, const char *fmt, va_list ap) PRINTF_LIKE(2, 0) WUR;
+int buf_append(struct buf *b, const void *p, size_t n);
+int buf_puts(struct buf *b, const char *s);
+int buf_putc(struct buf *b, char c);
+int buf_printf(struct buf *b, const char *fmt, ...) PRINTF_LIKE(2, 3);
+int buf_vprintf(struct buf *b, const char *fmt, va_list ap) PRINTF_LIKE(2, 0);
 
 /* The contents ("" when empty); valid until the next append. */
 const char *buf_str(const struct buf *b);

@@ -1,0 +1,1161 @@
+/*
+ * store.c: the state store over SQLite; the only file that includes
+ * sqlite3.h. SQL is fixed text with ? parameters, prepared once per
+ * connection and cached in struct store; values are always bound.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#define LOG_TAG "store"
+#include "buf.h"
+#include "err.h"
+#include "log.h"
+#include "store.h"
+
+/* db/schema.sql, then db/migrations/NNNN-*.sql in order: embedded by the build. */
+extern const char *const db_migrations[];
+extern const size_t db_migrations_count;
+
+#define STORE_BUSY_TIMEOUT_MS 5000
+
+enum store_sql {
+	SQL_BEGIN,
+	SQL_COMMIT,
+	SQL_ROLLBACK,
+	SQL_USER_VERSION,
+	SQL_FLEET_ENSURE,
+	SQL_FLEET_CREATE,
+	SQL_FLEET_ID,
+	SQL_VM_FIND,
+	SQL_VM_UPSERT,
+	SQL_VM_LIST,
+	SQL_VM_TRANSITION,
+	SQL_EVENT_INSERT,
+	SQL_EVENT_LIST,
+	SQL_RUN_BEGIN,
+	SQL_RUN_END,
+	SQL_KEY_PUT,
+	SQL_KEY_LIST,
+	SQL_MAX
+};
+
+static const char *const store_sql_text[SQL_MAX] = {
+	[SQL_BEGIN] = "BEGIN IMMEDIATE",
+	[SQL_COMMIT] = "COMMIT",
+	[SQL_ROLLBACK] = "ROLLBACK",
+	[SQL_USER_VERSION] = "PRAGMA user_version",
+	[SQL_FLEET_ENSURE] =
+		"INSERT INTO fleets (name, manifest, created_at, updated_at)"
+		" VALUES (?1, ?2, ?3, ?3)"
+		" ON CONFLICT (name) DO UPDATE SET"
+		" manifest = coalesce(excluded.manifest, manifest),"
+		" updated_at = excluded.updated_at",
+	[SQL_FLEET_CREATE] =
+		"INSERT INTO fleets (name, created_at, updated_at)"
+		" VALUES (?1, ?2, ?2) ON CONFLICT (name) DO NOTHING",
+	[SQL_FLEET_ID] = "SELECT id FROM fleets WHERE name = ?1",
+	[SQL_VM_FIND] =
+		"SELECT v.id, v.state FROM vms v JOIN fleets f ON f.id = v.fleet_id"
+		" WHERE f.name = ?1 AND v.name = ?2",
+	[SQL_VM_UPSERT] =
+		"INSERT INTO vms (fleet_id, name, grp, state, attempts, last_error,"
+		" config_hash, base_hash, domain, uuid, created_at, ready_at,"
+		" rebuilt_at, updated_at)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+		" ON CONFLICT (fleet_id, name) DO UPDATE SET"
+		" grp = excluded.grp, state = excluded.state,"
+		" attempts = excluded.attempts, last_error = excluded.last_error,"
+		" config_hash = excluded.config_hash, base_hash = excluded.base_hash,"
+		" domain = excluded.domain, uuid = excluded.uuid,"
+		" ready_at = excluded.ready_at, rebuilt_at = excluded.rebuilt_at,"
+		" updated_at = excluded.updated_at",
+	[SQL_VM_LIST] =
+		"SELECT v.name, v.grp, v.state, v.attempts, v.last_error,"
+		" v.config_hash, v.base_hash, v.domain, v.uuid, v.created_at,"
+		" v.ready_at, v.rebuilt_at, v.updated_at"
+		" FROM vms v JOIN fleets f ON f.id = v.fleet_id"
+		" WHERE f.name = ?1 ORDER BY v.name",
+	[SQL_VM_TRANSITION] =
+		"UPDATE vms SET state = ?2, updated_at = ?3,"
+		" attempts = attempts + ?4,"
+		" last_error = CASE WHEN ?4 THEN ?5 ELSE last_error END,"
+		" ready_at = CASE WHEN ?6 THEN ?3 ELSE ready_at END"
+		" WHERE id = ?1",
+	[SQL_EVENT_INSERT] =
+		"INSERT INTO events (vm_id, run_id, at, from_state, to_state, detail)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[SQL_EVENT_LIST] =
+		"SELECT v.name, e.at, e.from_state, e.to_state, e.detail"
+		" FROM events e JOIN vms v ON v.id = e.vm_id"
+		" JOIN fleets f ON f.id = v.fleet_id"
+		" WHERE f.name = ?1 AND (?2 IS NULL OR v.name = ?2)"
+		" ORDER BY e.id",
+	[SQL_RUN_BEGIN] =
+		"INSERT INTO runs (fleet_id, command, started_at, pid)"
+		" VALUES (?1, ?2, ?3, ?4)",
+	[SQL_RUN_END] = "UPDATE runs SET ended_at = ?2, status = ?3 WHERE id = ?1",
+	[SQL_KEY_PUT] =
+		"INSERT INTO keys (vm_id, type, public_key, fingerprint, created_at)"
+		" VALUES (?1, ?2, ?3, ?4, ?5)"
+		" ON CONFLICT (vm_id, type) DO UPDATE SET"
+		" public_key = excluded.public_key,"
+		" fingerprint = excluded.fingerprint,"
+		" created_at = excluded.created_at",
+	[SQL_KEY_LIST] =
+		"SELECT v.name, k.type, k.public_key, k.fingerprint, k.created_at"
+		" FROM keys k JOIN vms v ON v.id = k.vm_id"
+		" JOIN fleets f ON f.id = v.fleet_id"
+		" WHERE f.name = ?1 AND (?2 IS NULL OR v.name = ?2)"
+		" ORDER BY v.name, k.type",
+};
+
+struct store {
+	sqlite3 *db;
+	char *path;			/* for messages; ":memory:" in tests */
+	sqlite3_stmt *stmt[SQL_MAX];	/* prepared on first use */
+	int64_t (*now_ms)(void *userdata);
+	void *now_userdata;
+};
+
+static int64_t clock_realtime_ms(void *userdata)
+{
+	struct timespec ts;
+
+	(void) userdata;
+	if (clock_gettime(CLOCK_REALTIME, &ts) < 0)
+		return 0;
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t store_now(struct store *s)
+{
+	return s->now_ms(s->now_userdata);
+}
+
+/* The connection's last error, as a MUSTER_E_DB; callers add context. */
+static int db_fail(struct store *s, struct muster_err *err)
+{
+	return err_set(err, MUSTER_E_DB, "%s", sqlite3_errmsg(s->db));
+}
+
+/* Leave a cached statement ready for its next use (bindings dropped). */
+static void stmt_resetp(sqlite3_stmt **pst)
+{
+	if (*pst) {
+		(void) sqlite3_reset(*pst);
+		(void) sqlite3_clear_bindings(*pst);
+	}
+}
+#define _cleanup_reset_ _cleanup_(stmt_resetp)
+
+static int stmt_get(struct store *s, enum store_sql id, sqlite3_stmt **ret,
+		    struct muster_err *err)
+{
+	if (!s->stmt[id] &&
+	    sqlite3_prepare_v2(s->db, store_sql_text[id], -1, &s->stmt[id],
+			       NULL) != SQLITE_OK)
+		return db_fail(s, err);
+	*ret = s->stmt[id];
+	return 0;
+}
+
+/*
+ * Bind helpers. Strings are bound SQLITE_STATIC: they belong to the caller
+ * and outlive the statement's use, which ends with stmt_resetp clearing the
+ * bindings. A NULL string binds SQL NULL; so does 0 for an optional value
+ * (a time not yet reached, no run).
+ */
+static int bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	return sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC) == SQLITE_OK ? 0 : -1;
+}
+
+static int bind_int64(sqlite3_stmt *st, int i, int64_t v)
+{
+	return sqlite3_bind_int64(st, i, v) == SQLITE_OK ? 0 : -1;
+}
+
+static int bind_optional(sqlite3_stmt *st, int i, int64_t v)
+{
+	if (v == 0)
+		return sqlite3_bind_null(st, i) == SQLITE_OK ? 0 : -1;
+	return bind_int64(st, i, v);
+}
+
+static int step_done(struct store *s, sqlite3_stmt *st, struct muster_err *err)
+{
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return db_fail(s, err);
+	return 0;
+}
+
+/* Copy a text column (NULL stays NULL). -1 only when out of memory. */
+static int column_strdup(sqlite3_stmt *st, int col, char **ret)
+{
+	const unsigned char *t;
+
+	if (sqlite3_column_type(st, col) == SQLITE_NULL) {
+		*ret = NULL;
+		return 0;
+	}
+	t = sqlite3_column_text(st, col);
+	if (!t)
+		return -1;
+	*ret = strdup((const char *) t);
+	return *ret ? 0 : -1;
+}
+
+static int64_t column_time(sqlite3_stmt *st, int col)
+{
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return 0;
+	return sqlite3_column_int64(st, col);
+}
+
+/* Make room for entry n of an array of size-byte entries; new room is zeroed. */
+static void *grow_array(void *arr, size_t *cap, size_t n, size_t size)
+{
+	size_t ncap;
+	char *p;
+
+	if (n < *cap)
+		return arr;
+	ncap = *cap ? *cap * 2 : 16;
+	if (ncap < *cap)
+		return NULL;
+	p = reallocarray(arr, ncap, size);
+	if (!p)
+		return NULL;
+	memset(p + *cap * size, 0, (ncap - *cap) * size);
+	*cap = ncap;
+	return p;
+}
+
+static int tx_exec(struct store *s, enum store_sql id, struct muster_err *err)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+
+	if (stmt_get(s, id, &st, err) < 0)
+		return -1;
+	return step_done(s, st, err);
+}
+
+static int tx_begin(struct store *s, struct muster_err *err)
+{
+	return tx_exec(s, SQL_BEGIN, err);
+}
+
+static int tx_commit(struct store *s, struct muster_err *err)
+{
+	return tx_exec(s, SQL_COMMIT, err);
+}
+
+/* Undo an open transaction, if any (SQLite ends some on its own errors). */
+static void tx_rollback(struct store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		(void) tx_exec(s, SQL_ROLLBACK, NULL);
+}
+
+static int check_name(const char *what, const char *name,
+		      struct muster_err *err)
+{
+	if (!name || !*name)
+		return err_set(err, MUSTER_E_INVALID, "%s name must not be empty",
+			       what);
+	return 0;
+}
+
+/* ---- opening ------------------------------------------------------------ */
+
+/* Run one statement that takes no values (a PRAGMA); ignore rows. */
+static int exec_once(struct store *s, const char *sql, struct muster_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_fail(s, err);
+	do
+		rc = sqlite3_step(st);
+	while (rc == SQLITE_ROW);
+	if (rc != SQLITE_DONE) {
+		(void) db_fail(s, err);
+		sqlite3_finalize(st);
+		return -1;
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+/* Run a PRAGMA and compare its first row with want (case-insensitive). */
+static int pragma_expect(struct store *s, const char *sql, const char *want,
+			 struct muster_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	const char *got;
+	int rc, r = 0;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_fail(s, err);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		got = (const char *) sqlite3_column_text(st, 0);
+		if (!got || strcasecmp(got, want) != 0)
+			r = err_set(err, MUSTER_E_DB, "'%s' gave '%s', not '%s'",
+				    sql, got ? got : "(null)", want);
+	} else if (rc == SQLITE_DONE) {
+		r = err_set(err, MUSTER_E_DB, "'%s' gave nothing", sql);
+	} else {
+		r = db_fail(s, err);
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int read_user_version(struct store *s, int *ret, struct muster_err *err)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+
+	if (stmt_get(s, SQL_USER_VERSION, &st, err) < 0)
+		return -1;
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return db_fail(s, err);
+	*ret = sqlite3_column_int(st, 0);
+	return 0;
+}
+
+static int version_check(struct store *s, int version, struct muster_err *err)
+{
+	if (version < 0)
+		return err_set(err, MUSTER_E_DB,
+			       "database '%s' has an invalid version %d",
+			       s->path, version);
+	if ((size_t) version > db_migrations_count)
+		return err_set(err, MUSTER_E_DB,
+			       "database '%s' is version %d, this muster knows up to %zu",
+			       s->path, version, db_migrations_count);
+	return 0;
+}
+
+/* Apply migration `version` (to version + 1); inside a transaction. */
+static int migrate_one(struct store *s, int version, struct muster_err *err)
+{
+	char sql[64];
+	char *msg = NULL;
+	int n;
+
+	if (sqlite3_exec(s->db, db_migrations[version], NULL, NULL, &msg) != SQLITE_OK) {
+		(void) err_set(err, MUSTER_E_DB,
+			       "cannot migrate database '%s' to version %d: %s",
+			       s->path, version + 1,
+			       msg ? msg : sqlite3_errmsg(s->db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	/* PRAGMA takes no parameters; the value is our own counter, not input. */
+	n = snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", version + 1);
+	if (n < 0 || (size_t) n >= sizeof(sql))
+		return err_set(err, MUSTER_E_DB, "cannot format the schema version");
+	if (exec_once(s, sql, err) < 0) {
+		err_prefix(err, "cannot set the version of database '%s'", s->path);
+		return -1;
+	}
+	return 0;
+}
+
+static int store_migrate(struct store *s, struct muster_err *err)
+{
+	int version;
+
+	if (read_user_version(s, &version, err) < 0) {
+		err_prefix(err, "cannot read the version of database '%s'", s->path);
+		return -1;
+	}
+	if (version_check(s, version, err) < 0)
+		return -1;
+	while ((size_t) version < db_migrations_count) {
+		/* Re-read under the write lock: another muster may have migrated. */
+		if (tx_begin(s, err) < 0 ||
+		    read_user_version(s, &version, err) < 0) {
+			tx_rollback(s);
+			err_prefix(err, "cannot migrate database '%s'", s->path);
+			return -1;
+		}
+		if (version_check(s, version, err) < 0) {
+			tx_rollback(s);
+			return -1;
+		}
+		if ((size_t) version < db_migrations_count &&
+		    migrate_one(s, version, err) < 0) {
+			tx_rollback(s);
+			return -1;
+		}
+		if (tx_commit(s, err) < 0) {
+			tx_rollback(s);
+			err_prefix(err, "cannot migrate database '%s'", s->path);
+			return -1;
+		}
+		if ((size_t) version < db_migrations_count) {
+			version++;
+			log_debug("migrated '%s' to version %d", s->path, version);
+		}
+	}
+	return 0;
+}
+
+/* integrity_check's report, one line per problem, joined with "; ". */
+static int integrity_fail(struct store *s, const char *report,
+			  struct muster_err *err)
+{
+	struct buf b = BUF_INIT(sizeof(err->msg));
+	const char *p;
+	int r;
+
+	for (p = report; *p; p++)
+		if ((*p == '\n' ? buf_puts(&b, "; ") : buf_putc(&b, *p)) < 0)
+			break;
+	r = err_set(err, MUSTER_E_DB, "database '%s' is damaged: %s%s", s->path,
+		    buf_str(&b), buf_failed(&b) ? "..." : "");
+	buf_release(&b);
+	return r;
+}
+
+static int integrity_check(struct store *s, struct muster_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	const char *got;
+	int rc, r = 0;
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA integrity_check", -1, &st,
+			       NULL) != SQLITE_OK) {
+		(void) db_fail(s, err);
+		err_prefix(err, "cannot check database '%s'", s->path);
+		return -1;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		got = (const char *) sqlite3_column_text(st, 0);
+		if (!got || !streq(got, "ok"))
+			r = integrity_fail(s, got ? got : "no report", err);
+	} else {
+		r = db_fail(s, err);
+		err_prefix(err, "cannot check database '%s'", s->path);
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int store_setup(struct store *s, bool wal, struct muster_err *err)
+{
+	(void) sqlite3_extended_result_codes(s->db, 1);
+	if ((sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS) != SQLITE_OK &&
+	     db_fail(s, err) < 0) ||
+	    exec_once(s, "PRAGMA foreign_keys = ON", err) < 0 ||
+	    pragma_expect(s, "PRAGMA foreign_keys", "1", err) < 0 ||
+	    (wal && pragma_expect(s, "PRAGMA journal_mode = WAL", "wal", err) < 0) ||
+	    exec_once(s, "PRAGMA synchronous = NORMAL", err) < 0) {
+		err_prefix(err, "cannot open database '%s'", s->path);
+		return -1;
+	}
+	if (integrity_check(s, err) < 0 || store_migrate(s, err) < 0)
+		return -1;
+	return 0;
+}
+
+static struct store *store_new(const char *path)
+{
+	struct store *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->path = strdup(path);
+	if (!s->path) {
+		free(s);
+		return NULL;
+	}
+	s->now_ms = clock_realtime_ms;
+	return s;
+}
+
+void store_free(struct store *s)
+{
+	size_t i;
+
+	if (!s)
+		return;
+	for (i = 0; i < ARRAY_SIZE(s->stmt); i++)
+		sqlite3_finalize(s->stmt[i]);
+	/* The last connection checkpoints the WAL and removes -wal and -shm. */
+	(void) sqlite3_close_v2(s->db);
+	free(s->path);
+	free(s);
+}
+
+void store_freep(struct store **ps)
+{
+	store_free(*ps);
+}
+
+/*
+ * Open path through SQLite with flags, then configure and migrate. On
+ * failure *ret is untouched.
+ */
+static int store_connect(const char *path, int flags, bool wal,
+			 struct store **ret, struct muster_err *err)
+{
+	_cleanup_(store_freep) struct store *s = store_new(path);
+	int rc;
+
+	if (!s)
+		return err_nomem(err);
+	rc = sqlite3_open_v2(path, &s->db, flags, NULL);
+	if (rc != SQLITE_OK) {
+		if (!s->db)
+			return err_nomem(err);
+		(void) db_fail(s, err);
+		err_prefix(err, "cannot open database '%s'", path);
+		return -1;
+	}
+	if (store_setup(s, wal, err) < 0)
+		return -1;
+	log_debug("opened database '%s'", path);
+	*ret = steal_pointer(&s);
+	return 0;
+}
+
+/*
+ * Create the database file ourselves, 0600 whatever the umask: SQLite gives
+ * -wal and -shm the mode of the database file.
+ */
+static int db_file_create(const char *path, struct muster_err *err)
+{
+	struct stat st;
+	int fd, e;
+
+	fd = open(path, O_CREAT | O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK,
+		  0600);
+	if (fd < 0) {
+		if (errno == ELOOP)
+			return err_set(err, MUSTER_E_IO,
+				       "database '%s' is a symbolic link; refusing to open it",
+				       path);
+		return err_set_errno(err, MUSTER_E_IO, errno,
+				     "cannot open database '%s'", path);
+	}
+	if (fstat(fd, &st) < 0) {
+		e = errno;
+		(void) close(fd);
+		return err_set_errno(err, MUSTER_E_IO, e,
+				     "cannot inspect database '%s'", path);
+	}
+	if (!S_ISREG(st.st_mode)) {
+		(void) close(fd);
+		return err_set(err, MUSTER_E_IO,
+			       "database '%s' is not a regular file", path);
+	}
+	if (0) {
+		e = errno;
+		(void) close(fd);
+		return err_set_errno(err, MUSTER_E_IO, e,
+				     "cannot set mode 0600 on database '%s'", path);
+	}
+	if (close(fd) < 0)
+		return err_set_errno(err, MUSTER_E_IO, errno,
+				     "cannot close database '%s'", path);
+	return 0;
+}
+
+int store_open(const char *state_dir, struct store **ret,
+	       struct muster_err *err)
+{
+	struct buf b = BUF_INIT(PATH_MAX - 1);
+	_cleanup_free_ char *path = NULL;
+
+	if (!state_dir || !*state_dir)
+		return err_set(err, MUSTER_E_INVALID,
+			       "the state directory must not be empty");
+	if (buf_printf(&b, "%s/%s", state_dir, STORE_DB_NAME) < 0) {
+		buf_release(&b);
+		return err_set(err, MUSTER_E_INVALID,
+			       "state directory '%s' has too long a path", state_dir);
+	}
+	path = buf_detach(&b);
+	if (!path)
+		return err_nomem(err);
+	if (db_file_create(path, err) < 0)
+		return -1;
+	/* No SQLITE_OPEN_CREATE: the file must be the one just checked. */
+	return store_connect(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW,
+			     true, ret, err);
+}
+
+int store_open_memory(struct store **ret, struct muster_err *err)
+{
+	return store_connect(":memory:",
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+			     SQLITE_OPEN_MEMORY, false, ret, err);
+}
+
+void store_set_clock(struct store *s, int64_t (*now_ms)(void *userdata),
+		     void *userdata)
+{
+	s->now_ms = now_ms ? now_ms : clock_realtime_ms;
+	s->now_userdata = now_ms ? userdata : NULL;
+}
+
+int store_schema_version(struct store *s, int *ret)
+{
+	return read_user_version(s, ret, NULL);
+}
+
+/* ---- fleets --------------------------------------------------------------- */
+
+int store_fleet_ensure(struct store *s, const char *fleet,
+		       const char *manifest_path, struct muster_err *err)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+
+	if (check_name("fleet", fleet, err) < 0)
+		return -1;
+	if (stmt_get(s, SQL_FLEET_ENSURE, &st, err) < 0)
+		goto fail;
+	if (bind_text(st, 1, fleet) < 0 || bind_text(st, 2, manifest_path) < 0 ||
+	    bind_int64(st, 3, store_now(s)) < 0) {
+		(void) db_fail(s, err);
+		goto fail;
+	}
+	if (step_done(s, st, err) < 0)
+		goto fail;
+	return 0;
+fail:
+	err_prefix(err, "cannot record fleet '%s'", fleet);
+	return -1;
+}
+
+/* The id of fleet, creating its row if needed; inside a transaction. */
+static int fleet_id_ensure(struct store *s, const char *fleet, int64_t *ret,
+			   struct muster_err *err)
+{
+	{
+		_cleanup_reset_ sqlite3_stmt *st = NULL;
+
+		if (stmt_get(s, SQL_FLEET_CREATE, &st, err) < 0)
+			return -1;
+		if (bind_text(st, 1, fleet) < 0 ||
+		    bind_int64(st, 2, store_now(s)) < 0)
+			return db_fail(s, err);
+		if (step_done(s, st, err) < 0)
+			return -1;
+	}
+	{
+		_cleanup_reset_ sqlite3_stmt *st = NULL;
+		int rc;
+
+		if (stmt_get(s, SQL_FLEET_ID, &st, err) < 0)
+			return -1;
+		if (bind_text(st, 1, fleet) < 0)
+			return db_fail(s, err);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_DONE)
+			return err_set(err, MUSTER_E_DB, "fleet '%s' vanished", fleet);
+		if (rc != SQLITE_ROW)
+			return db_fail(s, err);
+		*ret = sqlite3_column_int64(st, 0);
+	}
+	return 0;
+}
+
+/* ---- vms ------------------------------------------------------------------ */
+
+/* The id and state of VM vm of fleet. Unknown: MUSTER_E_NOTFOUND. */
+static int vm_find(struct store *s, const char *fleet, const char *vm,
+		   int64_t *ret_id, enum vm_state *ret_state,
+		   struct muster_err *err)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	const char *name;
+	int rc, state;
+
+	if (stmt_get(s, SQL_VM_FIND, &st, err) < 0)
+		return -1;
+	if (bind_text(st, 1, fleet) < 0 || bind_text(st, 2, vm) < 0)
+		return db_fail(s, err);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return err_set(err, MUSTER_E_NOTFOUND,
+			       "fleet '%s' has no vm '%s'", fleet, vm);
+	if (rc != SQLITE_ROW)
+		return db_fail(s, err);
+	name = (const char *) sqlite3_column_text(st, 1);
+	state = vm_state_from_string(name);
+	if (state < 0)
+		return err_set(err, MUSTER_E_DB, "vm '%s' has an unknown state '%s'",
+			       vm, name ? name : "(null)");
+	*ret_id = sqlite3_column_int64(st, 0);
+	*ret_state = (enum vm_state) state;
+	return 0;
+}
+
+void store_vm_release(struct store_vm *vm)
+{
+	if (!vm)
+		return;
+	free(vm->name);
+	free(vm->group);
+	free(vm->last_error);
+	free(vm->config_hash);
+	free(vm->base_hash);
+	free(vm->domain);
+	free(vm->uuid);
+	memset(vm, 0, sizeof(*vm));
+}
+
+void store_vm_list_free(struct store_vm *vms, size_t n)
+{
+	size_t i;
+
+	if (!vms)
+		return;
+	for (i = 0; i < n; i++)
+		store_vm_release(&vms[i]);
+	free(vms);
+}
+
+/* Fill vm (zeroed) from a SQL_VM_LIST row; on failure vm is released. */
+static int vm_from_row(sqlite3_stmt *st, struct store_vm *vm,
+		       struct muster_err *err)
+{
+	const char *state_name = (const char *) sqlite3_column_text(st, 2);
+	int state = vm_state_from_string(state_name);
+
+	if (state < 0)
+		return err_set(err, MUSTER_E_DB, "vm '%s' has an unknown state '%s'",
+			       (const char *) sqlite3_column_text(st, 0),
+			       state_name ? state_name : "(null)");
+	vm->state = (enum vm_state) state;
+	vm->attempts = sqlite3_column_int(st, 3);
+	vm->created_at = column_time(st, 9);
+	vm->ready_at = column_time(st, 10);
+	vm->rebuilt_at = column_time(st, 11);
+	vm->updated_at = column_time(st, 12);
+	if (column_strdup(st, 0, &vm->name) < 0 ||
+	    column_strdup(st, 1, &vm->group) < 0 ||
+	    column_strdup(st, 4, &vm->last_error) < 0 ||
+	    column_strdup(st, 5, &vm->config_hash) < 0 ||
+	    column_strdup(st, 6, &vm->base_hash) < 0 ||
+	    column_strdup(st, 7, &vm->domain) < 0 ||
+	    column_strdup(st, 8, &vm->uuid) < 0) {
+		store_vm_release(vm);
+		return err_nomem(err);
+	}
+	return 0;
+}
+
+int store_vm_list(struct store *s, const char *fleet, struct store_vm **ret,
+		  size_t *ret_n, struct muster_err *err)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	struct store_vm *list = NULL, *p;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	if (check_name("fleet", fleet, err) < 0)
+		return -1;
+	if (stmt_get(s, SQL_VM_LIST, &st, err) < 0)
+		goto fail;
+	if (bind_text(st, 1, fleet) < 0) {
+		(void) db_fail(s, err);
+		goto fail;
+	}
+	for (;;) {
+		rc = sqlite3_step(st);
+		if (rc != SQLITE_ROW)
+			break;
+		p = grow_array(list, &cap, n, sizeof(*list));
+		if (!p) {
+			(void) err_nomem(err);
+			goto fail;
+		}
+		list = p;
+		if (vm_from_row(st, &list[n], err) < 0)
+			goto fail;
+		n++;
+	}
+	if (rc != SQLITE_DONE) {
+		(void) db_fail(s, err);
+		goto fail;
+	}
+	*ret = list;
+	*ret_n = n;
+	return 0;
+fail:
+	store_vm_list_free(list, n);
+	err_prefix(err, "cannot list the vms of fleet '%s'", fleet);
+	return -1;
+}
+
+static int vm_upsert(struct store *s, const char *fleet,
+		     const struct store_vm *vm, struct muster_err *err)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	int64_t fleet_id, now = store_now(s);
+
+	if (fleet_id_ensure(s, fleet, &fleet_id, err) < 0 ||
+	    stmt_get(s, SQL_VM_UPSERT, &st, err) < 0)
+		return -1;
+	if (bind_int64(st, 1, fleet_id) < 0 ||
+	    bind_text(st, 2, vm->name) < 0 ||
+	    bind_text(st, 3, vm->group) < 0 ||
+	    bind_text(st, 4, vm_state_to_string(vm->state)) < 0 ||
+	    bind_int64(st, 5, vm->attempts) < 0 ||
+	    bind_text(st, 6, vm->last_error) < 0 ||
+	    bind_text(st, 7, vm->config_hash) < 0 ||
+	    bind_text(st, 8, vm->base_hash) < 0 ||
+	    bind_text(st, 9, vm->domain) < 0 ||
+	    bind_text(st, 10, vm->uuid) < 0 ||
+	    bind_int64(st, 11, vm->created_at ? vm->created_at : now) < 0 ||
+	    bind_optional(st, 12, vm->ready_at) < 0 ||
+	    bind_optional(st, 13, vm->rebuilt_at) < 0 ||
+	    bind_int64(st, 14, now) < 0)
+		return db_fail(s, err);
+	return step_done(s, st, err);
+}
+
+int store_vm_upsert(struct store *s, const char *fleet,
+		    const struct store_vm *vm, struct muster_err *err)
+{
+	if (!vm)
+		return err_set(err, MUSTER_E_INVALID, "no vm to save");
+	if (check_name("fleet", fleet, err) < 0 ||
+	    check_name("vm", vm->name, err) < 0)
+		return -1;
+	if (!vm_state_to_string(vm->state))
+		return err_set(err, MUSTER_E_INVALID,
+			       "cannot save vm '%s': invalid state %d",
+			       vm->name, (int) vm->state);
+	if (vm->attempts < 0)
+		return err_set(err, MUSTER_E_INVALID,
+			       "cannot save vm '%s': negative attempt count",
+			       vm->name);
+	if (tx_begin(s, err) < 0 || vm_upsert(s, fleet, vm, err) < 0 ||
+	    tx_commit(s, err) < 0) {
+		tx_rollback(s);
+		err_prefix(err, "cannot save vm '%s' of fleet '%s'", vm->name, fleet);
+		return -1;
+	}
+	return 0;
+}
+
+static int vm_transition(struct store *s, const char *fleet, const char *vm,
+			 enum vm_state to, const char *detail, int64_t run_id,
+			 struct muster_err *err)
+{
+	int64_t vm_id, now = store_now(s);
+	enum vm_state from;
+
+	if (vm_find(s, fleet, vm, &vm_id, &from, err) < 0)
+		return -1;
+	{
+		_cleanup_reset_ sqlite3_stmt *st = NULL;
+
+		if (stmt_get(s, SQL_VM_TRANSITION, &st, err) < 0)
+			return -1;
+		if (bind_int64(st, 1, vm_id) < 0 ||
+		    bind_text(st, 2, vm_state_to_string(to)) < 0 ||
+		    bind_int64(st, 3, now) < 0 ||
+		    bind_int64(st, 4, to == VM_STATE_FAILED) < 0 ||
+		    bind_text(st, 5, detail) < 0 ||
+		    bind_int64(st, 6, to == VM_STATE_READY) < 0)
+			return db_fail(s, err);
+		if (step_done(s, st, err) < 0)
+			return -1;
+	}
+	{
+		_cleanup_reset_ sqlite3_stmt *st = NULL;
+
+		if (stmt_get(s, SQL_EVENT_INSERT, &st, err) < 0)
+			return -1;
+		if (bind_int64(st, 1, vm_id) < 0 ||
+		    bind_optional(st, 2, run_id) < 0 ||
+		    bind_int64(st, 3, now) < 0 ||
+		    bind_text(st, 4, vm_state_to_string(from)) < 0 ||
+		    bind_text(st, 5, vm_state_to_string(to)) < 0 ||
+		    bind_text(st, 6, detail) < 0)
+			return db_fail(s, err);
+		if (step_done(s, st, err) < 0)
+			return -1;
+	}
+	log_debug("vm '%s' of fleet '%s': %s -> %s", vm, fleet,
+		  vm_state_to_string(from), vm_state_to_string(to));
+	return 0;
+}
+
+int store_vm_transition(struct store *s, const char *fleet, const char *vm,
+			enum vm_state to, const char *detail, int64_t run_id,
+			struct muster_err *err)
+{
+	if (check_name("fleet", fleet, err) < 0 || check_name("vm", vm, err) < 0)
+		return -1;
+	if (!vm_state_to_string(to))
+		return err_set(err, MUSTER_E_INVALID,
+			       "cannot record event for '%s': invalid state %d",
+			       vm, (int) to);
+	if (tx_begin(s, err) < 0 ||
+	    vm_transition(s, fleet, vm, to, detail, run_id, err) < 0 ||
+	    tx_commit(s, err) < 0) {
+		tx_rollback(s);
+		err_prefix(err, "cannot record event for '%s'", vm);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- events --------------------------------------------------------------- */
+
+void store_event_list_free(struct store_event *events, size_t n)
+{
+	size_t i;
+
+	if (!events)
+		return;
+	for (i = 0; i < n; i++) {
+		free(events[i].vm);
+		free(events[i].from);
+		free(events[i].to);
+		free(events[i].detail);
+	}
+	free(events);
+}
+
+int store_event_list(struct store *s, const char *fleet, const char *vm,
+		     struct store_event **ret, size_t *ret_n,
+		     struct muster_err *err)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	struct store_event *list = NULL, *p, *e;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	if (check_name("fleet", fleet, err) < 0)
+		return -1;
+	if (stmt_get(s, SQL_EVENT_LIST, &st, err) < 0)
+		goto fail;
+	if (bind_text(st, 1, fleet) < 0 || bind_text(st, 2, vm) < 0) {
+		(void) db_fail(s, err);
+		goto fail;
+	}
+	for (;;) {
+		rc = sqlite3_step(st);
+		if (rc != SQLITE_ROW)
+			break;
+		p = grow_array(list, &cap, n, sizeof(*list));
+		if (!p) {
+			(void) err_nomem(err);
+			goto fail;
+		}
+		list = p;
+		e = &list[n++];		/* zeroed: freeable even half-filled */
+		e->at = sqlite3_column_int64(st, 1);
+		if (column_strdup(st, 0, &e->vm) < 0 ||
+		    column_strdup(st, 2, &e->from) < 0 ||
+		    column_strdup(st, 3, &e->to) < 0 ||
+		    column_strdup(st, 4, &e->detail) < 0) {
+			(void) err_nomem(err);
+			goto fail;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		(void) db_fail(s, err);
+		goto fail;
+	}
+	*ret = list;
+	*ret_n = n;
+	return 0;
+fail:
+	store_event_list_free(list, n);
+	err_prefix(err, "cannot list the events of fleet '%s'", fleet);
+	return -1;
+}
+
+/* ---- runs ----------------------------------------------------------------- */
+
+static int run_begin(struct store *s, const char *fleet, const char *command,
+		     int64_t *ret_run_id, struct muster_err *err)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	int64_t fleet_id;
+
+	if (fleet_id_ensure(s, fleet, &fleet_id, err) < 0 ||
+	    stmt_get(s, SQL_RUN_BEGIN, &st, err) < 0)
+		return -1;
+	if (bind_int64(st, 1, fleet_id) < 0 ||
+	    bind_text(st, 2, command) < 0 ||
+	    bind_int64(st, 3, store_now(s)) < 0 ||
+	    bind_int64(st, 4, (int64_t) getpid()) < 0)
+		return db_fail(s, err);
+	if (step_done(s, st, err) < 0)
+		return -1;
+	*ret_run_id = sqlite3_last_insert_rowid(s->db);
+	return 0;
+}
+
+int store_run_begin(struct store *s, const char *fleet, const char *command,
+		    int64_t *ret_run_id, struct muster_err *err)
+{
+	int64_t id = 0;
+
+	if (check_name("fleet", fleet, err) < 0 ||
+	    check_name("command", command, err) < 0)
+		return -1;
+	if (tx_begin(s, err) < 0 || run_begin(s, fleet, command, &id, err) < 0 ||
+	    tx_commit(s, err) < 0) {
+		tx_rollback(s);
+		err_prefix(err, "cannot record the start of '%s' on fleet '%s'",
+			   command, fleet);
+		return -1;
+	}
+	*ret_run_id = id;
+	return 0;
+}
+
+int store_run_end(struct store *s, int64_t run_id, int status,
+		  struct muster_err *err)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+
+	if (stmt_get(s, SQL_RUN_END, &st, err) < 0)
+		goto fail;
+	if (bind_int64(st, 1, run_id) < 0 || bind_int64(st, 2, store_now(s)) < 0 ||
+	    bind_int64(st, 3, status) < 0) {
+		(void) db_fail(s, err);
+		goto fail;
+	}
+	if (step_done(s, st, err) < 0)
+		goto fail;
+	if (sqlite3_changes(s->db) == 0) {
+		(void) err_set(err, MUSTER_E_NOTFOUND, "no such run");
+		goto fail;
+	}
+	return 0;
+fail:
+	err_prefix(err, "cannot record the end of run %" PRId64, run_id);
+	return -1;
+}
+
+/* ---- keys ----------------------------------------------------------------- */
+
+static int key_put(struct store *s, const char *fleet, const char *vm,
+		   const char *type, const char *public_key,
+		   const char *fingerprint, struct muster_err *err)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	enum vm_state state;
+	int64_t vm_id;
+
+	if (vm_find(s, fleet, vm, &vm_id, &state, err) < 0 ||
+	    stmt_get(s, SQL_KEY_PUT, &st, err) < 0)
+		return -1;
+	if (bind_int64(st, 1, vm_id) < 0 ||
+	    bind_text(st, 2, type) < 0 ||
+	    bind_text(st, 3, public_key) < 0 ||
+	    bind_text(st, 4, fingerprint) < 0 ||
+	    bind_int64(st, 5, store_now(s)) < 0)
+		return db_fail(s, err);
+	return step_done(s, st, err);
+}
+
+int store_key_put(struct store *s, const char *fleet, const char *vm,
+		  const char *type, const char *public_key,
+		  const char *fingerprint, struct muster_err *err)
+{
+	if (check_name("fleet", fleet, err) < 0 || check_name("vm", vm, err) < 0 ||
+	    check_name("key type", type, err) < 0)
+		return -1;
+	if (!public_key || !*public_key)
+		return err_set(err, MUSTER_E_INVALID,
+			       "cannot record %s key of '%s': the key is empty",
+			       type, vm);
+	if (tx_begin(s, err) < 0 ||
+	    key_put(s, fleet, vm, type, public_key, fingerprint, err) < 0 ||
+	    tx_commit(s, err) < 0) {
+		tx_rollback(s);
+		err_prefix(err, "cannot record %s key of '%s'", type, vm);
+		return -1;
+	}
+	return 0;
+}
+
+void store_key_list_free(struct store_key *keys, size_t n)
+{
+	size_t i;
+
+	if (!keys)
+		return;
+	for (i = 0; i < n; i++) {
+		free(keys[i].vm);
+		free(keys[i].type);
+		free(keys[i].public_key);
+		free(keys[i].fingerprint);
+	}
+	free(keys);
+}
+
+int store_key_list(struct store *s, const char *fleet, const char *vm,
+		   struct store_key **ret, size_t *ret_n,
+		   struct muster_err *err)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	struct store_key *list = NULL, *p, *k;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	if (check_name("fleet", fleet, err) < 0)
+		return -1;
+	if (stmt_get(s, SQL_KEY_LIST, &st, err) < 0)
+		goto fail;
+	if (bind_text(st, 1, fleet) < 0 || bind_text(st, 2, vm) < 0) {
+		(void) db_fail(s, err);
+		goto fail;
+	}
+	for (;;) {
+		rc = sqlite3_step(st);
+		if (rc != SQLITE_ROW)
+			break;
+		p = grow_array(list, &cap, n, sizeof(*list));
+		if (!p) {
+			(void) err_nomem(err);
+			goto fail;
+		}
+		list = p;
+		k = &list[n++];		/* zeroed: freeable even half-filled */
+		k->created_at = sqlite3_column_int64(st, 4);
+		if (column_strdup(st, 0, &k->vm) < 0 ||
+		    column_strdup(st, 1, &k->type) < 0 ||
+		    column_strdup(st, 2, &k->public_key) < 0 ||
+		    column_strdup(st, 3, &k->fingerprint) < 0) {
+			(void) err_nomem(err);
+			goto fail;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		(void) db_fail(s, err);
+		goto fail;
+	}
+	*ret = list;
+	*ret_n = n;
+	return 0;
+fail:
+	store_key_list_free(list, n);
+	err_prefix(err, "cannot list the keys of fleet '%s'", fleet);
+	return -1;
+}

@@ -1,0 +1,189 @@
+/*
+ * store.h: muster's state in SQLite (DESIGN.md "State"; tables in
+ * db/schema.sql). store.c is the only file in the project that includes
+ * sqlite3.h.
+ *
+ * The database is <state_dir>/muster.db in WAL mode (with -wal and -shm
+ * beside it), mode 0600. Opening it checks its integrity and applies the
+ * forward migrations, one transaction each; a database written by a newer
+ * muster is refused. Each write below is one transaction, so a crash leaves
+ * either all of it or none.
+ *
+ * A struct store is one SQLite connection with its cached statements: use it
+ * from one thread at a time. Several processes may open the same database;
+ * a writer waits up to 5 s for another.
+ *
+ * Every fallible function returns 0 or -1 and then fills err (which may be
+ * NULL); on failure the ret_ parameters are left untouched. Times are unix
+ * milliseconds; 0 in a time field means "not yet" (NULL in the database).
+ * Strings passed in are copied; strings and arrays returned belong to the
+ * caller.
+ */
+#ifndef MUSTER_STORE_H
+#define MUSTER_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "vmstate.h"
+
+struct store;
+
+/* The file name of the database inside the state directory. */
+#define STORE_DB_NAME "muster.db"
+
+/*
+ * Open (creating if needed) <state_dir>/muster.db. state_dir must exist and
+ * be private (statedir_prepare). The file is created with mode 0600 and set
+ * to 0600 if it exists; a symbolic link or a non-regular file is refused, as
+ * is a database that fails PRAGMA integrity_check or whose version is newer
+ * than this muster knows. On success *ret is set (caller frees with
+ * store_free).
+ */
+int store_open(const char *state_dir, struct store **ret,
+	       struct muster_err *err) WUR;
+
+/* Like store_open on a fresh in-memory database (for tests). */
+int store_open_memory(struct store **ret, struct muster_err *err) WUR;
+
+/* Close the database; NULL is allowed. */
+void store_free(struct store *s);
+/* For _cleanup_(store_freep). */
+void store_freep(struct store **ps);
+
+/*
+ * Replace the clock (default: CLOCK_REALTIME in ms) with now_ms(userdata);
+ * NULL restores the default. For tests.
+ */
+void store_set_clock(struct store *s, int64_t (*now_ms)(void *userdata),
+		     void *userdata);
+
+/*
+ * The schema version (PRAGMA user_version): after a successful open, the
+ * number of migrations this muster knows. Returns 0, or -1 if it cannot be
+ * read (*ret untouched).
+ */
+int store_schema_version(struct store *s, int *ret) WUR;
+
+/*
+ * Create the fleet named fleet if it does not exist, and record manifest_path
+ * as the manifest it was last applied from (NULL keeps the recorded path).
+ */
+int store_fleet_ensure(struct store *s, const char *fleet,
+		       const char *manifest_path, struct muster_err *err) WUR;
+
+/* One VM as recorded. NULL strings and 0 times are "unset". */
+struct store_vm {
+	char *name;
+	char *group;
+	enum vm_state state;
+	int attempts;
+	char *last_error;
+	char *config_hash;
+	char *base_hash;
+	char *domain;		/* libvirt domain name */
+	char *uuid;
+	int64_t created_at, ready_at, rebuilt_at, updated_at;
+};
+
+/*
+ * The VMs of fleet, ordered by name: *ret is an array of *ret_n entries
+ * (caller frees with store_vm_list_free; NULL when empty). An unknown fleet
+ * gives an empty list, not an error.
+ */
+int store_vm_list(struct store *s, const char *fleet, struct store_vm **ret,
+		  size_t *ret_n, struct muster_err *err) WUR;
+
+/* Free the strings of one entry (not the entry itself); NULL is allowed. */
+void store_vm_release(struct store_vm *vm);
+/* Free an array from store_vm_list; NULL is allowed. */
+void store_vm_list_free(struct store_vm *vms, size_t n);
+
+/*
+ * Insert or replace the VM vm->name (required) of fleet, creating the fleet
+ * if needed. Every field is written as given, except: created_at is set only
+ * when the VM is first inserted (vm->created_at, or now if 0), and
+ * updated_at is always now. No event is recorded: use store_vm_transition
+ * for state changes that belong in the timeline.
+ */
+int store_vm_upsert(struct store *s, const char *fleet,
+		    const struct store_vm *vm, struct muster_err *err) WUR;
+
+/*
+ * In one transaction: set the state of VM vm of fleet to `to` and record an
+ * event (from the previous state, to `to`, detail, now, run_id, or no run if
+ * 0). Entering VM_STATE_FAILED also increments attempts and sets last_error
+ * to detail; entering VM_STATE_READY sets ready_at to now. Other fields are
+ * kept. detail may be NULL. An unknown VM is MUSTER_E_NOTFOUND; an unknown
+ * run_id is a MUSTER_E_DB error (foreign key); either way nothing changes.
+ */
+int store_vm_transition(struct store *s, const char *fleet, const char *vm,
+			enum vm_state to, const char *detail, int64_t run_id,
+			struct muster_err *err) WUR;
+
+/* One event. from is NULL when the VM had no prior state; detail may be NULL. */
+struct store_event {
+	char *vm;
+	int64_t at;
+	char *from;
+	char *to;
+	char *detail;
+};
+
+/*
+ * The events of fleet, of VM vm only unless vm is NULL, in the order they
+ * were recorded: *ret is an array of *ret_n entries (caller frees with
+ * store_event_list_free; NULL when empty). Unknown names give an empty list.
+ */
+int store_event_list(struct store *s, const char *fleet, const char *vm,
+		     struct store_event **ret, size_t *ret_n,
+		     struct muster_err *err) WUR;
+
+/* Free an array from store_event_list; NULL is allowed. */
+void store_event_list_free(struct store_event *events, size_t n);
+
+/*
+ * Record the start of a run of command (e.g. "apply") on fleet, creating the
+ * fleet if needed, with this process's pid. *ret_run_id is set to the run's
+ * id (> 0), for store_vm_transition and store_run_end.
+ */
+int store_run_begin(struct store *s, const char *fleet, const char *command,
+		    int64_t *ret_run_id, struct muster_err *err) WUR;
+
+/* Record the end of run run_id with its exit status. Unknown: MUSTER_E_NOTFOUND. */
+int store_run_end(struct store *s, int64_t run_id, int status,
+		  struct muster_err *err) WUR;
+
+/*
+ * Record (or replace) the public key of the given type ("ssh-ed25519",
+ * "host-ed25519", ...) of VM vm of fleet. Only public material goes here:
+ * private keys are files. fingerprint may be NULL. An unknown VM is
+ * MUSTER_E_NOTFOUND.
+ */
+int store_key_put(struct store *s, const char *fleet, const char *vm,
+		  const char *type, const char *public_key,
+		  const char *fingerprint, struct muster_err *err) WUR;
+
+/* One public key. fingerprint may be NULL. */
+struct store_key {
+	char *vm;
+	char *type;
+	char *public_key;
+	char *fingerprint;
+	int64_t created_at;
+};
+
+/*
+ * The public keys of fleet, of VM vm only unless vm is NULL, ordered by VM
+ * name then type: *ret is an array of *ret_n entries (caller frees with
+ * store_key_list_free; NULL when empty). Unknown names give an empty list.
+ */
+int store_key_list(struct store *s, const char *fleet, const char *vm,
+		   struct store_key **ret, size_t *ret_n,
+		   struct muster_err *err) WUR;
+
+/* Free an array from store_key_list; NULL is allowed. */
+void store_key_list_free(struct store_key *keys, size_t n);
+
+#endif

@@ -1,0 +1,56 @@
+/*
+ * cmd.h: the command layer. Each command is an entry of the table in main.c
+ * with its handler in cmd_<verb>.c; only this layer prints messages and
+ * chooses exit codes (DESIGN.md "CLI").
+ */
+#ifndef MUSTER_CMD_H
+#define MUSTER_CMD_H
+
+#include <getopt.h>
+#include <stdbool.h>
+
+#include "common.h"
+
+enum {
+	EXIT_OK = 0,		/* every VM reached its target */
+	EXIT_FAIL = 1,		/* something failed; the summary says what */
+	EXIT_USAGE = 2,		/* bad usage or invalid manifest */
+	EXIT_LOCKED = 75,	/* another run holds the lock */
+};
+
+/* Global options, accepted before or after the command. */
+struct cli {
+	const char *state_dir;	/* --state DIR, NULL = default */
+	const char *connect;	/* --connect URI overrides the manifest */
+	bool json;
+	bool quiet;
+	int verbose;
+};
+
+struct cmd {
+	const char *name;
+	int min_args, max_args;
+	int (*run)(const struct cmd *self, struct cli *cli, int argc, char **argv);
+	const char *usage;	/* arguments, after "muster NAME" */
+	const char *summary;	/* one line for `muster --help` */
+	const char *help;	/* the rest of `muster NAME --help` */
+};
+
+/*
+ * Parse the options of command cmd in argv (argv[0] is the command name):
+ * the global ones into cli, the command's own (extra, may be NULL) through
+ * on_option(opt, optarg, userdata), which returns 0 or -1. --help prints the
+ * command's help. Returns the index of the first operand, or -1 with the
+ * exit code in *ret_exit (0 after --help).
+ */
+int cmd_parse(struct cli *cli, const struct cmd *cmd, int argc, char **argv,
+	      const struct option *extra, const char *extra_short,
+	      int (*on_option)(int opt, const char *arg, void *userdata), void *userdata,
+	      int *ret_exit);
+
+void cmd_usage(const struct cmd *cmd, FILE *f);
+
+int cmd_validate(const struct cmd *self, struct cli *cli, int argc, char **argv);
+int cmd_plan(const struct cmd *self, struct cli *cli, int argc, char **argv);
+
+#endif

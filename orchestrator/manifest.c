@@ -1,0 +1,2180 @@
+/*
+ * manifest.c: the YAML tree (yamltree.c) checked and read into struct
+ * manifest. Every check reports where it failed and goes on, so one run of
+ * `muster validate` lists every problem.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "identity.h"
+#include "manifest.h"
+
+#define LIST_MAX 4096	/* items in one list of the manifest */
+
+struct manifest_priv {
+	struct yt_doc *doc;
+	char **strings;		/* strings made here (VM names, copies) */
+	size_t n_strings;
+	size_t cap_strings;
+};
+
+struct ctx {
+	const char *file;
+	struct mf_diags *diags;
+	struct buf path;
+	struct manifest *m;
+	bool nomem;
+};
+
+/* ---- enum tables ---------------------------------------------------------- */
+
+static const char *const domain_type_names[MF_DOMAIN_TYPE_MAX] = {
+	[MF_DOMAIN_KVM] = "kvm", [MF_DOMAIN_QEMU] = "qemu", [MF_DOMAIN_XEN] = "xen",
+};
+static const char *const net_type_names[MF_NET_TYPE_MAX] = {
+	[MF_NET_NAT] = "nat", [MF_NET_ISOLATED] = "isolated", [MF_NET_BRIDGE] = "bridge",
+	[MF_NET_VLAN] = "vlan", [MF_NET_USER] = "user",
+};
+static const char *const bootstrap_names[MF_BOOTSTRAP_MAX] = {
+	[MF_BOOTSTRAP_CLOUD_INIT] = "cloud-init", [MF_BOOTSTRAP_KICKSTART] = "kickstart",
+};
+static const char *const format_names[MF_FORMAT_MAX] = {
+	[MF_FORMAT_QCOW2] = "qcow2", [MF_FORMAT_RAW] = "raw",
+};
+static const char *const key_type_names[MF_KEY_TYPE_MAX] = {
+	[MF_KEY_ED25519] = "ed25519", [MF_KEY_RSA] = "rsa", [MF_KEY_ECDSA] = "ecdsa",
+};
+
+static int table_lookup(const char *const *names, size_t n, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (names[i] && streq(names[i], s))
+			return (int) i;
+	return -1;
+}
+
+#define ENUM_STRINGS(prefix, table, type, max)                                  \
+	const char *prefix##_to_string(type v)                                  \
+	{                                                                       \
+		return (unsigned) v < (max) ? table[v] : NULL;                  \
+	}                                                                       \
+	int prefix##_from_string(const char *s)                                 \
+	{                                                                       \
+		return table_lookup(table, (max), s);                           \
+	}
+
+ENUM_STRINGS(mf_domain_type, domain_type_names, enum mf_domain_type, MF_DOMAIN_TYPE_MAX)
+ENUM_STRINGS(mf_net_type, net_type_names, enum mf_net_type, MF_NET_TYPE_MAX)
+ENUM_STRINGS(mf_bootstrap, bootstrap_names, enum mf_bootstrap, MF_BOOTSTRAP_MAX)
+ENUM_STRINGS(mf_format, format_names, enum mf_format, MF_FORMAT_MAX)
+ENUM_STRINGS(mf_key_type, key_type_names, enum mf_key_type, MF_KEY_TYPE_MAX)
+
+/* ---- diagnostics ---------------------------------------------------------- */
+
+static void diag_add(struct ctx *c, struct yt_pos pos, const char *path, const char *fmt,
+		     va_list ap) PRINTF_LIKE(4, 0);
+
+static void diag_add(struct ctx *c, struct yt_pos pos, const char *path, const char *fmt,
+		     va_list ap)
+{
+	struct mf_diags *d = c->diags;
+	struct buf msg = BUF_INIT(4096);
+	struct mf_diag *nv;
+
+	if (d->n >= MF_MAX_DIAGS) {
+		d->truncated = true;
+		return;
+	}
+	nv = realloc(d->v, (d->n + 1) * sizeof(*nv));
+	if (!nv) {
+		c->nomem = true;
+		return;
+	}
+	d->v = nv;
+	if (buf_vprintf(&msg, fmt, ap) < 0) {
+		buf_release(&msg);
+		c->nomem = true;
+		return;
+	}
+	nv[d->n].pos = pos;
+	nv[d->n].msg = buf_detach(&msg);
+	nv[d->n].path = strdup(path);
+	if (!nv[d->n].msg || !nv[d->n].path) {
+		free(nv[d->n].msg);
+		free(nv[d->n].path);
+		c->nomem = true;
+		return;
+	}
+	d->n++;
+}
+
+/* A problem with node at the current key path. */
+static void diag(struct ctx *c, const struct yt_node *at, const char *fmt, ...) PRINTF_LIKE(3, 4);
+
+static void diag(struct ctx *c, const struct yt_node *at, const char *fmt, ...)
+{
+	struct yt_pos none = { 0, 0 };
+	va_list ap;
+
+	va_start(ap, fmt);
+	diag_add(c, at ? at->pos : none, buf_str(&c->path), fmt, ap);
+	va_end(ap);
+}
+
+static void diag_pos(struct ctx *c, struct yt_pos pos, const char *fmt, ...) PRINTF_LIKE(3, 4);
+
+static void diag_pos(struct ctx *c, struct yt_pos pos, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	diag_add(c, pos, buf_str(&c->path), fmt, ap);
+	va_end(ap);
+}
+
+void mf_diags_release(struct mf_diags *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++) {
+		free(d->v[i].path);
+		free(d->v[i].msg);
+	}
+	free(d->v);
+	d->v = NULL;
+	d->n = 0;
+	d->truncated = false;
+}
+
+static int diag_cmp(const void *a, const void *b)
+{
+	const struct mf_diag *x = a, *y = b;
+
+	if (x->pos.line != y->pos.line)
+		return x->pos.line < y->pos.line ? -1 : 1;
+	if (x->pos.col != y->pos.col)
+		return x->pos.col < y->pos.col ? -1 : 1;
+	/* equal positions keep the order they were found in: compare addresses */
+	return x < y ? -1 : (x > y);
+}
+
+void mf_diags_print(const struct mf_diags *d, const char *file, FILE *f)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++) {
+		const struct mf_diag *g = &d->v[i];
+
+		if (g->pos.line)
+			fprintf(f, "%s:%u:%u: ", file, g->pos.line, g->pos.col);
+		else
+			fprintf(f, "%s: ", file);
+		if (g->path[0])
+			fprintf(f, "%s: ", g->path);
+		fprintf(f, "%s\n", g->msg);
+	}
+	if (d->truncated)
+		fprintf(f, "%s: too many problems, stopped after %d\n", file, MF_MAX_DIAGS);
+}
+
+/* ---- key paths ------------------------------------------------------------ */
+
+static size_t path_push_key(struct ctx *c, const char *key)
+{
+	size_t mark = c->path.len;
+
+	if (c->path.len && buf_putc(&c->path, '.') < 0)
+		c->nomem = true;
+	if (buf_printf(&c->path, "%.*s", 200, key) < 0)
+		c->nomem = true;
+	return mark;
+}
+
+static size_t path_push_index(struct ctx *c, size_t i)
+{
+	size_t mark = c->path.len;
+
+	if (buf_printf(&c->path, "[%zu]", i) < 0)
+		c->nomem = true;
+	return mark;
+}
+
+static void path_pop(struct ctx *c, size_t mark)
+{
+	if (c->path.data && mark <= c->path.len) {
+		c->path.len = mark;
+		c->path.data[mark] = '\0';
+	}
+}
+
+/* ---- strings owned by the manifest ----------------------------------------- */
+
+static const char *keep(struct ctx *c, char *s)
+{
+	struct manifest_priv *p = c->m->priv;
+
+	if (!s) {
+		c->nomem = true;
+		return NULL;
+	}
+	if (p->n_strings == p->cap_strings) {
+		size_t cap = p->cap_strings ? p->cap_strings * 2 : 64;
+		char **nv = realloc(p->strings, cap * sizeof(*nv));
+
+		if (!nv) {
+			free(s);
+			c->nomem = true;
+			return NULL;
+		}
+		p->strings = nv;
+		p->cap_strings = cap;
+	}
+	p->strings[p->n_strings++] = s;
+	return s;
+}
+
+static void *xcalloc(struct ctx *c, size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size);
+
+	if (!p)
+		c->nomem = true;
+	return p;
+}
+
+/* ---- suggestions ----------------------------------------------------------- */
+
+/* Damerau-Levenshtein (optimal string alignment) distance, capped inputs. */
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j;
+	size_t d[33][33];
+
+	if (la > 32 || lb > 32)
+		return 99;
+	for (i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (i = 1; i <= la; i++) {
+		for (j = 1; j <= lb; j++) {
+			size_t cost = a[i - 1] != b[j - 1];
+			size_t v = d[i - 1][j] + 1;
+
+			if (d[i][j - 1] + 1 < v)
+				v = d[i][j - 1] + 1;
+			if (d[i - 1][j - 1] + cost < v)
+				v = d[i - 1][j - 1] + cost;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    d[i - 2][j - 2] + 1 < v)
+				v = d[i - 2][j - 2] + 1;
+			d[i][j] = v;
+		}
+	}
+	return d[la][lb];
+}
+
+/* The nearest of names to word when it is near enough to be a likely typo. */
+static const char *suggest(const char *word, const char *const *names, size_t n)
+{
+	size_t best = 99, i, len = strlen(word), limit;
+	const char *pick = NULL;
+
+	limit = len <= 3 ? 1 : len <= 6 ? 2 : 3;
+	for (i = 0; i < n; i++) {
+		size_t dist;
+
+		if (!names[i])
+			continue;
+		dist = edit_distance(word, names[i]);
+		if (dist < best) {
+			best = dist;
+			pick = names[i];
+		}
+	}
+	return best <= limit ? pick : NULL;
+}
+
+/* ---- generic checks -------------------------------------------------------- */
+
+static bool expect_kind(struct ctx *c, const struct yt_node *n, enum yt_kind kind)
+{
+	if (n->kind == kind)
+		return true;
+	diag(c, n, "expected %s, got %s", yt_kind_to_string(kind), yt_kind_to_string(n->kind));
+	return false;
+}
+
+/* A mapping whose keys are all among keys[]; reports the others. */
+static bool check_map(struct ctx *c, const struct yt_node *n, const char *const *keys, size_t nkeys)
+{
+	size_t i;
+
+	if (!expect_kind(c, n, YT_MAP))
+		return false;
+	for (i = 0; i < n->n; i += 2) {
+		const struct yt_node *k = n->items[i];
+		const char *near;
+		size_t mark;
+
+		if (table_lookup(keys, nkeys, k->str) >= 0 && strlen(k->str) == k->len)
+			continue;
+		mark = path_push_key(c, k->str);
+		near = suggest(k->str, keys, nkeys);
+		if (near)
+			diag(c, k, "unknown key '%.100s' (did you mean '%s'?)", k->str, near);
+		else
+			diag(c, k, "unknown key '%.100s'", k->str);
+		path_pop(c, mark);
+	}
+	return true;
+}
+
+/* The value of key in map; NULL when absent or null (reported if required). */
+static const struct yt_node *field(struct ctx *c, const struct yt_node *map, const char *key,
+				   bool required)
+{
+	const struct yt_node *k, *v = yt_map_get(map, key, &k);
+
+	if (v && !yt_is_null(v))
+		return v;
+	if (required) {
+		if (v) {
+			size_t mark = path_push_key(c, key);
+
+			diag(c, k, "missing value");
+			path_pop(c, mark);
+		} else {
+			diag(c, map, "missing required key '%s'", key);
+		}
+	}
+	return NULL;
+}
+
+/* A single-line printable string: no control characters, no NUL. */
+static bool check_text(struct ctx *c, const struct yt_node *n, size_t maxlen)
+{
+	size_t i;
+
+	if (!expect_kind(c, n, YT_SCALAR))
+		return false;
+	if (n->len > maxlen) {
+		diag(c, n, "value is longer than %zu characters", maxlen);
+		return false;
+	}
+	for (i = 0; i < n->len; i++) {
+		unsigned char ch = (unsigned char) n->str[i];
+
+		if (ch < 0x20 || ch == 0x7f) {
+			diag(c, n, "value contains a control character (%s)",
+			     ch == '\n' ? "newline" : ch == 0 ? "NUL" : ch == '\t' ? "tab" : "0x..");
+			return false;
+		}
+	}
+	return true;
+}
+
+bool mf_is_label(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > MF_NAME_MAX || s[0] == '-' || s[n - 1] == '-')
+		return false;
+	for (i = 0; i < n; i++) {
+		char ch = s[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-'))
+			return false;
+	}
+	return true;
+}
+
+static bool check_label(struct ctx *c, const struct yt_node *n, const char *what)
+{
+	if (!check_text(c, n, 256))
+		return false;
+	if (!mf_is_label(n->str)) {
+		diag(c, n, "'%.100s' is not a valid %s: use 1 to 63 lowercase letters, digits "
+		     "and '-', not starting or ending with '-'", n->str, what);
+		return false;
+	}
+	return true;
+}
+
+/* A plain string field (single line); NULL if absent or invalid. */
+static const char *text_field(struct ctx *c, const struct yt_node *map, const char *key,
+			      bool required, size_t maxlen)
+{
+	const struct yt_node *v = field(c, map, key, required);
+	const char *s = NULL;
+	size_t mark;
+
+	if (!v)
+		return NULL;
+	mark = path_push_key(c, key);
+	if (check_text(c, v, maxlen))
+		s = v->str;
+	path_pop(c, mark);
+	return s;
+}
+
+static bool parse_uint64(const char *s, size_t len, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (len == 0 || len > 20 || (s[0] == '0' && len > 1))
+		return false;
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		if (v > (UINT64_MAX - (uint64_t) (s[i] - '0')) / 10)
+			return false;
+		v = v * 10 + (uint64_t) (s[i] - '0');
+	}
+	*out = v;
+	return true;
+}
+
+static bool check_uint(struct ctx *c, const struct yt_node *n, unsigned min, unsigned max,
+		       unsigned *out)
+{
+	uint64_t v;
+
+	if (!expect_kind(c, n, YT_SCALAR))
+		return false;
+	if (!n->plain || !parse_uint64(n->str, n->len, &v) || v < min || v > max) {
+		diag(c, n, "expected a whole number from %u to %u, got '%.40s'", min, max, n->str);
+		return false;
+	}
+	*out = (unsigned) v;
+	return true;
+}
+
+static bool uint_field(struct ctx *c, const struct yt_node *map, const char *key, bool required,
+		       unsigned min, unsigned max, unsigned *out)
+{
+	const struct yt_node *v = field(c, map, key, required);
+	size_t mark;
+	bool ok;
+
+	if (!v)
+		return false;
+	mark = path_push_key(c, key);
+	ok = check_uint(c, v, min, max, out);
+	path_pop(c, mark);
+	return ok;
+}
+
+static void format_size(uint64_t bytes, char *out, size_t outsz)
+{
+	static const char units[] = "KMGT";
+	int i;
+
+	for (i = 3; i >= 0; i--) {
+		uint64_t u = (uint64_t) 1 << (10 * (i + 1));
+
+		if (bytes >= u && bytes % u == 0) {
+			(void) snprintf(out, outsz, "%llu%c", (unsigned long long) (bytes / u),
+					units[i]);
+			return;
+		}
+	}
+	(void) snprintf(out, outsz, "%llu bytes", (unsigned long long) bytes);
+}
+
+/* "512M", "2G", "2GiB": a whole number and a binary unit. */
+static bool parse_size(const char *s, size_t len, uint64_t *out)
+{
+	static const char units[] = "KMGT";
+	size_t digits = 0;
+	const char *u;
+	uint64_t v, mult;
+
+	while (digits < len && s[digits] >= '0' && s[digits] <= '9')
+		digits++;
+	if (digits == 0 || digits == len || !parse_uint64(s, digits, &v))
+		return false;
+	u = strchr(units, s[digits]);
+	if (!u || !*u)
+		return false;
+	if (!(len == digits + 1 || (len == digits + 3 && s[digits + 1] == 'i' && s[digits + 2] == 'B')))
+		return false;
+	mult = (uint64_t) 1 << (10 * (u - units + 1));
+	if (v > UINT64_MAX / mult)
+		return false;
+	*out = v * mult;
+	return true;
+}
+
+static bool size_field(struct ctx *c, const struct yt_node *map, const char *key, uint64_t min,
+		       uint64_t max, uint64_t *out)
+{
+	const struct yt_node *v = field(c, map, key, false);
+	char lo[32], hi[32], got[32];
+	size_t mark;
+	uint64_t b;
+	bool ok = false;
+
+	if (!v)
+		return false;
+	mark = path_push_key(c, key);
+	if (!expect_kind(c, v, YT_SCALAR))
+		goto out;
+	if (!parse_size(v->str, v->len, &b)) {
+		diag(c, v, "expected a size such as 512M or 2G (units K, M, G, T), got '%.40s'",
+		     v->str);
+		goto out;
+	}
+	if (b < min || b > max) {
+		format_size(min, lo, sizeof(lo));
+		format_size(max, hi, sizeof(hi));
+		format_size(b, got, sizeof(got));
+		diag(c, v, "size %s is out of range (%s to %s)", got, lo, hi);
+		goto out;
+	}
+	*out = b;
+	ok = true;
+out:
+	path_pop(c, mark);
+	return ok;
+}
+
+/* "30s", "10m", "2h", "7d". */
+static bool duration_field(struct ctx *c, const struct yt_node *map, const char *key,
+			   uint64_t min, uint64_t max, uint64_t *out)
+{
+	const struct yt_node *v = field(c, map, key, false);
+	uint64_t n, mult = 0;
+	size_t mark;
+	bool ok = false;
+
+	if (!v)
+		return false;
+	mark = path_push_key(c, key);
+	if (!expect_kind(c, v, YT_SCALAR))
+		goto out;
+	if (v->len >= 2) {
+		switch (v->str[v->len - 1]) {
+		case 's': mult = 1; break;
+		case 'm': mult = 60; break;
+		case 'h': mult = 3600; break;
+		case 'd': mult = 86400; break;
+		default: break;
+		}
+	}
+	if (!mult || !parse_uint64(v->str, v->len - 1, &n) || n > UINT64_MAX / mult) {
+		diag(c, v, "expected a duration such as 30s, 10m, 2h or 7d, got '%.40s'", v->str);
+		goto out;
+	}
+	if (n * mult < min || n * mult > max) {
+		diag(c, v, "duration '%.40s' is out of range (%llus to %llud)", v->str,
+		     (unsigned long long) min, (unsigned long long) (max / 86400));
+		goto out;
+	}
+	*out = n * mult;
+	ok = true;
+out:
+	path_pop(c, mark);
+	return ok;
+}
+
+/* One of names[]; -1 if absent or invalid (reported). */
+static int enum_field(struct ctx *c, const struct yt_node *map, const char *key,
+		      const char *const *names, size_t n)
+{
+	const struct yt_node *v = field(c, map, key, false);
+	const char *near;
+	struct buf all = BUF_INIT(512);
+	size_t mark, i;
+	int r = -1;
+
+	if (!v)
+		return -1;
+	mark = path_push_key(c, key);
+	if (!check_text(c, v, 64))
+		goto out;
+	r = table_lookup(names, n, v->str);
+	if (r >= 0)
+		goto out;
+	for (i = 0; i < n; i++)
+		if (names[i])
+			(void) buf_printf(&all, "%s%s", all.len ? ", " : "", names[i]);
+	near = suggest(v->str, names, n);
+	if (near)
+		diag(c, v, "unknown %s '%.64s' (did you mean '%s'? expected one of: %s)", key,
+		     v->str, near, buf_str(&all));
+	else
+		diag(c, v, "unknown %s '%.64s' (expected one of: %s)", key, v->str, buf_str(&all));
+out:
+	buf_release(&all);
+	path_pop(c, mark);
+	return r;
+}
+
+static bool parse_ipv4(const char *s, uint32_t *out)
+{
+	struct in_addr a;
+
+	if (inet_pton(AF_INET, s, &a) != 1)
+		return false;
+	*out = ntohl(a.s_addr);
+	return true;
+}
+
+static bool check_url(struct ctx *c, const struct yt_node *n, const char *what)
+{
+	const char *rest;
+
+	if (!check_text(c, n, 2048))
+		return false;
+	if (strncmp(n->str, "http://", 7) == 0)
+		rest = n->str + 7;
+	else if (strncmp(n->str, "https://", 8) == 0)
+		rest = n->str + 8;
+	else {
+		diag(c, n, "%s must be an http:// or https:// URL, got '%.100s'", what, n->str);
+		return false;
+	}
+	if (!*rest || *rest == '/' || strchr(n->str, ' ')) {
+		diag(c, n, "%s '%.100s' has no host or contains a space", what, n->str);
+		return false;
+	}
+	return true;
+}
+
+static bool check_path(struct ctx *c, const struct yt_node *n, bool absolute)
+{
+	if (!check_text(c, n, 4096))
+		return false;
+	if (absolute && n->str[0] != '/') {
+		diag(c, n, "expected an absolute path, got '%.100s'", n->str);
+		return false;
+	}
+	return true;
+}
+
+/* A list; each item checked by the caller. */
+static bool check_list(struct ctx *c, const struct yt_node *n, size_t min)
+{
+	if (!expect_kind(c, n, YT_LIST))
+		return false;
+	if (n->n < min) {
+		diag(c, n, "list must not be empty");
+		return false;
+	}
+	if (n->n > LIST_MAX) {
+		diag(c, n, "list has more than %d items", LIST_MAX);
+		return false;
+	}
+	return true;
+}
+
+/* ---- sections -------------------------------------------------------------- */
+
+static void read_hosts(struct ctx *c, const struct yt_node *list)
+{
+	static const char *const keys[] = { "uri", "max_vms" };
+	struct manifest *m = c->m;
+	size_t i;
+
+	if (!check_list(c, list, 1))
+		return;
+	m->hosts = xcalloc(c, list->n, sizeof(*m->hosts));
+	if (!m->hosts)
+		return;
+	for (i = 0; i < list->n; i++) {
+		const struct yt_node *h = list->items[i];
+		size_t mark = path_push_index(c, i);
+
+		if (check_map(c, h, keys, ARRAY_SIZE(keys))) {
+			struct mf_host *host = &m->hosts[m->n_hosts++];
+
+			host->uri = text_field(c, h, "uri", true, 1024);
+			(void) uint_field(c, h, "max_vms", false, 1, MF_MAX_VMS, &host->max_vms);
+		}
+		path_pop(c, mark);
+	}
+}
+
+static void read_boot(struct ctx *c, const struct yt_node *b)
+{
+	static const char *const keys[] = { "kernel", "initrd", "cmdline" };
+	struct manifest *m = c->m;
+	const struct yt_node *v;
+	size_t mark;
+
+	if (!check_map(c, b, keys, ARRAY_SIZE(keys)))
+		return;
+	m->has_boot = true;
+	if ((v = field(c, b, "kernel", true))) {
+		mark = path_push_key(c, "kernel");
+		if (check_path(c, v, true))
+			m->boot_kernel = v->str;
+		path_pop(c, mark);
+	}
+	if ((v = field(c, b, "initrd", false))) {
+		mark = path_push_key(c, "initrd");
+		if (check_path(c, v, true))
+			m->boot_initrd = v->str;
+		path_pop(c, mark);
+	}
+	m->boot_cmdline = text_field(c, b, "cmdline", false, 2048);
+}
+
+static void read_images(struct ctx *c, const struct yt_node *map)
+{
+	static const char *const keys[] = { "url", "sha256", "path", "format" };
+	struct manifest *m = c->m;
+	size_t i;
+
+	if (!expect_kind(c, map, YT_MAP))
+		return;
+	if (map->n == 0) {
+		diag(c, map, "at least one image is needed");
+		return;
+	}
+	m->images = xcalloc(c, map->n / 2, sizeof(*m->images));
+	if (!m->images)
+		return;
+	for (i = 0; i < map->n; i += 2) {
+		const struct yt_node *k = map->items[i], *img = map->items[i + 1], *v;
+		struct mf_image *im = &m->images[m->n_images];
+		size_t mark = path_push_key(c, k->str);
+		int f;
+
+		if (!check_label(c, k, "image name")) {
+			path_pop(c, mark);
+			continue;
+		}
+		/* known by name from here on, so references to it are not reported too */
+		im->name = k->str;
+		m->n_images++;
+		if (!check_map(c, img, keys, ARRAY_SIZE(keys))) {
+			path_pop(c, mark);
+			continue;
+		}
+		if ((v = field(c, img, "url", false))) {
+			size_t m2 = path_push_key(c, "url");
+
+			if (check_url(c, v, "url"))
+				im->url = v->str;
+			path_pop(c, m2);
+		}
+		if ((v = field(c, img, "path", false))) {
+			size_t m2 = path_push_key(c, "path");
+
+			if (check_path(c, v, false))
+				im->path = v->str;
+			path_pop(c, m2);
+		}
+		if (field(c, img, "url", false) && field(c, img, "path", false))
+			diag(c, img, "give url or path, not both");
+		else if (!yt_map_get(img, "url", NULL) && !yt_map_get(img, "path", NULL))
+			diag(c, img, "missing required key 'url' or 'path'");
+		if ((v = field(c, img, "sha256", false))) {
+			size_t m2 = path_push_key(c, "sha256"), j;
+			bool hex = check_text(c, v, 64) && v->len == 64;
+
+			for (j = 0; hex && j < v->len; j++)
+				hex = (v->str[j] >= '0' && v->str[j] <= '9') ||
+				      (v->str[j] >= 'a' && v->str[j] <= 'f');
+			if (hex)
+				im->sha256 = v->str;
+			else
+				diag(c, v, "expected 64 lowercase hexadecimal digits");
+			path_pop(c, m2);
+		} else if (im->url) {
+			diag(c, img, "an image given by url needs its sha256");
+		}
+		f = enum_field(c, img, "format", format_names, MF_FORMAT_MAX);
+		im->format = f >= 0 ? (enum mf_format) f : MF_FORMAT_QCOW2;
+		path_pop(c, mark);
+	}
+}
+
+static bool guest_port_for(const char *service, unsigned *out)
+{
+	static const struct { const char *name; unsigned port; } known[] = {
+		{ "ssh", 22 }, { "http", 80 }, { "https", 443 },
+	};
+	uint64_t v;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(known); i++) {
+		if (streq(service, known[i].name)) {
+			*out = known[i].port;
+			return true;
+		}
+	}
+	if (parse_uint64(service, strlen(service), &v) && v >= 1 && v <= 65535) {
+		*out = (unsigned) v;
+		return true;
+	}
+	return false;
+}
+
+static void read_forwards(struct ctx *c, struct mf_network *net, const struct yt_node *map)
+{
+	size_t i;
+
+	if (!expect_kind(c, map, YT_MAP))
+		return;
+	net->forwards = xcalloc(c, map->n / 2, sizeof(*net->forwards));
+	if (!net->forwards)
+		return;
+	for (i = 0; i < map->n; i += 2) {
+		const struct yt_node *k = map->items[i], *v = map->items[i + 1];
+		struct mf_forward *f = &net->forwards[net->n_forwards];
+		size_t mark = path_push_key(c, k->str);
+		const char *colon;
+		char addr[64];
+		uint32_t ip;
+		uint64_t port = 0;
+
+		if (!guest_port_for(k->str, &f->guest_port)) {
+			diag(c, k, "unknown service '%.64s' (use ssh, http, https or a port number)",
+			     k->str);
+			goto next;
+		}
+		if (!check_text(c, v, 64))
+			goto next;
+		colon = strrchr(v->str, ':');
+		if (!colon || (size_t) (colon - v->str) >= sizeof(addr)) {
+			diag(c, v, "expected ADDRESS:PORT or ADDRESS:auto, got '%.64s'", v->str);
+			goto next;
+		}
+		memcpy(addr, v->str, (size_t) (colon - v->str));
+		addr[colon - v->str] = '\0';
+		if (!parse_ipv4(addr, &ip)) {
+			diag(c, v, "'%.64s' is not an IPv4 address", addr);
+			goto next;
+		}
+		if (!streq(colon + 1, "auto") &&
+		    (!parse_uint64(colon + 1, strlen(colon + 1), &port) || port < 1 || port > 65535)) {
+			diag(c, v, "port must be 1 to 65535 or auto, got '%.16s'", colon + 1);
+			goto next;
+		}
+		f->service = k->str;
+		f->host_addr = keep(c, strdup(addr));
+		f->host_port = (unsigned) port;
+		net->n_forwards++;
+next:
+		path_pop(c, mark);
+	}
+}
+
+static bool check_bridge_name(struct ctx *c, const struct yt_node *v)
+{
+	size_t i;
+
+	if (!check_text(c, v, 64))
+		return false;
+	for (i = 0; i < v->len; i++) {
+		char ch = v->str[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.'))
+			break;
+	}
+	if (v->len == 0 || v->len > 15 || i < v->len || streq(v->str, ".") || streq(v->str, "..")) {
+		diag(c, v, "'%.64s' is not a valid interface name (1 to 15 letters, digits, "
+		     "'-', '_' or '.')", v->str);
+		return false;
+	}
+	return true;
+}
+
+static void read_network(struct ctx *c, struct mf_network *net, const struct yt_node *n)
+{
+	static const char *const keys[] = { "type", "subnet", "bridge", "vlan", "forward" };
+	static const struct { const char *key; unsigned types; } applies[] = {
+		{ "subnet", 1u << MF_NET_NAT | 1u << MF_NET_ISOLATED },
+		{ "bridge", 1u << MF_NET_BRIDGE | 1u << MF_NET_VLAN },
+		{ "vlan", 1u << MF_NET_VLAN },
+		{ "forward", 1u << MF_NET_USER },
+	};
+	const struct yt_node *v;
+	size_t i;
+	int t;
+
+	if (!check_map(c, n, keys, ARRAY_SIZE(keys)))
+		return;
+	if (!field(c, n, "type", true))
+		return;
+	t = enum_field(c, n, "type", net_type_names, MF_NET_TYPE_MAX);
+	if (t < 0)
+		return;
+	net->type = (enum mf_net_type) t;
+	for (i = 0; i < ARRAY_SIZE(applies); i++) {
+		const struct yt_node *k;
+
+		if (yt_map_get(n, applies[i].key, &k) && !(applies[i].types & (1u << t))) {
+			size_t mark = path_push_key(c, applies[i].key);
+
+			diag(c, k, "'%s' does not apply to a %s network", applies[i].key,
+			     net_type_names[t]);
+			path_pop(c, mark);
+		}
+	}
+	switch (net->type) {
+	case MF_NET_NAT:
+	case MF_NET_ISOLATED:
+		if ((v = field(c, n, "subnet", true))) {
+			size_t mark = path_push_key(c, "subnet");
+			char addr[32];
+			const char *slash;
+			uint64_t prefix;
+			uint32_t ip, mask;
+
+			if (!check_text(c, v, 40))
+				goto subnet_done;
+			slash = strchr(v->str, '/');
+			if (!slash || (size_t) (slash - v->str) >= sizeof(addr) ||
+			    !parse_uint64(slash + 1, strlen(slash + 1), &prefix)) {
+				diag(c, v, "expected an IPv4 subnet such as 10.20.0.0/24, got '%.40s'",
+				     v->str);
+				goto subnet_done;
+			}
+			memcpy(addr, v->str, (size_t) (slash - v->str));
+			addr[slash - v->str] = '\0';
+			if (!parse_ipv4(addr, &ip)) {
+				diag(c, v, "'%.40s' is not an IPv4 address", addr);
+				goto subnet_done;
+			}
+			if (prefix < 8 || prefix > 29) {
+				diag(c, v, "prefix length must be 8 to 29, got /%llu",
+				     (unsigned long long) prefix);
+				goto subnet_done;
+			}
+			mask = ~(uint32_t) 0 << (32 - prefix);
+			if (ip & ~mask) {
+				struct in_addr a = { htonl(ip & mask) };
+				char fixed[INET_ADDRSTRLEN];
+
+				inet_ntop(AF_INET, &a, fixed, sizeof(fixed));
+				diag(c, v, "'%.40s' has host bits set (did you mean '%s/%llu'?)",
+				     v->str, fixed, (unsigned long long) prefix);
+				goto subnet_done;
+			}
+			net->subnet = v->str;
+			net->net_addr = ip;
+			net->prefix = (unsigned) prefix;
+subnet_done:
+			path_pop(c, mark);
+		}
+		break;
+	case MF_NET_VLAN:
+		(void) uint_field(c, n, "vlan", true, 1, 4094, &net->vlan);
+		/* fall through */
+	case MF_NET_BRIDGE:
+		if ((v = field(c, n, "bridge", true))) {
+			size_t mark = path_push_key(c, "bridge");
+
+			if (check_bridge_name(c, v))
+				net->bridge = v->str;
+			path_pop(c, mark);
+		}
+		break;
+	case MF_NET_USER:
+		if ((v = field(c, n, "forward", false))) {
+			size_t mark = path_push_key(c, "forward");
+
+			read_forwards(c, net, v);
+			path_pop(c, mark);
+		}
+		break;
+	case MF_NET_TYPE_MAX:
+		break;
+	}
+}
+
+static void read_networks(struct ctx *c, const struct yt_node *map)
+{
+	struct manifest *m = c->m;
+	size_t i;
+
+	if (!expect_kind(c, map, YT_MAP))
+		return;
+	m->networks = xcalloc(c, map->n / 2, sizeof(*m->networks));
+	if (!m->networks)
+		return;
+	for (i = 0; i < map->n; i += 2) {
+		const struct yt_node *k = map->items[i];
+		size_t mark = path_push_key(c, k->str);
+
+		if (check_label(c, k, "network name")) {
+			struct mf_network *net = &m->networks[m->n_networks++];
+
+			net->name = k->str;
+			net->type = MF_NET_TYPE_MAX;	/* until read */
+			read_network(c, net, map->items[i + 1]);
+		}
+		path_pop(c, mark);
+	}
+}
+
+static bool check_authorized_key(struct ctx *c, const struct yt_node *v)
+{
+	static const char *const types[] = {
+		"ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
+		"ecdsa-sha2-nistp521", "sk-ssh-ed25519@openssh.com",
+		"sk-ecdsa-sha2-nistp256@openssh.com",
+	};
+	const char *sp, *b64, *end;
+	size_t i, tlen;
+
+	if (!check_text(c, v, 16384))
+		return false;
+	sp = strchr(v->str, ' ');
+	tlen = sp ? (size_t) (sp - v->str) : v->len;
+	for (i = 0; i < ARRAY_SIZE(types); i++)
+		if (strlen(types[i]) == tlen && strncmp(types[i], v->str, tlen) == 0)
+			break;
+	if (i == ARRAY_SIZE(types)) {
+		diag(c, v, "expected a public key starting with its type (ssh-ed25519, ssh-rsa, "
+		     "ecdsa-sha2-nistp256, ...), got '%.40s'", v->str);
+		return false;
+	}
+	b64 = sp ? sp + 1 : v->str + v->len;
+	end = b64;
+	while ((*end >= 'A' && *end <= 'Z') || (*end >= 'a' && *end <= 'z') ||
+	       (*end >= '0' && *end <= '9') || *end == '+' || *end == '/')
+		end++;
+	while (*end == '=' && end - b64 < 16384)
+		end++;
+	if (end - b64 < 16 || (*end != '\0' && *end != ' ')) {
+		diag(c, v, "the key after '%.*s' is not base64", (int) tlen, v->str);
+		return false;
+	}
+	return true;
+}
+
+static void read_ssh(struct ctx *c, const struct yt_node *s)
+{
+	static const char *const keys[] = { "authorized_keys", "host_key_types" };
+	struct manifest *m = c->m;
+	const struct yt_node *v;
+	size_t i, mark;
+
+	if (!check_map(c, s, keys, ARRAY_SIZE(keys)))
+		return;
+	if ((v = field(c, s, "authorized_keys", false))) {
+		mark = path_push_key(c, "authorized_keys");
+		if (check_list(c, v, 0) && (m->authorized_keys = xcalloc(c, v->n, sizeof(char *)))) {
+			for (i = 0; i < v->n; i++) {
+				size_t m2 = path_push_index(c, i);
+
+				if (check_authorized_key(c, v->items[i]))
+					m->authorized_keys[m->n_authorized_keys++] = v->items[i]->str;
+				path_pop(c, m2);
+			}
+		}
+		path_pop(c, mark);
+	}
+	if ((v = field(c, s, "host_key_types", false))) {
+		mark = path_push_key(c, "host_key_types");
+		if (check_list(c, v, 1)) {
+			m->n_host_key_types = 0;
+			for (i = 0; i < v->n; i++) {
+				const struct yt_node *it = v->items[i];
+				size_t m2 = path_push_index(c, i), j;
+				int t = -1;
+
+				if (check_text(c, it, 32)) {
+					t = mf_key_type_from_string(it->str);
+					if (t < 0)
+						diag(c, it, "unknown host key type '%.32s' (expected "
+						     "ed25519, rsa or ecdsa)", it->str);
+				}
+				for (j = 0; t >= 0 && j < m->n_host_key_types; j++) {
+					if (m->host_key_types[j] == (enum mf_key_type) t) {
+						diag(c, it, "host key type '%s' is listed twice",
+						     it->str);
+						t = -1;
+					}
+				}
+				if (t >= 0)
+					m->host_key_types[m->n_host_key_types++] = (enum mf_key_type) t;
+				path_pop(c, m2);
+			}
+		}
+		path_pop(c, mark);
+	}
+}
+
+static void read_batch(struct ctx *c, const struct yt_node *b)
+{
+	static const char *const keys[] = { "size", "parallel", "max_fail_percent", "ready_timeout" };
+	struct manifest *m = c->m;
+	uint64_t t;
+
+	if (!check_map(c, b, keys, ARRAY_SIZE(keys)))
+		return;
+	(void) uint_field(c, b, "size", false, 1, 1000, &m->batch_size);
+	(void) uint_field(c, b, "parallel", false, 1, 64, &m->batch_parallel);
+	(void) uint_field(c, b, "max_fail_percent", false, 0, 100, &m->batch_max_fail_percent);
+	if (duration_field(c, b, "ready_timeout", 10, 86400, &t))
+		m->ready_timeout = (unsigned) t;
+}
+
+static void read_rebuild(struct ctx *c, const struct yt_node *r)
+{
+	static const char *const keys[] = { "max_age", "max_unavailable" };
+	struct manifest *m = c->m;
+	const struct yt_node *v;
+
+	if (!check_map(c, r, keys, ARRAY_SIZE(keys)))
+		return;
+	(void) duration_field(c, r, "max_age", 3600, 3650ull * 86400, &m->rebuild_max_age);
+	if ((v = field(c, r, "max_unavailable", false))) {
+		size_t mark = path_push_key(c, "max_unavailable");
+		uint64_t n;
+
+		if (check_text(c, v, 16)) {
+			bool pct = v->len > 1 && v->str[v->len - 1] == '%';
+
+			if (parse_uint64(v->str, v->len - pct, &n) && n >= 1 &&
+			    n <= (pct ? 100 : MF_MAX_VMS)) {
+				m->rebuild_max_unavailable = (unsigned) n;
+				m->rebuild_max_unavailable_percent = pct;
+			} else {
+				diag(c, v, "expected a count such as 5 or a percentage such as 10%%, "
+				     "got '%.16s'", v->str);
+			}
+		}
+		path_pop(c, mark);
+	}
+}
+
+/* ---- groups ---------------------------------------------------------------- */
+
+static ssize_t find_named(const char *name, const void *arr, size_t n, size_t stride)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const char *const *p = (const char *const *) ((const char *) arr + i * stride);
+
+		if (*p && streq(*p, name))
+			return (ssize_t) i;
+	}
+	return -1;
+}
+
+static void unknown_ref(struct ctx *c, const struct yt_node *v, const char *what,
+			const void *arr, size_t n, size_t stride)
+{
+	const char **names = calloc(n ? n : 1, sizeof(*names));
+	const char *near = NULL;
+	size_t i;
+
+	if (names) {
+		for (i = 0; i < n; i++)
+			names[i] = *(const char *const *) ((const char *) arr + i * stride);
+		near = suggest(v->str, names, n);
+		free(names);
+	}
+	if (near)
+		diag(c, v, "unknown %s '%.64s' (did you mean '%s'?)", what, v->str, near);
+	else if (n == 0)
+		diag(c, v, "unknown %s '%.64s' (none is defined)", what, v->str);
+	else
+		diag(c, v, "unknown %s '%.64s'", what, v->str);
+}
+
+static bool check_mac(struct ctx *c, const struct yt_node *v, char **ret)
+{
+	uint8_t b[6];
+	char *s;
+
+	if (!check_text(c, v, 32))
+		return false;
+	if (identity_mac_parse(v->str, b) < 0) {
+		diag(c, v, "expected a MAC address such as 52:54:00:12:34:56, got '%.32s'", v->str);
+		return false;
+	}
+	if (b[0] & 1) {
+		diag(c, v, "'%s' is a multicast address", v->str);
+		return false;
+	}
+	s = malloc(IDENTITY_MAC_STRLEN);
+	if (!s) {
+		c->nomem = true;
+		return false;
+	}
+	identity_mac_format(b, s);
+	*ret = s;
+	return true;
+}
+
+static void check_static_ip(struct ctx *c, struct mf_nic *nic, const struct mf_network *net,
+			    const struct yt_node *v)
+{
+	char addr[32];
+	const char *slash;
+	uint64_t prefix = 0;
+	uint32_t ip, mask, host;
+
+	if (!check_text(c, v, 40))
+		return;
+	slash = strchr(v->str, '/');
+	if ((size_t) ((slash ? slash : v->str + v->len) - v->str) >= sizeof(addr)) {
+		diag(c, v, "'%.40s' is not an IPv4 address", v->str);
+		return;
+	}
+	memcpy(addr, v->str, (size_t) ((slash ? slash : v->str + v->len) - v->str));
+	addr[(slash ? slash : v->str + v->len) - v->str] = '\0';
+	if (!parse_ipv4(addr, &ip)) {
+		diag(c, v, "'%.40s' is not an IPv4 address", v->str);
+		return;
+	}
+	if (slash && (!parse_uint64(slash + 1, strlen(slash + 1), &prefix) || prefix < 8 ||
+		      prefix > 30)) {
+		diag(c, v, "prefix length must be 8 to 30, got '%.8s'", slash + 1);
+		return;
+	}
+	switch (net->type) {
+	case MF_NET_USER:
+		diag(c, v, "a static address does not apply to user network '%s'", net->name);
+		return;
+	case MF_NET_BRIDGE:
+	case MF_NET_VLAN:
+		if (!slash) {
+			diag(c, v, "give the prefix length (e.g. %s/24): muster does not know the "
+			     "subnet of %s network '%s'", addr, net_type_names[net->type], net->name);
+			return;
+		}
+		break;
+	case MF_NET_NAT:
+	case MF_NET_ISOLATED:
+		if (!net->subnet)
+			break;	/* its own error is reported */
+		if (slash && prefix != net->prefix) {
+			diag(c, v, "prefix /%llu differs from network '%s' (%s)",
+			     (unsigned long long) prefix, net->name, net->subnet);
+			return;
+		}
+		mask = ~(uint32_t) 0 << (32 - net->prefix);
+		host = ip & ~mask;
+		if ((ip & mask) != net->net_addr) {
+			diag(c, v, "%s is outside network '%s' (%s)", addr, net->name, net->subnet);
+			return;
+		}
+		if (host == 0 || host == ~mask || host == 1) {
+			diag(c, v, "%s is the %s of network '%s'", addr,
+			     host == 0 ? "network address" : host == 1 ? "gateway" : "broadcast address",
+			     net->name);
+			return;
+		}
+		prefix = net->prefix;
+		break;
+	case MF_NET_TYPE_MAX:
+		return;
+	}
+	nic->ip = keep(c, strdup(addr));
+	nic->ip_prefix = (unsigned) prefix;
+}
+
+static void read_nics(struct ctx *c, struct mf_group *g, const struct yt_node *list,
+		      size_t vm_count)
+{
+	static const char *const keys[] = { "network", "ip", "mac" };
+	struct manifest *m = c->m;
+	size_t i;
+
+	if (!check_list(c, list, 0))
+		return;
+	if (list->n > 16) {
+		diag(c, list, "at most 16 networks per VM");
+		return;
+	}
+	g->nics = xcalloc(c, list->n, sizeof(*g->nics));
+	if (!g->nics)
+		return;
+	for (i = 0; i < list->n; i++) {
+		const struct yt_node *it = list->items[i], *name = it, *v;
+		struct mf_nic *nic = &g->nics[g->n_nics];
+		size_t mark = path_push_index(c, i);
+		ssize_t net;
+
+		if (it->kind == YT_MAP) {
+			if (!check_map(c, it, keys, ARRAY_SIZE(keys)))
+				goto next;
+			name = field(c, it, "network", true);
+			if (!name)
+				goto next;
+		}
+		{
+			size_t m2 = it->kind == YT_MAP ? path_push_key(c, "network") : c->path.len;
+
+			if (!check_text(c, name, 64)) {
+				path_pop(c, m2);
+				goto next;
+			}
+			net = find_named(name->str, m->networks, m->n_networks, sizeof(*m->networks));
+			if (net < 0)
+				unknown_ref(c, name, "network", m->networks, m->n_networks,
+					    sizeof(*m->networks));
+			path_pop(c, m2);
+			if (net < 0)
+				goto next;
+		}
+		nic->network = (size_t) net;
+		if (it->kind == YT_MAP && (v = field(c, it, "ip", false))) {
+			size_t m2 = path_push_key(c, "ip");
+
+			if (vm_count != 1)
+				diag(c, v, "a static address can only be given to a group of one VM "
+				     "(this group has %zu)", vm_count);
+			else
+				check_static_ip(c, nic, &m->networks[net], v);
+			nic->ip_pos = v->pos;
+			path_pop(c, m2);
+		}
+		if (it->kind == YT_MAP && (v = field(c, it, "mac", false))) {
+			size_t m2 = path_push_key(c, "mac");
+			char *mac = NULL;
+
+			if (vm_count != 1)
+				diag(c, v, "a MAC address can only be given to a group of one VM "
+				     "(this group has %zu)", vm_count);
+			else if (check_mac(c, v, &mac))
+				nic->mac = keep(c, mac);
+			nic->mac_pos = v->pos;
+			path_pop(c, m2);
+		}
+		g->n_nics++;
+next:
+		path_pop(c, mark);
+	}
+}
+
+static void read_cloud_init(struct ctx *c, const struct yt_node *ci)
+{
+	static const char *const keys[] = { "packages", "runcmd", "write_files", "user_data" };
+	const struct yt_node *v;
+	size_t i, mark;
+
+	if (!check_map(c, ci, keys, ARRAY_SIZE(keys)))
+		return;
+	if ((v = field(c, ci, "packages", false))) {
+		mark = path_push_key(c, "packages");
+		if (check_list(c, v, 0)) {
+			for (i = 0; i < v->n; i++) {
+				size_t m2 = path_push_index(c, i);
+
+				(void) check_text(c, v->items[i], 256);
+				path_pop(c, m2);
+			}
+		}
+		path_pop(c, mark);
+	}
+	if ((v = field(c, ci, "runcmd", false))) {
+		mark = path_push_key(c, "runcmd");
+		if (check_list(c, v, 0)) {
+			for (i = 0; i < v->n; i++) {
+				const struct yt_node *cmd = v->items[i];
+				size_t m2 = path_push_index(c, i), j;
+
+				if (cmd->kind == YT_LIST) {
+					for (j = 0; j < cmd->n; j++) {
+						size_t m3 = path_push_index(c, j);
+
+						(void) expect_kind(c, cmd->items[j], YT_SCALAR);
+						path_pop(c, m3);
+					}
+				} else if (cmd->kind != YT_SCALAR) {
+					diag(c, cmd, "expected a command line or a list of arguments, "
+					     "got %s", yt_kind_to_string(cmd->kind));
+				}
+				path_pop(c, m2);
+			}
+		}
+		path_pop(c, mark);
+	}
+	if ((v = field(c, ci, "write_files", false))) {
+		mark = path_push_key(c, "write_files");
+		if (check_list(c, v, 0)) {
+			for (i = 0; i < v->n; i++) {
+				size_t m2 = path_push_index(c, i);
+
+				if (expect_kind(c, v->items[i], YT_MAP))
+					(void) text_field(c, v->items[i], "path", true, 4096);
+				path_pop(c, m2);
+			}
+		}
+		path_pop(c, mark);
+	}
+	if ((v = field(c, ci, "user_data", false))) {
+		mark = path_push_key(c, "user_data");
+		(void) expect_kind(c, v, YT_MAP);
+		path_pop(c, mark);
+	}
+}
+
+static void read_kickstart(struct ctx *c, struct mf_group *g, const struct yt_node *ks)
+{
+	static const char *const keys[] = { "template", "install_tree", "vars" };
+	const struct yt_node *v;
+	size_t i, mark;
+
+	if (!check_map(c, ks, keys, ARRAY_SIZE(keys)))
+		return;
+	g->has_kickstart = true;
+	if ((v = field(c, ks, "template", true))) {
+		mark = path_push_key(c, "template");
+		if (check_path(c, v, false))
+			g->kickstart.template_path = v->str;
+		path_pop(c, mark);
+	}
+	if ((v = field(c, ks, "install_tree", true))) {
+		mark = path_push_key(c, "install_tree");
+		if (check_url(c, v, "install_tree"))
+			g->kickstart.install_tree = v->str;
+		path_pop(c, mark);
+	}
+	if ((v = field(c, ks, "vars", false))) {
+		mark = path_push_key(c, "vars");
+		if (expect_kind(c, v, YT_MAP) &&
+		    (g->kickstart.vars = xcalloc(c, v->n / 2, sizeof(*g->kickstart.vars)))) {
+			for (i = 0; i < v->n; i += 2) {
+				const struct yt_node *k = v->items[i], *val = v->items[i + 1];
+				size_t m2 = path_push_key(c, k->str), j;
+				bool ok = k->len > 0 && k->len <= 64 &&
+					  !(k->str[0] >= '0' && k->str[0] <= '9');
+
+				for (j = 0; ok && j < k->len; j++)
+					ok = (k->str[j] >= 'a' && k->str[j] <= 'z') ||
+					     (k->str[j] >= 'A' && k->str[j] <= 'Z') ||
+					     (k->str[j] >= '0' && k->str[j] <= '9') || k->str[j] == '_';
+				if (!ok)
+					diag(c, k, "'%.64s' is not a valid variable name (letters, digits "
+					     "and '_', not starting with a digit)", k->str);
+				else if (check_text(c, val, 4096)) {
+					g->kickstart.vars[g->kickstart.n_vars].name = k->str;
+					g->kickstart.vars[g->kickstart.n_vars++].value = val->str;
+				}
+				path_pop(c, m2);
+			}
+		}
+		path_pop(c, mark);
+	}
+}
+
+/* Names of a group's VMs, appended to m->vms. */
+static void expand_group(struct ctx *c, struct mf_group *g, const struct yt_node *gn)
+{
+	struct manifest *m = c->m;
+	const struct yt_node *count = field(c, gn, "count", false);
+	const struct yt_node *names = field(c, gn, "names", false);
+	unsigned n = 0;
+	size_t i;
+
+	g->first_vm = m->n_vms;
+	if (count && names) {
+		diag(c, gn, "give count or names, not both");
+		return;
+	}
+	if (!count && !names) {
+		diag(c, gn, "missing required key 'count' or 'names'");
+		return;
+	}
+	if (count) {
+		if (!uint_field(c, gn, "count", false, 0, MF_MAX_VMS, &n))
+			return;
+		if (m->n_vms + n > MF_MAX_VMS) {
+			size_t mark = path_push_key(c, "count");
+
+			diag(c, count, "the fleet would have more than %d VMs", MF_MAX_VMS);
+			path_pop(c, mark);
+			return;
+		}
+		g->explicit_names = false;
+		for (i = 1; i <= n; i++) {
+			struct mf_vm *vm = &m->vms[m->n_vms];
+			char *name;
+
+			if (asprintf(&name, "%s-%03zu", g->name, i) < 0) {
+				c->nomem = true;
+				return;
+			}
+			vm->name = keep(c, name);
+			vm->group = (size_t) (g - m->groups);
+			vm->pos = count->pos;
+			m->n_vms++;
+			g->n_vms++;
+		}
+		return;
+	}
+	{
+		size_t mark = path_push_key(c, "names");
+
+		g->explicit_names = true;
+		if (check_list(c, names, 1)) {
+			for (i = 0; i < names->n; i++) {
+				size_t m2 = path_push_index(c, i);
+
+				if (m->n_vms >= MF_MAX_VMS) {
+					diag(c, names->items[i], "the fleet would have more than %d VMs",
+					     MF_MAX_VMS);
+					path_pop(c, m2);
+					break;
+				}
+				if (check_label(c, names->items[i], "VM name")) {
+					struct mf_vm *vm = &m->vms[m->n_vms++];
+
+					vm->name = names->items[i]->str;
+					vm->group = (size_t) (g - m->groups);
+					vm->pos = names->items[i]->pos;
+					g->n_vms++;
+				}
+				path_pop(c, m2);
+			}
+		}
+		path_pop(c, mark);
+	}
+}
+
+static void read_group(struct ctx *c, struct mf_group *g, const struct yt_node *gn)
+{
+	static const char *const keys[] = {
+		"count", "names", "image", "cpus", "memory", "disk", "networks", "bootstrap",
+		"cloud_init", "kickstart",
+	};
+	struct manifest *m = c->m;
+	const struct yt_node *v, *ci, *ks;
+	size_t mark;
+	int b;
+
+	g->cpus = 1;
+	g->memory = 1ull << 30;
+	g->disk = 10ull << 30;
+	if (!check_map(c, gn, keys, ARRAY_SIZE(keys)))
+		return;
+	expand_group(c, g, gn);
+	if ((v = field(c, gn, "image", false))) {
+		mark = path_push_key(c, "image");
+		if (check_text(c, v, 64)) {
+			ssize_t im = find_named(v->str, m->images, m->n_images, sizeof(*m->images));
+
+			if (im < 0)
+				unknown_ref(c, v, "image", m->images, m->n_images, sizeof(*m->images));
+			else {
+				g->has_image = true;
+				g->image = (size_t) im;
+			}
+		}
+		path_pop(c, mark);
+	}
+	(void) uint_field(c, gn, "cpus", false, 1, 256, &g->cpus);
+	(void) size_field(c, gn, "memory", 128ull << 20, 4ull << 40, &g->memory);
+	(void) size_field(c, gn, "disk", 1ull << 30, 64ull << 40, &g->disk);
+	b = enum_field(c, gn, "bootstrap", bootstrap_names, MF_BOOTSTRAP_MAX);
+	g->bootstrap = b >= 0 ? (enum mf_bootstrap) b : MF_BOOTSTRAP_CLOUD_INIT;
+	if ((v = field(c, gn, "networks", false))) {
+		mark = path_push_key(c, "networks");
+		read_nics(c, g, v, g->n_vms);
+		path_pop(c, mark);
+	}
+
+	ci = field(c, gn, "cloud_init", false);
+	ks = field(c, gn, "kickstart", false);
+	if (ci) {
+		mark = path_push_key(c, "cloud_init");
+		if (b >= 0 && g->bootstrap != MF_BOOTSTRAP_CLOUD_INIT)
+			diag(c, ci, "cloud_init is given but bootstrap is %s",
+			     bootstrap_names[g->bootstrap]);
+		read_cloud_init(c, ci);
+		g->cloud_init = ci->kind == YT_MAP ? ci : NULL;
+		path_pop(c, mark);
+	}
+	if (ks) {
+		mark = path_push_key(c, "kickstart");
+		if (g->bootstrap != MF_BOOTSTRAP_KICKSTART)
+			diag(c, ks, "kickstart is given but bootstrap is %s",
+			     bootstrap_names[g->bootstrap]);
+		read_kickstart(c, g, ks);
+		path_pop(c, mark);
+	}
+	if (g->bootstrap == MF_BOOTSTRAP_KICKSTART && !ks && b >= 0)
+		diag(c, gn, "bootstrap kickstart needs a 'kickstart' mapping (template, install_tree)");
+	if (g->bootstrap == MF_BOOTSTRAP_CLOUD_INIT && !yt_map_get(gn, "image", NULL))
+		diag(c, gn, "missing required key 'image' (a cloud-init VM boots from an image)");
+}
+
+static void read_groups(struct ctx *c, const struct yt_node *map)
+{
+	struct manifest *m = c->m;
+	size_t i;
+
+	if (!expect_kind(c, map, YT_MAP))
+		return;
+	if (map->n == 0) {
+		diag(c, map, "at least one group is needed");
+		return;
+	}
+	m->groups = xcalloc(c, map->n / 2, sizeof(*m->groups));
+	m->vms = xcalloc(c, MF_MAX_VMS, sizeof(*m->vms));
+	if (!m->groups || !m->vms)
+		return;
+	for (i = 0; i < map->n; i += 2) {
+		const struct yt_node *k = map->items[i];
+		size_t mark = path_push_key(c, k->str);
+
+		if (check_label(c, k, "group name")) {
+			struct mf_group *g = &m->groups[m->n_groups++];
+
+			g->name = k->str;
+			read_group(c, g, map->items[i + 1]);
+		}
+		path_pop(c, mark);
+	}
+}
+
+/* ---- whole-fleet checks ----------------------------------------------------- */
+
+struct seen {
+	const char *key;
+	struct yt_pos pos;
+	const char *path;	/* built lazily for the report */
+	size_t order;
+};
+
+static int seen_cmp(const void *a, const void *b)
+{
+	const struct seen *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+
+	if (c)
+		return c;
+	return x->order < y->order ? -1 : (x->order > y->order);
+}
+
+/* Report every entry whose key was seen before, naming the first place. */
+static void report_duplicates(struct ctx *c, struct seen *v, size_t n, const char *what)
+{
+	size_t i, run = 0;
+
+	qsort(v, n, sizeof(*v), seen_cmp);
+	for (i = 1; i < n; i++) {
+		if (!streq(v[i].key, v[run].key)) {
+			run = i;
+			continue;
+		}
+		{
+			size_t mark = c->path.len;
+
+			(void) buf_puts(&c->path, v[i].path);
+			diag_pos(c, v[i].pos, "duplicate %s '%s' (also at %s:%u:%u)", what, v[i].key,
+				 c->file, v[run].pos.line, v[run].pos.col);
+			path_pop(c, mark);
+		}
+	}
+}
+
+static bool seen_add(struct ctx *c, struct seen *v, size_t *n, const char *key,
+		     struct yt_pos pos, const char *fmt, ...) PRINTF_LIKE(6, 7);
+
+static bool seen_add(struct ctx *c, struct seen *v, size_t *n, const char *key,
+		     struct yt_pos pos, const char *fmt, ...)
+{
+	struct buf path = BUF_INIT(1024);
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (buf_vprintf(&path, fmt, ap) < 0) {
+		va_end(ap);
+		buf_release(&path);
+		c->nomem = true;
+		return false;
+	}
+	va_end(ap);
+	v[*n].key = key;
+	v[*n].pos = pos;
+	v[*n].order = *n;
+	v[*n].path = keep(c, buf_detach(&path));
+	(*n)++;
+	return true;
+}
+
+static void check_fleet(struct ctx *c)
+{
+	struct manifest *m = c->m;
+	struct seen *names = NULL, *ips = NULL, *macs = NULL;
+	size_t i, j, n_names = 0, n_ips = 0, n_macs = 0, n_nics = 0;
+	struct yt_pos last = { 0, 0 };
+
+	for (i = 0; i < m->n_groups; i++)
+		n_nics += m->groups[i].n_nics;
+	names = xcalloc(c, m->n_vms, sizeof(*names));
+	ips = xcalloc(c, n_nics, sizeof(*ips));
+	macs = xcalloc(c, n_nics, sizeof(*macs));
+	if (!names || !ips || !macs)
+		goto out;
+
+	for (i = 0; i < m->n_vms; i++) {
+		const struct mf_vm *vm = &m->vms[i];
+		const struct mf_group *g = &m->groups[vm->group];
+
+		if (!seen_add(c, names, &n_names, vm->name, vm->pos, "groups.%s.%s", g->name,
+			      g->explicit_names ? "names" : "count"))
+			goto out;
+		if (m->fleet && strlen(m->fleet) + 1 + strlen(vm->name) > MF_NAME_MAX &&
+		    (vm->pos.line != last.line || vm->pos.col != last.col)) {
+			size_t mark = c->path.len;
+
+			(void) buf_puts(&c->path, names[n_names - 1].path);
+			diag_pos(c, vm->pos, "VM name '%s' makes domain name '%s-%s' longer than %d "
+				 "characters", vm->name, m->fleet, vm->name, MF_NAME_MAX);
+			path_pop(c, mark);
+			last = vm->pos;
+		}
+	}
+	report_duplicates(c, names, n_names, "VM name");
+
+	for (i = 0; i < m->n_groups; i++) {
+		const struct mf_group *g = &m->groups[i];
+
+		for (j = 0; j < g->n_nics; j++) {
+			if (g->nics[j].ip &&
+			    !seen_add(c, ips, &n_ips, g->nics[j].ip, g->nics[j].ip_pos,
+				      "groups.%s.networks[%zu].ip", g->name, j))
+				goto out;
+			if (g->nics[j].mac &&
+			    !seen_add(c, macs, &n_macs, g->nics[j].mac, g->nics[j].mac_pos,
+				      "groups.%s.networks[%zu].mac", g->name, j))
+				goto out;
+		}
+	}
+	report_duplicates(c, ips, n_ips, "address");
+	report_duplicates(c, macs, n_macs, "MAC address");
+out:
+	free(names);
+	free(ips);
+	free(macs);
+}
+
+/* ---- the document ----------------------------------------------------------- */
+
+static bool check_dns_name(struct ctx *c, const struct yt_node *v)
+{
+	char label[MF_NAME_MAX + 2];
+	const char *p = v->str;
+
+	if (!check_text(c, v, 253))
+		return false;
+	while (*p) {
+		size_t n = strcspn(p, ".");
+
+		if (n == 0 || n > MF_NAME_MAX)
+			break;
+		memcpy(label, p, n);
+		label[n] = '\0';
+		if (!mf_is_label(label))
+			break;
+		p += n;
+		if (*p == '.' && p[1])
+			p++;
+		else if (*p == '.')
+			break;
+	}
+	if (*p || v->len == 0) {
+		diag(c, v, "'%.100s' is not a valid DNS domain (lowercase labels separated by dots)",
+		     v->str);
+		return false;
+	}
+	return true;
+}
+
+static bool check_pool_name(struct ctx *c, const struct yt_node *v)
+{
+	size_t i;
+
+	if (!check_text(c, v, 128))
+		return false;
+	for (i = 0; i < v->len; i++) {
+		char ch = v->str[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.'))
+			break;
+	}
+	if (v->len == 0 || v->len > 64 || i < v->len || v->str[0] == '.') {
+		diag(c, v, "'%.64s' is not a valid pool name (letters, digits, '-', '_', '.')",
+		     v->str);
+		return false;
+	}
+	return true;
+}
+
+static void read_top(struct ctx *c, const struct yt_node *root)
+{
+	static const char *const keys[] = {
+		"fleet", "domain", "hypervisor", "hosts", "pool", "pool_path", "domain_type",
+		"boot", "tcg", "endpoint", "images", "networks", "ssh", "batch", "rebuild", "groups",
+	};
+	struct manifest *m = c->m;
+	const struct yt_node *v;
+	size_t mark;
+	int t;
+
+	if (!check_map(c, root, keys, ARRAY_SIZE(keys)))
+		return;
+	if ((v = field(c, root, "fleet", true))) {
+		mark = path_push_key(c, "fleet");
+		if (check_label(c, v, "fleet name"))
+			m->fleet = v->str;
+		path_pop(c, mark);
+	}
+	if ((v = field(c, root, "domain", false))) {
+		mark = path_push_key(c, "domain");
+		if (check_dns_name(c, v))
+			m->domain = v->str;
+		path_pop(c, mark);
+	}
+	m->hypervisor = text_field(c, root, "hypervisor", false, 1024);
+	if ((v = field(c, root, "hosts", false))) {
+		mark = path_push_key(c, "hosts");
+		if (m->hypervisor)
+			diag(c, v, "give hypervisor or hosts, not both");
+		read_hosts(c, v);
+		path_pop(c, mark);
+	}
+	if (!m->hypervisor && !m->n_hosts)
+		m->hypervisor = "qemu:///system";
+	if ((v = field(c, root, "pool", false))) {
+		mark = path_push_key(c, "pool");
+		if (check_pool_name(c, v))
+			m->pool = v->str;
+		path_pop(c, mark);
+	}
+	if ((v = field(c, root, "pool_path", false))) {
+		mark = path_push_key(c, "pool_path");
+		if (check_path(c, v, true))
+			m->pool_path = v->str;
+		path_pop(c, mark);
+	}
+	t = enum_field(c, root, "domain_type", domain_type_names, MF_DOMAIN_TYPE_MAX);
+	if (t >= 0)
+		m->domain_type = (enum mf_domain_type) t;
+	if ((v = field(c, root, "boot", false))) {
+		mark = path_push_key(c, "boot");
+		read_boot(c, v);
+		path_pop(c, mark);
+	}
+	if ((v = field(c, root, "tcg", false))) {
+		static const char *const tcg_keys[] = { "tb_cache" };
+
+		mark = path_push_key(c, "tcg");
+		if (m->domain_type != MF_DOMAIN_QEMU)
+			diag(c, v, "tcg applies only to domain_type qemu (this fleet is %s)",
+			     domain_type_names[m->domain_type]);
+		else if (check_map(c, v, tcg_keys, ARRAY_SIZE(tcg_keys)))
+			(void) size_field(c, v, "tb_cache", 16ull << 20, 4ull << 30, &m->tcg_tb_cache);
+		path_pop(c, mark);
+	}
+	if ((v = field(c, root, "endpoint", false))) {
+		mark = path_push_key(c, "endpoint");
+		if (check_url(c, v, "endpoint"))
+			m->endpoint = v->str;
+		path_pop(c, mark);
+	}
+	if ((v = field(c, root, "images", true))) {
+		mark = path_push_key(c, "images");
+		read_images(c, v);
+		path_pop(c, mark);
+	}
+	if ((v = field(c, root, "networks", false))) {
+		mark = path_push_key(c, "networks");
+		read_networks(c, v);
+		path_pop(c, mark);
+	}
+	if ((v = field(c, root, "ssh", false))) {
+		mark = path_push_key(c, "ssh");
+		read_ssh(c, v);
+		path_pop(c, mark);
+	}
+	if ((v = field(c, root, "batch", false))) {
+		mark = path_push_key(c, "batch");
+		read_batch(c, v);
+		path_pop(c, mark);
+	}
+	if ((v = field(c, root, "rebuild", false))) {
+		mark = path_push_key(c, "rebuild");
+		read_rebuild(c, v);
+		path_pop(c, mark);
+	}
+	if ((v = field(c, root, "groups", true))) {
+		mark = path_push_key(c, "groups");
+		read_groups(c, v);
+		path_pop(c, mark);
+	}
+	check_fleet(c);
+}
+
+static void set_defaults(struct manifest *m)
+{
+	m->pool = "muster";
+	m->pool_path = "/var/lib/libvirt/images/muster";
+	m->domain_type = MF_DOMAIN_KVM;
+	m->host_key_types[0] = MF_KEY_ED25519;
+	m->n_host_key_types = 1;
+	m->batch_size = 20;
+	m->batch_parallel = 8;
+	m->batch_max_fail_percent = 10;
+	m->ready_timeout = 600;
+	m->rebuild_max_unavailable = 10;
+	m->rebuild_max_unavailable_percent = true;
+}
+
+void manifest_free(struct manifest *m)
+{
+	size_t i;
+
+	if (!m)
+		return;
+	if (m->priv) {
+		for (i = 0; i < m->priv->n_strings; i++)
+			free(m->priv->strings[i]);
+		free(m->priv->strings);
+		yt_doc_free(m->priv->doc);
+		free(m->priv);
+	}
+	for (i = 0; i < m->n_networks; i++)
+		free(m->networks[i].forwards);
+	for (i = 0; i < m->n_groups; i++) {
+		free(m->groups[i].nics);
+		free(m->groups[i].kickstart.vars);
+	}
+	free(m->hosts);
+	free(m->images);
+	free(m->networks);
+	free(m->authorized_keys);
+	free(m->groups);
+	free(m->vms);
+	free(m);
+}
+
+static int diag_simple(struct mf_diags *d, unsigned line, unsigned col, const char *msg)
+{
+	struct mf_diag *v = realloc(d->v, (d->n + 1) * sizeof(*v));
+
+	if (!v)
+		return -1;
+	d->v = v;
+	v[d->n].pos.line = line;
+	v[d->n].pos.col = col;
+	v[d->n].path = strdup("");
+	v[d->n].msg = strdup(msg);
+	if (!v[d->n].path || !v[d->n].msg) {
+		free(v[d->n].path);
+		free(v[d->n].msg);
+		return -1;
+	}
+	d->n++;
+	return -1;
+}
+
+int manifest_parse(const char *file, const char *data, size_t len, struct manifest **ret,
+		   struct mf_diags *diags)
+{
+	struct ctx c = { .file = file, .diags = diags };
+	struct yt_problem prob;
+	struct yt_doc *doc = NULL;
+	struct manifest *m;
+
+	memset(diags, 0, sizeof(*diags));
+	if (len == 0)
+		return diag_simple(diags, 0, 0, "file is empty");
+	if (yt_parse(data, len, &doc, &prob) < 0)
+		return diag_simple(diags, prob.pos.line, prob.pos.col, prob.msg);
+	if (!yt_doc_root(doc)) {
+		yt_doc_free(doc);
+		return diag_simple(diags, 0, 0, "file is empty (no YAML content)");
+	}
+	m = calloc(1, sizeof(*m));
+	if (!m || !(m->priv = calloc(1, sizeof(*m->priv)))) {
+		free(m);
+		yt_doc_free(doc);
+		return diag_simple(diags, 0, 0, "out of memory");
+	}
+	m->priv->doc = doc;
+	m->file = file;
+	c.m = m;
+	buf_init(&c.path, 4096);
+	set_defaults(m);
+	read_top(&c, yt_doc_root(doc));
+	buf_release(&c.path);
+	if (c.nomem)
+		(void) diag_simple(diags, 0, 0, "out of memory");
+	if (diags->n) {
+		qsort(diags->v, diags->n, sizeof(*diags->v), diag_cmp);
+		manifest_free(m);
+		return -1;
+	}
+	*ret = m;
+	return 0;
+}
+
+int manifest_load(const char *file, struct manifest **ret, struct mf_diags *diags)
+{
+	struct buf text = BUF_INIT(YT_MAX_BYTES);
+	char chunk[65536];
+	struct stat st;
+	char msg[300];
+	int fd, r;
+
+	memset(diags, 0, sizeof(*diags));
+	fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		(void) snprintf(msg, sizeof(msg), "cannot read: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return diag_simple(diags, 0, 0, msg);
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return diag_simple(diags, 0, 0, "not a regular file");
+	}
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			(void) snprintf(msg, sizeof(msg), "cannot read: %s", strerror(errno));
+			close(fd);
+			buf_release(&text);
+			return diag_simple(diags, 0, 0, msg);
+		}
+		if (n == 0)
+			break;
+		if (buf_append(&text, chunk, (size_t) n) < 0) {
+			close(fd);
+			buf_release(&text);
+			(void) snprintf(msg, sizeof(msg), "file is larger than %d KiB",
+					YT_MAX_BYTES / 1024);
+			return diag_simple(diags, 0, 0, msg);
+		}
+	}
+	close(fd);
+	r = manifest_parse(file, buf_str(&text), text.len, ret, diags);
+	buf_release(&text);
+	return r;
+}
+
+const struct mf_group *manifest_vm_group(const struct manifest *m, const struct mf_vm *vm)
+{
+	return &m->groups[vm->group];
+}
+
+/* ---- canonical spec text ---------------------------------------------------- */
+
+/* A YAML subtree as unambiguous text: lengths before strings, mapping keys sorted. */
+static int spec_node(struct buf *b, const struct yt_node *n);
+
+static int key_order(const void *a, const void *b)
+{
+	const struct yt_node *const *x = a, *const *y = b;
+
+	return strcmp((*x)->str, (*y)->str);
+}
+
+static int spec_node(struct buf *b, const struct yt_node *n)
+{
+	size_t i;
+
+	switch (n->kind) {
+	case YT_SCALAR:
+		if (buf_printf(b, "%c%zu:", n->plain ? 's' : 'q', n->len) < 0 ||
+		    buf_append(b, n->str, n->len) < 0)
+			return -1;
+		return 0;
+	case YT_LIST:
+		if (buf_printf(b, "l%zu[", n->n) < 0)
+			return -1;
+		for (i = 0; i < n->n; i++)
+			if (spec_node(b, n->items[i]) < 0)
+				return -1;
+		return buf_putc(b, ']');
+	case YT_MAP: {
+		const struct yt_node **keys = malloc((n->n / 2 + 1) * sizeof(*keys));
+		int r = 0;
+
+		if (!keys)
+			return -1;
+		for (i = 0; i < n->n / 2; i++)
+			keys[i] = n->items[2 * i];
+		qsort(keys, n->n / 2, sizeof(*keys), key_order);
+		r = buf_printf(b, "m%zu{", n->n / 2);
+		for (i = 0; r == 0 && i < n->n / 2; i++) {
+			r = spec_node(b, keys[i]);
+			if (r == 0)
+				r = spec_node(b, yt_map_get(n, keys[i]->str, NULL));
+		}
+		free(keys);
+		return r < 0 ? -1 : buf_putc(b, '}');
+	}
+	case YT_KIND_MAX:
+		break;
+	}
+	return -1;
+}
+
+int manifest_vm_spec(const struct manifest *m, size_t vm, struct buf *hw, struct buf *base)
+{
+	const struct mf_group *g = &m->groups[m->vms[vm].group];
+	size_t i;
+
+	(void) buf_printf(hw, "domain_type=%s\ncpus=%u\nmemory=%llu\ntcg=%llu\n",
+			  domain_type_names[m->domain_type], g->cpus,
+			  (unsigned long long) g->memory, (unsigned long long) m->tcg_tb_cache);
+	if (m->has_boot)
+		(void) buf_printf(hw, "kernel=%s\ninitrd=%s\ncmdline=%s\n", m->boot_kernel,
+				  m->boot_initrd ? m->boot_initrd : "",
+				  m->boot_cmdline ? m->boot_cmdline : "");
+	for (i = 0; i < g->n_nics; i++) {
+		const struct mf_network *net = &m->networks[g->nics[i].network];
+
+		(void) buf_printf(hw, "nic%zu=%s/%s/%s/%u/%s\n", i, net->name,
+				  net_type_names[net->type], g->nics[i].ip ? g->nics[i].ip : "",
+				  g->nics[i].ip_prefix, g->nics[i].mac ? g->nics[i].mac : "");
+	}
+
+	if (g->has_image) {
+		const struct mf_image *im = &m->images[g->image];
+
+		(void) buf_printf(base, "image=%s\nurl=%s\npath=%s\nsha256=%s\nformat=%s\n", im->name,
+				  im->url ? im->url : "", im->path ? im->path : "",
+				  im->sha256 ? im->sha256 : "", format_names[im->format]);
+	}
+	(void) buf_printf(base, "disk=%llu\nbootstrap=%s\ndomain=%s\nendpoint=%s\n",
+			  (unsigned long long) g->disk, bootstrap_names[g->bootstrap],
+			  m->domain ? m->domain : "", m->endpoint ? m->endpoint : "");
+	for (i = 0; i < m->n_host_key_types; i++)
+		(void) buf_printf(base, "host_key=%s\n", key_type_names[m->host_key_types[i]]);
+	for (i = 0; i < m->n_authorized_keys; i++)
+		(void) buf_printf(base, "authorized_key=%s\n", m->authorized_keys[i]);
+	if (g->cloud_init) {
+		(void) buf_puts(base, "cloud_init=");
+		(void) spec_node(base, g->cloud_init);
+		(void) buf_putc(base, '\n');
+	}
+	if (g->has_kickstart) {
+		(void) buf_printf(base, "ks_template=%s\nks_tree=%s\n",
+				  g->kickstart.template_path ? g->kickstart.template_path : "",
+				  g->kickstart.install_tree ? g->kickstart.install_tree : "");
+		for (i = 0; i < g->kickstart.n_vars; i++)
+			(void) buf_printf(base, "ks_var=%zu:%s=%s\n", strlen(g->kickstart.vars[i].name),
+					  g->kickstart.vars[i].name, g->kickstart.vars[i].value);
+	}
+	return buf_failed(hw) || buf_failed(base) ? -1 : 0;
+}

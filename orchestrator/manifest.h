@@ -1,0 +1,195 @@
+/*
+ * manifest.h: the fleet manifest (YAML, see DESIGN.md) read into a typed,
+ * validated model, groups expanded into VMs.
+ *
+ * Validation happens here, before anything is created: every problem found
+ * becomes a diagnostic "FILE:LINE:COLUMN: key.path: message".
+ */
+#ifndef MUSTER_MANIFEST_H
+#define MUSTER_MANIFEST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "yamltree.h"
+#include "common.h"
+
+#define MF_MAX_VMS 10000	/* VMs in one manifest */
+#define MF_MAX_DIAGS 100	/* diagnostics reported before giving up */
+#define MF_NAME_MAX 63		/* RFC 1123 label */
+
+enum mf_domain_type { MF_DOMAIN_KVM, MF_DOMAIN_QEMU, MF_DOMAIN_XEN, MF_DOMAIN_TYPE_MAX };
+enum mf_net_type { MF_NET_NAT, MF_NET_ISOLATED, MF_NET_BRIDGE, MF_NET_VLAN, MF_NET_USER,
+		   MF_NET_TYPE_MAX };
+enum mf_bootstrap { MF_BOOTSTRAP_CLOUD_INIT, MF_BOOTSTRAP_KICKSTART, MF_BOOTSTRAP_MAX };
+enum mf_format { MF_FORMAT_QCOW2, MF_FORMAT_RAW, MF_FORMAT_MAX };
+enum mf_key_type { MF_KEY_ED25519, MF_KEY_RSA, MF_KEY_ECDSA, MF_KEY_TYPE_MAX };
+
+const char *mf_domain_type_to_string(enum mf_domain_type t);
+const char *mf_net_type_to_string(enum mf_net_type t);
+const char *mf_bootstrap_to_string(enum mf_bootstrap b);
+const char *mf_format_to_string(enum mf_format f);
+const char *mf_key_type_to_string(enum mf_key_type t);
+/* The enum value for s, or -1. */
+int mf_domain_type_from_string(const char *s);
+int mf_net_type_from_string(const char *s);
+int mf_bootstrap_from_string(const char *s);
+int mf_format_from_string(const char *s);
+int mf_key_type_from_string(const char *s);
+
+struct mf_host {
+	const char *uri;
+	unsigned max_vms;	/* 0 = no limit */
+};
+
+struct mf_image {
+	const char *name;
+	const char *url;	/* exactly one of url and path */
+	const char *path;
+	const char *sha256;	/* lowercase hex; required with url */
+	enum mf_format format;
+};
+
+struct mf_forward {
+	const char *service;	/* as written: "ssh" or a port number */
+	unsigned guest_port;
+	const char *host_addr;	/* IPv4 */
+	unsigned host_port;	/* 0 = allocated per VM */
+};
+
+struct mf_network {
+	const char *name;
+	enum mf_net_type type;
+	const char *subnet;	/* nat, isolated: "10.20.0.0/24" */
+	uint32_t net_addr;	/* host order */
+	unsigned prefix;
+	const char *bridge;	/* bridge, vlan */
+	unsigned vlan;		/* vlan: 1..4094 */
+	struct mf_forward *forwards;	/* user */
+	size_t n_forwards;
+};
+
+struct mf_nic {
+	size_t network;		/* index into manifest networks */
+	const char *ip;		/* static IPv4, NULL = DHCP */
+	unsigned ip_prefix;	/* 0 = the network's */
+	const char *mac;	/* lowercase, NULL = derived (identity) */
+	struct yt_pos ip_pos, mac_pos;
+};
+
+struct mf_var {
+	const char *name;
+	const char *value;
+};
+
+struct mf_kickstart {
+	const char *template_path;
+	const char *install_tree;
+	struct mf_var *vars;
+	size_t n_vars;
+};
+
+struct mf_group {
+	const char *name;
+	size_t first_vm;	/* its VMs: vms[first_vm .. first_vm + n_vms) */
+	size_t n_vms;
+	bool explicit_names;	/* names: rather than count: */
+	bool has_image;
+	size_t image;		/* index into images */
+	unsigned cpus;
+	uint64_t memory;	/* bytes */
+	uint64_t disk;		/* bytes */
+	struct mf_nic *nics;
+	size_t n_nics;
+	enum mf_bootstrap bootstrap;
+	const struct yt_node *cloud_init;	/* NULL or a mapping, kept as written */
+	bool has_kickstart;
+	struct mf_kickstart kickstart;
+};
+
+struct mf_vm {
+	const char *name;
+	size_t group;		/* index into groups */
+	struct yt_pos pos;	/* where the name comes from */
+};
+
+struct manifest {
+	const char *file;	/* as given */
+	const char *fleet;
+	const char *domain;	/* NULL = none */
+	const char *hypervisor;	/* libvirt URI; default qemu:///system */
+	struct mf_host *hosts;
+	size_t n_hosts;
+	const char *pool;
+	const char *pool_path;
+	enum mf_domain_type domain_type;
+	bool has_boot;
+	const char *boot_kernel, *boot_initrd, *boot_cmdline;
+	uint64_t tcg_tb_cache;	/* bytes, 0 = QEMU's default */
+	const char *endpoint;
+	struct mf_image *images;
+	size_t n_images;
+	struct mf_network *networks;
+	size_t n_networks;
+	const char **authorized_keys;
+	size_t n_authorized_keys;
+	enum mf_key_type host_key_types[MF_KEY_TYPE_MAX];
+	size_t n_host_key_types;
+	unsigned batch_size, batch_parallel, batch_max_fail_percent;
+	unsigned ready_timeout;	/* seconds */
+	uint64_t rebuild_max_age;	/* seconds, 0 = never */
+	unsigned rebuild_max_unavailable;
+	bool rebuild_max_unavailable_percent;
+	struct mf_group *groups;
+	size_t n_groups;
+	struct mf_vm *vms;
+	size_t n_vms;
+
+	struct manifest_priv *priv;	/* the YAML tree and the strings */
+};
+
+struct mf_diag {
+	struct yt_pos pos;	/* line 0: about the whole file */
+	char *path;		/* key path, "" for the document */
+	char *msg;
+};
+
+struct mf_diags {
+	struct mf_diag *v;
+	size_t n;
+	bool truncated;		/* more than MF_MAX_DIAGS */
+};
+
+/*
+ * Read and validate the manifest in file. Returns 0 and *ret (caller frees
+ * with manifest_free), or -1 with every problem in *diags (caller frees with
+ * mf_diags_release) — unreadable files included.
+ */
+int manifest_load(const char *file, struct manifest **ret, struct mf_diags *diags) WUR;
+
+/* The same on text in memory; file is the name used in diagnostics. */
+int manifest_parse(const char *file, const char *data, size_t len,
+		   struct manifest **ret, struct mf_diags *diags) WUR;
+
+void manifest_free(struct manifest *m);
+void mf_diags_release(struct mf_diags *d);
+
+/* Print d as "FILE:LINE:COLUMN: key.path: message" lines to f. */
+void mf_diags_print(const struct mf_diags *d, const char *file, FILE *f);
+
+/* The group of a VM. */
+const struct mf_group *manifest_vm_group(const struct manifest *m, const struct mf_vm *vm);
+
+struct buf;
+/*
+ * Canonical text of what defines VM vm (an index into m->vms), for hashing:
+ * hw gets what a redefinition changes in place (cpus, memory, NICs, boot),
+ * base what only a rebuild changes (image, disk, bootstrap and its content,
+ * keys). The same manifest content always gives the same text.
+ */
+int manifest_vm_spec(const struct manifest *m, size_t vm, struct buf *hw, struct buf *base) WUR;
+
+/* Whether s is an RFC 1123 label: [a-z0-9-], 1..63, no '-' at either end. */
+bool mf_is_label(const char *s);
+
+#endif

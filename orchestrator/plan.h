@@ -1,0 +1,68 @@
+/*
+ * plan.h: what `muster apply` would do to each VM, and why (DESIGN.md).
+ *
+ * The planner is pure: no I/O, no clock. It is given what the manifest
+ * wants, what the store recorded and what the hypervisor reports, and the
+ * time, and returns one action per VM.
+ */
+#ifndef MUSTER_PLAN_H
+#define MUSTER_PLAN_H
+
+#include <stdint.h>
+
+#include "hv.h"
+#include "store.h"
+
+enum plan_action {
+	PLAN_CREATE,	/* nothing on the hypervisor yet (or resume a creation) */
+	PLAN_KEEP,	/* up to date */
+	PLAN_UPDATE,	/* redefine or start in place; disk and keys kept */
+	PLAN_REBUILD,	/* new disk and seed from the image; identity kept */
+	PLAN_DESTROY,	/* no longer in the manifest */
+	PLAN_CONFLICT,	/* a domain of that name is not muster's: left alone */
+	PLAN_ACTION_MAX
+};
+
+const char *plan_action_to_string(enum plan_action a);
+int plan_action_from_string(const char *s);
+
+/* One VM the manifest wants. */
+struct plan_want {
+	const char *name;
+	const char *group;
+	const char *domain;	/* libvirt domain name: <fleet>-<vm> */
+	const char *config_hash;
+	const char *base_hash;
+};
+
+struct plan_input {
+	const char *fleet;
+	const struct plan_want *want;	/* in manifest order */
+	size_t n_want;
+	const struct store_vm *recorded;	/* the store's VMs of this fleet */
+	size_t n_recorded;
+	const struct hv_domain *domains;	/* every domain the hypervisor has */
+	size_t n_domains;
+	int64_t now_ms;
+	uint64_t max_age_s;	/* rebuild VMs older than this; 0 = never */
+};
+
+struct plan_item {
+	char *name;
+	char *group;
+	enum plan_action action;
+	char *reason;
+};
+
+struct plan {
+	char *fleet;
+	struct plan_item *items;	/* wanted VMs in manifest order, then the rest by name */
+	size_t n_items;
+	size_t count[PLAN_ACTION_MAX];
+};
+
+/* Compute the plan. *ret: caller frees with plan_free. */
+int plan_compute(const struct plan_input *in, struct plan **ret, struct muster_err *err) WUR;
+void plan_free(struct plan *p);
+
+#endif

@@ -1,0 +1,34 @@
+/*
+ * vmstate.h: the life cycle states of a VM and their names, as stored in the
+ * database (db/schema.sql lists the same names) and shown by the CLI.
+ *
+ *   planned -> cloned -> seeded -> defined -> started -> booted -> ready
+ *   failed (with reason and attempt count), destroying, rebuilding, destroyed
+ */
+#ifndef MUSTER_VMSTATE_H
+#define MUSTER_VMSTATE_H
+
+#include "common.h"
+
+enum vm_state {
+	VM_STATE_PLANNED,
+	VM_STATE_CLONED,
+	VM_STATE_SEEDED,
+	VM_STATE_DEFINED,
+	VM_STATE_STARTED,
+	VM_STATE_BOOTED,
+	VM_STATE_READY,
+	VM_STATE_FAILED,
+	VM_STATE_DESTROYING,
+	VM_STATE_REBUILDING,
+	VM_STATE_DESTROYED,
+	VM_STATE_MAX
+};
+
+/* The lowercase name of a state ("planned"), or NULL if out of range. Static. */
+const char *vm_state_to_string(enum vm_state state);
+
+/* The state named s (exact, lowercase), or -1 if s is NULL or unknown. */
+int vm_state_from_string(const char *s);
+
+#endif

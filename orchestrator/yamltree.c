@@ -1,0 +1,380 @@
+/*
+ * yamltree.c: libyaml events -> struct yt_node tree, with the limits and
+ * refusals documented in yamltree.h.
+ */
+#include <stdarg.h>
+#include <stdint.h>
+#include <yaml.h>
+
+#include "yamltree.h"
+
+struct yt_doc {
+	struct yt_node *root;
+	size_t nodes;
+};
+
+struct frame {
+	struct yt_node *node;
+};
+
+const char *yt_kind_to_string(enum yt_kind kind)
+{
+	static const char *const names[YT_KIND_MAX] = {
+		[YT_SCALAR] = "a scalar",
+		[YT_LIST] = "a list",
+		[YT_MAP] = "a mapping",
+	};
+
+	return (unsigned) kind < YT_KIND_MAX ? names[kind] : "?";
+}
+
+static void node_free(struct yt_node *n)
+{
+	size_t i;
+
+	if (!n)
+		return;
+	for (i = 0; i < n->n; i++)
+		node_free(n->items[i]);
+	free(n->items);
+	free(n->str);
+	free(n);
+}
+
+void yt_doc_free(struct yt_doc *doc)
+{
+	if (!doc)
+		return;
+	node_free(doc->root);
+	free(doc);
+}
+
+const struct yt_node *yt_doc_root(const struct yt_doc *doc)
+{
+	return doc->root;
+}
+
+static int problem(struct yt_problem *p, const yaml_mark_t *mark, const char *fmt, ...)
+	PRINTF_LIKE(3, 4);
+
+static int problem(struct yt_problem *p, const yaml_mark_t *mark, const char *fmt, ...)
+{
+	va_list ap;
+
+	p->pos.line = mark ? (unsigned) mark->line + 1 : 0;
+	p->pos.col = mark ? (unsigned) mark->column + 1 : 0;
+	va_start(ap, fmt);
+	(void) vsnprintf(p->msg, sizeof(p->msg), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* libyaml's reader reports a byte offset only: turn it into line and column. */
+static void offset_to_pos(const char *data, size_t len, size_t off, struct yt_pos *pos)
+{
+	size_t i;
+
+	pos->line = 1;
+	pos->col = 1;
+	for (i = 0; i < off && i < len; i++) {
+		if (data[i] == '\n') {
+			pos->line++;
+			pos->col = 1;
+		} else if (((unsigned char) data[i] & 0xc0) != 0x80) {
+			pos->col++;
+		}
+	}
+}
+
+static int parser_problem(const yaml_parser_t *parser, const char *data, size_t len,
+			  struct yt_problem *p)
+{
+	const char *what = parser->problem ? parser->problem : "syntax error";
+
+	if (parser->error == YAML_READER_ERROR) {
+		offset_to_pos(data, len, parser->problem_offset, &p->pos);
+		if (strstr(what, "UTF-8") || strstr(what, "utf-8"))
+			(void) snprintf(p->msg, sizeof(p->msg), "invalid UTF-8 (%s)", what);
+		else
+			(void) snprintf(p->msg, sizeof(p->msg), "unreadable text (%s)", what);
+		return -1;
+	}
+	p->pos.line = (unsigned) parser->problem_mark.line + 1;
+	p->pos.col = (unsigned) parser->problem_mark.column + 1;
+	if (parser->context)
+		(void) snprintf(p->msg, sizeof(p->msg), "YAML syntax error: %s %s", what,
+				parser->context);
+	else
+		(void) snprintf(p->msg, sizeof(p->msg), "YAML syntax error: %s", what);
+	return -1;
+}
+
+static struct yt_node *node_new(enum yt_kind kind, const yaml_mark_t *mark)
+{
+	struct yt_node *n = calloc(1, sizeof(*n));
+
+	if (!n)
+		return NULL;
+	n->kind = kind;
+	n->pos.line = (unsigned) mark->line + 1;
+	n->pos.col = (unsigned) mark->column + 1;
+	return n;
+}
+
+static int node_add(struct yt_node *parent, struct yt_node *child)
+{
+	if ((parent->n & (parent->n - 1)) == 0) {	/* 0, 1, 2, 4, 8...: grow */
+		size_t cap = parent->n ? parent->n * 2 : 4;
+		struct yt_node **items = realloc(parent->items, cap * sizeof(*items));
+
+		if (!items)
+			return -1;
+		parent->items = items;
+	}
+	parent->items[parent->n++] = child;
+	return 0;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	const struct yt_node *ka = *(const struct yt_node *const *) a;
+	const struct yt_node *kb = *(const struct yt_node *const *) b;
+	size_t n = ka->len < kb->len ? ka->len : kb->len;
+	int c = memcmp(ka->str, kb->str, n);
+
+	if (c)
+		return c;
+	if (ka->len != kb->len)
+		return ka->len < kb->len ? -1 : 1;
+	if (ka->pos.line != kb->pos.line)
+		return ka->pos.line < kb->pos.line ? -1 : 1;
+	return ka->pos.col < kb->pos.col ? -1 : (ka->pos.col > kb->pos.col);
+}
+
+/* Duplicate keys, found by sorting so a huge mapping stays O(n log n). */
+static int map_check_duplicates(const struct yt_node *map, struct yt_problem *p)
+{
+	size_t nkeys = map->n / 2, i, run = 0;
+	const struct yt_node **keys;
+	const struct yt_node *dup = NULL, *first = NULL;
+
+	if (nkeys < 2)
+		return 0;
+	keys = malloc(nkeys * sizeof(*keys));
+	if (!keys)
+		return problem(p, NULL, "out of memory");
+	for (i = 0; i < nkeys; i++)
+		keys[i] = map->items[2 * i];
+	/* sorted by text, then position: a run of equal keys starts with the first */
+	qsort(keys, nkeys, sizeof(*keys), key_cmp);
+	for (i = 1; i < nkeys; i++) {
+		if (keys[i]->len != keys[run]->len ||
+		    memcmp(keys[i]->str, keys[run]->str, keys[i]->len) != 0) {
+			run = i;
+			continue;
+		}
+		if (i != run + 1)
+			continue;
+		/* keys[i] is the second occurrence: report the earliest such in the file */
+		if (!dup || keys[i]->pos.line < dup->pos.line ||
+		    (keys[i]->pos.line == dup->pos.line && keys[i]->pos.col < dup->pos.col)) {
+			dup = keys[i];
+			first = keys[run];
+		}
+	}
+	if (dup) {
+		p->pos = dup->pos;
+		(void) snprintf(p->msg, sizeof(p->msg),
+				"duplicate key '%.200s' (first at line %u, column %u)",
+				dup->str, first->pos.line, first->pos.col);
+	}
+	free(keys);
+	return dup ? -1 : 0;
+}
+
+static int build(yaml_parser_t *parser, const char *data, size_t len,
+		 struct yt_doc *doc, struct yt_problem *p)
+{
+	struct frame stack[YT_MAX_DEPTH + 1];
+	size_t depth = 0;
+	bool in_doc = false, seen_doc = false, done = false;
+	yaml_event_t ev;
+
+	while (!done) {
+		struct yt_node *n = NULL;
+		const char *anchor = NULL, *tag = NULL;
+
+		if (!yaml_parser_parse(parser, &ev))
+			return parser_problem(parser, data, len, p);
+
+		switch (ev.type) {
+		case YAML_STREAM_START_EVENT:
+		case YAML_NO_EVENT:
+			break;
+		case YAML_STREAM_END_EVENT:
+			done = true;
+			break;
+		case YAML_DOCUMENT_START_EVENT:
+			if (seen_doc) {
+				problem(p, &ev.start_mark, "more than one YAML document in the file");
+				goto fail;
+			}
+			seen_doc = in_doc = true;
+			break;
+		case YAML_DOCUMENT_END_EVENT:
+			in_doc = false;
+			break;
+		case YAML_ALIAS_EVENT:
+			problem(p, &ev.start_mark, "YAML aliases are not supported ('*%.100s')",
+				(const char *) ev.data.alias.anchor);
+			goto fail;
+		case YAML_SCALAR_EVENT:
+			anchor = (const char *) ev.data.scalar.anchor;
+			tag = (const char *) ev.data.scalar.tag;
+			if (!anchor && !tag) {
+				n = node_new(YT_SCALAR, &ev.start_mark);
+				if (!n)
+					goto nomem;
+				n->len = ev.data.scalar.length;
+				n->str = malloc(n->len + 1);
+				if (!n->str) {
+					free(n);
+					goto nomem;
+				}
+				memcpy(n->str, ev.data.scalar.value, n->len);
+				n->str[n->len] = '\0';
+				n->plain = ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+			}
+			break;
+		case YAML_SEQUENCE_START_EVENT:
+			anchor = (const char *) ev.data.sequence_start.anchor;
+			tag = (const char *) ev.data.sequence_start.tag;
+			if (!anchor && !tag && !(n = node_new(YT_LIST, &ev.start_mark)))
+				goto nomem;
+			break;
+		case YAML_MAPPING_START_EVENT:
+			anchor = (const char *) ev.data.mapping_start.anchor;
+			tag = (const char *) ev.data.mapping_start.tag;
+			if (!anchor && !tag && !(n = node_new(YT_MAP, &ev.start_mark)))
+				goto nomem;
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			if (depth == 0)
+				break;
+			if (stack[depth - 1].node->kind == YT_MAP &&
+			    map_check_duplicates(stack[depth - 1].node, p) < 0)
+				goto fail;
+			depth--;
+			break;
+		}
+
+		if (anchor) {
+			problem(p, &ev.start_mark, "YAML anchors are not supported ('&%.100s')", anchor);
+			goto fail;
+		}
+		if (tag) {
+			problem(p, &ev.start_mark, "YAML tags are not supported ('%.100s')", tag);
+			goto fail;
+		}
+
+		if (n) {
+			struct yt_node *parent = depth ? stack[depth - 1].node : NULL;
+
+			if (++doc->nodes > YT_MAX_NODES) {
+				node_free(n);
+				problem(p, &ev.start_mark, "more than %d YAML nodes", YT_MAX_NODES);
+				goto fail;
+			}
+			if (parent && parent->kind == YT_MAP && parent->n % 2 == 0 &&
+			    n->kind != YT_SCALAR) {
+				node_free(n);
+				problem(p, &ev.start_mark, "mapping keys must be scalars");
+				goto fail;
+			}
+			if (!parent) {
+				if (!in_doc || doc->root) {
+					node_free(n);
+					problem(p, &ev.start_mark, "unexpected content");
+					goto fail;
+				}
+				doc->root = n;
+			} else if (node_add(parent, n) < 0) {
+				node_free(n);
+				goto nomem;
+			}
+			if (n->kind != YT_SCALAR) {
+				if (depth >= YT_MAX_DEPTH) {
+					problem(p, &ev.start_mark, "nesting deeper than %d levels",
+						YT_MAX_DEPTH);
+					goto fail;
+				}
+				stack[depth++].node = n;
+			}
+		}
+		yaml_event_delete(&ev);
+	}
+	return 0;
+
+nomem:
+	problem(p, &ev.start_mark, "out of memory");
+fail:
+	yaml_event_delete(&ev);
+	return -1;
+}
+
+int yt_parse(const char *data, size_t len, struct yt_doc **ret, struct yt_problem *p)
+{
+	yaml_parser_t parser;
+	struct yt_doc *doc;
+	int r;
+
+	memset(p, 0, sizeof(*p));
+	if (len > YT_MAX_BYTES)
+		return problem(p, NULL, "file is larger than %d KiB", YT_MAX_BYTES / 1024);
+	doc = calloc(1, sizeof(*doc));
+	if (!doc)
+		return problem(p, NULL, "out of memory");
+	if (!yaml_parser_initialize(&parser)) {
+		free(doc);
+		return problem(p, NULL, "out of memory");
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *) data, len);
+	yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING);
+	r = build(&parser, data, len, doc, p);
+	yaml_parser_delete(&parser);
+	if (r < 0) {
+		yt_doc_free(doc);
+		return -1;
+	}
+	*ret = doc;
+	return 0;
+}
+
+const struct yt_node *yt_map_get(const struct yt_node *map, const char *key,
+				 const struct yt_node **ret_key)
+{
+	size_t i, klen = strlen(key);
+
+	if (ret_key)
+		*ret_key = NULL;
+	if (!map || map->kind != YT_MAP)
+		return NULL;
+	for (i = 0; i + 1 < map->n; i += 2) {
+		const struct yt_node *k = map->items[i];
+
+		if (k->len == klen && memcmp(k->str, key, klen) == 0) {
+			if (ret_key)
+				*ret_key = k;
+			return map->items[i + 1];
+		}
+	}
+	return NULL;
+}
+
+bool yt_is_null(const struct yt_node *n)
+{
+	return n && n->kind == YT_SCALAR && n->plain &&
+	       (n->len == 0 || streq(n->str, "~") || streq(n->str, "null") ||
+		streq(n->str, "Null") || streq(n->str, "NULL"));
+}

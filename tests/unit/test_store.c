@@ -1,0 +1,873 @@
+/*
+ * test_store.c: the state store (db/store.c), the state directory
+ * (orchestrator/statedir.c) and the VM state names (orchestrator/vmstate.c).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdbool.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "err.h"
+#include "statedir.h"
+#include "store.h"
+#include "vmstate.h"
+#include "common.h"
+
+extern const size_t db_migrations_count;
+
+#define UNPRIVILEGED_UID 65534	/* nobody */
+
+/* ---- helpers -------------------------------------------------------------- */
+
+static int64_t fake_clock(void *userdata)
+{
+	return *(const int64_t *) userdata;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag,
+		    struct FTW *ftw)
+{
+	(void) st;
+	(void) flag;
+	(void) ftw;
+	return remove(path);
+}
+
+struct tmp {
+	char dir[64];
+};
+
+static void tmp_make(struct tmp *t)
+{
+	int n = snprintf(t->dir, sizeof(t->dir), "/tmp/muster-test-XXXXXX");
+
+	assert_true(n > 0 && (size_t) n < sizeof(t->dir));
+	assert_non_null(mkdtemp(t->dir));
+}
+
+static void tmp_remove(struct tmp *t)
+{
+	(void) nftw(t->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* dir "/" name into out, which holds size bytes. */
+static void path_join(char *out, size_t size, const char *dir, const char *name)
+{
+	int n = snprintf(out, size, "%s/%s", dir, name);
+
+	assert_true(n > 0 && (size_t) n < size);
+}
+
+static unsigned mode_of(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(lstat(path, &st), 0);
+	return (unsigned) (st.st_mode & 07777);
+}
+
+static void write_at(const char *path, off_t off, const void *p, size_t n)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, p, n, off), (ssize_t) n);
+	assert_int_equal(close(fd), 0);
+}
+
+static void put_vm(struct store *s, const char *fleet, const char *name,
+		   enum vm_state state)
+{
+	struct store_vm vm = { .name = (char *) name, .state = state };
+	struct muster_err err;
+
+	err_clear(&err);
+	assert_int_equal(store_vm_upsert(s, fleet, &vm, &err), 0);
+}
+
+/* The recorded VM named name of fleet, copied into *ret (caller releases). */
+static void get_vm(struct store *s, const char *fleet, const char *name,
+		   struct store_vm *ret)
+{
+	struct store_vm *vms = NULL;
+	struct muster_err err;
+	size_t n = 0, i;
+	bool found = false;
+
+	assert_int_equal(store_vm_list(s, fleet, &vms, &n, &err), 0);
+	for (i = 0; i < n; i++) {
+		if (streq(vms[i].name, name)) {
+			*ret = vms[i];
+			memset(&vms[i], 0, sizeof(vms[i]));
+			found = true;
+		}
+	}
+	store_vm_list_free(vms, n);
+	assert_true(found);
+}
+
+static size_t count_events(struct store *s, const char *fleet, const char *vm)
+{
+	struct store_event *ev = NULL;
+	struct muster_err err;
+	size_t n = 0;
+
+	assert_int_equal(store_event_list(s, fleet, vm, &ev, &n, &err), 0);
+	store_event_list_free(ev, n);
+	return n;
+}
+
+static int mem_setup(void **state)
+{
+	struct store *s = NULL;
+	struct muster_err err;
+
+	err_clear(&err);
+	if (store_open_memory(&s, &err) < 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		return -1;
+	}
+	*state = s;
+	return 0;
+}
+
+static int mem_teardown(void **state)
+{
+	store_free(*state);
+	return 0;
+}
+
+/* ---- vmstate -------------------------------------------------------------- */
+
+static void test_vm_state_round_trip(void **state)
+{
+	int i, j;
+
+	(void) state;
+	for (i = 0; i < VM_STATE_MAX; i++) {
+		const char *name = vm_state_to_string((enum vm_state) i);
+
+		assert_non_null(name);
+		assert_int_equal(vm_state_from_string(name), i);
+		for (j = 0; j < i; j++)
+			assert_string_not_equal(name,
+						vm_state_to_string((enum vm_state) j));
+	}
+	assert_string_equal(vm_state_to_string(VM_STATE_PLANNED), "planned");
+	assert_string_equal(vm_state_to_string(VM_STATE_READY), "ready");
+	assert_null(vm_state_to_string(VM_STATE_MAX));
+	assert_null(vm_state_to_string((enum vm_state) -1));
+	assert_int_equal(vm_state_from_string("READY"), -1);
+	assert_int_equal(vm_state_from_string("bogus"), -1);
+	assert_int_equal(vm_state_from_string(""), -1);
+	assert_int_equal(vm_state_from_string(NULL), -1);
+}
+
+/* The schema's CHECK lists the same names as vmstate.c. */
+static void test_every_state_storable(void **state)
+{
+	struct store *s = *state;
+	struct store_vm *vms = NULL;
+	struct muster_err err;
+	size_t n = 0;
+	char name[32];
+	int i;
+
+	for (i = 0; i < VM_STATE_MAX; i++) {
+		path_join(name, sizeof(name), "vm", vm_state_to_string((enum vm_state) i));
+		put_vm(s, "f", name, (enum vm_state) i);
+	}
+	assert_int_equal(store_vm_list(s, "f", &vms, &n, &err), 0);
+	assert_int_equal(n, VM_STATE_MAX);
+	for (i = 0; i < (int) n; i++)
+		assert_string_equal(vms[i].name + 3, vm_state_to_string(vms[i].state));
+	store_vm_list_free(vms, n);
+}
+
+/* ---- memory store ------------------------------------------------------- */
+
+static void test_schema_version(void **state)
+{
+	int v = -1;
+
+	assert_true(db_migrations_count >= 1);
+	assert_int_equal(store_schema_version(*state, &v), 0);
+	assert_int_equal(v, (int) db_migrations_count);
+}
+
+static void test_upsert_list_round_trip(void **state)
+{
+	struct store *s = *state;
+	struct store_vm *vms = NULL;
+	struct store_vm vm = {
+		.name = "web-002", .group = "web", .state = VM_STATE_DEFINED,
+		.attempts = 2, .last_error = "disk full", .config_hash = "c0ffee",
+		.base_hash = "ba5e", .domain = "prod-web-002",
+		.uuid = "0b9f2f6c-3c1e-5d8a-9d3e-1a2b3c4d5e6f",
+		.created_at = 1000, .ready_at = 2000, .rebuilt_at = 3000,
+		.updated_at = 1,
+	};
+	struct muster_err err;
+	int64_t now = 1700000000000;
+	size_t n = 0;
+
+	store_set_clock(s, fake_clock, &now);
+	err_clear(&err);
+	assert_int_equal(store_fleet_ensure(s, "prod", "/etc/muster/prod.yaml", &err), 0);
+	assert_int_equal(store_fleet_ensure(s, "prod", NULL, &err), 0);
+	assert_int_equal(store_vm_upsert(s, "prod", &vm, &err), 0);
+	put_vm(s, "prod", "web-001", VM_STATE_PLANNED);
+	put_vm(s, "other", "web-000", VM_STATE_READY);
+
+	assert_int_equal(store_vm_list(s, "prod", &vms, &n, &err), 0);
+	assert_int_equal(n, 2);
+	/* ordered by name; unset fields come back NULL or 0 */
+	assert_string_equal(vms[0].name, "web-001");
+	assert_int_equal(vms[0].state, VM_STATE_PLANNED);
+	assert_null(vms[0].group);
+	assert_null(vms[0].last_error);
+	assert_null(vms[0].domain);
+	assert_int_equal(vms[0].attempts, 0);
+	assert_int_equal(vms[0].created_at, now);
+	assert_int_equal(vms[0].ready_at, 0);
+	assert_int_equal(vms[0].rebuilt_at, 0);
+
+	assert_string_equal(vms[1].name, "web-002");
+	assert_string_equal(vms[1].group, "web");
+	assert_int_equal(vms[1].state, VM_STATE_DEFINED);
+	assert_int_equal(vms[1].attempts, 2);
+	assert_string_equal(vms[1].last_error, "disk full");
+	assert_string_equal(vms[1].config_hash, "c0ffee");
+	assert_string_equal(vms[1].base_hash, "ba5e");
+	assert_string_equal(vms[1].domain, "prod-web-002");
+	assert_string_equal(vms[1].uuid, vm.uuid);
+	assert_int_equal(vms[1].created_at, 1000);
+	assert_int_equal(vms[1].ready_at, 2000);
+	assert_int_equal(vms[1].rebuilt_at, 3000);
+	assert_int_equal(vms[1].updated_at, now);	/* the store's clock wins */
+	store_vm_list_free(vms, n);
+
+	/* Updating replaces the fields but keeps created_at. */
+	now += 60000;
+	vm.state = VM_STATE_READY;
+	vm.config_hash = "deadbeef";
+	vm.last_error = NULL;
+	vm.created_at = 0;
+	assert_int_equal(store_vm_upsert(s, "prod", &vm, &err), 0);
+	vms = NULL;
+	assert_int_equal(store_vm_list(s, "prod", &vms, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(vms[1].state, VM_STATE_READY);
+	assert_string_equal(vms[1].config_hash, "deadbeef");
+	assert_null(vms[1].last_error);
+	assert_int_equal(vms[1].created_at, 1000);
+	assert_int_equal(vms[1].updated_at, now);
+	store_vm_list_free(vms, n);
+
+	/* An unknown fleet is an empty list, not an error. */
+	vms = &vm;			/* must be overwritten */
+	n = 99;
+	assert_int_equal(store_vm_list(s, "nosuch", &vms, &n, &err), 0);
+	assert_int_equal(n, 0);
+	assert_null(vms);
+
+	/* Bad input is refused before SQLite sees it. */
+	vm.state = (enum vm_state) 42;
+	assert_int_equal(store_vm_upsert(s, "prod", &vm, &err), -1);
+	assert_int_equal(err.code, MUSTER_E_INVALID);
+	vm.state = VM_STATE_PLANNED;
+	vm.name = "";
+	assert_int_equal(store_vm_upsert(s, "prod", &vm, &err), -1);
+	assert_int_equal(err.code, MUSTER_E_INVALID);
+	assert_int_equal(store_fleet_ensure(s, "", NULL, &err), -1);
+}
+
+static void test_transition_records_event(void **state)
+{
+	struct store *s = *state;
+	struct store_event *ev = NULL;
+	struct store_vm vm = { 0 };
+	struct muster_err err;
+	int64_t now = 1700000000000;
+	size_t n = 0;
+
+	store_set_clock(s, fake_clock, &now);
+	put_vm(s, "prod", "web-001", VM_STATE_PLANNED);
+	put_vm(s, "prod", "web-002", VM_STATE_PLANNED);
+	put_vm(s, "dev", "web-001", VM_STATE_PLANNED);
+
+	now += 10;
+	assert_int_equal(store_vm_transition(s, "prod", "web-001", VM_STATE_CLONED,
+					     "cloned from 'debian-12'", 0, &err), 0);
+	get_vm(s, "prod", "web-001", &vm);
+	assert_int_equal(vm.state, VM_STATE_CLONED);
+	assert_int_equal(vm.updated_at, now);
+	assert_int_equal(vm.ready_at, 0);
+	assert_int_equal(vm.attempts, 0);
+	store_vm_release(&vm);
+
+	assert_int_equal(store_event_list(s, "prod", "web-001", &ev, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(ev[0].vm, "web-001");
+	assert_string_equal(ev[0].from, "planned");
+	assert_string_equal(ev[0].to, "cloned");
+	assert_string_equal(ev[0].detail, "cloned from 'debian-12'");
+	assert_int_equal(ev[0].at, now);
+	store_event_list_free(ev, n);
+
+	now += 10;
+	assert_int_equal(store_vm_transition(s, "prod", "web-002", VM_STATE_CLONED,
+					     NULL, 0, &err), 0);
+	now += 10;
+	assert_int_equal(store_vm_transition(s, "prod", "web-001", VM_STATE_READY,
+					     NULL, 0, &err), 0);
+	get_vm(s, "prod", "web-001", &vm);
+	assert_int_equal(vm.state, VM_STATE_READY);
+	assert_int_equal(vm.ready_at, now);
+	store_vm_release(&vm);
+
+	/* All events of the fleet, in the order recorded; the other fleet's VM
+	 * of the same name is untouched. */
+	ev = NULL;
+	assert_int_equal(store_event_list(s, "prod", NULL, &ev, &n, &err), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(ev[1].vm, "web-002");
+	assert_string_equal(ev[2].vm, "web-001");
+	assert_string_equal(ev[2].from, "cloned");
+	assert_string_equal(ev[2].to, "ready");
+	assert_null(ev[2].detail);
+	assert_int_equal(ev[2].at, now);
+	store_event_list_free(ev, n);
+	assert_int_equal(count_events(s, "dev", NULL), 0);
+	get_vm(s, "dev", "web-001", &vm);
+	assert_int_equal(vm.state, VM_STATE_PLANNED);
+	store_vm_release(&vm);
+}
+
+static void test_transition_failed(void **state)
+{
+	struct store *s = *state;
+	struct store_vm vm = { 0 };
+	struct muster_err err;
+
+	put_vm(s, "prod", "db-001", VM_STATE_STARTED);
+	assert_int_equal(store_vm_transition(s, "prod", "db-001", VM_STATE_FAILED,
+					     "boot timed out after 600 s", 0, &err), 0);
+	get_vm(s, "prod", "db-001", &vm);
+	assert_int_equal(vm.state, VM_STATE_FAILED);
+	assert_int_equal(vm.attempts, 1);
+	assert_string_equal(vm.last_error, "boot timed out after 600 s");
+	store_vm_release(&vm);
+
+	assert_int_equal(store_vm_transition(s, "prod", "db-001", VM_STATE_REBUILDING,
+					     NULL, 0, &err), 0);
+	assert_int_equal(store_vm_transition(s, "prod", "db-001", VM_STATE_FAILED,
+					     "no address", 0, &err), 0);
+	get_vm(s, "prod", "db-001", &vm);
+	assert_int_equal(vm.attempts, 2);
+	assert_string_equal(vm.last_error, "no address");
+	store_vm_release(&vm);
+
+	/* Leaving failed keeps the count and the reason. */
+	assert_int_equal(store_vm_transition(s, "prod", "db-001", VM_STATE_PLANNED,
+					     "retry", 0, &err), 0);
+	get_vm(s, "prod", "db-001", &vm);
+	assert_int_equal(vm.state, VM_STATE_PLANNED);
+	assert_int_equal(vm.attempts, 2);
+	assert_string_equal(vm.last_error, "no address");
+	store_vm_release(&vm);
+	assert_int_equal(count_events(s, "prod", "db-001"), 4);
+}
+
+static void test_transition_unknown_vm(void **state)
+{
+	struct store *s = *state;
+	struct muster_err err;
+
+	put_vm(s, "prod", "web-001", VM_STATE_PLANNED);
+	err_clear(&err);
+	assert_int_equal(store_vm_transition(s, "prod", "web-999", VM_STATE_CLONED,
+					     NULL, 0, &err), -1);
+	assert_int_equal(err.code, MUSTER_E_NOTFOUND);
+	assert_non_null(strstr(err.msg, "cannot record event for 'web-999'"));
+	assert_non_null(strstr(err.msg, "'prod'"));
+	/* and in an unknown fleet */
+	assert_int_equal(store_vm_transition(s, "nosuch", "web-001", VM_STATE_CLONED,
+					     NULL, 0, &err), -1);
+	assert_int_equal(err.code, MUSTER_E_NOTFOUND);
+	assert_int_equal(store_vm_transition(s, "prod", "web-001", VM_STATE_MAX,
+					     NULL, 0, &err), -1);
+	assert_int_equal(err.code, MUSTER_E_INVALID);
+	assert_int_equal(count_events(s, "prod", NULL), 0);
+}
+
+/* An event naming a run that does not exist violates a foreign key: the
+ * whole transition is rolled back. */
+static void test_foreign_keys(void **state)
+{
+	struct store *s = *state;
+	struct store_vm vm = { 0 };
+	struct muster_err err;
+	int64_t run = 0;
+
+	put_vm(s, "prod", "web-001", VM_STATE_PLANNED);
+	err_clear(&err);
+	assert_int_equal(store_vm_transition(s, "prod", "web-001", VM_STATE_FAILED,
+					     "x", 4242, &err), -1);
+	assert_int_equal(err.code, MUSTER_E_DB);
+	assert_non_null(strstr(err.msg, "cannot record event for 'web-001'"));
+	assert_non_null(strstr(err.msg, "FOREIGN KEY"));
+	get_vm(s, "prod", "web-001", &vm);
+	assert_int_equal(vm.state, VM_STATE_PLANNED);
+	assert_int_equal(vm.attempts, 0);
+	assert_null(vm.last_error);
+	store_vm_release(&vm);
+	assert_int_equal(count_events(s, "prod", NULL), 0);
+
+	/* With a real run it goes through. */
+	assert_int_equal(store_run_begin(s, "prod", "apply", &run, &err), 0);
+	assert_true(run > 0);
+	assert_int_equal(store_vm_transition(s, "prod", "web-001", VM_STATE_CLONED,
+					     NULL, run, &err), 0);
+	assert_int_equal(count_events(s, "prod", NULL), 1);
+}
+
+static void test_runs(void **state)
+{
+	struct store *s = *state;
+	struct muster_err err;
+	int64_t r1 = 0, r2 = 0;
+
+	err_clear(&err);
+	/* run_begin creates the fleet */
+	assert_int_equal(store_run_begin(s, "fresh", "apply", &r1, &err), 0);
+	assert_int_equal(store_run_begin(s, "fresh", "destroy", &r2, &err), 0);
+	assert_true(r1 > 0);
+	assert_true(r2 > r1);
+	assert_int_equal(store_run_end(s, r1, 0, &err), 0);
+	assert_int_equal(store_run_end(s, r2, 1, &err), 0);
+	assert_int_equal(store_run_end(s, r2 + 100, 0, &err), -1);
+	assert_int_equal(err.code, MUSTER_E_NOTFOUND);
+	assert_int_equal(store_run_begin(s, "fresh", "", &r1, &err), -1);
+	assert_int_equal(err.code, MUSTER_E_INVALID);
+	/* the fleet made by run_begin takes VMs */
+	put_vm(s, "fresh", "a", VM_STATE_PLANNED);
+}
+
+static void test_keys(void **state)
+{
+	struct store *s = *state;
+	struct store_key *keys = NULL;
+	struct muster_err err;
+	int64_t now = 5000;
+	size_t n = 0;
+
+	store_set_clock(s, fake_clock, &now);
+	put_vm(s, "prod", "web-001", VM_STATE_PLANNED);
+	put_vm(s, "prod", "web-002", VM_STATE_PLANNED);
+	assert_int_equal(store_key_put(s, "prod", "web-001", "ssh-ed25519",
+				       "ssh-ed25519 AAAAold", "SHA256:old", &err), 0);
+	now = 6000;
+	assert_int_equal(store_key_put(s, "prod", "web-001", "ssh-ed25519",
+				       "ssh-ed25519 AAAAnew", "SHA256:new", &err), 0);
+	assert_int_equal(store_key_put(s, "prod", "web-001", "host-ed25519",
+				       "ssh-ed25519 AAAAhost", NULL, &err), 0);
+	assert_int_equal(store_key_put(s, "prod", "web-002", "ssh-ed25519",
+				       "ssh-ed25519 AAAA2", "SHA256:2", &err), 0);
+
+	assert_int_equal(store_key_list(s, "prod", "web-001", &keys, &n, &err), 0);
+	assert_int_equal(n, 2);		/* the second put replaced the first */
+	assert_string_equal(keys[0].type, "host-ed25519");
+	assert_null(keys[0].fingerprint);
+	assert_string_equal(keys[1].vm, "web-001");
+	assert_string_equal(keys[1].type, "ssh-ed25519");
+	assert_string_equal(keys[1].public_key, "ssh-ed25519 AAAAnew");
+	assert_string_equal(keys[1].fingerprint, "SHA256:new");
+	assert_int_equal(keys[1].created_at, 6000);
+	store_key_list_free(keys, n);
+
+	keys = NULL;
+	assert_int_equal(store_key_list(s, "prod", NULL, &keys, &n, &err), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(keys[2].vm, "web-002");
+	store_key_list_free(keys, n);
+
+	err_clear(&err);
+	assert_int_equal(store_key_put(s, "prod", "web-404", "ssh-ed25519",
+				       "ssh-ed25519 AAAA", NULL, &err), -1);
+	assert_int_equal(err.code, MUSTER_E_NOTFOUND);
+	assert_non_null(strstr(err.msg, "web-404"));
+	assert_int_equal(store_key_put(s, "prod", "web-001", "ssh-ed25519", "",
+				       NULL, &err), -1);
+	assert_int_equal(err.code, MUSTER_E_INVALID);
+}
+
+/* ---- file store ----------------------------------------------------------- */
+
+static void test_file_store_modes_and_reopen(void **state)
+{
+	struct tmp t;
+	char a[128], ab[128], dir[128], db[160], wal[160], shm[160];
+	struct store *s = NULL;
+	struct store_vm vm = { 0 };
+	struct muster_err err;
+	mode_t old;
+	int r, v = 0;
+
+	(void) state;
+	tmp_make(&t);
+	path_join(a, sizeof(a), t.dir, "a");
+	path_join(ab, sizeof(ab), a, "b");
+	path_join(dir, sizeof(dir), ab, "state");
+	path_join(db, sizeof(db), dir, "muster.db");
+	path_join(wal, sizeof(wal), dir, "muster.db-wal");
+	path_join(shm, sizeof(shm), dir, "muster.db-shm");
+
+	err_clear(&err);
+	old = umask(0);
+	r = statedir_prepare(dir, &err);
+	if (r == 0)
+		r = store_open(dir, &s, &err);
+	umask(old);
+	assert_int_equal(r, 0);
+	assert_non_null(s);
+
+	assert_int_equal(mode_of(a), 0700);
+	assert_int_equal(mode_of(ab), 0700);
+	assert_int_equal(mode_of(dir), 0700);
+	put_vm(s, "prod", "web-001", VM_STATE_PLANNED);
+	assert_int_equal(store_vm_transition(s, "prod", "web-001", VM_STATE_CLONED,
+					     NULL, 0, &err), 0);
+	/* WAL mode: all three files exist while the store is open */
+	assert_int_equal(mode_of(db), 0600);
+	assert_int_equal(mode_of(wal), 0600);
+	assert_int_equal(mode_of(shm), 0600);
+	store_free(s);
+	s = NULL;
+
+	/* preparing again is fine; reopening keeps the data */
+	assert_int_equal(statedir_prepare(dir, &err), 0);
+	assert_int_equal(store_open(dir, &s, &err), 0);
+	assert_int_equal(store_schema_version(s, &v), 0);
+	assert_int_equal(v, (int) db_migrations_count);
+	get_vm(s, "prod", "web-001", &vm);
+	assert_int_equal(vm.state, VM_STATE_CLONED);
+	store_vm_release(&vm);
+	assert_int_equal(count_events(s, "prod", "web-001"), 1);
+	store_free(s);
+
+	/* mkdir honours the umask; the state directory must not */
+	path_join(a, sizeof(a), t.dir, "u");
+	path_join(dir, sizeof(dir), a, "state");
+	old = umask(0277);
+	r = statedir_prepare(dir, &err);
+	umask(old);
+	assert_int_equal(r, 0);
+	assert_int_equal(mode_of(a), 0700);
+	assert_int_equal(mode_of(dir), 0700);
+	path_join(dir, sizeof(dir), ab, "state");
+
+	/* a database that has become world-readable is made private again */
+	assert_int_equal(chmod(db, 0644), 0);
+	s = NULL;
+	assert_int_equal(store_open(dir, &s, &err), 0);
+	assert_int_equal(mode_of(db), 0600);
+	store_free(s);
+	tmp_remove(&t);
+}
+
+static void test_newer_version_refused(void **state)
+{
+	static const uint8_t v99[4] = { 0, 0, 0, 99 };	/* big-endian */
+	struct tmp t;
+	char db[128], wal[140], want[128];
+	struct store *s = NULL;
+	struct muster_err err;
+	int n;
+
+	(void) state;
+	tmp_make(&t);
+	path_join(db, sizeof(db), t.dir, "muster.db");
+	path_join(wal, sizeof(wal), t.dir, "muster.db-wal");
+	assert_int_equal(store_open(t.dir, &s, &err), 0);
+	put_vm(s, "prod", "web-001", VM_STATE_PLANNED);
+	store_free(s);
+	s = NULL;
+	/* closing checkpointed the WAL into the file */
+	assert_int_equal(access(wal, F_OK), -1);
+
+	/* user_version is the 4 bytes at offset 60 of the header */
+	write_at(db, 60, v99, sizeof(v99));
+	err_clear(&err);
+	assert_int_equal(store_open(t.dir, &s, &err), -1);
+	assert_null(s);
+	assert_int_equal(err.code, MUSTER_E_DB);
+	n = snprintf(want, sizeof(want),
+		     "is version 99, this muster knows up to %zu", db_migrations_count);
+	assert_true(n > 0 && (size_t) n < sizeof(want));
+	assert_non_null(strstr(err.msg, want));
+	assert_non_null(strstr(err.msg, db));
+	tmp_remove(&t);
+}
+
+static void test_garbage_file_refused(void **state)
+{
+	struct tmp t;
+	char db[128], junk[8192];
+	struct store *s = NULL;
+	struct muster_err err;
+
+	(void) state;
+	tmp_make(&t);
+	path_join(db, sizeof(db), t.dir, "muster.db");
+	memset(junk, 0xa5, sizeof(junk));
+	memcpy(junk, "this is not a database", 22);
+	write_at(db, 0, junk, sizeof(junk));
+
+	err_clear(&err);
+	assert_int_equal(store_open(t.dir, &s, &err), -1);
+	assert_null(s);
+	assert_int_equal(err.code, MUSTER_E_DB);
+	assert_non_null(strstr(err.msg, db));
+	assert_non_null(strstr(err.msg, "not a database"));
+	tmp_remove(&t);
+}
+
+/* A real database with its pages after the first overwritten. */
+static void test_damaged_file_refused(void **state)
+{
+	struct tmp t;
+	char db[128], junk[4096], name[16];
+	struct store *s = NULL;
+	struct muster_err err;
+	struct stat st;
+	off_t off;
+	int i;
+
+	(void) state;
+	tmp_make(&t);
+	path_join(db, sizeof(db), t.dir, "muster.db");
+	assert_int_equal(store_open(t.dir, &s, &err), 0);
+	for (i = 0; i < 200; i++) {
+		assert_true(snprintf(name, sizeof(name), "vm-%03d", i) < (int) sizeof(name));
+		put_vm(s, "prod", name, VM_STATE_PLANNED);
+	}
+	store_free(s);
+	s = NULL;
+
+	assert_int_equal(stat(db, &st), 0);
+	assert_true(st.st_size > 2 * 4096);
+	memset(junk, 0x5a, sizeof(junk));
+	for (off = 4096; off < st.st_size; off += (off_t) sizeof(junk))
+		write_at(db, off, junk, sizeof(junk));
+
+	err_clear(&err);
+	assert_int_equal(store_open(t.dir, &s, &err), -1);
+	assert_null(s);
+	assert_int_equal(err.code, MUSTER_E_DB);
+	assert_non_null(strstr(err.msg, db));
+	assert_non_null(strstr(err.msg, "is damaged"));
+	tmp_remove(&t);
+}
+
+static void test_symlink_db_refused(void **state)
+{
+	struct tmp t;
+	char db[128], target[128];
+	struct store *s = NULL;
+	struct muster_err err;
+
+	(void) state;
+	tmp_make(&t);
+	path_join(db, sizeof(db), t.dir, "muster.db");
+	path_join(target, sizeof(target), t.dir, "elsewhere.db");
+	assert_int_equal(symlink(target, db), 0);
+	err_clear(&err);
+	assert_int_equal(store_open(t.dir, &s, &err), -1);
+	assert_null(s);
+	assert_non_null(strstr(err.msg, "symbolic link"));
+	assert_int_equal(access(target, F_OK), -1);	/* nothing created */
+	tmp_remove(&t);
+}
+
+/* ---- statedir ------------------------------------------------------------- */
+
+static void test_statedir_refusals(void **state)
+{
+	struct tmp t;
+	char ww[128], gw[128], file[128], under[160], other[128];
+	struct muster_err err;
+
+	(void) state;
+	tmp_make(&t);
+	path_join(ww, sizeof(ww), t.dir, "world");
+	path_join(gw, sizeof(gw), t.dir, "group");
+	path_join(file, sizeof(file), t.dir, "file");
+	path_join(under, sizeof(under), file, "state");
+	path_join(other, sizeof(other), t.dir, "other");
+
+	assert_int_equal(mkdir(ww, 0700), 0);
+	assert_int_equal(chmod(ww, 0777), 0);
+	err_clear(&err);
+	assert_int_equal(statedir_prepare(ww, &err), -1);
+	assert_non_null(strstr(err.msg, "writable"));
+	assert_non_null(strstr(err.msg, ww));
+
+	assert_int_equal(mkdir(gw, 0700), 0);
+	assert_int_equal(chmod(gw, 0770), 0);
+	err_clear(&err);
+	assert_int_equal(statedir_prepare(gw, &err), -1);
+	assert_non_null(strstr(err.msg, "writable"));
+
+	write_at(file, 0, "x", 1);
+	err_clear(&err);
+	assert_int_equal(statedir_prepare(file, &err), -1);
+	assert_non_null(strstr(err.msg, "not a directory"));
+	err_clear(&err);
+	assert_int_equal(statedir_prepare(under, &err), -1);
+	assert_int_equal(err.code, MUSTER_E_IO);
+	assert_int_equal(err.sys_errno, ENOTDIR);
+
+	err_clear(&err);
+	assert_int_equal(statedir_prepare("", &err), -1);
+	assert_int_equal(err.code, MUSTER_E_INVALID);
+
+	/* Owned by someone else: only root can set that up. */
+	assert_int_equal(mkdir(other, 0700), 0);
+	if (geteuid() == 0) {
+		assert_int_equal(chown(other, UNPRIVILEGED_UID, UNPRIVILEGED_UID), 0);
+		err_clear(&err);
+		assert_int_equal(statedir_prepare(other, &err), -1);
+		assert_non_null(strstr(err.msg, "owned by uid"));
+	} else {
+		assert_int_equal(statedir_prepare(other, &err), 0);
+	}
+	tmp_remove(&t);
+}
+
+struct resolved {
+	int r;
+	char *path;
+	struct muster_err err;
+};
+
+static void resolve(const char *override, struct resolved *out)
+{
+	out->path = NULL;
+	err_clear(&out->err);
+	out->r = statedir_resolve(override, &out->path, &out->err);
+}
+
+static void save_env(const char *name, char **ret)
+{
+	const char *v = getenv(name);
+
+	*ret = v ? strdup(v) : NULL;
+	assert_true(!v || *ret);
+}
+
+static void restore_env(const char *name, char *v)
+{
+	if (v)
+		assert_int_equal(setenv(name, v, 1), 0);
+	else
+		assert_int_equal(unsetenv(name), 0);
+	free(v);
+}
+
+static void test_statedir_resolve(void **state)
+{
+	struct resolved ov, empty, root, xdg, xdg_rel, home, no_home;
+	char *old_xdg, *old_home;
+	bool was_root = geteuid() == 0;
+	int dropped = 0;
+
+	(void) state;
+	save_env("XDG_STATE_HOME", &old_xdg);
+	save_env("HOME", &old_home);
+	assert_int_equal(setenv("XDG_STATE_HOME", "/x/state", 1), 0);
+	assert_int_equal(setenv("HOME", "/home/u", 1), 0);
+
+	resolve("/srv/muster", &ov);
+	resolve("", &empty);
+	resolve(NULL, &root);
+	/*
+	 * The branches for ordinary users: as root, run them with an
+	 * unprivileged effective uid (the saved uid lets us back). Assertions
+	 * wait until the uid is restored.
+	 */
+	if (was_root)
+		dropped = seteuid(UNPRIVILEGED_UID) == 0;
+	resolve(NULL, &xdg);
+	assert_int_equal(setenv("XDG_STATE_HOME", "relative/state", 1), 0);
+	resolve(NULL, &xdg_rel);
+	assert_int_equal(unsetenv("XDG_STATE_HOME"), 0);
+	resolve(NULL, &home);
+	assert_int_equal(unsetenv("HOME"), 0);
+	resolve(NULL, &no_home);
+	if (dropped)
+		assert_int_equal(seteuid(0), 0);
+	restore_env("XDG_STATE_HOME", old_xdg);
+	restore_env("HOME", old_home);
+
+	assert_int_equal(ov.r, 0);
+	assert_string_equal(ov.path, "/srv/muster");
+	assert_int_equal(empty.r, -1);
+	assert_null(empty.path);
+	assert_int_equal(empty.err.code, MUSTER_E_INVALID);
+	assert_int_equal(root.r, 0);
+	if (was_root) {
+		assert_true(dropped);
+		assert_string_equal(root.path, "/var/lib/muster");
+	} else {
+		assert_string_equal(root.path, "/x/state/muster");
+	}
+	assert_int_equal(xdg.r, 0);
+	assert_string_equal(xdg.path, "/x/state/muster");
+	assert_int_equal(xdg_rel.r, 0);
+	assert_string_equal(xdg_rel.path, "/home/u/.local/state/muster");
+	assert_int_equal(home.r, 0);
+	assert_string_equal(home.path, "/home/u/.local/state/muster");
+	assert_int_equal(no_home.r, -1);
+	assert_null(no_home.path);
+	assert_non_null(strstr(no_home.err.msg, "HOME"));
+	free(ov.path);
+	free(root.path);
+	free(xdg.path);
+	free(xdg_rel.path);
+	free(home.path);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_vm_state_round_trip),
+		cmocka_unit_test_setup_teardown(test_every_state_storable, mem_setup, mem_teardown),
+		cmocka_unit_test_setup_teardown(test_schema_version, mem_setup, mem_teardown),
+		cmocka_unit_test_setup_teardown(test_upsert_list_round_trip, mem_setup, mem_teardown),
+		cmocka_unit_test_setup_teardown(test_transition_records_event, mem_setup, mem_teardown),
+		cmocka_unit_test_setup_teardown(test_transition_failed, mem_setup, mem_teardown),
+		cmocka_unit_test_setup_teardown(test_transition_unknown_vm, mem_setup, mem_teardown),
+		cmocka_unit_test_setup_teardown(test_foreign_keys, mem_setup, mem_teardown),
+		cmocka_unit_test_setup_teardown(test_runs, mem_setup, mem_teardown),
+		cmocka_unit_test_setup_teardown(test_keys, mem_setup, mem_teardown),
+		cmocka_unit_test(test_file_store_modes_and_reopen),
+		cmocka_unit_test(test_newer_version_refused),
+		cmocka_unit_test(test_garbage_file_refused),
+		cmocka_unit_test(test_damaged_file_refused),
+		cmocka_unit_test(test_symlink_db_refused),
+		cmocka_unit_test(test_statedir_refusals),
+		cmocka_unit_test(test_statedir_resolve),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
