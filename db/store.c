@@ -563,7 +563,7 @@ static int db_file_create(const char *path, struct muster_err *err)
 		return err_set(err, MUSTER_E_IO,
 			       "database '%s' is not a regular file", path);
 	}
-	if (0) {
+	if (fchmod(fd, 0600) < 0) {
 		e = errno;
 		(void) close(fd);
 		return err_set_errno(err, MUSTER_E_IO, e,

@@ -44,7 +44,8 @@ int domxml_meta_parse(const char *xml, struct domxml_meta *ret, struct muster_er
 	if (!doc)
 		return err_set(err, MUSTER_E_INVALID, "muster metadata is not well-formed XML");
 	root = xmlDocGetRootElement(doc);
-	if (!root || !root->ns || !xmlStrEqual(root->ns->href, (const xmlChar *) DOMXML_NS) ||
+	/* libvirt hands the element back without its namespace: it was asked by it */
+	if (!root || (root->ns && !xmlStrEqual(root->ns->href, (const xmlChar *) DOMXML_NS)) ||
 	    !xmlStrEqual(root->name, (const xmlChar *) "vm")) {
 		err_set(err, MUSTER_E_INVALID, "muster metadata has no <vm> element in %s", DOMXML_NS);
 		goto out;

@@ -22,7 +22,8 @@ struct domxml_meta {
 
 /*
  * Parse the element libvirt returns for virDomainGetMetadata(DOMXML_NS):
- * <muster:vm fleet=".." name=".." group=".." config=".." base=".."/>.
+ * <vm fleet=".." name=".." group=".." config=".." base=".."/>, in muster's
+ * namespace or (as libvirt returns it) in none.
  * fleet and name are required. On success fills *ret (release with
  * domxml_meta_release).
  */

@@ -42,21 +42,37 @@ static int rm_entry(const char *path, const struct stat *st, int flag,
 	return remove(path);
 }
 
+/* A scratch directory per test, removed by the teardown even after a failure. */
 struct tmp {
 	char dir[64];
 };
 
-static void tmp_make(struct tmp *t)
+static int tmp_setup(void **state)
 {
-	int n = snprintf(t->dir, sizeof(t->dir), "/tmp/muster-test-XXXXXX");
+	struct tmp *t = calloc(1, sizeof(*t));
+	const char *base = getenv("TMPDIR");
+	int n;
 
-	assert_true(n > 0 && (size_t) n < sizeof(t->dir));
-	assert_non_null(mkdtemp(t->dir));
+	if (!t)
+		return -1;
+	if (!base || base[0] != '/')
+		base = "/tmp";
+	n = snprintf(t->dir, sizeof(t->dir), "%s/muster-test-XXXXXX", base);
+	if (n < 0 || (size_t) n >= sizeof(t->dir) || !mkdtemp(t->dir)) {
+		free(t);
+		return -1;
+	}
+	*state = t;
+	return 0;
 }
 
-static void tmp_remove(struct tmp *t)
+static int tmp_teardown(void **state)
 {
+	struct tmp *t = *state;
+
 	(void) nftw(t->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(t);
+	return 0;
 }
 
 /* dir "/" name into out, which holds size bytes. */
@@ -515,7 +531,7 @@ static void test_keys(void **state)
 
 static void test_file_store_modes_and_reopen(void **state)
 {
-	struct tmp t;
+	struct tmp *t = *state;
 	char a[128], ab[128], dir[128], db[160], wal[160], shm[160];
 	struct store *s = NULL;
 	struct store_vm vm = { 0 };
@@ -523,9 +539,7 @@ static void test_file_store_modes_and_reopen(void **state)
 	mode_t old;
 	int r, v = 0;
 
-	(void) state;
-	tmp_make(&t);
-	path_join(a, sizeof(a), t.dir, "a");
+	path_join(a, sizeof(a), t->dir, "a");
 	path_join(ab, sizeof(ab), a, "b");
 	path_join(dir, sizeof(dir), ab, "state");
 	path_join(db, sizeof(db), dir, "muster.db");
@@ -566,7 +580,7 @@ static void test_file_store_modes_and_reopen(void **state)
 	store_free(s);
 
 	/* mkdir honours the umask; the state directory must not */
-	path_join(a, sizeof(a), t.dir, "u");
+	path_join(a, sizeof(a), t->dir, "u");
 	path_join(dir, sizeof(dir), a, "state");
 	old = umask(0277);
 	r = statedir_prepare(dir, &err);
@@ -582,23 +596,20 @@ static void test_file_store_modes_and_reopen(void **state)
 	assert_int_equal(store_open(dir, &s, &err), 0);
 	assert_int_equal(mode_of(db), 0600);
 	store_free(s);
-	tmp_remove(&t);
 }
 
 static void test_newer_version_refused(void **state)
 {
 	static const uint8_t v99[4] = { 0, 0, 0, 99 };	/* big-endian */
-	struct tmp t;
+	struct tmp *t = *state;
 	char db[128], wal[140], want[128];
 	struct store *s = NULL;
 	struct muster_err err;
 	int n;
 
-	(void) state;
-	tmp_make(&t);
-	path_join(db, sizeof(db), t.dir, "muster.db");
-	path_join(wal, sizeof(wal), t.dir, "muster.db-wal");
-	assert_int_equal(store_open(t.dir, &s, &err), 0);
+	path_join(db, sizeof(db), t->dir, "muster.db");
+	path_join(wal, sizeof(wal), t->dir, "muster.db-wal");
+	assert_int_equal(store_open(t->dir, &s, &err), 0);
 	put_vm(s, "prod", "web-001", VM_STATE_PLANNED);
 	store_free(s);
 	s = NULL;
@@ -608,7 +619,7 @@ static void test_newer_version_refused(void **state)
 	/* user_version is the 4 bytes at offset 60 of the header */
 	write_at(db, 60, v99, sizeof(v99));
 	err_clear(&err);
-	assert_int_equal(store_open(t.dir, &s, &err), -1);
+	assert_int_equal(store_open(t->dir, &s, &err), -1);
 	assert_null(s);
 	assert_int_equal(err.code, MUSTER_E_DB);
 	n = snprintf(want, sizeof(want),
@@ -616,36 +627,32 @@ static void test_newer_version_refused(void **state)
 	assert_true(n > 0 && (size_t) n < sizeof(want));
 	assert_non_null(strstr(err.msg, want));
 	assert_non_null(strstr(err.msg, db));
-	tmp_remove(&t);
 }
 
 static void test_garbage_file_refused(void **state)
 {
-	struct tmp t;
+	struct tmp *t = *state;
 	char db[128], junk[8192];
 	struct store *s = NULL;
 	struct muster_err err;
 
-	(void) state;
-	tmp_make(&t);
-	path_join(db, sizeof(db), t.dir, "muster.db");
+	path_join(db, sizeof(db), t->dir, "muster.db");
 	memset(junk, 0xa5, sizeof(junk));
 	memcpy(junk, "this is not a database", 22);
 	write_at(db, 0, junk, sizeof(junk));
 
 	err_clear(&err);
-	assert_int_equal(store_open(t.dir, &s, &err), -1);
+	assert_int_equal(store_open(t->dir, &s, &err), -1);
 	assert_null(s);
 	assert_int_equal(err.code, MUSTER_E_DB);
 	assert_non_null(strstr(err.msg, db));
 	assert_non_null(strstr(err.msg, "not a database"));
-	tmp_remove(&t);
 }
 
 /* A real database with its pages after the first overwritten. */
 static void test_damaged_file_refused(void **state)
 {
-	struct tmp t;
+	struct tmp *t = *state;
 	char db[128], junk[4096], name[16];
 	struct store *s = NULL;
 	struct muster_err err;
@@ -653,10 +660,8 @@ static void test_damaged_file_refused(void **state)
 	off_t off;
 	int i;
 
-	(void) state;
-	tmp_make(&t);
-	path_join(db, sizeof(db), t.dir, "muster.db");
-	assert_int_equal(store_open(t.dir, &s, &err), 0);
+	path_join(db, sizeof(db), t->dir, "muster.db");
+	assert_int_equal(store_open(t->dir, &s, &err), 0);
 	for (i = 0; i < 200; i++) {
 		assert_true(snprintf(name, sizeof(name), "vm-%03d", i) < (int) sizeof(name));
 		put_vm(s, "prod", name, VM_STATE_PLANNED);
@@ -671,49 +676,43 @@ static void test_damaged_file_refused(void **state)
 		write_at(db, off, junk, sizeof(junk));
 
 	err_clear(&err);
-	assert_int_equal(store_open(t.dir, &s, &err), -1);
+	assert_int_equal(store_open(t->dir, &s, &err), -1);
 	assert_null(s);
 	assert_int_equal(err.code, MUSTER_E_DB);
 	assert_non_null(strstr(err.msg, db));
 	assert_non_null(strstr(err.msg, "is damaged"));
-	tmp_remove(&t);
 }
 
 static void test_symlink_db_refused(void **state)
 {
-	struct tmp t;
+	struct tmp *t = *state;
 	char db[128], target[128];
 	struct store *s = NULL;
 	struct muster_err err;
 
-	(void) state;
-	tmp_make(&t);
-	path_join(db, sizeof(db), t.dir, "muster.db");
-	path_join(target, sizeof(target), t.dir, "elsewhere.db");
+	path_join(db, sizeof(db), t->dir, "muster.db");
+	path_join(target, sizeof(target), t->dir, "elsewhere.db");
 	assert_int_equal(symlink(target, db), 0);
 	err_clear(&err);
-	assert_int_equal(store_open(t.dir, &s, &err), -1);
+	assert_int_equal(store_open(t->dir, &s, &err), -1);
 	assert_null(s);
 	assert_non_null(strstr(err.msg, "symbolic link"));
 	assert_int_equal(access(target, F_OK), -1);	/* nothing created */
-	tmp_remove(&t);
 }
 
 /* ---- statedir ------------------------------------------------------------- */
 
 static void test_statedir_refusals(void **state)
 {
-	struct tmp t;
+	struct tmp *t = *state;
 	char ww[128], gw[128], file[128], under[160], other[128];
 	struct muster_err err;
 
-	(void) state;
-	tmp_make(&t);
-	path_join(ww, sizeof(ww), t.dir, "world");
-	path_join(gw, sizeof(gw), t.dir, "group");
-	path_join(file, sizeof(file), t.dir, "file");
+	path_join(ww, sizeof(ww), t->dir, "world");
+	path_join(gw, sizeof(gw), t->dir, "group");
+	path_join(file, sizeof(file), t->dir, "file");
 	path_join(under, sizeof(under), file, "state");
-	path_join(other, sizeof(other), t.dir, "other");
+	path_join(other, sizeof(other), t->dir, "other");
 
 	assert_int_equal(mkdir(ww, 0700), 0);
 	assert_int_equal(chmod(ww, 0777), 0);
@@ -751,7 +750,6 @@ static void test_statedir_refusals(void **state)
 	} else {
 		assert_int_equal(statedir_prepare(other, &err), 0);
 	}
-	tmp_remove(&t);
 }
 
 struct resolved {
@@ -860,12 +858,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_foreign_keys, mem_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_runs, mem_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_keys, mem_setup, mem_teardown),
-		cmocka_unit_test(test_file_store_modes_and_reopen),
-		cmocka_unit_test(test_newer_version_refused),
-		cmocka_unit_test(test_garbage_file_refused),
-		cmocka_unit_test(test_damaged_file_refused),
-		cmocka_unit_test(test_symlink_db_refused),
-		cmocka_unit_test(test_statedir_refusals),
+		cmocka_unit_test_setup_teardown(test_file_store_modes_and_reopen, tmp_setup, tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_newer_version_refused, tmp_setup, tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_garbage_file_refused, tmp_setup, tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_damaged_file_refused, tmp_setup, tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_symlink_db_refused, tmp_setup, tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_statedir_refusals, tmp_setup, tmp_teardown),
 		cmocka_unit_test(test_statedir_resolve),
 	};
 
