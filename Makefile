@@ -71,6 +71,9 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmuster.a
 
 RESULTS := $(BUILD)/results
 export MUSTER_BIN := $(abspath $(BUILD)/muster)
+export MUSTER_SANITIZED ?=
+export ASAN_OPTIONS ?= detect_leaks=1:abort_on_error=0
+export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 
 check-unit: $(UNIT_BIN)
 	@for t in $(UNIT_BIN); do tests/run $(RESULTS) unit-$$(basename $$t) $$t; done
@@ -78,15 +81,21 @@ check-unit: $(UNIT_BIN)
 check-golden: $(BUILD)/muster
 	@tests/run $(RESULTS) manifest tests/manifest/run
 	@tests/run $(RESULTS) plan tests/plan/run
+	@tests/run $(RESULTS) cli tests/cli/run
 
+# The fast tier: units, golden files and the command line on the test driver.
 check-fast: clean-results check-unit check-golden
 	@tests/summary $(RESULTS)
 
+# The same again with AddressSanitizer and UndefinedBehaviorSanitizer.
 check-sanitize:
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/san SANITIZE=address,undefined \
-		CFLAGS='-O1 -g' check-fast
+		CFLAGS='-O1 -g' MUSTER_SANITIZED=1 check-fast
 
+# Everything; the last line adds up every tier.
 check: check-fast check-sanitize
+	@echo "== all tiers"
+	@tests/summary $(RESULTS) $(BUILD)/san/results
 
 clean-results:
 	@rm -rf $(RESULTS)
