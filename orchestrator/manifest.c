@@ -1815,6 +1815,20 @@ static bool check_pool_name(struct ctx *c, const struct yt_node *v)
 	return true;
 }
 
+/* Read the section key of map with reader, its key on the path. */
+static void section(struct ctx *c, const struct yt_node *map, const char *key, bool required,
+		    void (*reader)(struct ctx *c, const struct yt_node *v))
+{
+	const struct yt_node *v = field(c, map, key, required);
+	size_t mark;
+
+	if (!v)
+		return;
+	mark = path_push_key(c, key);
+	reader(c, v);
+	path_pop(c, mark);
+}
+
 static void read_top(struct ctx *c, const struct yt_node *root)
 {
 	static const char *const keys[] = {
@@ -1865,11 +1879,7 @@ static void read_top(struct ctx *c, const struct yt_node *root)
 	t = enum_field(c, root, "domain_type", domain_type_names, MF_DOMAIN_TYPE_MAX);
 	if (t >= 0)
 		m->domain_type = (enum mf_domain_type) t;
-	if ((v = field(c, root, "boot", false))) {
-		mark = path_push_key(c, "boot");
-		read_boot(c, v);
-		path_pop(c, mark);
-	}
+	section(c, root, "boot", false, read_boot);
 	if ((v = field(c, root, "tcg", false))) {
 		static const char *const tcg_keys[] = { "tb_cache" };
 
@@ -1887,36 +1897,12 @@ static void read_top(struct ctx *c, const struct yt_node *root)
 			m->endpoint = v->str;
 		path_pop(c, mark);
 	}
-	if ((v = field(c, root, "images", true))) {
-		mark = path_push_key(c, "images");
-		read_images(c, v);
-		path_pop(c, mark);
-	}
-	if ((v = field(c, root, "networks", false))) {
-		mark = path_push_key(c, "networks");
-		read_networks(c, v);
-		path_pop(c, mark);
-	}
-	if ((v = field(c, root, "ssh", false))) {
-		mark = path_push_key(c, "ssh");
-		read_ssh(c, v);
-		path_pop(c, mark);
-	}
-	if ((v = field(c, root, "batch", false))) {
-		mark = path_push_key(c, "batch");
-		read_batch(c, v);
-		path_pop(c, mark);
-	}
-	if ((v = field(c, root, "rebuild", false))) {
-		mark = path_push_key(c, "rebuild");
-		read_rebuild(c, v);
-		path_pop(c, mark);
-	}
-	if ((v = field(c, root, "groups", true))) {
-		mark = path_push_key(c, "groups");
-		read_groups(c, v);
-		path_pop(c, mark);
-	}
+	section(c, root, "images", true, read_images);
+	section(c, root, "networks", false, read_networks);
+	section(c, root, "ssh", false, read_ssh);
+	section(c, root, "batch", false, read_batch);
+	section(c, root, "rebuild", false, read_rebuild);
+	section(c, root, "groups", true, read_groups);
 	check_fleet(c);
 }
 
