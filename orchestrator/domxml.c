@@ -19,7 +19,7 @@ void domxml_meta_release(struct domxml_meta *m)
 
 static char *attr(xmlNodePtr n, const char *name)
 {
-	xmlChar *v = xmlGetProp(n, (const xmlChar *) name);
+	xmlChar *v = xmlGetNoNsProp(n, (const xmlChar *) name);
 	char *s;
 
 	if (!v)
@@ -43,6 +43,11 @@ int domxml_meta_parse(const char *xml, struct domxml_meta *ret, struct muster_er
 			    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 	if (!doc)
 		return err_set(err, MUSTER_E_INVALID, "muster metadata is not well-formed XML");
+	if (doc->intSubset || doc->extSubset) {
+		/* a DTD could supply default attributes: libvirt never sends one */
+		err_set(err, MUSTER_E_INVALID, "muster metadata must not carry a DTD");
+		goto out;
+	}
 	root = xmlDocGetRootElement(doc);
 	/* libvirt hands the element back without its namespace: it was asked by it */
 	if (!root || (root->ns && !xmlStrEqual(root->ns->href, (const xmlChar *) DOMXML_NS)) ||

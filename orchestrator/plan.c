@@ -18,7 +18,7 @@ int plan_action_from_string(const char *s)
 {
 	int i;
 
-	for (i = 0; i < PLAN_ACTION_MAX; i++)
+	for (i = 0; s && i < PLAN_ACTION_MAX; i++)
 		if (streq(action_names[i], s))
 			return i;
 	return -1;
@@ -107,14 +107,27 @@ static bool hash_differs(const char *have, const char *want)
 	return !have || !want || !streq(have, want);
 }
 
+/* "7d", "8d3h", "7d1s": whole units, largest first, zero parts left out. */
 static void format_age(uint64_t s, char *out, size_t outsz)
 {
-	if (s >= 86400 && s % 86400 == 0)
-		(void) snprintf(out, outsz, "%llud", (unsigned long long) (s / 86400));
-	else if (s >= 3600 && s % 3600 == 0)
-		(void) snprintf(out, outsz, "%lluh", (unsigned long long) (s / 3600));
-	else
-		(void) snprintf(out, outsz, "%llus", (unsigned long long) s);
+	static const struct { char unit; uint64_t secs; } units[] = {
+		{ 'd', 86400 }, { 'h', 3600 }, { 'm', 60 }, { 's', 1 },
+	};
+	size_t i, len = 0;
+
+	out[0] = '\0';
+	for (i = 0; i < ARRAY_SIZE(units) && len < outsz; i++) {
+		uint64_t n = s / units[i].secs;
+		int w;
+
+		if (n == 0 && !(len == 0 && units[i].unit == 's'))	/* "0s" only for 0 */
+			continue;
+		s -= n * units[i].secs;
+		w = snprintf(out + len, outsz - len, "%llu%c", (unsigned long long) n, units[i].unit);
+		if (w < 0)
+			return;
+		len += (size_t) w;
+	}
 }
 
 static int plan_wanted(const struct plan_input *in, struct plan *p, const struct plan_want *w)
@@ -133,6 +146,8 @@ static int plan_wanted(const struct plan_input *in, struct plan *p, const struct
 			   "domain '%s' belongs to VM '%s' of fleet '%s'", w->domain, named->vm,
 			   named->fleet);
 	}
+	if (recorded && rec->state == VM_STATE_REBUILDING)
+		return add(p, w->name, w->group, PLAN_REBUILD, "resume: a rebuild was interrupted");
 	if (recorded && rec->state == VM_STATE_FAILED)
 		return add(p, w->name, w->group, PLAN_REBUILD, "failed (attempt %d): %s",
 			   rec->attempts, rec->last_error ? rec->last_error : "no reason recorded");
@@ -170,6 +185,8 @@ static int plan_wanted(const struct plan_input *in, struct plan *p, const struct
 		return add(p, w->name, w->group, PLAN_CREATE,
 			   "recorded as %s but missing from the hypervisor",
 			   vm_state_to_string(rec->state));
+	if (rec->state == VM_STATE_DESTROYING)
+		return add(p, w->name, w->group, PLAN_CREATE, "new VM (a destroy was interrupted)");
 	return add(p, w->name, w->group, PLAN_CREATE, "resume: last recorded step was %s",
 		   vm_state_to_string(rec->state));
 }

@@ -43,7 +43,7 @@ static int buf_grow(struct buf *b, size_t need)
 	cap = b->cap ? b->cap : 64;
 	while (cap < need + 1)
 		cap = cap > SIZE_MAX / 2 ? need + 1 : cap * 2;
-	if (cap > b->max + 1)
+	if (b->max < SIZE_MAX && cap > b->max + 1)	/* SIZE_MAX: no cap */
 		cap = b->max + 1;
 	p = realloc(b->data, cap);
 	if (!p) {

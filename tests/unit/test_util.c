@@ -1,0 +1,365 @@
+/* test_util.c: the shared helpers: the size-capped buf and struct muster_err. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "buf.h"
+#include "err.h"
+
+/* ---- buf -------------------------------------------------------------- */
+
+static void test_buf_empty(void **state)
+{
+	struct buf b = BUF_INIT(16);
+	char *s;
+
+	(void) state;
+	assert_null(b.data);
+	assert_string_equal(buf_str(&b), "");
+	assert_false(buf_failed(&b));
+	s = buf_detach(&b);
+	assert_non_null(s);
+	assert_string_equal(s, "");
+	free(s);
+}
+
+static void test_buf_append(void **state)
+{
+	struct buf b = BUF_INIT(100);
+	char *s;
+
+	(void) state;
+	assert_int_equal(buf_puts(&b, "abc"), 0);
+	assert_int_equal(buf_putc(&b, 'd'), 0);
+	assert_int_equal(buf_append(&b, "efXYZ", 2), 0);
+	assert_int_equal(buf_append(&b, "ignored", 0), 0);
+	assert_int_equal(buf_printf(&b, "-%d-%s", 42, "x"), 0);
+	assert_string_equal(buf_str(&b), "abcdef-42-x");
+	assert_int_equal(b.len, strlen("abcdef-42-x"));
+	assert_true(b.cap >= b.len + 1);
+	assert_false(buf_failed(&b));
+
+	s = buf_detach(&b);
+	assert_string_equal(s, "abcdef-42-x");
+	/* detach hands over the memory and leaves an empty, usable buffer */
+	assert_null(b.data);
+	assert_int_equal(b.len, 0);
+	assert_int_equal(b.max, 100);
+	assert_string_equal(buf_str(&b), "");
+	assert_int_equal(buf_puts(&b, "again"), 0);
+	assert_string_equal(buf_str(&b), "again");
+	buf_release(&b);
+	assert_null(b.data);
+	assert_int_equal(b.max, 100);
+	free(s);
+}
+
+static void test_buf_printf_growth(void **state)
+{
+	struct buf b = BUF_INIT(1u << 20);
+	char want[6000], big[1000];
+	size_t i, off = 0;
+	char *s;
+
+	(void) state;
+	for (i = 0; i < 1000; i++) {
+		assert_int_equal(buf_printf(&b, "%04zu,", i), 0);
+		off += (size_t) snprintf(want + off, sizeof(want) - off, "%04zu,", i);
+		assert_int_equal(b.len, off);
+		assert_true(b.cap >= b.len + 1);
+	}
+	assert_int_equal(b.len, 5000);
+	assert_string_equal(buf_str(&b), want);
+
+	/* one printf much larger than the first allocation */
+	buf_release(&b);
+	memset(big, 'q', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(buf_puts(&b, "<"), 0);
+	assert_int_equal(buf_printf(&b, "%s>", big), 0);
+	assert_int_equal(b.len, 1 + 999 + 1);
+	s = buf_detach(&b);
+	assert_non_null(s);
+	assert_int_equal(s[0], '<');
+	assert_int_equal(s[999], 'q');
+	assert_int_equal(s[1000], '>');
+	assert_int_equal(s[1001], '\0');
+	free(s);
+}
+
+static void test_buf_cap(void **state)
+{
+	struct buf b = BUF_INIT(8);
+	char *data;
+
+	(void) state;
+	/* exactly max bytes fit */
+	assert_int_equal(buf_puts(&b, "1234"), 0);
+	assert_int_equal(buf_printf(&b, "%s", "5678"), 0);
+	assert_string_equal(buf_str(&b), "12345678");
+	assert_false(buf_failed(&b));
+	assert_true(b.cap <= b.max + 1);
+
+	/* one more marks it failed and keeps what was there */
+	assert_int_equal(buf_putc(&b, '9'), -1);
+	assert_true(buf_failed(&b));
+	assert_int_equal(b.len, 8);
+	assert_string_equal(buf_str(&b), "12345678");
+
+	/* every later append fails, even one that would fit */
+	assert_int_equal(buf_puts(&b, ""), -1);
+	assert_int_equal(buf_append(&b, "x", 0), -1);
+	assert_int_equal(buf_printf(&b, "%s", ""), -1);
+	assert_int_equal(b.len, 8);
+	assert_true(buf_failed(&b));
+
+	/* reset clears the mark and keeps the memory */
+	data = b.data;
+	buf_reset(&b);
+	assert_false(buf_failed(&b));
+	assert_int_equal(b.len, 0);
+	assert_string_equal(buf_str(&b), "");
+	assert_ptr_equal(b.data, data);
+	assert_int_equal(buf_puts(&b, "ok"), 0);
+	assert_string_equal(buf_str(&b), "ok");
+	buf_release(&b);
+}
+
+static void test_buf_printf_over_cap(void **state)
+{
+	struct buf b = BUF_INIT(10);
+
+	(void) state;
+	assert_int_equal(buf_puts(&b, "ab"), 0);
+	assert_int_equal(buf_printf(&b, "%s", "123456789"), -1);
+	assert_true(buf_failed(&b));
+	assert_int_equal(b.len, 2);
+	assert_string_equal(buf_str(&b), "ab");
+	assert_int_equal(buf_puts(&b, "c"), -1);
+	assert_string_equal(buf_str(&b), "ab");
+	buf_release(&b);
+}
+
+static void test_buf_detach_failed(void **state)
+{
+	struct buf b = BUF_INIT(4);
+
+	(void) state;
+	assert_int_equal(buf_puts(&b, "abc"), 0);
+	assert_int_equal(buf_puts(&b, "de"), -1);
+	assert_null(buf_detach(&b));
+	/* the contents were freed and the buffer is usable again */
+	assert_null(b.data);
+	assert_false(buf_failed(&b));
+	assert_int_equal(b.max, 4);
+	assert_int_equal(buf_puts(&b, "abcd"), 0);
+	assert_int_equal(buf_puts(&b, "e"), -1);
+	buf_release(&b);
+}
+
+static void test_buf_zero_max(void **state)
+{
+	struct buf b;
+	char *s;
+
+	(void) state;
+	buf_init(&b, 0);
+	assert_int_equal(buf_puts(&b, ""), 0);
+	assert_string_equal(buf_str(&b), "");
+	assert_int_equal(buf_putc(&b, 'x'), -1);
+	assert_true(buf_failed(&b));
+	buf_reset(&b);
+	assert_int_equal(buf_printf(&b, "%s", ""), 0);
+	s = buf_detach(&b);
+	assert_non_null(s);
+	assert_string_equal(s, "");
+	free(s);
+}
+
+static void test_buf_huge_append_refused(void **state)
+{
+	struct buf b = BUF_INIT(1024);
+
+	(void) state;
+	assert_int_equal(buf_puts(&b, "abc"), 0);
+	/* a length that would wrap around size_t must fail, not write */
+	assert_int_equal(buf_append(&b, "x", SIZE_MAX - 1), -1);
+	assert_true(buf_failed(&b));
+	assert_string_equal(buf_str(&b), "abc");
+	buf_release(&b);
+}
+
+/*
+ * A buffer whose cap is SIZE_MAX ("no limit") must still grow. Run in a
+ * child: if buf_grow clamps the allocation to max + 1 (which wraps to 0),
+ * the append writes past a 0-byte allocation, which ASan aborts on and a
+ * plain build sees as cap < len + 1.
+ */
+static void test_buf_max_size_max(void **state)
+{
+	pid_t pid;
+	int status;
+
+	(void) state;
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct buf b;
+
+		buf_init(&b, SIZE_MAX);
+		if (buf_puts(&b, "hello") != 0 || b.cap < b.len + 1)
+			_exit(1);
+		if (buf_puts(&b, " world") != 0 || b.cap < b.len + 1)
+			_exit(2);
+		if (!streq(buf_str(&b), "hello world"))
+			_exit(3);
+		buf_release(&b);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fail_msg("buf_init(&b, SIZE_MAX) then appends: child %s %d (want exit 0)",
+			 WIFEXITED(status) ? "exited" : "killed by signal",
+			 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+}
+
+/* ---- err -------------------------------------------------------------- */
+
+static void test_err_set(void **state)
+{
+	struct muster_err e;
+
+	(void) state;
+	err_clear(&e);
+	assert_int_equal(e.code, MUSTER_OK);
+	assert_string_equal(e.msg, "");
+	e.sys_errno = EIO;
+	assert_int_equal(err_set(&e, MUSTER_E_INVALID, "bad '%s' at %d", "x", 3), -1);
+	assert_int_equal(e.code, MUSTER_E_INVALID);
+	assert_int_equal(e.sys_errno, 0);
+	assert_string_equal(e.msg, "bad 'x' at 3");
+
+	assert_int_equal(err_set(NULL, MUSTER_E_IO, "nobody listens"), -1);
+	assert_int_equal(err_nomem(&e), -1);
+	assert_int_equal(e.code, MUSTER_E_NOMEM);
+	assert_string_equal(e.msg, "out of memory");
+	err_clear(&e);
+	assert_int_equal(e.code, MUSTER_OK);
+	assert_int_equal(e.sys_errno, 0);
+	assert_string_equal(e.msg, "");
+	err_clear(NULL);
+}
+
+static void test_err_truncation(void **state)
+{
+	struct muster_err e;
+	char fits[sizeof(e.msg)], over[sizeof(e.msg) + 1], big[3000];
+	size_t n = sizeof(e.msg);
+
+	(void) state;
+	/* n - 1 characters fit exactly: no ellipsis */
+	memset(fits, 'a', n - 1);
+	fits[n - 1] = '\0';
+	assert_int_equal(err_set(&e, MUSTER_E_IO, "%s", fits), -1);
+	assert_string_equal(e.msg, fits);
+
+	/* one more is truncated and ends with "..." */
+	memset(over, 'b', n);
+	over[n] = '\0';
+	err_set(&e, MUSTER_E_IO, "%s", over);
+	assert_int_equal(strlen(e.msg), n - 1);
+	assert_string_equal(e.msg + n - 4, "...");
+	assert_int_equal(e.msg[n - 5], 'b');
+
+	memset(big, 'c', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	err_set(&e, MUSTER_E_IO, "start %s end", big);
+	assert_int_equal(strlen(e.msg), n - 1);
+	assert_memory_equal(e.msg, "start ccc", 9);
+	assert_string_equal(e.msg + n - 4, "...");
+}
+
+static void test_err_set_errno(void **state)
+{
+	struct muster_err e;
+	char want[256], big[2000];
+	size_t n = sizeof(e.msg);
+
+	(void) state;
+	assert_int_equal(err_set_errno(&e, MUSTER_E_IO, ENOENT, "cannot open '%s'", "f.yaml"), -1);
+	assert_int_equal(e.code, MUSTER_E_IO);
+	assert_int_equal(e.sys_errno, ENOENT);
+	assert_true((size_t) snprintf(want, sizeof(want), "cannot open 'f.yaml': %s",
+				      strerror(ENOENT)) < sizeof(want));
+	assert_string_equal(e.msg, want);
+	assert_non_null(strstr(e.msg, "No such file or directory"));
+
+	/* err_set afterwards clears the errno again */
+	err_set(&e, MUSTER_E_INVALID, "plain");
+	assert_int_equal(e.sys_errno, 0);
+
+	/* a long head is cut, and the whole ends with "..." */
+	memset(big, 'h', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	err_set_errno(&e, MUSTER_E_IO, EACCES, "%s", big);
+	assert_int_equal(e.sys_errno, EACCES);
+	assert_int_equal(strlen(e.msg), n - 1);
+	assert_int_equal(e.msg[0], 'h');
+	assert_string_equal(e.msg + n - 4, "...");
+
+	assert_int_equal(err_set_errno(NULL, MUSTER_E_IO, EIO, "x"), -1);
+}
+
+static void test_err_prefix(void **state)
+{
+	struct muster_err e;
+	char big[2000];
+	size_t n = sizeof(e.msg);
+
+	(void) state;
+	err_set(&e, MUSTER_E_NOTFOUND, "no VM '%s'", "web-001");
+	err_prefix(&e, "fleet '%s'", "web");
+	assert_string_equal(e.msg, "fleet 'web': no VM 'web-001'");
+	assert_int_equal(e.code, MUSTER_E_NOTFOUND);
+	err_prefix(&e, "apply");
+	assert_string_equal(e.msg, "apply: fleet 'web': no VM 'web-001'");
+
+	/* a prefix that fills the message truncates it with "..." */
+	memset(big, 'p', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	err_set(&e, MUSTER_E_IO, "tail");
+	err_prefix(&e, "%s", big);
+	assert_int_equal(strlen(e.msg), n - 1);
+	assert_int_equal(e.msg[0], 'p');
+	assert_string_equal(e.msg + n - 4, "...");
+	assert_null(strstr(e.msg, "tail"));
+
+	err_prefix(NULL, "nothing");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_buf_empty),
+		cmocka_unit_test(test_buf_append),
+		cmocka_unit_test(test_buf_printf_growth),
+		cmocka_unit_test(test_buf_cap),
+		cmocka_unit_test(test_buf_printf_over_cap),
+		cmocka_unit_test(test_buf_detach_failed),
+		cmocka_unit_test(test_buf_zero_max),
+		cmocka_unit_test(test_buf_huge_append_refused),
+		cmocka_unit_test(test_buf_max_size_max),
+		cmocka_unit_test(test_err_set),
+		cmocka_unit_test(test_err_truncation),
+		cmocka_unit_test(test_err_set_errno),
+		cmocka_unit_test(test_err_prefix),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
