@@ -1498,6 +1498,15 @@ static void expand_group(struct ctx *c, struct mf_group *g, const struct yt_node
 			return;
 		}
 		g->explicit_names = false;
+		if (n > 0 && strlen(g->name) + 1 + (n > 999 ? (size_t) snprintf(NULL, 0, "%u", n) : 3) >
+				     MF_NAME_MAX) {
+			size_t mark = path_push_key(c, "count");
+
+			diag(c, count, "group name '%s' is too long to name VMs '%s-%03u' (at most %d "
+			     "characters)", g->name, g->name, n, MF_NAME_MAX);
+			path_pop(c, mark);
+			return;
+		}
 		for (i = 1; i <= n; i++) {
 			struct mf_vm *vm = &m->vms[m->n_vms];
 			char *name;
