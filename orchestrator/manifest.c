@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "fmt.h"
 #include "identity.h"
 #include "manifest.h"
 
@@ -23,11 +24,24 @@ struct manifest_priv {
 	size_t cap_strings;
 };
 
+/* Names defined in a section, sorted for lookup; index SIZE_MAX: defined but invalid. */
+struct name_ref {
+	const char *name;
+	size_t index;
+};
+
+struct names {
+	struct name_ref *v;
+	size_t n;
+};
+
 struct ctx {
 	const char *file;
 	struct mf_diags *diags;
 	struct buf path;
 	struct manifest *m;
+	struct names images, networks;
+	unsigned seq;		/* order diagnostics were found in */
 	bool nomem;
 };
 
@@ -104,6 +118,7 @@ static void diag_add(struct ctx *c, struct yt_pos pos, const char *path, const c
 		return;
 	}
 	nv[d->n].pos = pos;
+	nv[d->n].seq = c->seq++;
 	nv[d->n].msg = buf_detach(&msg);
 	nv[d->n].path = strdup(path);
 	if (!nv[d->n].msg || !nv[d->n].path) {
@@ -161,8 +176,8 @@ static int diag_cmp(const void *a, const void *b)
 		return x->pos.line < y->pos.line ? -1 : 1;
 	if (x->pos.col != y->pos.col)
 		return x->pos.col < y->pos.col ? -1 : 1;
-	/* equal positions keep the order they were found in: compare addresses */
-	return x < y ? -1 : (x > y);
+	/* equal positions keep the order they were found in */
+	return x->seq < y->seq ? -1 : (x->seq > y->seq);
 }
 
 void mf_diags_print(const struct mf_diags *d, const char *file, FILE *f)
@@ -195,6 +210,33 @@ static size_t path_push_key(struct ctx *c, const char *key)
 	if (buf_printf(&c->path, "%.*s", 200, key) < 0)
 		c->nomem = true;
 	return mark;
+}
+
+/* A key as text for a message: control characters and NUL escaped, at most ~100 bytes. */
+static void escape_key(const struct yt_node *k, char *out, size_t outsz)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < k->len && o + 5 < outsz && i < 100; i++) {
+		unsigned char ch = (unsigned char) k->str[i];
+
+		if (ch >= 0x20 && ch != 0x7f && ch != '\\')
+			out[o++] = (char) ch;
+		else
+			o += (size_t) snprintf(out + o, outsz - o, ch == '\\' ? "\\\\" :
+					       ch == '\n' ? "\\n" : ch == '\t' ? "\\t" :
+					       "\\x%02x", ch);
+	}
+	out[o] = '\0';
+}
+
+/* Push a key given by its node: its text escaped as in messages. */
+static size_t path_push_node(struct ctx *c, const struct yt_node *k)
+{
+	char key[512];
+
+	escape_key(k, key, sizeof(key));
+	return path_push_key(c, key);
 }
 
 static size_t path_push_index(struct ctx *c, size_t i)
@@ -315,6 +357,7 @@ static bool expect_kind(struct ctx *c, const struct yt_node *n, enum yt_kind kin
 /* A mapping whose keys are all among keys[]; reports the others. */
 static bool check_map(struct ctx *c, const struct yt_node *n, const char *const *keys, size_t nkeys)
 {
+	char shown[512];
 	size_t i;
 
 	if (!expect_kind(c, n, YT_MAP))
@@ -326,12 +369,13 @@ static bool check_map(struct ctx *c, const struct yt_node *n, const char *const 
 
 		if (table_lookup(keys, nkeys, k->str) >= 0 && strlen(k->str) == k->len)
 			continue;
-		mark = path_push_key(c, k->str);
-		near = suggest(k->str, keys, nkeys);
+		mark = path_push_node(c, k);
+		escape_key(k, shown, sizeof(shown));
+		near = strlen(k->str) == k->len ? suggest(k->str, keys, nkeys) : NULL;
 		if (near)
-			diag(c, k, "unknown key '%.100s' (did you mean '%s'?)", k->str, near);
+			diag(c, k, "unknown key '%s' (did you mean '%s'?)", shown, near);
 		else
-			diag(c, k, "unknown key '%.100s'", k->str);
+			diag(c, k, "unknown key '%s'", shown);
 		path_pop(c, mark);
 	}
 	return true;
@@ -450,6 +494,11 @@ static bool check_uint(struct ctx *c, const struct yt_node *n, unsigned min, uns
 
 	if (!expect_kind(c, n, YT_SCALAR))
 		return false;
+	if (!n->plain && parse_uint64(n->str, n->len, &v)) {
+		diag(c, n, "expected a whole number from %u to %u, got the quoted string '%.40s' "
+		     "(remove the quotes)", min, max, n->str);
+		return false;
+	}
 	if (!n->plain || !parse_uint64(n->str, n->len, &v) || v < min || v > max) {
 		diag(c, n, "expected a whole number from %u to %u, got '%.40s'", min, max, n->str);
 		return false;
@@ -473,45 +522,30 @@ static bool uint_field(struct ctx *c, const struct yt_node *map, const char *key
 	return ok;
 }
 
-static void format_size(uint64_t bytes, char *out, size_t outsz)
-{
-	static const char units[] = "KMGT";
-	int i;
-
-	for (i = 3; i >= 0; i--) {
-		uint64_t u = (uint64_t) 1 << (10 * (i + 1));
-
-		if (bytes >= u && bytes % u == 0) {
-			(void) snprintf(out, outsz, "%llu%c", (unsigned long long) (bytes / u),
-					units[i]);
-			return;
-		}
-	}
-	(void) snprintf(out, outsz, "%llu bytes", (unsigned long long) bytes);
-}
-
-/* "512M", "2G", "2GiB": a whole number and a binary unit. */
-static bool parse_size(const char *s, size_t len, uint64_t *out)
+/* "512M", "2G", "2GiB": a whole number and a binary unit. 0, -1 malformed, 1 too large. */
+static int parse_size(const char *s, size_t len, uint64_t *out)
 {
 	static const char units[] = "KMGT";
 	size_t digits = 0;
 	const char *u;
 	uint64_t v, mult;
+	bool big;
 
 	while (digits < len && s[digits] >= '0' && s[digits] <= '9')
 		digits++;
-	if (digits == 0 || digits == len || !parse_uint64(s, digits, &v))
-		return false;
+	if (digits == 0 || digits == len || (s[0] == '0' && digits > 1))
+		return -1;
 	u = strchr(units, s[digits]);
 	if (!u || !*u)
-		return false;
+		return -1;
 	if (!(len == digits + 1 || (len == digits + 3 && s[digits + 1] == 'i' && s[digits + 2] == 'B')))
-		return false;
+		return -1;
+	big = !parse_uint64(s, digits, &v);
 	mult = (uint64_t) 1 << (10 * (u - units + 1));
-	if (v > UINT64_MAX / mult)
-		return false;
+	if (big || v > UINT64_MAX / mult)
+		return 1;
 	*out = v * mult;
-	return true;
+	return 0;
 }
 
 static bool size_field(struct ctx *c, const struct yt_node *map, const char *key, uint64_t min,
@@ -522,22 +556,28 @@ static bool size_field(struct ctx *c, const struct yt_node *map, const char *key
 	size_t mark;
 	uint64_t b;
 	bool ok = false;
+	int r;
 
 	if (!v)
 		return false;
 	mark = path_push_key(c, key);
 	if (!expect_kind(c, v, YT_SCALAR))
 		goto out;
-	if (!parse_size(v->str, v->len, &b)) {
+	r = parse_size(v->str, v->len, &b);
+	if (r < 0) {
 		diag(c, v, "expected a size such as 512M or 2G (units K, M, G, T), got '%.40s'",
 		     v->str);
 		goto out;
 	}
-	if (b < min || b > max) {
-		format_size(min, lo, sizeof(lo));
-		format_size(max, hi, sizeof(hi));
-		format_size(b, got, sizeof(got));
-		diag(c, v, "size %s is out of range (%s to %s)", got, lo, hi);
+	if (r > 0 || b < min || b > max) {
+		fmt_size(min, lo, sizeof(lo));
+		fmt_size(max, hi, sizeof(hi));
+		if (r > 0)
+			diag(c, v, "size '%.40s' is too large (%s to %s)", v->str, lo, hi);
+		else {
+			fmt_size(b, got, sizeof(got));
+			diag(c, v, "size %s is out of range (%s to %s)", got, lo, hi);
+		}
 		goto out;
 	}
 	*out = b;
@@ -575,8 +615,11 @@ static bool duration_field(struct ctx *c, const struct yt_node *map, const char 
 		goto out;
 	}
 	if (n * mult < min || n * mult > max) {
-		diag(c, v, "duration '%.40s' is out of range (%llus to %llud)", v->str,
-		     (unsigned long long) min, (unsigned long long) (max / 86400));
+		char lo[32], hi[32];
+
+		fmt_duration(min, lo, sizeof(lo));
+		fmt_duration(max, hi, sizeof(hi));
+		diag(c, v, "duration '%.40s' is out of range (%s to %s)", v->str, lo, hi);
 		goto out;
 	}
 	*out = n * mult;
@@ -654,6 +697,10 @@ static bool check_path(struct ctx *c, const struct yt_node *n, bool absolute)
 {
 	if (!check_text(c, n, 4096))
 		return false;
+	if (n->len == 0) {
+		diag(c, n, "path must not be empty");
+		return false;
+	}
 	if (absolute && n->str[0] != '/') {
 		diag(c, n, "expected an absolute path, got '%.100s'", n->str);
 		return false;
@@ -698,6 +745,7 @@ static void read_hosts(struct ctx *c, const struct yt_node *list)
 			struct mf_host *host = &m->hosts[m->n_hosts++];
 
 			host->uri = text_field(c, h, "uri", true, 1024);
+			host->pos = h->pos;
 			(void) uint_field(c, h, "max_vms", false, 1, MF_MAX_VMS, &host->max_vms);
 		}
 		path_pop(c, mark);
@@ -747,7 +795,7 @@ static void read_images(struct ctx *c, const struct yt_node *map)
 	for (i = 0; i < map->n; i += 2) {
 		const struct yt_node *k = map->items[i], *img = map->items[i + 1], *v;
 		struct mf_image *im = &m->images[m->n_images];
-		size_t mark = path_push_key(c, k->str);
+		size_t mark = path_push_node(c, k);
 		int f;
 
 		if (!check_label(c, k, "image name")) {
@@ -777,19 +825,20 @@ static void read_images(struct ctx *c, const struct yt_node *map)
 		}
 		if (field(c, img, "url", false) && field(c, img, "path", false))
 			diag(c, img, "give url or path, not both");
-		else if (!yt_map_get(img, "url", NULL) && !yt_map_get(img, "path", NULL))
+		else if (!field(c, img, "url", false) && !field(c, img, "path", false))
 			diag(c, img, "missing required key 'url' or 'path'");
 		if ((v = field(c, img, "sha256", false))) {
 			size_t m2 = path_push_key(c, "sha256"), j;
-			bool hex = check_text(c, v, 64) && v->len == 64;
+			bool text = check_text(c, v, 128), hex = text && v->len == 64;
 
 			for (j = 0; hex && j < v->len; j++)
 				hex = (v->str[j] >= '0' && v->str[j] <= '9') ||
 				      (v->str[j] >= 'a' && v->str[j] <= 'f');
 			if (hex)
 				im->sha256 = v->str;
-			else
-				diag(c, v, "expected 64 lowercase hexadecimal digits");
+			else if (text)
+				diag(c, v, "expected 64 lowercase hexadecimal digits, got '%.128s'",
+				     v->str);
 			path_pop(c, m2);
 		} else if (im->url) {
 			diag(c, img, "an image given by url needs its sha256");
@@ -833,7 +882,7 @@ static void read_forwards(struct ctx *c, struct mf_network *net, const struct yt
 	for (i = 0; i < map->n; i += 2) {
 		const struct yt_node *k = map->items[i], *v = map->items[i + 1];
 		struct mf_forward *f = &net->forwards[net->n_forwards];
-		size_t mark = path_push_key(c, k->str);
+		size_t mark = path_push_node(c, k);
 		const char *colon;
 		char addr[64];
 		uint32_t ip;
@@ -865,6 +914,7 @@ static void read_forwards(struct ctx *c, struct mf_network *net, const struct yt
 		f->service = k->str;
 		f->host_addr = keep(c, strdup(addr));
 		f->host_port = (unsigned) port;
+		f->pos = v->pos;
 		net->n_forwards++;
 next:
 		path_pop(c, mark);
@@ -919,8 +969,8 @@ static void read_network(struct ctx *c, struct mf_network *net, const struct yt_
 		if (yt_map_get(n, applies[i].key, &k) && !(applies[i].types & (1u << t))) {
 			size_t mark = path_push_key(c, applies[i].key);
 
-			diag(c, k, "'%s' does not apply to a %s network", applies[i].key,
-			     net_type_names[t]);
+			diag(c, k, "'%s' does not apply to %s %s network", applies[i].key,
+			     t == MF_NET_ISOLATED ? "an" : "a", net_type_names[t]);
 			path_pop(c, mark);
 		}
 	}
@@ -1008,7 +1058,7 @@ static void read_networks(struct ctx *c, const struct yt_node *map)
 		return;
 	for (i = 0; i < map->n; i += 2) {
 		const struct yt_node *k = map->items[i];
-		size_t mark = path_push_key(c, k->str);
+		size_t mark = path_push_node(c, k);
 
 		if (check_label(c, k, "network name")) {
 			struct mf_network *net = &m->networks[m->n_networks++];
@@ -1156,35 +1206,83 @@ static void read_rebuild(struct ctx *c, const struct yt_node *r)
 
 /* ---- groups ---------------------------------------------------------------- */
 
-static ssize_t find_named(const char *name, const void *arr, size_t n, size_t stride)
+static int name_ref_cmp(const void *a, const void *b)
 {
-	size_t i;
+	return strcmp(((const struct name_ref *) a)->name, ((const struct name_ref *) b)->name);
+}
 
-	for (i = 0; i < n; i++) {
-		const char *const *p = (const char *const *) ((const char *) arr + i * stride);
+/* Index every key of a section's mapping: valid entries by their position in arr. */
+static void names_build(struct ctx *c, struct names *idx, const struct yt_node *map,
+			const void *arr, size_t n, size_t stride)
+{
+	size_t i, j;
 
-		if (*p && streq(*p, name))
-			return (ssize_t) i;
+	if (!map || map->kind != YT_MAP)
+		return;
+	idx->v = xcalloc(c, map->n / 2, sizeof(*idx->v));
+	if (!idx->v)
+		return;
+	for (i = 0; i < map->n; i += 2) {
+		struct name_ref *r = &idx->v[idx->n++];
+
+		r->name = map->items[i]->str;
+		r->index = SIZE_MAX;
+		for (j = 0; j < n; j++) {
+			if (*(const char *const *) ((const char *) arr + j * stride) == r->name) {
+				r->index = j;
+				break;
+			}
+		}
 	}
-	return -1;
+	qsort(idx->v, idx->n, sizeof(*idx->v), name_ref_cmp);
+}
+
+/*
+ * Look name up: 0 with *ret set; 1 when it is defined but invalid (already
+ * reported); -1 when it is not defined.
+ */
+static int names_find(const struct names *idx, const char *name, size_t *ret)
+{
+	struct name_ref key = { name, 0 };
+	const struct name_ref *r = idx->n ? bsearch(&key, idx->v, idx->n, sizeof(*idx->v),
+						   name_ref_cmp) : NULL;
+
+	if (!r)
+		return -1;
+	if (r->index == SIZE_MAX)
+		return 1;
+	*ret = r->index;
+	return 0;
 }
 
 static void unknown_ref(struct ctx *c, const struct yt_node *v, const char *what,
-			const void *arr, size_t n, size_t stride)
+			const struct names *idx)
 {
-	const char **names = calloc(n ? n : 1, sizeof(*names));
 	const char *near = NULL;
-	size_t i;
+	size_t i, valid = 0, best = 99, len = strlen(v->str);
+	size_t limit = len <= 3 ? 1 : len <= 6 ? 2 : 3;
 
-	if (names) {
-		for (i = 0; i < n; i++)
-			names[i] = *(const char *const *) ((const char *) arr + i * stride);
-		near = suggest(v->str, names, n);
-		free(names);
+	if (c->diags->n >= MF_MAX_DIAGS) {
+		c->diags->truncated = true;	/* nothing more is printed: spare the search */
+		return;
 	}
-	if (near)
+	for (i = 0; i < idx->n; i++) {
+		size_t l = strlen(idx->v[i].name), dist;
+
+		if (idx->v[i].index == SIZE_MAX)
+			continue;
+		valid++;
+		if ((l > len ? l - len : len - l) > limit)
+			continue;
+		dist = edit_distance(v->str, idx->v[i].name);
+		if (dist < best) {
+			best = dist;
+			near = idx->v[i].name;
+		}
+	}
+	if (near && best <= limit)
 		diag(c, v, "unknown %s '%.64s' (did you mean '%s'?)", what, v->str, near);
-	else if (n == 0)
+	else if (valid == 0)
 		diag(c, v, "unknown %s '%.64s' (none is defined)", what, v->str);
 	else
 		diag(c, v, "unknown %s '%.64s'", what, v->str);
@@ -1203,6 +1301,10 @@ static bool check_mac(struct ctx *c, const struct yt_node *v, char **ret)
 	}
 	if (b[0] & 1) {
 		diag(c, v, "'%s' is a multicast address", v->str);
+		return false;
+	}
+	if (!(b[0] | b[1] | b[2] | b[3] | b[4] | b[5])) {
+		diag(c, v, "'%s' is not a usable MAC address", v->str);
 		return false;
 	}
 	s = malloc(IDENTITY_MAC_STRLEN);
@@ -1302,8 +1404,8 @@ static void read_nics(struct ctx *c, struct mf_group *g, const struct yt_node *l
 	for (i = 0; i < list->n; i++) {
 		const struct yt_node *it = list->items[i], *name = it, *v;
 		struct mf_nic *nic = &g->nics[g->n_nics];
-		size_t mark = path_push_index(c, i);
-		ssize_t net;
+		size_t mark = path_push_index(c, i), net = 0;
+		int found;
 
 		if (it->kind == YT_MAP) {
 			if (!check_map(c, it, keys, ARRAY_SIZE(keys)))
@@ -1319,15 +1421,14 @@ static void read_nics(struct ctx *c, struct mf_group *g, const struct yt_node *l
 				path_pop(c, m2);
 				goto next;
 			}
-			net = find_named(name->str, m->networks, m->n_networks, sizeof(*m->networks));
-			if (net < 0)
-				unknown_ref(c, name, "network", m->networks, m->n_networks,
-					    sizeof(*m->networks));
+			found = names_find(&c->networks, name->str, &net);
+			if (found < 0)
+				unknown_ref(c, name, "network", &c->networks);
 			path_pop(c, m2);
-			if (net < 0)
+			if (found != 0)
 				goto next;
 		}
-		nic->network = (size_t) net;
+		nic->network = net;
 		if (it->kind == YT_MAP && (v = field(c, it, "ip", false))) {
 			size_t m2 = path_push_key(c, "ip");
 
@@ -1447,7 +1548,7 @@ static void read_kickstart(struct ctx *c, struct mf_group *g, const struct yt_no
 		    (g->kickstart.vars = xcalloc(c, v->n / 2, sizeof(*g->kickstart.vars)))) {
 			for (i = 0; i < v->n; i += 2) {
 				const struct yt_node *k = v->items[i], *val = v->items[i + 1];
-				size_t m2 = path_push_key(c, k->str), j;
+				size_t m2 = path_push_node(c, k), j;
 				bool ok = k->len > 0 && k->len <= 64 &&
 					  !(k->str[0] >= '0' && k->str[0] <= '9');
 
@@ -1469,97 +1570,94 @@ static void read_kickstart(struct ctx *c, struct mf_group *g, const struct yt_no
 	}
 }
 
-/* Names of a group's VMs, appended to m->vms. */
-static void expand_group(struct ctx *c, struct mf_group *g, const struct yt_node *gn)
+/* Names of a group's VMs, appended to m->vms; false if count or names is wrong. */
+static bool expand_group(struct ctx *c, struct mf_group *g, const struct yt_node *gn)
 {
 	struct manifest *m = c->m;
 	const struct yt_node *count = field(c, gn, "count", false);
 	const struct yt_node *names = field(c, gn, "names", false);
+	bool ok = true;
 	unsigned n = 0;
-	size_t i;
+	size_t i, mark, bad = 0;
 
 	g->first_vm = m->n_vms;
 	if (count && names) {
 		diag(c, gn, "give count or names, not both");
-		return;
+		return false;
 	}
 	if (!count && !names) {
 		diag(c, gn, "missing required key 'count' or 'names'");
-		return;
+		return false;
 	}
 	if (count) {
 		if (!uint_field(c, gn, "count", false, 0, MF_MAX_VMS, &n))
-			return;
+			return false;
+		mark = path_push_key(c, "count");
 		if (m->n_vms + n > MF_MAX_VMS) {
-			size_t mark = path_push_key(c, "count");
-
 			diag(c, count, "the fleet would have more than %d VMs", MF_MAX_VMS);
-			path_pop(c, mark);
-			return;
-		}
-		g->explicit_names = false;
-		if (n > 0 && strlen(g->name) + 1 + (n > 999 ? (size_t) snprintf(NULL, 0, "%u", n) : 3) >
-				     MF_NAME_MAX) {
-			size_t mark = path_push_key(c, "count");
-
+			ok = false;
+		} else if (n > 0 && strlen(g->name) + 1 +
+			   (n > 999 ? (size_t) snprintf(NULL, 0, "%u", n) : 3) > MF_NAME_MAX) {
 			diag(c, count, "group name '%s' is too long to name VMs '%s-%03u' (at most %d "
 			     "characters)", g->name, g->name, n, MF_NAME_MAX);
-			path_pop(c, mark);
-			return;
+			ok = false;
 		}
-		for (i = 1; i <= n; i++) {
+		path_pop(c, mark);
+		for (i = 1; ok && i <= n; i++) {
 			struct mf_vm *vm = &m->vms[m->n_vms];
 			char *name;
 
 			if (asprintf(&name, "%s-%03zu", g->name, i) < 0) {
 				c->nomem = true;
-				return;
+				return false;
 			}
 			vm->name = keep(c, name);
 			vm->group = (size_t) (g - m->groups);
 			vm->pos = count->pos;
+			vm->name_index = SIZE_MAX;
 			m->n_vms++;
 			g->n_vms++;
 		}
-		return;
+		return ok;
 	}
-	{
-		size_t mark = path_push_key(c, "names");
+	mark = path_push_key(c, "names");
+	g->explicit_names = true;
+	ok = check_list(c, names, 1);
+	for (i = 0; ok && i < names->n; i++) {
+		size_t m2 = path_push_index(c, i);
 
-		g->explicit_names = true;
-		if (check_list(c, names, 1)) {
-			for (i = 0; i < names->n; i++) {
-				size_t m2 = path_push_index(c, i);
-
-				if (m->n_vms >= MF_MAX_VMS) {
-					diag(c, names->items[i], "the fleet would have more than %d VMs",
-					     MF_MAX_VMS);
-					path_pop(c, m2);
-					break;
-				}
-				if (check_label(c, names->items[i], "VM name")) {
-					struct mf_vm *vm = &m->vms[m->n_vms++];
-
-					vm->name = names->items[i]->str;
-					vm->group = (size_t) (g - m->groups);
-					vm->pos = names->items[i]->pos;
-					g->n_vms++;
-				}
-				path_pop(c, m2);
-			}
+		if (m->n_vms >= MF_MAX_VMS) {
+			diag(c, names->items[i], "the fleet would have more than %d VMs", MF_MAX_VMS);
+			path_pop(c, m2);
+			ok = false;
+			break;
 		}
-		path_pop(c, mark);
+		if (check_label(c, names->items[i], "VM name")) {
+			struct mf_vm *vm = &m->vms[m->n_vms++];
+
+			vm->name = names->items[i]->str;
+			vm->group = (size_t) (g - m->groups);
+			vm->pos = names->items[i]->pos;
+			vm->name_index = i;
+			g->n_vms++;
+		} else {
+			bad++;
+		}
+		path_pop(c, m2);
 	}
+	path_pop(c, mark);
+	return ok && bad == 0;
 }
 
-static void read_group(struct ctx *c, struct mf_group *g, const struct yt_node *gn)
+static void read_group(struct ctx *c, struct mf_group *g, const struct yt_node *gn,
+		       bool name_ok)
 {
 	static const char *const keys[] = {
 		"count", "names", "image", "cpus", "memory", "disk", "networks", "bootstrap",
 		"cloud_init", "kickstart",
 	};
-	struct manifest *m = c->m;
-	const struct yt_node *v, *ci, *ks;
+	const struct yt_node *v, *ci, *ks, *bs;
+	bool counted = false, bootstrap_ok;
 	size_t mark;
 	int b;
 
@@ -1568,29 +1666,31 @@ static void read_group(struct ctx *c, struct mf_group *g, const struct yt_node *
 	g->disk = 10ull << 30;
 	if (!check_map(c, gn, keys, ARRAY_SIZE(keys)))
 		return;
-	expand_group(c, g, gn);
+	/* VMs are named after a valid group only; the rest is checked all the same */
+	if (name_ok)
+		counted = expand_group(c, g, gn);
 	if ((v = field(c, gn, "image", false))) {
 		mark = path_push_key(c, "image");
 		if (check_text(c, v, 64)) {
-			ssize_t im = find_named(v->str, m->images, m->n_images, sizeof(*m->images));
+			int found = names_find(&c->images, v->str, &g->image);
 
-			if (im < 0)
-				unknown_ref(c, v, "image", m->images, m->n_images, sizeof(*m->images));
-			else {
-				g->has_image = true;
-				g->image = (size_t) im;
-			}
+			if (found < 0)
+				unknown_ref(c, v, "image", &c->images);
+			g->has_image = found == 0;
 		}
 		path_pop(c, mark);
 	}
 	(void) uint_field(c, gn, "cpus", false, 1, 256, &g->cpus);
 	(void) size_field(c, gn, "memory", 128ull << 20, 4ull << 40, &g->memory);
 	(void) size_field(c, gn, "disk", 1ull << 30, 64ull << 40, &g->disk);
+	bs = field(c, gn, "bootstrap", false);
 	b = enum_field(c, gn, "bootstrap", bootstrap_names, MF_BOOTSTRAP_MAX);
+	bootstrap_ok = !bs || b >= 0;
 	g->bootstrap = b >= 0 ? (enum mf_bootstrap) b : MF_BOOTSTRAP_CLOUD_INIT;
 	if ((v = field(c, gn, "networks", false))) {
 		mark = path_push_key(c, "networks");
-		read_nics(c, g, v, g->n_vms);
+		/* how many VMs share a static address is only known from a valid count */
+		read_nics(c, g, v, counted ? g->n_vms : 1);
 		path_pop(c, mark);
 	}
 
@@ -1598,7 +1698,7 @@ static void read_group(struct ctx *c, struct mf_group *g, const struct yt_node *
 	ks = field(c, gn, "kickstart", false);
 	if (ci) {
 		mark = path_push_key(c, "cloud_init");
-		if (b >= 0 && g->bootstrap != MF_BOOTSTRAP_CLOUD_INIT)
+		if (bootstrap_ok && g->bootstrap != MF_BOOTSTRAP_CLOUD_INIT)
 			diag(c, ci, "cloud_init is given but bootstrap is %s",
 			     bootstrap_names[g->bootstrap]);
 		read_cloud_init(c, ci);
@@ -1607,15 +1707,20 @@ static void read_group(struct ctx *c, struct mf_group *g, const struct yt_node *
 	}
 	if (ks) {
 		mark = path_push_key(c, "kickstart");
-		if (g->bootstrap != MF_BOOTSTRAP_KICKSTART)
+		if (bootstrap_ok && g->bootstrap != MF_BOOTSTRAP_KICKSTART)
 			diag(c, ks, "kickstart is given but bootstrap is %s",
 			     bootstrap_names[g->bootstrap]);
 		read_kickstart(c, g, ks);
 		path_pop(c, mark);
 	}
-	if (g->bootstrap == MF_BOOTSTRAP_KICKSTART && !ks && b >= 0)
-		diag(c, gn, "bootstrap kickstart needs a 'kickstart' mapping (template, install_tree)");
-	if (g->bootstrap == MF_BOOTSTRAP_CLOUD_INIT && !yt_map_get(gn, "image", NULL))
+	if (!bootstrap_ok)
+		return;
+	if (g->bootstrap == MF_BOOTSTRAP_KICKSTART && !ks) {
+		mark = path_push_key(c, "bootstrap");
+		diag(c, bs, "bootstrap kickstart needs a 'kickstart' mapping (template, install_tree)");
+		path_pop(c, mark);
+	}
+	if (g->bootstrap == MF_BOOTSTRAP_CLOUD_INIT && !field(c, gn, "image", false))
 		diag(c, gn, "missing required key 'image' (a cloud-init VM boots from an image)");
 }
 
@@ -1636,14 +1741,13 @@ static void read_groups(struct ctx *c, const struct yt_node *map)
 		return;
 	for (i = 0; i < map->n; i += 2) {
 		const struct yt_node *k = map->items[i];
-		size_t mark = path_push_key(c, k->str);
+		size_t mark = path_push_node(c, k);
 
-		if (check_label(c, k, "group name")) {
-			struct mf_group *g = &m->groups[m->n_groups++];
+		bool ok = check_label(c, k, "group name");
+		struct mf_group *g = &m->groups[m->n_groups++];
 
-			g->name = k->str;
-			read_group(c, g, map->items[i + 1]);
-		}
+		g->name = k->str;
+		read_group(c, g, map->items[i + 1], ok);
 		path_pop(c, mark);
 	}
 }
@@ -1652,6 +1756,7 @@ static void read_groups(struct ctx *c, const struct yt_node *map)
 
 struct seen {
 	const char *key;
+	const char *shown;	/* the key as the message says it, NULL = key */
 	struct yt_pos pos;
 	const char *path;	/* built lazily for the report */
 	size_t order;
@@ -1682,8 +1787,9 @@ static void report_duplicates(struct ctx *c, struct seen *v, size_t n, const cha
 			size_t mark = c->path.len;
 
 			(void) buf_puts(&c->path, v[i].path);
-			diag_pos(c, v[i].pos, "duplicate %s '%s' (also at %s:%u:%u)", what, v[i].key,
-				 c->file, v[run].pos.line, v[run].pos.col);
+			diag_pos(c, v[i].pos, "duplicate %s '%s' (also at %s:%u:%u, %s)", what,
+				 v[i].shown ? v[i].shown : v[i].key, c->file, v[run].pos.line,
+				 v[run].pos.col, v[run].path);
 			path_pop(c, mark);
 		}
 	}
@@ -1714,6 +1820,82 @@ static bool seen_add(struct ctx *c, struct seen *v, size_t *n, const char *key,
 	return true;
 }
 
+/* A fixed host port forwards to one VM: no two VMs, no two forwards share it. */
+static void check_forwards(struct ctx *c)
+{
+	struct manifest *m = c->m;
+	struct seen *ports;
+	size_t *users;
+	size_t i, j, n = 0, total = 0;
+
+	for (i = 0; i < m->n_networks; i++)
+		total += m->networks[i].n_forwards;
+	if (!total || !(ports = xcalloc(c, total, sizeof(*ports))))
+		return;
+	users = xcalloc(c, m->n_networks, sizeof(*users));
+	if (!users) {
+		free(ports);
+		return;
+	}
+	for (i = 0; i < m->n_groups; i++)
+		for (j = 0; j < m->groups[i].n_nics; j++)
+			users[m->groups[i].nics[j].network] += m->groups[i].n_vms;
+	for (i = 0; i < m->n_networks; i++) {
+		const struct mf_network *net = &m->networks[i];
+
+		for (j = 0; j < net->n_forwards; j++) {
+			const struct mf_forward *f = &net->forwards[j];
+			size_t mark = c->path.len;
+			char *key;
+
+			if (!f->host_port)
+				continue;
+			(void) buf_printf(&c->path, "networks.%s.forward.%s", net->name, f->service);
+			if (users[i] > 1)
+				diag_pos(c, f->pos, "host port %u is fixed but %zu VMs use network '%s' "
+					 "(use auto, or one VM per fixed port)", f->host_port, users[i],
+					 net->name);
+			path_pop(c, mark);
+			if (asprintf(&key, "%s:%u", f->host_addr, f->host_port) < 0 || !keep(c, key) ||
+			    !seen_add(c, ports, &n, key, f->pos, "networks.%s.forward.%s", net->name,
+				      f->service))
+				break;
+		}
+	}
+	report_duplicates(c, ports, n, "host port");
+	free(ports);
+	free(users);
+}
+
+/* hosts: no URI twice, and room for every VM when each has a max_vms. */
+static void check_hosts(struct ctx *c)
+{
+	struct manifest *m = c->m;
+	struct seen *uris;
+	size_t i, n = 0, room = 0;
+	bool bounded = true;
+
+	if (!m->n_hosts || !(uris = xcalloc(c, m->n_hosts, sizeof(*uris))))
+		return;
+	for (i = 0; i < m->n_hosts; i++) {
+		if (!m->hosts[i].max_vms)
+			bounded = false;
+		room += m->hosts[i].max_vms;
+		if (m->hosts[i].uri &&
+		    !seen_add(c, uris, &n, m->hosts[i].uri, m->hosts[i].pos, "hosts[%zu].uri", i))
+			break;
+	}
+	report_duplicates(c, uris, n, "host");
+	free(uris);
+	if (bounded && room < m->n_vms) {
+		size_t mark = path_push_key(c, "hosts");
+
+		diag_pos(c, m->hosts[0].pos, "the hosts take at most %zu VMs (max_vms) but the fleet "
+			 "has %zu", room, m->n_vms);
+		path_pop(c, mark);
+	}
+}
+
 static void check_fleet(struct ctx *c)
 {
 	struct manifest *m = c->m;
@@ -1733,8 +1915,12 @@ static void check_fleet(struct ctx *c)
 		const struct mf_vm *vm = &m->vms[i];
 		const struct mf_group *g = &m->groups[vm->group];
 
-		if (!seen_add(c, names, &n_names, vm->name, vm->pos, "groups.%s.%s", g->name,
-			      g->explicit_names ? "names" : "count"))
+		bool ok = vm->name_index == SIZE_MAX ?
+			  seen_add(c, names, &n_names, vm->name, vm->pos, "groups.%s.count", g->name) :
+			  seen_add(c, names, &n_names, vm->name, vm->pos, "groups.%s.names[%zu]",
+				   g->name, vm->name_index);
+
+		if (!ok)
 			goto out;
 		if (m->fleet && strlen(m->fleet) + 1 + strlen(vm->name) > MF_NAME_MAX &&
 		    (vm->pos.line != last.line || vm->pos.col != last.col)) {
@@ -1753,10 +1939,17 @@ static void check_fleet(struct ctx *c)
 		const struct mf_group *g = &m->groups[i];
 
 		for (j = 0; j < g->n_nics; j++) {
-			if (g->nics[j].ip &&
-			    !seen_add(c, ips, &n_ips, g->nics[j].ip, g->nics[j].ip_pos,
-				      "groups.%s.networks[%zu].ip", g->name, j))
-				goto out;
+			if (g->nics[j].ip) {
+				/* an address is unique on its network */
+				char *key;
+
+				if (asprintf(&key, "%s/%s", m->networks[g->nics[j].network].name,
+					     g->nics[j].ip) < 0 || !keep(c, key) ||
+				    !seen_add(c, ips, &n_ips, key, g->nics[j].ip_pos,
+					      "groups.%s.networks[%zu].ip", g->name, j))
+					goto out;
+				ips[n_ips - 1].shown = g->nics[j].ip;
+			}
 			if (g->nics[j].mac &&
 			    !seen_add(c, macs, &n_macs, g->nics[j].mac, g->nics[j].mac_pos,
 				      "groups.%s.networks[%zu].mac", g->name, j))
@@ -1765,6 +1958,8 @@ static void check_fleet(struct ctx *c)
 	}
 	report_duplicates(c, ips, n_ips, "address");
 	report_duplicates(c, macs, n_macs, "MAC address");
+	check_forwards(c);
+	check_hosts(c);
 out:
 	free(names);
 	free(ips);
@@ -1847,6 +2042,7 @@ static void read_top(struct ctx *c, const struct yt_node *root)
 	struct manifest *m = c->m;
 	const struct yt_node *v;
 	size_t mark;
+	bool domain_type_ok;
 	int t;
 
 	if (!check_map(c, root, keys, ARRAY_SIZE(keys)))
@@ -1888,12 +2084,15 @@ static void read_top(struct ctx *c, const struct yt_node *root)
 	t = enum_field(c, root, "domain_type", domain_type_names, MF_DOMAIN_TYPE_MAX);
 	if (t >= 0)
 		m->domain_type = (enum mf_domain_type) t;
+	domain_type_ok = t >= 0 || !field(c, root, "domain_type", false);
 	section(c, root, "boot", false, read_boot);
 	if ((v = field(c, root, "tcg", false))) {
 		static const char *const tcg_keys[] = { "tb_cache" };
 
 		mark = path_push_key(c, "tcg");
-		if (m->domain_type != MF_DOMAIN_QEMU)
+		if (!domain_type_ok)
+			;	/* reported: what it should have been is unknown */
+		else if (m->domain_type != MF_DOMAIN_QEMU)
 			diag(c, v, "tcg applies only to domain_type qemu (this fleet is %s)",
 			     domain_type_names[m->domain_type]);
 		else if (check_map(c, v, tcg_keys, ARRAY_SIZE(tcg_keys)))
@@ -1908,6 +2107,10 @@ static void read_top(struct ctx *c, const struct yt_node *root)
 	}
 	section(c, root, "images", true, read_images);
 	section(c, root, "networks", false, read_networks);
+	names_build(c, &c->images, yt_map_get(root, "images", NULL), m->images, m->n_images,
+		    sizeof(*m->images));
+	names_build(c, &c->networks, yt_map_get(root, "networks", NULL), m->networks,
+		    m->n_networks, sizeof(*m->networks));
 	section(c, root, "ssh", false, read_ssh);
 	section(c, root, "batch", false, read_batch);
 	section(c, root, "rebuild", false, read_rebuild);
@@ -1958,7 +2161,8 @@ void manifest_free(struct manifest *m)
 	free(m);
 }
 
-static int diag_simple(struct mf_diags *d, unsigned line, unsigned col, const char *msg)
+static int diag_simple(struct mf_diags *d, unsigned line, unsigned col, const char *path,
+		       const char *msg)
 {
 	struct mf_diag *v = realloc(d->v, (d->n + 1) * sizeof(*v));
 
@@ -1967,7 +2171,8 @@ static int diag_simple(struct mf_diags *d, unsigned line, unsigned col, const ch
 	d->v = v;
 	v[d->n].pos.line = line;
 	v[d->n].pos.col = col;
-	v[d->n].path = strdup("");
+	v[d->n].seq = (unsigned) d->n;
+	v[d->n].path = strdup(path);
 	v[d->n].msg = strdup(msg);
 	if (!v[d->n].path || !v[d->n].msg) {
 		free(v[d->n].path);
@@ -1988,18 +2193,18 @@ int manifest_parse(const char *file, const char *data, size_t len, struct manife
 
 	memset(diags, 0, sizeof(*diags));
 	if (len == 0)
-		return diag_simple(diags, 0, 0, "file is empty");
+		return diag_simple(diags, 0, 0, "", "file is empty");
 	if (yt_parse(data, len, &doc, &prob) < 0)
-		return diag_simple(diags, prob.pos.line, prob.pos.col, prob.msg);
-	if (!yt_doc_root(doc)) {
+		return diag_simple(diags, prob.pos.line, prob.pos.col, prob.path, prob.msg);
+	if (!yt_doc_root(doc) || yt_is_null(yt_doc_root(doc))) {
 		yt_doc_free(doc);
-		return diag_simple(diags, 0, 0, "file is empty (no YAML content)");
+		return diag_simple(diags, 0, 0, "", "file is empty (no YAML content)");
 	}
 	m = calloc(1, sizeof(*m));
 	if (!m || !(m->priv = calloc(1, sizeof(*m->priv)))) {
 		free(m);
 		yt_doc_free(doc);
-		return diag_simple(diags, 0, 0, "out of memory");
+		return diag_simple(diags, 0, 0, "", "out of memory");
 	}
 	m->priv->doc = doc;
 	m->file = file;
@@ -2008,8 +2213,10 @@ int manifest_parse(const char *file, const char *data, size_t len, struct manife
 	set_defaults(m);
 	read_top(&c, yt_doc_root(doc));
 	buf_release(&c.path);
+	free(c.images.v);
+	free(c.networks.v);
 	if (c.nomem)
-		(void) diag_simple(diags, 0, 0, "out of memory");
+		(void) diag_simple(diags, 0, 0, "", "out of memory");
 	if (diags->n) {
 		qsort(diags->v, diags->n, sizeof(*diags->v), diag_cmp);
 		manifest_free(m);
@@ -2033,11 +2240,11 @@ int manifest_load(const char *file, struct manifest **ret, struct mf_diags *diag
 		(void) snprintf(msg, sizeof(msg), "cannot read: %s", strerror(errno));
 		if (fd >= 0)
 			close(fd);
-		return diag_simple(diags, 0, 0, msg);
+		return diag_simple(diags, 0, 0, "", msg);
 	}
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
-		return diag_simple(diags, 0, 0, "not a regular file");
+		return diag_simple(diags, 0, 0, "", "not a regular file");
 	}
 	for (;;) {
 		ssize_t n = read(fd, chunk, sizeof(chunk));
@@ -2048,7 +2255,7 @@ int manifest_load(const char *file, struct manifest **ret, struct mf_diags *diag
 			(void) snprintf(msg, sizeof(msg), "cannot read: %s", strerror(errno));
 			close(fd);
 			buf_release(&text);
-			return diag_simple(diags, 0, 0, msg);
+			return diag_simple(diags, 0, 0, "", msg);
 		}
 		if (n == 0)
 			break;
@@ -2057,7 +2264,7 @@ int manifest_load(const char *file, struct manifest **ret, struct mf_diags *diag
 			buf_release(&text);
 			(void) snprintf(msg, sizeof(msg), "file is larger than %d KiB",
 					YT_MAX_BYTES / 1024);
-			return diag_simple(diags, 0, 0, msg);
+			return diag_simple(diags, 0, 0, "", msg);
 		}
 	}
 	close(fd);

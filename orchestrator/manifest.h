@@ -40,6 +40,7 @@ int mf_key_type_from_string(const char *s);
 struct mf_host {
 	const char *uri;
 	unsigned max_vms;	/* 0 = no limit */
+	struct yt_pos pos;
 };
 
 struct mf_image {
@@ -55,6 +56,7 @@ struct mf_forward {
 	unsigned guest_port;
 	const char *host_addr;	/* IPv4 */
 	unsigned host_port;	/* 0 = allocated per VM */
+	struct yt_pos pos;
 };
 
 struct mf_network {
@@ -111,6 +113,7 @@ struct mf_vm {
 	const char *name;
 	size_t group;		/* index into groups */
 	struct yt_pos pos;	/* where the name comes from */
+	size_t name_index;	/* its place in names:, SIZE_MAX when made by count: */
 };
 
 struct manifest {
@@ -151,6 +154,7 @@ struct manifest {
 struct mf_diag {
 	struct yt_pos pos;	/* line 0: about the whole file */
 	char *path;		/* key path, "" for the document */
+	unsigned seq;		/* the order it was found in, for a stable sort */
 	char *msg;
 };
 

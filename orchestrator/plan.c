@@ -2,6 +2,7 @@
 #include <stdarg.h>
 
 #include "buf.h"
+#include "fmt.h"
 #include "plan.h"
 
 static const char *const action_names[PLAN_ACTION_MAX] = {
@@ -107,29 +108,6 @@ static bool hash_differs(const char *have, const char *want)
 	return !have || !want || !streq(have, want);
 }
 
-/* "7d", "8d3h", "7d1s": whole units, largest first, zero parts left out. */
-static void format_age(uint64_t s, char *out, size_t outsz)
-{
-	static const struct { char unit; uint64_t secs; } units[] = {
-		{ 'd', 86400 }, { 'h', 3600 }, { 'm', 60 }, { 's', 1 },
-	};
-	size_t i, len = 0;
-
-	out[0] = '\0';
-	for (i = 0; i < ARRAY_SIZE(units) && len < outsz; i++) {
-		uint64_t n = s / units[i].secs;
-		int w;
-
-		if (n == 0 && !(len == 0 && units[i].unit == 's'))	/* "0s" only for 0 */
-			continue;
-		s -= n * units[i].secs;
-		w = snprintf(out + len, outsz - len, "%llu%c", (unsigned long long) n, units[i].unit);
-		if (w < 0)
-			return;
-		len += (size_t) w;
-	}
-}
-
 static int plan_wanted(const struct plan_input *in, struct plan *p, const struct plan_want *w)
 {
 	const struct store_vm *rec = find_record(in, w->name);
@@ -166,8 +144,8 @@ static int plan_wanted(const struct plan_input *in, struct plan *p, const struct
 		    (uint64_t) (in->now_ms - born) / 1000 > in->max_age_s) {
 			char age[32], max[32];
 
-			format_age((uint64_t) (in->now_ms - born) / 1000, age, sizeof(age));
-			format_age(in->max_age_s, max, sizeof(max));
+			fmt_duration((uint64_t) (in->now_ms - born) / 1000, age, sizeof(age));
+			fmt_duration(in->max_age_s, max, sizeof(max));
 			return add(p, w->name, w->group, PLAN_REBUILD, "%s old, older than max_age %s",
 				   age, max);
 		}

@@ -151,6 +151,23 @@ static int key_cmp(const void *a, const void *b)
 	return ka->pos.col < kb->pos.col ? -1 : (ka->pos.col > kb->pos.col);
 }
 
+/* Append one path step to out: ".key" (control characters dropped) or "[i]". */
+static void path_step(char *out, size_t outsz, const struct yt_node *key, size_t index)
+{
+	size_t len = strlen(out), i;
+
+	if (!key) {
+		(void) snprintf(out + len, outsz - len, "[%zu]", index);
+		return;
+	}
+	if (len && len + 1 < outsz)
+		out[len++] = '.';
+	for (i = 0; i < key->len && len + 1 < outsz && i < 64; i++)
+		if ((unsigned char) key->str[i] >= 0x20)
+			out[len++] = key->str[i];
+	out[len] = '\0';
+}
+
 /* Duplicate keys, found by sorting so a huge mapping stays O(n log n). */
 static int map_check_duplicates(const struct yt_node *map, struct yt_problem *p)
 {
@@ -183,6 +200,8 @@ static int map_check_duplicates(const struct yt_node *map, struct yt_problem *p)
 		}
 	}
 	if (dup) {
+		p->path[0] = '\0';
+		path_step(p->path, sizeof(p->path), dup, 0);
 		p->pos = dup->pos;
 		(void) snprintf(p->msg, sizeof(p->msg),
 				"duplicate key '%.200s' (first at line %u, column %u)",
@@ -190,6 +209,31 @@ static int map_check_duplicates(const struct yt_node *map, struct yt_problem *p)
 	}
 	free(keys);
 	return dup ? -1 : 0;
+}
+
+/*
+ * The key path of what is being read: every open list and mapping on the
+ * stack, each through the child being read (an open list's next item, an
+ * open mapping's key awaiting its value). With top_is_map_itself, the top
+ * frame is the mapping the problem is about, and its own path ends there.
+ */
+static void stack_path(const struct frame *stack, size_t depth, bool top_is_map_itself,
+		       char *out, size_t outsz)
+{
+	size_t i;
+
+	out[0] = '\0';
+	for (i = 0; i < depth; i++) {
+		const struct yt_node *n = stack[i].node;
+		bool top = i + 1 == depth;
+
+		if (top && top_is_map_itself)
+			break;
+		if (n->kind == YT_LIST)
+			path_step(out, outsz, NULL, top ? n->n : n->n - 1);
+		else if (top ? n->n % 2 == 1 : n->n >= 2)
+			path_step(out, outsz, n->items[top ? n->n - 1 : n->n - 2], 0);
+	}
 }
 
 static int build(yaml_parser_t *parser, const char *data, size_t len,
@@ -227,6 +271,7 @@ static int build(yaml_parser_t *parser, const char *data, size_t len,
 		case YAML_ALIAS_EVENT:
 			problem(p, &ev.start_mark, "YAML aliases are not supported ('*%.100s')",
 				(const char *) ev.data.alias.anchor);
+			stack_path(stack, depth, false, p->path, sizeof(p->path));
 			goto fail;
 		case YAML_SCALAR_EVENT:
 			anchor = (const char *) ev.data.scalar.anchor;
@@ -263,24 +308,51 @@ static int build(yaml_parser_t *parser, const char *data, size_t len,
 			if (depth == 0)
 				break;
 			if (stack[depth - 1].node->kind == YT_MAP &&
-			    map_check_duplicates(stack[depth - 1].node, p) < 0)
+			    map_check_duplicates(stack[depth - 1].node, p) < 0) {
+				char dup[sizeof(p->path)];
+
+				/* the path of the mapping, then the duplicate key */
+				memcpy(dup, p->path, sizeof(dup));
+				stack_path(stack, depth, true, p->path, sizeof(p->path));
+				{
+					size_t l = strlen(p->path);
+
+					(void) snprintf(p->path + l, sizeof(p->path) - l, "%s%s",
+							l ? "." : "", dup);
+				}
 				goto fail;
+			}
 			depth--;
 			break;
 		}
 
 		if (anchor) {
 			problem(p, &ev.start_mark, "YAML anchors are not supported ('&%.100s')", anchor);
+			stack_path(stack, depth, false, p->path, sizeof(p->path));
 			goto fail;
 		}
 		if (tag) {
-			problem(p, &ev.start_mark, "YAML tags are not supported ('%.100s')", tag);
+			static const char core[] = "tag:yaml.org,2002:";
+
+			/* show the tag as written: "!!str", not its expansion */
+			if (strncmp(tag, core, sizeof(core) - 1) == 0)
+				problem(p, &ev.start_mark, "YAML tags are not supported ('!!%.100s')",
+					tag + sizeof(core) - 1);
+			else
+				problem(p, &ev.start_mark, "YAML tags are not supported ('%.100s')", tag);
+			stack_path(stack, depth, false, p->path, sizeof(p->path));
 			goto fail;
 		}
 
 		if (n) {
 			struct yt_node *parent = depth ? stack[depth - 1].node : NULL;
 
+			if (n->kind != YT_SCALAR && depth >= YT_MAX_DEPTH) {
+				node_free(n);
+				problem(p, &ev.start_mark, "nesting deeper than %d levels", YT_MAX_DEPTH);
+				stack_path(stack, depth, false, p->path, sizeof(p->path));
+				goto fail;
+			}
 			if (++doc->nodes > YT_MAX_NODES) {
 				node_free(n);
 				problem(p, &ev.start_mark, "more than %d YAML nodes", YT_MAX_NODES);
@@ -303,14 +375,8 @@ static int build(yaml_parser_t *parser, const char *data, size_t len,
 				node_free(n);
 				goto nomem;
 			}
-			if (n->kind != YT_SCALAR) {
-				if (depth >= YT_MAX_DEPTH) {
-					problem(p, &ev.start_mark, "nesting deeper than %d levels",
-						YT_MAX_DEPTH);
-					goto fail;
-				}
+			if (n->kind != YT_SCALAR)
 				stack[depth++].node = n;
-			}
 		}
 		yaml_event_delete(&ev);
 	}

@@ -47,6 +47,7 @@ struct yt_doc;
 /* One problem in the text: where and what. */
 struct yt_problem {
 	struct yt_pos pos;
+	char path[256];		/* key path to where it is ("" at the top; may be cut short) */
 	char msg[512];
 };
 

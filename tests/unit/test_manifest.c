@@ -132,7 +132,7 @@ static const char full_text[] =
 	"  back: {type: isolated, subnet: 10.30.0.0/16}\n"
 	"  lan: {type: bridge, bridge: br0}\n"
 	"  tenant: {type: vlan, bridge: ovsbr0, vlan: 42}\n"
-	"  slirp: {type: user, forward: {ssh: 127.0.0.1:auto, \"8080\": 0.0.0.0:18080}}\n"
+	"  slirp: {type: user, forward: {ssh: 127.0.0.1:auto, \"8080\": 0.0.0.0:auto}}\n"
 	"ssh:\n"
 	"  authorized_keys: [ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5 ops]\n"
 	"  host_key_types: [rsa, ecdsa]\n"
@@ -301,7 +301,7 @@ static void test_networks_and_nics(void **state)
 	assert_string_equal(n[4].forwards[1].service, "8080");
 	assert_int_equal(n[4].forwards[1].guest_port, 8080);
 	assert_string_equal(n[4].forwards[1].host_addr, "0.0.0.0");
-	assert_int_equal(n[4].forwards[1].host_port, 18080);
+	assert_int_equal(n[4].forwards[1].host_port, 0);	/* 100 VMs use it: auto */
 
 	/* web: DHCP on every network, in the order written */
 	g = &m->groups[0];
@@ -833,13 +833,16 @@ static void test_duplicates_name_both_places(void **state)
 	parse_refused_len(text, sizeof(text) - 1, "duplicate VM name 'web-002'", &d);
 	assert_int_equal(d.n, 3);
 	assert_int_equal(d.v[0].pos.line, 7);
-	assert_string_equal(d.v[0].msg, "duplicate VM name 'web-002' (also at t.yaml:5:16)");
+	assert_string_equal(d.v[0].msg,
+			    "duplicate VM name 'web-002' (also at t.yaml:5:16, groups.web.count)");
 	assert_int_equal(d.v[1].pos.line, 13);
 	assert_string_equal(d.v[1].path, "groups.y.networks[0].ip");
-	assert_string_equal(d.v[1].msg, "duplicate address '10.0.0.5' (also at t.yaml:9:33)");
+	assert_string_equal(d.v[1].msg, "duplicate address '10.0.0.5' (also at t.yaml:9:33, "
+			    "groups.x.networks[0].ip)");
 	assert_string_equal(d.v[2].path, "groups.y.networks[0].mac");
 	assert_string_equal(d.v[2].msg,
-			    "duplicate MAC address '52:54:00:00:00:01' (also at t.yaml:9:48)");
+			    "duplicate MAC address '52:54:00:00:00:01' (also at t.yaml:9:48, "
+			    "groups.x.networks[0].mac)");
 	mf_diags_release(&d);
 }
 
@@ -1113,16 +1116,22 @@ static void test_hostile_unknown_references(void **state)
 	buf_release(&b);
 }
 
-/*
- * Known validator bugs (reported, not fixed here): each test states what
- * should happen. They run instead of the others with MUSTER_TEST_KNOWN_BUGS=1
- * (cmocka's TAP output prints a skipped test as "not ok", so they are not
- * skipped in the normal run but left out of it); move them into the main list
- * once fixed.
- */
+/* A fixed host port is read as written when one VM uses it. */
+static void test_fixed_forward_one_vm(void **state)
+{
+	struct manifest *m = parse_ok("fleet: f\nimages: {b: {path: /b}}\n"
+				      "networks: {s: {type: user, forward: {ssh: \"127.0.0.1:2222\"}}}\n"
+				      "groups: {g: {names: [one], image: b, networks: [s]}}\n");
+
+	(void) state;
+	assert_int_equal(m->networks[0].forwards[0].host_port, 2222);
+	assert_string_equal(m->networks[0].forwards[0].host_addr, "127.0.0.1");
+	assert_int_equal(m->networks[0].forwards[0].guest_port, 22);
+	manifest_free(m);
+}
 
 /* Inputs that are accepted but name no image, no image source, or a colliding port. */
-static void test_known_bug_accepted_invalid(void **state)
+static void test_refused_not_silently_accepted(void **state)
 {
 	(void) state;
 	/* a null image on a cloud-init group: the VM has nothing to boot from */
@@ -1143,7 +1152,7 @@ static void test_known_bug_accepted_invalid(void **state)
 }
 
 /* One mistake, one diagnostic: no follow-on errors from a value already reported. */
-static void test_known_bug_cascades(void **state)
+static void test_no_follow_on_errors(void **state)
 {
 	static const char *const texts[] = {
 		/* unknown bootstrap: also "missing image" and "kickstart is given but bootstrap is cloud-init" */
@@ -1208,14 +1217,11 @@ int main(void)
 		cmocka_unit_test(test_hostile_huge_scalar),
 		cmocka_unit_test(test_hostile_many_groups),
 		cmocka_unit_test(test_hostile_vm_count),
-	};
-	const struct CMUnitTest known_bugs[] = {
 		cmocka_unit_test(test_hostile_unknown_references),
-		cmocka_unit_test(test_known_bug_accepted_invalid),
-		cmocka_unit_test(test_known_bug_cascades),
+		cmocka_unit_test(test_fixed_forward_one_vm),
+		cmocka_unit_test(test_refused_not_silently_accepted),
+		cmocka_unit_test(test_no_follow_on_errors),
 	};
 
-	if (getenv("MUSTER_TEST_KNOWN_BUGS"))
-		return cmocka_run_group_tests_name("known bugs", known_bugs, NULL, NULL);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
