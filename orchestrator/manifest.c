@@ -921,20 +921,27 @@ next:
 	}
 }
 
-static bool check_bridge_name(struct ctx *c, const struct yt_node *v)
+/* Whether s[0..len) holds only ASCII letters, digits and characters of extra. */
+static bool only_chars(const char *s, size_t len, const char *extra)
 {
 	size_t i;
 
-	if (!check_text(c, v, 64))
-		return false;
-	for (i = 0; i < v->len; i++) {
-		char ch = v->str[i];
+	for (i = 0; i < len; i++) {
+		char ch = s[i];
 
 		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		      (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.'))
-			break;
+		      (ch >= '0' && ch <= '9') || (ch && strchr(extra, ch))))
+			return false;
 	}
-	if (v->len == 0 || v->len > 15 || i < v->len || streq(v->str, ".") || streq(v->str, "..")) {
+	return true;
+}
+
+static bool check_bridge_name(struct ctx *c, const struct yt_node *v)
+{
+	if (!check_text(c, v, 64))
+		return false;
+	if (v->len == 0 || v->len > 15 || !only_chars(v->str, v->len, "-_.") ||
+	    streq(v->str, ".") || streq(v->str, "..")) {
 		diag(c, v, "'%.64s' is not a valid interface name (1 to 15 letters, digits, "
 		     "'-', '_' or '.')", v->str);
 		return false;
@@ -1548,14 +1555,11 @@ static void read_kickstart(struct ctx *c, struct mf_group *g, const struct yt_no
 		    (g->kickstart.vars = xcalloc(c, v->n / 2, sizeof(*g->kickstart.vars)))) {
 			for (i = 0; i < v->n; i += 2) {
 				const struct yt_node *k = v->items[i], *val = v->items[i + 1];
-				size_t m2 = path_push_node(c, k), j;
+				size_t m2 = path_push_node(c, k);
 				bool ok = k->len > 0 && k->len <= 64 &&
-					  !(k->str[0] >= '0' && k->str[0] <= '9');
+					  !(k->str[0] >= '0' && k->str[0] <= '9') &&
+					  only_chars(k->str, k->len, "_");
 
-				for (j = 0; ok && j < k->len; j++)
-					ok = (k->str[j] >= 'a' && k->str[j] <= 'z') ||
-					     (k->str[j] >= 'A' && k->str[j] <= 'Z') ||
-					     (k->str[j] >= '0' && k->str[j] <= '9') || k->str[j] == '_';
 				if (!ok)
 					diag(c, k, "'%.64s' is not a valid variable name (letters, digits "
 					     "and '_', not starting with a digit)", k->str);
@@ -2000,18 +2004,9 @@ static bool check_dns_name(struct ctx *c, const struct yt_node *v)
 
 static bool check_pool_name(struct ctx *c, const struct yt_node *v)
 {
-	size_t i;
-
 	if (!check_text(c, v, 128))
 		return false;
-	for (i = 0; i < v->len; i++) {
-		char ch = v->str[i];
-
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		      (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.'))
-			break;
-	}
-	if (v->len == 0 || v->len > 64 || i < v->len || v->str[0] == '.') {
+	if (v->len == 0 || v->len > 64 || !only_chars(v->str, v->len, "-_.") || v->str[0] == '.') {
 		diag(c, v, "'%.64s' is not a valid pool name (letters, digits, '-', '_', '.')",
 		     v->str);
 		return false;
