@@ -107,7 +107,7 @@ demo: $(BUILD)/muster
 DEB_BUILD := build-essential pkg-config libvirt-dev libyaml-dev libssh-dev libsqlite3-dev \
 	libcurl4-openssl-dev libmicrohttpd-dev libisofs-dev libxml2-dev libjansson-dev \
 	libssl-dev libcmocka-dev
-DEB_TEST := sqlite3 libvirt-clients
+DEB_TEST := sqlite3 python3
 deps:
 	@if dpkg-query -W -f='$${Status}\n' $(DEB_BUILD) $(DEB_TEST) 2>/dev/null | \
 		grep -qv 'install ok installed' || \
