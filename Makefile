@@ -34,35 +34,51 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/db_schema.o
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
+# `make V=1` shows every command
+ifeq ($(V),1)
+Q :=
+say = @:
+else
+Q := @
+say = @printf '  %-6s %s\n'
+endif
+
 all: $(BUILD)/muster
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+	$(say) CC $<
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(say) CC $<
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(BUILD)/tools/embed: tools/embed.c
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 $(WARN) -O2 -o $@ $<
+	$(say) CC $<
+	$(Q)$(CC) -std=gnu11 $(WARN) -O2 -o $@ $<
 
 $(BUILD)/gen/db_schema.c: $(BUILD)/tools/embed db/schema.sql $(sort $(wildcard db/migrations/*.sql))
 	@mkdir -p $(dir $@)
-	$(BUILD)/tools/embed db_migrations db/schema.sql $(sort $(wildcard db/migrations/*.sql)) > $@.tmp
-	mv $@.tmp $@
+	$(say) EMBED $@
+	$(Q)$(BUILD)/tools/embed db_migrations db/schema.sql $(sort $(wildcard db/migrations/*.sql)) > $@.tmp
+	$(Q)mv $@.tmp $@
 
 $(BUILD)/libmuster.a: $(LIB_OBJ)
-	rm -f $@
-	ar rcs $@ $^
+	$(say) AR $@
+	$(Q)rm -f $@
+	$(Q)ar rcs $@ $^
 
 $(BUILD)/muster: $(BUILD)/obj/orchestrator/main.o $(BUILD)/libmuster.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(say) LINK $@
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmuster.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags cmocka) $(LDFLAGS) -o $@ $< \
+	$(say) TEST $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags cmocka) $(LDFLAGS) -o $@ $< \
 		$(BUILD)/libmuster.a $(LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
 
 # ---- tests -----------------------------------------------------------------
