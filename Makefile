@@ -15,13 +15,13 @@ BUILD ?= build
 SANITIZE ?=
 
 VERSION := 0.1.0
-PKGS := libvirt yaml-0.1 sqlite3 libcrypto libxml-2.0 jansson
+PKGS := libvirt yaml-0.1 sqlite3 libcrypto libxml-2.0 jansson libssh libisofs-1
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wformat=2 -Wvla -Wpointer-arith -Wno-format-nonliteral -fno-common
 CFLAGS ?= -O2 -g
 ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -DMUSTER_VERSION='"$(VERSION)"' \
-	-Iorchestrator -Iorchestrator/util -Idb -I$(BUILD)/gen \
+	-Iorchestrator -Iorchestrator/util -Idb -Icloud-init -I$(BUILD)/gen \
 	$(shell $(PKG_CONFIG) --cflags $(PKGS))
 LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS))
 ifneq ($(SANITIZE),)
@@ -29,7 +29,7 @@ ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recov
 LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
-LIB_SRC := $(filter-out orchestrator/main.c,$(wildcard orchestrator/*.c orchestrator/util/*.c db/*.c))
+LIB_SRC := $(filter-out orchestrator/main.c,$(wildcard orchestrator/*.c orchestrator/util/*.c db/*.c cloud-init/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/db_schema.o
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -123,15 +123,10 @@ demo: $(BUILD)/muster
 DEB_BUILD := build-essential pkg-config libvirt-dev libyaml-dev libssh-dev libsqlite3-dev \
 	libcurl4-openssl-dev libmicrohttpd-dev libisofs-dev libxml2-dev libjansson-dev \
 	libssl-dev libcmocka-dev
-DEB_TEST := sqlite3 python3
+# tools the tests check muster's output with
+DEB_TEST := sqlite3 python3 python3-yaml cloud-init genisoimage openssh-client openssh-server
 deps:
-	@if dpkg-query -W -f='$${Status}\n' $(DEB_BUILD) $(DEB_TEST) 2>/dev/null | \
-		grep -qv 'install ok installed' || \
-		[ $$(dpkg-query -W -f='$${Status}\n' $(DEB_BUILD) $(DEB_TEST) 2>/dev/null | wc -l) -ne \
-		  $(words $(DEB_BUILD) $(DEB_TEST)) ]; then \
-		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-			$(DEB_BUILD) $(DEB_TEST); \
-	else echo "deps: all installed"; fi
+	@tools/deps $(DEB_BUILD) $(DEB_TEST)
 
 install: $(BUILD)/muster
 	install -d $(DESTDIR)$(PREFIX)/bin
