@@ -1,0 +1,130 @@
+/* afile.c: atomic file replacement (afile.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "afile.h"
+
+static void afile_reset(struct afile *f)
+{
+	free(f->tmp);
+	free(f->path);
+	f->fd = -1;
+	f->tmp = NULL;
+	f->path = NULL;
+}
+
+int afile_open(struct afile *f, const char *path, mode_t mode, struct muster_err *err)
+{
+	f->fd = -1;
+	f->tmp = NULL;
+	f->path = strdup(path);
+	if (!f->path || asprintf(&f->tmp, "%s.tmp-XXXXXX", path) < 0) {
+		f->tmp = NULL;
+		afile_reset(f);
+		return err_nomem(err);
+	}
+	f->fd = mkostemp(f->tmp, O_CLOEXEC);
+	if (f->fd < 0) {
+		int e = errno;
+
+		err_set_errno(err, MUSTER_E_IO, e, "cannot create '%s'", f->tmp);
+		afile_reset(f);
+		return -1;
+	}
+	if (fchmod(f->fd, mode) < 0) {
+		int e = errno;
+
+		afile_abort(f);
+		return err_set_errno(err, MUSTER_E_IO, e, "cannot set the mode of '%s'", path);
+	}
+	return 0;
+}
+
+int afile_write(struct afile *f, const void *p, size_t n, struct muster_err *err)
+{
+	const char *c = p;
+
+	while (n > 0) {
+		ssize_t w = write(f->fd, c, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return err_set_errno(err, MUSTER_E_IO, errno, "cannot write '%s'", f->tmp);
+		c += w;
+		n -= (size_t) w;
+	}
+	return 0;
+}
+
+static int fsync_dir_of(const char *path)
+{
+	char *copy = strdup(path);
+	int fd, r = -1;
+
+	if (!copy)
+		return -1;
+	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		r = fsync(fd);
+		close(fd);
+	}
+	free(copy);
+	return r;
+}
+
+int afile_commit(struct afile *f, struct muster_err *err)
+{
+	int e;
+
+	if (fsync(f->fd) < 0) {
+		err_set_errno(err, MUSTER_E_IO, errno, "cannot sync a new '%s'", f->path);
+		afile_abort(f);
+		return -1;
+	}
+	e = close(f->fd);
+	f->fd = -1;
+	if (e < 0) {
+		err_set_errno(err, MUSTER_E_IO, errno, "cannot write '%s'", f->path);
+		afile_abort(f);
+		return -1;
+	}
+	if (rename(f->tmp, f->path) < 0) {
+		err_set_errno(err, MUSTER_E_IO, errno, "cannot put '%s' in place", f->path);
+		afile_abort(f);
+		return -1;
+	}
+	if (fsync_dir_of(f->path) < 0) {
+		err_set_errno(err, MUSTER_E_IO, errno, "cannot sync the directory of '%s'", f->path);
+		afile_reset(f);
+		return -1;
+	}
+	afile_reset(f);
+	return 0;
+}
+
+void afile_abort(struct afile *f)
+{
+	if (f->fd >= 0)
+		close(f->fd);
+	if (f->tmp)
+		(void) unlink(f->tmp);
+	afile_reset(f);
+}
+
+int afile_write_all(const char *path, const void *data, size_t len, mode_t mode,
+		    struct muster_err *err)
+{
+	struct afile f;
+
+	if (afile_open(&f, path, mode, err) < 0)
+		return -1;
+	if (afile_write(&f, data, len, err) < 0) {
+		afile_abort(&f);
+		return -1;
+	}
+	return afile_commit(&f, err);
+}
