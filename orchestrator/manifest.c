@@ -1116,13 +1116,31 @@ static bool check_authorized_key(struct ctx *c, const struct yt_node *v)
 
 static void read_ssh(struct ctx *c, const struct yt_node *s)
 {
-	static const char *const keys[] = { "authorized_keys", "host_key_types" };
+	static const char *const keys[] = { "user", "authorized_keys", "host_key_types" };
 	struct manifest *m = c->m;
 	const struct yt_node *v;
 	size_t i, mark;
 
 	if (!check_map(c, s, keys, ARRAY_SIZE(keys)))
 		return;
+	if ((v = field(c, s, "user", false))) {
+		mark = path_push_key(c, "user");
+		if (check_text(c, v, 64)) {
+			/* what useradd takes on Debian and EL, without the trailing '$' */
+			bool ok = v->len >= 1 && v->len <= 32 && !(v->str[0] >= '0' && v->str[0] <= '9') &&
+				  v->str[0] != '-' && only_chars(v->str, v->len, "_-") &&
+				  !strpbrk(v->str, "ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+
+			if (!ok)
+				diag(c, v, "'%.64s' is not a valid user name (1 to 32 lowercase letters, "
+				     "digits, '_' and '-', not starting with a digit or '-')", v->str);
+			else if (streq(v->str, "root"))
+				diag(c, v, "the admin user cannot be root (cloud-init disables root login)");
+			else
+				m->ssh_user = v->str;
+		}
+		path_pop(c, mark);
+	}
 	if ((v = field(c, s, "authorized_keys", false))) {
 		mark = path_push_key(c, "authorized_keys");
 		if (check_list(c, v, 0) && (m->authorized_keys = xcalloc(c, v->n, sizeof(char *)))) {
@@ -2118,6 +2136,7 @@ static void set_defaults(struct manifest *m)
 	m->pool = "muster";
 	m->pool_path = "/var/lib/libvirt/images/muster";
 	m->domain_type = MF_DOMAIN_KVM;
+	m->ssh_user = "muster";
 	m->host_key_types[0] = MF_KEY_ED25519;
 	m->n_host_key_types = 1;
 	m->batch_size = 20;
@@ -2356,6 +2375,7 @@ int manifest_vm_spec(const struct manifest *m, size_t vm, struct buf *hw, struct
 	(void) buf_printf(base, "disk=%llu\nbootstrap=%s\ndomain=%s\nendpoint=%s\n",
 			  (unsigned long long) g->disk, bootstrap_names[g->bootstrap],
 			  m->domain ? m->domain : "", m->endpoint ? m->endpoint : "");
+	(void) buf_printf(base, "user=%s\n", m->ssh_user);
 	for (i = 0; i < m->n_host_key_types; i++)
 		(void) buf_printf(base, "host_key=%s\n", key_type_names[m->host_key_types[i]]);
 	for (i = 0; i < m->n_authorized_keys; i++)

@@ -134,7 +134,8 @@ struct manifest {
 	size_t n_images;
 	struct mf_network *networks;
 	size_t n_networks;
-	const char **authorized_keys;
+	const char *ssh_user;	/* the admin user; default "muster" */
+	const char **authorized_keys;	/* none: muster makes the fleet an admin key */
 	size_t n_authorized_keys;
 	enum mf_key_type host_key_types[MF_KEY_TYPE_MAX];
 	size_t n_host_key_types;
