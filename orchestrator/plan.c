@@ -159,6 +159,8 @@ static int plan_wanted(const struct plan_input *in, struct plan *p, const struct
 	if (!recorded)
 		return add(p, w->name, w->group, PLAN_CREATE,
 			   rec ? "new VM (destroyed before)" : "new VM");
+	if (rec->state == VM_STATE_PLANNED)	/* known (its keys, say), nothing made yet */
+		return add(p, w->name, w->group, PLAN_CREATE, "new VM");
 	if (rec->state >= VM_STATE_DEFINED && rec->state <= VM_STATE_READY)
 		return add(p, w->name, w->group, PLAN_CREATE,
 			   "recorded as %s but missing from the hypervisor",

@@ -105,7 +105,7 @@ static const struct t_case cases[] = {
 	  .rec = { R("web-001", VM_STATE_PLANNED), R("web-002", VM_STATE_CLONED),
 		   R("web-003", VM_STATE_SEEDED), R("web-004", VM_STATE_REBUILDING),
 		   R("web-005", VM_STATE_DESTROYING) },
-	  .expect = { CREATE("web-001", R_RESUME("planned")), CREATE("web-002", R_RESUME("cloned")),
+	  .expect = { CREATE("web-001", "new VM"), CREATE("web-002", R_RESUME("cloned")),
 		      CREATE("web-003", R_RESUME("seeded")),
 		      REBUILD("web-004", "resume: a rebuild was interrupted"),
 		      CREATE("web-005", "new VM (a destroy was interrupted)") } },
