@@ -9,6 +9,8 @@
 #include <getopt.h>
 #include <stdbool.h>
 
+#include "manifest.h"
+#include "store.h"
 #include "common.h"
 
 enum {
@@ -49,6 +51,17 @@ int cmd_parse(struct cli *cli, const struct cmd *cmd, int argc, char **argv,
 	      int *ret_exit);
 
 void cmd_usage(const struct cmd *cmd, FILE *f);
+
+/* The global options, and applying one to cli: 0, -1 (bad value), 1 (not global). */
+extern const struct option cmd_global_options[];
+int cmd_global_option(struct cli *cli, int opt, const char *arg);
+
+/* Load and validate a manifest; its problems are printed. Returns an exit code. */
+int cmd_load_manifest(const char *file, struct manifest **ret);
+
+/* Resolve and prepare the state directory and open the store (caller frees both). */
+int cmd_open_state(const struct cli *cli, char **ret_dir, struct store **ret_store,
+		   struct muster_err *err) WUR;
 
 int cmd_validate(const struct cmd *self, struct cli *cli, int argc, char **argv);
 int cmd_plan(const struct cmd *self, struct cli *cli, int argc, char **argv);

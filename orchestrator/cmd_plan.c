@@ -7,7 +7,6 @@
 #include "jsonout.h"
 #include "manifest.h"
 #include "plan.h"
-#include "statedir.h"
 #include "store.h"
 #include "vmspec.h"
 
@@ -122,7 +121,6 @@ int cmd_plan(const struct cmd *self, struct cli *cli, int argc, char **argv)
 {
 	struct muster_err err = { 0 };
 	struct manifest *m = NULL;
-	struct mf_diags diags;
 	struct want_buf want = { 0 };
 	struct store *st = NULL;
 	struct store_vm *recs = NULL;
@@ -136,14 +134,10 @@ int cmd_plan(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	first = cmd_parse(cli, self, argc, argv, NULL, NULL, NULL, NULL, &code);
 	if (first < 0)
 		return code;
-	if (manifest_load(argv[first], &m, &diags) < 0) {
-		mf_diags_print(&diags, argv[first], stderr);
-		mf_diags_release(&diags);
-		return EXIT_USAGE;
-	}
-	if (want_build(m, &want, &err) < 0 ||
-	    statedir_resolve(cli->state_dir, &state_dir, &err) < 0 ||
-	    statedir_prepare(state_dir, &err) < 0 || store_open(state_dir, &st, &err) < 0 ||
+	code = cmd_load_manifest(argv[first], &m);
+	if (code != EXIT_OK)
+		return code;
+	if (want_build(m, &want, &err) < 0 || cmd_open_state(cli, &state_dir, &st, &err) < 0 ||
 	    store_vm_list(st, m->fleet, &recs, &n_recs, &err) < 0 ||
 	    list_domains(cli, m, &doms, &n_doms, &err) < 0)
 		goto out;

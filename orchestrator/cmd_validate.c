@@ -11,11 +11,8 @@ int cmd_validate(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		return code;
 	for (i = first; i < argc; i++) {
 		struct manifest *m = NULL;
-		struct mf_diags diags;
 
-		if (manifest_load(argv[i], &m, &diags) < 0) {
-			mf_diags_print(&diags, argv[i], stderr);
-			mf_diags_release(&diags);
+		if (cmd_load_manifest(argv[i], &m) != EXIT_OK) {
 			rc = EXIT_USAGE;
 			continue;
 		}

@@ -1,0 +1,141 @@
+/*
+ * cmd.c: what every command shares: option parsing (global options are
+ * accepted before and after the command), loading the manifest, opening the
+ * state.
+ */
+#include <getopt.h>
+
+#define LOG_TAG "cmd"
+#include "cmd.h"
+#include "log.h"
+#include "statedir.h"
+
+const struct option cmd_global_options[] = {
+	{ "state", required_argument, NULL, 's' },
+	{ "connect", required_argument, NULL, 'c' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+void cmd_usage(const struct cmd *cmd, FILE *f)
+{
+	fprintf(f, "usage: muster %s %s\n", cmd->name, cmd->usage);
+}
+
+int cmd_global_option(struct cli *cli, int opt, const char *arg)
+{
+	switch (opt) {
+	case 's':
+		if (!*arg) {
+			fprintf(stderr, "muster: --state needs a directory\n");
+			return -1;
+		}
+		cli->state_dir = arg;
+		return 0;
+	case 'c':
+		cli->connect = arg;
+		return 0;
+	case 'j':
+		cli->json = true;
+		return 0;
+	case 'q':
+		cli->quiet = true;
+		log_max_level = LOG_LEVEL_ERROR;
+		return 0;
+	case 'v':
+		cli->verbose++;
+		log_max_level = cli->verbose > 1 ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO;
+		return 0;
+	default:
+		return 1;	/* not a global option */
+	}
+}
+
+int cmd_parse(struct cli *cli, const struct cmd *cmd, int argc, char **argv,
+	      const struct option *extra, const char *extra_short,
+	      int (*on_option)(int opt, const char *arg, void *userdata), void *userdata,
+	      int *ret_exit)
+{
+	struct option opts[32];
+	char shortopts[64];
+	size_t n = 0, i;
+	int opt, nargs;
+
+	for (i = 0; extra && extra[i].name && n < ARRAY_SIZE(opts) - 8; i++)
+		opts[n++] = extra[i];
+	for (i = 0; cmd_global_options[i].name; i++)
+		opts[n++] = cmd_global_options[i];
+	opts[n] = cmd_global_options[i];
+	if (snprintf(shortopts, sizeof(shortopts), ":hqv%s", extra_short ? extra_short : "") >=
+	    (int) sizeof(shortopts)) {
+		*ret_exit = EXIT_USAGE;
+		return -1;
+	}
+	optind = 0;	/* 0, not 1: glibc then starts afresh after main's own parse */
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
+		int r;
+
+		if (opt == 'h') {
+			cmd_usage(cmd, stdout);
+			printf("\n%s: %s\n\n%s", cmd->name, cmd->summary, cmd->help);
+			*ret_exit = EXIT_OK;
+			return -1;
+		}
+		if (opt == '?' || opt == ':') {
+			if (opt == ':')
+				fprintf(stderr, "muster %s: option '%s' needs a value\n", cmd->name,
+					argv[optind - 1]);
+			else
+				fprintf(stderr, "muster %s: unknown option '%s'\n", cmd->name,
+					argv[optind - 1]);
+			cmd_usage(cmd, stderr);
+			*ret_exit = EXIT_USAGE;
+			return -1;
+		}
+		r = cmd_global_option(cli, opt, optarg);
+		if (r > 0 && on_option)
+			r = on_option(opt, optarg, userdata);
+		if (r != 0) {
+			*ret_exit = EXIT_USAGE;
+			return -1;
+		}
+	}
+	nargs = argc - optind;
+	if (nargs < cmd->min_args || nargs > cmd->max_args) {
+		fprintf(stderr, "muster %s: expected %s\n", cmd->name, cmd->usage);
+		cmd_usage(cmd, stderr);
+		*ret_exit = EXIT_USAGE;
+		return -1;
+	}
+	return optind;
+}
+
+int cmd_load_manifest(const char *file, struct manifest **ret)
+{
+	struct mf_diags diags;
+
+	if (manifest_load(file, ret, &diags) == 0)
+		return EXIT_OK;
+	mf_diags_print(&diags, file, stderr);
+	mf_diags_release(&diags);
+	return EXIT_USAGE;
+}
+
+int cmd_open_state(const struct cli *cli, char **ret_dir, struct store **ret_store,
+		   struct muster_err *err)
+{
+	char *dir = NULL;
+
+	if (statedir_resolve(cli->state_dir, &dir, err) < 0 || statedir_prepare(dir, err) < 0 ||
+	    store_open(dir, ret_store, err) < 0) {
+		free(dir);
+		return -1;
+	}
+	*ret_dir = dir;
+	return 0;
+}
