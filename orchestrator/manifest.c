@@ -2287,6 +2287,16 @@ int manifest_load(const char *file, struct manifest **ret, struct mf_diags *diag
 	return r;
 }
 
+ssize_t manifest_find_vm(const struct manifest *m, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < m->n_vms; i++)
+		if (streq(m->vms[i].name, name))
+			return (ssize_t) i;
+	return -1;
+}
+
 const struct mf_group *manifest_vm_group(const struct manifest *m, const struct mf_vm *vm)
 {
 	return &m->groups[vm->group];

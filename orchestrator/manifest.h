@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "yamltree.h"
 #include "common.h"
@@ -181,6 +182,9 @@ void mf_diags_release(struct mf_diags *d);
 
 /* Print d as "FILE:LINE:COLUMN: key.path: message" lines to f. */
 void mf_diags_print(const struct mf_diags *d, const char *file, FILE *f);
+
+/* The index in m->vms of the VM named name, or -1. */
+ssize_t manifest_find_vm(const struct manifest *m, const char *name);
 
 /* The group of a VM. */
 const struct mf_group *manifest_vm_group(const struct manifest *m, const struct mf_vm *vm);
