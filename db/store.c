@@ -45,6 +45,9 @@ enum store_sql {
 	SQL_RUN_END,
 	SQL_KEY_PUT,
 	SQL_KEY_LIST,
+	SQL_VM_ENSURE,
+	SQL_VM_ID,
+	SQL_KEY_PUT_CHANGED,
 	SQL_MAX
 };
 
@@ -116,6 +119,21 @@ static const char *const store_sql_text[SQL_MAX] = {
 		" JOIN fleets f ON f.id = v.fleet_id"
 		" WHERE f.name = ?1 AND (?2 IS NULL OR v.name = ?2)"
 		" ORDER BY v.name, k.type",
+	[SQL_VM_ENSURE] =
+		"INSERT INTO vms (fleet_id, name, grp, state, created_at, updated_at)"
+		" VALUES (?1, ?2, ?3, 'planned', ?4, ?4)"
+		" ON CONFLICT (fleet_id, name) DO NOTHING",
+	[SQL_VM_ID] = "SELECT id FROM vms WHERE fleet_id = ?1 AND name = ?2",
+	/* Like SQL_KEY_PUT, but an identical key keeps its row (and created_at). */
+	[SQL_KEY_PUT_CHANGED] =
+		"INSERT INTO keys (vm_id, type, public_key, fingerprint, created_at)"
+		" VALUES (?1, ?2, ?3, ?4, ?5)"
+		" ON CONFLICT (vm_id, type) DO UPDATE SET"
+		" public_key = excluded.public_key,"
+		" fingerprint = excluded.fingerprint,"
+		" created_at = excluded.created_at"
+		" WHERE public_key IS NOT excluded.public_key"
+		" OR fingerprint IS NOT excluded.fingerprint",
 };
 
 struct store {
@@ -1157,5 +1175,126 @@ int store_key_list(struct store *s, const char *fleet, const char *vm,
 fail:
 	store_key_list_free(list, n);
 	err_prefix(err, "cannot list the keys of fleet '%s'", fleet);
+	return -1;
+}
+
+/* ---- ensuring vms, keys in bulk ------------------------------------------- */
+
+/* Insert VM vm of fleet fleet_id as planned unless it exists; its id. In a transaction. */
+static int vm_ensure_id(struct store *s, int64_t fleet_id, const char *vm,
+			const char *group, int64_t *ret_id,
+			struct muster_err *err)
+{
+	{
+		_cleanup_reset_ sqlite3_stmt *st = NULL;
+
+		if (stmt_get(s, SQL_VM_ENSURE, &st, err) < 0)
+			return -1;
+		if (bind_int64(st, 1, fleet_id) < 0 || bind_text(st, 2, vm) < 0 ||
+		    bind_text(st, 3, group) < 0 ||
+		    bind_int64(st, 4, store_now(s)) < 0)
+			return db_fail(s, err);
+		if (step_done(s, st, err) < 0)
+			return -1;
+	}
+	{
+		_cleanup_reset_ sqlite3_stmt *st = NULL;
+		int rc;
+
+		if (stmt_get(s, SQL_VM_ID, &st, err) < 0)
+			return -1;
+		if (bind_int64(st, 1, fleet_id) < 0 || bind_text(st, 2, vm) < 0)
+			return db_fail(s, err);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_DONE)
+			return err_set(err, MUSTER_E_DB, "vm '%s' vanished", vm);
+		if (rc != SQLITE_ROW)
+			return db_fail(s, err);
+		*ret_id = sqlite3_column_int64(st, 0);
+	}
+	return 0;
+}
+
+int store_vm_ensure(struct store *s, const char *fleet, const char *vm,
+		    const char *group, struct muster_err *err)
+{
+	int64_t fleet_id, vm_id;
+
+	if (check_name("fleet", fleet, err) < 0 || check_name("vm", vm, err) < 0)
+		return -1;
+	if (tx_begin(s, err) < 0 ||
+	    fleet_id_ensure(s, fleet, &fleet_id, err) < 0 ||
+	    vm_ensure_id(s, fleet_id, vm, group, &vm_id, err) < 0 ||
+	    tx_commit(s, err) < 0) {
+		tx_rollback(s);
+		err_prefix(err, "cannot record vm '%s' of fleet '%s'", vm, fleet);
+		return -1;
+	}
+	return 0;
+}
+
+/* One item of store_keys_put_many; *changed counts rows written. In a transaction. */
+static int key_put_item(struct store *s, int64_t fleet_id,
+			const struct store_key_item *it, size_t *changed,
+			struct muster_err *err)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	int64_t vm_id;
+
+	if (vm_ensure_id(s, fleet_id, it->vm, it->group, &vm_id, err) < 0 ||
+	    stmt_get(s, SQL_KEY_PUT_CHANGED, &st, err) < 0)
+		return -1;
+	if (bind_int64(st, 1, vm_id) < 0 ||
+	    bind_text(st, 2, it->type) < 0 ||
+	    bind_text(st, 3, it->public_key) < 0 ||
+	    bind_text(st, 4, it->fingerprint) < 0 ||
+	    bind_int64(st, 5, store_now(s)) < 0)
+		return db_fail(s, err);
+	if (step_done(s, st, err) < 0)
+		return -1;
+	*changed += (size_t) sqlite3_changes(s->db);
+	return 0;
+}
+
+int store_keys_put_many(struct store *s, const char *fleet,
+			const struct store_key_item *items, size_t n,
+			size_t *ret_changed, struct muster_err *err)
+{
+	const struct store_key_item *it;
+	size_t i, changed = 0;
+	int64_t fleet_id;
+
+	if (check_name("fleet", fleet, err) < 0)
+		return -1;
+	if (n > 0 && !items)
+		return err_set(err, MUSTER_E_INVALID, "no keys to record");
+	for (i = 0; i < n; i++) {
+		it = &items[i];
+		if (check_name("vm", it->vm, err) < 0 ||
+		    check_name("key type", it->type, err) < 0)
+			return -1;
+		if (!it->public_key || !*it->public_key)
+			return err_set(err, MUSTER_E_INVALID,
+				       "cannot record %s key of '%s': the key is empty",
+				       it->type, it->vm);
+	}
+	if (tx_begin(s, err) < 0 ||
+	    fleet_id_ensure(s, fleet, &fleet_id, err) < 0)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		if (key_put_item(s, fleet_id, &items[i], &changed, err) < 0) {
+			err_prefix(err, "cannot record %s key of '%s'",
+				   items[i].type, items[i].vm);
+			goto fail;
+		}
+	}
+	if (tx_commit(s, err) < 0)
+		goto fail;
+	if (ret_changed)
+		*ret_changed = changed;
+	return 0;
+fail:
+	tx_rollback(s);
+	err_prefix(err, "cannot record the keys of fleet '%s'", fleet);
 	return -1;
 }

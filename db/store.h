@@ -186,4 +186,34 @@ int store_key_list(struct store *s, const char *fleet, const char *vm,
 /* Free an array from store_key_list; NULL is allowed. */
 void store_key_list_free(struct store_key *keys, size_t n);
 
+/*
+ * Create VM vm of fleet in state planned, with group (NULL for none), and
+ * the fleet if needed, unless the VM exists: an existing row is left as it
+ * is, group included. No event is recorded (as store_vm_upsert). Use it to
+ * hang keys on a VM before its first transition.
+ */
+int store_vm_ensure(struct store *s, const char *fleet, const char *vm,
+		    const char *group, struct muster_err *err) WUR;
+
+/* One key for store_keys_put_many; the strings belong to the caller. */
+struct store_key_item {
+	const char *vm;
+	const char *group;		/* for a VM created here; may be NULL */
+	const char *type;		/* as in store_key_put */
+	const char *public_key;
+	const char *fingerprint;	/* may be NULL */
+};
+
+/*
+ * Record n keys of fleet in one transaction (all or none): for each item,
+ * store_vm_ensure(item->vm, item->group) and then store_key_put, except that
+ * a key recorded with the same public key and fingerprint is left alone, so
+ * its created_at stays the time the key was first recorded. *ret_changed
+ * (ret_changed may be NULL) is set to the number of keys inserted or
+ * replaced. n == 0 is allowed and changes nothing.
+ */
+int store_keys_put_many(struct store *s, const char *fleet,
+			const struct store_key_item *items, size_t n,
+			size_t *ret_changed, struct muster_err *err) WUR;
+
 #endif

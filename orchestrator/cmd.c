@@ -7,8 +7,10 @@
 
 #define LOG_TAG "cmd"
 #include "cmd.h"
+#include "keystore.h"
 #include "log.h"
 #include "statedir.h"
+#include "vmseed.h"
 
 const struct option cmd_global_options[] = {
 	{ "state", required_argument, NULL, 's' },
@@ -138,4 +140,68 @@ int cmd_open_state(const struct cli *cli, char **ret_dir, struct store **ret_sto
 	}
 	*ret_dir = dir;
 	return 0;
+}
+
+int cmd_host_keys(const char *state_dir, struct store *st, const struct manifest *m,
+		  const size_t *vms, size_t n, bool rotate, struct keypair **ret,
+		  struct muster_err *err)
+{
+	const char **names = calloc(n + 1, sizeof(*names)), **groups = calloc(n + 1, sizeof(*groups));
+	enum keys_type types[MF_KEY_TYPE_MAX];
+	size_t i;
+	int r;
+
+	if (!names || !groups) {
+		free(names);
+		free(groups);
+		return err_nomem(err);
+	}
+	for (i = 0; i < n; i++) {
+		names[i] = m->vms[vms[i]].name;
+		groups[i] = manifest_vm_group(m, &m->vms[vms[i]])->name;
+	}
+	for (i = 0; i < m->n_host_key_types; i++)
+		types[i] = vmseed_key_type(m->host_key_types[i]);
+	r = keystore_host_keys(state_dir, st, m->fleet, names, groups, n, types,
+			       m->n_host_key_types, rotate, ret, err);
+	free(names);
+	free(groups);
+	return r;
+}
+
+int cmd_authorized_keys(const char *state_dir, const struct manifest *m, struct cmd_authkeys *ret,
+			struct muster_err *err)
+{
+	bool created = false;
+	char *path = NULL;
+
+	memset(ret, 0, sizeof(*ret));
+	if (m->n_authorized_keys) {
+		ret->keys = m->authorized_keys;
+		ret->n = m->n_authorized_keys;
+		return 0;
+	}
+	if (keystore_admin_key(state_dir, m->fleet, &ret->admin, &path, &created, err) < 0)
+		return -1;
+	if (asprintf(&ret->admin_line, "%s muster-admin@%s", ret->admin.public_key, m->fleet) < 0) {
+		ret->admin_line = NULL;
+		keypair_release(&ret->admin);
+		free(path);
+		return err_nomem(err);
+	}
+	ret->own[0] = ret->admin_line;
+	ret->keys = ret->own;
+	ret->n = 1;
+	if (created)
+		log_warn("the manifest names no ssh.authorized_keys: made the fleet's admin key "
+			 "'%s' (log in as '%s' with ssh -i)", path, m->ssh_user);
+	free(path);
+	return 0;
+}
+
+void cmd_authkeys_release(struct cmd_authkeys *a)
+{
+	keypair_release(&a->admin);
+	free(a->admin_line);
+	memset(a, 0, sizeof(*a));
 }

@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 
+#include "keys.h"
 #include "manifest.h"
 #include "store.h"
 #include "common.h"
@@ -63,7 +64,32 @@ int cmd_load_manifest(const char *file, struct manifest **ret);
 int cmd_open_state(const struct cli *cli, char **ret_dir, struct store **ret_store,
 		   struct muster_err *err) WUR;
 
+/*
+ * Host keys of the VMs m->vms[vms[i]], one per manifest host key type (the
+ * keystore: loaded, or made on all cores). *ret: n * types keypairs, VM by VM
+ * (keystore_free).
+ */
+int cmd_host_keys(const char *state_dir, struct store *st, const struct manifest *m,
+		  const size_t *vms, size_t n, bool rotate, struct keypair **ret,
+		  struct muster_err *err) WUR;
+
+/* The keys that may log in: the manifest's, else the fleet's admin key. */
+struct cmd_authkeys {
+	const char *const *keys;
+	size_t n;
+	struct keypair admin;		/* set when the admin key is used */
+	char *admin_line;
+	const char *own[1];
+};
+
+/* Fill ret; when the admin key is made, say where it is. Release with cmd_authkeys_release. */
+int cmd_authorized_keys(const char *state_dir, const struct manifest *m, struct cmd_authkeys *ret,
+			struct muster_err *err) WUR;
+void cmd_authkeys_release(struct cmd_authkeys *a);
+
 int cmd_validate(const struct cmd *self, struct cli *cli, int argc, char **argv);
 int cmd_plan(const struct cmd *self, struct cli *cli, int argc, char **argv);
+int cmd_render(const struct cmd *self, struct cli *cli, int argc, char **argv);
+int cmd_known_hosts(const struct cmd *self, struct cli *cli, int argc, char **argv);
 
 #endif

@@ -19,6 +19,17 @@ static const struct cmd commands[] = {
 	  "For every VM: create, keep, update (in place), rebuild, destroy, or conflict\n"
 	  "(a domain of that name exists that muster did not make), with the reason,\n"
 	  "from the manifest, the state store and what the hypervisor reports.\n" },
+	{ "render", 2, 2, cmd_render, "FILE VM [--seed-dir DIR | --iso FILE] [--rotate-keys]",
+	  "show exactly what a VM gets: its cloud-init user-data, meta-data, network-config",
+	  "Prints the VM's NoCloud files, or writes them into DIR (0600 files), or as a\n"
+	  "seed ISO (volume id cidata). The VM's SSH host keys are made on first use and\n"
+	  "kept in the state directory; --rotate-keys makes new ones. The output holds\n"
+	  "the VM's private host keys: treat it as a secret.\n" },
+	{ "known-hosts", 1, 1, cmd_known_hosts, "FILE [-o OUT]",
+	  "write the fleet's OpenSSH known_hosts, so the first ssh is already verified",
+	  "One line per VM and host key type, naming the VM, its FQDN and its static\n"
+	  "addresses, to standard output or OUT. Keys missing so far are made on all\n"
+	  "cores. Use it with ssh -o UserKnownHostsFile=OUT -o StrictHostKeyChecking=yes.\n" },
 };
 
 static void usage(FILE *f)

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "cidata.h"
 #include "fmt.h"
 #include "identity.h"
 #include "manifest.h"
@@ -1541,7 +1542,30 @@ static void read_cloud_init(struct ctx *c, const struct yt_node *ci)
 	}
 	if ((v = field(c, ci, "user_data", false))) {
 		mark = path_push_key(c, "user_data");
-		(void) expect_kind(c, v, YT_MAP);
+		if (expect_kind(c, v, YT_MAP)) {
+			for (i = 0; i < v->n; i += 2) {
+				const struct yt_node *k = v->items[i];
+				size_t m2;
+
+				if (k->plain && streq(k->str, "<<")) {
+					/* YAML 1.1 readers would merge its mapping into the top */
+					m2 = path_push_node(c, k);
+					diag(c, k, "YAML merge keys ('<<') are not supported");
+					path_pop(c, m2);
+					continue;
+				}
+				if (!cidata_key_is_owned(k->str, k->len))
+					continue;
+				m2 = path_push_node(c, k);
+				if (table_lookup(keys, ARRAY_SIZE(keys), k->str) >= 0)
+					diag(c, k, "give %s as cloud_init.%s, where muster merges it "
+					     "with its own", k->str, k->str);
+				else
+					diag(c, k, "muster sets '%s' itself: user_data may add keys, "
+					     "not replace muster's", k->str);
+				path_pop(c, m2);
+			}
+		}
 		path_pop(c, mark);
 	}
 }

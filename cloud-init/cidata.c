@@ -1,0 +1,1008 @@
+/*
+ * cidata.c: NoCloud user-data, meta-data and network-config through libyaml's
+ * emitter (cidata.h). The input is checked first, so emitting fails only for
+ * want of memory or past the output cap.
+ */
+#include <arpa/inet.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <yaml.h>
+
+#include "buf.h"
+#include "cidata.h"
+#include "hash.h"
+
+const char *const cidata_owned_keys[] = {
+	"hostname", "fqdn", "users", "ssh_keys", "ssh_deletekeys", "ssh_genkeytypes",
+	"ssh_authorized_keys", "phone_home", "write_files", "runcmd", "packages",
+	"ssh_pwauth", "disable_root", "prefer_fqdn_over_hostname", "manage_etc_hosts",
+};
+const size_t cidata_owned_keys_count = ARRAY_SIZE(cidata_owned_keys);
+
+static const char *const hostkey_types[] = { "ed25519", "rsa", "ecdsa" };
+
+/*
+ * The hook for the agent. StartLimitIntervalSec=0: an agent that keeps
+ * failing is retried every RestartSec for ever, never given up on.
+ */
+static const char agent_unit[] =
+	"[Unit]\n"
+	"Description=muster guest agent\n"
+	"ConditionPathExists=" CIDATA_AGENT_PATH "\n"
+	"StartLimitIntervalSec=0\n"
+	"\n"
+	"[Service]\n"
+	"ExecStart=" CIDATA_AGENT_PATH "\n"
+	"Restart=always\n"
+	"RestartSec=2\n"
+	"\n"
+	"[Install]\n"
+	"WantedBy=multi-user.target\n";
+
+bool cidata_key_is_owned(const char *key, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < cidata_owned_keys_count; i++)
+		if (strlen(cidata_owned_keys[i]) == len && memcmp(cidata_owned_keys[i], key, len) == 0)
+			return true;
+	return false;
+}
+
+/* ---- checking the input ------------------------------------------------- */
+
+static bool utf8_valid(const unsigned char *s, size_t len)
+{
+	size_t i = 0, k, n;
+	uint32_t cp, min;
+
+	while (i < len) {
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if ((s[i] & 0xe0) == 0xc0) {
+			n = 1, cp = s[i] & 0x1f, min = 0x80;
+		} else if ((s[i] & 0xf0) == 0xe0) {
+			n = 2, cp = s[i] & 0x0f, min = 0x800;
+		} else if ((s[i] & 0xf8) == 0xf0) {
+			n = 3, cp = s[i] & 0x07, min = 0x10000;
+		} else {
+			return false;
+		}
+		if (len - i - 1 < n)
+			return false;
+		for (k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += n + 1;
+	}
+	return true;
+}
+
+/*
+ * Free text muster writes: present, valid UTF-8, no control character but
+ * tab, and newline when lines is set.
+ */
+static int check_text(const char *s, bool lines, const char *what, struct muster_err *err)
+{
+	const unsigned char *p;
+
+	if (!s || !*s)
+		return err_set(err, MUSTER_E_INVALID, "%s is missing", what);
+	for (p = (const unsigned char *) s; *p; p++)
+		if ((*p < 0x20 && *p != '\t' && !(lines && *p == '\n')) || *p == 0x7f)
+			return err_set(err, MUSTER_E_INVALID, "%s holds a control character (0x%02x)",
+				       what, *p);
+	if (!utf8_valid((const unsigned char *) s, strlen(s)))
+		return err_set(err, MUSTER_E_INVALID, "%s is not valid UTF-8", what);
+	return 0;
+}
+
+static bool is_label(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > 63 || s[0] == '-' || s[len - 1] == '-')
+		return false;
+	for (i = 0; i < len; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return false;
+	return true;
+}
+
+/* "<hostname>.<label>[.<label>...]", at most 253 characters. */
+static bool is_fqdn_of(const char *fqdn, const char *hostname)
+{
+	size_t hl = strlen(hostname);
+	const char *p, *dot;
+
+	if (strlen(fqdn) > 253 || strncmp(fqdn, hostname, hl) != 0 || fqdn[hl] != '.')
+		return false;
+	for (p = fqdn + hl + 1;; p = dot + 1) {
+		dot = strchr(p, '.');
+		if (!is_label(p, dot ? (size_t) (dot - p) : strlen(p)))
+			return false;
+		if (!dot)
+			return true;
+	}
+}
+
+/* What useradd on Debian takes without --badname: [a-z_][a-z0-9_-]*, 32 at most. */
+static bool is_user_name(const char *s)
+{
+	size_t i, len = strlen(s);
+
+	if (len == 0 || len > 32 || !((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_'))
+		return false;
+	for (i = 1; i < len; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
+		      s[i] == '_' || s[i] == '-'))
+			return false;
+	return true;
+}
+
+static bool is_mac(const char *s)
+{
+	size_t i;
+
+	if (strlen(s) != 17)
+		return false;
+	for (i = 0; i < 17; i++) {
+		char c = s[i];
+
+		if (i % 3 == 2 ? c != ':' :
+		    !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
+			return false;
+	}
+	return true;
+}
+
+/* AF_INET, AF_INET6, or 0 when s is neither address. */
+static int addr_family(const char *s)
+{
+	unsigned char a[sizeof(struct in6_addr)];
+
+	if (!s)
+		return 0;
+	if (inet_pton(AF_INET, s, a) == 1)
+		return AF_INET;
+	if (inet_pton(AF_INET6, s, a) == 1)
+		return AF_INET6;
+	return 0;
+}
+
+static int check_nic(const struct cidata_nic *nic, size_t idx, struct muster_err *err)
+{
+	int fam = 0;
+	size_t i;
+
+	if (!nic->mac || !is_mac(nic->mac))
+		return err_set(err, MUSTER_E_INVALID, "nic %zu: MAC address '%s' is not xx:xx:xx:xx:xx:xx",
+			       idx, nic->mac ? nic->mac : "");
+	if (nic->ip) {
+		fam = addr_family(nic->ip);
+		if (!fam)
+			return err_set(err, MUSTER_E_INVALID, "nic %zu: '%s' is not an IP address",
+				       idx, nic->ip);
+		if (nic->prefix > (fam == AF_INET ? 32u : 128u))
+			return err_set(err, MUSTER_E_INVALID, "nic %zu: prefix /%u is too long for '%s'",
+				       idx, nic->prefix, nic->ip);
+	}
+	if (nic->gateway) {
+		if (!nic->ip)
+			return err_set(err, MUSTER_E_INVALID, "nic %zu: a gateway needs a static address",
+				       idx);
+		if (addr_family(nic->gateway) != fam)
+			return err_set(err, MUSTER_E_INVALID,
+				       "nic %zu: gateway '%s' is not an address of the family of '%s'",
+				       idx, nic->gateway, nic->ip);
+	}
+	if (nic->n_dns > CIDATA_MAX_LIST || (nic->n_dns && !nic->dns))
+		return err_set(err, MUSTER_E_INVALID, "nic %zu: bad list of name servers", idx);
+	for (i = 0; i < nic->n_dns; i++)
+		if (!addr_family(nic->dns[i]))
+			return err_set(err, MUSTER_E_INVALID, "nic %zu: name server '%s' is not an IP address",
+				       idx, nic->dns[i] ? nic->dns[i] : "");
+	return 0;
+}
+
+static int check_input(const struct cidata_input *in, struct muster_err *err)
+{
+	char what[64];
+	size_t i, j;
+
+	if (!in->hostname || !is_label(in->hostname, strlen(in->hostname)))
+		return err_set(err, MUSTER_E_INVALID, "hostname '%s' is not an RFC 1123 label",
+			       in->hostname ? in->hostname : "");
+	if (in->fqdn && !is_fqdn_of(in->fqdn, in->hostname))
+		return err_set(err, MUSTER_E_INVALID, "fqdn '%s' is not '%s.' and a domain name",
+			       in->fqdn, in->hostname);
+	if (!in->user || !is_user_name(in->user) || streq(in->user, "root"))
+		return err_set(err, MUSTER_E_INVALID, "user '%s' is not a valid user name other than root",
+			       in->user ? in->user : "");
+	if (in->n_authorized_keys > CIDATA_MAX_LIST || (in->n_authorized_keys && !in->authorized_keys))
+		return err_set(err, MUSTER_E_INVALID, "bad list of authorized keys");
+	for (i = 0; i < in->n_authorized_keys; i++) {
+		(void) snprintf(what, sizeof(what), "authorized key %zu", i);
+		if (check_text(in->authorized_keys[i], false, what, err) < 0)
+			return -1;
+	}
+	if (in->n_host_keys > ARRAY_SIZE(hostkey_types) || (in->n_host_keys && !in->host_keys))
+		return err_set(err, MUSTER_E_INVALID, "bad list of host keys");
+	for (i = 0; i < in->n_host_keys; i++) {
+		const struct cidata_hostkey *k = &in->host_keys[i];
+		bool known = false;
+
+		for (j = 0; k->type && j < ARRAY_SIZE(hostkey_types); j++)
+			known |= streq(k->type, hostkey_types[j]);
+		if (!known)
+			return err_set(err, MUSTER_E_INVALID, "host key type '%s' is not ed25519, rsa or ecdsa",
+				       k->type ? k->type : "");
+		for (j = 0; j < i; j++)
+			if (streq(in->host_keys[j].type, k->type))
+				return err_set(err, MUSTER_E_INVALID, "two host keys of type '%s'", k->type);
+		(void) snprintf(what, sizeof(what), "the %s private host key", k->type);
+		if (check_text(k->private_key, true, what, err) < 0)
+			return -1;
+		(void) snprintf(what, sizeof(what), "the %s public host key", k->type);
+		if (check_text(k->public_key, false, what, err) < 0)
+			return -1;
+	}
+	if (in->phone_home_url) {
+		if (check_text(in->phone_home_url, false, "phone_home_url", err) < 0)
+			return -1;
+		if (strchr(in->phone_home_url, '$'))
+			return err_set(err, MUSTER_E_INVALID,
+				       "phone_home_url '%s' holds '$', which cloud-init would expand",
+				       in->phone_home_url);
+	}
+	if (in->agent_binary && (in->agent_len == 0 || in->agent_len > CIDATA_MAX_AGENT))
+		return err_set(err, MUSTER_E_INVALID, "the agent binary is empty or larger than %u bytes",
+			       CIDATA_MAX_AGENT);
+	if (in->n_nics > CIDATA_MAX_LIST || (in->n_nics && !in->nics))
+		return err_set(err, MUSTER_E_INVALID, "bad list of NICs");
+	for (i = 0; i < in->n_nics; i++) {
+		if (check_nic(&in->nics[i], i, err) < 0)
+			return -1;
+		for (j = 0; j < i; j++)
+			if (strcasecmp(in->nics[i].mac, in->nics[j].mac) == 0)
+				return err_set(err, MUSTER_E_INVALID, "nics %zu and %zu have the same MAC '%s'",
+					       j, i, in->nics[i].mac);
+	}
+	return 0;
+}
+
+/* ---- checking the manifest's cloud_init tree ---------------------------- */
+
+static int tree_err(struct muster_err *err, const struct yt_node *at, const char *path,
+		    const char *fmt, ...) PRINTF_LIKE(4, 5);
+
+static int tree_err(struct muster_err *err, const struct yt_node *at, const char *path,
+		    const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void) vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return err_set(err, MUSTER_E_INVALID, "%s: %s (line %u, column %u)", path, msg,
+		       at->pos.line, at->pos.col);
+}
+
+static bool key_is(const struct yt_node *key, const char *name)
+{
+	return key->len == strlen(name) && memcmp(key->str, name, key->len) == 0;
+}
+
+/* A section of cloud_init, or NULL when absent or null. */
+static const struct yt_node *section(const struct yt_node *ci, const char *name)
+{
+	const struct yt_node *v;
+
+	if (!ci || ci->kind != YT_MAP)
+		return NULL;
+	v = yt_map_get(ci, name, NULL);
+	return v && !yt_is_null(v) ? v : NULL;
+}
+
+/* An empty plain key would come back as '' (a string), not null: refuse null keys. */
+static int check_keys(const struct yt_node *n, const char *path, struct muster_err *err)
+{
+	size_t i;
+
+	if (n->kind == YT_SCALAR)
+		return 0;
+	for (i = 0; i < n->n; i++) {
+		if (n->kind == YT_MAP && i % 2 == 0 && yt_is_null(n->items[i]))
+			return tree_err(err, n->items[i], path, "a mapping key is null");
+		if (check_keys(n->items[i], path, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* A list of scalars, or (when nested) of scalars and lists of scalars. */
+static int check_list(const struct yt_node *n, const char *path, bool nested,
+		      struct muster_err *err)
+{
+	size_t i, j;
+
+	if (n->kind != YT_LIST)
+		return tree_err(err, n, path, "must be a list, not %s", yt_kind_to_string(n->kind));
+	for (i = 0; i < n->n; i++) {
+		const struct yt_node *it = n->items[i];
+
+		if (it->kind == YT_SCALAR && !yt_is_null(it))
+			continue;
+		if (!nested || it->kind != YT_LIST || it->n == 0)
+			return tree_err(err, it, path, "item %zu must be a string%s", i,
+					nested ? " or a list of strings" : "");
+		for (j = 0; j < it->n; j++)
+			if (it->items[j]->kind != YT_SCALAR || yt_is_null(it->items[j]))
+				return tree_err(err, it->items[j], path,
+						"item %zu must be a list of strings", i);
+	}
+	return 0;
+}
+
+static int check_write_files(const struct yt_node *n, struct muster_err *err)
+{
+	static const char path[] = "cloud_init.write_files";
+	size_t i;
+
+	if (n->kind != YT_LIST)
+		return tree_err(err, n, path, "must be a list, not %s", yt_kind_to_string(n->kind));
+	for (i = 0; i < n->n; i++) {
+		const struct yt_node *it = n->items[i], *p;
+
+		if (it->kind != YT_MAP)
+			return tree_err(err, it, path, "item %zu must be a mapping", i);
+		p = yt_map_get(it, "path", NULL);
+		if (!p || p->kind != YT_SCALAR || yt_is_null(p))
+			return tree_err(err, it, path, "item %zu has no path", i);
+		if (streq(p->str, CIDATA_AGENT_PATH) || streq(p->str, CIDATA_AGENT_UNIT_PATH))
+			return tree_err(err, p, path, "'%s' is written by muster itself", p->str);
+		if (check_keys(it, path, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int check_cloud_init(const struct yt_node *ci, struct muster_err *err)
+{
+	const struct yt_node *v;
+	size_t i;
+
+	if (!ci || yt_is_null(ci))
+		return 0;
+	if (ci->kind != YT_MAP)
+		return tree_err(err, ci, "cloud_init", "must be a mapping, not %s",
+				yt_kind_to_string(ci->kind));
+	for (i = 0; i < ci->n; i += 2) {
+		const struct yt_node *k = ci->items[i];
+
+		if (!key_is(k, "packages") && !key_is(k, "runcmd") && !key_is(k, "write_files") &&
+		    !key_is(k, "user_data"))
+			return tree_err(err, k, "cloud_init",
+					"unknown key '%s' (packages, runcmd, write_files or user_data)",
+					k->str);
+	}
+	if ((v = section(ci, "packages")) && check_list(v, "cloud_init.packages", true, err) < 0)
+		return -1;
+	if ((v = section(ci, "runcmd")) && check_list(v, "cloud_init.runcmd", true, err) < 0)
+		return -1;
+	if ((v = section(ci, "write_files")) && check_write_files(v, err) < 0)
+		return -1;
+	if ((v = section(ci, "user_data"))) {
+		if (v->kind != YT_MAP)
+			return tree_err(err, v, "cloud_init.user_data", "must be a mapping, not %s",
+					yt_kind_to_string(v->kind));
+		for (i = 0; i < v->n; i += 2) {
+			const struct yt_node *k = v->items[i];
+
+			if (cidata_key_is_owned(k->str, k->len))
+				return tree_err(err, k, "cloud_init.user_data",
+						"'%s' is set by muster itself", k->str);
+			/* PyYAML merges "<<: {...}" into the top level, past the check above */
+			if (k->plain && key_is(k, "<<"))
+				return tree_err(err, k, "cloud_init.user_data",
+						"a YAML merge key ('<<') is not allowed here");
+		}
+		if (check_keys(v, "cloud_init.user_data", err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- the emitter -------------------------------------------------------- */
+
+/*
+ * Every emit_* call is a no-op once something failed: a document is emitted
+ * in one go and checked once, at emitter_finish.
+ */
+struct emitter {
+	yaml_emitter_t y;
+	struct buf out;
+	bool failed;
+};
+
+static int emitter_write(void *data, unsigned char *p, size_t n)
+{
+	struct emitter *em = data;
+
+	return buf_append(&em->out, p, n) == 0;
+}
+
+static int emitter_init(struct emitter *em)
+{
+	memset(em, 0, sizeof(*em));
+	buf_init(&em->out, CIDATA_MAX_OUTPUT);
+	if (!yaml_emitter_initialize(&em->y))
+		return -1;
+	yaml_emitter_set_output(&em->y, emitter_write, em);
+	yaml_emitter_set_encoding(&em->y, YAML_UTF8_ENCODING);
+	yaml_emitter_set_unicode(&em->y, 1);	/* UTF-8 as is, not \u escapes */
+	yaml_emitter_set_width(&em->y, -1);	/* never fold a line */
+	yaml_emitter_set_indent(&em->y, 2);
+	yaml_emitter_set_break(&em->y, YAML_LN_BREAK);
+	return 0;
+}
+
+static void emitter_release(struct emitter *em)
+{
+	yaml_emitter_delete(&em->y);
+	buf_release(&em->out);
+}
+
+/* Hand an initialised event (ok != 0) to the emitter, which takes it. */
+static void emit_event(struct emitter *em, yaml_event_t *ev, int ok)
+{
+	if (!ok) {
+		em->failed = true;
+		return;
+	}
+	if (em->failed) {
+		yaml_event_delete(ev);
+		return;
+	}
+	if (!yaml_emitter_emit(&em->y, ev))
+		em->failed = true;
+}
+
+static void emit_scalar(struct emitter *em, const char *s, size_t len, int plain_implicit,
+			int quoted_implicit, yaml_scalar_style_t style)
+{
+	yaml_event_t ev;
+
+	if (em->failed)
+		return;
+	if (len > INT_MAX) {
+		em->failed = true;
+		return;
+	}
+	emit_event(em, &ev, yaml_scalar_event_initialize(&ev, NULL, NULL, (const yaml_char_t *) s,
+							 (int) len, plain_implicit, quoted_implicit,
+							 style));
+}
+
+/* A key, an integer or a boolean muster writes: plain. */
+static void emit_plain(struct emitter *em, const char *s)
+{
+	emit_scalar(em, s, strlen(s), 1, 0, YAML_PLAIN_SCALAR_STYLE);
+}
+
+#define emit_key emit_plain
+
+/*
+ * A string: never plain (plain_implicit 0 makes libyaml quote it), in literal
+ * block style when it spans lines (libyaml falls back to double quotes where
+ * a block cannot hold it, e.g. trailing spaces).
+ */
+static void emit_strn(struct emitter *em, const char *s, size_t len)
+{
+	emit_scalar(em, s, len, 0, 1,
+		    memchr(s, '\n', len) ? YAML_LITERAL_SCALAR_STYLE : YAML_ANY_SCALAR_STYLE);
+}
+
+static void emit_str(struct emitter *em, const char *s)
+{
+	emit_strn(em, s, strlen(s));
+}
+
+static void emit_map_begin(struct emitter *em)
+{
+	yaml_event_t ev;
+
+	if (!em->failed)
+		emit_event(em, &ev, yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1,
+									YAML_BLOCK_MAPPING_STYLE));
+}
+
+static void emit_map_end(struct emitter *em)
+{
+	yaml_event_t ev;
+
+	if (!em->failed)
+		emit_event(em, &ev, yaml_mapping_end_event_initialize(&ev));
+}
+
+static void emit_seq_begin(struct emitter *em)
+{
+	yaml_event_t ev;
+
+	if (!em->failed)
+		emit_event(em, &ev, yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
+									 YAML_BLOCK_SEQUENCE_STYLE));
+}
+
+static void emit_seq_end(struct emitter *em)
+{
+	yaml_event_t ev;
+
+	if (!em->failed)
+		emit_event(em, &ev, yaml_sequence_end_event_initialize(&ev));
+}
+
+static void emit_doc_begin(struct emitter *em)
+{
+	yaml_event_t ev;
+
+	if (!em->failed)
+		emit_event(em, &ev, yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING));
+	if (!em->failed)
+		emit_event(em, &ev, yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1));
+}
+
+static void emit_doc_end(struct emitter *em)
+{
+	yaml_event_t ev;
+
+	if (!em->failed)
+		emit_event(em, &ev, yaml_document_end_event_initialize(&ev, 1));
+	if (!em->failed)
+		emit_event(em, &ev, yaml_stream_end_event_initialize(&ev));
+}
+
+/* A scalar of the manifest: plain stays plain (typed), quoted stays a string. */
+static void emit_tree_scalar(struct emitter *em, const struct yt_node *n, bool key)
+{
+	if (n->plain)
+		emit_scalar(em, n->str, n->len, 1, 1, YAML_ANY_SCALAR_STYLE);
+	else if (!key && memchr(n->str, '\n', n->len))
+		emit_scalar(em, n->str, n->len, 0, 1, YAML_LITERAL_SCALAR_STYLE);
+	else
+		emit_scalar(em, n->str, n->len, 0, 1, YAML_ANY_SCALAR_STYLE);
+}
+
+static void emit_tree(struct emitter *em, const struct yt_node *n)
+{
+	size_t i;
+
+	switch (n->kind) {
+	case YT_SCALAR:
+		emit_tree_scalar(em, n, false);
+		break;
+	case YT_LIST:
+		emit_seq_begin(em);
+		for (i = 0; i < n->n; i++)
+			emit_tree(em, n->items[i]);
+		emit_seq_end(em);
+		break;
+	case YT_MAP:
+		emit_map_begin(em);
+		for (i = 0; i + 1 < n->n; i += 2) {
+			emit_tree_scalar(em, n->items[i], true);
+			emit_tree(em, n->items[i + 1]);
+		}
+		emit_map_end(em);
+		break;
+	default:
+		em->failed = true;
+	}
+}
+
+/* The document as a string (caller frees), or -1 with err set. */
+static int emitter_finish(struct emitter *em, const char *what, char **ret, size_t *ret_len,
+			  struct muster_err *err)
+{
+	if (buf_failed(&em->out))
+		return err_set(err, MUSTER_E_NOMEM, "cannot render %s: out of memory or over %u bytes",
+			       what, CIDATA_MAX_OUTPUT);
+	if (em->failed && em->y.error != YAML_NO_ERROR && em->y.error != YAML_MEMORY_ERROR &&
+	    em->y.problem)
+		return err_set(err, MUSTER_E_INVALID, "cannot render %s: %s", what, em->y.problem);
+	if (em->failed)
+		return err_nomem(err);
+	*ret_len = em->out.len;
+	*ret = buf_detach(&em->out);
+	return *ret ? 0 : err_nomem(err);
+}
+
+/* ---- the documents ------------------------------------------------------ */
+
+static char *base64_encode(const void *data, size_t len)
+{
+	static const char tbl[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *p = data;
+	char *out = malloc(4 * ((len + 2) / 3) + 1), *o = out;
+	size_t i;
+	uint32_t v;
+
+	if (!out)
+		return NULL;
+	for (i = 0; i + 2 < len; i += 3) {
+		v = (uint32_t) p[i] << 16 | (uint32_t) p[i + 1] << 8 | p[i + 2];
+		*o++ = tbl[v >> 18];
+		*o++ = tbl[v >> 12 & 63];
+		*o++ = tbl[v >> 6 & 63];
+		*o++ = tbl[v & 63];
+	}
+	if (i < len) {
+		v = (uint32_t) p[i] << 16 | (i + 1 < len ? (uint32_t) p[i + 1] << 8 : 0);
+		*o++ = tbl[v >> 18];
+		*o++ = tbl[v >> 12 & 63];
+		*o++ = i + 1 < len ? tbl[v >> 6 & 63] : '=';
+		*o++ = '=';
+	}
+	*o = '\0';
+	return out;
+}
+
+static void emit_users(struct emitter *em, const struct cidata_input *in)
+{
+	size_t i;
+
+	emit_key(em, "users");
+	emit_seq_begin(em);
+	emit_map_begin(em);
+	emit_key(em, "name");
+	emit_str(em, in->user);
+	emit_key(em, "groups");
+	emit_seq_begin(em);
+	emit_str(em, "sudo");
+	emit_seq_end(em);
+	/* Debian's sudoers asks the sudo group for a password; the user has none */
+	emit_key(em, "sudo");
+	emit_str(em, "ALL=(ALL) NOPASSWD:ALL");
+	emit_key(em, "shell");
+	emit_str(em, "/bin/bash");
+	emit_key(em, "lock_passwd");
+	emit_plain(em, "true");
+	if (in->n_authorized_keys) {
+		emit_key(em, "ssh_authorized_keys");
+		emit_seq_begin(em);
+		for (i = 0; i < in->n_authorized_keys; i++)
+			emit_str(em, in->authorized_keys[i]);
+		emit_seq_end(em);
+	}
+	emit_map_end(em);
+	emit_seq_end(em);
+}
+
+static void emit_ssh(struct emitter *em, const struct cidata_input *in)
+{
+	char key[32];
+	size_t i;
+
+	emit_key(em, "ssh_pwauth");
+	emit_plain(em, "false");
+	emit_key(em, "disable_root");
+	emit_plain(em, "true");
+	/*
+	 * true: an image's own host keys (a debootstrap image has them) are
+	 * removed before ours are written, so no two VMs share a key.
+	 */
+	emit_key(em, "ssh_deletekeys");
+	emit_plain(em, "true");
+	if (in->n_host_keys == 0)
+		return;		/* cloud-init then generates its default types */
+	emit_key(em, "ssh_genkeytypes");
+	emit_seq_begin(em);
+	for (i = 0; i < in->n_host_keys; i++)
+		emit_str(em, in->host_keys[i].type);
+	emit_seq_end(em);
+	emit_key(em, "ssh_keys");
+	emit_map_begin(em);
+	for (i = 0; i < in->n_host_keys; i++) {
+		/* type is one of hostkey_types: short */
+		(void) snprintf(key, sizeof(key), "%s_private", in->host_keys[i].type);
+		emit_key(em, key);
+		emit_str(em, in->host_keys[i].private_key);
+		(void) snprintf(key, sizeof(key), "%s_public", in->host_keys[i].type);
+		emit_key(em, key);
+		emit_str(em, in->host_keys[i].public_key);
+	}
+	emit_map_end(em);
+}
+
+static void emit_write_file(struct emitter *em, const char *path, const char *perms,
+			    const char *encoding, const char *content)
+{
+	emit_map_begin(em);
+	emit_key(em, "path");
+	emit_str(em, path);
+	emit_key(em, "permissions");
+	emit_str(em, perms);
+	if (encoding) {
+		emit_key(em, "encoding");
+		emit_str(em, encoding);
+	}
+	emit_key(em, "content");
+	emit_str(em, content);
+	emit_map_end(em);
+}
+
+static void emit_argv(struct emitter *em, const char *const *argv)
+{
+	emit_seq_begin(em);
+	for (; *argv; argv++)
+		emit_str(em, *argv);
+	emit_seq_end(em);
+}
+
+static void emit_phone_home(struct emitter *em, const struct cidata_input *in)
+{
+	char post[32];
+	size_t i;
+
+	emit_key(em, "phone_home");
+	emit_map_begin(em);
+	emit_key(em, "url");
+	emit_str(em, in->phone_home_url);
+	emit_key(em, "post");
+	emit_seq_begin(em);
+	for (i = 0; i < in->n_host_keys; i++) {
+		(void) snprintf(post, sizeof(post), "pub_key_%s", in->host_keys[i].type);
+		emit_str(em, post);
+	}
+	emit_str(em, "instance_id");
+	emit_str(em, "hostname");
+	emit_str(em, "fqdn");
+	emit_seq_end(em);
+	emit_key(em, "tries");
+	emit_plain(em, "10");
+	emit_map_end(em);
+}
+
+static void emit_user_data(struct emitter *em, const struct cidata_input *in,
+			   const char *agent_b64)
+{
+	static const char *const reload[] = { "systemctl", "daemon-reload", NULL };
+	static const char *const enable[] = {
+		"systemctl", "enable", "--now", "--no-block", CIDATA_AGENT_UNIT, NULL
+	};
+	const struct yt_node *v;
+	size_t i;
+
+	if (buf_puts(&em->out, "#cloud-config\n") < 0)
+		return;
+	emit_doc_begin(em);
+	emit_map_begin(em);
+	emit_key(em, "hostname");
+	emit_str(em, in->hostname);
+	if (in->fqdn) {
+		emit_key(em, "fqdn");
+		emit_str(em, in->fqdn);
+		emit_key(em, "prefer_fqdn_over_hostname");
+		emit_plain(em, "false");
+	}
+	emit_key(em, "manage_etc_hosts");
+	emit_plain(em, "true");
+	emit_users(em, in);
+	emit_ssh(em, in);
+
+	if ((v = section(in->cloud_init, "packages")) && v->n) {
+		emit_key(em, "packages");
+		emit_tree(em, v);
+	}
+
+	emit_key(em, "write_files");
+	emit_seq_begin(em);
+	emit_write_file(em, CIDATA_AGENT_UNIT_PATH, "0644", NULL, agent_unit);
+	if (agent_b64)
+		emit_write_file(em, CIDATA_AGENT_PATH, "0755", "b64", agent_b64);
+	if ((v = section(in->cloud_init, "write_files")))
+		for (i = 0; i < v->n; i++)
+			emit_tree(em, v->items[i]);
+	emit_seq_end(em);
+
+	emit_key(em, "runcmd");
+	emit_seq_begin(em);
+	emit_argv(em, reload);
+	emit_argv(em, enable);
+	if ((v = section(in->cloud_init, "runcmd")))
+		for (i = 0; i < v->n; i++)
+			emit_tree(em, v->items[i]);
+	emit_seq_end(em);
+
+	if (in->phone_home_url)
+		emit_phone_home(em, in);
+
+	if ((v = section(in->cloud_init, "user_data")))
+		for (i = 0; i + 1 < v->n; i += 2) {
+			emit_tree_scalar(em, v->items[i], true);
+			emit_tree(em, v->items[i + 1]);
+		}
+	emit_map_end(em);
+	emit_doc_end(em);
+}
+
+static bool needs_network_config(const struct cidata_input *in)
+{
+	size_t i;
+
+	if (in->n_nics > 1)
+		return true;
+	for (i = 0; i < in->n_nics; i++)
+		if (in->nics[i].ip || in->nics[i].n_dns)
+			return true;
+	return false;
+}
+
+/*
+ * Netplan v2. No set-name: cloud-init 22.4 finds the interface by MAC. The
+ * default route is gateway4/gateway6, not routes: [{to: default}], which
+ * 22.4 cannot parse ("Address default is not a valid ip address"), while
+ * {to: 0.0.0.0/0} turns into a "route add" of net-tools under ifupdown.
+ */
+static void emit_network_config(struct emitter *em, const struct cidata_input *in)
+{
+	char name[32], addr[INET6_ADDRSTRLEN + 8];
+	size_t i, j;
+
+	emit_doc_begin(em);
+	emit_map_begin(em);
+	emit_key(em, "version");
+	emit_plain(em, "2");
+	emit_key(em, "ethernets");
+	emit_map_begin(em);
+	for (i = 0; i < in->n_nics; i++) {
+		const struct cidata_nic *nic = &in->nics[i];
+
+		(void) snprintf(name, sizeof(name), "nic%zu", i);
+		emit_key(em, name);
+		emit_map_begin(em);
+		emit_key(em, "match");
+		emit_map_begin(em);
+		emit_key(em, "macaddress");
+		emit_str(em, nic->mac);
+		emit_map_end(em);
+		if (!nic->ip) {
+			emit_key(em, "dhcp4");
+			emit_plain(em, "true");
+		} else {
+			/* ip passed inet_pton: at most INET6_ADDRSTRLEN - 1 characters */
+			(void) snprintf(addr, sizeof(addr), "%s/%u", nic->ip, nic->prefix);
+			emit_key(em, "addresses");
+			emit_seq_begin(em);
+			emit_str(em, addr);
+			emit_seq_end(em);
+			if (nic->gateway) {
+				emit_key(em, addr_family(nic->gateway) == AF_INET ? "gateway4"
+										   : "gateway6");
+				emit_str(em, nic->gateway);
+			}
+		}
+		if (nic->n_dns) {
+			emit_key(em, "nameservers");
+			emit_map_begin(em);
+			emit_key(em, "addresses");
+			emit_seq_begin(em);
+			for (j = 0; j < nic->n_dns; j++)
+				emit_str(em, nic->dns[j]);
+			emit_seq_end(em);
+			emit_map_end(em);
+		}
+		emit_map_end(em);
+	}
+	emit_map_end(em);
+	emit_map_end(em);
+	emit_doc_end(em);
+}
+
+static void emit_meta_data(struct emitter *em, const struct cidata *c, const char *hostname)
+{
+	emit_doc_begin(em);
+	emit_map_begin(em);
+	emit_key(em, "instance-id");
+	emit_str(em, c->instance_id);
+	emit_key(em, "local-hostname");
+	emit_str(em, hostname);
+	emit_map_end(em);
+	emit_doc_end(em);
+}
+
+static int instance_id(struct cidata *c, const char *hostname)
+{
+	_cleanup_(hash_freep) struct hash_ctx *h = hash_sha256_new();
+	uint8_t md[HASH_SHA256_LEN];
+
+	if (!h || hash_update(h, c->user_data, c->user_data_len) < 0 ||
+	    hash_update(h, "", 1) < 0 ||
+	    hash_update(h, c->network_config, c->network_config_len) < 0 ||
+	    hash_update(h, "", 1) < 0 ||
+	    hash_update(h, hostname, strlen(hostname)) < 0 || hash_final(h, md) < 0)
+		return -1;
+	/* "iid-", 32 hex digits and a NUL: 37 of the 40 bytes */
+	memcpy(c->instance_id, "iid-", 4);
+	hash_hex(md, 16, c->instance_id + 4);
+	return 0;
+}
+
+enum cidata_doc { DOC_USER_DATA, DOC_NETWORK_CONFIG, DOC_META_DATA };
+
+static int render(enum cidata_doc doc, const struct cidata_input *in, const char *agent_b64,
+		  struct cidata *c, struct muster_err *err)
+{
+	struct emitter em;
+	int r = -1;
+
+	if (emitter_init(&em) < 0) {
+		emitter_release(&em);
+		return err_nomem(err);
+	}
+	switch (doc) {
+	case DOC_USER_DATA:
+		emit_user_data(&em, in, agent_b64);
+		r = emitter_finish(&em, "user-data", &c->user_data, &c->user_data_len, err);
+		break;
+	case DOC_NETWORK_CONFIG:
+		emit_network_config(&em, in);
+		r = emitter_finish(&em, "network-config", &c->network_config,
+				   &c->network_config_len, err);
+		break;
+	case DOC_META_DATA:
+		emit_meta_data(&em, c, in->hostname);
+		r = emitter_finish(&em, "meta-data", &c->meta_data, &c->meta_data_len, err);
+		break;
+	}
+	emitter_release(&em);
+	return r;
+}
+
+int cidata_render(const struct cidata_input *in, struct cidata *ret, struct muster_err *err)
+{
+	_cleanup_free_ char *agent_b64 = NULL;
+	struct cidata c = { 0 };
+
+	memset(ret, 0, sizeof(*ret));
+	if (check_input(in, err) < 0 || check_cloud_init(in->cloud_init, err) < 0)
+		return -1;
+	if (in->agent_binary && !(agent_b64 = base64_encode(in->agent_binary, in->agent_len)))
+		return err_nomem(err);
+	if (render(DOC_USER_DATA, in, agent_b64, &c, err) < 0)
+		goto out;
+	if (needs_network_config(in) && render(DOC_NETWORK_CONFIG, in, NULL, &c, err) < 0)
+		goto out;
+	if (instance_id(&c, in->hostname) < 0) {
+		err_set(err, MUSTER_E_NOMEM, "cannot hash the seed");
+		goto out;
+	}
+	if (render(DOC_META_DATA, in, NULL, &c, err) < 0)
+		goto out;
+	*ret = c;
+	return 0;
+out:
+	cidata_release(&c);
+	return -1;
+}
+
+void cidata_release(struct cidata *c)
+{
+	if (!c)
+		return;
+	free(c->user_data);
+	free(c->meta_data);
+	free(c->network_config);
+	memset(c, 0, sizeof(*c));
+}

@@ -1,0 +1,105 @@
+/*
+ * cidata.h: a VM's cloud-init NoCloud files (user-data, meta-data,
+ * network-config), emitted with libyaml's emitter; cidata.c is the only user
+ * of it (orchestrator/yamltree.c is the parser).
+ *
+ * Nothing is pasted into YAML as text: every value goes through the emitter
+ * as a scalar event. A string muster writes itself stays a string whatever it
+ * holds (`no`, `0755`, `~`, `a: b # c`): it is quoted, or written in literal
+ * block style when it spans lines. Integers and booleans muster writes are
+ * plain. Values copied from the manifest's cloud_init tree keep the type the
+ * user gave them: a plain scalar stays plain (`true` a boolean, `8080` a
+ * number), a quoted one is quoted.
+ */
+#ifndef MUSTER_CIDATA_H
+#define MUSTER_CIDATA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "err.h"
+#include "yamltree.h"
+
+/* Where the user-data puts the agent and its unit. */
+#define CIDATA_AGENT_PATH "/usr/local/sbin/muster-agent"
+#define CIDATA_AGENT_UNIT "muster-agent.service"
+#define CIDATA_AGENT_UNIT_PATH "/etc/systemd/system/" CIDATA_AGENT_UNIT
+
+#define CIDATA_MAX_AGENT (32u * 1024 * 1024)	/* largest agent binary shipped inline */
+#define CIDATA_MAX_OUTPUT (64u * 1024 * 1024)	/* largest rendered file */
+#define CIDATA_MAX_LIST 1024			/* authorized keys, NICs, DNS servers */
+
+/* A pregenerated SSH host key of the VM. */
+struct cidata_hostkey {
+	const char *type;		/* "ed25519" | "rsa" | "ecdsa" */
+	const char *private_key;	/* OpenSSH/PEM text, usually ending in a newline */
+	const char *public_key;		/* one line */
+};
+
+struct cidata_nic {
+	const char *mac;		/* "52:54:00:xx:xx:xx", required */
+	const char *ip;			/* IPv4 or IPv6 address; NULL = DHCP */
+	unsigned prefix;		/* with ip: 0..32 (IPv4) or 0..128 (IPv6) */
+	const char *gateway;		/* NULL = none; only with ip, same family */
+	const char *const *dns;		/* name server addresses */
+	size_t n_dns;
+};
+
+struct cidata_input {
+	const char *hostname;		/* an RFC 1123 label */
+	const char *fqdn;		/* "<hostname>.<domain>", or NULL when no domain */
+	const char *user;		/* admin user, e.g. "muster" */
+	const char *const *authorized_keys;	/* one line each */
+	size_t n_authorized_keys;
+	const struct cidata_hostkey *host_keys;	/* one per type at most */
+	size_t n_host_keys;
+	const char *phone_home_url;	/* NULL = none; must not hold '$' (cloud-init expands $NAME) */
+	const void *agent_binary;	/* NULL = the unit only (hook for a later install) */
+	size_t agent_len;
+	const struct cidata_nic *nics;
+	size_t n_nics;
+	/*
+	 * The manifest group's cloud_init mapping, or NULL: packages (list),
+	 * runcmd (list of strings or of argument lists), write_files (list of
+	 * mappings, after muster's own; none at muster's two paths), user_data
+	 * (mapping merged at the top level, after muster's keys; none of
+	 * cidata_owned_keys, and no plain "<<" merge key). No mapping key in
+	 * the copied parts may be null.
+	 */
+	const struct yt_node *cloud_init;
+};
+
+struct cidata {
+	char *user_data;		/* "#cloud-config\n..." */
+	size_t user_data_len;
+	char *meta_data;
+	size_t meta_data_len;
+	char *network_config;		/* NULL when not needed: no NIC, or one DHCP NIC
+					   without name servers */
+	size_t network_config_len;
+	/* "iid-" and the first 32 hex digits of SHA-256 over user-data, NUL,
+	 * network-config (or nothing), NUL, hostname */
+	char instance_id[40];
+};
+
+/*
+ * Render the three files for in. Returns 0 and fills *ret (release with
+ * cidata_release; the strings are NUL-terminated and belong to *ret), or -1
+ * with err set (MUSTER_E_INVALID for bad input, naming the field, and for the
+ * cloud_init tree also the key path, line and column; MUSTER_E_NOMEM) and
+ * *ret left empty. Thread-safe: no shared state.
+ */
+int cidata_render(const struct cidata_input *in, struct cidata *ret,
+		  struct muster_err *err) WUR;
+
+/* Free what cidata_render put in c and empty it; an empty c is allowed. */
+void cidata_release(struct cidata *c);
+
+/* The top-level user-data keys muster sets itself: a manifest's user_data may not set them. */
+extern const char *const cidata_owned_keys[];
+extern const size_t cidata_owned_keys_count;
+
+/* Whether the len bytes at key are one of cidata_owned_keys. */
+bool cidata_key_is_owned(const char *key, size_t len);
+
+#endif

@@ -1,0 +1,93 @@
+/* cmd_known_hosts.c: `muster known-hosts FILE [-o OUT]`: the fleet's OpenSSH known_hosts. */
+#include <errno.h>
+
+#include "afile.h"
+#include "buf.h"
+#include "cmd.h"
+#include "keystore.h"
+
+static int out_option(int opt, const char *arg, void *userdata)
+{
+	if (opt != 'o')
+		return -1;
+	*(const char **) userdata = arg;
+	return 0;
+}
+
+/* The names a VM is known by: its name, its FQDN, its static addresses. */
+static void host_names(const struct manifest *m, size_t vm, struct buf *b)
+{
+	const struct mf_group *g = manifest_vm_group(m, &m->vms[vm]);
+	size_t i;
+
+	(void) buf_puts(b, m->vms[vm].name);
+	if (m->domain)
+		(void) buf_printf(b, ",%s.%s", m->vms[vm].name, m->domain);
+	for (i = 0; i < g->n_nics; i++)
+		if (g->nics[i].ip)
+			(void) buf_printf(b, ",%s", g->nics[i].ip);
+}
+
+int cmd_known_hosts(const struct cmd *self, struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct muster_err err = { 0 };
+	struct buf text = BUF_INIT(256u << 20);
+	struct manifest *m = NULL;
+	struct store *st = NULL;
+	struct keypair *keys = NULL;
+	const char *out = NULL;
+	char *state_dir = NULL;
+	size_t *all = NULL, i, j;
+	int first, code, rc = EXIT_FAIL;
+
+	first = cmd_parse(cli, self, argc, argv, opts, "o:", out_option, &out, &code);
+	if (first < 0)
+		return code;
+	code = cmd_load_manifest(argv[first], &m);
+	if (code != EXIT_OK)
+		return code;
+	all = calloc(m->n_vms + 1, sizeof(*all));
+	if (!all) {
+		err_nomem(&err);
+		goto out;
+	}
+	for (i = 0; i < m->n_vms; i++)
+		all[i] = i;
+	if (cmd_open_state(cli, &state_dir, &st, &err) < 0 ||
+	    cmd_host_keys(state_dir, st, m, all, m->n_vms, false, &keys, &err) < 0)
+		goto out;
+	(void) buf_printf(&text, "# known_hosts of fleet '%s', written by muster\n", m->fleet);
+	for (i = 0; i < m->n_vms; i++) {
+		for (j = 0; j < m->n_host_key_types; j++) {
+			host_names(m, i, &text);
+			(void) buf_printf(&text, " %s\n", keys[i * m->n_host_key_types + j].public_key);
+		}
+	}
+	if (buf_failed(&text)) {
+		err_nomem(&err);
+		goto out;
+	}
+	if (out) {
+		/* public keys only: readable by all, like ~/.ssh/known_hosts */
+		if (afile_write_all(out, buf_str(&text), text.len, 0644, &err) < 0)
+			goto out;
+	} else if (fwrite(buf_str(&text), 1, text.len, stdout) != text.len || fflush(stdout) == EOF) {
+		err_set_errno(&err, MUSTER_E_IO, errno, "cannot write the output");
+		goto out;
+	}
+	rc = EXIT_OK;
+out:
+	if (rc != EXIT_OK)
+		fprintf(stderr, "muster known-hosts: %s\n", err.msg);
+	keystore_free(keys, m ? m->n_vms * m->n_host_key_types : 0);
+	buf_release(&text);
+	store_free(st);
+	free(state_dir);
+	free(all);
+	manifest_free(m);
+	return rc;
+}

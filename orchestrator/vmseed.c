@@ -1,0 +1,115 @@
+/* vmseed.c: from the fleet model to cidata_input (vmseed.h). */
+#include <arpa/inet.h>
+
+#include "vmseed.h"
+
+enum keys_type vmseed_key_type(enum mf_key_type t)
+{
+	switch (t) {
+	case MF_KEY_RSA:
+		return KEYS_RSA;
+	case MF_KEY_ECDSA:
+		return KEYS_ECDSA;
+	case MF_KEY_ED25519:
+	case MF_KEY_TYPE_MAX:
+		break;
+	}
+	return KEYS_ED25519;
+}
+
+/* Text of the address at offset host in net's subnet. */
+static void subnet_host(const struct mf_network *net, uint32_t host, char out[INET_ADDRSTRLEN])
+{
+	struct in_addr a = { htonl(net->net_addr + host) };
+
+	inet_ntop(AF_INET, &a, out, INET_ADDRSTRLEN);
+}
+
+int vmseed_render(const struct vmseed_input *in, struct cidata *ret, struct muster_err *err)
+{
+	const struct manifest *m = in->m;
+	const struct mf_vm *vm = &m->vms[in->vm];
+	const struct mf_group *g = &m->groups[vm->group];
+	struct cidata_hostkey hk[MF_KEY_TYPE_MAX];
+	struct cidata_nic *nics = NULL;
+	char (*gw)[INET_ADDRSTRLEN] = NULL;
+	const char **dns = NULL;
+	char *fqdn = NULL, *phone = NULL;
+	size_t i;
+	int r = -1;
+
+	nics = calloc(g->n_nics + 1, sizeof(*nics));
+	gw = calloc(g->n_nics + 1, sizeof(*gw));
+	dns = calloc(g->n_nics + 1, sizeof(*dns));
+	if (!nics || !gw || !dns)
+		goto nomem;
+	for (i = 0; i < g->n_nics; i++) {
+		const struct mf_nic *nic = &g->nics[i];
+		const struct mf_network *net = &m->networks[nic->network];
+
+		nics[i].mac = vmspec_mac(in->macs, in->vm, i);
+		if (!nic->ip)
+			continue;
+		nics[i].ip = nic->ip;
+		nics[i].prefix = nic->ip_prefix;
+		if (net->type == MF_NET_NAT || net->type == MF_NET_ISOLATED) {
+			/* libvirt's network answers DNS on its first address; NAT routes through it */
+			subnet_host(net, 1, gw[i]);
+			dns[i] = gw[i];
+			nics[i].dns = &dns[i];
+			nics[i].n_dns = 1;
+			if (net->type == MF_NET_NAT)
+				nics[i].gateway = gw[i];
+		}
+	}
+	for (i = 0; i < m->n_host_key_types; i++) {
+		hk[i].type = mf_key_type_to_string(m->host_key_types[i]);
+		hk[i].private_key = in->host_keys[i].private_key;
+		hk[i].public_key = in->host_keys[i].public_key;
+	}
+	if (m->domain && asprintf(&fqdn, "%s.%s", vm->name, m->domain) < 0) {
+		fqdn = NULL;
+		goto nomem;
+	}
+	if (m->endpoint) {
+		size_t len = strlen(m->endpoint);
+
+		if (len && m->endpoint[len - 1] == '/')
+			len--;
+		if (asprintf(&phone, "%.*s/phone-home/%s", (int) len, m->endpoint, vm->name) < 0) {
+			phone = NULL;
+			goto nomem;
+		}
+	}
+	{
+		struct cidata_input ci = {
+			.hostname = vm->name,
+			.fqdn = fqdn,
+			.user = m->ssh_user,
+			.authorized_keys = in->authorized_keys,
+			.n_authorized_keys = in->n_authorized_keys,
+			.host_keys = hk,
+			.n_host_keys = m->n_host_key_types,
+			.phone_home_url = phone,
+			.agent_binary = in->agent,
+			.agent_len = in->agent_len,
+			.nics = nics,
+			.n_nics = g->n_nics,
+			.cloud_init = g->cloud_init,
+		};
+
+		r = cidata_render(&ci, ret, err);
+		if (r < 0)
+			err_prefix(err, "VM '%s'", vm->name);
+	}
+	goto out;
+nomem:
+	err_nomem(err);
+out:
+	free(nics);
+	free(gw);
+	free(dns);
+	free(fqdn);
+	free(phone);
+	return r;
+}
