@@ -98,6 +98,7 @@ check-golden: $(BUILD)/muster
 	@tests/run $(RESULTS) manifest tests/manifest/run
 	@tests/run $(RESULTS) plan tests/plan/run
 	@tests/run $(RESULTS) cli tests/cli/run
+	@tests/run $(RESULTS) render tests/render/run
 	@tests/run $(RESULTS) ssh tests/ssh/run
 
 # The fast tier: units, golden files and the command line on the test driver.
