@@ -115,6 +115,19 @@ check: check-fast check-sanitize
 	@echo "== all tiers"
 	@tests/summary $(RESULTS) $(BUILD)/san/results
 
+# Benchmarks print figures; they are not tests.
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libmuster.a
+	@mkdir -p $(dir $@)
+	$(say) BENCH $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libmuster.a $(LIBS)
+
+bench: $(BUILD)/bench/seed
+	@tools/deps cloud-image-utils openssh-client >/dev/null
+	@echo "== on disk (/var/tmp, where a state directory would be)"
+	@MUSTER_BENCH_DIR=/var/tmp $(BUILD)/bench/seed 1000 100
+	@echo "== in memory (/dev/shm: what is left once file creation is free)"
+	@MUSTER_BENCH_DIR=/dev/shm $(BUILD)/bench/seed 1000 100
+
 clean-results:
 	@rm -rf $(RESULTS)
 
@@ -137,7 +150,7 @@ install: $(BUILD)/muster
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all check check-fast check-unit check-golden check-sanitize clean-results demo deps install clean
+.PHONY: bench all check check-fast check-unit check-golden check-sanitize clean-results demo deps install clean
 .SECONDARY:
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

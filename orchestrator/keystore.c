@@ -184,7 +184,8 @@ out:
 
 /*
  * Read the private key at path, which must be of type want, into *ret. A
- * missing file sets *ret_missing. Errors name the file.
+ * missing file sets *ret_missing. Errors name the file; -2 (not -1) when
+ * the file is there but holds no usable key.
  */
 static int key_load(const char *path, enum keys_type want, struct keypair *ret,
 		    bool *ret_missing, struct muster_err *err)
@@ -205,7 +206,7 @@ static int key_load(const char *path, enum keys_type want, struct keypair *ret,
 	free(text);
 	if (r < 0) {
 		err_prefix(err, "key file '%s'", path);
-		return -1;
+		return -2;
 	}
 	if (kp.type != want) {
 		(void) err_set(err, MUSTER_E_INVALID,
@@ -213,7 +214,7 @@ static int key_load(const char *path, enum keys_type want, struct keypair *ret,
 			       keys_type_to_string(kp.type),
 			       keys_type_to_string(want));
 		keypair_release(&kp);
-		return -1;
+		return -2;
 	}
 	*ret = kp;
 	*ret_missing = false;
@@ -234,7 +235,7 @@ static char *pub_text(const struct keypair *kp, const char *comment)
 
 /* Write the .pub file at path unless it already holds exactly that text. */
 static int pub_sync(const char *path, const struct keypair *kp,
-		    const char *comment, bool force, struct muster_err *err)
+		    const char *comment, bool force, bool sync, struct muster_err *err)
 {
 	_cleanup_free_ char *want = pub_text(kp, comment);
 	_cleanup_free_ char *have = NULL;
@@ -248,14 +249,41 @@ static int pub_sync(const char *path, const struct keypair *kp,
 		if (!missing && streq(have, want))
 			return 0;
 	}
-	return afile_write_all(path, want, strlen(want), KEYSTORE_FILE_MODE, err);
+	return sync ? afile_write_all(path, want, strlen(want), KEYSTORE_FILE_MODE, err) :
+		      afile_write_all_nosync(path, want, strlen(want), KEYSTORE_FILE_MODE, err);
 }
 
-static int private_write(const char *path, const struct keypair *kp,
+static int private_write(const char *path, const struct keypair *kp, bool sync,
 			 struct muster_err *err)
 {
-	return afile_write_all(path, kp->private_key, strlen(kp->private_key),
-			       KEYSTORE_FILE_MODE, err);
+	size_t len = strlen(kp->private_key);
+
+	return sync ? afile_write_all(path, kp->private_key, len, KEYSTORE_FILE_MODE, err) :
+		      afile_write_all_nosync(path, kp->private_key, len, KEYSTORE_FILE_MODE, err);
+}
+
+/*
+ * Whether the store holds a key of type for vm. A key file that cannot be
+ * read and was never recorded is one a crash caught between writing and
+ * syncing (keystore_host_keys records only after the sync): it is made anew.
+ */
+static bool key_recorded(struct store *st, const char *fleet, const char *vm,
+			 enum keys_type type)
+{
+	struct store_key *v = NULL;
+	char want[32];
+	size_t n = 0, i;
+	bool found = false;
+
+	if (!st)
+		return true;	/* no record to go by: keep the error */
+	if (snprintf(want, sizeof(want), "host-%s", keys_type_to_string(type)) >= (int) sizeof(want) ||
+	    store_key_list(st, fleet, vm, &v, &n, NULL) < 0)
+		return true;
+	for (i = 0; i < n && !found; i++)
+		found = streq(v[i].type, want);
+	store_key_list_free(v, n);
+	return found;
 }
 
 /* ---- generation on a pool of threads ------------------------------------ */
@@ -263,6 +291,8 @@ static int private_write(const char *path, const struct keypair *kp,
 struct gen_job {
 	struct keypair *slot;	/* filled by the worker that takes the job */
 	enum keys_type type;
+	char *path;		/* where the worker writes it (unsynced), and path.pub */
+	char *pub;
 };
 
 struct gen_pool {
@@ -284,7 +314,10 @@ static void gen_run(struct gen_pool *p)
 		if (i >= p->n)
 			break;
 		err_clear(&e);
-		if (keys_generate(p->jobs[i].type, p->jobs[i].slot, &e) < 0) {
+		/* file creation costs more than an ed25519 key: it is spread too */
+		if (keys_generate(p->jobs[i].type, p->jobs[i].slot, &e) < 0 ||
+		    private_write(p->jobs[i].path, p->jobs[i].slot, false, &e) < 0 ||
+		    pub_sync(p->jobs[i].pub, p->jobs[i].slot, NULL, true, false, &e) < 0) {
 			(void) pthread_mutex_lock(&p->lock);
 			if (!atomic_load(&p->failed)) {
 				p->err = e;
@@ -540,13 +573,25 @@ int keystore_host_keys(const char *state_dir, struct store *st,
 			bool missing = true;
 
 			s = i * n_types + j;
-			if (!rotate &&
-			    (host_key_path(dirs[i], types[j], &path, err) < 0 ||
-			     key_load(path, types[j], &keys[s], &missing, err) < 0))
-				goto out;
+			if (!rotate) {
+				if (host_key_path(dirs[i], types[j], &path, err) < 0)
+					goto out;
+				r = key_load(path, types[j], &keys[s], &missing, err);
+				if (r == -2 && !key_recorded(st, fleet, vms[i], types[j])) {
+					log_debug("%s: never recorded, making a new key", err->msg);
+					missing = true;
+				} else if (r < 0) {
+					r = -1;
+					goto out;
+				}
+				r = -1;
+			}
 			if (missing) {
 				jobs[n_jobs].slot = &keys[s];
 				jobs[n_jobs].type = types[j];
+				if (host_key_path(dirs[i], types[j], &jobs[n_jobs].path, err) < 0 ||
+				    pub_path(jobs[n_jobs].path, &jobs[n_jobs].pub, err) < 0)
+					goto out;
 				n_jobs++;
 				fresh[s] = true;
 			}
@@ -558,21 +603,23 @@ int keystore_host_keys(const char *state_dir, struct store *st,
 		goto out;
 	}
 
-	/* Files: new keys whole, .pub files brought in line with the rest. */
+	/* New keys were written by the workers; bring the other .pub files in line. */
 	for (i = 0; i < n_vms; i++)
 		for (j = 0; j < n_types; j++) {
 			_cleanup_free_ char *path = NULL;
 			_cleanup_free_ char *pub = NULL;
 
 			s = i * n_types + j;
+			if (fresh[s])
+				continue;
 			if (host_key_path(dirs[i], types[j], &path, err) < 0 ||
-			    pub_path(path, &pub, err) < 0)
-				goto out;
-			if (fresh[s] && private_write(path, &keys[s], err) < 0)
-				goto out;
-			if (pub_sync(pub, &keys[s], NULL, fresh[s], err) < 0)
+			    pub_path(path, &pub, err) < 0 ||
+			    pub_sync(pub, &keys[s], NULL, false, true, err) < 0)
 				goto out;
 		}
+	/* one sync for every new file above, before the store says the keys exist */
+	if (n_jobs > 0 && afile_sync_fs(state_dir, err) < 0)
+		goto out;
 	if (n_jobs > 0)
 		log_debug("fleet '%s': %zu host keys generated, %zu read",
 			  fleet, n_jobs, count - n_jobs);
@@ -585,6 +632,10 @@ int keystore_host_keys(const char *state_dir, struct store *st,
 	r = 0;
 out:
 	keystore_free(keys, count);
+	for (i = 0; jobs && i <= n_jobs && i < count; i++) {	/* the last may be half made */
+		free(jobs[i].path);
+		free(jobs[i].pub);
+	}
 	free(jobs);
 	free(fresh);
 	strv_free(dirs, n_vms);
@@ -624,12 +675,12 @@ int keystore_admin_key(const char *state_dir, const char *fleet,
 	if (missing) {
 		if (keys_generate(KEYS_ED25519, &kp, err) < 0)
 			return -1;
-		if (private_write(path, &kp, err) < 0)
+		if (private_write(path, &kp, true, err) < 0)
 			goto fail;
 		log_debug("generated the admin key of fleet '%s' (%s)", fleet,
 			  kp.fingerprint);
 	}
-	if (pub_sync(pub, &kp, comment, missing, err) < 0)
+	if (pub_sync(pub, &kp, comment, missing, true, err) < 0)
 		goto fail;
 	*ret = kp;
 	*ret_path = steal_pointer(&path);

@@ -91,6 +91,16 @@ int statedir_prepare(const char *path, struct muster_err *err)
 	if (!p)
 		return err_nomem(err);
 
+	/* Usually the parents exist: try the directory itself first. */
+	if (mkdir(path, 0700) == 0) {
+		log_debug("created directory '%s'", path);
+		if (chmod(path, 0700) < 0)
+			return err_set_errno(err, MUSTER_E_IO, errno,
+					     "cannot set mode 0700 on '%s'", path);
+		goto check;
+	}
+	if (errno == EEXIST)
+		goto check;
 	/* Each parent in turn: "/a", "/a/b", ..., then the whole path. */
 	for (s = p + 1; *s; s++) {
 		if (*s != '/' || s[-1] == '/')
@@ -102,7 +112,7 @@ int statedir_prepare(const char *path, struct muster_err *err)
 	}
 	if (make_dir(p, err) < 0)
 		return -1;
-
+check:
 	if (stat(path, &st) < 0)
 		return err_set_errno(err, MUSTER_E_IO, errno,
 				     "cannot inspect state directory '%s'", path);

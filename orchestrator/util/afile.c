@@ -128,3 +128,49 @@ int afile_write_all(const char *path, const void *data, size_t len, mode_t mode,
 	}
 	return afile_commit(&f, err);
 }
+
+int afile_commit_nosync(struct afile *f, struct muster_err *err)
+{
+	int e = close(f->fd);
+
+	f->fd = -1;
+	if (e < 0) {
+		err_set_errno(err, MUSTER_E_IO, errno, "cannot write '%s'", f->path);
+		afile_abort(f);
+		return -1;
+	}
+	if (rename(f->tmp, f->path) < 0) {
+		err_set_errno(err, MUSTER_E_IO, errno, "cannot put '%s' in place", f->path);
+		afile_abort(f);
+		return -1;
+	}
+	afile_reset(f);
+	return 0;
+}
+
+int afile_sync_fs(const char *path, struct muster_err *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), r;
+
+	if (fd < 0)
+		return err_set_errno(err, MUSTER_E_IO, errno, "cannot open '%s'", path);
+	r = syncfs(fd);
+	if (r < 0)
+		err_set_errno(err, MUSTER_E_IO, errno, "cannot sync the file system of '%s'", path);
+	close(fd);
+	return r < 0 ? -1 : 0;
+}
+
+int afile_write_all_nosync(const char *path, const void *data, size_t len, mode_t mode,
+			   struct muster_err *err)
+{
+	struct afile f;
+
+	if (afile_open(&f, path, mode, err) < 0)
+		return -1;
+	if (afile_write(&f, data, len, err) < 0) {
+		afile_abort(&f);
+		return -1;
+	}
+	return afile_commit_nosync(&f, err);
+}
