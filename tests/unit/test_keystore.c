@@ -640,6 +640,37 @@ static void test_corrupt_key_file(void **state)
 	free(link_target);
 }
 
+/*
+ * A crash between writing new key files and the one sync that makes them
+ * durable can leave a file empty. Such a file was never recorded in the
+ * store (recording comes after the sync): it is made anew. A recorded key
+ * that cannot be read is damage, and stays an error.
+ */
+static void test_unsynced_key_made_anew(void **state)
+{
+	struct fixture *f = *state;
+	struct keypair *keys = NULL;
+	struct muster_err err;
+	char *priv = path_of("%s/keys/web/web-001/ssh_host_ed25519_key", f->state);
+	char *dir = path_of("%s/keys/web/web-001", f->state);
+
+	/* as the crash left it: the directory and an empty key file, nothing recorded */
+	assert_int_equal(statedir_prepare(dir, &err), 0);
+	spit(priv, "", 0600);
+	assert_int_equal(keystore_host_keys(f->state, f->st, "web", two_vms, two_groups, 2,
+					    ed_only, 1, false, &keys, &err), 0);
+	assert_contains(keys[0].public_key, "ssh-ed25519 ");
+	keystore_free(keys, 2);
+	/* now it is recorded: emptying it again is damage */
+	spit(priv, "", 0600);
+	err_clear(&err);
+	assert_int_equal(keystore_host_keys(f->state, f->st, "web", two_vms, two_groups, 2,
+					    ed_only, 1, false, &keys, &err), -1);
+	assert_contains(err.msg, priv);
+	free(priv);
+	free(dir);
+}
+
 static void test_bad_arguments(void **state)
 {
 	struct fixture *f = *state;
@@ -972,6 +1003,7 @@ int main(void)
 		T(test_store_keys_put_many),
 		T(test_file_wins),
 		T(test_corrupt_key_file),
+		T(test_unsynced_key_made_anew),
 		T(test_bad_arguments),
 		T(test_200_vms),
 		T(test_admin_key),
