@@ -38,4 +38,59 @@ int hv_list_domains(struct hv *hv, struct hv_domain **ret, size_t *ret_n,
 		    struct muster_err *err) WUR;
 void hv_domain_list_free(struct hv_domain *v, size_t n);
 
+/*
+ * The calls below take XML built by domxml.c and return 0 or -1 with err
+ * naming the object. "Already there" answers that muster's deterministic
+ * identity makes harmless are success, as the comments say.
+ */
+
+/* Storage pool name: started (and autostarted) if defined; else defined from pool_xml, built, started. */
+int hv_pool_ensure(struct hv *hv, const char *name, const char *pool_xml, struct muster_err *err) WUR;
+
+struct hv_volume {
+	bool exists;
+	char *path;			/* the volume's key/path in the pool */
+	unsigned long long capacity;	/* bytes */
+};
+
+/* What pool holds as volume name (ret->exists false if nothing); release with hv_volume_release. */
+int hv_volume_get(struct hv *hv, const char *pool, const char *name, struct hv_volume *ret,
+		  struct muster_err *err) WUR;
+void hv_volume_release(struct hv_volume *v);
+
+/* Create a volume from vol_xml in pool; an existing volume of that name is success. */
+int hv_volume_create(struct hv *hv, const char *pool, const char *name, const char *vol_xml,
+		     struct muster_err *err) WUR;
+
+/*
+ * Write data into volume name (virStorageVolUpload), so a remote host needs
+ * no shared file system. Returns 1, not -1, when the driver cannot upload
+ * (libvirt's test driver): the volume stays as created.
+ */
+int hv_volume_upload(struct hv *hv, const char *pool, const char *name, const void *data,
+		     size_t len, struct muster_err *err) WUR;
+
+/* Delete volume name; a missing volume is success. */
+int hv_volume_delete(struct hv *hv, const char *pool, const char *name, struct muster_err *err) WUR;
+
+/* Define (or redefine) a domain from xml, validated against libvirt's schema. */
+int hv_domain_define(struct hv *hv, const char *xml, struct muster_err *err) WUR;
+/* Start domain name; one already running is success. */
+int hv_domain_start(struct hv *hv, const char *name, struct muster_err *err) WUR;
+/* Stop (hard) and undefine domain name; a missing domain is success. */
+int hv_domain_remove(struct hv *hv, const char *name, struct muster_err *err) WUR;
+/* The domain's live XML (caller frees). */
+int hv_domain_xml(struct hv *hv, const char *name, char **ret, struct muster_err *err) WUR;
+
+/*
+ * Network name: when it exists and its XML satisfies matches(live_xml,
+ * userdata), it is left alone (started and autostarted if it was not);
+ * when it exists and does not match, an error says so (muster never
+ * replaces a network under running guests); else defined from net_xml,
+ * started and autostarted.
+ */
+int hv_network_ensure(struct hv *hv, const char *name, const char *net_xml,
+		      bool (*matches)(const char *live_xml, void *userdata), void *userdata,
+		      struct muster_err *err) WUR;
+
 #endif

@@ -153,3 +153,332 @@ out:
 	free(doms);
 	return r;
 }
+
+/* ---- storage -------------------------------------------------------------- */
+
+static bool last_error_is(int code)
+{
+	virErrorPtr e = virGetLastError();
+
+	return e && e->code == code;
+}
+
+int hv_pool_ensure(struct hv *hv, const char *name, const char *pool_xml, struct muster_err *err)
+{
+	virStoragePoolPtr pool = virStoragePoolLookupByName(hv->conn, name);
+	int active, r = -1;
+
+	if (!pool) {
+		if (!last_error_is(VIR_ERR_NO_STORAGE_POOL))
+			return hv_fail(err, "cannot look up storage pool", name);
+		pool = virStoragePoolDefineXML(hv->conn, pool_xml, 0);
+		if (!pool)
+			return hv_fail(err, "cannot define storage pool", name);
+		if (virStoragePoolBuild(pool, 0) < 0 && !last_error_is(VIR_ERR_NO_SUPPORT)) {
+			hv_fail(err, "cannot build storage pool", name);
+			goto out;
+		}
+		log_debug("defined storage pool '%s'", name);
+	}
+	active = virStoragePoolIsActive(pool);
+	if (active < 0) {
+		hv_fail(err, "cannot read state of storage pool", name);
+		goto out;
+	}
+	if (!active && virStoragePoolCreate(pool, 0) < 0) {
+		hv_fail(err, "cannot start storage pool", name);
+		goto out;
+	}
+	if (virStoragePoolSetAutostart(pool, 1) < 0) {
+		hv_fail(err, "cannot autostart storage pool", name);
+		goto out;
+	}
+	r = 0;
+out:
+	virStoragePoolFree(pool);
+	return r;
+}
+
+static virStorageVolPtr volume_lookup(struct hv *hv, const char *pool_name, const char *name,
+				      bool *ret_missing, struct muster_err *err)
+{
+	virStoragePoolPtr pool = virStoragePoolLookupByName(hv->conn, pool_name);
+	virStorageVolPtr vol;
+
+	*ret_missing = false;
+	if (!pool) {
+		hv_fail(err, "cannot look up storage pool", pool_name);
+		return NULL;
+	}
+	vol = virStorageVolLookupByName(pool, name);
+	if (!vol) {
+		if (last_error_is(VIR_ERR_NO_STORAGE_VOL)) {
+			*ret_missing = true;
+			virResetLastError();
+		} else {
+			hv_fail(err, "cannot look up volume", name);
+		}
+	}
+	virStoragePoolFree(pool);
+	return vol;
+}
+
+void hv_volume_release(struct hv_volume *v)
+{
+	free(v->path);
+	memset(v, 0, sizeof(*v));
+}
+
+int hv_volume_get(struct hv *hv, const char *pool, const char *name, struct hv_volume *ret,
+		  struct muster_err *err)
+{
+	virStorageVolInfo info;
+	virStorageVolPtr vol;
+	bool missing;
+	char *path;
+
+	memset(ret, 0, sizeof(*ret));
+	vol = volume_lookup(hv, pool, name, &missing, err);
+	if (!vol)
+		return missing ? 0 : -1;
+	path = virStorageVolGetPath(vol);
+	if (!path || virStorageVolGetInfo(vol, &info) < 0) {
+		free(path);
+		virStorageVolFree(vol);
+		return hv_fail(err, "cannot read volume", name);
+	}
+	ret->exists = true;
+	ret->path = path;
+	ret->capacity = info.capacity;
+	virStorageVolFree(vol);
+	return 0;
+}
+
+int hv_volume_create(struct hv *hv, const char *pool_name, const char *name, const char *vol_xml,
+		     struct muster_err *err)
+{
+	virStoragePoolPtr pool = virStoragePoolLookupByName(hv->conn, pool_name);
+	virStorageVolPtr vol;
+
+	if (!pool)
+		return hv_fail(err, "cannot look up storage pool", pool_name);
+	vol = virStorageVolCreateXML(pool, vol_xml, 0);
+	if (!vol && last_error_is(VIR_ERR_STORAGE_VOL_EXIST)) {
+		/* our deterministic name: made by an earlier run */
+		virResetLastError();
+		virStoragePoolFree(pool);
+		return 0;
+	}
+	virStoragePoolFree(pool);
+	if (!vol)
+		return hv_fail(err, "cannot create volume", name);
+	virStorageVolFree(vol);
+	return 0;
+}
+
+struct upload_src {
+	const char *data;
+	size_t len, off;
+};
+
+static int upload_chunk(virStreamPtr st, char *buf, size_t nbytes, void *opaque)
+{
+	struct upload_src *src = opaque;
+	size_t n = src->len - src->off;
+
+	(void) st;
+	if (n > nbytes)
+		n = nbytes;
+	memcpy(buf, src->data + src->off, n);
+	src->off += n;
+	return (int) n;
+}
+
+int hv_volume_upload(struct hv *hv, const char *pool, const char *name, const void *data,
+		     size_t len, struct muster_err *err)
+{
+	struct upload_src src = { data, len, 0 };
+	virStorageVolPtr vol;
+	virStreamPtr st = NULL;
+	bool missing;
+	int r = -1;
+
+	vol = volume_lookup(hv, pool, name, &missing, err);
+	if (!vol)
+		return missing ? err_set(err, MUSTER_E_HV, "no volume '%s' in pool '%s'", name, pool) : -1;
+	st = virStreamNew(hv->conn, 0);
+	if (!st) {
+		hv_fail(err, "cannot upload to volume", name);
+		goto out;
+	}
+	if (virStorageVolUpload(vol, st, 0, len, 0) < 0) {
+		if (last_error_is(VIR_ERR_NO_SUPPORT)) {
+			virResetLastError();
+			r = 1;	/* e.g. the test driver */
+			goto out;
+		}
+		hv_fail(err, "cannot upload to volume", name);
+		goto out;
+	}
+	if (virStreamSendAll(st, upload_chunk, &src) < 0) {
+		hv_fail(err, "cannot upload to volume", name);
+		virStreamAbort(st);
+		goto out;
+	}
+	if (virStreamFinish(st) < 0) {
+		hv_fail(err, "cannot finish the upload to volume", name);
+		goto out;
+	}
+	r = 0;
+out:
+	if (st)
+		virStreamFree(st);
+	virStorageVolFree(vol);
+	return r;
+}
+
+int hv_volume_delete(struct hv *hv, const char *pool, const char *name, struct muster_err *err)
+{
+	virStorageVolPtr vol;
+	bool missing;
+	int r = 0;
+
+	vol = volume_lookup(hv, pool, name, &missing, err);
+	if (!vol)
+		return missing ? 0 : -1;
+	if (virStorageVolDelete(vol, 0) < 0)
+		r = hv_fail(err, "cannot delete volume", name);
+	virStorageVolFree(vol);
+	return r;
+}
+
+/* ---- domains -------------------------------------------------------------- */
+
+int hv_domain_define(struct hv *hv, const char *xml, struct muster_err *err)
+{
+	virDomainPtr dom = virDomainDefineXMLFlags(hv->conn, xml, VIR_DOMAIN_DEFINE_VALIDATE);
+
+	if (!dom)
+		return hv_fail(err, "cannot define domain on", hv->uri);
+	virDomainFree(dom);
+	return 0;
+}
+
+static virDomainPtr domain_lookup(struct hv *hv, const char *name, bool *ret_missing,
+				  struct muster_err *err)
+{
+	virDomainPtr dom = virDomainLookupByName(hv->conn, name);
+
+	*ret_missing = false;
+	if (!dom) {
+		if (last_error_is(VIR_ERR_NO_DOMAIN)) {
+			virResetLastError();
+			*ret_missing = true;
+		} else {
+			hv_fail(err, "cannot look up domain", name);
+		}
+	}
+	return dom;
+}
+
+int hv_domain_start(struct hv *hv, const char *name, struct muster_err *err)
+{
+	virDomainPtr dom;
+	bool missing;
+	int active, r = 0;
+
+	dom = domain_lookup(hv, name, &missing, err);
+	if (!dom)
+		return missing ? err_set(err, MUSTER_E_HV, "no domain '%s' to start", name) : -1;
+	active = virDomainIsActive(dom);
+	if (active < 0)
+		r = hv_fail(err, "cannot read state of domain", name);
+	else if (!active && virDomainCreate(dom) < 0 && !last_error_is(VIR_ERR_OPERATION_INVALID))
+		r = hv_fail(err, "cannot start domain", name);
+	virDomainFree(dom);
+	return r;
+}
+
+int hv_domain_remove(struct hv *hv, const char *name, struct muster_err *err)
+{
+	virDomainPtr dom;
+	bool missing;
+	int active, r = 0;
+
+	dom = domain_lookup(hv, name, &missing, err);
+	if (!dom)
+		return missing ? 0 : -1;
+	active = virDomainIsActive(dom);
+	if (active > 0 && virDomainDestroy(dom) < 0 && !last_error_is(VIR_ERR_OPERATION_INVALID))
+		r = hv_fail(err, "cannot stop domain", name);
+	if (r == 0 && virDomainUndefineFlags(dom, VIR_DOMAIN_UNDEFINE_NVRAM |
+					     VIR_DOMAIN_UNDEFINE_MANAGED_SAVE) < 0 &&
+	    !last_error_is(VIR_ERR_NO_DOMAIN))
+		r = hv_fail(err, "cannot undefine domain", name);
+	virDomainFree(dom);
+	return r;
+}
+
+int hv_domain_xml(struct hv *hv, const char *name, char **ret, struct muster_err *err)
+{
+	virDomainPtr dom;
+	bool missing;
+	char *xml;
+
+	dom = domain_lookup(hv, name, &missing, err);
+	if (!dom)
+		return missing ? err_set(err, MUSTER_E_NOTFOUND, "no domain '%s'", name) : -1;
+	xml = virDomainGetXMLDesc(dom, 0);
+	virDomainFree(dom);
+	if (!xml)
+		return hv_fail(err, "cannot read the XML of domain", name);
+	*ret = xml;
+	return 0;
+}
+
+/* ---- networks ------------------------------------------------------------- */
+
+int hv_network_ensure(struct hv *hv, const char *name, const char *net_xml,
+		      bool (*matches)(const char *live_xml, void *userdata), void *userdata,
+		      struct muster_err *err)
+{
+	virNetworkPtr net = virNetworkLookupByName(hv->conn, name);
+	int active, r = -1;
+
+	if (net) {
+		char *live = virNetworkGetXMLDesc(net, VIR_NETWORK_XML_INACTIVE);
+		bool same = live && matches(live, userdata);
+
+		free(live);
+		if (!same) {
+			err_set(err, MUSTER_E_HV, "network '%s' exists on %s and differs from the "
+				"manifest: muster does not replace it; remove it (virsh net-destroy, "
+				"net-undefine) or change the manifest", name, hv->uri);
+			goto out;
+		}
+	} else {
+		if (!last_error_is(VIR_ERR_NO_NETWORK))
+			return hv_fail(err, "cannot look up network", name);
+		net = virNetworkDefineXML(hv->conn, net_xml);
+		if (!net)
+			return hv_fail(err, "cannot define network", name);
+		log_debug("defined network '%s'", name);
+	}
+	active = virNetworkIsActive(net);
+	if (active < 0) {
+		hv_fail(err, "cannot read state of network", name);
+		goto out;
+	}
+	if (!active && virNetworkCreate(net) < 0) {
+		hv_fail(err, "cannot start network", name);
+		goto out;
+	}
+	if (virNetworkSetAutostart(net, 1) < 0) {
+		hv_fail(err, "cannot autostart network", name);
+		goto out;
+	}
+	r = 0;
+out:
+	virNetworkFree(net);
+	return r;
+}

@@ -1,0 +1,214 @@
+/*
+ * executor.c: batches on a pool of worker threads (executor.h).
+ *
+ * The workers live for the whole run. For each batch the calling thread
+ * publishes the range [next, end) and wakes them; each worker takes items
+ * with an atomic counter until the range is used up; the last one to finish
+ * an item of the batch wakes the calling thread.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+
+#define LOG_TAG "executor"
+#include "executor.h"
+#include "log.h"
+
+struct run {
+	const struct executor_ops *ops;
+	void *shared;
+	size_t n;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;		/* a batch is published, or the run ends */
+	pthread_cond_t idle;		/* a batch's items are all done */
+	unsigned long batch_no;		/* bumped per batch */
+	size_t end;			/* the batch's end */
+	atomic_size_t next;		/* the next item to take */
+	size_t pending;			/* items of the batch not done yet */
+	bool quit;
+	size_t done, failed;
+	bool *failed_item;		/* per item */
+};
+
+struct worker {
+	struct run *run;
+	pthread_t tid;
+	void *ctx;
+	struct muster_err err;		/* why worker_new failed */
+	bool ready;
+};
+
+static void item_outcome(struct run *r, size_t i, bool ok, const char *why)
+{
+	/* called with r->lock held */
+	if (ok) {
+		r->done++;
+	} else {
+		r->failed++;
+		r->failed_item[i] = true;
+	}
+	if (r->ops->outcome)
+		r->ops->outcome(r->shared, i, ok, why);
+}
+
+static void run_items(struct worker *w)
+{
+	struct run *r = w->run;
+
+	for (;;) {
+		size_t i = atomic_fetch_add(&r->next, 1);
+		struct muster_err err = { 0 };
+		int rc;
+
+		if (i >= r->end)
+			return;
+		rc = r->ops->work(w->ctx, i, &err);
+		pthread_mutex_lock(&r->lock);
+		item_outcome(r, i, rc == 0, rc == 0 ? NULL : err.msg);
+		if (--r->pending == 0)
+			pthread_cond_signal(&r->idle);
+		pthread_mutex_unlock(&r->lock);
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct run *r = w->run;
+	unsigned long seen = 0;
+
+	pthread_mutex_lock(&r->lock);
+	for (;;) {
+		while (!r->quit && r->batch_no == seen)
+			pthread_cond_wait(&r->wake, &r->lock);
+		if (r->quit)
+			break;
+		seen = r->batch_no;
+		pthread_mutex_unlock(&r->lock);
+		run_items(w);
+		pthread_mutex_lock(&r->lock);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return NULL;
+}
+
+static void mark_failed(void *runp, size_t i, const char *why)
+{
+	struct run *r = runp;
+
+	pthread_mutex_lock(&r->lock);
+	if (!r->failed_item[i]) {
+		r->done--;
+		item_outcome(r, i, false, why);
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+int executor_run(size_t n, const struct executor_opts *opts, const struct executor_ops *ops,
+		 void *shared, struct executor_result *ret, struct muster_err *err)
+{
+	struct run r = { .ops = ops, .shared = shared, .n = n };
+	size_t nw = opts->parallel ? opts->parallel : 1, bs = opts->batch_size ? opts->batch_size : 1;
+	struct worker *w;
+	size_t started = 0, i, first;
+	sigset_t all, old;
+	int rc = -1;
+
+	memset(ret, 0, sizeof(*ret));
+	if (n == 0)
+		return 0;
+	if (nw > bs)
+		nw = bs;	/* more workers than a batch holds would idle */
+	if (nw > n)
+		nw = n;
+	w = calloc(nw, sizeof(*w));
+	r.failed_item = calloc(n, sizeof(*r.failed_item));
+	if (!w || !r.failed_item) {
+		free(w);
+		free(r.failed_item);
+		return err_nomem(err);
+	}
+	pthread_mutex_init(&r.lock, NULL);
+	pthread_cond_init(&r.wake, NULL);
+	pthread_cond_init(&r.idle, NULL);
+	atomic_init(&r.next, 0);
+
+	/* the workers' connections first: a run with no worker fails as a whole */
+	for (i = 0; i < nw; i++) {
+		w[i].run = &r;
+		w[i].ctx = ops->worker_new(shared, &w[i].err);
+		w[i].ready = w[i].ctx != NULL;
+	}
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);	/* signals stay with the main thread */
+	for (i = 0; i < nw; i++)
+		if (w[i].ready && pthread_create(&w[i].tid, NULL, worker_main, &w[i]) == 0)
+			started++;
+		else
+			w[i].ready = false;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (started == 0) {
+		if (err)
+			*err = w[0].err;
+		if (!w[0].err.msg[0])
+			err_set(err, MUSTER_E_IO, "cannot start a worker thread");
+		goto out;
+	}
+	if (started < nw)
+		log_info("%zu of %zu workers could not start: %s", nw - started, nw, w[0].err.msg);
+
+	for (first = 0; first < n; first += bs) {
+		size_t end = first + bs < n ? first + bs : n;
+
+		pthread_mutex_lock(&r.lock);
+		r.end = end;
+		r.pending = end - first;
+		atomic_store(&r.next, first);
+		r.batch_no++;
+		pthread_cond_broadcast(&r.wake);
+		while (r.pending > 0)
+			pthread_cond_wait(&r.idle, &r.lock);
+		pthread_mutex_unlock(&r.lock);
+		ret->batches++;
+
+		if (ops->wait_ready) {
+			size_t *ok = calloc(end - first, sizeof(*ok)), k = 0, j;
+
+			if (ok) {
+				for (j = first; j < end; j++)
+					if (!r.failed_item[j])
+						ok[k++] = j;
+				ops->wait_ready(shared, ok, k, mark_failed, &r);
+				free(ok);
+			}
+		}
+		if ((unsigned long long) r.failed * 100 > (unsigned long long) opts->max_fail_percent * n &&
+		    end < n) {
+			ret->stopped = true;
+			ret->skipped = n - end;
+			log_info("%zu of %zu failed, more than max_fail_percent %u%%: stopping", r.failed,
+				 n, opts->max_fail_percent);
+			break;
+		}
+	}
+	rc = 0;
+out:
+	pthread_mutex_lock(&r.lock);
+	r.quit = true;
+	pthread_cond_broadcast(&r.wake);
+	pthread_mutex_unlock(&r.lock);
+	for (i = 0; i < nw; i++) {
+		if (w[i].ready)
+			pthread_join(w[i].tid, NULL);
+		if (w[i].ctx)
+			ops->worker_free(w[i].ctx);
+	}
+	ret->done = r.done;
+	ret->failed = r.failed;
+	pthread_cond_destroy(&r.wake);
+	pthread_cond_destroy(&r.idle);
+	pthread_mutex_destroy(&r.lock);
+	free(r.failed_item);
+	free(w);
+	return rc;
+}

@@ -1,0 +1,57 @@
+/*
+ * executor.h: work on many VMs in batches, on parallel workers.
+ *
+ * Items (VMs) are taken in order, batch_size at a time; each batch runs on
+ * `parallel` workers, each with its own context (its own hypervisor and
+ * store connections: a worker never shares one). A batch is done when all
+ * its items are done (and, with a ready hook, ready). One item failing
+ * never stops its siblings; after the batch in which the failures cross
+ * max_fail_percent of all items, no further batch starts.
+ */
+#ifndef MUSTER_EXECUTOR_H
+#define MUSTER_EXECUTOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "err.h"
+
+struct executor_ops {
+	/* Make a worker's context (connections); NULL with err on failure. */
+	void *(*worker_new)(void *shared, struct muster_err *err);
+	void (*worker_free)(void *worker);
+	/* Do item i; 0 or -1 with err (the item's own failure). */
+	int (*work)(void *worker, size_t i, struct muster_err *err);
+	/*
+	 * Optional: after a batch's work, wait until its items are ready (the
+	 * agent's report; a later issue). Marks late items failed through
+	 * failed(); called on the calling thread.
+	 */
+	void (*wait_ready)(void *shared, const size_t *items, size_t n,
+			   void (*failed)(void *run, size_t i, const char *why), void *run);
+	/* Optional: told of each item's outcome, on the worker's thread, serialised. */
+	void (*outcome)(void *shared, size_t i, bool ok, const char *why);
+};
+
+struct executor_opts {
+	size_t batch_size;		/* >= 1 */
+	size_t parallel;		/* >= 1 workers */
+	unsigned max_fail_percent;	/* 0..100 */
+};
+
+struct executor_result {
+	size_t done;		/* items that succeeded */
+	size_t failed;		/* items that failed */
+	size_t skipped;		/* items never started: the failure budget ran out */
+	size_t batches;		/* batches run */
+	bool stopped;		/* the budget stopped the run */
+};
+
+/*
+ * Run items 0..n-1. Returns 0 when the run itself worked (items may still
+ * have failed: see *ret), -1 when no worker could be made.
+ */
+int executor_run(size_t n, const struct executor_opts *opts, const struct executor_ops *ops,
+		 void *shared, struct executor_result *ret, struct muster_err *err) WUR;
+
+#endif

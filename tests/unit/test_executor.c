@@ -1,0 +1,228 @@
+/* test_executor.c: batches, parallel workers, the failure budget, the ready hook. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+#include <cmocka.h>
+
+#include "executor.h"
+
+#define MAX_ITEMS 256
+
+struct shared {
+	atomic_int running, max_running;
+	atomic_int workers_made, workers_freed;
+	int fail_from;			/* items >= this fail (-1: none) */
+	bool no_workers;		/* worker_new always fails */
+	int runs[MAX_ITEMS];		/* times each item ran */
+	int batch_of_ready[MAX_ITEMS];	/* the wait_ready call that saw it, 1-based */
+	int ready_calls;
+	int not_ready;			/* wait_ready fails this item (-1: none) */
+	int outcomes_ok, outcomes_failed;
+	pthread_mutex_t lock;
+};
+
+static void *w_new(void *sh, struct muster_err *err)
+{
+	struct shared *s = sh;
+
+	if (s->no_workers) {
+		err_set(err, MUSTER_E_HV, "cannot connect");
+		return NULL;
+	}
+	atomic_fetch_add(&s->workers_made, 1);
+	return s;
+}
+
+static void w_free(void *w)
+{
+	struct shared *s = w;
+
+	atomic_fetch_add(&s->workers_freed, 1);
+}
+
+static int w_work(void *w, size_t i, struct muster_err *err)
+{
+	struct shared *s = w;
+	struct timespec t = { 0, 2 * 1000 * 1000 };
+	int now = atomic_fetch_add(&s->running, 1) + 1, max = atomic_load(&s->max_running);
+
+	while (now > max && !atomic_compare_exchange_weak(&s->max_running, &max, now))
+		;
+	nanosleep(&t, NULL);	/* long enough for the workers to overlap */
+	pthread_mutex_lock(&s->lock);
+	s->runs[i]++;
+	pthread_mutex_unlock(&s->lock);
+	atomic_fetch_sub(&s->running, 1);
+	if (s->fail_from >= 0 && (int) i >= s->fail_from)
+		return err_set(err, MUSTER_E_HV, "item %zu broke", i);
+	return 0;
+}
+
+static void w_ready(void *sh, const size_t *items, size_t n,
+		    void (*failed)(void *run, size_t i, const char *why), void *run)
+{
+	struct shared *s = sh;
+	size_t k;
+
+	s->ready_calls++;
+	for (k = 0; k < n; k++) {
+		s->batch_of_ready[items[k]] = s->ready_calls;
+		if ((int) items[k] == s->not_ready)
+			failed(run, items[k], "no ready report");
+	}
+}
+
+static void w_outcome(void *sh, size_t i, bool ok, const char *why)
+{
+	struct shared *s = sh;
+
+	(void) i;
+	(void) why;
+	if (ok)
+		s->outcomes_ok++;
+	else
+		s->outcomes_failed++;
+}
+
+static const struct executor_ops ops = { w_new, w_free, w_work, w_ready, w_outcome };
+
+static void setup_shared(struct shared *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->fail_from = -1;
+	s->not_ready = -1;
+	pthread_mutex_init(&s->lock, NULL);
+}
+
+static void test_every_item_once_in_parallel(void **state)
+{
+	struct executor_opts o = { .batch_size = 20, .parallel = 4, .max_fail_percent = 10 };
+	struct executor_result r;
+	struct shared s;
+	size_t i;
+
+	(void) state;
+	setup_shared(&s);
+	assert_int_equal(executor_run(100, &o, &ops, &s, &r, NULL), 0);
+	for (i = 0; i < 100; i++)
+		assert_int_equal(s.runs[i], 1);
+	assert_int_equal(r.done, 100);
+	assert_int_equal(r.failed, 0);
+	assert_int_equal(r.batches, 5);
+	assert_false(r.stopped);
+	assert_int_equal(atomic_load(&s.workers_made), 4);
+	assert_int_equal(atomic_load(&s.workers_freed), 4);
+	assert_true(atomic_load(&s.max_running) > 1);	/* the workers overlapped */
+	assert_true(atomic_load(&s.max_running) <= 4);
+	/* the ready hook saw each batch's items once, batch by batch */
+	assert_int_equal(s.ready_calls, 5);
+	for (i = 0; i < 100; i++)
+		assert_int_equal(s.batch_of_ready[i], (int) (i / 20) + 1);
+	assert_int_equal(s.outcomes_ok, 100);
+}
+
+static void test_budget_stops_after_the_crossing_batch(void **state)
+{
+	/* 100 items in batches of 10; items 15.. fail: batch 2 holds 5 failures (5%),
+	 * batch 3 makes it 15% > 10%: the run stops after batch 3 */
+	struct executor_opts o = { .batch_size = 10, .parallel = 3, .max_fail_percent = 10 };
+	struct executor_result r;
+	struct shared s;
+	size_t i;
+
+	(void) state;
+	setup_shared(&s);
+	s.fail_from = 15;
+	assert_int_equal(executor_run(100, &o, &ops, &s, &r, NULL), 0);
+	assert_true(r.stopped);
+	assert_int_equal(r.batches, 3);
+	assert_int_equal(r.done, 15);
+	assert_int_equal(r.failed, 15);
+	assert_int_equal(r.skipped, 70);
+	for (i = 30; i < 100; i++)
+		assert_int_equal(s.runs[i], 0);
+	/* failed items never reach the ready hook */
+	for (i = 15; i < 30; i++)
+		assert_int_equal(s.batch_of_ready[i], 0);
+}
+
+static void test_failure_within_budget_runs_on(void **state)
+{
+	struct executor_opts o = { .batch_size = 10, .parallel = 2, .max_fail_percent = 10 };
+	struct executor_result r;
+	struct shared s;
+
+	(void) state;
+	setup_shared(&s);
+	s.fail_from = 95;	/* 5 of 100: within 10% */
+	assert_int_equal(executor_run(100, &o, &ops, &s, &r, NULL), 0);
+	assert_false(r.stopped);
+	assert_int_equal(r.done, 95);
+	assert_int_equal(r.failed, 5);
+	assert_int_equal(r.skipped, 0);
+}
+
+static void test_not_ready_counts_as_failed(void **state)
+{
+	struct executor_opts o = { .batch_size = 5, .parallel = 2, .max_fail_percent = 0 };
+	struct executor_result r;
+	struct shared s;
+
+	(void) state;
+	setup_shared(&s);
+	s.not_ready = 3;
+	assert_int_equal(executor_run(10, &o, &ops, &s, &r, NULL), 0);
+	assert_int_equal(r.failed, 1);
+	assert_int_equal(r.done, 4);
+	assert_true(r.stopped);		/* 0% budget: the first failure stops it */
+	assert_int_equal(r.skipped, 5);
+	assert_int_equal(s.outcomes_failed, 1);
+}
+
+static void test_no_worker_fails_the_run(void **state)
+{
+	struct executor_opts o = { .batch_size = 5, .parallel = 2, .max_fail_percent = 0 };
+	struct executor_result r;
+	struct muster_err err = { 0 };
+	struct shared s;
+
+	(void) state;
+	setup_shared(&s);
+	s.no_workers = true;
+	assert_int_equal(executor_run(10, &o, &ops, &s, &r, &err), -1);
+	assert_string_equal(err.msg, "cannot connect");
+	assert_int_equal(s.runs[0], 0);
+}
+
+static void test_one_worker_and_tiny_batches(void **state)
+{
+	struct executor_opts o = { .batch_size = 1, .parallel = 8, .max_fail_percent = 100 };
+	struct executor_result r;
+	struct shared s;
+
+	(void) state;
+	setup_shared(&s);
+	assert_int_equal(executor_run(7, &o, &ops, &s, &r, NULL), 0);
+	assert_int_equal(r.batches, 7);
+	assert_int_equal(atomic_load(&s.workers_made), 1);	/* never more than a batch holds */
+	assert_int_equal(atomic_load(&s.max_running), 1);
+	assert_int_equal(r.done, 7);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_every_item_once_in_parallel),
+		cmocka_unit_test(test_budget_stops_after_the_crossing_batch),
+		cmocka_unit_test(test_failure_within_budget_runs_on),
+		cmocka_unit_test(test_not_ready_counts_as_failed),
+		cmocka_unit_test(test_no_worker_fails_the_run),
+		cmocka_unit_test(test_one_worker_and_tiny_batches),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
