@@ -4,9 +4,12 @@
  * state.
  */
 #include <getopt.h>
+#include <time.h>
 
 #define LOG_TAG "cmd"
 #include "cmd.h"
+#include "hv.h"
+#include "identity.h"
 #include "keystore.h"
 #include "log.h"
 #include "statedir.h"
@@ -204,4 +207,114 @@ void cmd_authkeys_release(struct cmd_authkeys *a)
 	keypair_release(&a->admin);
 	free(a->admin_line);
 	memset(a, 0, sizeof(*a));
+}
+
+/* ---- the plan ---------------------------------------------------------------- */
+
+struct want_buf {
+	struct plan_want *v;
+	char (*config)[VMSPEC_HASH_LEN];
+	char (*base)[VMSPEC_HASH_LEN];
+	char (*domain)[IDENTITY_DOMAIN_NAME_MAX + 1];
+};
+
+static void want_release(struct want_buf *w)
+{
+	free(w->v);
+	free(w->config);
+	free(w->base);
+	free(w->domain);
+}
+
+static int want_build(const struct manifest *m, struct want_buf *w, struct muster_err *err)
+{
+	size_t i, n = m->n_vms ? m->n_vms : 1;
+
+	w->v = calloc(n, sizeof(*w->v));
+	w->config = calloc(n, sizeof(*w->config));
+	w->base = calloc(n, sizeof(*w->base));
+	w->domain = calloc(n, sizeof(*w->domain));
+	if (!w->v || !w->config || !w->base || !w->domain)
+		return err_nomem(err);
+	for (i = 0; i < m->n_vms; i++) {
+		const struct mf_vm *vm = &m->vms[i];
+
+		if (vmspec_hashes(m, i, w->config[i], w->base[i], err) < 0 ||
+		    identity_domain_name(m->fleet, vm->name, w->domain[i], sizeof(w->domain[i]), err) < 0)
+			return -1;
+		w->v[i].name = vm->name;
+		w->v[i].group = manifest_vm_group(m, vm)->name;
+		w->v[i].domain = w->domain[i];
+		w->v[i].config_hash = w->config[i];
+		w->v[i].base_hash = w->base[i];
+	}
+	return 0;
+}
+
+/* Every domain on the fleet's hypervisors (--connect, hypervisor or hosts). */
+static int list_domains(const struct cli *cli, const struct manifest *m, struct hv_domain **ret,
+			size_t *ret_n, struct muster_err *err)
+{
+	const char *single = cli->connect ? cli->connect : m->hypervisor;
+	size_t nuris = single ? 1 : m->n_hosts, i, total = 0;
+	struct hv_domain *all = NULL;
+
+	for (i = 0; i < nuris; i++) {
+		const char *uri = single ? single : m->hosts[i].uri;
+		struct hv_domain *v = NULL, *grown;
+		struct hv *hv = NULL;
+		size_t n = 0;
+
+		if (hv_open(uri, &hv, err) < 0 || hv_list_domains(hv, &v, &n, err) < 0) {
+			hv_free(hv);
+			hv_domain_list_free(all, total);
+			return -1;
+		}
+		hv_free(hv);
+		grown = realloc(all, (total + n + 1) * sizeof(*all));
+		if (!grown) {
+			hv_domain_list_free(v, n);
+			hv_domain_list_free(all, total);
+			return err_nomem(err);
+		}
+		all = grown;
+		memcpy(all + total, v, n * sizeof(*v));
+		total += n;
+		free(v);
+	}
+	*ret = all;
+	*ret_n = total;
+	return 0;
+}
+
+int cmd_plan_compute(const struct cli *cli, const struct manifest *m, struct store *st,
+		     struct plan **ret, struct muster_err *err)
+{
+	struct want_buf want = { 0 };
+	struct store_vm *recs = NULL;
+	struct hv_domain *doms = NULL;
+	size_t n_recs = 0, n_doms = 0;
+	struct timespec now;
+	int r = -1;
+
+	if (want_build(m, &want, err) < 0 ||
+	    store_vm_list(st, m->fleet, &recs, &n_recs, err) < 0 ||
+	    list_domains(cli, m, &doms, &n_doms, err) < 0)
+		goto out;
+	clock_gettime(CLOCK_REALTIME, &now);
+	{
+		struct plan_input in = {
+			.fleet = m->fleet, .want = want.v, .n_want = m->n_vms,
+			.recorded = recs, .n_recorded = n_recs, .domains = doms, .n_domains = n_doms,
+			.now_ms = (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000,
+			.max_age_s = m->rebuild_max_age,
+		};
+
+		r = plan_compute(&in, ret, err);
+	}
+out:
+	hv_domain_list_free(doms, n_doms);
+	store_vm_list_free(recs, n_recs);
+	want_release(&want);
+	return r;
 }

@@ -11,6 +11,7 @@
 
 #include "keys.h"
 #include "manifest.h"
+#include "plan.h"
 #include "store.h"
 #include "common.h"
 
@@ -86,6 +87,13 @@ struct cmd_authkeys {
 int cmd_authorized_keys(const char *state_dir, const struct manifest *m, struct cmd_authkeys *ret,
 			struct muster_err *err) WUR;
 void cmd_authkeys_release(struct cmd_authkeys *a);
+
+/*
+ * The plan for m: what the manifest wants, what st recorded, what the
+ * fleet's hypervisors (--connect, hypervisor or hosts) report.
+ */
+int cmd_plan_compute(const struct cli *cli, const struct manifest *m, struct store *st,
+		     struct plan **ret, struct muster_err *err) WUR;
 
 int cmd_validate(const struct cmd *self, struct cli *cli, int argc, char **argv);
 int cmd_plan(const struct cmd *self, struct cli *cli, int argc, char **argv);
