@@ -48,6 +48,7 @@ enum store_sql {
 	SQL_VM_ENSURE,
 	SQL_VM_ID,
 	SQL_KEY_PUT_CHANGED,
+	SQL_VM_SET_SPEC,
 	SQL_MAX
 };
 
@@ -134,6 +135,10 @@ static const char *const store_sql_text[SQL_MAX] = {
 		" created_at = excluded.created_at"
 		" WHERE public_key IS NOT excluded.public_key"
 		" OR fingerprint IS NOT excluded.fingerprint",
+	[SQL_VM_SET_SPEC] =
+		"UPDATE vms SET domain = ?3, uuid = ?4, config_hash = ?5, base_hash = ?6,"
+		" rebuilt_at = CASE WHEN ?7 THEN ?8 ELSE rebuilt_at END, updated_at = ?8"
+		" WHERE name = ?2 AND fleet_id = (SELECT id FROM fleets WHERE name = ?1)",
 };
 
 struct store {
@@ -1296,5 +1301,34 @@ int store_keys_put_many(struct store *s, const char *fleet,
 fail:
 	tx_rollback(s);
 	err_prefix(err, "cannot record the keys of fleet '%s'", fleet);
+	return -1;
+}
+
+int store_vm_set_spec(struct store *s, const char *fleet, const char *vm, const char *domain,
+		      const char *uuid, const char *config_hash, const char *base_hash,
+		      bool rebuilt, struct muster_err *err)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+
+	if (check_name("fleet", fleet, err) < 0 || check_name("vm", vm, err) < 0)
+		return -1;
+	if (stmt_get(s, SQL_VM_SET_SPEC, &st, err) < 0)
+		goto fail;
+	if (bind_text(st, 1, fleet) < 0 || bind_text(st, 2, vm) < 0 ||
+	    bind_text(st, 3, domain) < 0 || bind_text(st, 4, uuid) < 0 ||
+	    bind_text(st, 5, config_hash) < 0 || bind_text(st, 6, base_hash) < 0 ||
+	    bind_int64(st, 7, rebuilt) < 0 || bind_int64(st, 8, store_now(s)) < 0) {
+		(void) db_fail(s, err);
+		goto fail;
+	}
+	if (step_done(s, st, err) < 0)
+		goto fail;
+	if (sqlite3_changes(s->db) == 0) {
+		err_set(err, MUSTER_E_NOTFOUND, "fleet '%s' has no vm '%s'", fleet, vm);
+		goto fail;
+	}
+	return 0;
+fail:
+	err_prefix(err, "cannot record the spec of '%s'", vm);
 	return -1;
 }

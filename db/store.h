@@ -22,6 +22,7 @@
 #ifndef MUSTER_STORE_H
 #define MUSTER_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -121,6 +122,15 @@ int store_vm_upsert(struct store *s, const char *fleet,
 int store_vm_transition(struct store *s, const char *fleet, const char *vm,
 			enum vm_state to, const char *detail, int64_t run_id,
 			struct muster_err *err) WUR;
+
+/*
+ * Record what VM vm of fleet was defined as: its domain name, UUID and the
+ * two spec hashes (vmspec.h); rebuilt also sets rebuilt_at to now. The
+ * state is kept. An unknown VM is MUSTER_E_NOTFOUND.
+ */
+int store_vm_set_spec(struct store *s, const char *fleet, const char *vm, const char *domain,
+		      const char *uuid, const char *config_hash, const char *base_hash,
+		      bool rebuilt, struct muster_err *err) WUR;
 
 /* One event. from is NULL when the VM had no prior state; detail may be NULL. */
 struct store_event {

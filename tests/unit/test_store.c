@@ -426,6 +426,31 @@ static void test_transition_unknown_vm(void **state)
 	assert_int_equal(count_events(s, "prod", NULL), 0);
 }
 
+static void test_vm_set_spec(void **state)
+{
+	struct store *s = *state;
+	struct store_vm *v = NULL;
+	struct muster_err err;
+	size_t n = 0;
+
+	put_vm(s, "prod", "web-001", VM_STATE_CLONED);
+	err_clear(&err);
+	assert_int_equal(store_vm_set_spec(s, "prod", "web-001", "prod-web-001", "u-1", "c1", "b1",
+					   true, &err), 0);
+	assert_int_equal(store_vm_list(s, "prod", &v, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].domain, "prod-web-001");
+	assert_string_equal(v[0].uuid, "u-1");
+	assert_string_equal(v[0].config_hash, "c1");
+	assert_string_equal(v[0].base_hash, "b1");
+	assert_int_equal(v[0].state, VM_STATE_CLONED);	/* kept */
+	assert_true(v[0].rebuilt_at > 0);
+	store_vm_list_free(v, n);
+	assert_int_equal(store_vm_set_spec(s, "prod", "web-404", "d", "u", "c", "b", false, &err), -1);
+	assert_int_equal(err.code, MUSTER_E_NOTFOUND);
+	assert_int_equal(count_events(s, "prod", NULL), 0);	/* no event: not a transition */
+}
+
 /* An event naming a run that does not exist violates a foreign key: the
  * whole transition is rolled back. */
 static void test_foreign_keys(void **state)
@@ -854,6 +879,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_upsert_list_round_trip, mem_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_transition_records_event, mem_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_transition_failed, mem_setup, mem_teardown),
+		cmocka_unit_test_setup_teardown(test_vm_set_spec, mem_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_transition_unknown_vm, mem_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_foreign_keys, mem_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_runs, mem_setup, mem_teardown),
