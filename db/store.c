@@ -1332,3 +1332,21 @@ fail:
 	err_prefix(err, "cannot record the spec of '%s'", vm);
 	return -1;
 }
+
+int store_vm_note(struct store *s, const char *fleet, const char *vm, const char *detail,
+		  int64_t run_id, struct muster_err *err)
+{
+	int64_t vm_id;
+	enum vm_state now;
+
+	if (check_name("fleet", fleet, err) < 0 || check_name("vm", vm, err) < 0)
+		return -1;
+	if (tx_begin(s, err) < 0 || vm_find(s, fleet, vm, &vm_id, &now, err) < 0 ||
+	    vm_transition(s, fleet, vm, now, detail, run_id, err) < 0 ||
+	    tx_commit(s, err) < 0) {
+		tx_rollback(s);
+		err_prefix(err, "cannot record event for '%s'", vm);
+		return -1;
+	}
+	return 0;
+}

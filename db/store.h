@@ -132,6 +132,13 @@ int store_vm_set_spec(struct store *s, const char *fleet, const char *vm, const 
 		      const char *uuid, const char *config_hash, const char *base_hash,
 		      bool rebuilt, struct muster_err *err) WUR;
 
+/*
+ * Record an event that changes no state (from and to are the VM's current
+ * state): the intent before a side effect.
+ */
+int store_vm_note(struct store *s, const char *fleet, const char *vm, const char *detail,
+		  int64_t run_id, struct muster_err *err) WUR;
+
 /* One event. from is NULL when the VM had no prior state; detail may be NULL. */
 struct store_event {
 	char *vm;
