@@ -70,6 +70,10 @@ int hv_volume_create(struct hv *hv, const char *pool, const char *name, const ch
 int hv_volume_upload(struct hv *hv, const char *pool, const char *name, const void *data,
 		     size_t len, struct muster_err *err) WUR;
 
+/* The same from the file at path (a base image), streamed. */
+int hv_volume_upload_file(struct hv *hv, const char *pool, const char *name, const char *path,
+			  struct muster_err *err) WUR;
+
 /* Delete volume name; a missing volume is success. */
 int hv_volume_delete(struct hv *hv, const char *pool, const char *name, struct muster_err *err) WUR;
 

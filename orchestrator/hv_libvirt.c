@@ -1,4 +1,9 @@
 /* hv_libvirt.c: the hypervisor interface on libvirt, for any libvirt URI. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
@@ -294,10 +299,23 @@ static int upload_chunk(virStreamPtr st, char *buf, size_t nbytes, void *opaque)
 	return (int) n;
 }
 
-int hv_volume_upload(struct hv *hv, const char *pool, const char *name, const void *data,
-		     size_t len, struct muster_err *err)
+static int upload_fd_chunk(virStreamPtr st, char *buf, size_t nbytes, void *opaque)
 {
-	struct upload_src src = { data, len, 0 };
+	int fd = *(int *) opaque;
+	ssize_t n;
+
+	(void) st;
+	do
+		n = read(fd, buf, nbytes);
+	while (n < 0 && errno == EINTR);
+	return (int) n;
+}
+
+/* Upload len bytes from src (memory) or fd into name: 0, 1 (driver cannot), -1. */
+static int volume_upload(struct hv *hv, const char *pool, const char *name,
+			 struct upload_src *src, int fd, unsigned long long len,
+			 struct muster_err *err)
+{
 	virStorageVolPtr vol;
 	virStreamPtr st = NULL;
 	bool missing;
@@ -311,7 +329,7 @@ int hv_volume_upload(struct hv *hv, const char *pool, const char *name, const vo
 		hv_fail(err, "cannot upload to volume", name);
 		goto out;
 	}
-	if (virStorageVolUpload(vol, st, 0, len, 0) < 0) {
+	if (virStorageVolUpload(vol, st, 0, (unsigned long long) len, 0) < 0) {
 		if (last_error_is(VIR_ERR_NO_SUPPORT)) {
 			virResetLastError();
 			r = 1;	/* e.g. the test driver */
@@ -320,7 +338,8 @@ int hv_volume_upload(struct hv *hv, const char *pool, const char *name, const vo
 		hv_fail(err, "cannot upload to volume", name);
 		goto out;
 	}
-	if (virStreamSendAll(st, upload_chunk, &src) < 0) {
+	if ((src ? virStreamSendAll(st, upload_chunk, src) :
+		   virStreamSendAll(st, upload_fd_chunk, &fd)) < 0) {
 		hv_fail(err, "cannot upload to volume", name);
 		virStreamAbort(st);
 		goto out;
@@ -334,6 +353,32 @@ out:
 	if (st)
 		virStreamFree(st);
 	virStorageVolFree(vol);
+	return r;
+}
+
+int hv_volume_upload(struct hv *hv, const char *pool, const char *name, const void *data,
+		     size_t len, struct muster_err *err)
+{
+	struct upload_src src = { data, len, 0 };
+
+	return volume_upload(hv, pool, name, &src, -1, len, err);
+}
+
+int hv_volume_upload_file(struct hv *hv, const char *pool, const char *name, const char *path,
+			  struct muster_err *err)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), r;
+
+	if (fd < 0)
+		return err_set_errno(err, MUSTER_E_IO, errno, "cannot open '%s'", path);
+	if (fstat(fd, &st) < 0) {
+		r = err_set_errno(err, MUSTER_E_IO, errno, "cannot read '%s'", path);
+		close(fd);
+		return r;
+	}
+	r = volume_upload(hv, pool, name, NULL, fd, (unsigned long long) st.st_size, err);
+	close(fd);
 	return r;
 }
 
