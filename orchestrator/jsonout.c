@@ -39,3 +39,68 @@ nomem:
 	json_decref(doc);
 	return err_nomem(err);
 }
+
+static json_t *string_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+int jsonout_status(const char *fleet, const struct jsonout_vm *vms, size_t n, FILE *f,
+		   struct muster_err *err)
+{
+	json_t *doc = json_object(), *list = json_array();
+	size_t i, j;
+
+	if (!doc || !list || json_object_set_new(doc, "fleet", json_string(fleet)) < 0 ||
+	    json_object_set(doc, "vms", list) < 0)
+		goto nomem;
+	for (i = 0; i < n; i++) {
+		json_t *addrs = json_array(), *o;
+
+		if (!addrs)
+			goto nomem;
+		for (j = 0; j < vms[i].n_addresses; j++)
+			if (json_array_append_new(addrs, json_string(vms[i].addresses[j])) < 0) {
+				json_decref(addrs);
+				goto nomem;
+			}
+		o = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "name", vms[i].name,
+			      "group", vms[i].group ? vms[i].group : "", "state", vms[i].state,
+			      "domain", string_or_null(vms[i].domain), "addresses", addrs,
+			      "last_event", string_or_null(vms[i].last_event),
+			      "error", string_or_null(vms[i].error));
+		if (!o || json_array_append_new(list, o) < 0)
+			goto nomem;
+	}
+	json_decref(list);
+	return dump(doc, f, err);
+nomem:
+	json_decref(list);
+	json_decref(doc);
+	return err_nomem(err);
+}
+
+int jsonout_events(const char *fleet, const struct jsonout_event *ev, size_t n, FILE *f,
+		   struct muster_err *err)
+{
+	json_t *doc = json_object(), *list = json_array();
+	size_t i;
+
+	if (!doc || !list || json_object_set_new(doc, "fleet", json_string(fleet)) < 0 ||
+	    json_object_set(doc, "events", list) < 0)
+		goto nomem;
+	for (i = 0; i < n; i++) {
+		json_t *o = json_pack("{s:s, s:I, s:o, s:s, s:o}", "vm", ev[i].vm,
+				      "at", (json_int_t) ev[i].at, "from", string_or_null(ev[i].from),
+				      "to", ev[i].to, "detail", string_or_null(ev[i].detail));
+
+		if (!o || json_array_append_new(list, o) < 0)
+			goto nomem;
+	}
+	json_decref(list);
+	return dump(doc, f, err);
+nomem:
+	json_decref(list);
+	json_decref(doc);
+	return err_nomem(err);
+}

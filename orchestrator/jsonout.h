@@ -14,4 +14,26 @@
 /* {"fleet": "...", "vms": [{"name", "group", "action", "reason"}...]} and a newline. */
 int jsonout_plan(const struct plan *p, FILE *f, struct muster_err *err) WUR;
 
+/* One VM's row of `status` and `list`. */
+struct jsonout_vm {
+	const char *name, *group, *state, *domain;
+	const char *const *addresses;
+	size_t n_addresses;
+	const char *last_event;		/* NULL = none */
+	const char *error;		/* NULL = none */
+};
+
+/* {"fleet": "...", "vms": [{"name","group","state","domain","addresses","last_event","error"}]} */
+int jsonout_status(const char *fleet, const struct jsonout_vm *vms, size_t n, FILE *f,
+		   struct muster_err *err) WUR;
+
+/* {"fleet": "...", "events": [{"vm","at" (ms),"from","to","detail"}]} */
+struct jsonout_event {
+	const char *vm;
+	long long at;
+	const char *from, *to, *detail;
+};
+int jsonout_events(const char *fleet, const struct jsonout_event *ev, size_t n, FILE *f,
+		   struct muster_err *err) WUR;
+
 #endif

@@ -25,6 +25,18 @@ static const struct cmd commands[] = {
 	  "seed ISO (volume id cidata). The VM's SSH host keys are made on first use and\n"
 	  "kept in the state directory; --rotate-keys makes new ones. The output holds\n"
 	  "the VM's private host keys: treat it as a secret.\n" },
+	{ "status", 1, 1, cmd_status, "FILE [--json]",
+	  "the fleet as recorded: each VM's state, last event or error, and a summary",
+	  "From the state store, without asking the hypervisor. --json prints\n"
+	  "{\"fleet\", \"vms\": [{\"name\", \"group\", \"state\", \"domain\", \"addresses\",\n"
+	  "\"last_event\", \"error\"}]}.\n" },
+	{ "list", 1, 1, cmd_list, "FILE [--json]",
+	  "one line per VM: its name and state",
+	  "The same data as status, one VM per line; --json prints the same document.\n" },
+	{ "events", 1, 2, cmd_events, "FILE [VM] [--json]",
+	  "the timeline: every recorded step of every VM (or of one)",
+	  "Each event: when (UTC), the VM, its state before and after, and what was\n"
+	  "done; intents (the step about to be taken) keep the state unchanged.\n" },
 	{ "known-hosts", 1, 1, cmd_known_hosts, "FILE [-o OUT]",
 	  "write the fleet's OpenSSH known_hosts, so the first ssh is already verified",
 	  "One line per VM and host key type, naming the VM, its FQDN and its static\n"
