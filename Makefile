@@ -15,7 +15,7 @@ BUILD ?= build
 SANITIZE ?=
 
 VERSION := 0.1.0
-PKGS := libvirt yaml-0.1 sqlite3 libcrypto libxml-2.0 jansson libssh libisofs-1
+PKGS := libvirt yaml-0.1 sqlite3 libcrypto libxml-2.0 jansson libssh libisofs-1 libcurl
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wformat=2 -Wvla -Wpointer-arith -Wno-format-nonliteral -fno-common
@@ -99,6 +99,7 @@ check-golden: $(BUILD)/muster
 	@tests/run $(RESULTS) plan tests/plan/run
 	@tests/run $(RESULTS) cli tests/cli/run
 	@tests/run $(RESULTS) render tests/render/run
+	@tests/run $(RESULTS) xml tests/xml/run
 	@tests/run $(RESULTS) ssh tests/ssh/run
 
 # The fast tier: units, golden files and the command line on the test driver.
