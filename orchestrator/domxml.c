@@ -1027,6 +1027,55 @@ char *domxml_network_format(const struct domxml_network *n, struct muster_err *e
 	return tree_to_string(&t, root, XML_SAVE_FORMAT, err);
 }
 
+/* ---- storage --------------------------------------------------------------- */
+
+char *domxml_pool_format(const char *name, const char *path, struct muster_err *err)
+{
+	struct tree t = { 0 };
+	xmlNodePtr root, target;
+
+	if (check_name("pool name", name, err) < 0 || check_path("pool path", path, err) < 0)
+		return NULL;
+	root = tree_root(&t, "pool");
+	prop(&t, root, "type", "dir");
+	text_el(&t, root, "name", name);
+	target = el(&t, root, NULL, "target");
+	text_el(&t, target, "path", path);
+	/* qemu (another user) must reach its volumes; listing them is ours */
+	text_el(&t, el(&t, target, NULL, "permissions"), "mode", "0711");
+	return tree_to_string(&t, root, XML_SAVE_FORMAT, err);
+}
+
+char *domxml_volume_format(const struct domxml_volume *v, struct muster_err *err)
+{
+	struct tree t = { 0 };
+	xmlNodePtr root, target, backing, cap;
+
+	if (check_name("volume name", v->name, err) < 0 ||
+	    check_value("volume format", v->format, err) < 0 ||
+	    (v->backing_path && (check_path("backing store", v->backing_path, err) < 0 ||
+				 check_value("backing format", v->backing_format, err) < 0)))
+		return NULL;
+	if (v->capacity == 0) {
+		err_set(err, MUSTER_E_INVALID, "volume '%s' has no capacity", v->name);
+		return NULL;
+	}
+	root = tree_root(&t, "volume");
+	text_el(&t, root, "name", v->name);
+	cap = text_el_ull(&t, root, "capacity", v->capacity);
+	prop(&t, cap, "unit", "bytes");
+	target = el(&t, root, NULL, "target");
+	prop(&t, el(&t, target, NULL, "format"), "type", v->format);
+	/* disks and seeds hold secrets (host keys): only their owner reads them */
+	text_el(&t, el(&t, target, NULL, "permissions"), "mode", "0600");
+	if (v->backing_path) {
+		backing = el(&t, root, NULL, "backingStore");
+		text_el(&t, backing, "path", v->backing_path);
+		prop(&t, el(&t, backing, NULL, "format"), "type", v->backing_format);
+	}
+	return tree_to_string(&t, root, XML_SAVE_FORMAT, err);
+}
+
 /* ---- reading live XML ---------------------------------------------------- */
 
 /* Parse libvirt's XML for an object whose root element is root_name. */

@@ -160,6 +160,22 @@ struct domxml_network {
  */
 char *domxml_network_format(const struct domxml_network *n, struct muster_err *err) WUR;
 
+/* ---- storage ----------------------------------------------------------------- */
+
+/* A directory storage pool at path (mode 0711: qemu reaches volumes, cannot list). */
+char *domxml_pool_format(const char *name, const char *path, struct muster_err *err) WUR;
+
+struct domxml_volume {
+	const char *name;
+	unsigned long long capacity;	/* bytes, > 0 */
+	const char *format;		/* "qcow2", "raw" */
+	const char *backing_path;	/* a linked clone's base volume, or NULL */
+	const char *backing_format;	/* stated, never probed: required with backing_path */
+};
+
+/* A volume, mode 0600, with its backing store and the backing store's format. */
+char *domxml_volume_format(const struct domxml_volume *v, struct muster_err *err) WUR;
+
 /* ---- reading live XML --------------------------------------------------- */
 
 /*

@@ -1655,6 +1655,46 @@ static void test_network_matches_refused(void **state)
 	assert_true(ok);	/* untouched */
 }
 
+static void test_pool_and_volumes(void **state)
+{
+	struct domxml_volume clone = {
+		.name = "web-web-001.qcow2", .capacity = 20ull << 30, .format = "qcow2",
+		.backing_path = "/var/lib/libvirt/images/muster/web-img-debian12.qcow2",
+		.backing_format = "qcow2",
+	};
+	struct domxml_volume seed = { .name = "web-web-001-seed.iso", .capacity = 374784,
+				      .format = "raw" };
+	struct domxml_volume bad = clone;
+	struct muster_err err = { 0 };
+	char *pool, *v1, *v2;
+
+	(void) state;
+	pool = domxml_pool_format("muster", "/var/lib/libvirt/images/muster", &err);
+	assert_non_null(pool);
+	assert_schema_valid(pool, "storagepool", "pool");
+	v1 = domxml_volume_format(&clone, &err);
+	assert_non_null(v1);
+	assert_schema_valid(v1, "storagevol", "clone");
+	assert_non_null(strstr(v1, "<backingStore>"));
+	assert_non_null(strstr(v1, "<format type=\"qcow2\"/>\n  </backingStore>"));
+	assert_non_null(strstr(v1, "<mode>0600</mode>"));
+	v2 = domxml_volume_format(&seed, &err);
+	assert_non_null(v2);
+	assert_schema_valid(v2, "storagevol", "seed");
+	assert_null(strstr(v2, "backingStore"));
+	/* a backing store without its format is refused: it would be probed */
+	bad.backing_format = NULL;
+	assert_null(domxml_volume_format(&bad, &err));
+	assert_non_null(strstr(err.msg, "backing format"));
+	bad = clone;
+	bad.name = "a/b";
+	assert_null(domxml_volume_format(&bad, &err));
+	assert_null(domxml_pool_format("muster", "relative/path", &err));
+	free(pool);
+	free(v1);
+	free(v2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1682,6 +1722,7 @@ int main(void)
 		cmocka_unit_test(test_console_log),
 		cmocka_unit_test(test_network_matches),
 		cmocka_unit_test(test_network_matches_refused),
+		cmocka_unit_test(test_pool_and_volumes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
