@@ -99,6 +99,7 @@ int cmd_validate(const struct cmd *self, struct cli *cli, int argc, char **argv)
 int cmd_plan(const struct cmd *self, struct cli *cli, int argc, char **argv);
 int cmd_render(const struct cmd *self, struct cli *cli, int argc, char **argv);
 int cmd_known_hosts(const struct cmd *self, struct cli *cli, int argc, char **argv);
+int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv);
 int cmd_status(const struct cmd *self, struct cli *cli, int argc, char **argv);
 int cmd_list(const struct cmd *self, struct cli *cli, int argc, char **argv);
 int cmd_events(const struct cmd *self, struct cli *cli, int argc, char **argv);

@@ -19,6 +19,14 @@ static const struct cmd commands[] = {
 	  "For every VM: create, keep, update (in place), rebuild, destroy, or conflict\n"
 	  "(a domain of that name exists that muster did not make), with the reason,\n"
 	  "from the manifest, the state store and what the hypervisor reports.\n" },
+	{ "apply", 1, 1, cmd_apply, "FILE [--prune]",
+	  "create, update or rebuild the fleet's VMs, in batches, every step recorded",
+	  "Plans as `muster plan` does, then: the storage pool, the base images as\n"
+	  "volumes, the fleet's networks; then per VM, batch.size at a time on\n"
+	  "batch.parallel workers: a linked clone of its image, its seed, its domain,\n"
+	  "started. A run stops after the batch in which failures cross\n"
+	  "batch.max_fail_percent. VMs no longer in the manifest are destroyed only\n"
+	  "with --prune. A rerun resumes where a crash stopped; one run at a time.\n" },
 	{ "render", 2, 2, cmd_render, "FILE VM [--seed-dir DIR | --iso FILE] [--rotate-keys]",
 	  "show exactly what a VM gets: its cloud-init user-data, meta-data, network-config",
 	  "Prints the VM's NoCloud files, or writes them into DIR (0600 files), or as a\n"

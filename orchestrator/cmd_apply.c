@@ -1,0 +1,471 @@
+/*
+ * cmd_apply.c: `muster apply FILE [--prune]`: bring the fleet to what the
+ * manifest says, in batches on parallel workers, every step recorded.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define LOG_TAG "apply"
+#include "cmd.h"
+#include "domxml.h"
+#include "executor.h"
+#include "fetch.h"
+#include "identity.h"
+#include "keystore.h"
+#include "log.h"
+#include "provision.h"
+#include "runlock.h"
+
+enum { OPT_PRUNE = 1000 };
+
+static int apply_option(int opt, const char *arg, void *userdata)
+{
+	(void) arg;
+	if (opt != OPT_PRUNE)
+		return -1;
+	*(bool *) userdata = true;
+	return 0;
+}
+
+/* What the workers share, and what the run collects. */
+struct apply_run {
+	const struct cli *cli;
+	const char *uri;
+	const char *state_dir;
+	struct provision_fleet fleet;
+	size_t *vm;			/* per work item: the VM's index */
+	enum plan_action *action;	/* per work item */
+	size_t *failed;			/* the failed items' VMs */
+	size_t n_failed;
+};
+
+struct apply_worker {
+	struct provision_worker pw;
+	struct apply_run *run;
+};
+
+static void *worker_new(void *shared, struct muster_err *err)
+{
+	struct apply_worker *w = calloc(1, sizeof(*w));
+
+	if (!w) {
+		err_nomem(err);
+		return NULL;
+	}
+	w->run = shared;
+	if (hv_open(w->run->uri, &w->pw.hv, err) < 0 ||
+	    store_open(w->run->state_dir, &w->pw.st, err) < 0) {
+		hv_free(w->pw.hv);
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+static void worker_free(void *wp)
+{
+	struct apply_worker *w = wp;
+
+	hv_free(w->pw.hv);
+	store_free(w->pw.st);
+	free(w);
+}
+
+static int work(void *wp, size_t i, struct muster_err *err)
+{
+	struct apply_worker *w = wp;
+
+	return provision_vm(&w->run->fleet, &w->pw, w->run->vm[i], w->run->action[i], err);
+}
+
+/* Serialised by the executor: one line per VM as it finishes. */
+static void outcome(void *shared, size_t i, bool ok, const char *why)
+{
+	struct apply_run *run = shared;
+	const char *name = run->fleet.m->vms[run->vm[i]].name;
+
+	if (!ok) {
+		run->failed[run->n_failed++] = run->vm[i];
+		fprintf(stderr, "muster apply: %s\n", why);
+	} else if (!run->cli->quiet) {
+		printf("%s: %s: started\n", name, plan_action_to_string(run->action[i]));
+	}
+	fflush(stdout);
+}
+
+/* ---- set-up: pool, base images, networks -------------------------------------- */
+
+static void fetch_progress(void *userdata, unsigned long long done, unsigned long long total)
+{
+	const char *name = userdata;
+
+	if (total)
+		fprintf(stderr, "\rimage '%s': %llu of %llu MiB", name, done >> 20, total >> 20);
+	else
+		fprintf(stderr, "\rimage '%s': %llu MiB", name, done >> 20);
+	if (total && done >= total)
+		fputc('\n', stderr);
+}
+
+/* The local file holding image im: its path (relative to the manifest) or the fetched copy. */
+static int image_source(const struct cli *cli, const struct manifest *m, const struct mf_image *im,
+			const char *state_dir, char **ret, struct muster_err *err)
+{
+	if (im->url) {
+		struct fetch_opts o = { .progress = isatty(STDERR_FILENO) && !cli->quiet ?
+						    fetch_progress : NULL,
+					.userdata = (void *) im->name };
+		char *cache;
+		int r;
+
+		if (asprintf(&cache, "%s/cache", state_dir) < 0)
+			return err_nomem(err);
+		r = fetch_image(im->url, im->sha256, cache, &o, ret, err);
+		free(cache);
+		return r;
+	}
+	if (im->path[0] == '/') {
+		*ret = strdup(im->path);
+	} else {
+		char *copy = strdup(m->file);
+
+		if (!copy || asprintf(ret, "%s/%s", dirname(copy), im->path) < 0)
+			*ret = NULL;
+		free(copy);
+	}
+	return *ret ? 0 : err_nomem(err);
+}
+
+/* Register each base image the fleet uses as a volume of the pool. */
+static int images_ensure(const struct cli *cli, const struct manifest *m, struct hv *hv,
+			 const char *state_dir, char **paths, struct muster_err *err)
+{
+	size_t i, g;
+
+	for (i = 0; i < m->n_images; i++) {
+		const struct mf_image *im = &m->images[i];
+		const char *fmt = mf_format_to_string(im->format);
+		struct domxml_volume v = { .format = fmt };
+		struct hv_volume have = { 0 };
+		char name[IDENTITY_DOMAIN_NAME_MAX + 32], *src = NULL, *xml = NULL;
+		struct stat st;
+		bool used = false;
+		int up;
+
+		for (g = 0; g < m->n_groups; g++)
+			used |= m->groups[g].has_image && m->groups[g].image == i && m->groups[g].n_vms;
+		if (!used)
+			continue;
+		if (snprintf(name, sizeof(name), "%s-img-%s.%s", m->fleet, im->name, fmt) >=
+		    (int) sizeof(name))
+			return err_set(err, MUSTER_E_INVALID, "image '%s': name too long", im->name);
+		if (hv_volume_get(hv, m->pool, name, &have, err) < 0)
+			return -1;
+		if (!have.exists) {
+			if (image_source(cli, m, im, state_dir, &src, err) < 0)
+				return -1;
+			if (stat(src, &st) < 0) {
+				err_set_errno(err, MUSTER_E_IO, errno, "image '%s': cannot read '%s'",
+					      im->name, src);
+				free(src);
+				return -1;
+			}
+			v.name = name;
+			v.capacity = st.st_size > 0 ? (unsigned long long) st.st_size : 1;
+			xml = domxml_volume_format(&v, err);
+			up = !xml || hv_volume_create(hv, m->pool, name, xml, err) < 0 ? -1 :
+			     hv_volume_upload_file(hv, m->pool, name, src, err);
+			free(xml);
+			free(src);
+			if (up < 0 || hv_volume_get(hv, m->pool, name, &have, err) < 0) {
+				err_prefix(err, "image '%s'", im->name);
+				return -1;
+			}
+			log_info("image '%s' is volume '%s'%s", im->name, name,
+				 up > 0 ? " (created empty: the driver cannot upload)" : "");
+		}
+		paths[i] = steal_pointer(&have.path);
+		hv_volume_release(&have);
+	}
+	return 0;
+}
+
+static bool network_matches(const char *live, void *userdata)
+{
+	bool same = false;
+
+	return domxml_network_matches(live, userdata, &same, NULL) == 0 && same;
+}
+
+/* Each libvirt network of the fleet, with the static addresses as DHCP hosts. */
+static int networks_ensure(const struct manifest *m, const struct vmspec_macs *macs,
+			   struct hv *hv, struct muster_err *err)
+{
+	static const char *const modes[MF_NET_TYPE_MAX] = {
+		[MF_NET_NAT] = "nat", [MF_NET_ISOLATED] = "isolated", [MF_NET_BRIDGE] = "bridge",
+		[MF_NET_VLAN] = "ovs-vlan",
+	};
+	size_t i, v, k;
+
+	for (i = 0; i < m->n_networks; i++) {
+		const struct mf_network *net = &m->networks[i];
+		char name[IDENTITY_DOMAIN_NAME_MAX + 1], gw[INET_ADDRSTRLEN], lo[INET_ADDRSTRLEN],
+		     hi[INET_ADDRSTRLEN];
+		struct domxml_dhcp_host *hosts;
+		struct domxml_network n = { .name = name, .mode = modes[net->type] };
+		size_t nh = 0;
+		char *xml;
+		int r;
+
+		if (!n.mode)
+			continue;	/* user-mode networking has no libvirt network */
+		if (identity_domain_name(m->fleet, net->name, name, sizeof(name), err) < 0)
+			return -1;
+		hosts = calloc(m->n_vms + 1, sizeof(*hosts));
+		if (!hosts)
+			return err_nomem(err);
+		for (v = 0; v < m->n_vms; v++) {
+			const struct mf_group *g = manifest_vm_group(m, &m->vms[v]);
+
+			for (k = 0; k < g->n_nics; k++)
+				if (g->nics[k].network == i && g->nics[k].ip) {
+					hosts[nh].mac = vmspec_mac(macs, v, k);
+					hosts[nh].ip = g->nics[k].ip;
+					hosts[nh++].name = m->vms[v].name;
+				}
+		}
+		if (net->type == MF_NET_NAT || net->type == MF_NET_ISOLATED) {
+			uint32_t size = (uint32_t) 1 << (32 - net->prefix);
+			struct in_addr a;
+
+			a.s_addr = htonl(net->net_addr + 1);
+			inet_ntop(AF_INET, &a, gw, sizeof(gw));
+			a.s_addr = htonl(net->net_addr + 2);
+			inet_ntop(AF_INET, &a, lo, sizeof(lo));
+			a.s_addr = htonl(net->net_addr + size - 2);
+			inet_ntop(AF_INET, &a, hi, sizeof(hi));
+			n.address = gw;
+			n.prefix = net->prefix;
+			n.dhcp_start = lo;
+			n.dhcp_end = hi;
+			n.hosts = hosts;
+			n.n_hosts = nh;
+		} else {
+			n.bridge = net->bridge;
+			n.vlan = net->vlan;
+		}
+		xml = domxml_network_format(&n, err);
+		r = xml ? hv_network_ensure(hv, name, xml, network_matches, &n, err) : -1;
+		free(xml);
+		free(hosts);
+		if (r < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- prune ------------------------------------------------------------------------ */
+
+/* Destroy what the plan says is no longer in the manifest (--prune). */
+static size_t prune(const struct manifest *m, const struct plan *p, struct hv *hv,
+		    struct store *st, int64_t run_id)
+{
+	size_t i, failed = 0;
+
+	for (i = 0; i < p->n_items; i++) {
+		const struct plan_item *it = &p->items[i];
+		char dom[IDENTITY_DOMAIN_NAME_MAX + 1], disk[IDENTITY_DOMAIN_NAME_MAX + 16],
+		     seed[IDENTITY_DOMAIN_NAME_MAX + 16];
+		struct muster_err err = { 0 };
+
+		if (it->action != PLAN_DESTROY)
+			continue;
+		if (identity_domain_name(m->fleet, it->name, dom, sizeof(dom), &err) < 0 ||
+		    identity_volume_name(m->fleet, it->name, disk, sizeof(disk), &err) < 0 ||
+		    identity_seed_volume_name(m->fleet, it->name, seed, sizeof(seed), &err) < 0 ||
+		    store_vm_ensure(st, m->fleet, it->name, it->group[0] ? it->group : NULL, &err) < 0 ||
+		    store_vm_transition(st, m->fleet, it->name, VM_STATE_DESTROYING,
+					"no longer in the manifest", run_id, &err) < 0 ||
+		    hv_domain_remove(hv, dom, &err) < 0 || hv_volume_delete(hv, m->pool, disk, &err) < 0 ||
+		    hv_volume_delete(hv, m->pool, seed, &err) < 0 ||
+		    store_vm_transition(st, m->fleet, it->name, VM_STATE_DESTROYED, NULL, run_id,
+					&err) < 0) {
+			fprintf(stderr, "muster apply: VM '%s': cannot destroy: %s\n", it->name, err.msg);
+			failed++;
+			continue;
+		}
+		printf("%s: destroyed\n", it->name);
+	}
+	return failed;
+}
+
+/* ---- the command -------------------------------------------------------------------- */
+
+int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "prune", no_argument, NULL, OPT_PRUNE },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const struct executor_ops ops = {
+		.worker_new = worker_new, .worker_free = worker_free, .work = work,
+		.outcome = outcome,
+	};
+	struct muster_err err = { 0 };
+	struct manifest *m = NULL;
+	struct store *st = NULL;
+	struct hv *hv = NULL;
+	struct plan *plan = NULL;
+	struct keypair *keys = NULL;
+	struct cmd_authkeys auth = { 0 };
+	struct vmspec_macs macs = { 0 };
+	struct apply_run run = { 0 };
+	struct executor_result res = { 0 };
+	char *state_dir = NULL, **images = NULL;
+	const char **image_formats = NULL;
+	size_t *all = NULL, i, n_items = 0, n_destroy = 0, prune_failed = 0;
+	bool do_prune = false;
+	int64_t run_id = 0;
+	int first, code, lock = -1, rc = EXIT_FAIL;
+
+	first = cmd_parse(cli, self, argc, argv, opts, NULL, apply_option, &do_prune, &code);
+	if (first < 0)
+		return code;
+	code = cmd_load_manifest(argv[first], &m);
+	if (code != EXIT_OK)
+		return code;
+	run.cli = cli;
+	run.uri = cli->connect ? cli->connect : m->hypervisor ? m->hypervisor : m->hosts[0].uri;
+	if (cmd_open_state(cli, &state_dir, &st, &err) < 0)
+		goto out;
+	if (runlock_acquire(state_dir, &lock, &err) < 0) {
+		fprintf(stderr, "muster apply: %s\n", err.msg);
+		rc = err.code == MUSTER_E_LOCKED ? EXIT_LOCKED : EXIT_FAIL;
+		goto done;
+	}
+	run.state_dir = state_dir;
+	all = calloc(m->n_vms + 1, sizeof(*all));
+	images = calloc(m->n_images + 1, sizeof(*images));
+	image_formats = calloc(m->n_images + 1, sizeof(*image_formats));
+	run.vm = calloc(m->n_vms + 1, sizeof(*run.vm));
+	run.action = calloc(m->n_vms + 1, sizeof(*run.action));
+	run.failed = calloc(m->n_vms + 1, sizeof(*run.failed));
+	if (!all || !images || !image_formats || !run.vm || !run.action || !run.failed) {
+		err_nomem(&err);
+		goto out;
+	}
+	for (i = 0; i < m->n_vms; i++)
+		all[i] = i;
+	for (i = 0; i < m->n_images; i++)
+		image_formats[i] = mf_format_to_string(m->images[i].format);
+	if (store_fleet_ensure(st, m->fleet, argv[first], &err) < 0 ||
+	    cmd_plan_compute(cli, m, st, &plan, &err) < 0 ||
+	    hv_open(run.uri, &hv, &err) < 0 ||
+	    vmspec_macs_assign(m, &macs, &err) < 0)
+		goto out;
+	{
+		char *pool = domxml_pool_format(m->pool, m->pool_path, &err);
+		int r = pool ? hv_pool_ensure(hv, m->pool, pool, &err) : -1;
+
+		free(pool);
+		if (r < 0)
+			goto out;
+	}
+	if (images_ensure(cli, m, hv, state_dir, images, &err) < 0 ||
+	    networks_ensure(m, &macs, hv, &err) < 0 ||
+	    cmd_host_keys(state_dir, st, m, all, m->n_vms, false, &keys, &err) < 0 ||
+	    cmd_authorized_keys(state_dir, m, &auth, &err) < 0 ||
+	    store_run_begin(st, m->fleet, "apply", &run_id, &err) < 0)
+		goto out;
+
+	for (i = 0; i < plan->n_items; i++) {
+		const struct plan_item *it = &plan->items[i];
+		ssize_t vm = manifest_find_vm(m, it->name);
+
+		switch (it->action) {
+		case PLAN_CREATE:
+		case PLAN_UPDATE:
+		case PLAN_REBUILD:
+			run.vm[n_items] = (size_t) vm;
+			run.action[n_items++] = it->action;
+			break;
+		case PLAN_CONFLICT:
+			fprintf(stderr, "muster apply: VM '%s': %s: left alone\n", it->name, it->reason);
+			break;
+		case PLAN_DESTROY:
+			n_destroy++;
+			break;
+		case PLAN_KEEP:
+		case PLAN_ACTION_MAX:
+			break;
+		}
+	}
+	run.fleet = (struct provision_fleet) {
+		.m = m, .macs = &macs, .keys = keys, .authorized_keys = auth.keys,
+		.n_authorized_keys = auth.n, .image_paths = (const char *const *) images,
+		.image_formats = image_formats, .run_id = run_id,
+	};
+	{
+		struct executor_opts eo = { .batch_size = m->batch_size, .parallel = m->batch_parallel,
+					    .max_fail_percent = m->batch_max_fail_percent };
+
+		if (executor_run(n_items, &eo, &ops, &run, &res, &err) < 0)
+			goto out;
+	}
+	if (do_prune)
+		prune_failed = prune(m, plan, hv, st, run_id);
+	else if (n_destroy)
+		fprintf(stderr, "muster apply: %zu VM%s no longer in the manifest (muster plan lists "
+			"them): apply --prune destroys them\n", n_destroy, n_destroy == 1 ? " is" : "s are");
+
+	rc = res.failed || res.skipped || prune_failed || plan->count[PLAN_CONFLICT] ? EXIT_FAIL : EXIT_OK;
+	if (!cli->quiet || rc != EXIT_OK) {
+		printf("fleet '%s' on %s: %zu started, %zu kept", m->fleet, run.uri, res.done,
+		       plan->count[PLAN_KEEP]);
+		if (res.failed)
+			printf(", %zu failed", res.failed);
+		if (res.skipped)
+			printf(", %zu not tried (max_fail_percent %u%% crossed)", res.skipped,
+			       m->batch_max_fail_percent);
+		if (plan->count[PLAN_CONFLICT])
+			printf(", %zu in conflict", plan->count[PLAN_CONFLICT]);
+		if (res.failed) {
+			printf(" (");
+			for (i = 0; i < run.n_failed && i < 10; i++)
+				printf("%s%s", i ? ", " : "", m->vms[run.failed[i]].name);
+			printf("%s)", run.n_failed > 10 ? ", ..." : "");
+		}
+		printf("\n");
+	}
+	if (store_run_end(st, run_id, rc, &err) < 0)
+		fprintf(stderr, "muster apply: %s\n", err.msg);
+	goto done;
+out:
+	fprintf(stderr, "muster apply: %s\n", err.msg);
+	if (run_id && store_run_end(st, run_id, EXIT_FAIL, &err) < 0)
+		fprintf(stderr, "muster apply: %s\n", err.msg);
+done:
+	runlock_release(lock);
+	for (i = 0; images && i < m->n_images; i++)
+		free(images[i]);
+	free(images);
+	free(image_formats);
+	free(run.vm);
+	free(run.action);
+	free(run.failed);
+	free(all);
+	vmspec_macs_release(&macs);
+	cmd_authkeys_release(&auth);
+	keystore_free(keys, m->n_vms * m->n_host_key_types);
+	plan_free(plan);
+	hv_free(hv);
+	store_free(st);
+	free(state_dir);
+	manifest_free(m);
+	return rc;
+}

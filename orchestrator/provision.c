@@ -1,0 +1,310 @@
+/* provision.c: one VM through clone, seed, define, start (provision.h). */
+#include <stdarg.h>
+
+#define LOG_TAG "provision"
+#include "domxml.h"
+#include "identity.h"
+#include "log.h"
+#include "provision.h"
+#include "seediso.h"
+#include "vmseed.h"
+
+/* The names of one VM's objects. */
+struct vm_names {
+	char domain[IDENTITY_DOMAIN_NAME_MAX + 1];
+	char disk[IDENTITY_DOMAIN_NAME_MAX + 16];
+	char seed[IDENTITY_DOMAIN_NAME_MAX + 16];
+	char uuid[IDENTITY_UUID_STRLEN];
+	char config[VMSPEC_HASH_LEN];
+	char base[VMSPEC_HASH_LEN];
+};
+
+static int vm_names(const struct manifest *m, size_t vm, struct vm_names *n,
+		    struct muster_err *err)
+{
+	const char *name = m->vms[vm].name;
+
+	if (identity_domain_name(m->fleet, name, n->domain, sizeof(n->domain), err) < 0 ||
+	    identity_volume_name(m->fleet, name, n->disk, sizeof(n->disk), err) < 0 ||
+	    identity_seed_volume_name(m->fleet, name, n->seed, sizeof(n->seed), err) < 0 ||
+	    vmspec_hashes(m, vm, n->config, n->base, err) < 0)
+		return -1;
+	if (identity_vm_uuid(m->fleet, name, n->uuid) < 0)
+		return err_nomem(err);
+	return 0;
+}
+
+/*
+ * Record an event: an intent before a side effect (to VM_STATE_MAX: the
+ * state is kept), or the new state after it.
+ */
+static int step(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
+		enum vm_state to, struct muster_err *err, const char *fmt, ...) PRINTF_LIKE(6, 7);
+
+static int step(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
+		enum vm_state to, struct muster_err *err, const char *fmt, ...)
+{
+	char detail[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void) vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	if (to == VM_STATE_MAX)
+		return store_vm_note(w->st, f->m->fleet, f->m->vms[vm].name, detail, f->run_id, err);
+	return store_vm_transition(w->st, f->m->fleet, f->m->vms[vm].name, to, detail, f->run_id,
+				   err);
+}
+
+static int clone_disk(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
+		      const struct vm_names *n, struct muster_err *err)
+{
+	const struct mf_group *g = manifest_vm_group(f->m, &f->m->vms[vm]);
+	struct domxml_volume v = {
+		.name = n->disk, .capacity = g->disk, .format = "qcow2",
+		.backing_path = g->has_image ? f->image_paths[g->image] : NULL,
+		.backing_format = g->has_image ? f->image_formats[g->image] : NULL,
+	};
+	char *xml;
+	int r;
+
+	if (step(f, w, vm, VM_STATE_MAX, err, "intent: create disk '%s' in pool '%s'%s%s", n->disk,
+		 f->m->pool, v.backing_path ? " backed by " : "",
+		 v.backing_path ? v.backing_path : "") < 0)
+		return -1;
+	xml = domxml_volume_format(&v, err);
+	if (!xml)
+		return -1;
+	r = hv_volume_create(w->hv, f->m->pool, n->disk, xml, err);
+	free(xml);
+	if (r < 0)
+		return -1;
+	return step(f, w, vm, VM_STATE_CLONED, err, "disk '%s'", n->disk);
+}
+
+static int make_seed(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
+		     const struct vm_names *n, struct muster_err *err)
+{
+	struct vmseed_input in = {
+		.m = f->m, .vm = vm, .macs = f->macs,
+		.host_keys = &f->keys[vm * f->m->n_host_key_types],
+		.authorized_keys = f->authorized_keys, .n_authorized_keys = f->n_authorized_keys,
+	};
+	struct cidata cd = { 0 };
+	struct seediso_file files[3];
+	struct domxml_volume v = { .name = n->seed, .format = "raw" };
+	void *iso = NULL;
+	size_t iso_len = 0, nf = 0;
+	char *xml = NULL;
+	int r = -1, up;
+
+	if (vmseed_render(&in, &cd, err) < 0)
+		return -1;
+	files[nf++] = (struct seediso_file) { "meta-data", cd.meta_data, cd.meta_data_len };
+	files[nf++] = (struct seediso_file) { "user-data", cd.user_data, cd.user_data_len };
+	if (cd.network_config)
+		files[nf++] = (struct seediso_file) { "network-config", cd.network_config,
+						      cd.network_config_len };
+	if (seediso_build(SEEDISO_VOLID, files, nf, &iso, &iso_len, err) < 0)
+		goto out;
+	v.capacity = iso_len;
+	if (step(f, w, vm, VM_STATE_MAX, err, "intent: seed '%s' (%s)", n->seed,
+		 cd.instance_id) < 0 ||
+	    !(xml = domxml_volume_format(&v, err)) ||
+	    hv_volume_create(w->hv, f->m->pool, n->seed, xml, err) < 0)
+		goto out;
+	/* always upload: a crash may have cut the last upload short */
+	up = hv_volume_upload(w->hv, f->m->pool, n->seed, iso, iso_len, err);
+	if (up < 0)
+		goto out;
+	r = step(f, w, vm, VM_STATE_SEEDED, err, "seed '%s' (%s)%s", n->seed, cd.instance_id,
+		 up > 0 ? ", created empty: the driver cannot upload" : "");
+out:
+	free(xml);
+	free(iso);
+	cidata_release(&cd);
+	return r;
+}
+
+static int define(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
+		  const struct vm_names *n, bool rebuilt, struct muster_err *err)
+{
+	const struct manifest *m = f->m;
+	const struct mf_vm *v = &m->vms[vm];
+	const struct mf_group *g = manifest_vm_group(m, v);
+	struct domxml_meta meta = {
+		.fleet = (char *) m->fleet, .vm = (char *) v->name, .group = (char *) g->name,
+		.config_hash = (char *) n->config, .base_hash = (char *) n->base,
+	};
+	struct domxml_nic *nics = calloc(g->n_nics + 1, sizeof(*nics));
+	struct domxml_forward *fwd = NULL;
+	char *console = NULL, *xml = NULL;
+	size_t i, k, n_fwd = 0;
+	int r = -1;
+
+	for (i = 0; i < g->n_nics; i++)
+		n_fwd += m->networks[g->nics[i].network].n_forwards;
+	fwd = calloc(n_fwd + 1, sizeof(*fwd));
+	if (!nics || !fwd) {
+		err_nomem(err);
+		goto out;
+	}
+	for (i = 0, n_fwd = 0; i < g->n_nics; i++) {
+		const struct mf_network *net = &m->networks[g->nics[i].network];
+
+		nics[i].mac = vmspec_mac(f->macs, vm, i);
+		switch (net->type) {
+		case MF_NET_NAT:
+		case MF_NET_ISOLATED:
+			nics[i].kind = DOMXML_NIC_NETWORK;
+			nics[i].source = net->name;	/* replaced below by its libvirt name */
+			break;
+		case MF_NET_BRIDGE:
+			nics[i].kind = DOMXML_NIC_BRIDGE;
+			nics[i].source = net->bridge;
+			break;
+		case MF_NET_VLAN:
+			nics[i].kind = DOMXML_NIC_OVS_VLAN;
+			nics[i].source = net->bridge;
+			nics[i].vlan = net->vlan;
+			break;
+		case MF_NET_USER:
+		case MF_NET_TYPE_MAX:
+			nics[i].kind = DOMXML_NIC_USER;
+			nics[i].forwards = &fwd[n_fwd];
+			for (k = 0; k < net->n_forwards; k++, n_fwd++) {
+				fwd[n_fwd].host_addr = net->forwards[k].host_addr;
+				fwd[n_fwd].host_port = net->forwards[k].host_port;
+				fwd[n_fwd].guest_port = net->forwards[k].guest_port;
+			}
+			nics[i].n_forwards = net->n_forwards;
+			break;
+		}
+	}
+	if (f->console_dir && asprintf(&console, "%s/%s.log", f->console_dir, n->domain) < 0) {
+		console = NULL;
+		err_nomem(err);
+		goto out;
+	}
+	{
+		char (*netnames)[IDENTITY_DOMAIN_NAME_MAX + 1] = calloc(g->n_nics + 1, sizeof(*netnames));
+		struct domxml_domain d = {
+			.type = mf_domain_type_to_string(m->domain_type),
+			.name = n->domain, .uuid = n->uuid, .meta = &meta,
+			.vcpus = g->cpus, .memory_kib = g->memory / 1024,
+			.kernel = m->boot_kernel, .initrd = m->boot_initrd, .cmdline = m->boot_cmdline,
+			.tcg_tb_cache_mib = m->tcg_tb_cache >> 20,
+			.disk_pool = m->pool, .disk_volume = n->disk,
+			.seed_pool = g->bootstrap == MF_BOOTSTRAP_CLOUD_INIT ? m->pool : NULL,
+			.seed_volume = g->bootstrap == MF_BOOTSTRAP_CLOUD_INIT ? n->seed : NULL,
+			.nics = nics, .n_nics = g->n_nics,
+			.channel_path = NULL, .console_log = console,
+		};
+
+		if (!netnames) {
+			err_nomem(err);
+			goto out;
+		}
+		for (i = 0; i < g->n_nics; i++) {
+			if (nics[i].kind != DOMXML_NIC_NETWORK)
+				continue;
+			if (identity_domain_name(m->fleet, nics[i].source, netnames[i],
+						 sizeof(netnames[i]), err) < 0) {
+				free(netnames);
+				goto out;
+			}
+			nics[i].source = netnames[i];
+		}
+		xml = domxml_domain_format(&d, err);
+		free(netnames);
+	}
+	if (!xml ||
+	    step(f, w, vm, VM_STATE_MAX, err, "intent: define domain '%s' (%s)", n->domain,
+		 n->uuid) < 0 ||
+	    hv_domain_define(w->hv, xml, err) < 0 ||
+	    store_vm_set_spec(w->st, m->fleet, v->name, n->domain, n->uuid, n->config, n->base,
+			      rebuilt, err) < 0 ||
+	    step(f, w, vm, VM_STATE_DEFINED, err, "domain '%s'", n->domain) < 0)
+		goto out;
+	r = 0;
+out:
+	free(xml);
+	free(console);
+	free(nics);
+	free(fwd);
+	return r;
+}
+
+static int start(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
+		 const struct vm_names *n, struct muster_err *err)
+{
+	if (step(f, w, vm, VM_STATE_MAX, err, "intent: start '%s'", n->domain) < 0 ||
+	    hv_domain_start(w->hv, n->domain, err) < 0)
+		return -1;
+	return step(f, w, vm, VM_STATE_STARTED, err, "running");
+}
+
+/* Undo a VM's disk, seed and domain, for a rebuild. */
+static int teardown(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
+		    const struct vm_names *n, struct muster_err *err)
+{
+	if (step(f, w, vm, VM_STATE_REBUILDING, err, "intent: remove domain '%s', '%s', '%s'",
+		 n->domain, n->disk, n->seed) < 0 ||
+	    hv_domain_remove(w->hv, n->domain, err) < 0 ||
+	    hv_volume_delete(w->hv, f->m->pool, n->disk, err) < 0 ||
+	    hv_volume_delete(w->hv, f->m->pool, n->seed, err) < 0)
+		return -1;
+	return 0;
+}
+
+int provision_vm(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
+		 enum plan_action action, struct muster_err *err)
+{
+	const struct manifest *m = f->m;
+	const char *name = m->vms[vm].name;
+	const struct mf_group *g = manifest_vm_group(m, &m->vms[vm]);
+	struct vm_names n;
+	int r = -1;
+
+	if (vm_names(m, vm, &n, err) < 0 ||
+	    store_vm_ensure(w->st, m->fleet, name, g->name, err) < 0)
+		goto fail;
+	switch (action) {
+	case PLAN_REBUILD:
+		if (teardown(f, w, vm, &n, err) < 0)
+			goto fail;
+		/* fall through */
+	case PLAN_CREATE:
+		if (clone_disk(f, w, vm, &n, err) < 0 ||
+		    (g->bootstrap == MF_BOOTSTRAP_CLOUD_INIT && make_seed(f, w, vm, &n, err) < 0) ||
+		    define(f, w, vm, &n, action == PLAN_REBUILD, err) < 0 ||
+		    start(f, w, vm, &n, err) < 0)
+			goto fail;
+		break;
+	case PLAN_UPDATE:
+		if (define(f, w, vm, &n, false, err) < 0 || start(f, w, vm, &n, err) < 0)
+			goto fail;
+		break;
+	case PLAN_KEEP:
+		if (hv_domain_start(w->hv, n.domain, err) < 0)
+			goto fail;
+		break;
+	case PLAN_DESTROY:
+	case PLAN_CONFLICT:
+	case PLAN_ACTION_MAX:
+		return err_set(err, MUSTER_E_INVALID, "VM '%s': nothing to provision for %s", name,
+			       plan_action_to_string(action));
+	}
+	return 0;
+fail:
+	err_prefix(err, "VM '%s'", name);
+	{
+		struct muster_err ignored;
+
+		/* the reason stays with the VM; a store that failed cannot take it */
+		if (store_vm_transition(w->st, m->fleet, name, VM_STATE_FAILED, err->msg, f->run_id,
+					&ignored) < 0)
+			log_debug("VM '%s': cannot record the failure: %s", name, ignored.msg);
+	}
+	return r;
+}

@@ -1,0 +1,53 @@
+/*
+ * provision.h: what apply does to one VM, step by step, each step recorded
+ * in the store before (intent) and after (result) its side effect
+ * (DESIGN.md "State"): clone the disk, make the seed, define, start.
+ *
+ * Every step is idempotent under muster's deterministic names (volumes
+ * <fleet>-<vm>.qcow2 and <fleet>-<vm>-seed.iso, domain <fleet>-<vm> with a
+ * fixed UUID): a rerun after a crash redoes the step the crash cut short
+ * and finds the earlier ones done, so no VM ever gets a second disk or
+ * domain.
+ */
+#ifndef MUSTER_PROVISION_H
+#define MUSTER_PROVISION_H
+
+#include "hv.h"
+#include "keys.h"
+#include "manifest.h"
+#include "plan.h"
+#include "store.h"
+#include "vmspec.h"
+
+/* What every worker shares, read-only during the run. */
+struct provision_fleet {
+	const struct manifest *m;
+	const struct vmspec_macs *macs;
+	const struct keypair *keys;		/* m->n_host_key_types per VM, by VM index */
+	const char *const *authorized_keys;
+	size_t n_authorized_keys;
+	const char *const *image_paths;		/* per image: the base volume's path in the pool */
+	const char *const *image_formats;
+	const char *console_dir;		/* serial console logs go here, or NULL */
+	int64_t run_id;
+};
+
+/* One worker's own connections. */
+struct provision_worker {
+	struct hv *hv;
+	struct store *st;
+};
+
+/*
+ * Bring VM vm (index into m->vms) to the plan's action: create or rebuild
+ * (clone, seed, define, start), update (define, start), keep (start if
+ * stopped). Returns 0, or -1 with err naming the VM; the VM is then
+ * recorded as failed with the reason.
+ */
+int provision_vm(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
+		 enum plan_action action, struct muster_err *err) WUR;
+
+/* The XML of muster's storage pool and of fleet networks (for apply's set-up). */
+char *provision_pool_xml(const struct manifest *m, struct muster_err *err);
+
+#endif
