@@ -101,6 +101,7 @@ check-golden: $(BUILD)/muster
 	@tests/run $(RESULTS) render tests/render/run
 	@tests/run $(RESULTS) xml tests/xml/run
 	@tests/run $(RESULTS) ssh tests/ssh/run
+	@tests/run $(RESULTS) apply tests/apply/run
 
 # The fast tier: units, golden files and the command line on the test driver.
 check-fast: clean-results check-unit check-golden
@@ -140,7 +141,8 @@ DEB_BUILD := build-essential pkg-config libvirt-dev libyaml-dev libssh-dev libsq
 	libcurl4-openssl-dev libmicrohttpd-dev libisofs-dev libxml2-dev libjansson-dev \
 	libssl-dev libcmocka-dev
 # tools the tests check muster's output with
-DEB_TEST := sqlite3 python3 python3-yaml cloud-init genisoimage openssh-client openssh-server
+DEB_TEST := sqlite3 python3 python3-yaml cloud-init genisoimage openssh-client openssh-server \
+	libvirt-clients libvirt-daemon-system
 deps:
 	@tools/deps $(DEB_BUILD) $(DEB_TEST)
 

@@ -401,6 +401,14 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 			n_destroy++;
 			break;
 		case PLAN_KEEP:
+			/* running as wanted but not recorded so (adopted, or a crash
+			 * between start and its record): record what is there */
+			if (it->recorded != VM_STATE_STARTED && it->recorded != VM_STATE_BOOTED &&
+			    it->recorded != VM_STATE_READY) {
+				run.vm[n_items] = (size_t) vm;
+				run.action[n_items++] = it->action;
+			}
+			break;
 		case PLAN_ACTION_MAX:
 			break;
 		}

@@ -262,23 +262,29 @@ int hv_volume_get(struct hv *hv, const char *pool, const char *name, struct hv_v
 int hv_volume_create(struct hv *hv, const char *pool_name, const char *name, const char *vol_xml,
 		     struct muster_err *err)
 {
-	virStoragePoolPtr pool = virStoragePoolLookupByName(hv->conn, pool_name);
+	virStoragePoolPtr pool;
 	virStorageVolPtr vol;
+	bool missing;
+	int r = 0;
 
+	/* our deterministic name: one that exists was made by an earlier run */
+	vol = volume_lookup(hv, pool_name, name, &missing, err);
+	if (vol) {
+		virStorageVolFree(vol);
+		return 0;
+	}
+	if (!missing)
+		return -1;
+	pool = virStoragePoolLookupByName(hv->conn, pool_name);
 	if (!pool)
 		return hv_fail(err, "cannot look up storage pool", pool_name);
 	vol = virStorageVolCreateXML(pool, vol_xml, 0);
-	if (!vol && last_error_is(VIR_ERR_STORAGE_VOL_EXIST)) {
-		/* our deterministic name: made by an earlier run */
-		virResetLastError();
-		virStoragePoolFree(pool);
-		return 0;
-	}
-	virStoragePoolFree(pool);
 	if (!vol)
-		return hv_fail(err, "cannot create volume", name);
-	virStorageVolFree(vol);
-	return 0;
+		r = hv_fail(err, "cannot create volume", name);	/* before the next call resets it */
+	else
+		virStorageVolFree(vol);
+	virStoragePoolFree(pool);
+	return r;
 }
 
 struct upload_src {
@@ -458,8 +464,11 @@ int hv_domain_remove(struct hv *hv, const char *name, struct muster_err *err)
 		r = hv_fail(err, "cannot stop domain", name);
 	if (r == 0 && virDomainUndefineFlags(dom, VIR_DOMAIN_UNDEFINE_NVRAM |
 					     VIR_DOMAIN_UNDEFINE_MANAGED_SAVE) < 0 &&
-	    !last_error_is(VIR_ERR_NO_DOMAIN))
-		r = hv_fail(err, "cannot undefine domain", name);
+	    !last_error_is(VIR_ERR_NO_DOMAIN)) {
+		/* drivers without NVRAM or managed save (test) refuse those flags */
+		if (!last_error_is(VIR_ERR_INVALID_ARG) || virDomainUndefine(dom) < 0)
+			r = hv_fail(err, "cannot undefine domain", name);
+	}
 	virDomainFree(dom);
 	return r;
 }
@@ -491,8 +500,15 @@ int hv_network_ensure(struct hv *hv, const char *name, const char *net_xml,
 	int active, r = -1;
 
 	if (net) {
+		/* the definition, not the running state; some drivers (test) only give the latter */
 		char *live = virNetworkGetXMLDesc(net, VIR_NETWORK_XML_INACTIVE);
-		bool same = live && matches(live, userdata);
+		bool same;
+
+		if (!live) {
+			virResetLastError();
+			live = virNetworkGetXMLDesc(net, 0);
+		}
+		same = live && matches(live, userdata);
 
 		free(live);
 		if (!same) {

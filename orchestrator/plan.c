@@ -108,7 +108,22 @@ static bool hash_differs(const char *have, const char *want)
 	return !have || !want || !streq(have, want);
 }
 
+static int plan_wanted_action(const struct plan_input *in, struct plan *p,
+			      const struct plan_want *w);
+
+/* The action for a wanted VM, with what the store recorded of it. */
 static int plan_wanted(const struct plan_input *in, struct plan *p, const struct plan_want *w)
+{
+	const struct store_vm *rec = find_record(in, w->name);
+
+	if (plan_wanted_action(in, p, w) < 0)
+		return -1;
+	p->items[p->n_items - 1].recorded = rec ? (int) rec->state : -1;
+	return 0;
+}
+
+static int plan_wanted_action(const struct plan_input *in, struct plan *p,
+			      const struct plan_want *w)
 {
 	const struct store_vm *rec = find_record(in, w->name);
 	const struct hv_domain *dom = find_ours(in, w->name);
@@ -220,6 +235,7 @@ int plan_compute(const struct plan_input *in, struct plan **ret, struct muster_e
 			continue;
 		if (add(p, r->name, r->group, PLAN_DESTROY, "no longer in the manifest") < 0)
 			goto nomem;
+		p->items[p->n_items - 1].recorded = (int) r->state;
 	}
 	for (i = 0; i < in->n_domains; i++) {
 		const struct hv_domain *d = &in->domains[i];
@@ -229,6 +245,7 @@ int plan_compute(const struct plan_input *in, struct plan **ret, struct muster_e
 		if (add(p, d->vm, d->group, PLAN_DESTROY,
 			"no longer in the manifest (domain '%s' found on the hypervisor)", d->name) < 0)
 			goto nomem;
+		p->items[p->n_items - 1].recorded = -1;
 	}
 	qsort(p->items + first_extra, p->n_items - first_extra, sizeof(*p->items), name_order);
 	*ret = p;

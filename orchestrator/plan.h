@@ -52,6 +52,7 @@ struct plan_item {
 	char *group;
 	enum plan_action action;
 	char *reason;
+	int recorded;		/* the store's enum vm_state for it, -1 when not recorded */
 };
 
 struct plan {

@@ -1,5 +1,9 @@
 /* provision.c: one VM through clone, seed, define, start (provision.h). */
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <unistd.h>
 
 #define LOG_TAG "provision"
 #include "domxml.h"
@@ -35,6 +39,32 @@ static int vm_names(const struct manifest *m, size_t vm, struct vm_names *n,
 }
 
 /*
+ * Fault injection for the crash tests (tests/apply/run): with
+ * MUSTER_TEST_KILL_AT=N in the environment, the process kills itself with
+ * SIGKILL at the Nth point where a crash matters: after an intent is
+ * recorded (the side effect not done), and after a side effect (its result
+ * not recorded). Counted across all workers.
+ */
+static long crash_at;
+static pthread_once_t crash_once = PTHREAD_ONCE_INIT;
+
+static void crash_init(void)
+{
+	const char *env = getenv("MUSTER_TEST_KILL_AT");
+
+	crash_at = env ? strtol(env, NULL, 10) : 0;
+}
+
+static void crash_point(void)
+{
+	static atomic_long seen;
+
+	pthread_once(&crash_once, crash_init);
+	if (crash_at > 0 && atomic_fetch_add(&seen, 1) + 1 == crash_at)
+		kill(getpid(), SIGKILL);
+}
+
+/*
  * Record an event: an intent before a side effect (to VM_STATE_MAX: the
  * state is kept), or the new state after it.
  */
@@ -50,8 +80,13 @@ static int step(const struct provision_fleet *f, struct provision_worker *w, siz
 	va_start(ap, fmt);
 	(void) vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
-	if (to == VM_STATE_MAX)
-		return store_vm_note(w->st, f->m->fleet, f->m->vms[vm].name, detail, f->run_id, err);
+	crash_point();	/* a side effect done, its result not recorded (or nothing done yet) */
+	if (to == VM_STATE_MAX) {
+		if (store_vm_note(w->st, f->m->fleet, f->m->vms[vm].name, detail, f->run_id, err) < 0)
+			return -1;
+		crash_point();	/* the intent recorded, the side effect not done */
+		return 0;
+	}
 	return store_vm_transition(w->st, f->m->fleet, f->m->vms[vm].name, to, detail, f->run_id,
 				   err);
 }
@@ -286,7 +321,11 @@ int provision_vm(const struct provision_fleet *f, struct provision_worker *w, si
 			goto fail;
 		break;
 	case PLAN_KEEP:
-		if (hv_domain_start(w->hv, n.domain, err) < 0)
+		/* adopt what runs as wanted: record its spec and its state */
+		if (hv_domain_start(w->hv, n.domain, err) < 0 ||
+		    store_vm_set_spec(w->st, m->fleet, name, n.domain, n.uuid, n.config, n.base, false,
+				      err) < 0 ||
+		    step(f, w, vm, VM_STATE_STARTED, err, "found running as wanted") < 0)
 			goto fail;
 		break;
 	case PLAN_DESTROY:
