@@ -329,6 +329,7 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	char *state_dir = NULL, **images = NULL;
 	const char **image_formats = NULL;
 	size_t *all = NULL, i, n_items = 0, n_destroy = 0, prune_failed = 0;
+	atomic_bool *validated = NULL;
 	bool do_prune = false;
 	int64_t run_id = 0;
 	int first, code, lock = -1, rc = EXIT_FAIL;
@@ -413,10 +414,15 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 			break;
 		}
 	}
+	validated = calloc(m->n_groups + 1, sizeof(*validated));
+	if (!validated) {
+		err_nomem(&err);
+		goto out;
+	}
 	run.fleet = (struct provision_fleet) {
 		.m = m, .macs = &macs, .keys = keys, .authorized_keys = auth.keys,
 		.n_authorized_keys = auth.n, .image_paths = (const char *const *) images,
-		.image_formats = image_formats, .run_id = run_id,
+		.image_formats = image_formats, .run_id = run_id, .validated = validated,
 	};
 	{
 		struct executor_opts eo = { .batch_size = m->batch_size, .parallel = m->batch_parallel,
@@ -463,6 +469,7 @@ done:
 		free(images[i]);
 	free(images);
 	free(image_formats);
+	free(validated);
 	free(run.vm);
 	free(run.action);
 	free(run.failed);

@@ -1064,6 +1064,8 @@ char *domxml_volume_format(const struct domxml_volume *v, struct muster_err *err
 	text_el(&t, root, "name", v->name);
 	cap = text_el_ull(&t, root, "capacity", v->capacity);
 	prop(&t, cap, "unit", "bytes");
+	/* thin: a linked clone starts at a few hundred KiB, and grows */
+	prop(&t, text_el_ull(&t, root, "allocation", 0), "unit", "bytes");
 	target = el(&t, root, NULL, "target");
 	prop(&t, el(&t, target, NULL, "format"), "type", v->format);
 	/* disks and seeds hold secrets (host keys): only their owner reads them */

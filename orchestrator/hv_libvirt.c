@@ -405,9 +405,10 @@ int hv_volume_delete(struct hv *hv, const char *pool, const char *name, struct m
 
 /* ---- domains -------------------------------------------------------------- */
 
-int hv_domain_define(struct hv *hv, const char *xml, struct muster_err *err)
+int hv_domain_define(struct hv *hv, const char *xml, bool validate, struct muster_err *err)
 {
-	virDomainPtr dom = virDomainDefineXMLFlags(hv->conn, xml, VIR_DOMAIN_DEFINE_VALIDATE);
+	virDomainPtr dom = virDomainDefineXMLFlags(hv->conn, xml,
+						   validate ? VIR_DOMAIN_DEFINE_VALIDATE : 0);
 
 	if (!dom)
 		return hv_fail(err, "cannot define domain on", hv->uri);

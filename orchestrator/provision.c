@@ -161,6 +161,12 @@ out:
 	return r;
 }
 
+/* Validate against libvirt's schema the first domain of each group in a run. */
+static bool validate_once(const struct provision_fleet *f, size_t group)
+{
+	return !f->validated || !atomic_exchange(&f->validated[group], true);
+}
+
 static int define(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
 		  const struct vm_names *n, bool rebuilt, struct muster_err *err)
 {
@@ -256,7 +262,7 @@ static int define(const struct provision_fleet *f, struct provision_worker *w, s
 	if (!xml ||
 	    step(f, w, vm, VM_STATE_MAX, err, "intent: define domain '%s' (%s)", n->domain,
 		 n->uuid) < 0 ||
-	    hv_domain_define(w->hv, xml, err) < 0 ||
+	    hv_domain_define(w->hv, xml, validate_once(f, v->group), err) < 0 ||
 	    store_vm_set_spec(w->st, m->fleet, v->name, n->domain, n->uuid, n->config, n->base,
 			      rebuilt, err) < 0 ||
 	    step(f, w, vm, VM_STATE_DEFINED, err, "domain '%s'", n->domain) < 0)

@@ -12,6 +12,8 @@
 #ifndef MUSTER_PROVISION_H
 #define MUSTER_PROVISION_H
 
+#include <stdatomic.h>
+
 #include "hv.h"
 #include "keys.h"
 #include "manifest.h"
@@ -30,6 +32,7 @@ struct provision_fleet {
 	const char *const *image_formats;
 	const char *console_dir;		/* serial console logs go here, or NULL */
 	int64_t run_id;
+	atomic_bool *validated;			/* per group: a domain of it was defined with validation */
 };
 
 /* One worker's own connections. */
