@@ -123,8 +123,10 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libmuster.a
 	$(say) BENCH $@
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libmuster.a $(LIBS)
 
-bench: $(BUILD)/bench/seed
-	@tools/deps cloud-image-utils openssh-client >/dev/null
+bench: $(BUILD)/bench/seed $(BUILD)/muster
+	@tools/deps cloud-image-utils openssh-client qemu-utils bc libvirt-clients sqlite3 >/dev/null
+	@echo "== apply"
+	@MUSTER_BIN=$(BUILD)/muster bench/apply.sh
 	@echo "== on disk (/var/tmp, where a state directory would be)"
 	@MUSTER_BENCH_DIR=/var/tmp $(BUILD)/bench/seed 1000 100
 	@echo "== in memory (/dev/shm: what is left once file creation is free)"
