@@ -87,6 +87,11 @@ int hv_domain_define(struct hv *hv, const char *xml, bool validate, struct muste
 int hv_domain_start(struct hv *hv, const char *name, struct muster_err *err) WUR;
 /* Stop (hard) and undefine domain name; a missing domain is success. */
 int hv_domain_remove(struct hv *hv, const char *name, struct muster_err *err) WUR;
+/* Ask domain name to shut down (ACPI), or with force pull the plug; one not running is success. */
+int hv_domain_stop(struct hv *hv, const char *name, bool force, struct muster_err *err) WUR;
+/* Ask domain name to reboot. */
+int hv_domain_reboot(struct hv *hv, const char *name, struct muster_err *err) WUR;
+
 /* The domain's live XML (caller frees). */
 int hv_domain_xml(struct hv *hv, const char *name, char **ret, struct muster_err *err) WUR;
 

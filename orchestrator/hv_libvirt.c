@@ -474,6 +474,40 @@ int hv_domain_remove(struct hv *hv, const char *name, struct muster_err *err)
 	return r;
 }
 
+int hv_domain_stop(struct hv *hv, const char *name, bool force, struct muster_err *err)
+{
+	virDomainPtr dom;
+	bool missing;
+	int active, r = 0;
+
+	dom = domain_lookup(hv, name, &missing, err);
+	if (!dom)
+		return missing ? err_set(err, MUSTER_E_NOTFOUND, "no domain '%s'", name) : -1;
+	active = virDomainIsActive(dom);
+	if (active < 0)
+		r = hv_fail(err, "cannot read state of domain", name);
+	else if (active && (force ? virDomainDestroy(dom) : virDomainShutdown(dom)) < 0 &&
+		 !last_error_is(VIR_ERR_OPERATION_INVALID))
+		r = hv_fail(err, "cannot stop domain", name);
+	virDomainFree(dom);
+	return r;
+}
+
+int hv_domain_reboot(struct hv *hv, const char *name, struct muster_err *err)
+{
+	virDomainPtr dom;
+	bool missing;
+	int r = 0;
+
+	dom = domain_lookup(hv, name, &missing, err);
+	if (!dom)
+		return missing ? err_set(err, MUSTER_E_NOTFOUND, "no domain '%s'", name) : -1;
+	if (virDomainReboot(dom, 0) < 0)
+		r = hv_fail(err, "cannot reboot domain", name);
+	virDomainFree(dom);
+	return r;
+}
+
 int hv_domain_xml(struct hv *hv, const char *name, char **ret, struct muster_err *err)
 {
 	virDomainPtr dom;

@@ -27,6 +27,21 @@ static const struct cmd commands[] = {
 	  "started. A run stops after the batch in which failures cross\n"
 	  "batch.max_fail_percent. VMs no longer in the manifest are destroyed only\n"
 	  "with --prune. A rerun resumes where a crash stopped; one run at a time.\n" },
+	{ "start", 1, 256, cmd_start, "FILE [VM|GROUP...]",
+	  "start VMs (all of the fleet's when none is named)",
+	  "Starts the named VMs, or the VMs of the named groups, or the whole fleet.\n" },
+	{ "stop", 1, 256, cmd_stop, "FILE [VM|GROUP...] [--force]",
+	  "shut VMs down (ACPI), or with --force pull the plug",
+	  "Asks the named VMs (or groups, or the whole fleet) to shut down; --force\n"
+	  "stops them at once.\n" },
+	{ "reboot", 1, 256, cmd_reboot, "FILE [VM|GROUP...]",
+	  "reboot VMs",
+	  "Asks the named VMs (or groups, or the whole fleet) to reboot.\n" },
+	{ "destroy", 1, 256, cmd_destroy, "FILE VM|GROUP... | FILE --all",
+	  "remove VMs: domain, disk and seed (host keys are kept)",
+	  "Stops and undefines each named VM (or each VM of a named group; --all: the\n"
+	  "whole fleet) and deletes its disk and seed volumes. Its SSH host keys stay\n"
+	  "in the state directory, so a VM made again under the same name keeps them.\n" },
 	{ "render", 2, 2, cmd_render, "FILE VM [--seed-dir DIR | --iso FILE] [--rotate-keys]",
 	  "show exactly what a VM gets: its cloud-init user-data, meta-data, network-config",
 	  "Prints the VM's NoCloud files, or writes them into DIR (0600 files), or as a\n"

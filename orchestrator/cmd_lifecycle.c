@@ -1,0 +1,202 @@
+/*
+ * cmd_lifecycle.c: `muster start|stop|reboot|destroy FILE [VM|GROUP...]`:
+ * act on some of a fleet's VMs (all of them when none is named; destroy
+ * wants them named, or --all), each step recorded, under the run lock.
+ */
+#include "cmd.h"
+#include "hv.h"
+#include "identity.h"
+#include "runlock.h"
+
+enum verb { VERB_START, VERB_STOP, VERB_REBOOT, VERB_DESTROY };
+
+struct lifecycle_opts {
+	bool force;	/* stop: pull the plug */
+	bool all;	/* destroy: the whole fleet */
+};
+
+enum { OPT_FORCE = 1000, OPT_ALL };
+
+static int lifecycle_option(int opt, const char *arg, void *userdata)
+{
+	struct lifecycle_opts *o = userdata;
+
+	(void) arg;
+	if (opt == OPT_FORCE)
+		o->force = true;
+	else if (opt == OPT_ALL)
+		o->all = true;
+	else
+		return -1;
+	return 0;
+}
+
+/* Mark the VMs the targets name (a VM's name or a group's); false if a target names none. */
+static bool select_vms(const struct manifest *m, char **targets, int n, bool *chosen)
+{
+	int t;
+	size_t i;
+	bool ok = true;
+
+	for (t = 0; t < n; t++) {
+		bool hit = false;
+
+		for (i = 0; i < m->n_vms; i++) {
+			if (streq(m->vms[i].name, targets[t]) ||
+			    streq(manifest_vm_group(m, &m->vms[i])->name, targets[t])) {
+				chosen[i] = true;
+				hit = true;
+			}
+		}
+		if (!hit) {
+			fprintf(stderr, "muster: fleet '%s' has no VM or group '%s'\n", m->fleet,
+				targets[t]);
+			ok = false;
+		}
+	}
+	return ok;
+}
+
+static int act(enum verb verb, const struct lifecycle_opts *o, const struct manifest *m,
+	       size_t vm, struct hv *hv, struct store *st, int64_t run_id, struct muster_err *err)
+{
+	const char *name = m->vms[vm].name;
+	const char *group = manifest_vm_group(m, &m->vms[vm])->name;
+	char dom[IDENTITY_DOMAIN_NAME_MAX + 1], disk[IDENTITY_DOMAIN_NAME_MAX + 16],
+	     seed[IDENTITY_DOMAIN_NAME_MAX + 16];
+
+	if (identity_domain_name(m->fleet, name, dom, sizeof(dom), err) < 0 ||
+	    identity_volume_name(m->fleet, name, disk, sizeof(disk), err) < 0 ||
+	    identity_seed_volume_name(m->fleet, name, seed, sizeof(seed), err) < 0 ||
+	    store_vm_ensure(st, m->fleet, name, group, err) < 0)
+		return -1;
+	switch (verb) {
+	case VERB_START:
+		return store_vm_note(st, m->fleet, name, "intent: start", run_id, err) < 0 ||
+		       hv_domain_start(hv, dom, err) < 0 ||
+		       store_vm_transition(st, m->fleet, name, VM_STATE_STARTED, "started", run_id,
+					   err) < 0 ? -1 : 0;
+	case VERB_STOP:
+		return store_vm_note(st, m->fleet, name, o->force ? "intent: stop (forced)" :
+				     "intent: shut down", run_id, err) < 0 ||
+		       hv_domain_stop(hv, dom, o->force, err) < 0 ||
+		       store_vm_transition(st, m->fleet, name, VM_STATE_DEFINED,
+					   o->force ? "stopped" : "asked to shut down", run_id,
+					   err) < 0 ? -1 : 0;
+	case VERB_REBOOT:
+		return store_vm_note(st, m->fleet, name, "intent: reboot", run_id, err) < 0 ||
+		       hv_domain_reboot(hv, dom, err) < 0 ||
+		       store_vm_note(st, m->fleet, name, "rebooted", run_id, err) < 0 ? -1 : 0;
+	case VERB_DESTROY:
+		return store_vm_transition(st, m->fleet, name, VM_STATE_DESTROYING,
+					   "intent: destroy", run_id, err) < 0 ||
+		       hv_domain_remove(hv, dom, err) < 0 ||
+		       hv_volume_delete(hv, m->pool, disk, err) < 0 ||
+		       hv_volume_delete(hv, m->pool, seed, err) < 0 ||
+		       store_vm_transition(st, m->fleet, name, VM_STATE_DESTROYED, "destroyed",
+					   run_id, err) < 0 ? -1 : 0;
+	}
+	return -1;
+}
+
+static int lifecycle(const struct cmd *self, struct cli *cli, int argc, char **argv, enum verb verb)
+{
+	static const struct option opts[] = {
+		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "all", no_argument, NULL, OPT_ALL },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct lifecycle_opts o = { 0 };
+	struct muster_err err = { 0 };
+	struct manifest *m = NULL;
+	struct store *st = NULL;
+	struct hv *hv = NULL;
+	char *state_dir = NULL;
+	bool *chosen = NULL;
+	size_t i, done = 0, failed = 0;
+	int64_t run_id = 0;
+	int first, code, lock = -1, rc = EXIT_FAIL;
+
+	first = cmd_parse(cli, self, argc, argv, opts, NULL, lifecycle_option, &o, &code);
+	if (first < 0)
+		return code;
+	if (verb == VERB_DESTROY && argc - first < 2 && !o.all) {
+		fprintf(stderr, "muster destroy: name the VMs or groups to destroy, or give --all\n");
+		return EXIT_USAGE;
+	}
+	code = cmd_load_manifest(argv[first], &m);
+	if (code != EXIT_OK)
+		return code;
+	chosen = calloc(m->n_vms + 1, sizeof(*chosen));
+	if (!chosen) {
+		err_nomem(&err);
+		goto out;
+	}
+	if (argc - first < 2)
+		for (i = 0; i < m->n_vms; i++)
+			chosen[i] = true;
+	else if (!select_vms(m, argv + first + 1, argc - first - 1, chosen)) {
+		rc = EXIT_USAGE;
+		goto done;
+	}
+	if (cmd_open_state(cli, &state_dir, &st, &err) < 0)
+		goto out;
+	if (runlock_acquire(state_dir, &lock, &err) < 0) {
+		fprintf(stderr, "muster %s: %s\n", self->name, err.msg);
+		rc = err.code == MUSTER_E_LOCKED ? EXIT_LOCKED : EXIT_FAIL;
+		goto done;
+	}
+	if (hv_open(cli->connect ? cli->connect : m->hypervisor ? m->hypervisor : m->hosts[0].uri,
+		    &hv, &err) < 0 ||
+	    store_run_begin(st, m->fleet, self->name, &run_id, &err) < 0)
+		goto out;
+	for (i = 0; i < m->n_vms; i++) {
+		if (!chosen[i])
+			continue;
+		err_clear(&err);
+		if (act(verb, &o, m, i, hv, st, run_id, &err) < 0) {
+			fprintf(stderr, "muster %s: VM '%s': %s\n", self->name, m->vms[i].name, err.msg);
+			failed++;
+		} else {
+			done++;
+			if (!cli->quiet)
+				printf("%s: %s\n", m->vms[i].name, self->name);
+		}
+	}
+	rc = failed ? EXIT_FAIL : EXIT_OK;
+	if (store_run_end(st, run_id, rc, &err) < 0)
+		fprintf(stderr, "muster %s: %s\n", self->name, err.msg);
+	if (failed || !cli->quiet)
+		printf("fleet '%s': %s: %zu done, %zu failed\n", m->fleet, self->name, done, failed);
+	goto done;
+out:
+	fprintf(stderr, "muster %s: %s\n", self->name, err.msg);
+done:
+	runlock_release(lock);
+	hv_free(hv);
+	store_free(st);
+	free(state_dir);
+	free(chosen);
+	manifest_free(m);
+	return rc;
+}
+
+int cmd_start(const struct cmd *self, struct cli *cli, int argc, char **argv)
+{
+	return lifecycle(self, cli, argc, argv, VERB_START);
+}
+
+int cmd_stop(const struct cmd *self, struct cli *cli, int argc, char **argv)
+{
+	return lifecycle(self, cli, argc, argv, VERB_STOP);
+}
+
+int cmd_reboot(const struct cmd *self, struct cli *cli, int argc, char **argv)
+{
+	return lifecycle(self, cli, argc, argv, VERB_REBOOT);
+}
+
+int cmd_destroy(const struct cmd *self, struct cli *cli, int argc, char **argv)
+{
+	return lifecycle(self, cli, argc, argv, VERB_DESTROY);
+}
