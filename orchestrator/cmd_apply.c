@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define LOG_TAG "apply"
@@ -76,11 +77,37 @@ static void worker_free(void *wp)
 	free(w);
 }
 
+#define ATTEMPTS 3
+
+/* One VM; a transient failure is retried on a new connection, after 0.5 s, then 1 s. */
 static int work(void *wp, size_t i, struct muster_err *err)
 {
 	struct apply_worker *w = wp;
+	struct apply_run *run = w->run;
+	unsigned attempt;
 
-	return provision_vm(&w->run->fleet, &w->pw, w->run->vm[i], w->run->action[i], err);
+	for (attempt = 1;; attempt++) {
+		struct timespec pause = { 0, 500L * 1000 * 1000 };
+
+		err_clear(err);
+		/* a reconnection that failed for an earlier VM is tried again */
+		if (!w->pw.hv && hv_open(run->uri, &w->pw.hv, err) < 0) {
+			w->pw.hv = NULL;
+			break;
+		}
+		if (provision_vm(&run->fleet, &w->pw, run->vm[i], run->action[i], err) == 0)
+			return 0;
+		if (!err->transient || attempt == ATTEMPTS)
+			break;
+		log_info("%s (attempt %u of %d, retrying)", err->msg, attempt, ATTEMPTS);
+		if (attempt > 1)
+			pause = (struct timespec) { 1, 0 };
+		nanosleep(&pause, NULL);
+		hv_free(w->pw.hv);
+		w->pw.hv = NULL;
+	}
+	provision_failed(&run->fleet, &w->pw, run->vm[i], err);
+	return -1;
 }
 
 /* Serialised by the executor: one line per VM as it finishes. */

@@ -25,12 +25,33 @@ static void hv_error_sink(void *userdata, virErrorPtr error)
 		log_debug("libvirt: %s", error->message);
 }
 
+/* libvirt errors that a retry (on a new connection) may clear. */
+static bool transient_error(const virErrorPtr e)
+{
+	if (!e)
+		return false;
+	switch (e->code) {
+	case VIR_ERR_RPC:
+	case VIR_ERR_NO_CONNECT:
+	case VIR_ERR_OPERATION_TIMEOUT:
+	case VIR_ERR_SYSTEM_ERROR:
+	case VIR_ERR_AUTH_UNAVAILABLE:
+		return true;
+	default:
+		return false;
+	}
+}
+
 static int hv_fail(struct muster_err *err, const char *what, const char *subject)
 {
 	virErrorPtr e = virGetLastError();
+	bool transient = transient_error(e);
 
-	return err_set(err, MUSTER_E_HV, "%s '%s': %s", what, subject,
-		       e && e->message ? e->message : "unknown libvirt error");
+	err_set(err, MUSTER_E_HV, "%s '%s': %s", what, subject,
+		e && e->message ? e->message : "unknown libvirt error");
+	if (err)
+		err->transient = transient;
+	return -1;
 }
 
 int hv_open(const char *uri, struct hv **ret, struct muster_err *err)

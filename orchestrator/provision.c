@@ -343,13 +343,19 @@ int provision_vm(const struct provision_fleet *f, struct provision_worker *w, si
 	return 0;
 fail:
 	err_prefix(err, "VM '%s'", name);
-	{
-		struct muster_err ignored;
-
-		/* the reason stays with the VM; a store that failed cannot take it */
-		if (store_vm_transition(w->st, m->fleet, name, VM_STATE_FAILED, err->msg, f->run_id,
-					&ignored) < 0)
-			log_debug("VM '%s': cannot record the failure: %s", name, ignored.msg);
-	}
 	return r;
+}
+
+void provision_failed(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
+		      const struct muster_err *why)
+{
+	const char *name = f->m->vms[vm].name;
+	struct muster_err ignored;
+
+	/* the reason stays with the VM; a store that failed cannot take it */
+	if (store_vm_ensure(w->st, f->m->fleet, name, manifest_vm_group(f->m, &f->m->vms[vm])->name,
+			    &ignored) < 0 ||
+	    store_vm_transition(w->st, f->m->fleet, name, VM_STATE_FAILED, why->msg, f->run_id,
+				&ignored) < 0)
+		log_debug("VM '%s': cannot record the failure: %s", name, ignored.msg);
 }

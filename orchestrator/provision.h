@@ -43,12 +43,16 @@ struct provision_worker {
 
 /*
  * Bring VM vm (index into m->vms) to the plan's action: create or rebuild
- * (clone, seed, define, start), update (define, start), keep (start if
- * stopped). Returns 0, or -1 with err naming the VM; the VM is then
- * recorded as failed with the reason.
+ * (clone, seed, define, start), update (define, start), keep (record what
+ * runs). Returns 0, or -1 with err naming the VM (err->transient: a retry,
+ * on a new connection, may succeed: every step is idempotent).
  */
 int provision_vm(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
 		 enum plan_action action, struct muster_err *err) WUR;
+
+/* Record VM vm as failed, with why (after the last attempt). */
+void provision_failed(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
+		      const struct muster_err *why);
 
 /* The XML of muster's storage pool and of fleet networks (for apply's set-up). */
 char *provision_pool_xml(const struct manifest *m, struct muster_err *err);

@@ -22,6 +22,7 @@ void err_clear(struct muster_err *err)
 		return;
 	err->code = MUSTER_OK;
 	err->sys_errno = 0;
+	err->transient = false;
 	err->msg[0] = '\0';
 }
 
@@ -33,6 +34,7 @@ int err_set(struct muster_err *err, enum muster_errc code, const char *fmt, ...)
 		return -1;
 	err->code = code;
 	err->sys_errno = 0;
+	err->transient = false;
 	va_start(ap, fmt);
 	err_vformat(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
@@ -52,6 +54,7 @@ int err_set_errno(struct muster_err *err, enum muster_errc code, int errnum,
 	va_end(ap);
 	err->code = code;
 	err->sys_errno = errnum;
+	err->transient = false;
 	/* head and strerror are both bounded; the result is truncated safely */
 	{
 		int n = snprintf(err->msg, sizeof(err->msg), "%s: %s", head,

@@ -5,6 +5,8 @@
 #ifndef MUSTER_ERR_H
 #define MUSTER_ERR_H
 
+#include <stdbool.h>
+
 #include "common.h"
 
 enum muster_errc {
@@ -22,6 +24,7 @@ enum muster_errc {
 struct muster_err {
 	enum muster_errc code;
 	int sys_errno;		/* 0 unless a system call failed */
+	bool transient;		/* worth retrying: a lost connection, a timeout */
 	char msg[1024];		/* lowercase, no full stop; truncated with "..." */
 };
 
