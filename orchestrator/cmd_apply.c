@@ -43,6 +43,9 @@ struct apply_run {
 	enum plan_action *action;	/* per work item */
 	size_t *failed;			/* the failed items' VMs */
 	size_t n_failed;
+	size_t n_items, finished;
+	bool tty;			/* stdout is a terminal: a live line */
+	struct timespec t0;
 };
 
 struct apply_worker {
@@ -110,14 +113,37 @@ static int work(void *wp, size_t i, struct muster_err *err)
 	return -1;
 }
 
-/* Serialised by the executor: one line per VM as it finishes. */
+static double seconds_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double) (t.tv_sec - t0->tv_sec) + (double) (t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/*
+ * Serialised by the executor. On a terminal one live line (done, failed,
+ * elapsed, the last VM), failures on lines of their own; elsewhere a plain
+ * line per VM.
+ */
 static void outcome(void *shared, size_t i, bool ok, const char *why)
 {
 	struct apply_run *run = shared;
 	const char *name = run->fleet.m->vms[run->vm[i]].name;
 
-	if (!ok) {
+	run->finished++;
+	if (!ok)
 		run->failed[run->n_failed++] = run->vm[i];
+	if (run->tty) {
+		if (!ok)
+			fprintf(stdout, "\r\033[K");
+		if (!ok)
+			fprintf(stderr, "muster apply: %s\n", why);
+		if (!run->cli->quiet)
+			printf("\r\033[K[%zu/%zu] %zu done, %zu failed, %.1fs  %s %s", run->finished,
+			       run->n_items, run->finished - run->n_failed, run->n_failed,
+			       seconds_since(&run->t0), name, ok ? "started" : "failed");
+	} else if (!ok) {
 		fprintf(stderr, "muster apply: %s\n", why);
 	} else if (!run->cli->quiet) {
 		printf("%s: %s: started\n", name, plan_action_to_string(run->action[i]));
@@ -455,8 +481,13 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		struct executor_opts eo = { .batch_size = m->batch_size, .parallel = m->batch_parallel,
 					    .max_fail_percent = m->batch_max_fail_percent };
 
+		run.n_items = n_items;
+		run.tty = isatty(STDOUT_FILENO);
+		clock_gettime(CLOCK_MONOTONIC, &run.t0);
 		if (executor_run(n_items, &eo, &ops, &run, &res, &err) < 0)
 			goto out;
+		if (run.tty && n_items && !cli->quiet)
+			printf("\n");
 	}
 	if (do_prune)
 		prune_failed = prune(m, plan, hv, st, run_id);
