@@ -4,6 +4,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <strings.h>
 #include <libgen.h>
 #include <limits.h>
 #include <pthread.h>
@@ -255,6 +256,75 @@ static bool network_matches(const char *live, void *userdata)
 	return domxml_network_matches(live, userdata, &same, NULL) == 0 && same;
 }
 
+static bool host_eq(const struct domxml_dhcp_host *a, const struct domxml_dhcp_host *b)
+{
+	return a->mac && b->mac && a->ip && b->ip && strcasecmp(a->mac, b->mac) == 0 &&
+	       streq(a->ip, b->ip) && (a->name ? b->name && streq(a->name, b->name) : !b->name);
+}
+
+static bool host_in(const struct domxml_dhcp_host *h, const struct domxml_dhcp_host *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (host_eq(h, &v[i]))
+			return true;
+	return false;
+}
+
+/*
+ * An existing network that differs from want only in its DHCP hosts (a VM
+ * with a static address added or removed) has them brought in line, live,
+ * with virNetworkUpdate: guests on it keep running. Any other difference is
+ * left for hv_network_ensure to report.
+ */
+static int hosts_sync(struct hv *hv, const char *live, const struct domxml_network *want,
+		      struct muster_err *err)
+{
+	struct domxml_dhcp_host *have = NULL;
+	struct domxml_network probe = *want;
+	size_t nh = 0, i;
+	bool same = false;
+	int r = -1;
+
+	if (domxml_network_hosts(live, &have, &nh, err) < 0)
+		return -1;
+	probe.hosts = have;
+	probe.n_hosts = nh;
+	if (domxml_network_matches(live, &probe, &same, NULL) < 0 || !same) {
+		r = 0;	/* more than hosts differ */
+		goto out;
+	}
+	for (i = 0; i < nh; i++) {
+		char *xml;
+
+		if (host_in(&have[i], want->hosts, want->n_hosts))
+			continue;
+		xml = domxml_dhcp_host_format(&have[i], err);
+		if (!xml || hv_network_dhcp_host(hv, want->name, xml, false, err) < 0) {
+			free(xml);
+			goto out;
+		}
+		free(xml);
+	}
+	for (i = 0; i < want->n_hosts; i++) {
+		char *xml;
+
+		if (host_in(&want->hosts[i], have, nh))
+			continue;
+		xml = domxml_dhcp_host_format(&want->hosts[i], err);
+		if (!xml || hv_network_dhcp_host(hv, want->name, xml, true, err) < 0) {
+			free(xml);
+			goto out;
+		}
+		free(xml);
+	}
+	r = 0;
+out:
+	domxml_hosts_free(have, nh);
+	return r;
+}
+
 /* Each libvirt network of the fleet, with the static addresses as DHCP hosts. */
 static int networks_ensure(const struct manifest *m, const struct vmspec_macs *macs,
 			   struct hv *hv, struct muster_err *err)
@@ -272,7 +342,7 @@ static int networks_ensure(const struct manifest *m, const struct vmspec_macs *m
 		struct domxml_dhcp_host *hosts;
 		struct domxml_network n = { .name = name, .mode = modes[net->type] };
 		size_t nh = 0;
-		char *xml;
+		char *xml, *live = NULL;
 		int r;
 
 		if (!n.mode)
@@ -313,7 +383,12 @@ static int networks_ensure(const struct manifest *m, const struct vmspec_macs *m
 			n.vlan = net->vlan;
 		}
 		xml = domxml_network_format(&n, err);
-		r = xml ? hv_network_ensure(hv, name, xml, network_matches, &n, err) : -1;
+		r = xml ? hv_network_xml(hv, name, &live, err) : -1;
+		if (r == 0 && live && (net->type == MF_NET_NAT || net->type == MF_NET_ISOLATED))
+			r = hosts_sync(hv, live, &n, err);
+		if (r == 0)
+			r = hv_network_ensure(hv, name, xml, network_matches, &n, err);
+		free(live);
 		free(xml);
 		free(hosts);
 		if (r < 0)

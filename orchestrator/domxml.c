@@ -1384,3 +1384,73 @@ int domxml_network_matches(const char *live_xml, const struct domxml_network *wa
 		*ret = ok;
 	return r;
 }
+
+/* ---- DHCP hosts of a live network ---------------------------------------------- */
+
+void domxml_hosts_free(struct domxml_dhcp_host *h, size_t n)
+{
+	size_t i;
+
+	for (i = 0; h && i < n; i++) {
+		free((char *) h[i].mac);
+		free((char *) h[i].ip);
+		free((char *) h[i].name);
+	}
+	free(h);
+}
+
+static char *attr_dup(xmlNodePtr n, const char *name)
+{
+	xmlChar *v = xmlGetNoNsProp(n, X(name));
+	char *s = v ? strdup((const char *) v) : NULL;
+
+	xmlFree(v);
+	return s;
+}
+
+int domxml_network_hosts(const char *live_xml, struct domxml_dhcp_host **ret, size_t *ret_n,
+			 struct muster_err *err)
+{
+	xmlDocPtr doc = live_parse(live_xml, "network", err);
+	struct domxml_dhcp_host *v = NULL;
+	xmlNodePtr dhcp, h;
+	size_t n = 0, k = 0;
+
+	if (!doc)
+		return -1;
+	dhcp = child(child(xmlDocGetRootElement(doc), "ip"), "dhcp");
+	n = count_children(dhcp, "host");
+	v = calloc(n + 1, sizeof(*v));
+	if (!v) {
+		xmlFreeDoc(doc);
+		return err_nomem(err);
+	}
+	for (h = child(dhcp, "host"); h; h = next_named(h), k++) {
+		v[k].mac = attr_dup(h, "mac");
+		v[k].ip = attr_dup(h, "ip");
+		v[k].name = attr_dup(h, "name");
+	}
+	xmlFreeDoc(doc);
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+char *domxml_dhcp_host_format(const struct domxml_dhcp_host *h, struct muster_err *err)
+{
+	struct tree t = { 0 };
+	xmlNodePtr root;
+
+	if (check_optional("DHCP host MAC", h->mac, err) < 0 ||
+	    check_optional("DHCP host address", h->ip, err) < 0 ||
+	    check_optional("DHCP host name", h->name, err) < 0)
+		return NULL;
+	root = tree_root(&t, "host");
+	if (h->mac)
+		prop(&t, root, "mac", h->mac);
+	if (h->name)
+		prop(&t, root, "name", h->name);
+	if (h->ip)
+		prop(&t, root, "ip", h->ip);
+	return tree_to_string(&t, root, 0, err);
+}

@@ -204,6 +204,13 @@ int domxml_console_log(const char *domain_xml, char **ret, struct muster_err *er
  * stp, NAT port range), are not compared. *ret is set on success; -1 when live_xml is
  * not a network or want is invalid.
  */
+/* The DHCP hosts of a live network (release with domxml_hosts_free; strings are owned). */
+int domxml_network_hosts(const char *live_xml, struct domxml_dhcp_host **ret, size_t *ret_n,
+			 struct muster_err *err) WUR;
+void domxml_hosts_free(struct domxml_dhcp_host *h, size_t n);
+/* One <host mac= name= ip=/> element, for virNetworkUpdate. */
+char *domxml_dhcp_host_format(const struct domxml_dhcp_host *h, struct muster_err *err) WUR;
+
 int domxml_network_matches(const char *live_xml, const struct domxml_network *want, bool *ret,
 			   struct muster_err *err) WUR;
 

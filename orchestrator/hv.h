@@ -95,6 +95,13 @@ int hv_domain_reboot(struct hv *hv, const char *name, struct muster_err *err) WU
 /* The domain's live XML (caller frees). */
 int hv_domain_xml(struct hv *hv, const char *name, char **ret, struct muster_err *err) WUR;
 
+/* The network's definition as XML (caller frees), or *ret NULL when there is no such network. */
+int hv_network_xml(struct hv *hv, const char *name, char **ret, struct muster_err *err) WUR;
+
+/* Add (or delete) one DHCP host (host_xml: <host .../>) of network name, live and persistent. */
+int hv_network_dhcp_host(struct hv *hv, const char *name, const char *host_xml, bool add,
+			 struct muster_err *err) WUR;
+
 /*
  * Network name: when it exists and its XML satisfies matches(live_xml,
  * userdata), it is left alone (started and autostarted if it was not);

@@ -599,3 +599,52 @@ out:
 	virNetworkFree(net);
 	return r;
 }
+
+int hv_network_xml(struct hv *hv, const char *name, char **ret, struct muster_err *err)
+{
+	virNetworkPtr net = virNetworkLookupByName(hv->conn, name);
+	char *xml;
+
+	*ret = NULL;
+	if (!net) {
+		if (last_error_is(VIR_ERR_NO_NETWORK)) {
+			virResetLastError();
+			return 0;
+		}
+		return hv_fail(err, "cannot look up network", name);
+	}
+	xml = virNetworkGetXMLDesc(net, VIR_NETWORK_XML_INACTIVE);
+	if (!xml) {
+		virResetLastError();
+		xml = virNetworkGetXMLDesc(net, 0);	/* drivers without INACTIVE (test) */
+	}
+	if (!xml) {
+		hv_fail(err, "cannot read network", name);
+		virNetworkFree(net);
+		return -1;
+	}
+	virNetworkFree(net);
+	*ret = xml;
+	return 0;
+}
+
+int hv_network_dhcp_host(struct hv *hv, const char *name, const char *host_xml, bool add,
+			 struct muster_err *err)
+{
+	virNetworkPtr net = virNetworkLookupByName(hv->conn, name);
+	int active, r = 0;
+	unsigned flags = VIR_NETWORK_UPDATE_AFFECT_CONFIG;
+
+	if (!net)
+		return hv_fail(err, "cannot look up network", name);
+	active = virNetworkIsActive(net);
+	if (active > 0)
+		flags |= VIR_NETWORK_UPDATE_AFFECT_LIVE;
+	if (virNetworkUpdate(net, add ? VIR_NETWORK_UPDATE_COMMAND_ADD_LAST :
+			     VIR_NETWORK_UPDATE_COMMAND_DELETE, VIR_NETWORK_SECTION_IP_DHCP_HOST, -1,
+			     host_xml, flags) < 0)
+		r = hv_fail(err, add ? "cannot add a DHCP host to network" :
+			    "cannot delete a DHCP host from network", name);
+	virNetworkFree(net);
+	return r;
+}
