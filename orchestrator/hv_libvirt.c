@@ -70,6 +70,13 @@ int hv_open(const char *uri, struct hv **ret, struct muster_err *err)
 		hv_free(hv);
 		return -1;
 	}
+	/*
+	 * A remote daemon that stops answering fails its calls after about 15 s
+	 * (a transient error, retried on a new connection) instead of hanging a
+	 * worker. Local drivers have no keepalive: that is no error.
+	 */
+	if (virConnectSetKeepAlive(hv->conn, 5, 3) < 0)
+		virResetLastError();
 	*ret = hv;
 	return 0;
 }
