@@ -1,6 +1,8 @@
 /* hv_libvirt.c: the hypervisor interface on libvirt, for any libvirt URI. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -54,9 +56,44 @@ static int hv_fail(struct muster_err *err, const char *what, const char *subject
 	return -1;
 }
 
+/*
+ * libvirt's keepalive needs an event loop: one thread runs libvirt's default
+ * implementation for the whole process (as virsh does), started with the
+ * first connection.
+ */
+static pthread_once_t event_once = PTHREAD_ONCE_INIT;
+static bool event_loop;
+
+static void *event_thread(void *arg)
+{
+	(void) arg;
+	for (;;)
+		if (virEventRunDefaultImpl() < 0)
+			virResetLastError();
+	return NULL;
+}
+
+static void event_start(void)
+{
+	pthread_t tid;
+	sigset_t all, old;
+
+	if (virEventRegisterDefaultImpl() < 0)
+		return;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);	/* signals stay with the main thread */
+	if (pthread_create(&tid, NULL, event_thread, NULL) == 0) {
+		pthread_detach(tid);
+		event_loop = true;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
 int hv_open(const char *uri, struct hv **ret, struct muster_err *err)
 {
 	struct hv *hv;
+
+	pthread_once(&event_once, event_start);
 
 	virSetErrorFunc(NULL, hv_error_sink);
 	hv = calloc(1, sizeof(*hv));
@@ -75,8 +112,10 @@ int hv_open(const char *uri, struct hv **ret, struct muster_err *err)
 	 * (a transient error, retried on a new connection) instead of hanging a
 	 * worker. Local drivers have no keepalive: that is no error.
 	 */
-	if (virConnectSetKeepAlive(hv->conn, 5, 3) < 0)
+	if (event_loop && virConnectSetKeepAlive(hv->conn, 5, 3) < 0) {
+		log_debug("'%s': no keepalive: %s", uri, virGetLastErrorMessage());
 		virResetLastError();
+	}
 	*ret = hv;
 	return 0;
 }
