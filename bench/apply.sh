@@ -6,6 +6,7 @@
 # figures; not a test.
 set -eu
 bin=$(cd "$(dirname "${MUSTER_BIN:-build/muster}")" && pwd)/$(basename "${MUSTER_BIN:-build/muster}")
+src=$(cd "$(dirname "$0")/.." && pwd)
 shell_n=${SHELL_VMS:-50}
 work=$(mktemp -d "${MUSTER_BENCH_DIR:-/var/tmp}/muster-bench-apply-XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -23,10 +24,10 @@ XML
 qemu-img create -q -f qcow2 base.qcow2 1G
 uri="test://$work/node.xml"
 
-manifest() { # N PARALLEL
+manifest() { # N PARALLEL [FLEET [URI]]
 	cat <<YAML
-fleet: bench
-hypervisor: $uri
+fleet: ${3:-bench}
+hypervisor: ${4:-$uri}
 domain_type: qemu
 pool: muster
 pool_path: $work/pool
@@ -61,6 +62,34 @@ done
 # shellcheck disable=SC2154 # set by eval above
 printf '  memory: %.1f KiB more per VM from 100 to 1000 VMs\n' \
 	"$(echo "($rss_1000_2 - $rss_100_2) / 900" | bc -l)"
+
+# the same through a libvirt daemon (the test driver hosted: test+unix),
+# so muster's own memory and CPU stand apart from libvirt's
+if [ "$(id -u)" = 0 ]; then
+	. "$src/tests/lib/libvirtd.sh"
+	trap 'libvirtd_stop; rm -rf "$work"' EXIT
+	if libvirtd_start "$work/libvirtd"; then
+		echo "  through libvirtd (test+unix), 1000 VMs:"
+		for parallel in 1 2 4; do
+			manifest 1000 "$parallel" "d$parallel" "$LIBVIRTD_TEST_URI" >"d$parallel.yaml"
+			before=$(awk '{ print $14 + $15 }' "/proc/$LIBVIRTD_PID/stat")
+			/usr/bin/time -f '%e %M %P' -o "dtime$parallel" "$bin" apply "d$parallel.yaml" \
+				--state "dstate$parallel" -q
+			after=$(awk '{ print $14 + $15 }' "/proc/$LIBVIRTD_PID/stat")
+			read -r secs rss cpu <"dtime$parallel"
+			printf '    %d worker(s): %7.3f ms/VM; muster %s CPU, max RSS %d KiB; libvirtd %.0f%% CPU\n' \
+				"$parallel" "$(echo "$secs * 1000 / 1000" | bc -l)" "$cpu" "$rss" \
+				"$(echo "($after - $before) / $(getconf CLK_TCK) / $secs * 100" | bc -l)"
+		done
+		manifest 100 2 d100 "$LIBVIRTD_TEST_URI" >d100.yaml
+		/usr/bin/time -f '%e %M %P' -o dtime100 "$bin" apply d100.yaml --state dstate100 -q
+		read -r secs rss100 cpu <dtime100
+		read -r secs rss1000 cpu <dtime2
+		printf '    muster memory: %.1f KiB more per VM from 100 to 1000 VMs\n' \
+			"$(echo "($rss1000 - $rss100) / 900" | bc -l)"
+		libvirtd_stop
+	fi
+fi
 
 # the shell, per VM
 mkdir -p sh
