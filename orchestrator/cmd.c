@@ -120,6 +120,11 @@ int cmd_parse(struct cli *cli, const struct cmd *cmd, int argc, char **argv,
 	return optind;
 }
 
+const char *cmd_uri(const struct cli *cli, const struct manifest *m)
+{
+	return cli->connect ? cli->connect : m->hypervisor ? m->hypervisor : m->hosts[0].uri;
+}
+
 int cmd_load_manifest(const char *file, struct manifest **ret)
 {
 	struct mf_diags diags;

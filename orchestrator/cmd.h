@@ -58,6 +58,12 @@ void cmd_usage(const struct cmd *cmd, FILE *f);
 extern const struct option cmd_global_options[];
 int cmd_global_option(struct cli *cli, int opt, const char *arg);
 
+/*
+ * The libvirt URI to act on: --connect, else the manifest's hypervisor, else
+ * its first host (placement across hosts is not done yet).
+ */
+const char *cmd_uri(const struct cli *cli, const struct manifest *m);
+
 /* Load and validate a manifest; its problems are printed. Returns an exit code. */
 int cmd_load_manifest(const char *file, struct manifest **ret);
 

@@ -407,23 +407,13 @@ static size_t prune(const struct manifest *m, const struct plan *p, struct hv *h
 
 	for (i = 0; i < p->n_items; i++) {
 		const struct plan_item *it = &p->items[i];
-		char dom[IDENTITY_DOMAIN_NAME_MAX + 1], disk[IDENTITY_DOMAIN_NAME_MAX + 16],
-		     seed[IDENTITY_DOMAIN_NAME_MAX + 16];
 		struct muster_err err = { 0 };
 
 		if (it->action != PLAN_DESTROY)
 			continue;
-		if (identity_domain_name(m->fleet, it->name, dom, sizeof(dom), &err) < 0 ||
-		    identity_volume_name(m->fleet, it->name, disk, sizeof(disk), &err) < 0 ||
-		    identity_seed_volume_name(m->fleet, it->name, seed, sizeof(seed), &err) < 0 ||
-		    store_vm_ensure(st, m->fleet, it->name, it->group[0] ? it->group : NULL, &err) < 0 ||
-		    store_vm_transition(st, m->fleet, it->name, VM_STATE_DESTROYING,
-					"no longer in the manifest", run_id, &err) < 0 ||
-		    hv_domain_remove(hv, dom, &err) < 0 || hv_volume_delete(hv, m->pool, disk, &err) < 0 ||
-		    hv_volume_delete(hv, m->pool, seed, &err) < 0 ||
-		    store_vm_transition(st, m->fleet, it->name, VM_STATE_DESTROYED, NULL, run_id,
-					&err) < 0) {
-			fprintf(stderr, "muster apply: VM '%s': cannot destroy: %s\n", it->name, err.msg);
+		if (provision_destroy(m, hv, st, it->name, it->group[0] ? it->group : NULL, run_id,
+				      &err) < 0) {
+			fprintf(stderr, "muster apply: %s\n", err.msg);
 			failed++;
 			continue;
 		}
@@ -469,7 +459,7 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	if (code != EXIT_OK)
 		return code;
 	run.cli = cli;
-	run.uri = cli->connect ? cli->connect : m->hypervisor ? m->hypervisor : m->hosts[0].uri;
+	run.uri = cmd_uri(cli, m);
 	if (cmd_open_state(cli, &state_dir, &st, &err) < 0)
 		goto out;
 	if (runlock_acquire(state_dir, &lock, &err) < 0) {

@@ -6,6 +6,7 @@
 #include "cmd.h"
 #include "hv.h"
 #include "identity.h"
+#include "provision.h"
 #include "runlock.h"
 
 enum verb { VERB_START, VERB_STOP, VERB_REBOOT, VERB_DESTROY };
@@ -62,12 +63,9 @@ static int act(enum verb verb, const struct lifecycle_opts *o, const struct mani
 {
 	const char *name = m->vms[vm].name;
 	const char *group = manifest_vm_group(m, &m->vms[vm])->name;
-	char dom[IDENTITY_DOMAIN_NAME_MAX + 1], disk[IDENTITY_DOMAIN_NAME_MAX + 16],
-	     seed[IDENTITY_DOMAIN_NAME_MAX + 16];
+	char dom[IDENTITY_DOMAIN_NAME_MAX + 1];
 
 	if (identity_domain_name(m->fleet, name, dom, sizeof(dom), err) < 0 ||
-	    identity_volume_name(m->fleet, name, disk, sizeof(disk), err) < 0 ||
-	    identity_seed_volume_name(m->fleet, name, seed, sizeof(seed), err) < 0 ||
 	    store_vm_ensure(st, m->fleet, name, group, err) < 0)
 		return -1;
 	switch (verb) {
@@ -88,13 +86,7 @@ static int act(enum verb verb, const struct lifecycle_opts *o, const struct mani
 		       hv_domain_reboot(hv, dom, err) < 0 ||
 		       store_vm_note(st, m->fleet, name, "rebooted", run_id, err) < 0 ? -1 : 0;
 	case VERB_DESTROY:
-		return store_vm_transition(st, m->fleet, name, VM_STATE_DESTROYING,
-					   "intent: destroy", run_id, err) < 0 ||
-		       hv_domain_remove(hv, dom, err) < 0 ||
-		       hv_volume_delete(hv, m->pool, disk, err) < 0 ||
-		       hv_volume_delete(hv, m->pool, seed, err) < 0 ||
-		       store_vm_transition(st, m->fleet, name, VM_STATE_DESTROYED, "destroyed",
-					   run_id, err) < 0 ? -1 : 0;
+		return provision_destroy(m, hv, st, name, group, run_id, err);
 	}
 	return -1;
 }
@@ -146,8 +138,7 @@ static int lifecycle(const struct cmd *self, struct cli *cli, int argc, char **a
 		rc = err.code == MUSTER_E_LOCKED ? EXIT_LOCKED : EXIT_FAIL;
 		goto done;
 	}
-	if (hv_open(cli->connect ? cli->connect : m->hypervisor ? m->hypervisor : m->hosts[0].uri,
-		    &hv, &err) < 0 ||
+	if (hv_open(cmd_uri(cli, m), &hv, &err) < 0 ||
 	    store_run_begin(st, m->fleet, self->name, &run_id, &err) < 0)
 		goto out;
 	for (i = 0; i < m->n_vms; i++) {

@@ -359,3 +359,24 @@ void provision_failed(const struct provision_fleet *f, struct provision_worker *
 				&ignored) < 0)
 		log_debug("VM '%s': cannot record the failure: %s", name, ignored.msg);
 }
+
+int provision_destroy(const struct manifest *m, struct hv *hv, struct store *st, const char *vm,
+		      const char *group, int64_t run_id, struct muster_err *err)
+{
+	char dom[IDENTITY_DOMAIN_NAME_MAX + 1], disk[IDENTITY_DOMAIN_NAME_MAX + 16],
+	     seed[IDENTITY_DOMAIN_NAME_MAX + 16];
+
+	if (identity_domain_name(m->fleet, vm, dom, sizeof(dom), err) < 0 ||
+	    identity_volume_name(m->fleet, vm, disk, sizeof(disk), err) < 0 ||
+	    identity_seed_volume_name(m->fleet, vm, seed, sizeof(seed), err) < 0 ||
+	    store_vm_ensure(st, m->fleet, vm, group, err) < 0 ||
+	    store_vm_transition(st, m->fleet, vm, VM_STATE_DESTROYING, "intent: destroy", run_id,
+				err) < 0 ||
+	    hv_domain_remove(hv, dom, err) < 0 || hv_volume_delete(hv, m->pool, disk, err) < 0 ||
+	    hv_volume_delete(hv, m->pool, seed, err) < 0 ||
+	    store_vm_transition(st, m->fleet, vm, VM_STATE_DESTROYED, "destroyed", run_id, err) < 0) {
+		err_prefix(err, "VM '%s': cannot destroy", vm);
+		return -1;
+	}
+	return 0;
+}

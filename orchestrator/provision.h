@@ -54,7 +54,12 @@ int provision_vm(const struct provision_fleet *f, struct provision_worker *w, si
 void provision_failed(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
 		      const struct muster_err *why);
 
-/* The XML of muster's storage pool and of fleet networks (for apply's set-up). */
-char *provision_pool_xml(const struct manifest *m, struct muster_err *err);
+/*
+ * Destroy VM vm (a name: it may no longer be in the manifest) of m's fleet:
+ * stop and undefine its domain, delete its disk and seed, recorded as
+ * destroying then destroyed. Its host keys stay. 0, or -1 with err.
+ */
+int provision_destroy(const struct manifest *m, struct hv *hv, struct store *st, const char *vm,
+		      const char *group, int64_t run_id, struct muster_err *err) WUR;
 
 #endif

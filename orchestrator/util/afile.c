@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdbool.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -115,8 +116,8 @@ void afile_abort(struct afile *f)
 	afile_reset(f);
 }
 
-int afile_write_all(const char *path, const void *data, size_t len, mode_t mode,
-		    struct muster_err *err)
+static int write_all(const char *path, const void *data, size_t len, mode_t mode, bool sync,
+		     struct muster_err *err)
 {
 	struct afile f;
 
@@ -126,7 +127,13 @@ int afile_write_all(const char *path, const void *data, size_t len, mode_t mode,
 		afile_abort(&f);
 		return -1;
 	}
-	return afile_commit(&f, err);
+	return sync ? afile_commit(&f, err) : afile_commit_nosync(&f, err);
+}
+
+int afile_write_all(const char *path, const void *data, size_t len, mode_t mode,
+		    struct muster_err *err)
+{
+	return write_all(path, data, len, mode, true, err);
 }
 
 int afile_commit_nosync(struct afile *f, struct muster_err *err)
@@ -164,13 +171,5 @@ int afile_sync_fs(const char *path, struct muster_err *err)
 int afile_write_all_nosync(const char *path, const void *data, size_t len, mode_t mode,
 			   struct muster_err *err)
 {
-	struct afile f;
-
-	if (afile_open(&f, path, mode, err) < 0)
-		return -1;
-	if (afile_write(&f, data, len, err) < 0) {
-		afile_abort(&f);
-		return -1;
-	}
-	return afile_commit_nosync(&f, err);
+	return write_all(path, data, len, mode, false, err);
 }
