@@ -543,8 +543,10 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		.image_formats = image_formats, .run_id = run_id, .validated = validated,
 	};
 	{
+		/* until the agent reports readiness, ready_timeout bounds a VM's provisioning */
 		struct executor_opts eo = { .batch_size = m->batch_size, .parallel = m->batch_parallel,
-					    .max_fail_percent = m->batch_max_fail_percent };
+					    .max_fail_percent = m->batch_max_fail_percent,
+					    .item_timeout_s = m->ready_timeout };
 
 		run.n_items = n_items;
 		run.tty = isatty(STDOUT_FILENO);

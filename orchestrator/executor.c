@@ -3,12 +3,14 @@
  *
  * The workers live for the whole run. For each batch the calling thread
  * publishes the range [next, end) and wakes them; each worker takes items
- * with an atomic counter until the range is used up; the last one to finish
- * an item of the batch wakes the calling thread.
+ * under the lock until the range is used up; the last one to finish an item
+ * of the batch wakes the calling thread. An item that times out fails and
+ * its batch goes on; its worker, still in the call, frees what it holds
+ * when it comes back (the run is reference-counted).
  */
 #include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
+#include <time.h>
 
 #define LOG_TAG "executor"
 #include "executor.h"
@@ -23,11 +25,14 @@ struct run {
 	pthread_cond_t idle;		/* a batch's items are all done */
 	unsigned long batch_no;		/* bumped per batch */
 	size_t end;			/* the batch's end */
-	atomic_size_t next;		/* the next item to take */
+	size_t next;			/* the next item to take */
 	size_t pending;			/* items of the batch not done yet */
 	bool quit;
 	size_t done, failed;
 	bool *failed_item;		/* per item */
+	size_t refs;			/* the caller and each live worker thread */
+	struct worker *workers;
+	size_t n_workers;
 };
 
 struct worker {
@@ -36,6 +41,12 @@ struct worker {
 	void *ctx;
 	struct muster_err err;		/* why worker_new failed */
 	bool ready;
+	/* under run->lock: */
+	bool busy;			/* working on item since started */
+	size_t item;
+	struct timespec started;
+	bool given_up;			/* its item timed out: its outcome is not counted */
+	bool detached;			/* the caller left: free ctx on the way out */
 };
 
 static void item_outcome(struct run *r, size_t i, bool ok, const char *why)
@@ -51,24 +62,62 @@ static void item_outcome(struct run *r, size_t i, bool ok, const char *why)
 		r->ops->outcome(r->shared, i, ok, why);
 }
 
-static void run_items(struct worker *w)
+/*
+ * Take items of batch number batch until there are none. Items are taken
+ * under the lock, with the batch number checked: a worker late from the
+ * last batch can never take (or lose) an item of the next.
+ */
+static void run_items(struct worker *w, unsigned long batch)
 {
 	struct run *r = w->run;
 
 	for (;;) {
-		size_t i = atomic_fetch_add(&r->next, 1);
 		struct muster_err err = { 0 };
+		size_t i;
 		int rc;
 
-		if (i >= r->end)
+		pthread_mutex_lock(&r->lock);
+		if (r->batch_no != batch || r->next >= r->end) {
+			pthread_mutex_unlock(&r->lock);
 			return;
+		}
+		i = r->next++;
+		w->busy = true;
+		w->item = i;
+		clock_gettime(CLOCK_MONOTONIC, &w->started);
+		pthread_mutex_unlock(&r->lock);
 		rc = r->ops->work(w->ctx, i, &err);
 		pthread_mutex_lock(&r->lock);
-		item_outcome(r, i, rc == 0, rc == 0 ? NULL : err.msg);
-		if (--r->pending == 0)
-			pthread_cond_signal(&r->idle);
+		w->busy = false;
+		if (w->given_up) {
+			w->given_up = false;	/* counted as timed out already */
+		} else {
+			item_outcome(r, i, rc == 0, rc == 0 ? NULL : err.msg);
+			if (--r->pending == 0)
+				pthread_cond_signal(&r->idle);
+		}
 		pthread_mutex_unlock(&r->lock);
 	}
+}
+
+/* Drop one reference to r (r->lock held on entry, released here); the last one frees it all. */
+static void run_unref(struct run *r)
+{
+	bool last = --r->refs == 0;
+	size_t i;
+
+	pthread_mutex_unlock(&r->lock);
+	if (!last)
+		return;
+	for (i = 0; i < r->n_workers; i++)
+		if (r->workers[i].detached && r->workers[i].ctx)
+			r->ops->worker_free(r->workers[i].ctx);
+	pthread_cond_destroy(&r->wake);
+	pthread_cond_destroy(&r->idle);
+	pthread_mutex_destroy(&r->lock);
+	free(r->failed_item);
+	free(r->workers);
+	free(r);
 }
 
 static void *worker_main(void *arg)
@@ -85,11 +134,31 @@ static void *worker_main(void *arg)
 			break;
 		seen = r->batch_no;
 		pthread_mutex_unlock(&r->lock);
-		run_items(w);
+		run_items(w, seen);
 		pthread_mutex_lock(&r->lock);
 	}
-	pthread_mutex_unlock(&r->lock);
+	run_unref(r);	/* unlocks */
 	return NULL;
+}
+
+/* With r->lock held: fail the items running longer than timeout_s. */
+static void time_out(struct run *r, struct worker *w, size_t nw, unsigned timeout_s)
+{
+	struct timespec now;
+	size_t k;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	for (k = 0; k < nw; k++) {
+		char why[64];
+
+		if (!w[k].busy || w[k].given_up || now.tv_sec - w[k].started.tv_sec < (time_t) timeout_s)
+			continue;
+		(void) snprintf(why, sizeof(why), "timed out after %us", timeout_s);
+		w[k].given_up = true;
+		item_outcome(r, w[k].item, false, why);
+		if (--r->pending == 0)
+			pthread_cond_signal(&r->idle);
+	}
 }
 
 static void mark_failed(void *runp, size_t i, const char *why)
@@ -107,7 +176,7 @@ static void mark_failed(void *runp, size_t i, const char *why)
 int executor_run(size_t n, const struct executor_opts *opts, const struct executor_ops *ops,
 		 void *shared, struct executor_result *ret, struct muster_err *err)
 {
-	struct run r = { .ops = ops, .shared = shared, .n = n };
+	struct run *r = calloc(1, sizeof(*r));
 	size_t nw = opts->parallel ? opts->parallel : 1, bs = opts->batch_size ? opts->batch_size : 1;
 	struct worker *w;
 	size_t started = 0, i, first;
@@ -115,37 +184,55 @@ int executor_run(size_t n, const struct executor_opts *opts, const struct execut
 	int rc = -1;
 
 	memset(ret, 0, sizeof(*ret));
-	if (n == 0)
+	if (n == 0) {
+		free(r);
 		return 0;
+	}
+	if (!r)
+		return err_nomem(err);
+	r->ops = ops;
+	r->shared = shared;
+	r->n = n;
 	if (nw > bs)
 		nw = bs;	/* more workers than a batch holds would idle */
 	if (nw > n)
 		nw = n;
 	w = calloc(nw, sizeof(*w));
-	r.failed_item = calloc(n, sizeof(*r.failed_item));
-	if (!w || !r.failed_item) {
+	r->failed_item = calloc(n, sizeof(*r->failed_item));
+	if (!w || !r->failed_item) {
 		free(w);
-		free(r.failed_item);
+		free(r->failed_item);
+		free(r);
 		return err_nomem(err);
 	}
-	pthread_mutex_init(&r.lock, NULL);
-	pthread_cond_init(&r.wake, NULL);
-	pthread_cond_init(&r.idle, NULL);
-	atomic_init(&r.next, 0);
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_cond_init(&r->wake, NULL);
+	pthread_cond_init(&r->idle, NULL);
 
 	/* the workers' connections first: a run with no worker fails as a whole */
 	for (i = 0; i < nw; i++) {
-		w[i].run = &r;
+		w[i].run = r;
 		w[i].ctx = ops->worker_new(shared, &w[i].err);
 		w[i].ready = w[i].ctx != NULL;
 	}
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);	/* signals stay with the main thread */
-	for (i = 0; i < nw; i++)
-		if (w[i].ready && pthread_create(&w[i].tid, NULL, worker_main, &w[i]) == 0)
+	r->workers = w;
+	r->n_workers = nw;
+	r->refs = 1;	/* the caller's */
+	for (i = 0; i < nw; i++) {
+		pthread_mutex_lock(&r->lock);
+		r->refs++;
+		pthread_mutex_unlock(&r->lock);
+		if (w[i].ready && pthread_create(&w[i].tid, NULL, worker_main, &w[i]) == 0) {
 			started++;
-		else
+		} else {
 			w[i].ready = false;
+			pthread_mutex_lock(&r->lock);
+			r->refs--;
+			pthread_mutex_unlock(&r->lock);
+		}
+	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (started == 0) {
 		if (err)
@@ -160,15 +247,25 @@ int executor_run(size_t n, const struct executor_opts *opts, const struct execut
 	for (first = 0; first < n; first += bs) {
 		size_t end = first + bs < n ? first + bs : n;
 
-		pthread_mutex_lock(&r.lock);
-		r.end = end;
-		r.pending = end - first;
-		atomic_store(&r.next, first);
-		r.batch_no++;
-		pthread_cond_broadcast(&r.wake);
-		while (r.pending > 0)
-			pthread_cond_wait(&r.idle, &r.lock);
-		pthread_mutex_unlock(&r.lock);
+		pthread_mutex_lock(&r->lock);
+		r->end = end;
+		r->pending = end - first;
+		r->next = first;
+		r->batch_no++;
+		pthread_cond_broadcast(&r->wake);
+		while (r->pending > 0) {
+			if (opts->item_timeout_s) {
+				struct timespec until;
+
+				clock_gettime(CLOCK_REALTIME, &until);
+				until.tv_sec += 1;
+				pthread_cond_timedwait(&r->idle, &r->lock, &until);
+				time_out(r, w, nw, opts->item_timeout_s);
+			} else {
+				pthread_cond_wait(&r->idle, &r->lock);
+			}
+		}
+		pthread_mutex_unlock(&r->lock);
 		ret->batches++;
 
 		if (ops->wait_ready) {
@@ -176,39 +273,51 @@ int executor_run(size_t n, const struct executor_opts *opts, const struct execut
 
 			if (ok) {
 				for (j = first; j < end; j++)
-					if (!r.failed_item[j])
+					if (!r->failed_item[j])
 						ok[k++] = j;
-				ops->wait_ready(shared, ok, k, mark_failed, &r);
+				ops->wait_ready(shared, ok, k, mark_failed, r);
 				free(ok);
 			}
 		}
-		if ((unsigned long long) r.failed * 100 > (unsigned long long) opts->max_fail_percent * n &&
+		if ((unsigned long long) r->failed * 100 > (unsigned long long) opts->max_fail_percent * n &&
 		    end < n) {
 			ret->stopped = true;
 			ret->skipped = n - end;
-			log_info("%zu of %zu failed, more than max_fail_percent %u%%: stopping", r.failed,
+			log_info("%zu of %zu failed, more than max_fail_percent %u%%: stopping", r->failed,
 				 n, opts->max_fail_percent);
 			break;
 		}
 	}
 	rc = 0;
 out:
-	pthread_mutex_lock(&r.lock);
-	r.quit = true;
-	pthread_cond_broadcast(&r.wake);
-	pthread_mutex_unlock(&r.lock);
+	pthread_mutex_lock(&r->lock);
+	r->quit = true;
+	pthread_cond_broadcast(&r->wake);
+	pthread_mutex_unlock(&r->lock);
 	for (i = 0; i < nw; i++) {
+		bool stuck;
+
+		pthread_mutex_lock(&r->lock);
+		stuck = w[i].busy;
+		pthread_mutex_unlock(&r->lock);
+		if (stuck) {
+			/* still in a call that has not returned: it frees its own context */
+			log_info("a worker is still stuck in a timed-out item: left running");
+			pthread_mutex_lock(&r->lock);
+			w[i].detached = true;
+			pthread_mutex_unlock(&r->lock);
+			pthread_detach(w[i].tid);
+			continue;
+		}
 		if (w[i].ready)
 			pthread_join(w[i].tid, NULL);
 		if (w[i].ctx)
 			ops->worker_free(w[i].ctx);
+		w[i].ctx = NULL;
 	}
-	ret->done = r.done;
-	ret->failed = r.failed;
-	pthread_cond_destroy(&r.wake);
-	pthread_cond_destroy(&r.idle);
-	pthread_mutex_destroy(&r.lock);
-	free(r.failed_item);
-	free(w);
+	pthread_mutex_lock(&r->lock);
+	ret->done = r->done;
+	ret->failed = r->failed;
+	run_unref(r);	/* unlocks; a stuck worker frees it all when it returns */
 	return rc;
 }

@@ -37,6 +37,12 @@ struct executor_opts {
 	size_t batch_size;		/* >= 1 */
 	size_t parallel;		/* >= 1 workers */
 	unsigned max_fail_percent;	/* 0..100 */
+	/*
+	 * An item still running after this long fails ("timed out") and its
+	 * batch goes on without it; its worker, stuck in a call that does not
+	 * return, is left to itself (its context is never freed). 0 = no limit.
+	 */
+	unsigned item_timeout_s;
 };
 
 struct executor_result {

@@ -22,6 +22,10 @@ struct shared {
 	int ready_calls;
 	int not_ready;			/* wait_ready fails this item (-1: none) */
 	int outcomes_ok, outcomes_failed;
+	int slow_item;			/* this item sleeps slow_ms (-1: none) */
+	int slow_ms;
+	atomic_int finished;		/* work calls that returned */
+	char last_why[128];
 	pthread_mutex_t lock;
 };
 
@@ -52,11 +56,16 @@ static int w_work(void *w, size_t i, struct muster_err *err)
 
 	while (now > max && !atomic_compare_exchange_weak(&s->max_running, &max, now))
 		;
+	if ((int) i == s->slow_item) {
+		t.tv_sec = s->slow_ms / 1000;
+		t.tv_nsec = (long) (s->slow_ms % 1000) * 1000 * 1000;
+	}
 	nanosleep(&t, NULL);	/* long enough for the workers to overlap */
 	pthread_mutex_lock(&s->lock);
 	s->runs[i]++;
 	pthread_mutex_unlock(&s->lock);
 	atomic_fetch_sub(&s->running, 1);
+	atomic_fetch_add(&s->finished, 1);
 	if (s->fail_from >= 0 && (int) i >= s->fail_from)
 		return err_set(err, MUSTER_E_HV, "item %zu broke", i);
 	return 0;
@@ -81,11 +90,12 @@ static void w_outcome(void *sh, size_t i, bool ok, const char *why)
 	struct shared *s = sh;
 
 	(void) i;
-	(void) why;
 	if (ok)
 		s->outcomes_ok++;
 	else
 		s->outcomes_failed++;
+	if (why)
+		(void) snprintf(s->last_why, sizeof(s->last_why), "%s", why);
 }
 
 static const struct executor_ops ops = { w_new, w_free, w_work, w_ready, w_outcome };
@@ -95,6 +105,7 @@ static void setup_shared(struct shared *s)
 	memset(s, 0, sizeof(*s));
 	s->fail_from = -1;
 	s->not_ready = -1;
+	s->slow_item = -1;
 	pthread_mutex_init(&s->lock, NULL);
 }
 
@@ -213,6 +224,36 @@ static void test_one_worker_and_tiny_batches(void **state)
 	assert_int_equal(r.done, 7);
 }
 
+static void test_item_timeout(void **state)
+{
+	/* static: the stuck worker returns after the run, and still writes here */
+	static struct shared s;
+	struct executor_opts o = { .batch_size = 4, .parallel = 2, .max_fail_percent = 100,
+				   .item_timeout_s = 1 };
+	struct executor_result r;
+	struct timespec t0, t1, wait = { 0, 100 * 1000 * 1000 };
+	double took;
+	int tries = 0;
+
+	(void) state;
+	setup_shared(&s);
+	s.slow_item = 2;
+	s.slow_ms = 3500;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(executor_run(8, &o, &ops, &s, &r, NULL), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	took = (double) (t1.tv_sec - t0.tv_sec) + (double) (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	assert_int_equal(r.failed, 1);
+	assert_int_equal(r.done, 7);
+	assert_string_equal(s.last_why, "timed out after 1s");
+	assert_true(took < 3.3);	/* the run did not wait for the stuck item */
+	/* the straggler comes back later: let it, before s goes away */
+	while (atomic_load(&s.finished) < 8 && tries++ < 60)
+		nanosleep(&wait, NULL);
+	assert_int_equal(atomic_load(&s.finished), 8);
+	assert_int_equal(s.outcomes_failed, 1);		/* its late return is not counted */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -222,6 +263,7 @@ int main(void)
 		cmocka_unit_test(test_not_ready_counts_as_failed),
 		cmocka_unit_test(test_no_worker_fails_the_run),
 		cmocka_unit_test(test_one_worker_and_tiny_batches),
+		cmocka_unit_test(test_item_timeout),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
