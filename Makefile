@@ -43,7 +43,10 @@ Q := @
 say = @printf '  %-6s %s\n'
 endif
 
-all: $(BUILD)/muster
+all: $(BUILD)/muster $(BUILD)/agent/muster-agent
+
+# the in-guest agent: libc only, static (and a dynamic build the tests can sanitize)
+include agent/build.mk
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -94,7 +97,7 @@ export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 check-unit: $(UNIT_BIN)
 	@for t in $(UNIT_BIN); do tests/run $(RESULTS) unit-$$(basename $$t) $$t; done
 
-check-golden: $(BUILD)/muster
+check-golden: $(BUILD)/muster agent
 	@tests/run $(RESULTS) manifest tests/manifest/run
 	@tests/run $(RESULTS) plan tests/plan/run
 	@tests/run $(RESULTS) cli tests/cli/run
@@ -102,6 +105,9 @@ check-golden: $(BUILD)/muster
 	@tests/run $(RESULTS) xml tests/xml/run
 	@tests/run $(RESULTS) ssh tests/ssh/run
 	@tests/run $(RESULTS) apply tests/apply/run
+	@AGENT_BIN=$(abspath $(BUILD)/agent/muster-agent-dyn) \
+		AGENT_STATIC=$(abspath $(BUILD)/agent/muster-agent) \
+		tests/run $(RESULTS) agent tests/agent/run
 
 # The fast tier: units, golden files and the command line on the test driver.
 check-fast: clean-results check-unit check-golden
@@ -148,9 +154,10 @@ DEB_TEST := sqlite3 python3 python3-yaml cloud-init genisoimage openssh-client o
 deps:
 	@tools/deps $(DEB_BUILD) $(DEB_TEST)
 
-install: $(BUILD)/muster
-	install -d $(DESTDIR)$(PREFIX)/bin
+install: $(BUILD)/muster $(BUILD)/agent/muster-agent
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/muster
 	install -m 0755 $(BUILD)/muster $(DESTDIR)$(PREFIX)/bin/muster
+	install -m 0755 $(BUILD)/agent/muster-agent $(DESTDIR)$(PREFIX)/lib/muster/muster-agent
 
 clean:
 	rm -rf $(BUILD)

@@ -1,0 +1,39 @@
+# agent/build.mk: the guest agent, included by the top-level Makefile.
+# Uses $(BUILD), $(CC), $(WARN) and $(SANITIZE) from there.
+#
+#   $(BUILD)/agent/muster-agent      static, -Os, stripped: what guests run
+#   $(BUILD)/agent/muster-agent-dyn  dynamic, honours $(SANITIZE): for tests
+#                                    (a static binary cannot use ASan)
+#   make agent                       both
+#   make check-agent                 tests/agent/run through tests/run
+#
+# Including this file does not change the default goal.
+
+AGENT_SAVED_GOAL := $(.DEFAULT_GOAL)
+
+AGENT_SRC := agent/agent.c
+AGENT_DEPS := $(AGENT_SRC) agent/proto.h agent/build.mk
+AGENT_CFLAGS = -std=gnu11 $(WARN) -D_GNU_SOURCE -Iagent
+AGENT_SAN = $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all)
+
+$(BUILD)/agent/muster-agent: $(AGENT_DEPS)
+	@mkdir -p $(dir $@)
+	@printf '  %-6s %s\n' CCLD $@
+	@$(CC) $(AGENT_CFLAGS) -Os -static -s -o $@ $(AGENT_SRC)
+	@printf '  %-6s %s: %s bytes, static, stripped\n' SIZE $@ "$$(wc -c <$@)"
+
+$(BUILD)/agent/muster-agent-dyn: $(AGENT_DEPS)
+	@mkdir -p $(dir $@)
+	@printf '  %-6s %s\n' CCLD $@
+	@$(CC) $(AGENT_CFLAGS) -O1 -g $(AGENT_SAN) -o $@ $(AGENT_SRC)
+
+agent: $(BUILD)/agent/muster-agent $(BUILD)/agent/muster-agent-dyn
+
+check-agent: agent
+	@AGENT_BIN=$(abspath $(BUILD)/agent/muster-agent-dyn) \
+		AGENT_STATIC=$(abspath $(BUILD)/agent/muster-agent) \
+		tests/run $(BUILD)/results agent tests/agent/run
+
+.PHONY: agent check-agent
+
+.DEFAULT_GOAL := $(AGENT_SAVED_GOAL)
