@@ -147,7 +147,7 @@ demo: $(BUILD)/muster
 
 DEB_BUILD := build-essential pkg-config libvirt-dev libyaml-dev libssh-dev libsqlite3-dev \
 	libcurl4-openssl-dev libmicrohttpd-dev libisofs-dev libxml2-dev libjansson-dev \
-	libssl-dev libcmocka-dev
+	libssl-dev libcmocka-dev musl-tools
 # tools the tests check muster's output with
 DEB_TEST := sqlite3 python3 python3-yaml cloud-init genisoimage openssh-client openssh-server \
 	libvirt-clients libvirt-daemon-system

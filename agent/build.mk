@@ -16,10 +16,15 @@ AGENT_DEPS := $(AGENT_SRC) agent/proto.h agent/build.mk
 AGENT_CFLAGS = -std=gnu11 $(WARN) -D_GNU_SOURCE -Iagent
 AGENT_SAN = $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all)
 
+# The static agent is built against musl (musl-tools): ~90 KB, against
+# glibc's ~850 KB, since it travels inside every VM's seed. Without musl-gcc
+# it falls back to $(CC).
+AGENT_CC := $(or $(shell command -v musl-gcc 2>/dev/null),$(CC))
+
 $(BUILD)/agent/muster-agent: $(AGENT_DEPS)
 	@mkdir -p $(dir $@)
-	@printf '  %-6s %s\n' CCLD $@
-	@$(CC) $(AGENT_CFLAGS) -Os -static -s -o $@ $(AGENT_SRC)
+	@printf '  %-6s %s (%s)\n' CCLD $@ $(notdir $(AGENT_CC))
+	@$(AGENT_CC) $(AGENT_CFLAGS) -Os -static -s -o $@ $(AGENT_SRC)
 	@printf '  %-6s %s: %s bytes, static, stripped\n' SIZE $@ "$$(wc -c <$@)"
 
 $(BUILD)/agent/muster-agent-dyn: $(AGENT_DEPS)
