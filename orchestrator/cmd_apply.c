@@ -4,6 +4,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <strings.h>
 #include <libgen.h>
 #include <limits.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #define LOG_TAG "apply"
+#include "channel.h"
 #include "cmd.h"
 #include "domxml.h"
 #include "executor.h"
@@ -39,6 +41,8 @@ struct apply_run {
 	const struct cli *cli;
 	const char *uri;
 	const char *state_dir;
+	struct hv *hv;			/* the calling thread's, for the ready wait */
+	struct store *st;
 	struct provision_fleet fleet;
 	size_t *vm;			/* per work item: the VM's index */
 	enum plan_action *action;	/* per work item */
@@ -150,6 +154,167 @@ static void outcome(void *shared, size_t i, bool ok, const char *why)
 		printf("%s: %s: started\n", name, plan_action_to_string(run->action[i]));
 	}
 	fflush(stdout);
+}
+
+/* ---- readiness: the agent's reports --------------------------------------------- */
+
+struct ready_wait {
+	struct apply_run *run;
+	const size_t *items;		/* the batch's items that were started */
+	bool *done;			/* per item: ready, failed or not waited for */
+	bool *booted;
+	size_t remaining;
+	void (*failed)(void *exec, size_t i, const char *why);
+	void *exec;
+	struct channel *ch;
+};
+
+static void ready_fail(struct ready_wait *rw, size_t k, const char *fmt, ...) PRINTF_LIKE(3, 4);
+
+static void ready_fail(struct ready_wait *rw, size_t k, const char *fmt, ...)
+{
+	struct apply_run *run = rw->run;
+	size_t vm = run->vm[rw->items[k]];
+	struct provision_worker w = { run->hv, run->st };
+	struct muster_err why = { 0 };
+	va_list ap;
+	int n;
+
+	n = snprintf(why.msg, sizeof(why.msg), "VM '%s': ", run->fleet.m->vms[vm].name);
+	va_start(ap, fmt);
+	(void) vsnprintf(why.msg + n, sizeof(why.msg) - (size_t) n, fmt, ap);
+	va_end(ap);
+	provision_failed(&run->fleet, &w, vm, &why);
+	rw->failed(rw->exec, rw->items[k], why.msg);
+	rw->done[k] = true;
+	rw->remaining--;
+}
+
+/* Every pregenerated host key's fingerprint is among what the guest reports. */
+static bool keys_match(const struct apply_run *run, size_t vm, const struct channel_msg *msg)
+{
+	size_t t, j, nt = run->fleet.m->n_host_key_types;
+
+	for (t = 0; t < nt; t++) {
+		const char *want = run->fleet.keys[vm * nt + t].fingerprint;
+		bool seen = false;
+
+		for (j = 0; j < msg->n_hostkeys && !seen; j++)
+			seen = streq(msg->hostkeys[j], want);
+		if (!seen)
+			return false;
+	}
+	return nt > 0;
+}
+
+/* A message from the agent of the batch's item k (the VM its socket belongs to). */
+static void on_agent(void *userdata, size_t k, const struct channel_msg *msg)
+{
+	struct ready_wait *rw = userdata;
+	struct apply_run *run = rw->run;
+	const struct manifest *m = run->fleet.m;
+	size_t vm = run->vm[rw->items[k]];
+	struct muster_err err = { 0 };
+
+	if (rw->done[k])
+		return;
+	switch (msg->kind) {
+	case CHANNEL_HELLO:
+	case CHANNEL_PHASE:
+	case CHANNEL_HEARTBEAT:
+		if (!rw->booted[k] &&
+		    store_vm_transition(run->st, m->fleet, m->vms[vm].name, VM_STATE_BOOTED,
+					msg->kind == CHANNEL_PHASE && msg->n_addrs ? msg->addrs[0] :
+					"agent connected", run->fleet.run_id, &err) == 0)
+			rw->booted[k] = true;
+		break;
+	case CHANNEL_READY:
+		if (!keys_match(run, vm, msg)) {
+			ready_fail(rw, k, "its SSH host keys are not the ones muster made for it: "
+				   "the seed was not applied, or something else answered");
+			break;
+		}
+		if (store_vm_transition(run->st, m->fleet, m->vms[vm].name, VM_STATE_READY,
+					"ready: host keys verified", run->fleet.run_id, &err) < 0) {
+			ready_fail(rw, k, "%s", err.msg);
+			break;
+		}
+		rw->done[k] = true;
+		rw->remaining--;
+		break;
+	case CHANNEL_ERROR:
+		ready_fail(rw, k, "%s failed: %s", msg->phase ? msg->phase : "bootstrap",
+			   msg->detail ? msg->detail : "no detail");
+		break;
+	case CHANNEL_KIND_MAX:
+		break;
+	}
+	if (rw->done[k])
+		channel_remove(rw->ch, k);
+	if (rw->remaining == 0)
+		channel_stop(rw->ch);
+}
+
+/*
+ * The executor's ready hook: listen on the batch's agent channels until each
+ * VM reports ready with the host keys muster made for it, or ready_timeout.
+ * A domain whose driver gives it no channel socket (libvirt's test driver)
+ * is done when it runs.
+ */
+static void wait_ready(void *shared, const size_t *items, size_t n,
+		       void (*failed)(void *exec, size_t i, const char *why), void *exec)
+{
+	struct apply_run *run = shared;
+	const struct manifest *m = run->fleet.m;
+	struct ready_wait rw = { .run = run, .items = items, .failed = failed, .exec = exec };
+	struct muster_err err = { 0 };
+	struct timespec start;
+	size_t k;
+
+	rw.done = calloc(n + 1, sizeof(*rw.done));
+	rw.booted = calloc(n + 1, sizeof(*rw.booted));
+	if (!rw.done || !rw.booted || channel_new(on_agent, &rw, &rw.ch, &err) < 0) {
+		log_warn("cannot wait for the agents: %s", err.msg[0] ? err.msg : "out of memory");
+		goto out;
+	}
+	for (k = 0; k < n; k++) {
+		size_t vm = run->vm[items[k]];
+		char dom[IDENTITY_DOMAIN_NAME_MAX + 1], *xml = NULL, *path = NULL;
+
+		rw.done[k] = true;
+		if (run->action[items[k]] == PLAN_KEEP ||
+		    identity_domain_name(m->fleet, m->vms[vm].name, dom, sizeof(dom), &err) < 0 ||
+		    hv_domain_xml(run->hv, dom, &xml, &err) < 0 ||
+		    domxml_channel_path(xml, DOMXML_AGENT_CHANNEL, &path, &err) < 0 ||
+		    channel_add(rw.ch, k, path, &err) < 0) {
+			log_debug("VM '%s': not waiting for its agent: %s", m->vms[vm].name, err.msg);
+			free(xml);
+			free(path);
+			continue;
+		}
+		free(xml);
+		free(path);
+		rw.done[k] = false;
+		rw.remaining++;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (rw.remaining > 0) {
+		double left = (double) m->ready_timeout - seconds_since(&start);
+
+		if (left <= 0)
+			break;
+		if (channel_run(rw.ch, left > 1 ? 1000 : (int) (left * 1000) + 1, &err) < 0) {
+			log_warn("listening to the agents: %s", err.msg);
+			break;
+		}
+	}
+	for (k = 0; k < n; k++)
+		if (!rw.done[k])
+			ready_fail(&rw, k, "no ready report from its agent within %us", m->ready_timeout);
+out:
+	channel_free(rw.ch);
+	free(rw.done);
+	free(rw.booted);
 }
 
 /* ---- set-up: pool, base images, networks -------------------------------------- */
@@ -432,7 +597,7 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	};
 	static const struct executor_ops ops = {
 		.worker_new = worker_new, .worker_free = worker_free, .work = work,
-		.outcome = outcome,
+		.wait_ready = wait_ready, .outcome = outcome,
 	};
 	struct muster_err err = { 0 };
 	struct manifest *m = NULL;
@@ -541,7 +706,11 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		.m = m, .macs = &macs, .keys = keys, .authorized_keys = auth.keys,
 		.n_authorized_keys = auth.n, .image_paths = (const char *const *) images,
 		.image_formats = image_formats, .run_id = run_id, .validated = validated,
+		/* a test hook: agent sockets where a fake guest can bind them */
+		.channel_dir = getenv("MUSTER_TEST_CHANNEL_DIR"),
 	};
+	run.hv = hv;
+	run.st = st;
 	{
 		/* until the agent reports readiness, ready_timeout bounds a VM's provisioning */
 		struct executor_opts eo = { .batch_size = m->batch_size, .parallel = m->batch_parallel,

@@ -179,7 +179,7 @@ static int define(const struct provision_fleet *f, struct provision_worker *w, s
 	};
 	struct domxml_nic *nics = calloc(g->n_nics + 1, sizeof(*nics));
 	struct domxml_forward *fwd = NULL;
-	char *console = NULL, *xml = NULL;
+	char *console = NULL, *channel = NULL, *xml = NULL;
 	size_t i, k, n_fwd = 0;
 	int r = -1;
 
@@ -227,6 +227,11 @@ static int define(const struct provision_fleet *f, struct provision_worker *w, s
 		err_nomem(err);
 		goto out;
 	}
+	if (f->channel_dir && asprintf(&channel, "%s/%s.agent", f->channel_dir, n->domain) < 0) {
+		channel = NULL;
+		err_nomem(err);
+		goto out;
+	}
 	{
 		char (*netnames)[IDENTITY_DOMAIN_NAME_MAX + 1] = calloc(g->n_nics + 1, sizeof(*netnames));
 		struct domxml_domain d = {
@@ -239,7 +244,7 @@ static int define(const struct provision_fleet *f, struct provision_worker *w, s
 			.seed_pool = g->bootstrap == MF_BOOTSTRAP_CLOUD_INIT ? m->pool : NULL,
 			.seed_volume = g->bootstrap == MF_BOOTSTRAP_CLOUD_INIT ? n->seed : NULL,
 			.nics = nics, .n_nics = g->n_nics,
-			.channel_path = NULL, .console_log = console,
+			.channel_path = channel, .console_log = console,
 		};
 
 		if (!netnames) {
@@ -271,6 +276,7 @@ static int define(const struct provision_fleet *f, struct provision_worker *w, s
 out:
 	free(xml);
 	free(console);
+	free(channel);
 	free(nics);
 	free(fwd);
 	return r;

@@ -31,6 +31,7 @@ struct provision_fleet {
 	const char *const *image_paths;		/* per image: the base volume's path in the pool */
 	const char *const *image_formats;
 	const char *console_dir;		/* serial console logs go here, or NULL */
+	const char *channel_dir;		/* agent sockets here (tests); NULL: libvirt picks */
 	int64_t run_id;
 	atomic_bool *validated;			/* per group: a domain of it was defined with validation */
 };
