@@ -69,38 +69,112 @@ static int add(struct plan *p, const char *name, const char *group, enum plan_ac
 	return 0;
 }
 
-static const struct store_vm *find_record(const struct plan_input *in, const char *name)
-{
-	size_t i;
+/*
+ * What the planner looks things up in, sorted once so that a plan stays
+ * O(n log n) for fleets of thousands (a linear search per VM made it
+ * quadratic).
+ */
+struct lookup {
+	const struct plan_input *in;
+	const struct store_vm **recs;		/* by name */
+	const struct hv_domain **by_name;	/* by domain name */
+	const struct hv_domain **ours;		/* this fleet's, by VM name */
+	size_t n_ours;
+	const char **want;			/* wanted VM names, sorted */
+};
 
-	for (i = 0; i < in->n_recorded; i++)
-		if (streq(in->recorded[i].name, name))
-			return &in->recorded[i];
-	return NULL;
+static int rec_cmp(const void *a, const void *b)
+{
+	return strcmp((*(const struct store_vm *const *) a)->name,
+		      (*(const struct store_vm *const *) b)->name);
 }
 
-/* Our domain for this fleet's VM name, by metadata (never by domain name). */
-static const struct hv_domain *find_ours(const struct plan_input *in, const char *vm)
+static int dom_name_cmp(const void *a, const void *b)
+{
+	return strcmp((*(const struct hv_domain *const *) a)->name,
+		      (*(const struct hv_domain *const *) b)->name);
+}
+
+static int dom_vm_cmp(const void *a, const void *b)
+{
+	return strcmp((*(const struct hv_domain *const *) a)->vm,
+		      (*(const struct hv_domain *const *) b)->vm);
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
+static void lookup_release(struct lookup *l)
+{
+	free(l->recs);
+	free(l->by_name);
+	free(l->ours);
+	free(l->want);
+}
+
+static int lookup_build(const struct plan_input *in, struct lookup *l)
 {
 	size_t i;
 
+	memset(l, 0, sizeof(*l));
+	l->in = in;
+	l->recs = calloc(in->n_recorded + 1, sizeof(*l->recs));
+	l->by_name = calloc(in->n_domains + 1, sizeof(*l->by_name));
+	l->ours = calloc(in->n_domains + 1, sizeof(*l->ours));
+	l->want = calloc(in->n_want + 1, sizeof(*l->want));
+	if (!l->recs || !l->by_name || !l->ours || !l->want)
+		return -1;
+	for (i = 0; i < in->n_recorded; i++)
+		l->recs[i] = &in->recorded[i];
 	for (i = 0; i < in->n_domains; i++) {
 		const struct hv_domain *d = &in->domains[i];
 
-		if (d->ours && streq(d->fleet, in->fleet) && streq(d->vm, vm))
-			return d;
+		l->by_name[i] = d;
+		if (d->ours && streq(d->fleet, in->fleet))
+			l->ours[l->n_ours++] = d;
 	}
-	return NULL;
+	for (i = 0; i < in->n_want; i++)
+		l->want[i] = in->want[i].name;
+	qsort(l->recs, in->n_recorded, sizeof(*l->recs), rec_cmp);
+	qsort(l->by_name, in->n_domains, sizeof(*l->by_name), dom_name_cmp);
+	qsort(l->ours, l->n_ours, sizeof(*l->ours), dom_vm_cmp);
+	qsort(l->want, in->n_want, sizeof(*l->want), str_cmp);
+	return 0;
 }
 
-static const struct hv_domain *find_by_name(const struct plan_input *in, const char *name)
+static const struct store_vm *find_record(const struct lookup *l, const char *name)
 {
-	size_t i;
+	struct store_vm key = { .name = (char *) name };
+	const struct store_vm *k = &key, *const *r;
 
-	for (i = 0; i < in->n_domains; i++)
-		if (streq(in->domains[i].name, name))
-			return &in->domains[i];
-	return NULL;
+	r = bsearch(&k, l->recs, l->in->n_recorded, sizeof(*l->recs), rec_cmp);
+	return r ? *r : NULL;
+}
+
+/* Our domain for this fleet's VM name, by metadata (never by domain name). */
+static const struct hv_domain *find_ours(const struct lookup *l, const char *vm)
+{
+	struct hv_domain key = { .vm = (char *) vm };
+	const struct hv_domain *k = &key, *const *d;
+
+	d = bsearch(&k, l->ours, l->n_ours, sizeof(*l->ours), dom_vm_cmp);
+	return d ? *d : NULL;
+}
+
+static const struct hv_domain *find_by_name(const struct lookup *l, const char *name)
+{
+	struct hv_domain key = { .name = (char *) name };
+	const struct hv_domain *k = &key, *const *d;
+
+	d = bsearch(&k, l->by_name, l->in->n_domains, sizeof(*l->by_name), dom_name_cmp);
+	return d ? *d : NULL;
+}
+
+static bool wanted(const struct lookup *l, const char *name)
+{
+	return bsearch(&name, l->want, l->in->n_want, sizeof(*l->want), str_cmp) != NULL;
 }
 
 static bool hash_differs(const char *have, const char *want)
@@ -108,26 +182,26 @@ static bool hash_differs(const char *have, const char *want)
 	return !have || !want || !streq(have, want);
 }
 
-static int plan_wanted_action(const struct plan_input *in, struct plan *p,
-			      const struct plan_want *w);
+static int plan_wanted_action(const struct lookup *l, struct plan *p,
+			      const struct plan_want *w, const struct store_vm *rec);
 
 /* The action for a wanted VM, with what the store recorded of it. */
-static int plan_wanted(const struct plan_input *in, struct plan *p, const struct plan_want *w)
+static int plan_wanted(const struct lookup *l, struct plan *p, const struct plan_want *w)
 {
-	const struct store_vm *rec = find_record(in, w->name);
+	const struct store_vm *rec = find_record(l, w->name);
 
-	if (plan_wanted_action(in, p, w) < 0)
+	if (plan_wanted_action(l, p, w, rec) < 0)
 		return -1;
 	p->items[p->n_items - 1].recorded = rec ? (int) rec->state : -1;
 	return 0;
 }
 
-static int plan_wanted_action(const struct plan_input *in, struct plan *p,
-			      const struct plan_want *w)
+static int plan_wanted_action(const struct lookup *l, struct plan *p,
+			      const struct plan_want *w, const struct store_vm *rec)
 {
-	const struct store_vm *rec = find_record(in, w->name);
-	const struct hv_domain *dom = find_ours(in, w->name);
-	const struct hv_domain *named = find_by_name(in, w->domain);
+	const struct plan_input *in = l->in;
+	const struct hv_domain *dom = find_ours(l, w->name);
+	const struct hv_domain *named = find_by_name(l, w->domain);
 	bool recorded = rec && rec->state != VM_STATE_DESTROYED;
 
 	if (named && named != dom) {
@@ -186,26 +260,6 @@ static int plan_wanted_action(const struct plan_input *in, struct plan *p,
 		   vm_state_to_string(rec->state));
 }
 
-static bool wanted(const struct plan_input *in, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < in->n_want; i++)
-		if (streq(in->want[i].name, name))
-			return true;
-	return false;
-}
-
-static bool planned(const struct plan *p, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < p->n_items; i++)
-		if (streq(p->items[i].name, name))
-			return true;
-	return false;
-}
-
 static int name_order(const void *a, const void *b)
 {
 	const struct plan_item *x = a, *y = b;
@@ -216,31 +270,36 @@ static int name_order(const void *a, const void *b)
 int plan_compute(const struct plan_input *in, struct plan **ret, struct muster_err *err)
 {
 	struct plan *p = calloc(1, sizeof(*p));
+	struct lookup l = { 0 };
 	size_t i, first_extra;
 
 	if (!p)
 		return err_nomem(err);
 	p->items = calloc(in->n_want + in->n_recorded + in->n_domains + 1, sizeof(*p->items));
 	p->fleet = strdup(in->fleet);
-	if (!p->items || !p->fleet)
+	if (!p->items || !p->fleet || lookup_build(in, &l) < 0)
 		goto nomem;
 	for (i = 0; i < in->n_want; i++)
-		if (plan_wanted(in, p, &in->want[i]) < 0)
+		if (plan_wanted(&l, p, &in->want[i]) < 0)
 			goto nomem;
 	first_extra = p->n_items;
+	/* record names are unique: one destroy each */
 	for (i = 0; i < in->n_recorded; i++) {
 		const struct store_vm *r = &in->recorded[i];
 
-		if (r->state == VM_STATE_DESTROYED || wanted(in, r->name) || planned(p, r->name))
+		if (r->state == VM_STATE_DESTROYED || wanted(&l, r->name))
 			continue;
 		if (add(p, r->name, r->group, PLAN_DESTROY, "no longer in the manifest") < 0)
 			goto nomem;
 		p->items[p->n_items - 1].recorded = (int) r->state;
 	}
-	for (i = 0; i < in->n_domains; i++) {
-		const struct hv_domain *d = &in->domains[i];
+	/* our domains by VM name: the first of each name, unless its record was planned above */
+	for (i = 0; i < l.n_ours; i++) {
+		const struct hv_domain *d = l.ours[i];
+		const struct store_vm *r = find_record(&l, d->vm);
 
-		if (!d->ours || !streq(d->fleet, in->fleet) || wanted(in, d->vm) || planned(p, d->vm))
+		if ((i > 0 && streq(l.ours[i - 1]->vm, d->vm)) || wanted(&l, d->vm) ||
+		    (r && r->state != VM_STATE_DESTROYED))
 			continue;
 		if (add(p, d->vm, d->group, PLAN_DESTROY,
 			"no longer in the manifest (domain '%s' found on the hypervisor)", d->name) < 0)
@@ -248,9 +307,11 @@ int plan_compute(const struct plan_input *in, struct plan **ret, struct muster_e
 		p->items[p->n_items - 1].recorded = -1;
 	}
 	qsort(p->items + first_extra, p->n_items - first_extra, sizeof(*p->items), name_order);
+	lookup_release(&l);
 	*ret = p;
 	return 0;
 nomem:
+	lookup_release(&l);
 	plan_free(p);
 	return err_nomem(err);
 }
