@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "domxml.h"
+#include "identity.h"
 
 #define X(s) ((const xmlChar *) (s))
 #define LIVE_XML_MAX (16u << 20)	/* a network with 65536 hosts is ~6 MiB */
@@ -330,40 +331,17 @@ static int hexval(char c)
 	return -1;
 }
 
-/* xx:xx:xx:xx:xx:xx into 6 bytes; false if s is anything else. */
-static bool mac_parse(const char *s, uint8_t mac[6])
-{
-	size_t i;
-
-	if (strlen(s) != 17)
-		return false;
-	for (i = 0; i < 6; i++) {
-		int hi = hexval(s[3 * i]), lo = hexval(s[3 * i + 1]);
-
-		if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
-			return false;
-		mac[i] = (uint8_t) (hi << 4 | lo);
-	}
-	return true;
-}
-
 /* A unicast MAC address (libvirt refuses multicast ones), as 6 bytes. */
 static int check_mac(const char *what, const char *s, uint8_t mac[6], struct muster_err *err)
 {
 	if (check_value(what, s, err) < 0)
 		return -1;
-	if (!mac_parse(s, mac))
+	if (identity_mac_parse(s, mac) < 0)
 		return err_set(err, MUSTER_E_INVALID, "%s '%.80s' is not a MAC address (xx:xx:xx:xx:xx:xx)",
 			       what, s);
 	if (mac[0] & 1)
 		return err_set(err, MUSTER_E_INVALID, "%s '%s' is a multicast address", what, s);
 	return 0;
-}
-
-static void mac_to_string(const uint8_t mac[6], char s[18])
-{
-	(void) snprintf(s, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
-			mac[4], mac[5]);
 }
 
 static int check_uuid(const char *what, const char *s, struct muster_err *err)
@@ -672,7 +650,7 @@ static void add_interface(struct tree *t, xmlNodePtr devs, enum dom_type type,
 
 	prop(t, ifc, "type", nic->kind == DOMXML_NIC_NETWORK ? "network" : "bridge");
 	if (nic->mac) {
-		mac_to_string(mac, mac_s);
+		identity_mac_format(mac, mac_s);
 		prop(t, el(t, ifc, NULL, "mac"), "address", mac_s);
 	}
 	n = el(t, ifc, NULL, "source");
@@ -703,7 +681,7 @@ static void add_user_nic(struct tree *t, xmlNodePtr cmdline, xmlNsPtr qns, size_
 	char mac_s[18];
 	size_t j;
 
-	mac_to_string(mac, mac_s);
+	identity_mac_format(mac, mac_s);
 	(void) buf_printf(&b, "user,id=mnet%zu,restrict=on", i);
 	for (j = 0; j < nic->n_forwards; j++)
 		(void) buf_printf(&b, ",hostfwd=tcp:%s:%u-:%u", nic->forwards[j].host_addr,
@@ -1014,8 +992,10 @@ char *domxml_network_format(const struct domxml_network *n, struct muster_err *e
 				uint8_t mac[6];
 				char mac_s[18];
 
-				(void) mac_parse(n->hosts[i].mac, mac);
-				mac_to_string(mac, mac_s);
+				/* checked by check_network: written lowercase */
+				if (identity_mac_parse(n->hosts[i].mac, mac) < 0)
+					t.oom = true;
+				identity_mac_format(mac, mac_s);
 				h = el(&t, dhcp, NULL, "host");
 				prop(&t, h, "mac", mac_s);
 				if (n->hosts[i].name)
@@ -1304,7 +1284,7 @@ static int live_ip_matches(xmlNodePtr ip, const struct domxml_network *n,
 	}
 	for (h = child(dhcp, "host"), k = 0; h; h = next_named(h), k++) {
 		xmlChar *mac = xmlGetNoNsProp(h, X("mac"));
-		bool good = mac && mac_parse((const char *) mac, live[k].mac) &&
+		bool good = mac && identity_mac_parse((const char *) mac, live[k].mac) == 0 &&
 			    attr_ipv4(h, "ip", &live[k].ip);
 
 		xmlFree(mac);
