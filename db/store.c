@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -147,7 +148,17 @@ struct store {
 	sqlite3_stmt *stmt[SQL_MAX];	/* prepared on first use */
 	int64_t (*now_ms)(void *userdata);
 	void *now_userdata;
+	bool writing;			/* holds write_lock */
 };
+
+/*
+ * Writers of this process take turns here before BEGIN IMMEDIATE. SQLite
+ * lets one connection write at a time and makes the others wait in its
+ * busy handler, which sleeps 1, 2, 5, 10... ms: with a connection per
+ * worker that sleeping, not work, was most of a run's time. Another
+ * process (a second muster) is still waited for by the busy timeout.
+ */
+static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int64_t clock_realtime_ms(void *userdata)
 {
@@ -272,14 +283,31 @@ static int tx_exec(struct store *s, enum store_sql id, struct muster_err *err)
 	return step_done(s, st, err);
 }
 
+static void write_release(struct store *s)
+{
+	if (s->writing) {
+		s->writing = false;
+		pthread_mutex_unlock(&write_lock);
+	}
+}
+
+/* Every failed tx_begin or tx_commit is followed by tx_rollback, which
+ * releases the writer's turn. */
 static int tx_begin(struct store *s, struct muster_err *err)
 {
+	if (!s->writing) {
+		pthread_mutex_lock(&write_lock);
+		s->writing = true;
+	}
 	return tx_exec(s, SQL_BEGIN, err);
 }
 
 static int tx_commit(struct store *s, struct muster_err *err)
 {
-	return tx_exec(s, SQL_COMMIT, err);
+	if (tx_exec(s, SQL_COMMIT, err) < 0)
+		return -1;
+	write_release(s);
+	return 0;
 }
 
 /* Undo an open transaction, if any (SQLite ends some on its own errors). */
@@ -287,6 +315,7 @@ static void tx_rollback(struct store *s)
 {
 	if (!sqlite3_get_autocommit(s->db))
 		(void) tx_exec(s, SQL_ROLLBACK, NULL);
+	write_release(s);
 }
 
 static int check_name(const char *what, const char *name,
@@ -516,6 +545,7 @@ void store_free(struct store *s)
 
 	if (!s)
 		return;
+	write_release(s);
 	for (i = 0; i < ARRAY_SIZE(s->stmt); i++)
 		sqlite3_finalize(s->stmt[i]);
 	/* The last connection checkpoints the WAL and removes -wal and -shm. */
@@ -650,6 +680,8 @@ int store_fleet_ensure(struct store *s, const char *fleet,
 
 	if (check_name("fleet", fleet, err) < 0)
 		return -1;
+	if (tx_begin(s, err) < 0)
+		goto fail;
 	if (stmt_get(s, SQL_FLEET_ENSURE, &st, err) < 0)
 		goto fail;
 	if (bind_text(st, 1, fleet) < 0 || bind_text(st, 2, manifest_path) < 0 ||
@@ -659,8 +691,11 @@ int store_fleet_ensure(struct store *s, const char *fleet,
 	}
 	if (step_done(s, st, err) < 0)
 		goto fail;
+	if (tx_commit(s, err) < 0)
+		goto fail;
 	return 0;
 fail:
+	tx_rollback(s);
 	err_prefix(err, "cannot record fleet '%s'", fleet);
 	return -1;
 }
@@ -1056,6 +1091,8 @@ int store_run_end(struct store *s, int64_t run_id, int status,
 {
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
 
+	if (tx_begin(s, err) < 0)
+		goto fail;
 	if (stmt_get(s, SQL_RUN_END, &st, err) < 0)
 		goto fail;
 	if (bind_int64(st, 1, run_id) < 0 || bind_int64(st, 2, store_now(s)) < 0 ||
@@ -1069,8 +1106,11 @@ int store_run_end(struct store *s, int64_t run_id, int status,
 		(void) err_set(err, MUSTER_E_NOTFOUND, "no such run");
 		goto fail;
 	}
+	if (tx_commit(s, err) < 0)
+		goto fail;
 	return 0;
 fail:
+	tx_rollback(s);
 	err_prefix(err, "cannot record the end of run %" PRId64, run_id);
 	return -1;
 }
@@ -1312,6 +1352,8 @@ int store_vm_set_spec(struct store *s, const char *fleet, const char *vm, const 
 
 	if (check_name("fleet", fleet, err) < 0 || check_name("vm", vm, err) < 0)
 		return -1;
+	if (tx_begin(s, err) < 0)
+		goto fail;
 	if (stmt_get(s, SQL_VM_SET_SPEC, &st, err) < 0)
 		goto fail;
 	if (bind_text(st, 1, fleet) < 0 || bind_text(st, 2, vm) < 0 ||
@@ -1327,8 +1369,11 @@ int store_vm_set_spec(struct store *s, const char *fleet, const char *vm, const 
 		err_set(err, MUSTER_E_NOTFOUND, "fleet '%s' has no vm '%s'", fleet, vm);
 		goto fail;
 	}
+	if (tx_commit(s, err) < 0)
+		goto fail;
 	return 0;
 fail:
+	tx_rollback(s);
 	err_prefix(err, "cannot record the spec of '%s'", vm);
 	return -1;
 }
