@@ -105,6 +105,7 @@ check-golden: $(BUILD)/muster agent
 	@tests/run $(RESULTS) xml tests/xml/run
 	@tests/run $(RESULTS) ssh tests/ssh/run
 	@tests/run $(RESULTS) apply tests/apply/run
+	@tests/run $(RESULTS) hosts tests/hosts/run
 	@AGENT_BIN=$(abspath $(BUILD)/agent/muster-agent-dyn) \
 		AGENT_STATIC=$(abspath $(BUILD)/agent/muster-agent) \
 		tests/run $(RESULTS) agent tests/agent/run

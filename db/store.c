@@ -50,6 +50,7 @@ enum store_sql {
 	SQL_VM_ID,
 	SQL_KEY_PUT_CHANGED,
 	SQL_VM_SET_SPEC,
+	SQL_VM_PLACE,
 	SQL_MAX
 };
 
@@ -86,7 +87,7 @@ static const char *const store_sql_text[SQL_MAX] = {
 	[SQL_VM_LIST] =
 		"SELECT v.name, v.grp, v.state, v.attempts, v.last_error,"
 		" v.config_hash, v.base_hash, v.domain, v.uuid, v.created_at,"
-		" v.ready_at, v.rebuilt_at, v.updated_at"
+		" v.ready_at, v.rebuilt_at, v.updated_at, v.host"
 		" FROM vms v JOIN fleets f ON f.id = v.fleet_id"
 		" WHERE f.name = ?1 ORDER BY v.name",
 	[SQL_VM_TRANSITION] =
@@ -140,6 +141,9 @@ static const char *const store_sql_text[SQL_MAX] = {
 		"UPDATE vms SET domain = ?3, uuid = ?4, config_hash = ?5, base_hash = ?6,"
 		" rebuilt_at = CASE WHEN ?7 THEN ?8 ELSE rebuilt_at END, updated_at = ?8"
 		" WHERE name = ?2 AND fleet_id = (SELECT id FROM fleets WHERE name = ?1)",
+	[SQL_VM_PLACE] =
+		"UPDATE vms SET host = ?3 WHERE fleet_id = ?1 AND name = ?2"
+		" AND host IS NOT ?3",
 };
 
 struct store {
@@ -775,6 +779,7 @@ void store_vm_release(struct store_vm *vm)
 	free(vm->base_hash);
 	free(vm->domain);
 	free(vm->uuid);
+	free(vm->host);
 	memset(vm, 0, sizeof(*vm));
 }
 
@@ -812,7 +817,8 @@ static int vm_from_row(sqlite3_stmt *st, struct store_vm *vm,
 	    column_strdup(st, 5, &vm->config_hash) < 0 ||
 	    column_strdup(st, 6, &vm->base_hash) < 0 ||
 	    column_strdup(st, 7, &vm->domain) < 0 ||
-	    column_strdup(st, 8, &vm->uuid) < 0) {
+	    column_strdup(st, 8, &vm->uuid) < 0 ||
+	    column_strdup(st, 13, &vm->host) < 0) {
 		store_vm_release(vm);
 		return err_nomem(err);
 	}
@@ -1394,4 +1400,36 @@ int store_vm_note(struct store *s, const char *fleet, const char *vm, const char
 		return -1;
 	}
 	return 0;
+}
+
+int store_vm_place(struct store *s, const char *fleet, const char *const *vms,
+		   const char *const *hosts, size_t n, struct muster_err *err)
+{
+	int64_t fleet_id;
+	size_t i;
+
+	if (check_name("fleet", fleet, err) < 0)
+		return -1;
+	if (tx_begin(s, err) < 0 || fleet_id_ensure(s, fleet, &fleet_id, err) < 0)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		_cleanup_reset_ sqlite3_stmt *st = NULL;
+
+		if (stmt_get(s, SQL_VM_PLACE, &st, err) < 0)
+			goto fail;
+		if (bind_int64(st, 1, fleet_id) < 0 || bind_text(st, 2, vms[i]) < 0 ||
+		    bind_text(st, 3, hosts[i]) < 0) {
+			(void) db_fail(s, err);
+			goto fail;
+		}
+		if (step_done(s, st, err) < 0)
+			goto fail;
+	}
+	if (tx_commit(s, err) < 0)
+		goto fail;
+	return 0;
+fail:
+	tx_rollback(s);
+	err_prefix(err, "cannot record where the VMs of fleet '%s' run", fleet);
+	return -1;
 }

@@ -85,6 +85,7 @@ struct store_vm {
 	char *base_hash;
 	char *domain;		/* libvirt domain name */
 	char *uuid;
+	char *host;		/* libvirt URI it was placed on; NULL: not placed */
 	int64_t created_at, ready_at, rebuilt_at, updated_at;
 };
 
@@ -232,5 +233,13 @@ struct store_key_item {
 int store_keys_put_many(struct store *s, const char *fleet,
 			const struct store_key_item *items, size_t n,
 			size_t *ret_changed, struct muster_err *err) WUR;
+
+/*
+ * Record that VM vms[i] of fleet is placed on libvirt URI hosts[i], for
+ * i < n, in one transaction; VMs not in the store are left out (they are
+ * recorded by store_vm_ensure first). 0, or -1 with err.
+ */
+int store_vm_place(struct store *s, const char *fleet, const char *const *vms,
+		   const char *const *hosts, size_t n, struct muster_err *err) WUR;
 
 #endif

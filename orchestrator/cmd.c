@@ -8,6 +8,7 @@
 
 #define LOG_TAG "cmd"
 #include "cmd.h"
+#include "common.h"
 #include "hv.h"
 #include "identity.h"
 #include "keystore.h"
@@ -118,11 +119,6 @@ int cmd_parse(struct cli *cli, const struct cmd *cmd, int argc, char **argv,
 		return -1;
 	}
 	return optind;
-}
-
-const char *cmd_uri(const struct cli *cli, const struct manifest *m)
-{
-	return cli->connect ? cli->connect : m->hypervisor ? m->hypervisor : m->hosts[0].uri;
 }
 
 int cmd_load_manifest(const char *file, struct manifest **ret)
@@ -256,26 +252,76 @@ static int want_build(const struct manifest *m, struct want_buf *w, struct muste
 	return 0;
 }
 
-/* Every domain on the fleet's hypervisors (--connect, hypervisor or hosts). */
-static int list_domains(const struct cli *cli, const struct manifest *m, struct hv_domain **ret,
-			size_t *ret_n, struct muster_err *err)
+/* ---- hosts ------------------------------------------------------------------ */
+
+int cmd_hosts_init(const struct cli *cli, const struct manifest *m, struct cmd_hosts *ret,
+		   struct muster_err *err)
 {
 	const char *single = cli->connect ? cli->connect : m->hypervisor;
-	size_t nuris = single ? 1 : m->n_hosts, i, total = 0;
+	size_t i, n = single ? 1 : m->n_hosts;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->h = calloc(n + 1, sizeof(*ret->h));
+	ret->hv = calloc(n + 1, sizeof(*ret->hv));
+	if (!ret->h || !ret->hv) {
+		cmd_hosts_release(ret);
+		return err_nomem(err);
+	}
+	ret->n = n;
+	for (i = 0; i < n; i++) {
+		ret->h[i].uri = single ? single : m->hosts[i].uri;
+		ret->h[i].max_vms = single ? 0 : m->hosts[i].max_vms;
+	}
+	return 0;
+}
+
+int cmd_hosts_hv(struct cmd_hosts *hosts, size_t i, struct hv **ret, struct muster_err *err)
+{
+	if (!hosts->hv[i] && hv_open(hosts->h[i].uri, &hosts->hv[i], err) < 0) {
+		hosts->hv[i] = NULL;
+		return -1;
+	}
+	*ret = hosts->hv[i];
+	return 0;
+}
+
+ssize_t cmd_hosts_find(const struct cmd_hosts *hosts, const char *uri)
+{
+	size_t i;
+
+	for (i = 0; uri && i < hosts->n; i++)
+		if (streq(hosts->h[i].uri, uri))
+			return (ssize_t) i;
+	return -1;
+}
+
+void cmd_hosts_release(struct cmd_hosts *hosts)
+{
+	size_t i;
+
+	for (i = 0; hosts->hv && i < hosts->n; i++)
+		hv_free(hosts->hv[i]);
+	free(hosts->hv);
+	free(hosts->h);
+	memset(hosts, 0, sizeof(*hosts));
+}
+
+/* Every domain on the fleet's hosts, each with the index of its host. */
+static int list_domains(struct cmd_hosts *hosts, struct hv_domain **ret, size_t *ret_n,
+			struct muster_err *err)
+{
+	size_t i, j, total = 0;
 	struct hv_domain *all = NULL;
 
-	for (i = 0; i < nuris; i++) {
-		const char *uri = single ? single : m->hosts[i].uri;
+	for (i = 0; i < hosts->n; i++) {
 		struct hv_domain *v = NULL, *grown;
 		struct hv *hv = NULL;
 		size_t n = 0;
 
-		if (hv_open(uri, &hv, err) < 0 || hv_list_domains(hv, &v, &n, err) < 0) {
-			hv_free(hv);
+		if (cmd_hosts_hv(hosts, i, &hv, err) < 0 || hv_list_domains(hv, &v, &n, err) < 0) {
 			hv_domain_list_free(all, total);
 			return -1;
 		}
-		hv_free(hv);
 		grown = realloc(all, (total + n + 1) * sizeof(*all));
 		if (!grown) {
 			hv_domain_list_free(v, n);
@@ -283,6 +329,8 @@ static int list_domains(const struct cli *cli, const struct manifest *m, struct 
 			return err_nomem(err);
 		}
 		all = grown;
+		for (j = 0; j < n; j++)
+			v[j].host = i;
 		memcpy(all + total, v, n * sizeof(*v));
 		total += n;
 		free(v);
@@ -292,8 +340,66 @@ static int list_domains(const struct cli *cli, const struct manifest *m, struct 
 	return 0;
 }
 
+static int domain_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct hv_domain *) a)->name, ((const struct hv_domain *) b)->name);
+}
+
+static int rec_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct store_vm *) elem)->name);
+}
+
+/*
+ * Where each wanted VM is: its domain's host, else its recorded host, else
+ * placed now. A domain of the fleet's found on two hosts is an error: muster
+ * will not guess which one is the VM.
+ */
+static int locate(const struct manifest *m, const struct cmd_hosts *hosts,
+		  const struct plan_want *want, struct hv_domain *doms, size_t n_doms,
+		  const struct store_vm *recs, size_t n_recs, size_t **ret, struct muster_err *err)
+{
+	_cleanup_free_ ssize_t *cur = NULL;
+	_cleanup_free_ const char **names = NULL;
+	size_t i, *out;
+
+	qsort(doms, n_doms, sizeof(*doms), domain_cmp);
+	for (i = 1; i < n_doms; i++)
+		if (streq(doms[i - 1].name, doms[i].name) && doms[i].ours &&
+		    streq(doms[i].fleet, m->fleet))
+			return err_set(err, MUSTER_E_HV,
+				       "domain '%s' is defined on both %s and %s: muster will not "
+				       "guess which one is the VM; undefine one", doms[i].name,
+				       hosts->h[doms[i - 1].host].uri, hosts->h[doms[i].host].uri);
+	cur = calloc(m->n_vms + 1, sizeof(*cur));
+	names = calloc(m->n_vms + 1, sizeof(*names));
+	out = calloc(m->n_vms + 1, sizeof(*out));
+	if (!cur || !names || !out) {
+		free(out);
+		return err_nomem(err);
+	}
+	for (i = 0; i < m->n_vms; i++) {
+		struct hv_domain key = { .name = (char *) want[i].domain };
+		const struct hv_domain *d = bsearch(&key, doms, n_doms, sizeof(*doms), domain_cmp);
+		const struct store_vm *r = bsearch(want[i].name, recs, n_recs, sizeof(*recs), rec_cmp);
+
+		names[i] = want[i].name;
+		cur[i] = d ? (ssize_t) d->host : r ? cmd_hosts_find(hosts, r->host) : -1;
+		/* recorded before placement was recorded: on the fleet's only host */
+		if (!d && r && !r->host && hosts->n == 1)
+			cur[i] = 0;
+	}
+	if (placement_compute(hosts->h, hosts->n, cur, names, m->n_vms, out, err) < 0) {
+		free(out);
+		return -1;
+	}
+	*ret = out;
+	return 0;
+}
+
 int cmd_plan_compute(const struct cli *cli, const struct manifest *m, struct store *st,
-		     struct plan **ret, struct muster_err *err)
+		     struct cmd_hosts *hosts, struct plan **ret, size_t **ret_host,
+		     struct muster_err *err)
 {
 	struct want_buf want = { 0 };
 	struct store_vm *recs = NULL;
@@ -302,9 +408,13 @@ int cmd_plan_compute(const struct cli *cli, const struct manifest *m, struct sto
 	struct timespec now;
 	int r = -1;
 
+	(void) cli;
 	if (want_build(m, &want, err) < 0 ||
 	    store_vm_list(st, m->fleet, &recs, &n_recs, err) < 0 ||
-	    list_domains(cli, m, &doms, &n_doms, err) < 0)
+	    list_domains(hosts, &doms, &n_doms, err) < 0)
+		goto out;
+	if (ret_host &&
+	    locate(m, hosts, want.v, doms, n_doms, recs, n_recs, ret_host, err) < 0)
 		goto out;
 	clock_gettime(CLOCK_REALTIME, &now);
 	{
@@ -316,6 +426,34 @@ int cmd_plan_compute(const struct cli *cli, const struct manifest *m, struct sto
 		};
 
 		r = plan_compute(&in, ret, err);
+	}
+	if (r == 0 && ret_host) {
+		size_t i;
+
+		/* the wanted VMs come first, in manifest order; the others where
+		 * their domain is, else where the store last saw them */
+		for (i = 0; i < m->n_vms && i < (*ret)->n_items; i++)
+			(*ret)->items[i].host = hosts->h[(*ret_host)[i]].uri;
+		for (; i < (*ret)->n_items; i++) {
+			struct plan_item *it = &(*ret)->items[i];
+			char dom[IDENTITY_DOMAIN_NAME_MAX + 1];
+			struct hv_domain key = { .name = dom };
+			const struct hv_domain *d;
+			const struct store_vm *rec;
+
+			if (identity_domain_name(m->fleet, it->name, dom, sizeof(dom), NULL) == 0 &&
+			    (d = bsearch(&key, doms, n_doms, sizeof(*doms), domain_cmp)))
+				it->host = hosts->h[d->host].uri;
+			else if ((rec = bsearch(it->name, recs, n_recs, sizeof(*recs), rec_cmp)) &&
+				 cmd_hosts_find(hosts, rec->host) >= 0)
+				it->host = hosts->h[cmd_hosts_find(hosts, rec->host)].uri;
+			else if (hosts->n == 1)
+				it->host = hosts->h[0].uri;
+		}
+	}
+	if (r < 0 && ret_host) {
+		free(*ret_host);
+		*ret_host = NULL;
 	}
 out:
 	hv_domain_list_free(doms, n_doms);

@@ -11,6 +11,7 @@
 
 #include "keys.h"
 #include "manifest.h"
+#include "placement.h"
 #include "plan.h"
 #include "store.h"
 #include "common.h"
@@ -58,12 +59,6 @@ void cmd_usage(const struct cmd *cmd, FILE *f);
 extern const struct option cmd_global_options[];
 int cmd_global_option(struct cli *cli, int opt, const char *arg);
 
-/*
- * The libvirt URI to act on: --connect, else the manifest's hypervisor, else
- * its first host (placement across hosts is not done yet).
- */
-const char *cmd_uri(const struct cli *cli, const struct manifest *m);
-
 /* Load and validate a manifest; its problems are printed. Returns an exit code. */
 int cmd_load_manifest(const char *file, struct manifest **ret);
 
@@ -95,11 +90,33 @@ int cmd_authorized_keys(const char *state_dir, const struct manifest *m, struct 
 void cmd_authkeys_release(struct cmd_authkeys *a);
 
 /*
+ * The fleet's hypervisors: --connect URI, else hypervisor, else hosts:,
+ * each with a connection opened on first use.
+ */
+struct cmd_hosts {
+	struct placement_host *h;
+	struct hv **hv;
+	size_t n;
+};
+
+int cmd_hosts_init(const struct cli *cli, const struct manifest *m, struct cmd_hosts *ret,
+		   struct muster_err *err) WUR;
+/* Host i's connection, opened now if need be (it stays the struct's). */
+int cmd_hosts_hv(struct cmd_hosts *hosts, size_t i, struct hv **ret, struct muster_err *err) WUR;
+/* The index of the host with that URI, or -1 (also for NULL). */
+ssize_t cmd_hosts_find(const struct cmd_hosts *hosts, const char *uri);
+void cmd_hosts_release(struct cmd_hosts *hosts);
+
+/*
  * The plan for m: what the manifest wants, what st recorded, what the
- * fleet's hypervisors (--connect, hypervisor or hosts) report.
+ * fleet's hosts report. With ret_host non-NULL, also where each VM of
+ * m->vms lives or is to be placed (*ret_host[i], an index into hosts;
+ * caller frees): on the host its domain was found on, else the one the
+ * store recorded, else placement's choice.
  */
 int cmd_plan_compute(const struct cli *cli, const struct manifest *m, struct store *st,
-		     struct plan **ret, struct muster_err *err) WUR;
+		     struct cmd_hosts *hosts, struct plan **ret, size_t **ret_host,
+		     struct muster_err *err) WUR;
 
 int cmd_validate(const struct cmd *self, struct cli *cli, int argc, char **argv);
 int cmd_plan(const struct cmd *self, struct cli *cli, int argc, char **argv);

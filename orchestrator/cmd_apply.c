@@ -39,9 +39,9 @@ static int apply_option(int opt, const char *arg, void *userdata)
 /* What the workers share, and what the run collects. */
 struct apply_run {
 	const struct cli *cli;
-	const char *uri;
+	struct cmd_hosts *hosts;	/* the calling thread's connections, for the ready wait */
+	const size_t *host_of;		/* per VM (manifest index): its host */
 	const char *state_dir;
-	struct hv *hv;			/* the calling thread's, for the ready wait */
 	struct store *st;
 	struct provision_fleet fleet;
 	size_t *vm;			/* per work item: the VM's index */
@@ -53,11 +53,27 @@ struct apply_run {
 	struct timespec t0;
 };
 
+/* A worker: its own store connection and its own connection to each host. */
 struct apply_worker {
 	struct provision_worker pw;
+	struct hv **hv;			/* per host, opened on first use */
 	struct apply_run *run;
 };
 
+static void worker_free(void *wp)
+{
+	struct apply_worker *w = wp;
+	size_t h;
+
+	for (h = 0; w->hv && h < w->run->hosts->n; h++)
+		hv_free(w->hv[h]);
+	free(w->hv);
+	store_free(w->pw.st);
+	free(w);
+}
+
+/* The connection to the host of the first VM is opened now: a host that
+ * cannot be reached fails the worker, not each VM. */
 static void *worker_new(void *shared, struct muster_err *err)
 {
 	struct apply_worker *w = calloc(1, sizeof(*w));
@@ -67,22 +83,17 @@ static void *worker_new(void *shared, struct muster_err *err)
 		return NULL;
 	}
 	w->run = shared;
-	if (hv_open(w->run->uri, &w->pw.hv, err) < 0 ||
-	    store_open(w->run->state_dir, &w->pw.st, err) < 0) {
-		hv_free(w->pw.hv);
-		free(w);
+	w->hv = calloc(w->run->hosts->n, sizeof(*w->hv));
+	if (!w->hv || store_open(w->run->state_dir, &w->pw.st, err) < 0 ||
+	    (w->run->n_items &&
+	     hv_open(w->run->hosts->h[w->run->host_of[w->run->vm[0]]].uri,
+		     &w->hv[w->run->host_of[w->run->vm[0]]], err) < 0)) {
+		if (!w->hv)
+			err_nomem(err);
+		worker_free(w);
 		return NULL;
 	}
 	return w;
-}
-
-static void worker_free(void *wp)
-{
-	struct apply_worker *w = wp;
-
-	hv_free(w->pw.hv);
-	store_free(w->pw.st);
-	free(w);
 }
 
 #define ATTEMPTS 3
@@ -92,6 +103,7 @@ static int work(void *wp, size_t i, struct muster_err *err)
 {
 	struct apply_worker *w = wp;
 	struct apply_run *run = w->run;
+	size_t host = run->host_of[run->vm[i]];
 	unsigned attempt;
 
 	for (attempt = 1;; attempt++) {
@@ -99,10 +111,12 @@ static int work(void *wp, size_t i, struct muster_err *err)
 
 		err_clear(err);
 		/* a reconnection that failed for an earlier VM is tried again */
-		if (!w->pw.hv && hv_open(run->uri, &w->pw.hv, err) < 0) {
-			w->pw.hv = NULL;
+		if (!w->hv[host] && hv_open(run->hosts->h[host].uri, &w->hv[host], err) < 0) {
+			w->hv[host] = NULL;
+			err_prefix(err, "VM '%s'", run->fleet.m->vms[run->vm[i]].name);
 			break;
 		}
+		w->pw.hv = w->hv[host];
 		if (provision_vm(&run->fleet, &w->pw, run->vm[i], run->action[i], err) == 0)
 			return 0;
 		if (!err->transient || attempt == ATTEMPTS)
@@ -111,8 +125,8 @@ static int work(void *wp, size_t i, struct muster_err *err)
 		if (attempt > 1)
 			pause = (struct timespec) { 1, 0 };
 		nanosleep(&pause, NULL);
-		hv_free(w->pw.hv);
-		w->pw.hv = NULL;
+		hv_free(w->hv[host]);
+		w->hv[host] = w->pw.hv = NULL;
 	}
 	provision_failed(&run->fleet, &w->pw, run->vm[i], err);
 	return -1;
@@ -175,7 +189,7 @@ static void ready_fail(struct ready_wait *rw, size_t k, const char *fmt, ...)
 {
 	struct apply_run *run = rw->run;
 	size_t vm = run->vm[rw->items[k]];
-	struct provision_worker w = { run->hv, run->st };
+	struct provision_worker w = { run->hosts->hv[run->host_of[vm]], run->st };
 	struct muster_err why = { 0 };
 	va_list ap;
 	int n;
@@ -280,11 +294,13 @@ static void wait_ready(void *shared, const size_t *items, size_t n,
 	for (k = 0; k < n; k++) {
 		size_t vm = run->vm[items[k]];
 		char dom[IDENTITY_DOMAIN_NAME_MAX + 1], *xml = NULL, *path = NULL;
+		struct hv *hv = NULL;
 
 		rw.done[k] = true;
 		if (run->action[items[k]] == PLAN_KEEP ||
 		    identity_domain_name(m->fleet, m->vms[vm].name, dom, sizeof(dom), &err) < 0 ||
-		    hv_domain_xml(run->hv, dom, &xml, &err) < 0 ||
+		    cmd_hosts_hv(run->hosts, run->host_of[vm], &hv, &err) < 0 ||
+		    hv_domain_xml(hv, dom, &xml, &err) < 0 ||
 		    domxml_channel_path(xml, DOMXML_AGENT_CHANNEL, &path, &err) < 0 ||
 		    channel_add(rw.ch, k, path, &err) < 0) {
 			log_debug("VM '%s': not waiting for its agent: %s", m->vms[vm].name, err.msg);
@@ -565,18 +581,27 @@ static int networks_ensure(const struct manifest *m, const struct vmspec_macs *m
 /* ---- prune ------------------------------------------------------------------------ */
 
 /* Destroy what the plan says is no longer in the manifest (--prune). */
-static size_t prune(const struct manifest *m, const struct plan *p, struct hv *hv,
+static size_t prune(const struct manifest *m, const struct plan *p, struct cmd_hosts *hosts,
 		    struct store *st, int64_t run_id)
 {
 	size_t i, failed = 0;
 
 	for (i = 0; i < p->n_items; i++) {
 		const struct plan_item *it = &p->items[i];
+		ssize_t h = cmd_hosts_find(hosts, it->host);
 		struct muster_err err = { 0 };
+		struct hv *hv = NULL;
 
 		if (it->action != PLAN_DESTROY)
 			continue;
-		if (provision_destroy(m, hv, st, it->name, it->group[0] ? it->group : NULL, run_id,
+		if (h < 0) {
+			fprintf(stderr, "muster apply: VM '%s': not on any of the fleet's hosts\n",
+				it->name);
+			failed++;
+			continue;
+		}
+		if (cmd_hosts_hv(hosts, (size_t) h, &hv, &err) < 0 ||
+		    provision_destroy(m, hv, st, it->name, it->group[0] ? it->group : NULL, run_id,
 				      &err) < 0) {
 			fprintf(stderr, "muster apply: %s\n", err.msg);
 			failed++;
@@ -602,15 +627,17 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	struct muster_err err = { 0 };
 	struct manifest *m = NULL;
 	struct store *st = NULL;
-	struct hv *hv = NULL;
+	struct cmd_hosts hosts = { 0 };
+	size_t *host_of = NULL;
 	struct plan *plan = NULL;
 	struct keypair *keys = NULL;
 	struct cmd_authkeys auth = { 0 };
 	struct vmspec_macs macs = { 0 };
 	struct apply_run run = { 0 };
 	struct executor_result res = { 0 };
-	char *state_dir = NULL, **images = NULL;
-	const char **image_formats = NULL;
+	char *state_dir = NULL, ***images = NULL;
+	const char **image_formats = NULL, **names = NULL, **placed = NULL;
+	bool *used = NULL;
 	size_t *all = NULL, i, n_items = 0, n_destroy = 0, prune_failed = 0;
 	atomic_bool *validated = NULL;
 	bool do_prune = false;
@@ -624,8 +651,9 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	if (code != EXIT_OK)
 		return code;
 	run.cli = cli;
-	run.uri = cmd_uri(cli, m);
-	if (cmd_open_state(cli, &state_dir, &st, &err) < 0)
+	run.hosts = &hosts;
+	if (cmd_open_state(cli, &state_dir, &st, &err) < 0 ||
+	    cmd_hosts_init(cli, m, &hosts, &err) < 0)
 		goto out;
 	if (runlock_acquire(state_dir, &lock, &err) < 0) {
 		fprintf(stderr, "muster apply: %s\n", err.msg);
@@ -634,36 +662,65 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	}
 	run.state_dir = state_dir;
 	all = calloc(m->n_vms + 1, sizeof(*all));
-	images = calloc(m->n_images + 1, sizeof(*images));
+	images = calloc(hosts.n, sizeof(*images));
 	image_formats = calloc(m->n_images + 1, sizeof(*image_formats));
+	names = calloc(m->n_vms + 1, sizeof(*names));
+	placed = calloc(m->n_vms + 1, sizeof(*placed));
+	used = calloc(hosts.n, sizeof(*used));
 	run.vm = calloc(m->n_vms + 1, sizeof(*run.vm));
 	run.action = calloc(m->n_vms + 1, sizeof(*run.action));
 	run.failed = calloc(m->n_vms + 1, sizeof(*run.failed));
-	if (!all || !images || !image_formats || !run.vm || !run.action || !run.failed) {
+	if (!all || !images || !image_formats || !names || !placed || !used || !run.vm ||
+	    !run.action || !run.failed) {
 		err_nomem(&err);
 		goto out;
+	}
+	for (i = 0; i < hosts.n; i++) {
+		images[i] = calloc(m->n_images + 1, sizeof(**images));
+		if (!images[i]) {
+			err_nomem(&err);
+			goto out;
+		}
 	}
 	for (i = 0; i < m->n_vms; i++)
 		all[i] = i;
 	for (i = 0; i < m->n_images; i++)
 		image_formats[i] = mf_format_to_string(m->images[i].format);
 	if (store_fleet_ensure(st, m->fleet, argv[first], &err) < 0 ||
-	    cmd_plan_compute(cli, m, st, &plan, &err) < 0 ||
-	    hv_open(run.uri, &hv, &err) < 0 ||
+	    cmd_plan_compute(cli, m, st, &hosts, &plan, &host_of, &err) < 0 ||
 	    vmspec_macs_assign(m, &macs, &err) < 0)
 		goto out;
-	{
-		char *pool = domxml_pool_format(m->pool, m->pool_path, &err);
-		int r = pool ? hv_pool_ensure(hv, m->pool, pool, &err) : -1;
+	for (i = 0; i < m->n_vms; i++)
+		used[host_of[i]] = true;
+	/* each host that gets a VM: the pool, the base images, the networks */
+	for (i = 0; i < hosts.n; i++) {
+		struct hv *hv = NULL;
+		char *pool;
+		int r;
 
+		if (!used[i])
+			continue;
+		pool = domxml_pool_format(m->pool, m->pool_path, &err);
+		r = !pool || cmd_hosts_hv(&hosts, i, &hv, &err) < 0 ||
+		    hv_pool_ensure(hv, m->pool, pool, &err) < 0 ||
+		    images_ensure(cli, m, hv, state_dir, images[i], &err) < 0 ||
+		    networks_ensure(m, &macs, hv, &err) < 0 ? -1 : 0;
 		free(pool);
-		if (r < 0)
+		if (r < 0) {
+			if (hosts.n > 1)
+				err_prefix(&err, "host %s", hosts.h[i].uri);
 			goto out;
+		}
 	}
-	if (images_ensure(cli, m, hv, state_dir, images, &err) < 0 ||
-	    networks_ensure(m, &macs, hv, &err) < 0 ||
-	    cmd_host_keys(state_dir, st, m, all, m->n_vms, false, &keys, &err) < 0 ||
-	    cmd_authorized_keys(state_dir, m, &auth, &err) < 0 ||
+	if (cmd_host_keys(state_dir, st, m, all, m->n_vms, false, &keys, &err) < 0 ||
+	    cmd_authorized_keys(state_dir, m, &auth, &err) < 0)
+		goto out;
+	/* where each VM lives is recorded before anything of it is made there */
+	for (i = 0; i < m->n_vms; i++) {
+		names[i] = m->vms[i].name;
+		placed[i] = hosts.h[host_of[i]].uri;
+	}
+	if (store_vm_place(st, m->fleet, names, placed, m->n_vms, &err) < 0 ||
 	    store_run_begin(st, m->fleet, "apply", &run_id, &err) < 0)
 		goto out;
 
@@ -704,12 +761,13 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	}
 	run.fleet = (struct provision_fleet) {
 		.m = m, .macs = &macs, .keys = keys, .authorized_keys = auth.keys,
-		.n_authorized_keys = auth.n, .image_paths = (const char *const *) images,
+		.n_authorized_keys = auth.n, .host_of = host_of,
+		.image_paths = (const char *const *const *) images,
 		.image_formats = image_formats, .run_id = run_id, .validated = validated,
 		/* a test hook: agent sockets where a fake guest can bind them */
 		.channel_dir = getenv("MUSTER_TEST_CHANNEL_DIR"),
 	};
-	run.hv = hv;
+	run.host_of = host_of;
 	run.st = st;
 	{
 		/* until the agent reports readiness, ready_timeout bounds a VM's provisioning */
@@ -726,14 +784,15 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 			printf("\n");
 	}
 	if (do_prune)
-		prune_failed = prune(m, plan, hv, st, run_id);
+		prune_failed = prune(m, plan, &hosts, st, run_id);
 	else if (n_destroy)
 		fprintf(stderr, "muster apply: %zu VM%s no longer in the manifest (muster plan lists "
 			"them): apply --prune destroys them\n", n_destroy, n_destroy == 1 ? " is" : "s are");
 
 	rc = res.failed || res.skipped || prune_failed || plan->count[PLAN_CONFLICT] ? EXIT_FAIL : EXIT_OK;
 	if (!cli->quiet || rc != EXIT_OK) {
-		printf("fleet '%s' on %s: %zu started, %zu kept", m->fleet, run.uri, res.done,
+		printf("fleet '%s' on %s: %zu started, %zu kept", m->fleet,
+		       hosts.n == 1 ? hosts.h[0].uri : "its hosts", res.done,
 		       plan->count[PLAN_KEEP]);
 		if (res.failed)
 			printf(", %zu failed", res.failed);
@@ -759,9 +818,18 @@ out:
 		fprintf(stderr, "muster apply: %s\n", err.msg);
 done:
 	runlock_release(lock);
-	for (i = 0; images && i < m->n_images; i++)
+	for (i = 0; images && i < hosts.n; i++) {
+		size_t j;
+
+		for (j = 0; images[i] && j < m->n_images; j++)
+			free(images[i][j]);
 		free(images[i]);
+	}
 	free(images);
+	free(names);
+	free(placed);
+	free(used);
+	free(host_of);
 	free(image_formats);
 	free(validated);
 	free(run.vm);
@@ -772,7 +840,7 @@ done:
 	cmd_authkeys_release(&auth);
 	keystore_free(keys, m->n_vms * m->n_host_key_types);
 	plan_free(plan);
-	hv_free(hv);
+	cmd_hosts_release(&hosts);
 	store_free(st);
 	free(state_dir);
 	manifest_free(m);

@@ -58,6 +58,28 @@ static bool select_vms(const struct manifest *m, char **targets, int n, bool *ch
 	return ok;
 }
 
+/* The connection to the host VM name was placed on (the only host, if it was never placed). */
+static int vm_host(struct cmd_hosts *hosts, const struct store_vm *recs, size_t n_recs,
+		   const char *name, struct hv **ret, struct muster_err *err)
+{
+	const char *where = NULL;
+	ssize_t h;
+	size_t i;
+
+	for (i = 0; i < n_recs; i++)
+		if (streq(recs[i].name, name))
+			where = recs[i].host;
+	h = cmd_hosts_find(hosts, where);
+	if (h < 0 && hosts->n == 1)
+		h = 0;
+	if (h < 0)
+		return err_set(err, MUSTER_E_NOTFOUND, where ?
+			       "it was placed on %s, which is not among the fleet's hosts" :
+			       "it has not been placed on a host yet (muster apply places it)%s",
+			       where ? where : "");
+	return cmd_hosts_hv(hosts, (size_t) h, ret, err);
+}
+
 static int act(enum verb verb, const struct lifecycle_opts *o, const struct manifest *m,
 	       size_t vm, struct hv *hv, struct store *st, int64_t run_id, struct muster_err *err)
 {
@@ -102,7 +124,9 @@ static int lifecycle(const struct cmd *self, struct cli *cli, int argc, char **a
 	struct muster_err err = { 0 };
 	struct manifest *m = NULL;
 	struct store *st = NULL;
-	struct hv *hv = NULL;
+	struct cmd_hosts hosts = { 0 };
+	struct store_vm *recs = NULL;
+	size_t n_recs = 0;
 	char *state_dir = NULL;
 	bool *chosen = NULL;
 	size_t i, done = 0, failed = 0;
@@ -138,14 +162,18 @@ static int lifecycle(const struct cmd *self, struct cli *cli, int argc, char **a
 		rc = err.code == MUSTER_E_LOCKED ? EXIT_LOCKED : EXIT_FAIL;
 		goto done;
 	}
-	if (hv_open(cmd_uri(cli, m), &hv, &err) < 0 ||
+	if (cmd_hosts_init(cli, m, &hosts, &err) < 0 ||
+	    store_vm_list(st, m->fleet, &recs, &n_recs, &err) < 0 ||
 	    store_run_begin(st, m->fleet, self->name, &run_id, &err) < 0)
 		goto out;
 	for (i = 0; i < m->n_vms; i++) {
+		struct hv *hv = NULL;
+
 		if (!chosen[i])
 			continue;
 		err_clear(&err);
-		if (act(verb, &o, m, i, hv, st, run_id, &err) < 0) {
+		if (vm_host(&hosts, recs, n_recs, m->vms[i].name, &hv, &err) < 0 ||
+		    act(verb, &o, m, i, hv, st, run_id, &err) < 0) {
 			fprintf(stderr, "muster %s: VM '%s': %s\n", self->name, m->vms[i].name, err.msg);
 			failed++;
 		} else {
@@ -164,7 +192,8 @@ out:
 	fprintf(stderr, "muster %s: %s\n", self->name, err.msg);
 done:
 	runlock_release(lock);
-	hv_free(hv);
+	store_vm_list_free(recs, n_recs);
+	cmd_hosts_release(&hosts);
 	store_free(st);
 	free(state_dir);
 	free(chosen);

@@ -5,9 +5,9 @@
 #include "plan.h"
 #include "store.h"
 
-static void print_table(const struct plan *p, const char *where)
+static void print_table(const struct plan *p, const char *where, bool show_host)
 {
-	size_t i, wn = 2, wg = 5, wa = 6;
+	size_t i, wn = 2, wg = 5, wa = 6, wh = 4;
 
 	for (i = 0; i < p->n_items; i++) {
 		size_t a = strlen(plan_action_to_string(p->items[i].action));
@@ -18,15 +18,20 @@ static void print_table(const struct plan *p, const char *where)
 			wg = strlen(p->items[i].group);
 		if (a > wa)
 			wa = a;
+		if (show_host && p->items[i].host && strlen(p->items[i].host) > wh)
+			wh = strlen(p->items[i].host);
 	}
-	printf("%-*s  %-*s  %-*s  %s\n", (int) wn, "VM", (int) wg, "GROUP", (int) wa, "ACTION",
-	       "REASON");
+	printf("%-*s  %-*s  ", (int) wn, "VM", (int) wg, "GROUP");
+	if (show_host)
+		printf("%-*s  ", (int) wh, "HOST");
+	printf("%-*s  %s\n", (int) wa, "ACTION", "REASON");
 	for (i = 0; i < p->n_items; i++) {
 		const struct plan_item *it = &p->items[i];
 
-		printf("%-*s  %-*s  %-*s  %s\n", (int) wn, it->name, (int) wg,
-		       it->group[0] ? it->group : "-", (int) wa, plan_action_to_string(it->action),
-		       it->reason);
+		printf("%-*s  %-*s  ", (int) wn, it->name, (int) wg, it->group[0] ? it->group : "-");
+		if (show_host)
+			printf("%-*s  ", (int) wh, it->host ? it->host : "-");
+		printf("%-*s  %s\n", (int) wa, plan_action_to_string(it->action), it->reason);
 	}
 	printf("fleet '%s' on %s: %zu VM%s:", p->fleet, where, p->n_items,
 	       p->n_items == 1 ? "" : "s");
@@ -42,6 +47,8 @@ int cmd_plan(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	struct manifest *m = NULL;
 	struct store *st = NULL;
 	struct plan *plan = NULL;
+	struct cmd_hosts hosts = { 0 };
+	size_t *host_of = NULL;
 	char *state_dir = NULL;
 	int first, code, rc = EXIT_FAIL;
 
@@ -52,20 +59,22 @@ int cmd_plan(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	if (code != EXIT_OK)
 		return code;
 	if (cmd_open_state(cli, &state_dir, &st, &err) < 0 ||
-	    cmd_plan_compute(cli, m, st, &plan, &err) < 0)
+	    cmd_hosts_init(cli, m, &hosts, &err) < 0 ||
+	    cmd_plan_compute(cli, m, st, &hosts, &plan, &host_of, &err) < 0)
 		goto out;
 	if (cli->json) {
 		if (jsonout_plan(plan, stdout, &err) < 0)
 			goto out;
 	} else {
-		print_table(plan, cli->connect ? cli->connect :
-				  m->hypervisor ? m->hypervisor : "its hosts");
+		print_table(plan, hosts.n == 1 ? hosts.h[0].uri : "its hosts", hosts.n > 1);
 	}
 	rc = EXIT_OK;
 out:
 	if (rc != EXIT_OK)
 		fprintf(stderr, "muster plan: %s: %s\n", argv[first], err.msg);
 	plan_free(plan);
+	free(host_of);
+	cmd_hosts_release(&hosts);
 	store_free(st);
 	free(state_dir);
 	manifest_free(m);

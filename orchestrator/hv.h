@@ -23,6 +23,7 @@ struct hv_domain {
 	char *group;
 	char *config_hash;
 	char *base_hash;
+	size_t host;		/* set by callers that list several hosts: which one */
 };
 
 /* Connect to the libvirt URI uri. *ret: caller frees with hv_free. */

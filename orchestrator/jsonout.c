@@ -16,6 +16,11 @@ static int dump(json_t *doc, FILE *f, struct muster_err *err)
 	return 0;
 }
 
+static json_t *string_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
 int jsonout_plan(const struct plan *p, FILE *f, struct muster_err *err)
 {
 	json_t *doc = json_object(), *vms = json_array();
@@ -26,8 +31,9 @@ int jsonout_plan(const struct plan *p, FILE *f, struct muster_err *err)
 		goto nomem;
 	for (i = 0; i < p->n_items; i++) {
 		const struct plan_item *it = &p->items[i];
-		json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "name", it->name, "group", it->group,
-				      "action", plan_action_to_string(it->action), "reason", it->reason);
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o}", "name", it->name, "group",
+				      it->group, "action", plan_action_to_string(it->action),
+				      "reason", it->reason, "host", string_or_null(it->host));
 
 		if (!o || json_array_append_new(vms, o) < 0)
 			goto nomem;
@@ -38,11 +44,6 @@ nomem:
 	json_decref(vms);
 	json_decref(doc);
 	return err_nomem(err);
-}
-
-static json_t *string_or_null(const char *s)
-{
-	return s ? json_string(s) : json_null();
 }
 
 int jsonout_status(const char *fleet, const struct jsonout_vm *vms, size_t n, FILE *f,

@@ -53,6 +53,7 @@ struct plan_item {
 	enum plan_action action;
 	char *reason;
 	int recorded;		/* the store's enum vm_state for it, -1 when not recorded */
+	const char *host;	/* not the planner's: the caller may say where it lives */
 };
 
 struct plan {

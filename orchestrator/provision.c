@@ -97,7 +97,7 @@ static int clone_disk(const struct provision_fleet *f, struct provision_worker *
 	const struct mf_group *g = manifest_vm_group(f->m, &f->m->vms[vm]);
 	struct domxml_volume v = {
 		.name = n->disk, .capacity = g->disk, .format = "qcow2",
-		.backing_path = g->has_image ? f->image_paths[g->image] : NULL,
+		.backing_path = g->has_image ? f->image_paths[f->host_of[vm]][g->image] : NULL,
 		.backing_format = g->has_image ? f->image_formats[g->image] : NULL,
 	};
 	char *xml;

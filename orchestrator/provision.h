@@ -28,7 +28,8 @@ struct provision_fleet {
 	const struct keypair *keys;		/* m->n_host_key_types per VM, by VM index */
 	const char *const *authorized_keys;
 	size_t n_authorized_keys;
-	const char *const *image_paths;		/* per image: the base volume's path in the pool */
+	const size_t *host_of;			/* per VM: its host's index */
+	const char *const *const *image_paths;	/* per host, per image: the base volume's path */
 	const char *const *image_formats;
 	const char *console_dir;		/* serial console logs go here, or NULL */
 	const char *channel_dir;		/* agent sockets here (tests); NULL: libvirt picks */

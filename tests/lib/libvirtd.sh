@@ -7,6 +7,9 @@
 #
 #   libvirtd_start DIR    start it, files under DIR; 0 when it answers
 #   libvirtd_stop         stop it and wait until it is gone
+#
+# Several at once: save LIBVIRTD_PID, LIBVIRTD_HOLDER, LIBVIRTD_HOLD_WRITER
+# and LIBVIRTD_TEST_URI after each start, restore them before each stop.
 
 libvirtd_start() {
 	_lv_dir=$1
@@ -32,15 +35,19 @@ CONF
 		_lv_i=$((_lv_i + 1))
 	done
 	LIBVIRTD_TEST_URI="test+unix:///default?socket=$_lv_dir/run/libvirt-sock"
+	# an interactive virsh holds the connection; a sleeping writer keeps
+	# its input open (a process, not a descriptor of the caller's, so
+	# several daemons can be held at once)
 	mkfifo "$_lv_dir/hold"
 	virsh -c "$LIBVIRTD_TEST_URI" <"$_lv_dir/hold" >/dev/null 2>&1 &
 	LIBVIRTD_HOLDER=$!
-	exec 9>"$_lv_dir/hold"
+	sleep 2147483647 >"$_lv_dir/hold" &
+	LIBVIRTD_HOLD_WRITER=$!
 	virsh -c "$LIBVIRTD_TEST_URI" list --all >/dev/null 2>&1
 }
 
 libvirtd_stop() {
-	exec 9>&- 2>/dev/null
+	[ -n "${LIBVIRTD_HOLD_WRITER:-}" ] && kill "$LIBVIRTD_HOLD_WRITER" 2>/dev/null
 	[ -n "${LIBVIRTD_HOLDER:-}" ] && kill "$LIBVIRTD_HOLDER" 2>/dev/null
 	if [ -n "${LIBVIRTD_PID:-}" ]; then
 		kill "$LIBVIRTD_PID" 2>/dev/null
@@ -52,4 +59,5 @@ libvirtd_stop() {
 	fi
 	LIBVIRTD_PID=
 	LIBVIRTD_HOLDER=
+	LIBVIRTD_HOLD_WRITER=
 }

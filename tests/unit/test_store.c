@@ -451,6 +451,32 @@ static void test_vm_set_spec(void **state)
 	assert_int_equal(count_events(s, "prod", NULL), 0);	/* no event: not a transition */
 }
 
+static void test_vm_place(void **state)
+{
+	const char *const vms[] = { "web-001", "web-002", "web-404" };
+	const char *const hosts[] = { "qemu+ssh://a/system", "qemu+ssh://b/system", "x" };
+	struct store *s = *state;
+	struct store_vm *v = NULL;
+	struct muster_err err;
+	size_t n = 0;
+
+	put_vm(s, "prod", "web-001", VM_STATE_PLANNED);
+	put_vm(s, "prod", "web-002", VM_STATE_READY);
+	err_clear(&err);
+	assert_int_equal(store_vm_list(s, "prod", &v, &n, &err), 0);
+	assert_null(v[0].host);	/* not placed yet */
+	store_vm_list_free(v, n);
+	/* a VM not in the store is left out, not created */
+	assert_int_equal(store_vm_place(s, "prod", vms, hosts, 3, &err), 0);
+	assert_int_equal(store_vm_list(s, "prod", &v, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0].host, "qemu+ssh://a/system");
+	assert_string_equal(v[1].host, "qemu+ssh://b/system");
+	assert_int_equal(v[1].state, VM_STATE_READY);	/* kept */
+	store_vm_list_free(v, n);
+	assert_int_equal(count_events(s, "prod", NULL), 0);	/* no event: not a transition */
+}
+
 /* An event naming a run that does not exist violates a foreign key: the
  * whole transition is rolled back. */
 static void test_foreign_keys(void **state)
@@ -880,6 +906,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_transition_records_event, mem_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_transition_failed, mem_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_vm_set_spec, mem_setup, mem_teardown),
+		cmocka_unit_test_setup_teardown(test_vm_place, mem_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_transition_unknown_vm, mem_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_foreign_keys, mem_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_runs, mem_setup, mem_teardown),

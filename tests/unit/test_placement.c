@@ -1,0 +1,116 @@
+/* test_placement.c: VMs onto hosts: balanced, within max_vms, never moved. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "placement.h"
+
+static const char *const names[] = { "a", "b", "c", "d", "e", "f" };
+
+static void place(const struct placement_host *h, size_t nh, const ssize_t *cur, size_t n,
+		  size_t *out)
+{
+	struct muster_err err = { 0 };
+
+	if (placement_compute(h, nh, cur, names, n, out, &err) < 0)
+		fail_msg("placement refused: %s", err.msg);
+}
+
+static void test_balanced(void **state)
+{
+	const struct placement_host h[] = { { "h0", 0 }, { "h1", 0 } };
+	const ssize_t cur[] = { -1, -1, -1, -1, -1 };
+	size_t out[5], want[] = { 0, 1, 0, 1, 0 };
+
+	(void) state;
+	place(h, 2, cur, 5, out);
+	assert_memory_equal(out, want, sizeof(want));
+}
+
+static void test_capped_host_fills_then_others(void **state)
+{
+	const struct placement_host h[] = { { "h0", 2 }, { "h1", 0 } };
+	const ssize_t cur[] = { -1, -1, -1, -1, -1 };
+	size_t out[5], want[] = { 0, 1, 0, 1, 1 };
+
+	(void) state;
+	place(h, 2, cur, 5, out);
+	assert_memory_equal(out, want, sizeof(want));
+}
+
+static void test_placed_vms_stay_and_count(void **state)
+{
+	const struct placement_host h[] = { { "h0", 0 }, { "h1", 0 } };
+	/* three already on h1: the new ones go to h0 until it catches up */
+	const ssize_t cur[] = { 1, 1, 1, -1, -1, -1 };
+	size_t out[6], want[] = { 1, 1, 1, 0, 0, 0 };
+
+	(void) state;
+	place(h, 2, cur, 6, out);
+	assert_memory_equal(out, want, sizeof(want));
+}
+
+static void test_over_capacity_is_kept(void **state)
+{
+	/* max_vms lowered below what runs: nothing moves, new VMs go elsewhere */
+	const struct placement_host h[] = { { "h0", 1 }, { "h1", 0 } };
+	const ssize_t cur[] = { 0, 0, -1 };
+	size_t out[3], want[] = { 0, 0, 1 };
+
+	(void) state;
+	place(h, 2, cur, 3, out);
+	assert_memory_equal(out, want, sizeof(want));
+}
+
+static void test_unknown_host_index_is_placed_anew(void **state)
+{
+	const struct placement_host h[] = { { "h0", 0 } };
+	const ssize_t cur[] = { 5, -1 };
+	size_t out[2], want[] = { 0, 0 };
+
+	(void) state;
+	place(h, 1, cur, 2, out);
+	assert_memory_equal(out, want, sizeof(want));
+}
+
+static void test_full_names_the_vm(void **state)
+{
+	const struct placement_host h[] = { { "h0", 1 }, { "h1", 1 } };
+	const ssize_t cur[] = { -1, -1, -1 };
+	struct muster_err err = { 0 };
+	size_t out[3];
+
+	(void) state;
+	assert_int_equal(placement_compute(h, 2, cur, names, 3, out, &err), -1);
+	assert_int_equal(err.code, MUSTER_E_INVALID);
+	assert_non_null(strstr(err.msg, "VM 'c' has no host with room"));
+	assert_non_null(strstr(err.msg, "2 hosts take 2 VMs"));
+}
+
+static void test_no_hosts(void **state)
+{
+	const ssize_t cur[] = { -1 };
+	struct muster_err err = { 0 };
+	size_t out[1];
+
+	(void) state;
+	assert_int_equal(placement_compute(NULL, 0, cur, names, 1, out, &err), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_balanced),
+		cmocka_unit_test(test_capped_host_fills_then_others),
+		cmocka_unit_test(test_placed_vms_stay_and_count),
+		cmocka_unit_test(test_over_capacity_is_kept),
+		cmocka_unit_test(test_unknown_host_index_is_placed_anew),
+		cmocka_unit_test(test_full_names_the_vm),
+		cmocka_unit_test(test_no_hosts),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
