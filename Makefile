@@ -131,7 +131,7 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libmuster.a
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libmuster.a $(LIBS)
 
 bench: $(BUILD)/bench/seed $(BUILD)/muster
-	@tools/deps cloud-image-utils openssh-client qemu-utils bc libvirt-clients sqlite3 >/dev/null
+	@tools/deps cloud-image-utils openssh-client qemu-utils bc libvirt-clients sqlite3 virtinst >/dev/null
 	@echo "== apply"
 	@MUSTER_BIN=$(BUILD)/muster bench/apply.sh
 	@echo "== on disk (/var/tmp, where a state directory would be)"

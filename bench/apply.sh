@@ -1,9 +1,12 @@
 #!/bin/sh
 # bench/apply.sh: `muster apply` of 100 and 1000 VMs against libvirt's test
-# driver, in total and step by step (from the store's own events), beside
-# the shell a sysadmin would write per VM, run in the same go: qemu-img
-# create -b, ssh-keygen, cloud-localds, virsh define + start. Prints
-# figures; not a test.
+# driver, in process and through a libvirt daemon, in total and step by step
+# (from the store's own events), beside the shell a sysadmin would write per
+# VM, run in the same go, through libvirtd too: qemu-img create -b,
+# ssh-keygen, cloud-localds, then either virsh define + start or
+# virt-install. Ends with a table comparing them all. Prints figures; not a
+# test. The daemon needs root; without it the shell runs virsh against the
+# in-process test driver (test:///default), as a fallback.
 set -eu
 bin=$(cd "$(dirname "${MUSTER_BIN:-build/muster}")" && pwd)/$(basename "${MUSTER_BIN:-build/muster}")
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -39,13 +42,21 @@ groups:
   vm: {count: $1, image: base, memory: 512M, disk: 8G, networks: [front]}
 YAML
 }
+timed() { # FILE ARGS...: muster ARGS under /usr/bin/time, which writes FILE
+	_file=$1
+	shift
+	/usr/bin/time -f '%e %M %P' -o "$_file" "$bin" "$@" || {
+		echo "bench: muster $* failed: $(cat "$_file")" >&2
+		exit 1
+	}
+}
 
 echo "apply bench: libvirt test driver, $(nproc) cores"
 for n in 100 1000; do
 	for parallel in 1 2; do
 		manifest "$n" "$parallel" >"f$n.yaml"
 		rm -rf "state$n"
-		/usr/bin/time -f '%e %M %P' -o "time$n" "$bin" apply "f$n.yaml" --state "state$n" -q
+		timed "time$n" apply "f$n.yaml" --state "state$n" -q
 		read -r secs rss cpu <"time$n"
 		printf '  %4d VMs, %d worker(s): %7.3f ms/VM, %s CPU, max RSS %d KiB\n' "$n" "$parallel" \
 			"$(echo "$secs * 1000 / $n" | bc -l)" "$cpu" "$rss"
@@ -63,65 +74,198 @@ done
 printf '  memory: %.1f KiB more per VM from 100 to 1000 VMs\n' \
 	"$(echo "($rss_1000_2 - $rss_100_2) / 900" | bc -l)"
 
-# the same through a libvirt daemon (the test driver hosted: test+unix),
-# so muster's own memory and CPU stand apart from libvirt's
-if [ "$(id -u)" = 0 ]; then
-	. "$src/tests/lib/libvirtd.sh"
-	trap 'libvirtd_stop; rm -rf "$work"' EXIT
-	if libvirtd_start "$work/libvirtd"; then
-		echo "  through libvirtd (test+unix), 1000 VMs:"
-		for parallel in 1 2 4; do
-			manifest 1000 "$parallel" "d$parallel" "$LIBVIRTD_TEST_URI" >"d$parallel.yaml"
-			before=$(awk '{ print $14 + $15 }' "/proc/$LIBVIRTD_PID/stat")
-			/usr/bin/time -f '%e %M %P' -o "dtime$parallel" "$bin" apply "d$parallel.yaml" \
-				--state "dstate$parallel" -q
-			after=$(awk '{ print $14 + $15 }' "/proc/$LIBVIRTD_PID/stat")
-			read -r secs rss cpu <"dtime$parallel"
-			printf '    %d worker(s): %7.3f ms/VM; muster %s CPU, max RSS %d KiB; libvirtd %.0f%% CPU\n' \
-				"$parallel" "$(echo "$secs * 1000 / 1000" | bc -l)" "$cpu" "$rss" \
-				"$(echo "($after - $before) / $(getconf CLK_TCK) / $secs * 100" | bc -l)"
-		done
-		manifest 100 2 d100 "$LIBVIRTD_TEST_URI" >d100.yaml
-		/usr/bin/time -f '%e %M %P' -o dtime100 "$bin" apply d100.yaml --state dstate100 -q
-		read -r secs rss100 cpu <dtime100
-		read -r secs rss1000 cpu <dtime2
-		printf '    muster memory: %.1f KiB more per VM from 100 to 1000 VMs\n' \
-			"$(echo "($rss1000 - $rss100) / 900" | bc -l)"
-		libvirtd_stop
-	fi
-fi
 
-# the shell, per VM
-mkdir -p sh
-start=$(date +%s%N)
-i=1
-while [ "$i" -le "$shell_n" ]; do
-	vm=$(printf 'vm-%03d' "$i")
-	qemu-img create -q -f qcow2 -b "$work/base.qcow2" -F qcow2 "sh/$vm.qcow2" 8G
-	ssh-keygen -q -t ed25519 -N '' -C '' -f "sh/$vm.key"
+# the shell a sysadmin would write, one VM after the other, each step's time
+# added up apart (date +%s%N around it; what is left is the loop's own)
+step() { # VAR COMMAND...: run COMMAND, add the nanoseconds it took to $VAR
+	_var=$1
+	shift
+	_t0=$(date +%s%N)
+	"$@"
+	_t1=$(date +%s%N)
+	eval "$_var=\$((\$$_var + _t1 - _t0))"
+}
+quiet() { # COMMAND...: its output to the log, shown if it fails
+	"$@" >>"$work/shell.log" 2>&1 || {
+		echo "bench: failed: $*" >&2
+		tail -n 20 "$work/shell.log" >&2
+		return 1
+	}
+}
+seed_files() { # DIR VM
 	printf '#cloud-config\nhostname: %s\nssh_keys:\n  ed25519_private: |\n%s\n  ed25519_public: %s\n' \
-		"$vm" "$(sed 's/^/    /' "sh/$vm.key")" "$(cat "sh/$vm.key.pub")" >"sh/$vm.user-data"
-	printf 'instance-id: %s\nlocal-hostname: %s\n' "$vm" "$vm" >"sh/$vm.meta-data"
-	cloud-localds "sh/$vm.iso" "sh/$vm.user-data" "sh/$vm.meta-data"
-	cat >"sh/$vm.xml" <<XML
+		"$2" "$(sed 's/^/    /' "$1/$2.key")" "$(cat "$1/$2.key.pub")" >"$1/$2.user-data"
+	printf 'instance-id: %s\nlocal-hostname: %s\n' "$2" "$2" >"$1/$2.meta-data"
+}
+domain_xml() { # DIR VM NAME
+	cat >"$1/$2.xml" <<XML
 <domain type='test'>
-  <name>bench-$vm</name>
+  <name>$3</name>
   <memory unit='MiB'>512</memory>
   <vcpu>1</vcpu>
   <os><type arch='x86_64'>hvm</type></os>
   <devices>
-    <disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='$work/sh/$vm.qcow2'/><target dev='vda' bus='virtio'/></disk>
-    <disk type='file' device='cdrom'><source file='$work/sh/$vm.iso'/><target dev='sda' bus='sata'/><readonly/></disk>
+    <disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='$1/$2.qcow2'/><target dev='vda' bus='virtio'/></disk>
+    <disk type='file' device='cdrom'><source file='$1/$2.iso'/><target dev='sda' bus='sata'/><readonly/></disk>
     <interface type='network'><source network='default'/><model type='virtio'/></interface>
   </devices>
 </domain>
 XML
-	virsh -q -c test:///default "define sh/$vm.xml; start bench-$vm" >/dev/null
-	i=$((i + 1))
-done
-end=$(date +%s%N)
-shell_ms=$(echo "($end - $start) / 1000000 / $shell_n" | bc -l)
+}
+pstep() { # LABEL NANOSECONDS TOTAL
+	printf '      %-42s %8.3f ms/VM %5.1f%%\n' "$1" \
+		"$(echo "$2 / 1000000 / $shell_n" | bc -l)" "$(echo "$2 * 100 / $3" | bc -l)"
+}
+# VARIANT URI: virsh (define, then start: two virsh), virt-install, or
+# virsh1 (one virsh doing both: for test:///default, where nothing outlives
+# a virsh); sets shell_ms
+shell_run() {
+	dir=$work/sh-$1
+	mkdir -p "$dir"
+	t_img=0 t_key=0 t_files=0 t_seed=0 t_define=0 t_start=0
+	t_begin=$(date +%s%N)
+	i=1
+	while [ "$i" -le "$shell_n" ]; do
+		vm=$(printf 'vm-%03d' "$i")
+		name=bench-$1-$vm
+		step t_img qemu-img create -q -f qcow2 -F qcow2 -b "$work/base.qcow2" "$dir/$vm.qcow2" 8G
+		step t_key ssh-keygen -q -t ed25519 -N '' -C '' -f "$dir/$vm.key"
+		step t_files seed_files "$dir" "$vm"
+		step t_seed cloud-localds "$dir/$vm.iso" "$dir/$vm.user-data" "$dir/$vm.meta-data"
+		case $1 in
+		virt-install)
+			step t_define quiet virt-install --connect "$2" --name "$name" --memory 512 --vcpus 1 \
+				--import --disk "path=$dir/$vm.qcow2,format=qcow2,bus=virtio" \
+				--disk "path=$dir/$vm.iso,device=cdrom" --network network=default \
+				--osinfo detect=on,require=off --noautoconsole --graphics none
+			;;
+		virsh)
+			step t_files domain_xml "$dir" "$vm" "$name"
+			step t_define quiet virsh -q -c "$2" define "$dir/$vm.xml"
+			step t_start quiet virsh -q -c "$2" start "$name"
+			;;
+		virsh1)
+			step t_files domain_xml "$dir" "$vm" "$name"
+			step t_define quiet virsh -q -c "$2" "define $dir/$vm.xml; start $name"
+			;;
+		esac
+		i=$((i + 1))
+	done
+	t_all=$(($(date +%s%N) - t_begin))
+	shell_ms=$(echo "$t_all / 1000000 / $shell_n" | bc -l)
+	case $1 in
+	virsh) label='shell + virsh define, virsh start' ;;
+	virsh1) label='shell + virsh "define; start"' ;;
+	*) label="shell + $1" ;;
+	esac
+	printf '    %s: %7.3f ms/VM (%d VMs, one after the other); steps:\n' "$label" "$shell_ms" "$shell_n"
+	pstep 'qemu-img create -b (thin clone)' "$t_img" "$t_all"
+	pstep 'ssh-keygen -t ed25519 (host key)' "$t_key" "$t_all"
+	if [ "$1" = virt-install ]; then
+		pstep 'user-data, meta-data (printf, sed, cat)' "$t_files" "$t_all"
+	else
+		pstep 'user-data, meta-data, domain XML' "$t_files" "$t_all"
+	fi
+	pstep 'cloud-localds (seed ISO)' "$t_seed" "$t_all"
+	case $1 in
+	virt-install) pstep 'virt-install (define + start)' "$t_define" "$t_all" ;;
+	virsh)
+		pstep 'virsh define' "$t_define" "$t_all"
+		pstep 'virsh start' "$t_start" "$t_all"
+		;;
+	virsh1) pstep 'virsh "define; start" (one virsh)' "$t_define" "$t_all" ;;
+	esac
+	pstep 'the rest (the loop, date, printf)' \
+		"$((t_all - t_img - t_key - t_files - t_seed - t_define - t_start))" "$t_all"
+}
+row() { # LABEL MS_PER_VM
+	printf '    %-54s %9.3f %9.1f\n' "$1" "$2" "$(echo "1000 / $2" | bc -l)"
+}
+ratio() { # LABEL SHELL_MS MUSTER_MS
+	printf '    %-54s %8.1fx\n' "$1" "$(echo "$2 / $3" | bc -l)"
+}
 muster_ms=$(echo "$(cut -d' ' -f1 time1000) * 1000 / 1000" | bc -l)
-printf '  shell (qemu-img, ssh-keygen, cloud-localds, virsh): %7.3f ms/VM (%d VMs)\n' "$shell_ms" "$shell_n"
-printf '  muster, 1000 VMs, 2 workers:                        %7.3f ms/VM: %.0fx faster\n' \
-	"$muster_ms" "$(echo "$shell_ms / $muster_ms" | bc -l)"
+
+# muster through a libvirt daemon (the test driver hosted: test+unix), so
+# its own memory and CPU stand apart from libvirt's; then the shell through
+# libvirtd too, where a sysadmin's virsh goes: state persists and each call
+# is a round trip
+daemon=
+if [ "$(id -u)" = 0 ]; then
+	# shellcheck source-path=SCRIPTDIR/.. source=tests/lib/libvirtd.sh disable=SC1091 # (followed with -x)
+	. "$src/tests/lib/libvirtd.sh"
+	trap 'libvirtd_stop; rm -rf "$work"' EXIT
+	if libvirtd_start "$work/libvirtd"; then
+		daemon=1
+	else
+		echo "  note: libvirtd did not start (see $work/libvirtd/log); no figures through it"
+	fi
+else
+	echo "  note: not root, so no libvirtd of our own: the shell runs virsh against the"
+	echo "  in-process test driver (test:///default), one virsh per VM; muster in process only"
+fi
+if [ -n "$daemon" ]; then
+	echo "  through libvirtd (test+unix), 1000 VMs:"
+	best_secs=
+	for parallel in 1 2 4; do
+		manifest 1000 "$parallel" "d$parallel" "$LIBVIRTD_TEST_URI" >"d$parallel.yaml"
+		before=$(awk '{ print $14 + $15 }' "/proc/$LIBVIRTD_PID/stat")
+		timed "dtime$parallel" apply "d$parallel.yaml" --state "dstate$parallel" -q
+		after=$(awk '{ print $14 + $15 }' "/proc/$LIBVIRTD_PID/stat")
+		read -r secs rss cpu <"dtime$parallel"
+		printf '    %d worker(s): %7.3f ms/VM; muster %s CPU, max RSS %d KiB; libvirtd %.0f%% CPU\n' \
+			"$parallel" "$(echo "$secs * 1000 / 1000" | bc -l)" "$cpu" "$rss" \
+			"$(echo "($after - $before) / $(getconf CLK_TCK) / $secs * 100" | bc -l)"
+		if [ -z "$best_secs" ] || [ "$(echo "$secs < $best_secs" | bc)" = 1 ]; then
+			best_secs=$secs best_parallel=$parallel
+		fi
+	done
+	manifest 100 2 d100 "$LIBVIRTD_TEST_URI" >d100.yaml
+	timed dtime100 apply d100.yaml --state dstate100 -q
+	read -r secs rss100 cpu <dtime100
+	read -r secs rss1000 cpu <dtime2
+	printf '    muster memory: %.1f KiB more per VM from 100 to 1000 VMs\n' \
+		"$(echo "($rss1000 - $rss100) / 900" | bc -l)"
+	daemon_ms=$(echo "$best_secs * 1000 / 1000" | bc -l)
+
+	libvirtd_stop
+
+	# each variant gets a libvirtd of its own, empty as muster's first run
+	# found it: virt-install's time per VM grows with the domains and volumes
+	# the daemon holds (the 3100 of muster's runs above cost it ~13 s a VM)
+	echo "  the shell through libvirtd (test+unix; a fresh daemon for each):"
+	for variant in virsh virt-install; do
+		libvirtd_start "$work/libvirtd-$variant" || {
+			echo "bench: libvirtd did not start again (see $work/libvirtd-$variant/log)" >&2
+			exit 1
+		}
+		shell_run "$variant" "$LIBVIRTD_TEST_URI"
+		libvirtd_stop
+		case $variant in
+		virsh) virsh_ms=$shell_ms ;;
+		*) vinst_ms=$shell_ms ;;
+		esac
+	done
+
+	printf '  %-56s %9s %9s\n' 'comparison, all from this run:' ms/VM VMs/s
+	row 'muster in process (test:///, 1000 VMs, 2 workers)' "$muster_ms"
+	# shellcheck disable=SC2154 # best_parallel is set with best_secs
+	row "muster via libvirtd (1000 VMs, best: $best_parallel worker(s))" "$daemon_ms"
+	row "shell + virsh via libvirtd ($shell_n VMs)" "$virsh_ms"
+	row "shell + virt-install via libvirtd ($shell_n VMs)" "$vinst_ms"
+	echo "  shell / muster, times slower:"
+	echo "  # apples to apples: both through libvirtd (test+unix), paying its round trips"
+	ratio 'shell + virsh / muster, both via libvirtd' "$virsh_ms" "$daemon_ms"
+	ratio 'shell + virt-install / muster, both via libvirtd' "$vinst_ms" "$daemon_ms"
+	echo "  # muster in process skips the daemon's round trips the shell pays for"
+	ratio 'shell + virsh via libvirtd / muster in process' "$virsh_ms" "$muster_ms"
+	ratio 'shell + virt-install via libvirtd / muster in process' "$vinst_ms" "$muster_ms"
+else
+	echo "  the shell, in process (test:///default):"
+	shell_run virsh1 test:///default
+	printf '  %-56s %9s %9s\n' 'comparison, all from this run:' ms/VM VMs/s
+	row 'muster in process (test:///, 1000 VMs, 2 workers)' "$muster_ms"
+	row "shell + virsh in process ($shell_n VMs)" "$shell_ms"
+	echo "  shell / muster, times slower:"
+	ratio 'shell + virsh / muster, both in process' "$shell_ms" "$muster_ms"
+fi
