@@ -51,6 +51,7 @@ enum store_sql {
 	SQL_KEY_PUT_CHANGED,
 	SQL_VM_SET_SPEC,
 	SQL_VM_PLACE,
+	SQL_FLEET_NAMES,
 	SQL_MAX
 };
 
@@ -141,6 +142,7 @@ static const char *const store_sql_text[SQL_MAX] = {
 		"UPDATE vms SET domain = ?3, uuid = ?4, config_hash = ?5, base_hash = ?6,"
 		" rebuilt_at = CASE WHEN ?7 THEN ?8 ELSE rebuilt_at END, updated_at = ?8"
 		" WHERE name = ?2 AND fleet_id = (SELECT id FROM fleets WHERE name = ?1)",
+	[SQL_FLEET_NAMES] = "SELECT name FROM fleets ORDER BY name",
 	[SQL_VM_PLACE] =
 		"UPDATE vms SET host = ?3 WHERE fleet_id = ?1 AND name = ?2"
 		" AND host IS NOT ?3",
@@ -1431,5 +1433,41 @@ int store_vm_place(struct store *s, const char *fleet, const char *const *vms,
 fail:
 	tx_rollback(s);
 	err_prefix(err, "cannot record where the VMs of fleet '%s' run", fleet);
+	return -1;
+}
+
+int store_fleet_names(struct store *s, char ***ret, size_t *ret_n, struct muster_err *err)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	char **list = NULL, **p;
+	size_t n = 0, cap = 0, i;
+	int rc;
+
+	*ret = NULL;
+	*ret_n = 0;
+	if (stmt_get(s, SQL_FLEET_NAMES, &st, err) < 0)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		p = grow_array(list, &cap, n, sizeof(*list));
+		if (!p)
+			goto nomem;
+		list = p;
+		if (column_strdup(st, 0, &list[n]) < 0)
+			goto nomem;
+		n++;
+	}
+	if (rc != SQLITE_DONE) {
+		(void) db_fail(s, err);
+		goto fail;
+	}
+	*ret = list;
+	*ret_n = n;
+	return 0;
+nomem:
+	(void) err_nomem(err);
+fail:
+	for (i = 0; i < n; i++)
+		free(list[i]);
+	free(list);
 	return -1;
 }

@@ -234,6 +234,9 @@ int store_keys_put_many(struct store *s, const char *fleet,
 			const struct store_key_item *items, size_t n,
 			size_t *ret_changed, struct muster_err *err) WUR;
 
+/* The names of every fleet in the store, sorted; *ret has *ret_n strings (caller frees each and it). */
+int store_fleet_names(struct store *s, char ***ret, size_t *ret_n, struct muster_err *err) WUR;
+
 /*
  * Record that VM vms[i] of fleet is placed on libvirt URI hosts[i], for
  * i < n, in one transaction; VMs not in the store are left out (they are

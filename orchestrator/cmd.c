@@ -461,3 +461,114 @@ out:
 	want_release(&want);
 	return r;
 }
+
+/* ---- orphaned volumes ---------------------------------------------------------- */
+
+void cmd_orphans_free(struct cmd_orphan *o, size_t n)
+{
+	size_t i;
+
+	for (i = 0; o && i < n; i++)
+		free(o[i].volume);
+	free(o);
+}
+
+/* The VM a volume name of fleet's names (into vm), or false. */
+static bool volume_vm(const char *fleet, const char *volume, char *vm, size_t vmsz)
+{
+	static const char *const suffixes[] = { "-seed.iso", ".qcow2" };
+	size_t fl = strlen(fleet), i;
+
+	if (strncmp(volume, fleet, fl) != 0 || volume[fl] != '-' ||
+	    strncmp(volume + fl + 1, "img-", 4) == 0)
+		return false;
+	volume += fl + 1;
+	for (i = 0; i < ARRAY_SIZE(suffixes); i++) {
+		size_t vl = strlen(volume), sl = strlen(suffixes[i]);
+
+		if (vl > sl && vl - sl < vmsz && streq(volume + vl - sl, suffixes[i])) {
+			memcpy(vm, volume, vl - sl);
+			vm[vl - sl] = '\0';
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool claimed_by_longer_fleet(const char *fleet, char **fleets, size_t n, const char *volume)
+{
+	size_t i, fl = strlen(fleet);
+
+	for (i = 0; i < n; i++) {
+		size_t l = strlen(fleets[i]);
+
+		if (l > fl && strncmp(fleets[i], fleet, fl) == 0 && fleets[i][fl] == '-' &&
+		    strncmp(volume, fleets[i], l) == 0 && volume[l] == '-')
+			return true;
+	}
+	return false;
+}
+
+int cmd_orphans(const struct manifest *m, struct store *st, struct cmd_hosts *hosts,
+		const struct plan *p, const size_t *host_of, struct cmd_orphan **ret,
+		size_t *ret_n, struct muster_err *err)
+{
+	struct cmd_orphan *out = NULL;
+	char **fleets = NULL;
+	size_t n_fleets = 0, n = 0, h, i, j;
+	int r = -1;
+
+	*ret = NULL;
+	*ret_n = 0;
+	if (store_fleet_names(st, &fleets, &n_fleets, err) < 0)
+		return -1;
+	for (h = 0; h < hosts->n; h++) {
+		struct hv *hv = NULL;
+		char **vols = NULL;
+		size_t n_vols = 0;
+
+		if (cmd_hosts_hv(hosts, h, &hv, err) < 0 ||
+		    hv_pool_volumes(hv, m->pool, &vols, &n_vols, err) < 0)
+			goto out;
+		for (i = 0; i < n_vols; i++) {
+			char vm[IDENTITY_DOMAIN_NAME_MAX + 1];
+			ssize_t k;
+			bool destroyed = false;
+			struct cmd_orphan *grown;
+
+			if (!volume_vm(m->fleet, vols[i], vm, sizeof(vm)) ||
+			    claimed_by_longer_fleet(m->fleet, fleets, n_fleets, vols[i]))
+				continue;
+			k = manifest_find_vm(m, vm);
+			if (k >= 0 && host_of[k] == h)
+				continue;
+			for (j = 0; j < p->n_items; j++)
+				destroyed |= p->items[j].action == PLAN_DESTROY &&
+					     streq(p->items[j].name, vm);
+			if (destroyed)
+				continue;
+			grown = realloc(out, (n + 1) * sizeof(*out));
+			if (!grown) {
+				hv_names_free(vols, n_vols);
+				(void) err_nomem(err);
+				goto out;
+			}
+			out = grown;
+			out[n].volume = vols[i];
+			out[n++].host = hosts->h[h].uri;
+			vols[i] = NULL;
+		}
+		hv_names_free(vols, n_vols);
+	}
+	*ret = out;
+	*ret_n = n;
+	out = NULL;
+	n = 0;
+	r = 0;
+out:
+	cmd_orphans_free(out, n);
+	for (i = 0; i < n_fleets; i++)
+		free(fleets[i]);
+	free(fleets);
+	return r;
+}

@@ -118,6 +118,24 @@ int cmd_plan_compute(const struct cli *cli, const struct manifest *m, struct sto
 		     struct cmd_hosts *hosts, struct plan **ret, size_t **ret_host,
 		     struct muster_err *err) WUR;
 
+/* A volume in a host's pool that looks like one of the fleet's and belongs to no VM of it. */
+struct cmd_orphan {
+	char *volume;
+	const char *host;	/* the host's URI (borrowed from hosts) */
+};
+
+/*
+ * The pools' volumes named like the fleet's (<fleet>-<vm>.qcow2 or
+ * <fleet>-<vm>-seed.iso) that are no wanted VM's on its host and no VM the
+ * plan destroys; a name that a longer fleet of the store claims (web-eu
+ * for web) is that fleet's. host_of: from cmd_plan_compute. Free with
+ * cmd_orphans_free.
+ */
+int cmd_orphans(const struct manifest *m, struct store *st, struct cmd_hosts *hosts,
+		const struct plan *p, const size_t *host_of, struct cmd_orphan **ret,
+		size_t *ret_n, struct muster_err *err) WUR;
+void cmd_orphans_free(struct cmd_orphan *o, size_t n);
+
 int cmd_validate(const struct cmd *self, struct cli *cli, int argc, char **argv);
 int cmd_plan(const struct cmd *self, struct cli *cli, int argc, char **argv);
 int cmd_render(const struct cmd *self, struct cli *cli, int argc, char **argv);

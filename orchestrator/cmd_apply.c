@@ -690,6 +690,18 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	    cmd_plan_compute(cli, m, st, &hosts, &plan, &host_of, &err) < 0 ||
 	    vmspec_macs_assign(m, &macs, &err) < 0)
 		goto out;
+	{
+		struct cmd_orphan *orphans = NULL;
+		size_t n_orphans = 0;
+
+		if (cmd_orphans(m, st, &hosts, plan, host_of, &orphans, &n_orphans, &err) < 0)
+			goto out;
+		if (n_orphans)
+			fprintf(stderr, "muster apply: %zu volume%s in pool '%s' belong%s to no VM of "
+				"the fleet: left alone (muster plan lists them)\n", n_orphans,
+				n_orphans == 1 ? "" : "s", m->pool, n_orphans == 1 ? "s" : "");
+		cmd_orphans_free(orphans, n_orphans);
+	}
 	for (i = 0; i < m->n_vms; i++)
 		used[host_of[i]] = true;
 	/* each host that gets a VM: the pool, the base images, the networks */

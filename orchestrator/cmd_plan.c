@@ -48,7 +48,9 @@ int cmd_plan(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	struct store *st = NULL;
 	struct plan *plan = NULL;
 	struct cmd_hosts hosts = { 0 };
-	size_t *host_of = NULL;
+	struct cmd_orphan *orphans = NULL;
+	struct jsonout_orphan *jo = NULL;
+	size_t *host_of = NULL, n_orphans = 0, i;
 	char *state_dir = NULL;
 	int first, code, rc = EXIT_FAIL;
 
@@ -60,19 +62,35 @@ int cmd_plan(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		return code;
 	if (cmd_open_state(cli, &state_dir, &st, &err) < 0 ||
 	    cmd_hosts_init(cli, m, &hosts, &err) < 0 ||
-	    cmd_plan_compute(cli, m, st, &hosts, &plan, &host_of, &err) < 0)
+	    cmd_plan_compute(cli, m, st, &hosts, &plan, &host_of, &err) < 0 ||
+	    cmd_orphans(m, st, &hosts, plan, host_of, &orphans, &n_orphans, &err) < 0)
 		goto out;
 	if (cli->json) {
-		if (jsonout_plan(plan, stdout, &err) < 0)
+		jo = calloc(n_orphans + 1, sizeof(*jo));
+		if (!jo) {
+			err_nomem(&err);
+			goto out;
+		}
+		for (i = 0; i < n_orphans; i++)
+			jo[i] = (struct jsonout_orphan) { orphans[i].volume, orphans[i].host };
+		if (jsonout_plan(plan, jo, n_orphans, stdout, &err) < 0)
 			goto out;
 	} else {
 		print_table(plan, hosts.n == 1 ? hosts.h[0].uri : "its hosts", hosts.n > 1);
+		if (n_orphans)
+			printf("%zu volume%s in pool '%s' named like the fleet's belong%s to no VM of it "
+			       "(left alone; virsh vol-delete removes one):\n", n_orphans,
+			       n_orphans == 1 ? "" : "s", m->pool, n_orphans == 1 ? "s" : "");
+		for (i = 0; i < n_orphans; i++)
+			printf("  %s on %s\n", orphans[i].volume, orphans[i].host);
 	}
 	rc = EXIT_OK;
 out:
 	if (rc != EXIT_OK)
 		fprintf(stderr, "muster plan: %s: %s\n", argv[first], err.msg);
 	plan_free(plan);
+	cmd_orphans_free(orphans, n_orphans);
+	free(jo);
 	free(host_of);
 	cmd_hosts_release(&hosts);
 	store_free(st);

@@ -59,6 +59,11 @@ int hv_volume_get(struct hv *hv, const char *pool, const char *name, struct hv_v
 		  struct muster_err *err) WUR;
 void hv_volume_release(struct hv_volume *v);
 
+/* The names of pool's volumes (none if there is no such pool); free with hv_names_free. */
+int hv_pool_volumes(struct hv *hv, const char *pool, char ***ret, size_t *ret_n,
+		    struct muster_err *err) WUR;
+void hv_names_free(char **names, size_t n);
+
 /* Create a volume from vol_xml in pool; an existing volume of that name is success. */
 int hv_volume_create(struct hv *hv, const char *pool, const char *name, const char *vol_xml,
 		     struct muster_err *err) WUR;

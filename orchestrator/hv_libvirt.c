@@ -326,6 +326,54 @@ int hv_volume_get(struct hv *hv, const char *pool, const char *name, struct hv_v
 	return 0;
 }
 
+int hv_pool_volumes(struct hv *hv, const char *pool_name, char ***ret, size_t *ret_n,
+		    struct muster_err *err)
+{
+	virStoragePoolPtr pool = virStoragePoolLookupByName(hv->conn, pool_name);
+	virStorageVolPtr *vols = NULL;
+	char **names;
+	int n, i;
+
+	*ret = NULL;
+	*ret_n = 0;
+	if (!pool) {
+		if (last_error_is(VIR_ERR_NO_STORAGE_POOL)) {
+			virResetLastError();
+			return 0;
+		}
+		return hv_fail(err, "cannot look up storage pool", pool_name);
+	}
+	n = virStoragePoolListAllVolumes(pool, &vols, 0);
+	virStoragePoolFree(pool);
+	if (n < 0)
+		return hv_fail(err, "cannot list the volumes of pool", pool_name);
+	names = calloc((size_t) n + 1, sizeof(*names));
+	for (i = 0; i < n; i++) {
+		const char *name = virStorageVolGetName(vols[i]);
+
+		if (names && name && !(names[i] = strdup(name))) {
+			hv_names_free(names, (size_t) i);
+			names = NULL;
+		}
+		virStorageVolFree(vols[i]);
+	}
+	free(vols);
+	if (!names)
+		return err_nomem(err);
+	*ret = names;
+	*ret_n = (size_t) n;
+	return 0;
+}
+
+void hv_names_free(char **names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; names && i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
 int hv_volume_create(struct hv *hv, const char *pool_name, const char *name, const char *vol_xml,
 		     struct muster_err *err)
 {

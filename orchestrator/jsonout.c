@@ -21,13 +21,14 @@ static json_t *string_or_null(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
-int jsonout_plan(const struct plan *p, FILE *f, struct muster_err *err)
+int jsonout_plan(const struct plan *p, const struct jsonout_orphan *orphans, size_t n_orphans,
+		 FILE *f, struct muster_err *err)
 {
-	json_t *doc = json_object(), *vms = json_array();
+	json_t *doc = json_object(), *vms = json_array(), *orph = json_array();
 	size_t i;
 
-	if (!doc || !vms || json_object_set_new(doc, "fleet", json_string(p->fleet)) < 0 ||
-	    json_object_set(doc, "vms", vms) < 0)
+	if (!doc || !vms || !orph || json_object_set_new(doc, "fleet", json_string(p->fleet)) < 0 ||
+	    json_object_set(doc, "vms", vms) < 0 || json_object_set(doc, "orphans", orph) < 0)
 		goto nomem;
 	for (i = 0; i < p->n_items; i++) {
 		const struct plan_item *it = &p->items[i];
@@ -38,10 +39,19 @@ int jsonout_plan(const struct plan *p, FILE *f, struct muster_err *err)
 		if (!o || json_array_append_new(vms, o) < 0)
 			goto nomem;
 	}
+	for (i = 0; i < n_orphans; i++) {
+		json_t *o = json_pack("{s:s, s:s}", "volume", orphans[i].volume, "host",
+				      orphans[i].host);
+
+		if (!o || json_array_append_new(orph, o) < 0)
+			goto nomem;
+	}
 	json_decref(vms);
+	json_decref(orph);
 	return dump(doc, f, err);
 nomem:
 	json_decref(vms);
+	json_decref(orph);
 	json_decref(doc);
 	return err_nomem(err);
 }

@@ -12,7 +12,14 @@
 #include "plan.h"
 
 /* {"fleet": "...", "vms": [{"name", "group", "action", "reason"}...]} and a newline. */
-int jsonout_plan(const struct plan *p, FILE *f, struct muster_err *err) WUR;
+/* A pool volume of the fleet's that belongs to no VM (plan's "orphans"). */
+struct jsonout_orphan {
+	const char *volume;
+	const char *host;
+};
+
+int jsonout_plan(const struct plan *p, const struct jsonout_orphan *orphans, size_t n_orphans,
+		 FILE *f, struct muster_err *err) WUR;
 
 /* One VM's row of `status` and `list`. */
 struct jsonout_vm {
