@@ -629,7 +629,7 @@ static int emitter_finish(struct emitter *em, const char *what, char **ret, size
 
 /* ---- the documents ------------------------------------------------------ */
 
-static char *base64_encode(const void *data, size_t len)
+char *cidata_base64(const void *data, size_t len)
 {
 	static const char tbl[] =
 		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -978,9 +978,10 @@ int cidata_render(const struct cidata_input *in, struct cidata *ret, struct must
 	memset(ret, 0, sizeof(*ret));
 	if (check_input(in, err) < 0 || check_cloud_init(in->cloud_init, err) < 0)
 		return -1;
-	if (in->agent_binary && !(agent_b64 = base64_encode(in->agent_binary, in->agent_len)))
+	if (!in->agent_b64 && in->agent_binary &&
+	    !(agent_b64 = cidata_base64(in->agent_binary, in->agent_len)))
 		return err_nomem(err);
-	if (render(DOC_USER_DATA, in, agent_b64, &c, err) < 0)
+	if (render(DOC_USER_DATA, in, in->agent_b64 ? in->agent_b64 : agent_b64, &c, err) < 0)
 		goto out;
 	if (needs_network_config(in) && render(DOC_NETWORK_CONFIG, in, NULL, &c, err) < 0)
 		goto out;

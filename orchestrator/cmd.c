@@ -3,10 +3,17 @@
  * accepted before and after the command), loading the manifest, opening the
  * state.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <time.h>
 
 #define LOG_TAG "cmd"
+#include "cidata.h"
 #include "cmd.h"
 #include "common.h"
 #include "hv.h"
@@ -571,4 +578,64 @@ out:
 		free(fleets[i]);
 	free(fleets);
 	return r;
+}
+
+/* ---- the guest agent ------------------------------------------------------------ */
+
+static int read_agent(const char *path, char **ret_b64, struct muster_err *err)
+{
+	_cleanup_free_ unsigned char *data = NULL;
+	struct stat st;
+	size_t got = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0)
+		return err_set_errno(err, MUSTER_E_IO, errno, "cannot open the agent '%s'", path);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+	    (unsigned long long) st.st_size > CIDATA_MAX_AGENT) {
+		close(fd);
+		return err_set(err, MUSTER_E_INVALID,
+			       "the agent '%s' is not a regular file of 1 byte to %u MiB", path,
+			       CIDATA_MAX_AGENT >> 20);
+	}
+	data = malloc((size_t) st.st_size);
+	while (data && got < (size_t) st.st_size) {
+		ssize_t r = read(fd, data + got, (size_t) st.st_size - got);
+
+		if (r <= 0) {
+			close(fd);
+			return err_set_errno(err, MUSTER_E_IO, r < 0 ? errno : EIO,
+					     "cannot read the agent '%s'", path);
+		}
+		got += (size_t) r;
+	}
+	close(fd);
+	if (!data || !(*ret_b64 = cidata_base64(data, got)))
+		return err_nomem(err);
+	log_debug("the guest agent: '%s', %zu bytes", path, got);
+	return 0;
+}
+
+int cmd_agent_b64(char **ret_b64, struct muster_err *err)
+{
+	const char *env = getenv("MUSTER_AGENT");
+	char exe[PATH_MAX], beside[PATH_MAX + 32], installed[PATH_MAX + 32];
+	ssize_t n;
+
+	*ret_b64 = NULL;
+	if (env && *env)
+		return read_agent(env, ret_b64, err);
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n < 0)
+		return err_set_errno(err, MUSTER_E_IO, errno, "cannot find muster's own binary");
+	exe[n] = '\0';
+	(void) snprintf(beside, sizeof(beside), "%s/agent/muster-agent", dirname(exe));
+	(void) snprintf(installed, sizeof(installed), "%s/../lib/muster/muster-agent", exe);
+	if (access(beside, R_OK) == 0)
+		return read_agent(beside, ret_b64, err);
+	if (access(installed, R_OK) == 0)
+		return read_agent(installed, ret_b64, err);
+	return err_set(err, MUSTER_E_NOTFOUND,
+		       "cannot find the guest agent (muster-agent) in '%s' or '%s': build it "
+		       "(make) or name it with MUSTER_AGENT=PATH", beside, installed);
 }

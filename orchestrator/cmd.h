@@ -118,6 +118,14 @@ int cmd_plan_compute(const struct cli *cli, const struct manifest *m, struct sto
 		     struct cmd_hosts *hosts, struct plan **ret, size_t **ret_host,
 		     struct muster_err *err) WUR;
 
+/*
+ * The guest agent every cloud-init VM gets, base64-encoded once for the
+ * fleet: $MUSTER_AGENT, else agent/muster-agent beside the muster binary
+ * (the build tree), else ../lib/muster/muster-agent (make install). Not
+ * found: an error saying where it looked. Caller frees *ret_b64.
+ */
+int cmd_agent_b64(char **ret_b64, struct muster_err *err) WUR;
+
 /* A volume in a host's pool that looks like one of the fleet's and belongs to no VM of it. */
 struct cmd_orphan {
 	char *volume;

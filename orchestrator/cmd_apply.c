@@ -24,6 +24,7 @@
 #include "log.h"
 #include "provision.h"
 #include "runlock.h"
+#include "statedir.h"
 
 enum { OPT_PRUNE = 1000 };
 
@@ -578,6 +579,45 @@ static int networks_ensure(const struct manifest *m, const struct vmspec_macs *m
 	return 0;
 }
 
+/* Whether any VM is bootstrapped by cloud-init (its seed carries the agent). */
+static bool needs_agent(const struct manifest *m)
+{
+	size_t g;
+
+	for (g = 0; g < m->n_groups; g++)
+		if (m->groups[g].bootstrap == MF_BOOTSTRAP_CLOUD_INIT && m->groups[g].n_vms)
+			return true;
+	return false;
+}
+
+/* Whether every host is this machine (a URI with no host name: qemu:///system). */
+static bool all_local(const struct cmd_hosts *hosts)
+{
+	size_t i;
+
+	for (i = 0; i < hosts->n; i++) {
+		const char *p = strstr(hosts->h[i].uri, "://");
+
+		if (!p || p[3] != '/')
+			return false;
+	}
+	return true;
+}
+
+/* <state>/console, absolute (libvirt wants it so), made 0700. */
+static int console_dir_make(const char *state_dir, char **ret, struct muster_err *err)
+{
+	_cleanup_free_ char *abs = realpath(state_dir, NULL);
+
+	if (!abs)
+		return err_set_errno(err, MUSTER_E_IO, errno, "cannot resolve '%s'", state_dir);
+	if (asprintf(ret, "%s/console", abs) < 0) {
+		*ret = NULL;
+		return err_nomem(err);
+	}
+	return statedir_prepare(*ret, err);
+}
+
 /* ---- prune ------------------------------------------------------------------------ */
 
 /* Destroy what the plan says is no longer in the manifest (--prune). */
@@ -635,7 +675,7 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	struct vmspec_macs macs = { 0 };
 	struct apply_run run = { 0 };
 	struct executor_result res = { 0 };
-	char *state_dir = NULL, ***images = NULL;
+	char *state_dir = NULL, ***images = NULL, *agent_b64 = NULL, *console_dir = NULL;
 	const char **image_formats = NULL, **names = NULL, **placed = NULL;
 	bool *used = NULL;
 	size_t *all = NULL, i, n_items = 0, n_destroy = 0, prune_failed = 0;
@@ -725,7 +765,11 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		}
 	}
 	if (cmd_host_keys(state_dir, st, m, all, m->n_vms, false, &keys, &err) < 0 ||
-	    cmd_authorized_keys(state_dir, m, &auth, &err) < 0)
+	    cmd_authorized_keys(state_dir, m, &auth, &err) < 0 ||
+	    (needs_agent(m) && cmd_agent_b64(&agent_b64, &err) < 0))
+		goto out;
+	/* the serial consoles, where they can be written: on this machine */
+	if (all_local(&hosts) && console_dir_make(state_dir, &console_dir, &err) < 0)
 		goto out;
 	/* where each VM lives is recorded before anything of it is made there */
 	for (i = 0; i < m->n_vms; i++) {
@@ -776,6 +820,7 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		.n_authorized_keys = auth.n, .host_of = host_of,
 		.image_paths = (const char *const *const *) images,
 		.image_formats = image_formats, .run_id = run_id, .validated = validated,
+		.agent_b64 = agent_b64, .console_dir = console_dir,
 		/* a test hook: agent sockets where a fake guest can bind them */
 		.channel_dir = getenv("MUSTER_TEST_CHANNEL_DIR"),
 	};
@@ -840,6 +885,8 @@ done:
 	free(images);
 	free(names);
 	free(placed);
+	free(agent_b64);
+	free(console_dir);
 	free(used);
 	free(host_of);
 	free(image_formats);

@@ -31,6 +31,7 @@ struct provision_fleet {
 	const size_t *host_of;			/* per VM: its host's index */
 	const char *const *const *image_paths;	/* per host, per image: the base volume's path */
 	const char *const *image_formats;
+	const char *agent_b64;			/* the guest agent, base64 (cidata_base64) */
 	const char *console_dir;		/* serial console logs go here, or NULL */
 	const char *channel_dir;		/* agent sockets here (tests); NULL: libvirt picks */
 	int64_t run_id;

@@ -20,6 +20,7 @@ struct vmseed_input {
 	size_t n_authorized_keys;
 	const void *agent;			/* the agent binary, or NULL (hook only) */
 	size_t agent_len;
+	const char *agent_b64;			/* or the binary in base64 (cidata_base64) */
 };
 
 /* Render the VM's user-data, meta-data and network-config (cidata_release). */
