@@ -52,6 +52,8 @@ enum store_sql {
 	SQL_VM_SET_SPEC,
 	SQL_VM_PLACE,
 	SQL_FLEET_NAMES,
+	SQL_FORWARD_LIST,
+	SQL_FORWARD_PUT,
 	SQL_MAX
 };
 
@@ -143,6 +145,16 @@ static const char *const store_sql_text[SQL_MAX] = {
 		" rebuilt_at = CASE WHEN ?7 THEN ?8 ELSE rebuilt_at END, updated_at = ?8"
 		" WHERE name = ?2 AND fleet_id = (SELECT id FROM fleets WHERE name = ?1)",
 	[SQL_FLEET_NAMES] = "SELECT name FROM fleets ORDER BY name",
+	/* ?1 NULL: every fleet's */
+	[SQL_FORWARD_LIST] =
+		"SELECT f.name, v.name, w.nic, w.service, w.host_addr, w.host_port"
+		" FROM forwards w JOIN vms v ON v.id = w.vm_id JOIN fleets f ON f.id = v.fleet_id"
+		" WHERE ?1 IS NULL OR f.name = ?1 ORDER BY f.name, v.name, w.nic, w.service",
+	[SQL_FORWARD_PUT] =
+		"INSERT INTO forwards (vm_id, nic, service, host_addr, host_port)"
+		" VALUES (?1, ?2, ?3, ?4, ?5)"
+		" ON CONFLICT (vm_id, nic, service) DO UPDATE SET"
+		" host_addr = excluded.host_addr, host_port = excluded.host_port",
 	[SQL_VM_PLACE] =
 		"UPDATE vms SET host = ?3 WHERE fleet_id = ?1 AND name = ?2"
 		" AND host IS NOT ?3",
@@ -1474,5 +1486,98 @@ fail:
 	for (i = 0; i < n; i++)
 		free(list[i]);
 	free(list);
+	return -1;
+}
+
+void store_forward_list_free(struct store_forward *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v && i < n; i++) {
+		free(v[i].fleet);
+		free(v[i].vm);
+		free(v[i].service);
+		free(v[i].host_addr);
+	}
+	free(v);
+}
+
+int store_forward_list(struct store *s, const char *fleet, struct store_forward **ret,
+		       size_t *ret_n, struct muster_err *err)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	struct store_forward *list = NULL, *p;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	*ret = NULL;
+	*ret_n = 0;
+	if (stmt_get(s, SQL_FORWARD_LIST, &st, err) < 0)
+		return -1;
+	if (bind_text(st, 1, fleet) < 0)
+		return db_fail(s, err);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		p = grow_array(list, &cap, n, sizeof(*list));
+		if (!p)
+			goto nomem;
+		list = p;
+		list[n].nic = (unsigned) sqlite3_column_int(st, 2);
+		list[n].host_port = (unsigned) sqlite3_column_int(st, 5);
+		n++;
+		if (column_strdup(st, 0, &list[n - 1].fleet) < 0 ||
+		    column_strdup(st, 1, &list[n - 1].vm) < 0 ||
+		    column_strdup(st, 3, &list[n - 1].service) < 0 ||
+		    column_strdup(st, 4, &list[n - 1].host_addr) < 0)
+			goto nomem;
+	}
+	if (rc != SQLITE_DONE) {
+		(void) db_fail(s, err);
+		goto fail;
+	}
+	*ret = list;
+	*ret_n = n;
+	return 0;
+nomem:
+	(void) err_nomem(err);
+fail:
+	store_forward_list_free(list, n);
+	return -1;
+}
+
+int store_forward_put_many(struct store *s, const char *fleet, const struct store_forward *items,
+			   size_t n, struct muster_err *err)
+{
+	int64_t fleet_id, vm_id;
+	enum vm_state state;
+	size_t i;
+
+	if (check_name("fleet", fleet, err) < 0)
+		return -1;
+	if (n == 0)
+		return 0;
+	if (tx_begin(s, err) < 0 || fleet_id_ensure(s, fleet, &fleet_id, err) < 0)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		_cleanup_reset_ sqlite3_stmt *st = NULL;
+
+		if (vm_find(s, fleet, items[i].vm, &vm_id, &state, err) < 0 ||
+		    stmt_get(s, SQL_FORWARD_PUT, &st, err) < 0)
+			goto fail;
+		if (bind_int64(st, 1, vm_id) < 0 || bind_int64(st, 2, items[i].nic) < 0 ||
+		    bind_text(st, 3, items[i].service) < 0 ||
+		    bind_text(st, 4, items[i].host_addr) < 0 ||
+		    bind_int64(st, 5, items[i].host_port) < 0) {
+			(void) db_fail(s, err);
+			goto fail;
+		}
+		if (step_done(s, st, err) < 0)
+			goto fail;
+	}
+	if (tx_commit(s, err) < 0)
+		goto fail;
+	return 0;
+fail:
+	tx_rollback(s);
+	err_prefix(err, "cannot record the forwarded ports of fleet '%s'", fleet);
 	return -1;
 }

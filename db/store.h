@@ -234,6 +234,29 @@ int store_keys_put_many(struct store *s, const char *fleet,
 			const struct store_key_item *items, size_t n,
 			size_t *ret_changed, struct muster_err *err) WUR;
 
+/* A host port muster chose for a user-mode forward (migration 3). */
+struct store_forward {
+	char *fleet;		/* set by store_forward_list; ignored by put_many */
+	char *vm;
+	unsigned nic;		/* the VM's NIC index */
+	char *service;		/* as the manifest writes it: "ssh", "8443" */
+	char *host_addr;
+	unsigned host_port;
+};
+
+/* The recorded forwards of fleet, or of every fleet when fleet is NULL (store_forward_list_free). */
+int store_forward_list(struct store *s, const char *fleet, struct store_forward **ret,
+		       size_t *ret_n, struct muster_err *err) WUR;
+void store_forward_list_free(struct store_forward *v, size_t n);
+
+/*
+ * Record items (their VMs must be in the store), replacing what a VM's NIC
+ * and service had, in one transaction. An address and port already given
+ * to another forward is an error (MUSTER_E_DB), and nothing is recorded.
+ */
+int store_forward_put_many(struct store *s, const char *fleet, const struct store_forward *items,
+			   size_t n, struct muster_err *err) WUR;
+
 /* The names of every fleet in the store, sorted; *ret has *ret_n strings (caller frees each and it). */
 int store_fleet_names(struct store *s, char ***ret, size_t *ret_n, struct muster_err *err) WUR;
 

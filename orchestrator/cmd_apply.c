@@ -3,6 +3,8 @@
  * manifest says, in batches on parallel workers, every step recorded.
  */
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <strings.h>
@@ -19,6 +21,7 @@
 #include "domxml.h"
 #include "executor.h"
 #include "fetch.h"
+#include "forwards.h"
 #include "identity.h"
 #include "keystore.h"
 #include "log.h"
@@ -618,6 +621,44 @@ static int console_dir_make(const char *state_dir, char **ret, struct muster_err
 	return statedir_prepare(*ret, err);
 }
 
+/* Whether addr:port can be bound on this machine now. */
+static bool port_free(const char *addr, unsigned port, void *ud)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t) port) };
+	int fd, r;
+
+	(void) ud;
+	if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1)
+		return false;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return true;	/* cannot tell: QEMU will say */
+	r = bind(fd, (struct sockaddr *) &sa, sizeof(sa));
+	close(fd);
+	return r == 0;
+}
+
+/*
+ * The host ports of the fleet's forwards: kept from the store, or chosen
+ * now (probed with a bind when the hypervisor is this machine) and
+ * recorded before any VM uses them.
+ */
+static int ports_assign(const struct manifest *m, struct store *st, bool local,
+			struct forwards *ret, struct muster_err *err)
+{
+	struct store_forward *rec = NULL;
+	size_t n_rec = 0;
+	int r;
+
+	if (store_forward_list(st, NULL, &rec, &n_rec, err) < 0)
+		return -1;
+	r = forwards_assign(m, rec, n_rec, local ? port_free : NULL, NULL, ret, err);
+	if (r == 0 && store_forward_put_many(st, m->fleet, ret->added, ret->n_added, err) < 0)
+		r = -1;
+	store_forward_list_free(rec, n_rec);
+	return r;
+}
+
 /* ---- prune ------------------------------------------------------------------------ */
 
 /* Destroy what the plan says is no longer in the manifest (--prune). */
@@ -668,6 +709,7 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	struct manifest *m = NULL;
 	struct store *st = NULL;
 	struct cmd_hosts hosts = { 0 };
+	struct forwards fwd = { 0 };
 	size_t *host_of = NULL;
 	struct plan *plan = NULL;
 	struct keypair *keys = NULL;
@@ -777,6 +819,7 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		placed[i] = hosts.h[host_of[i]].uri;
 	}
 	if (store_vm_place(st, m->fleet, names, placed, m->n_vms, &err) < 0 ||
+	    ports_assign(m, st, all_local(&hosts), &fwd, &err) < 0 ||
 	    store_run_begin(st, m->fleet, "apply", &run_id, &err) < 0)
 		goto out;
 
@@ -821,6 +864,7 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		.image_paths = (const char *const *const *) images,
 		.image_formats = image_formats, .run_id = run_id, .validated = validated,
 		.agent_b64 = agent_b64, .console_dir = console_dir,
+		.ports = fwd.port, .port_stride = fwd.stride,
 		/* a test hook: agent sockets where a fake guest can bind them */
 		.channel_dir = getenv("MUSTER_TEST_CHANNEL_DIR"),
 	};
@@ -887,6 +931,7 @@ done:
 	free(placed);
 	free(agent_b64);
 	free(console_dir);
+	forwards_release(&fwd);
 	free(used);
 	free(host_of);
 	free(image_formats);

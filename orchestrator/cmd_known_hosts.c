@@ -14,18 +14,47 @@ static int out_option(int opt, const char *arg, void *userdata)
 	return 0;
 }
 
-/* The names a VM is known by: its name, its FQDN, its static addresses. */
-static void host_names(const struct manifest *m, size_t vm, struct buf *b)
+/* An ssh forward's host end as ssh names it: [addr]:port (0.0.0.0: reached on loopback). */
+static void forward_name(struct buf *b, const char *addr, unsigned port)
+{
+	(void) buf_printf(b, ",[%s]:%u", streq(addr, "0.0.0.0") ? "127.0.0.1" : addr, port);
+}
+
+/*
+ * The names a VM is known by: its name, its FQDN, its static addresses,
+ * and the host end of each user-mode forward to its port 22 (fixed in the
+ * manifest, or the port apply chose and recorded).
+ */
+static void host_names(const struct manifest *m, size_t vm, const struct store_forward *fw,
+		       size_t n_fw, struct buf *b)
 {
 	const struct mf_group *g = manifest_vm_group(m, &m->vms[vm]);
-	size_t i;
+	size_t i, k;
 
 	(void) buf_puts(b, m->vms[vm].name);
 	if (m->domain)
 		(void) buf_printf(b, ",%s.%s", m->vms[vm].name, m->domain);
-	for (i = 0; i < g->n_nics; i++)
+	for (i = 0; i < g->n_nics; i++) {
+		const struct mf_network *net = &m->networks[g->nics[i].network];
+
 		if (g->nics[i].ip)
 			(void) buf_printf(b, ",%s", g->nics[i].ip);
+		for (k = 0; k < net->n_forwards; k++) {
+			const struct mf_forward *f = &net->forwards[k];
+			size_t r;
+
+			if (f->guest_port != 22)
+				continue;
+			if (f->host_port) {
+				forward_name(b, f->host_addr, f->host_port);
+				continue;
+			}
+			for (r = 0; r < n_fw; r++)
+				if (fw[r].nic == i && streq(fw[r].vm, m->vms[vm].name) &&
+				    streq(fw[r].service, f->service) && streq(fw[r].host_addr, f->host_addr))
+					forward_name(b, fw[r].host_addr, fw[r].host_port);
+		}
+	}
 }
 
 int cmd_known_hosts(const struct cmd *self, struct cli *cli, int argc, char **argv)
@@ -39,6 +68,8 @@ int cmd_known_hosts(const struct cmd *self, struct cli *cli, int argc, char **ar
 	struct manifest *m = NULL;
 	struct store *st = NULL;
 	struct keypair *keys = NULL;
+	struct store_forward *fw = NULL;
+	size_t n_fw = 0;
 	const char *out = NULL;
 	char *state_dir = NULL;
 	size_t *all = NULL, i, j;
@@ -58,12 +89,13 @@ int cmd_known_hosts(const struct cmd *self, struct cli *cli, int argc, char **ar
 	for (i = 0; i < m->n_vms; i++)
 		all[i] = i;
 	if (cmd_open_state(cli, &state_dir, &st, &err) < 0 ||
-	    cmd_host_keys(state_dir, st, m, all, m->n_vms, false, &keys, &err) < 0)
+	    cmd_host_keys(state_dir, st, m, all, m->n_vms, false, &keys, &err) < 0 ||
+	    store_forward_list(st, m->fleet, &fw, &n_fw, &err) < 0)
 		goto out;
 	(void) buf_printf(&text, "# known_hosts of fleet '%s', written by muster\n", m->fleet);
 	for (i = 0; i < m->n_vms; i++) {
 		for (j = 0; j < m->n_host_key_types; j++) {
-			host_names(m, i, &text);
+			host_names(m, i, fw, n_fw, &text);
 			(void) buf_printf(&text, " %s\n", keys[i * m->n_host_key_types + j].public_key);
 		}
 	}
@@ -84,6 +116,7 @@ out:
 	if (rc != EXIT_OK)
 		fprintf(stderr, "muster known-hosts: %s\n", err.msg);
 	keystore_free(keys, m ? m->n_vms * m->n_host_key_types : 0);
+	store_forward_list_free(fw, n_fw);
 	buf_release(&text);
 	store_free(st);
 	free(state_dir);

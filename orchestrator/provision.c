@@ -216,7 +216,8 @@ static int define(const struct provision_fleet *f, struct provision_worker *w, s
 			nics[i].forwards = &fwd[n_fwd];
 			for (k = 0; k < net->n_forwards; k++, n_fwd++) {
 				fwd[n_fwd].host_addr = net->forwards[k].host_addr;
-				fwd[n_fwd].host_port = net->forwards[k].host_port;
+				fwd[n_fwd].host_port = f->ports ? f->ports[vm * f->port_stride + n_fwd] :
+						       net->forwards[k].host_port;
 				fwd[n_fwd].guest_port = net->forwards[k].guest_port;
 			}
 			nics[i].n_forwards = net->n_forwards;
