@@ -2,7 +2,8 @@
 #
 #   make                 build build/muster
 #   make check-fast      unit tests and golden/integration tests on the test driver
-#   make check           everything: check-fast, then again under ASan+UBSan
+#   make check           everything: check-fast, again under ASan+UBSan, then
+#                        real guests under TCG once (make check-guests)
 #   make deps            install (apt-get) what building and testing need
 #   make install         PREFIX=/usr/local DESTDIR=
 #   REGEN=1 make check-fast   rewrite golden files; review the diff
@@ -119,10 +120,18 @@ check-sanitize:
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/san SANITIZE=address,undefined \
 		CFLAGS='-O1 -g' MUSTER_SANITIZED=1 check-fast
 
+# Real guests under TCG (tests/guest/run): once, with the plain build.
+# The guest image is built on first use (~3 min) and cached in
+# /var/cache/muster-test/images (MUSTER_IMAGE_CACHE).
+check-guests: $(BUILD)/muster agent
+	@rm -rf $(BUILD)/guest-results
+	@tests/run $(BUILD)/guest-results guest tests/guest/run
+	@tests/summary $(BUILD)/guest-results
+
 # Everything; the last line adds up every tier.
-check: check-fast check-sanitize
+check: check-fast check-sanitize check-guests
 	@echo "== all tiers"
-	@tests/summary $(RESULTS) $(BUILD)/san/results
+	@tests/summary $(RESULTS) $(BUILD)/san/results $(BUILD)/guest-results
 
 # Benchmarks print figures; they are not tests.
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libmuster.a
@@ -151,7 +160,8 @@ DEB_BUILD := build-essential pkg-config libvirt-dev libyaml-dev libssh-dev libsq
 	libssl-dev libcmocka-dev musl-tools
 # tools the tests check muster's output with
 DEB_TEST := sqlite3 python3 python3-yaml cloud-init genisoimage openssh-client openssh-server \
-	libvirt-clients libvirt-daemon-system
+	libvirt-clients libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 \
+	qemu-utils debootstrap e2fsprogs
 deps:
 	@tools/deps $(DEB_BUILD) $(DEB_TEST)
 
@@ -163,7 +173,7 @@ install: $(BUILD)/muster $(BUILD)/agent/muster-agent
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: bench all check check-fast check-unit check-golden check-sanitize clean-results demo deps install clean
+.PHONY: bench all check check-fast check-guests check-unit check-golden check-sanitize clean-results demo deps install clean
 .SECONDARY:
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,7 +1,9 @@
+# shellcheck shell=sh
 # tests/lib/libvirtd.sh: a libvirt daemon of the caller's own, sourced by
 # tests and benchmarks. It runs in its own network namespace (no bridge of
-# the machine's is touched) and mount namespace (its own /run/libvirt and
-# /var/lib/libvirt: no clash with another libvirtd), and hosts libvirt's
+# the machine's is touched) and mount namespace (its own /run/libvirt,
+# /var/lib/libvirt and /etc/libvirt/{qemu,storage}: no clash with another
+# libvirtd, nothing written to the machine's /etc), and hosts libvirt's
 # test driver at $LIBVIRTD_TEST_URI. One connection is held open, so the
 # test driver's state lives until libvirtd_stop. Needs root.
 #
@@ -26,6 +28,8 @@ CONF
 		mount -t tmpfs -o mode=0755 tmpfs /run/libvirt &&
 		mount -t tmpfs -o mode=0755 tmpfs /var/lib/libvirt &&
 		mount -t tmpfs -o mode=0755 tmpfs /var/cache/libvirt &&
+		mount -t tmpfs -o mode=0755 tmpfs /etc/libvirt/storage &&
+		mount -t tmpfs -o mode=0755 tmpfs /etc/libvirt/qemu &&
 		exec libvirtd --config "$1" --pid-file "$2"' sh "$_lv_dir/libvirtd.conf" \
 		"$_lv_dir/run/libvirtd.pid" >"$_lv_dir/log/stderr" 2>&1 &
 	LIBVIRTD_PID=$!

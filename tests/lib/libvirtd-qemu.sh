@@ -1,0 +1,203 @@
+# shellcheck shell=sh
+# tests/lib/libvirtd-qemu.sh: a libvirt daemon of the caller's own that runs
+# real QEMU (TCG) guests, sourced by tests that boot them. Needs root.
+#
+#   libvirtd_qemu_start DIR   start virtlogd and libvirtd, files under DIR;
+#                             0 once qemu:///system answers with domain
+#                             type qemu. Sets LIBVIRTD_QEMU_URI (for virsh -c)
+#                             and LIBVIRTD_QEMU_PID (libvirtd's pid).
+#   libvirtd_qemu_exec CMD... run CMD in the daemon's mount namespace
+#   libvirtd_qemu_stop        destroy running domains, stop both daemons,
+#                             kill whatever still runs with their tmpfs
+#                             (leftover qemu-system), wait until all are gone
+#
+# Both daemons (Debian 12's monolithic libvirtd, and virtlogd) run in their
+# own MOUNT namespace, with tmpfs over /run/libvirt, /var/lib/libvirt,
+# /var/cache/libvirt, /var/log/libvirt, /etc/libvirt/qemu, /etc/libvirt/storage
+# and /etc/libvirt/secrets: no domain, network, pool or secret definition
+# reaches the machine's /etc, and libvirt's stock
+# `default` NAT network does not exist there, so it never autostarts.
+# They share the machine's NETWORK namespace: guests must use only QEMU
+# user-mode networking (-netdev user via <qemu:commandline>, forwards bound
+# to 127.0.0.1), never a libvirt network or bridge.
+# libvirtd's sockets are in DIR/run, the logs in DIR/log. Files the daemon
+# makes in its tmpfs, such as the virtio-serial channel sockets it picks
+# (/var/lib/libvirt/qemu/channel/target/domain-N-NAME/...) and QEMU's own
+# log (/var/log/libvirt/qemu/NAME.log), exist only in that namespace: reach
+# them with libvirtd_qemu_exec, or from outside as
+# /proc/$LIBVIRTD_QEMU_PID/root/<path> (root only; connect() works there).
+#
+# QEMU runs as libvirt-qemu:libvirt-qemu (qemu.conf is left as shipped).
+# With dynamic_ownership = 1 (the default) libvirt chowns each disk, backing
+# file, seed ISO, kernel and initrd to libvirt-qemu while the domain runs.
+# So every directory on the way to those files must be traversable by
+# others: mktemp -d makes 0700, chmod it 0711 (or 0755). The console
+# <log file=...> is written by virtlogd (root): no such care there.
+# Files shared between runs (the image cache) must not be relabelled:
+#  - read-only backing files are chowned and never given back: declare the
+#    backing file with <backingStore> and <seclabel model='dac'
+#    relabel='no'/> in its <source> (it stays root's, 0644 is enough);
+#  - kernel and initrd are given back on destroy, but the old owner is kept
+#    in trusted.libvirt.security.* xattrs, and after a daemon that died with
+#    a domain running, the next start of any domain with that file fails
+#    ("Setting different DAC user or group ... already in use") until the
+#    machine reboots: boot from a copy in the run's own directory.
+# Stop destroys the domains through libvirt, so the owners are given back.
+#
+# /dev/kvm: this machine has one (kvm-pvm) that a stock Debian kernel cannot
+# boot on, and that only root may open. libvirt then finds KVM "enabled when
+# probing" but "not available now" and re-probes QEMU's capabilities on
+# every call (~4 s each: a define+start took ~60 s). So the daemons get a
+# /dev of their own (tmpfs with null, zero, full, random, urandom, tty,
+# ptmx, and the machine's pts and shm) without kvm; guests are TCG only.
+
+libvirtd_qemu_start() {
+	_lq_dir=$(cd "$1" && pwd) || {
+		echo "libvirtd_qemu_start: no directory $1" >&2
+		return 1
+	}
+	mkdir -p "$_lq_dir/run" "$_lq_dir/log"
+	if [ ${#_lq_dir} -gt 80 ]; then
+		echo "libvirtd_qemu_start: $_lq_dir is too long for a socket path" >&2
+		return 1
+	fi
+	cat >"$_lq_dir/libvirtd.conf" <<CONF
+unix_sock_dir = "$_lq_dir/run"
+unix_sock_ro_perms = "0700"
+unix_sock_rw_perms = "0700"
+unix_sock_admin_perms = "0700"
+auth_unix_rw = "none"
+auth_unix_ro = "none"
+log_outputs = "3:file:$_lq_dir/log/libvirtd.log"
+CONF
+	cat >"$_lq_dir/virtlogd.conf" <<CONF
+log_outputs = "3:file:$_lq_dir/log/virtlogd.log"
+CONF
+	rm -f "$_lq_dir/run/libvirt-sock" "$_lq_dir/run/virtlogd.pid"
+	unshare --mount --propagation private sh -c '
+		for d in /run/libvirt /var/lib/libvirt /var/cache/libvirt \
+			/var/log/libvirt /etc/libvirt/qemu /etc/libvirt/storage \
+			/etc/libvirt/secrets; do
+			[ -d "$d" ] || { echo "no $d (is libvirt installed?)" >&2; exit 1; }
+			mount -t tmpfs -o mode=0755 tmpfs "$d" || exit 1
+		done
+		# a /dev of our own, without kvm (see the header)
+		nd=/run/libvirt/.dev
+		mkdir "$nd" && mount -t tmpfs -o mode=0755,nosuid tmpfs "$nd" ||
+			exit 1
+		for n in null zero full random urandom tty ptmx; do
+			if [ -L "/dev/$n" ]; then
+				ln -s "$(readlink "/dev/$n")" "$nd/$n"
+			elif [ -c "/dev/$n" ]; then
+				mknod -m "$(stat -c %a "/dev/$n")" "$nd/$n" c \
+					"$((0x$(stat -c %t "/dev/$n")))" \
+					"$((0x$(stat -c %T "/dev/$n")))" || exit 1
+			fi
+		done
+		for n in pts shm; do
+			mkdir "$nd/$n" && mount --bind "/dev/$n" "$nd/$n" || exit 1
+		done
+		ln -s /proc/self/fd "$nd/fd"
+		ln -s /proc/self/fd/0 "$nd/stdin"
+		ln -s /proc/self/fd/1 "$nd/stdout"
+		ln -s /proc/self/fd/2 "$nd/stderr"
+		# (unmount the old one, in here only, so that libvirt does not meet
+		# its shadowed /dev/pts when it builds the /dev of QEMU)
+		umount -R -l /dev && mount --move "$nd" /dev || exit 1
+		virtlogd -d --config "$1/virtlogd.conf" \
+			--pid-file "$1/run/virtlogd.pid" || exit 1
+		exec libvirtd --config "$1/libvirtd.conf" \
+			--pid-file "$1/run/libvirtd.pid"' sh "$_lq_dir" \
+		>"$_lq_dir/log/stderr" 2>&1 &
+	LIBVIRTD_QEMU_PID=$!
+	LIBVIRTD_QEMU_DIR=$_lq_dir
+	LIBVIRTD_QEMU_URI="qemu+unix:///system?socket=$_lq_dir/run/libvirt-sock"
+	export LIBVIRTD_QEMU_PID LIBVIRTD_QEMU_URI LIBVIRTD_QEMU_DIR
+	_lq_i=0
+	while [ ! -S "$_lq_dir/run/libvirt-sock" ]; do
+		if ! kill -0 "$LIBVIRTD_QEMU_PID" 2>/dev/null ||
+			[ "$_lq_i" -ge 300 ]; then
+			echo "libvirtd_qemu_start: libvirtd did not start:" >&2
+			tail -n 20 "$_lq_dir/log/stderr" >&2
+			libvirtd_qemu_stop
+			return 1
+		fi
+		sleep 0.1
+		_lq_i=$((_lq_i + 1))
+	done
+	# our tmpfs /run/libvirt, to find what is left at stop: QEMU runs in a
+	# mount namespace of its own that libvirt makes from the daemon's, so
+	# its processes are known by this tmpfs, not by the namespace
+	LIBVIRTD_QEMU_RUNDEV=$(stat -c %d "/proc/$LIBVIRTD_QEMU_PID/root/run/libvirt")
+	if ! virsh -c "$LIBVIRTD_QEMU_URI" capabilities 2>"$_lq_dir/log/caps.err" |
+		grep -q "<domain type='qemu'"; then
+		echo "libvirtd_qemu_start: the daemon offers no domain type qemu:" >&2
+		cat "$_lq_dir/log/caps.err" >&2
+		libvirtd_qemu_stop
+		return 1
+	fi
+}
+
+libvirtd_qemu_exec() {
+	if [ -z "${LIBVIRTD_QEMU_PID:-}" ]; then
+		echo "libvirtd_qemu_exec: no daemon started" >&2
+		return 1
+	fi
+	nsenter -t "$LIBVIRTD_QEMU_PID" -m -- "$@"
+}
+
+# _lq_in_ns: pids of the processes that see our tmpfs /run/libvirt: the
+# daemons and the QEMU processes they started
+_lq_in_ns() {
+	[ -n "${LIBVIRTD_QEMU_RUNDEV:-}" ] || return 0
+	for _lq_p in /proc/[0-9]*; do
+		[ "$(stat -c %d "$_lq_p/root/run/libvirt" 2>/dev/null)" = \
+			"$LIBVIRTD_QEMU_RUNDEV" ] && echo "${_lq_p#/proc/}"
+	done
+	return 0
+}
+
+libvirtd_qemu_stop() {
+	[ -n "${LIBVIRTD_QEMU_PID:-}" ] || return 0
+	# destroy through libvirt, so it gives the files' owners back
+	if kill -0 "$LIBVIRTD_QEMU_PID" 2>/dev/null &&
+		[ -S "$LIBVIRTD_QEMU_DIR/run/libvirt-sock" ]; then
+		for _lq_d in $(virsh -c "$LIBVIRTD_QEMU_URI" list --name 2>/dev/null); do
+			virsh -c "$LIBVIRTD_QEMU_URI" destroy "$_lq_d" >/dev/null 2>&1 ||
+				true
+		done
+	fi
+	_lq_vl=$(cat "$LIBVIRTD_QEMU_DIR/run/virtlogd.pid" 2>/dev/null || true)
+	kill "$LIBVIRTD_QEMU_PID" 2>/dev/null || true
+	_lq_i=0
+	while kill -0 "$LIBVIRTD_QEMU_PID" 2>/dev/null && [ "$_lq_i" -lt 150 ]; do
+		sleep 0.1
+		_lq_i=$((_lq_i + 1))
+	done
+	kill -KILL "$LIBVIRTD_QEMU_PID" 2>/dev/null || true
+	wait "$LIBVIRTD_QEMU_PID" 2>/dev/null || true
+	# virtlogd, and any qemu-system the daemon left running
+	for _lq_p in $_lq_vl $(_lq_in_ns); do
+		kill "$_lq_p" 2>/dev/null || true
+	done
+	_lq_i=0
+	while [ -n "$(_lq_in_ns)" ] && [ "$_lq_i" -lt 100 ]; do
+		sleep 0.1
+		_lq_i=$((_lq_i + 1))
+	done
+	for _lq_p in $(_lq_in_ns); do
+		echo "libvirtd_qemu_stop: killing $_lq_p ($(cat "/proc/$_lq_p/comm" 2>/dev/null))" >&2
+		kill -KILL "$_lq_p" 2>/dev/null || true
+	done
+	_lq_i=0
+	while [ -n "$(_lq_in_ns)" ] && [ "$_lq_i" -lt 50 ]; do
+		sleep 0.1
+		_lq_i=$((_lq_i + 1))
+	done
+	if [ -n "$(_lq_in_ns)" ]; then
+		echo "libvirtd_qemu_stop: processes still in the namespace: $(_lq_in_ns)" >&2
+		return 1
+	fi
+	LIBVIRTD_QEMU_PID=
+	LIBVIRTD_QEMU_RUNDEV=
+}
