@@ -357,6 +357,19 @@ static int rec_cmp(const void *key, const void *elem)
 	return strcmp(key, ((const struct store_vm *) elem)->name);
 }
 
+/* bsearch, but an empty array may be NULL (bsearch's may not). */
+static const struct hv_domain *find_domain(const struct hv_domain *doms, size_t n, const char *name)
+{
+	struct hv_domain key = { .name = (char *) name };
+
+	return n ? bsearch(&key, doms, n, sizeof(*doms), domain_cmp) : NULL;
+}
+
+static const struct store_vm *find_rec(const struct store_vm *recs, size_t n, const char *name)
+{
+	return n ? bsearch(name, recs, n, sizeof(*recs), rec_cmp) : NULL;
+}
+
 /*
  * Where each wanted VM is: its domain's host, else its recorded host, else
  * placed now. A domain of the fleet's found on two hosts is an error: muster
@@ -370,7 +383,8 @@ static int locate(const struct manifest *m, const struct cmd_hosts *hosts,
 	_cleanup_free_ const char **names = NULL;
 	size_t i, *out;
 
-	qsort(doms, n_doms, sizeof(*doms), domain_cmp);
+	if (n_doms > 1)
+		qsort(doms, n_doms, sizeof(*doms), domain_cmp);
 	for (i = 1; i < n_doms; i++)
 		if (streq(doms[i - 1].name, doms[i].name) && doms[i].ours &&
 		    streq(doms[i].fleet, m->fleet))
@@ -386,9 +400,8 @@ static int locate(const struct manifest *m, const struct cmd_hosts *hosts,
 		return err_nomem(err);
 	}
 	for (i = 0; i < m->n_vms; i++) {
-		struct hv_domain key = { .name = (char *) want[i].domain };
-		const struct hv_domain *d = bsearch(&key, doms, n_doms, sizeof(*doms), domain_cmp);
-		const struct store_vm *r = bsearch(want[i].name, recs, n_recs, sizeof(*recs), rec_cmp);
+		const struct hv_domain *d = find_domain(doms, n_doms, want[i].domain);
+		const struct store_vm *r = find_rec(recs, n_recs, want[i].name);
 
 		names[i] = want[i].name;
 		cur[i] = d ? (ssize_t) d->host : r ? cmd_hosts_find(hosts, r->host) : -1;
@@ -444,14 +457,13 @@ int cmd_plan_compute(const struct cli *cli, const struct manifest *m, struct sto
 		for (; i < (*ret)->n_items; i++) {
 			struct plan_item *it = &(*ret)->items[i];
 			char dom[IDENTITY_DOMAIN_NAME_MAX + 1];
-			struct hv_domain key = { .name = dom };
 			const struct hv_domain *d;
 			const struct store_vm *rec;
 
 			if (identity_domain_name(m->fleet, it->name, dom, sizeof(dom), NULL) == 0 &&
-			    (d = bsearch(&key, doms, n_doms, sizeof(*doms), domain_cmp)))
+			    (d = find_domain(doms, n_doms, dom)))
 				it->host = hosts->h[d->host].uri;
-			else if ((rec = bsearch(it->name, recs, n_recs, sizeof(*recs), rec_cmp)) &&
+			else if ((rec = find_rec(recs, n_recs, it->name)) &&
 				 cmd_hosts_find(hosts, rec->host) >= 0)
 				it->host = hosts->h[cmd_hosts_find(hosts, rec->host)].uri;
 			else if (hosts->n == 1)

@@ -49,7 +49,7 @@ static unsigned recorded_port(const struct store_forward *rec, size_t n, const c
 			      const char *vm, size_t nic, const char *service, const char *addr)
 {
 	struct rec_key key = { fleet, vm };
-	const struct store_forward *hit = bsearch(&key, rec, n, sizeof(*rec), rec_cmp), *p;
+	const struct store_forward *hit = n ? bsearch(&key, rec, n, sizeof(*rec), rec_cmp) : NULL, *p;
 
 	if (!hit)
 		return 0;
