@@ -17,6 +17,10 @@
 struct hv {
 	virConnectPtr conn;
 	char *uri;
+	/* saved round trips: a run asks for the same pool for every volume,
+	 * and starts the domain it has just defined */
+	virStoragePoolPtr pool;		/* the last pool looked up (a reference of ours) */
+	virDomainPtr defined;		/* the last domain defined (a reference of ours) */
 };
 
 /* libvirt prints its errors to stderr by default: keep them for our messages. */
@@ -124,6 +128,10 @@ void hv_free(struct hv *hv)
 {
 	if (!hv)
 		return;
+	if (hv->pool)
+		virStoragePoolFree(hv->pool);
+	if (hv->defined)
+		virDomainFree(hv->defined);
 	if (hv->conn)
 		virConnectClose(hv->conn);
 	free(hv->uri);
@@ -235,11 +243,38 @@ static bool last_error_is(int code)
 	return e && e->code == code;
 }
 
+/*
+ * virStoragePoolLookupByName, remembered: a new reference to the pool,
+ * which the caller frees; NULL with libvirt's error set, as the lookup.
+ */
+static virStoragePoolPtr pool_lookup(struct hv *hv, const char *name)
+{
+	const char *have = hv->pool ? virStoragePoolGetName(hv->pool) : NULL;
+
+	if (have && strcmp(have, name) == 0 && virStoragePoolRef(hv->pool) == 0)
+		return hv->pool;
+	if (hv->pool) {
+		virStoragePoolFree(hv->pool);
+		hv->pool = NULL;
+	}
+	hv->pool = virStoragePoolLookupByName(hv->conn, name);
+	if (hv->pool && virStoragePoolRef(hv->pool) < 0) {
+		virStoragePoolFree(hv->pool);
+		hv->pool = NULL;
+	}
+	return hv->pool;
+}
+
 int hv_pool_ensure(struct hv *hv, const char *name, const char *pool_xml, struct muster_err *err)
 {
-	virStoragePoolPtr pool = virStoragePoolLookupByName(hv->conn, name);
+	virStoragePoolPtr pool;
 	int active, r = -1;
 
+	if (hv->pool) {		/* it may be defined anew below */
+		virStoragePoolFree(hv->pool);
+		hv->pool = NULL;
+	}
+	pool = virStoragePoolLookupByName(hv->conn, name);
 	if (!pool) {
 		if (!last_error_is(VIR_ERR_NO_STORAGE_POOL))
 			return hv_fail(err, "cannot look up storage pool", name);
@@ -274,7 +309,7 @@ out:
 static virStorageVolPtr volume_lookup(struct hv *hv, const char *pool_name, const char *name,
 				      bool *ret_missing, struct muster_err *err)
 {
-	virStoragePoolPtr pool = virStoragePoolLookupByName(hv->conn, pool_name);
+	virStoragePoolPtr pool = pool_lookup(hv, pool_name);
 	virStorageVolPtr vol;
 
 	*ret_missing = false;
@@ -379,25 +414,32 @@ int hv_volume_create(struct hv *hv, const char *pool_name, const char *name, con
 {
 	virStoragePoolPtr pool;
 	virStorageVolPtr vol;
-	bool missing;
 	int r = 0;
 
-	/* our deterministic name: one that exists was made by an earlier run */
-	vol = volume_lookup(hv, pool_name, name, &missing, err);
-	if (vol) {
-		virStorageVolFree(vol);
-		return 0;
-	}
-	if (!missing)
-		return -1;
-	pool = virStoragePoolLookupByName(hv->conn, pool_name);
+	pool = pool_lookup(hv, pool_name);
 	if (!pool)
 		return hv_fail(err, "cannot look up storage pool", pool_name);
+	/* created at the first try; a failure is looked into: a volume of our
+	 * deterministic name that exists was made by an earlier run (drivers
+	 * say so with different codes: the test driver's is OPERATION_FAILED) */
 	vol = virStorageVolCreateXML(pool, vol_xml, 0);
-	if (!vol)
-		r = hv_fail(err, "cannot create volume", name);	/* before the next call resets it */
-	else
+	if (vol) {
 		virStorageVolFree(vol);
+	} else {
+		struct muster_err why = { 0 };
+		bool missing;
+
+		(void) hv_fail(&why, "cannot create volume", name);
+		vol = volume_lookup(hv, pool_name, name, &missing, NULL);
+		if (vol) {
+			virStorageVolFree(vol);
+			virResetLastError();
+		} else {
+			if (err)
+				*err = why;
+			r = -1;
+		}
+	}
 	virStoragePoolFree(pool);
 	return r;
 }
@@ -527,7 +569,9 @@ int hv_domain_define(struct hv *hv, const char *xml, bool validate, struct muste
 
 	if (!dom)
 		return hv_fail(err, "cannot define domain on", hv->uri);
-	virDomainFree(dom);
+	if (hv->defined)
+		virDomainFree(hv->defined);
+	hv->defined = dom;	/* kept for the start that usually follows */
 	return 0;
 }
 
@@ -550,18 +594,33 @@ static virDomainPtr domain_lookup(struct hv *hv, const char *name, bool *ret_mis
 
 int hv_domain_start(struct hv *hv, const char *name, struct muster_err *err)
 {
+	const char *just = hv->defined ? virDomainGetName(hv->defined) : NULL;
 	virDomainPtr dom;
 	bool missing;
-	int active, r = 0;
+	int r = 0;
 
-	dom = domain_lookup(hv, name, &missing, err);
-	if (!dom)
-		return missing ? err_set(err, MUSTER_E_HV, "no domain '%s' to start", name) : -1;
-	active = virDomainIsActive(dom);
-	if (active < 0)
-		r = hv_fail(err, "cannot read state of domain", name);
-	else if (!active && virDomainCreate(dom) < 0 && !last_error_is(VIR_ERR_OPERATION_INVALID))
-		r = hv_fail(err, "cannot start domain", name);
+	if (just && strcmp(just, name) == 0 && virDomainRef(hv->defined) == 0) {
+		dom = hv->defined;
+	} else {
+		dom = domain_lookup(hv, name, &missing, err);
+		if (!dom)
+			return missing ? err_set(err, MUSTER_E_HV, "no domain '%s' to start", name) :
+					 -1;
+	}
+	/* started at the first try; after a failure, one that runs is started
+	 * (drivers say "already running" with different codes) */
+	if (virDomainCreate(dom) < 0) {
+		struct muster_err why = { 0 };
+
+		(void) hv_fail(&why, "cannot start domain", name);
+		if (virDomainIsActive(dom) == 1) {
+			virResetLastError();
+		} else {
+			if (err)
+				*err = why;
+			r = -1;
+		}
+	}
 	virDomainFree(dom);
 	return r;
 }
