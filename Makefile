@@ -16,7 +16,7 @@ BUILD ?= build
 SANITIZE ?=
 
 VERSION := 0.1.0
-PKGS := libvirt yaml-0.1 sqlite3 libcrypto libxml-2.0 jansson libssh libisofs-1 libcurl
+PKGS := libvirt yaml-0.1 sqlite3 libcrypto libxml-2.0 jansson libssh libisofs-1 libcurl libmicrohttpd
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wformat=2 -Wvla -Wpointer-arith -Wno-format-nonliteral -fno-common
@@ -107,6 +107,7 @@ check-golden: $(BUILD)/muster agent
 	@tests/run $(RESULTS) ssh tests/ssh/run
 	@tests/run $(RESULTS) apply tests/apply/run
 	@tests/run $(RESULTS) hosts tests/hosts/run
+	@tests/run $(RESULTS) serve tests/serve/run
 	@AGENT_BIN=$(abspath $(BUILD)/agent/muster-agent-dyn) \
 		AGENT_STATIC=$(abspath $(BUILD)/agent/muster-agent) \
 		tests/run $(RESULTS) agent tests/agent/run

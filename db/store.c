@@ -54,6 +54,7 @@ enum store_sql {
 	SQL_FLEET_NAMES,
 	SQL_FORWARD_LIST,
 	SQL_FORWARD_PUT,
+	SQL_EVENT_LAST,
 	SQL_MAX
 };
 
@@ -158,6 +159,12 @@ static const char *const store_sql_text[SQL_MAX] = {
 	[SQL_VM_PLACE] =
 		"UPDATE vms SET host = ?3 WHERE fleet_id = ?1 AND name = ?2"
 		" AND host IS NOT ?3",
+	/* each VM's latest event, by the events_vm index */
+	[SQL_EVENT_LAST] =
+		"SELECT v.name, e.at, e.from_state, e.to_state, e.detail"
+		" FROM vms v JOIN fleets f ON f.id = v.fleet_id"
+		" JOIN events e ON e.id = (SELECT max(id) FROM events WHERE vm_id = v.id)"
+		" WHERE f.name = ?1 ORDER BY v.name",
 };
 
 struct store {
@@ -1579,5 +1586,49 @@ int store_forward_put_many(struct store *s, const char *fleet, const struct stor
 fail:
 	tx_rollback(s);
 	err_prefix(err, "cannot record the forwarded ports of fleet '%s'", fleet);
+	return -1;
+}
+
+int store_event_last(struct store *s, const char *fleet, struct store_event **ret, size_t *ret_n,
+		     struct muster_err *err)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	struct store_event *list = NULL, *p, *e;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	if (check_name("fleet", fleet, err) < 0)
+		return -1;
+	if (stmt_get(s, SQL_EVENT_LAST, &st, err) < 0)
+		goto fail;
+	if (bind_text(st, 1, fleet) < 0) {
+		(void) db_fail(s, err);
+		goto fail;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		p = grow_array(list, &cap, n, sizeof(*list));
+		if (!p) {
+			(void) err_nomem(err);
+			goto fail;
+		}
+		list = p;
+		e = &list[n++];		/* zeroed: freeable even half-filled */
+		e->at = sqlite3_column_int64(st, 1);
+		if (column_strdup(st, 0, &e->vm) < 0 || column_strdup(st, 2, &e->from) < 0 ||
+		    column_strdup(st, 3, &e->to) < 0 || column_strdup(st, 4, &e->detail) < 0) {
+			(void) err_nomem(err);
+			goto fail;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		(void) db_fail(s, err);
+		goto fail;
+	}
+	*ret = list;
+	*ret_n = n;
+	return 0;
+fail:
+	store_event_list_free(list, n);
+	err_prefix(err, "cannot list the latest events of fleet '%s'", fleet);
 	return -1;
 }

@@ -268,4 +268,12 @@ int store_fleet_names(struct store *s, char ***ret, size_t *ret_n, struct muster
 int store_vm_place(struct store *s, const char *fleet, const char *const *vms,
 		   const char *const *hosts, size_t n, struct muster_err *err) WUR;
 
+/*
+ * The latest event of each VM of fleet that has one, ordered by VM name:
+ * *ret is an array of *ret_n entries (store_event_list_free; NULL when
+ * empty). An unknown fleet gives an empty list.
+ */
+int store_event_last(struct store *s, const char *fleet, struct store_event **ret,
+		     size_t *ret_n, struct muster_err *err) WUR;
+
 #endif

@@ -594,13 +594,51 @@ out:
 
 /* ---- the guest agent ------------------------------------------------------------ */
 
-static int read_agent(const char *path, char **ret_b64, struct muster_err *err)
+/* Where the agent is (cmd.h: cmd_agent_b64), into out. */
+static int agent_locate(char *out, size_t outsz, struct muster_err *err)
 {
-	_cleanup_free_ unsigned char *data = NULL;
+	const char *env = getenv("MUSTER_AGENT");
+	char exe[PATH_MAX], beside[PATH_MAX + 32], installed[PATH_MAX + 32];
+	const char *found = NULL;
+	ssize_t n;
+
+	if (env && *env) {
+		found = env;
+	} else {
+		n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		if (n < 0)
+			return err_set_errno(err, MUSTER_E_IO, errno, "cannot find muster's own binary");
+		exe[n] = '\0';
+		(void) snprintf(beside, sizeof(beside), "%s/agent/muster-agent", dirname(exe));
+		(void) snprintf(installed, sizeof(installed), "%s/../lib/muster/muster-agent", exe);
+		if (access(beside, R_OK) == 0)
+			found = beside;
+		else if (access(installed, R_OK) == 0)
+			found = installed;
+		else
+			return err_set(err, MUSTER_E_NOTFOUND,
+				       "cannot find the guest agent (muster-agent) in '%s' or '%s': "
+				       "build it (make) or name it with MUSTER_AGENT=PATH", beside,
+				       installed);
+	}
+	if (snprintf(out, outsz, "%s", found) >= (int) outsz)
+		return err_set(err, MUSTER_E_INVALID, "the agent's path '%s' is too long", found);
+	return 0;
+}
+
+int cmd_agent_raw(unsigned char **ret, size_t *ret_n, struct muster_err *err)
+{
+	char path[PATH_MAX + 32];
+	unsigned char *data;
 	struct stat st;
 	size_t got = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	int fd;
 
+	*ret = NULL;
+	*ret_n = 0;
+	if (agent_locate(path, sizeof(path), err) < 0)
+		return -1;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return err_set_errno(err, MUSTER_E_IO, errno, "cannot open the agent '%s'", path);
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
@@ -611,43 +649,37 @@ static int read_agent(const char *path, char **ret_b64, struct muster_err *err)
 			       CIDATA_MAX_AGENT >> 20);
 	}
 	data = malloc((size_t) st.st_size);
-	while (data && got < (size_t) st.st_size) {
+	if (!data) {
+		close(fd);
+		return err_nomem(err);
+	}
+	while (got < (size_t) st.st_size) {
 		ssize_t r = read(fd, data + got, (size_t) st.st_size - got);
 
 		if (r <= 0) {
+			int e = r < 0 ? errno : EIO;
+
 			close(fd);
-			return err_set_errno(err, MUSTER_E_IO, r < 0 ? errno : EIO,
-					     "cannot read the agent '%s'", path);
+			free(data);
+			return err_set_errno(err, MUSTER_E_IO, e, "cannot read the agent '%s'", path);
 		}
 		got += (size_t) r;
 	}
 	close(fd);
-	if (!data || !(*ret_b64 = cidata_base64(data, got)))
-		return err_nomem(err);
 	log_debug("the guest agent: '%s', %zu bytes", path, got);
+	*ret = data;
+	*ret_n = got;
 	return 0;
 }
 
 int cmd_agent_b64(char **ret_b64, struct muster_err *err)
 {
-	const char *env = getenv("MUSTER_AGENT");
-	char exe[PATH_MAX], beside[PATH_MAX + 32], installed[PATH_MAX + 32];
-	ssize_t n;
+	_cleanup_free_ unsigned char *data = NULL;
+	size_t n;
 
 	*ret_b64 = NULL;
-	if (env && *env)
-		return read_agent(env, ret_b64, err);
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n < 0)
-		return err_set_errno(err, MUSTER_E_IO, errno, "cannot find muster's own binary");
-	exe[n] = '\0';
-	(void) snprintf(beside, sizeof(beside), "%s/agent/muster-agent", dirname(exe));
-	(void) snprintf(installed, sizeof(installed), "%s/../lib/muster/muster-agent", exe);
-	if (access(beside, R_OK) == 0)
-		return read_agent(beside, ret_b64, err);
-	if (access(installed, R_OK) == 0)
-		return read_agent(installed, ret_b64, err);
-	return err_set(err, MUSTER_E_NOTFOUND,
-		       "cannot find the guest agent (muster-agent) in '%s' or '%s': build it "
-		       "(make) or name it with MUSTER_AGENT=PATH", beside, installed);
+	if (cmd_agent_raw(&data, &n, err) < 0)
+		return -1;
+	*ret_b64 = cidata_base64(data, n);
+	return *ret_b64 ? 0 : err_nomem(err);
 }

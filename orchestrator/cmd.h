@@ -126,6 +126,9 @@ int cmd_plan_compute(const struct cli *cli, const struct manifest *m, struct sto
  */
 int cmd_agent_b64(char **ret_b64, struct muster_err *err) WUR;
 
+/* The same agent binary, as it is: *ret (caller frees), *ret_n bytes. */
+int cmd_agent_raw(unsigned char **ret, size_t *ret_n, struct muster_err *err) WUR;
+
 /* A volume in a host's pool that looks like one of the fleet's and belongs to no VM of it. */
 struct cmd_orphan {
 	char *volume;
@@ -156,5 +159,6 @@ int cmd_destroy(const struct cmd *self, struct cli *cli, int argc, char **argv);
 int cmd_status(const struct cmd *self, struct cli *cli, int argc, char **argv);
 int cmd_list(const struct cmd *self, struct cli *cli, int argc, char **argv);
 int cmd_events(const struct cmd *self, struct cli *cli, int argc, char **argv);
+int cmd_serve(const struct cmd *self, struct cli *cli, int argc, char **argv);
 
 #endif

@@ -115,3 +115,39 @@ nomem:
 	json_decref(doc);
 	return err_nomem(err);
 }
+
+int jsonout_fleets(const struct jsonout_fleet *fleets, size_t n, FILE *f, struct muster_err *err)
+{
+	json_t *doc = json_object(), *list = json_array();
+	size_t i, j;
+
+	if (!doc || !list || json_object_set(doc, "fleets", list) < 0)
+		goto nomem;
+	for (i = 0; i < n; i++) {
+		json_t *states = json_object(), *o;
+
+		if (!states)
+			goto nomem;
+		for (j = 0; j < fleets[i].n_states; j++)
+			if (json_object_set_new(states, fleets[i].states[j].state,
+						json_integer((json_int_t) fleets[i].states[j].n)) < 0) {
+				json_decref(states);
+				goto nomem;
+			}
+		o = json_pack("{s:s, s:I, s:o}", "name", fleets[i].name, "vms",
+			      (json_int_t) fleets[i].vms, "states", states);
+		if (!o || json_array_append_new(list, o) < 0)
+			goto nomem;
+	}
+	json_decref(list);
+	return dump(doc, f, err);
+nomem:
+	json_decref(list);
+	json_decref(doc);
+	return err_nomem(err);
+}
+
+int jsonout_error(const char *message, FILE *f, struct muster_err *err)
+{
+	return dump(json_pack("{s:s}", "error", message), f, err);
+}

@@ -43,4 +43,24 @@ struct jsonout_event {
 int jsonout_events(const char *fleet, const struct jsonout_event *ev, size_t n, FILE *f,
 		   struct muster_err *err) WUR;
 
+/* For `muster serve` (GET /api/v1/...): the fleets in the store and their VM counts. */
+struct jsonout_count {
+	const char *state;
+	size_t n;
+};
+
+struct jsonout_fleet {
+	const char *name;
+	size_t vms;				/* all VMs shown by status */
+	const struct jsonout_count *states;	/* their states, each with its count */
+	size_t n_states;
+};
+
+/* {"fleets": [{"name", "vms", "states": {"<state>": N...}}...]} and a newline. */
+int jsonout_fleets(const struct jsonout_fleet *fleets, size_t n, FILE *f,
+		   struct muster_err *err) WUR;
+
+/* {"error": "..."} and a newline: an HTTP API error. */
+int jsonout_error(const char *message, FILE *f, struct muster_err *err) WUR;
+
 #endif

@@ -60,6 +60,18 @@ static const struct cmd commands[] = {
 	  "the timeline: every recorded step of every VM (or of one)",
 	  "Each event: when (UTC), the VM, its state before and after, and what was\n"
 	  "done; intents (the step about to be taken) keep the state unchanged.\n" },
+	{ "serve", 1, 1, cmd_serve, "FILE [--listen ADDR:PORT]",
+	  "serve the fleet over HTTP: phone-home, the agent, status as JSON, metrics",
+	  "Answers on ADDR:PORT (default 127.0.0.1:8080; a non-loopback address is\n"
+	  "allowed, with a warning) until SIGINT or SIGTERM, from the state store:\n"
+	  "  GET  /healthz                      \"ok\"\n"
+	  "  GET  /metrics                      Prometheus text: VMs by fleet and state,\n"
+	  "                                     requests by status code\n"
+	  "  GET  /api/v1/fleets                the fleets and their VMs' states (JSON)\n"
+	  "  GET  /api/v1/fleets/FLEET/vms      what `status --json` prints\n"
+	  "  GET  /agent                        the guest agent binary\n"
+	  "  POST /phone-home/VM                cloud-init's phone_home: an event for VM\n"
+	  "One line per request is logged to standard error (-q: none).\n" },
 	{ "known-hosts", 1, 1, cmd_known_hosts, "FILE [-o OUT]",
 	  "write the fleet's OpenSSH known_hosts, so the first ssh is already verified",
 	  "One line per VM and host key type, naming the VM, its FQDN and its static\n"

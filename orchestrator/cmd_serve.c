@@ -1,0 +1,500 @@
+/*
+ * cmd_serve.c: `muster serve`: the HTTP API of DESIGN.md "HTTP API" over
+ * httpd.c, answered from the state store: health, metrics, the fleets'
+ * status as JSON, the guest agent, cloud-init's phone-home.
+ *
+ * Every handler runs on the server's one thread (httpd.h), so the store
+ * connection is only ever used from there. The main thread waits for
+ * SIGINT or SIGTERM.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <time.h>
+
+#define LOG_TAG "serve"
+#include "buf.h"
+#include "cmd.h"
+#include "httpd.h"
+#include "jsonout.h"
+#include "log.h"
+#include "statusrows.h"
+
+#define SERVE_DEFAULT_LISTEN "127.0.0.1:8080"
+#define PHONE_HOME_MAX_BODY (16 * 1024)
+#define PHONE_HOME_MAX_VALUE 64		/* bytes kept of instance_id and hostname */
+#define PHONE_HOME_INTERVAL_MS 10000	/* at most one recorded per VM in this time */
+#define METRICS_MAX (1024 * 1024)
+#define CT_JSON "application/json"
+#define CT_METRICS "text/plain; version=0.0.4; charset=utf-8"
+
+struct serve {
+	const struct manifest *m;
+	struct store *st;
+	unsigned char *agent;		/* NULL: not found at start */
+	size_t agent_len;
+	int64_t *phoned_ms;		/* per manifest VM: when its last phone-home was recorded */
+};
+
+/* The manifest of fleet, when it is the one served. */
+static const struct manifest *fleet_manifest(const struct serve *s, const char *fleet)
+{
+	return streq(fleet, s->m->fleet) ? s->m : NULL;
+}
+
+/* The fleets to show: the store's and the manifest's, sorted, unique (caller frees each and it). */
+static int fleet_names(struct serve *s, char ***ret, size_t *ret_n, struct muster_err *err)
+{
+	char **names = NULL, **grown;
+	size_t n = 0, i, at;
+
+	if (store_fleet_names(s->st, &names, &n, err) < 0)
+		return -1;
+	for (at = 0; at < n && strcmp(names[at], s->m->fleet) < 0; at++)
+		;
+	if (at == n || !streq(names[at], s->m->fleet)) {
+		grown = realloc(names, (n + 1) * sizeof(*names));
+		if (!grown)
+			goto nomem;
+		names = grown;
+		memmove(&names[at + 1], &names[at], (n - at) * sizeof(*names));
+		n++;
+		names[at] = strdup(s->m->fleet);
+		if (!names[at])
+			goto nomem;
+	}
+	*ret = names;
+	*ret_n = n;
+	return 0;
+nomem:
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return err_nomem(err);
+}
+
+static void names_free(char **names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+/* How many rows are in each state: VM states in their order, then "new". */
+#define N_STATES (VM_STATE_MAX + 1)
+
+static const char *state_name(size_t i)
+{
+	return i < VM_STATE_MAX ? vm_state_to_string((enum vm_state) i) : "new";
+}
+
+static void count_states(const struct status_rows *r, size_t count[N_STATES])
+{
+	size_t i;
+
+	memset(count, 0, N_STATES * sizeof(*count));
+	for (i = 0; i < r->n; i++) {
+		int st = vm_state_from_string(r->v[i].state);
+
+		count[st >= 0 ? (size_t) st : VM_STATE_MAX]++;
+	}
+}
+
+/* ---- handlers ---------------------------------------------------------------------------- */
+
+static int fail(struct httpd_req *req, const struct muster_err *err)
+{
+	(void) req;
+	log_error("%s", err->msg);
+	return -1;
+}
+
+/* Answer with what write(f, arg) wrote to a memory stream. */
+static int respond_stream(struct httpd_req *req, unsigned status, const char *type,
+			  int (*write)(FILE *f, void *arg, struct muster_err *err), void *arg)
+{
+	struct muster_err err = { 0 };
+	char *data = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&data, &len);
+	int r;
+
+	if (!f)
+		return fail(req, &(struct muster_err) { .msg = "cannot open a memory stream" });
+	r = write(f, arg, &err);
+	if (fclose(f) != 0 && r == 0)
+		r = err_nomem(&err);
+	if (r < 0) {
+		free(data);
+		return fail(req, &err);
+	}
+	return httpd_respond(req, status, type, data, len, HTTPD_MEM_TAKE);
+}
+
+static int write_error(FILE *f, void *arg, struct muster_err *err)
+{
+	return jsonout_error(arg, f, err);
+}
+
+static int h_healthz(struct httpd_req *req, void *userdata)
+{
+	(void) userdata;
+	return httpd_respond_text(req, 200, "ok\n");
+}
+
+struct fleets_doc {
+	struct jsonout_fleet *f;
+	size_t n;
+};
+
+static int write_fleets(FILE *f, void *arg, struct muster_err *err)
+{
+	struct fleets_doc *d = arg;
+
+	return jsonout_fleets(d->f, d->n, f, err);
+}
+
+static int h_fleets(struct httpd_req *req, void *userdata)
+{
+	struct serve *s = userdata;
+	struct muster_err err = { 0 };
+	char **names = NULL;
+	size_t n = 0, i, j, count[N_STATES];
+	struct jsonout_fleet *fl = NULL;
+	struct jsonout_count (*states)[N_STATES] = NULL;
+	struct fleets_doc doc;
+	int r = -1;
+
+	if (fleet_names(s, &names, &n, &err) < 0)
+		return fail(req, &err);
+	fl = calloc(n + 1, sizeof(*fl));
+	states = calloc(n + 1, sizeof(*states));
+	if (!fl || !states) {
+		(void) err_nomem(&err);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		struct status_rows rows;
+
+		if (status_rows_load(s->st, fleet_manifest(s, names[i]), names[i],
+				     false, &rows, &err) < 0) {
+			status_rows_release(&rows);
+			goto out;
+		}
+		count_states(&rows, count);
+		fl[i].name = names[i];
+		fl[i].vms = rows.n;
+		fl[i].states = states[i];
+		for (j = 0; j < N_STATES; j++)
+			if (count[j])
+				states[i][fl[i].n_states++] = (struct jsonout_count) { state_name(j), count[j] };
+		status_rows_release(&rows);
+	}
+	doc = (struct fleets_doc) { fl, n };
+	r = respond_stream(req, 200, CT_JSON, write_fleets, &doc);
+out:
+	if (r < 0 && err.msg[0])
+		(void) fail(req, &err);
+	free(states);
+	free(fl);
+	names_free(names, n);
+	return r;
+}
+
+struct status_doc {
+	const char *fleet;
+	const struct status_rows *rows;
+};
+
+static int write_status(FILE *f, void *arg, struct muster_err *err)
+{
+	struct status_doc *d = arg;
+
+	return jsonout_status(d->fleet, d->rows->v, d->rows->n, f, err);
+}
+
+static int h_fleet_vms(struct httpd_req *req, void *userdata)
+{
+	struct serve *s = userdata;
+	struct muster_err err = { 0 };
+	const char *fleet = httpd_req_arg(req, 0);
+	char **names = NULL;
+	size_t n = 0, i;
+	bool known = false;
+	struct status_rows rows = { 0 };
+	struct status_doc doc;
+	int r;
+
+	if (!streq(fleet, s->m->fleet)) {
+		if (store_fleet_names(s->st, &names, &n, &err) < 0)
+			return fail(req, &err);
+		for (i = 0; i < n; i++)
+			known |= streq(names[i], fleet);
+		names_free(names, n);
+		if (!known)
+			return respond_stream(req, 404, CT_JSON, write_error, "unknown fleet");
+	}
+	if (status_rows_load(s->st, fleet_manifest(s, fleet), fleet,
+				     true, &rows, &err) < 0) {
+		status_rows_release(&rows);
+		return fail(req, &err);
+	}
+	doc = (struct status_doc) { fleet, &rows };
+	r = respond_stream(req, 200, CT_JSON, write_status, &doc);
+	status_rows_release(&rows);
+	return r;
+}
+
+/* A Prometheus label value: \ " and newline escaped (text format 0.0.4). */
+static void prom_label(struct buf *b, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\')
+			(void) buf_puts(b, "\\\\");
+		else if (*v == '"')
+			(void) buf_puts(b, "\\\"");
+		else if (*v == '\n')
+			(void) buf_puts(b, "\\n");
+		else
+			(void) buf_putc(b, *v);
+	}
+}
+
+static int h_metrics(struct httpd_req *req, void *userdata)
+{
+	struct serve *s = userdata;
+	struct muster_err err = { 0 };
+	struct buf b = BUF_INIT(METRICS_MAX);
+	struct httpd_count codes[64];
+	char **names = NULL;
+	size_t n = 0, i, j, n_codes, count[N_STATES];
+
+	if (fleet_names(s, &names, &n, &err) < 0)
+		return fail(req, &err);
+	(void) buf_puts(&b, "# HELP muster_vms VMs by fleet and state as recorded "
+		       "(new: in the served manifest, not created yet).\n"
+		       "# TYPE muster_vms gauge\n");
+	for (i = 0; i < n; i++) {
+		struct status_rows rows;
+
+		if (status_rows_load(s->st, fleet_manifest(s, names[i]), names[i],
+				     false, &rows, &err) < 0) {
+			status_rows_release(&rows);
+			names_free(names, n);
+			buf_release(&b);
+			return fail(req, &err);
+		}
+		count_states(&rows, count);
+		status_rows_release(&rows);
+		for (j = 0; j < N_STATES; j++) {
+			(void) buf_puts(&b, "muster_vms{fleet=\"");
+			prom_label(&b, names[i]);
+			(void) buf_puts(&b, "\",state=\"");
+			prom_label(&b, state_name(j));
+			(void) buf_printf(&b, "\"} %zu\n", count[j]);
+		}
+	}
+	names_free(names, n);
+	n_codes = httpd_counts(httpd_req_server(req), codes, ARRAY_SIZE(codes));
+	(void) buf_puts(&b, "# HELP muster_http_requests_total HTTP requests answered, by status code.\n"
+		       "# TYPE muster_http_requests_total counter\n");
+	for (i = 0; i < n_codes; i++)
+		(void) buf_printf(&b, "muster_http_requests_total{code=\"%u\"} %llu\n", codes[i].status,
+				  (unsigned long long) codes[i].n);
+	if (buf_failed(&b)) {
+		buf_release(&b);
+		return fail(req, &(struct muster_err) { .msg = "the metrics do not fit in memory" });
+	}
+	n = b.len;
+	return httpd_respond(req, 200, CT_METRICS, buf_detach(&b), n, HTTPD_MEM_TAKE);
+}
+
+static int h_agent(struct httpd_req *req, void *userdata)
+{
+	struct serve *s = userdata;
+
+	if (!s->agent)
+		return httpd_respond_text(req, 404, "not found\n");
+	return httpd_respond(req, 200, "application/octet-stream", s->agent, s->agent_len,
+			     HTTPD_MEM_STATIC);
+}
+
+/* A reported value for the timeline: printable and plain, cut; "?" for what is not. */
+static void sanitize(char *v)
+{
+	size_t i, n = strlen(v);
+
+	for (i = 0; i < n && i < PHONE_HOME_MAX_VALUE; i++) {
+		char c = v[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '.' || c == '_' || c == ':'))
+			v[i] = '?';
+	}
+	if (n > PHONE_HOME_MAX_VALUE)
+		memcpy(v + PHONE_HOME_MAX_VALUE - 3, "...", 4);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int h_phone_home(struct httpd_req *req, void *userdata)
+{
+	static const char *const keys[] = { "instance_id", "hostname" };
+	struct serve *s = userdata;
+	struct muster_err err = { 0 };
+	const char *vm = httpd_req_arg(req, 0);
+	char *vals[ARRAY_SIZE(keys)], *detail = NULL;
+	ssize_t k = manifest_find_vm(s->m, vm);
+	int64_t now = now_ms();
+	size_t i;
+	int r;
+
+	if (k < 0)
+		return httpd_respond_text(req, 404, "not found\n");
+	if (s->phoned_ms[k] && now - s->phoned_ms[k] < PHONE_HOME_INTERVAL_MS)
+		return httpd_respond_text(req, 429, "too many requests\n");
+	/* one byte more than kept, so that sanitize sees a cut */
+	if (httpd_req_form(req, keys, ARRAY_SIZE(keys), vals, PHONE_HOME_MAX_VALUE + 1) < 0)
+		return httpd_respond_text(req, 400, "bad form\n");
+	for (i = 0; i < ARRAY_SIZE(keys); i++)
+		if (vals[i])
+			sanitize(vals[i]);
+	r = asprintf(&detail, "phoned home: instance_id '%s', hostname '%s'",
+		     vals[0] ? vals[0] : "", vals[1] ? vals[1] : "");
+	for (i = 0; i < ARRAY_SIZE(keys); i++)
+		free(vals[i]);
+	if (r < 0)
+		return fail(req, &(struct muster_err) { .msg = "out of memory" });
+	r = store_vm_note(s->st, s->m->fleet, vm, detail, 0, &err);
+	free(detail);
+	if (r < 0 && err.code == MUSTER_E_NOTFOUND)
+		return httpd_respond_text(req, 404, "not found\n");
+	if (r < 0)
+		return fail(req, &err);
+	s->phoned_ms[k] = now;
+	return httpd_respond_text(req, 200, "ok\n");
+}
+
+static const struct httpd_route routes[] = {
+	{ HTTPD_GET, "/healthz", h_healthz, NULL, 0 },
+	{ HTTPD_GET, "/metrics", h_metrics, NULL, 0 },
+	{ HTTPD_GET, "/api/v1/fleets", h_fleets, NULL, 0 },
+	{ HTTPD_GET, "/api/v1/fleets/*/vms", h_fleet_vms, NULL, 0 },
+	{ HTTPD_GET, "/agent", h_agent, NULL, 0 },
+	{ HTTPD_POST, "/phone-home/*", h_phone_home, "application/x-www-form-urlencoded",
+	  PHONE_HOME_MAX_BODY },
+};
+
+static void on_request(const struct httpd_log_entry *e, void *userdata)
+{
+	char status[16] = "-";
+
+	(void) userdata;
+	if (e->status)
+		(void) snprintf(status, sizeof(status), "%u", e->status);
+	log_info("%s %s %s %llu %lluus%s%s", e->method, e->path, status,
+		 (unsigned long long) e->bytes, (unsigned long long) e->usec, e->end ? " " : "",
+		 e->end ? e->end : "");
+}
+
+/* ---- the command ------------------------------------------------------------------------ */
+
+static int on_option(int opt, const char *arg, void *userdata)
+{
+	const char **listen_addr = userdata;
+
+	if (opt != 'l')
+		return -1;
+	*listen_addr = arg;
+	return 0;
+}
+
+int cmd_serve(const struct cmd *self, struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct muster_err err = { 0 };
+	struct manifest *m = NULL;
+	struct serve s = { 0 };
+	struct httpd *h = NULL;
+	const char *listen_addr = SERVE_DEFAULT_LISTEN;
+	char *state_dir = NULL;
+	sigset_t sigs;
+	bool loopback = false;
+	int first, code, sig = 0, rc = EXIT_FAIL;
+
+	first = cmd_parse(cli, self, argc, argv, opts, "l:", on_option, &listen_addr, &code);
+	if (first < 0)
+		return code;
+	if (!cli->quiet && log_max_level < LOG_LEVEL_INFO)
+		log_max_level = LOG_LEVEL_INFO;		/* the request log */
+	if (httpd_listen_check(listen_addr, &loopback, &err) < 0) {
+		fprintf(stderr, "muster serve: %s\n", err.msg);
+		return EXIT_USAGE;
+	}
+	code = cmd_load_manifest(argv[first], &m);
+	if (code != EXIT_OK)
+		return code;
+	s.m = m;
+	s.phoned_ms = calloc(m->n_vms + 1, sizeof(*s.phoned_ms));
+	if (!s.phoned_ms) {
+		(void) err_nomem(&err);
+		goto out;
+	}
+	if (cmd_open_state(cli, &state_dir, &s.st, &err) < 0)
+		goto out;
+	if (cmd_agent_raw(&s.agent, &s.agent_len, &err) < 0) {
+		log_warn("%s: GET /agent answers 404", err.msg);
+		err_clear(&err);
+	}
+	if (!loopback)
+		log_warn("listening on '%s', not a loopback address: whoever reaches it can read "
+			 "the fleet's status and post phone-home events", listen_addr);
+	/*
+	 * The server's thread inherits this mask: only the main thread takes
+	 * the signals. It stays blocked: a second signal while stopping is
+	 * not a reason to die half-way.
+	 */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	if (pthread_sigmask(SIG_BLOCK, &sigs, NULL) != 0) {
+		(void) err_set(&err, MUSTER_E_IO, "cannot block SIGINT and SIGTERM");
+		goto out;
+	}
+	(void) signal(SIGPIPE, SIG_IGN);
+	{
+		const struct httpd_config cfg = {
+			.listen = listen_addr, .routes = routes, .n_routes = ARRAY_SIZE(routes),
+			.userdata = &s, .on_request = on_request,
+		};
+
+		if (httpd_start(&cfg, &h, &err) < 0)
+			goto out;
+		log_info("serving fleet '%s' on http://%.*s:%u/", m->fleet,
+			 (int) (strrchr(listen_addr, ':') - listen_addr), listen_addr, httpd_port(h));
+		if (sigwait(&sigs, &sig) != 0)
+			sig = SIGTERM;
+		log_info("stopping on %s", sig == SIGINT ? "SIGINT" : "SIGTERM");
+		httpd_stop(h);
+	}
+	rc = EXIT_OK;
+out:
+	if (rc != EXIT_OK)
+		fprintf(stderr, "muster serve: %s\n", err.msg);
+	free(s.agent);
+	free(s.phoned_ms);
+	store_free(s.st);
+	free(state_dir);
+	manifest_free(m);
+	return rc;
+}

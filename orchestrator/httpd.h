@@ -1,0 +1,158 @@
+/*
+ * httpd.h: muster's HTTP server: a route table over libmicrohttpd (httpd.c
+ * is the only file that includes microhttpd.h), responses from memory, and
+ * the bounds of DESIGN.md "HTTP API".
+ *
+ * Paths are matched segment by segment against route patterns. A segment
+ * is accepted only if it is a name (an RFC 1123 label: [a-z0-9-], 1 to 63
+ * characters, no leading or trailing dash); nothing is percent-decoded, so
+ * "%2e%2e", "..", "\", NUL, empty and over-long segments never match, and
+ * every path that matches no route is the same 404. A handler gets names,
+ * never a file path.
+ *
+ * One thread (libmicrohttpd's internal polling thread, with epoll) runs
+ * every handler and the request log callback, one request at a time: a
+ * handler may use state that is not thread-safe (a struct store), and must
+ * be quick. A slow client costs a connection slot, never this thread.
+ */
+#ifndef MUSTER_HTTPD_H
+#define MUSTER_HTTPD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+struct httpd;
+struct httpd_req;
+
+enum httpd_method {
+	HTTPD_GET,		/* also answers HEAD (the same headers, no body) */
+	HTTPD_POST,
+	HTTPD_METHOD_MAX
+};
+
+/* At most this many segments in a path and wildcard segments in a pattern. */
+#define HTTPD_MAX_SEGMENTS 8
+
+/*
+ * A route. pattern is "/" then segments separated by "/": a literal (a name,
+ * matched exactly), "*" (any name, handed to the handler) or "~" (a secret
+ * such as a token: any name, handed to the handler, logged as "…"). A GET
+ * route has no body (a request with one is 413). A POST route takes a body
+ * of body_type (the media type before any ";" parameters, compared without
+ * case; another is 415) of at most max_body bytes (a larger Content-Length
+ * is 413, a body without Content-Length is 411).
+ *
+ * The handler answers with httpd_respond (or a helper): it returns 0, or -1
+ * when it could not, and then the client gets a 500.
+ */
+struct httpd_route {
+	enum httpd_method method;
+	const char *pattern;
+	int (*handler)(struct httpd_req *req, void *userdata);
+	const char *body_type;	/* POST only */
+	size_t max_body;	/* POST only */
+};
+
+/* One request, as the log callback sees it: no query string, secrets as "…". */
+struct httpd_log_entry {
+	const char *method;	/* "GET", "POST", another standard method, or "?" */
+	const char *path;	/* at most 513 bytes of [a-z0-9/-] and "…" */
+	unsigned status;	/* 0 when no response was sent */
+	uint64_t bytes;		/* body bytes of the response */
+	uint64_t usec;		/* from the request's headers to its end */
+	const char *end;	/* NULL, or why it ended early: "timeout", "closed", "error" */
+};
+
+struct httpd_config {
+	const char *listen;	/* "ADDR:PORT" or "[ADDR6]:PORT", numeric; port 0: any */
+	const struct httpd_route *routes;
+	size_t n_routes;
+	void *userdata;		/* for the handlers and on_request */
+	/* Called after each request (also aborted ones); may be NULL. */
+	void (*on_request)(const struct httpd_log_entry *e, void *userdata);
+	/* The bounds; 0 takes the default in brackets. */
+	unsigned max_connections;	/* all clients [256] */
+	unsigned max_per_ip;		/* one address [64] */
+	unsigned timeout_s;		/* idle time before a connection is dropped [10] */
+	size_t max_header_bytes;	/* request line + headers, per connection [16 KiB] */
+};
+
+/*
+ * Parse and check a listen address ("127.0.0.1:8080", "[::1]:8080"):
+ * *ret_loopback says whether it is a loopback address. 0 or -1
+ * (MUSTER_E_INVALID) with err.
+ */
+int httpd_listen_check(const char *listen, bool *ret_loopback, struct muster_err *err) WUR;
+
+/*
+ * Start serving: bind cfg->listen and run the server's thread. cfg and the
+ * routes it points to must outlive the server. *ret: free with
+ * httpd_stop. 0, or -1 with err.
+ */
+int httpd_start(const struct httpd_config *cfg, struct httpd **ret, struct muster_err *err) WUR;
+
+/* The port bound (useful with port 0). */
+unsigned httpd_port(const struct httpd *h);
+
+/*
+ * Stop: close the listening socket and every connection, wait for the
+ * server's thread, free h. NULL is allowed.
+ */
+void httpd_stop(struct httpd *h);
+
+/* Responses completed so far with one status code. */
+struct httpd_count {
+	unsigned status;
+	uint64_t n;
+};
+
+/*
+ * The number of responses by status code, in ascending code order, into
+ * ret (at most max entries). Returns the number of entries filled.
+ */
+size_t httpd_counts(struct httpd *h, struct httpd_count *ret, size_t max);
+
+/* ---- for handlers --------------------------------------------------------------- */
+
+/* The server answering req. */
+struct httpd *httpd_req_server(const struct httpd_req *req);
+
+/* The i-th wildcard ("*" or "~") segment of the path, or NULL. Valid until the handler returns. */
+const char *httpd_req_arg(const struct httpd_req *req, size_t i);
+
+/* The request body of a POST route (n bytes, NUL-terminated), never NULL. */
+const char *httpd_req_body(const struct httpd_req *req, size_t *ret_n);
+
+/*
+ * Decode the body as application/x-www-form-urlencoded (libmicrohttpd's
+ * decoder) and pick out the values of keys[0..n): values[i] is a copy of
+ * the first value of keys[i] cut to at most max_value bytes, or NULL when
+ * absent (caller frees each). Other keys are ignored. 0, or -1 when the
+ * body is not a valid form or memory ran out (values are all NULL then).
+ */
+int httpd_req_form(struct httpd_req *req, const char *const *keys, size_t n, char **values,
+		   size_t max_value) WUR;
+
+/* How httpd_respond gets the body. */
+enum httpd_mem {
+	HTTPD_MEM_COPY,		/* copied now */
+	HTTPD_MEM_TAKE,		/* malloc'd; the response frees it (also on failure) */
+	HTTPD_MEM_STATIC,	/* outlives the server */
+};
+
+/*
+ * Answer req with status, a Content-Type and body (len bytes; body may be
+ * NULL when len is 0). Every response also says Cache-Control: no-store and
+ * X-Content-Type-Options: nosniff. 0, or -1 (out of memory, or already
+ * answered).
+ */
+int httpd_respond(struct httpd_req *req, unsigned status, const char *content_type,
+		  const void *body, size_t len, enum httpd_mem mem) WUR;
+
+/* httpd_respond with text/plain; charset=utf-8 and a copy of text. */
+int httpd_respond_text(struct httpd_req *req, unsigned status, const char *text) WUR;
+
+#endif
