@@ -1434,3 +1434,8 @@ char *domxml_dhcp_host_format(const struct domxml_dhcp_host *h, struct muster_er
 		prop(&t, root, "ip", h->ip);
 	return tree_to_string(&t, root, 0, err);
 }
+
+void domxml_init(void)
+{
+	xmlInitParser();
+}

@@ -214,4 +214,11 @@ char *domxml_dhcp_host_format(const struct domxml_dhcp_host *h, struct muster_er
 int domxml_network_matches(const char *live_xml, const struct domxml_network *want, bool *ret,
 			   struct muster_err *err) WUR;
 
+/*
+ * libxml2's global set-up (xmlInitParser): call once from main, before any
+ * thread starts; libxml2 asks for it in a threaded program, and workers
+ * build domain XML while libvirt validates it with libxml2 too.
+ */
+void domxml_init(void);
+
 #endif

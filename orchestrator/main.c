@@ -7,6 +7,7 @@
 
 #define LOG_TAG "main"
 #include "cmd.h"
+#include "domxml.h"
 #include "log.h"
 
 static const struct cmd commands[] = {
@@ -107,6 +108,8 @@ int main(int argc, char **argv)
 
 	/* whatever the caller's umask, what muster creates is private */
 	umask(077);
+	/* before any thread: libxml2 sets itself up once, here (libvirt uses it too) */
+	domxml_init();
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "+:hqv", cmd_global_options, NULL)) != -1) {
 		if (opt == 'h') {
