@@ -55,6 +55,8 @@ enum store_sql {
 	SQL_FORWARD_LIST,
 	SQL_FORWARD_PUT,
 	SQL_EVENT_LAST,
+	SQL_TOKEN_PUT,
+	SQL_TOKEN_GET,
 	SQL_MAX
 };
 
@@ -165,6 +167,14 @@ static const char *const store_sql_text[SQL_MAX] = {
 		" FROM vms v JOIN fleets f ON f.id = v.fleet_id"
 		" JOIN events e ON e.id = (SELECT max(id) FROM events WHERE vm_id = v.id)"
 		" WHERE f.name = ?1 ORDER BY v.name",
+	[SQL_TOKEN_PUT] =
+		"INSERT INTO tokens (vm_id, sha256, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)"
+		" ON CONFLICT (vm_id) DO UPDATE SET sha256 = excluded.sha256,"
+		" created_at = excluded.created_at, expires_at = excluded.expires_at",
+	[SQL_TOKEN_GET] =
+		"SELECT t.sha256, t.expires_at, v.state FROM tokens t"
+		" JOIN vms v ON v.id = t.vm_id JOIN fleets f ON f.id = v.fleet_id"
+		" WHERE f.name = ?1 AND v.name = ?2"
 };
 
 struct store {
@@ -1631,4 +1641,63 @@ fail:
 	store_event_list_free(list, n);
 	err_prefix(err, "cannot list the latest events of fleet '%s'", fleet);
 	return -1;
+}
+
+int store_token_put(struct store *s, const char *fleet, const char *vm, const char *sha256_hex,
+		    int64_t expires_at, struct muster_err *err)
+{
+	int64_t vm_id;
+	enum vm_state state;
+
+	if (check_name("fleet", fleet, err) < 0 || check_name("vm", vm, err) < 0)
+		return -1;
+	if (tx_begin(s, err) < 0 || vm_find(s, fleet, vm, &vm_id, &state, err) < 0)
+		goto fail;
+	{
+		_cleanup_reset_ sqlite3_stmt *st = NULL;
+
+		if (stmt_get(s, SQL_TOKEN_PUT, &st, err) < 0)
+			goto fail;
+		if (bind_int64(st, 1, vm_id) < 0 || bind_text(st, 2, sha256_hex) < 0 ||
+		    bind_int64(st, 3, store_now(s)) < 0 || bind_int64(st, 4, expires_at) < 0) {
+			(void) db_fail(s, err);
+			goto fail;
+		}
+		if (step_done(s, st, err) < 0)
+			goto fail;
+	}
+	if (tx_commit(s, err) < 0)
+		goto fail;
+	return 0;
+fail:
+	tx_rollback(s);
+	err_prefix(err, "cannot record the token of '%s'", vm);
+	return -1;
+}
+
+int store_token_get(struct store *s, const char *fleet, const char *vm, char sha256_hex[65],
+		    int64_t *ret_expires_at, enum vm_state *ret_state, struct muster_err *err)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	const char *hex, *state;
+	int rc, k;
+
+	if (stmt_get(s, SQL_TOKEN_GET, &st, err) < 0)
+		return -1;
+	if (bind_text(st, 1, fleet) < 0 || bind_text(st, 2, vm) < 0)
+		return db_fail(s, err);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return db_fail(s, err);
+	hex = (const char *) sqlite3_column_text(st, 0);
+	state = (const char *) sqlite3_column_text(st, 2);
+	k = vm_state_from_string(state);
+	if (!hex || strlen(hex) != 64 || k < 0)
+		return err_set(err, MUSTER_E_DB, "the token of '%s' is damaged", vm);
+	memcpy(sha256_hex, hex, 65);
+	*ret_expires_at = sqlite3_column_int64(st, 1);
+	*ret_state = (enum vm_state) k;
+	return 1;
 }

@@ -276,4 +276,14 @@ int store_vm_place(struct store *s, const char *fleet, const char *const *vms,
 int store_event_last(struct store *s, const char *fleet, struct store_event **ret,
 		     size_t *ret_n, struct muster_err *err) WUR;
 
+/* Replace the token of fleet's vm (in the store) by the one whose SHA-256 is sha256_hex. */
+int store_token_put(struct store *s, const char *fleet, const char *vm, const char *sha256_hex,
+		    int64_t expires_at, struct muster_err *err) WUR;
+/*
+ * The token of fleet's vm: 1 with its SHA-256 (hex), expiry (unix ms) and
+ * the VM's state, 0 when it has none (or no such VM), -1 with err.
+ */
+int store_token_get(struct store *s, const char *fleet, const char *vm, char sha256_hex[65],
+		    int64_t *ret_expires_at, enum vm_state *ret_state, struct muster_err *err) WUR;
+
 #endif

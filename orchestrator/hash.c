@@ -2,6 +2,7 @@
 #include <limits.h>
 #include <stdbool.h>
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -131,4 +132,9 @@ int hash_random_bytes(void *p, size_t n)
 		n -= (size_t) chunk;
 	}
 	return 0;
+}
+
+bool hash_equal(const void *a, const void *b, size_t n)
+{
+	return CRYPTO_memcmp(a, b, n) == 0;
 }

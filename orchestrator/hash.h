@@ -9,6 +9,7 @@
 #define MUSTER_HASH_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "common.h"
@@ -45,6 +46,9 @@ int hash_sha1(const void *p, size_t n, uint8_t out[HASH_SHA1_LEN]) WUR;
 
 /* Lowercase hex of n bytes at p into out, which holds 2n+1 bytes. */
 void hash_hex(const uint8_t *p, size_t n, char *out);
+
+/* Whether the n bytes at a and b are equal, in time that does not depend on where they differ. */
+bool hash_equal(const void *a, const void *b, size_t n);
 
 /* Fill p with n cryptographically random bytes. Returns 0 or -1. */
 int hash_random_bytes(void *p, size_t n) WUR;

@@ -1,0 +1,68 @@
+/*
+ * tokens.c: per-VM tokens for muster serve (tokens.h).
+ */
+#include <string.h>
+#include <time.h>
+
+#include "common.h"
+#include "hash.h"
+#include "tokens.h"
+
+static bool well_formed(const char *token)
+{
+	size_t i;
+
+	for (i = 0; i < TOKEN_LEN; i++)
+		if (!((token[i] >= '0' && token[i] <= '9') || (token[i] >= 'a' && token[i] <= 'f')))
+			return false;
+	return token[TOKEN_LEN] == '\0';
+}
+
+/* The hex SHA-256 of the token's text. */
+static int digest(const char *token, char hex[2 * HASH_SHA256_LEN + 1])
+{
+	uint8_t d[HASH_SHA256_LEN];
+
+	if (hash_sha256(token, strlen(token), d) < 0)
+		return -1;
+	hash_hex(d, sizeof(d), hex);
+	return 0;
+}
+
+int token_issue(struct store *st, const char *fleet, const char *vm, unsigned ttl_s,
+		char out[TOKEN_LEN + 1], struct muster_err *err)
+{
+	uint8_t raw[TOKEN_LEN / 2];
+	char hex[2 * HASH_SHA256_LEN + 1];
+	struct timespec now;
+
+	if (hash_random_bytes(raw, sizeof(raw)) < 0)
+		return err_set(err, MUSTER_E_IO, "cannot make a token: no random bytes");
+	hash_hex(raw, sizeof(raw), out);
+	if (digest(out, hex) < 0)
+		return err_set(err, MUSTER_E_IO, "cannot hash a token");
+	clock_gettime(CLOCK_REALTIME, &now);
+	return store_token_put(st, fleet, vm, hex,
+			       (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000 +
+				       (int64_t) ttl_s * 1000, err);
+}
+
+int token_check(struct store *st, const char *fleet, const char *vm, const char *token,
+		int64_t now_ms, struct muster_err *err)
+{
+	char want[2 * HASH_SHA256_LEN + 1], got[2 * HASH_SHA256_LEN + 1];
+	enum vm_state state;
+	int64_t expires;
+	int r;
+
+	if (!token || strnlen(token, TOKEN_LEN + 1) != TOKEN_LEN || !well_formed(token))
+		return 0;
+	r = store_token_get(st, fleet, vm, want, &expires, &state, err);
+	if (r <= 0)
+		return r;
+	if (digest(token, got) < 0)
+		return err_set(err, MUSTER_E_IO, "cannot hash a token");
+	if (!hash_equal(want, got, 2 * HASH_SHA256_LEN))
+		return 0;
+	return now_ms < expires && state != VM_STATE_READY;
+}

@@ -1,0 +1,31 @@
+/*
+ * tokens.h: the per-VM tokens of `muster serve` (DESIGN.md "HTTP API"):
+ * /ks/<vm>/<token> and /nocloud/<vm>/<token>/... A token is 128 random
+ * bits written as 32 lowercase hex digits; only its SHA-256 is stored. It
+ * is not single-use (installers retry, cloud-init fetches several files)
+ * but time-limited, and it stops working once its VM reports ready.
+ */
+#ifndef MUSTER_TOKENS_H
+#define MUSTER_TOKENS_H
+
+#include <stdint.h>
+
+#include "store.h"
+
+#define TOKEN_LEN 32			/* hex digits */
+#define TOKEN_TTL_DEFAULT_S (24 * 3600)
+
+/* A new token for fleet's vm (recorded in the store), valid for ttl_s; an earlier one stops working. */
+int token_issue(struct store *st, const char *fleet, const char *vm, unsigned ttl_s,
+		char out[TOKEN_LEN + 1], struct muster_err *err) WUR;
+
+/*
+ * Whether token opens fleet's vm at now_ms: 1 yes; 0 no, whatever the
+ * reason (no such VM, no token, another token, expired, the VM ready: the
+ * server answers all alike); -1 with err when the store fails. The stored
+ * and offered digests are compared in constant time.
+ */
+int token_check(struct store *st, const char *fleet, const char *vm, const char *token,
+		int64_t now_ms, struct muster_err *err) WUR;
+
+#endif
