@@ -44,7 +44,7 @@ Q := @
 say = @printf '  %-6s %s\n'
 endif
 
-all: $(BUILD)/muster $(BUILD)/agent/muster-agent
+all: $(BUILD)/muster $(BUILD)/agent/muster-agent $(BUILD)/agent/muster-agent.gz
 
 # the in-guest agent: libc only, static (and a dynamic build the tests can sanitize)
 include agent/build.mk
@@ -167,10 +167,11 @@ DEB_TEST := sqlite3 python3 python3-yaml cloud-init genisoimage openssh-client o
 deps:
 	@tools/deps $(DEB_BUILD) $(DEB_TEST)
 
-install: $(BUILD)/muster $(BUILD)/agent/muster-agent
+install: $(BUILD)/muster $(BUILD)/agent/muster-agent $(BUILD)/agent/muster-agent.gz
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/muster
 	install -m 0755 $(BUILD)/muster $(DESTDIR)$(PREFIX)/bin/muster
 	install -m 0755 $(BUILD)/agent/muster-agent $(DESTDIR)$(PREFIX)/lib/muster/muster-agent
+	install -m 0644 $(BUILD)/agent/muster-agent.gz $(DESTDIR)$(PREFIX)/lib/muster/muster-agent.gz
 
 clean:
 	rm -rf $(BUILD)

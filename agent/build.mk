@@ -2,6 +2,7 @@
 # Uses $(BUILD), $(CC), $(WARN) and $(SANITIZE) from there.
 #
 #   $(BUILD)/agent/muster-agent      static, -Os, stripped: what guests run
+#   $(BUILD)/agent/muster-agent.gz   the same, gzip'd: what seeds carry
 #   $(BUILD)/agent/muster-agent-dyn  dynamic, honours $(SANITIZE): for tests
 #                                    (a static binary cannot use ASan)
 #   make agent                       both
@@ -32,7 +33,13 @@ $(BUILD)/agent/muster-agent-dyn: $(AGENT_DEPS)
 	@printf '  %-6s %s\n' CCLD $@
 	@$(CC) $(AGENT_CFLAGS) -O1 -g $(AGENT_SAN) -o $@ $(AGENT_SRC)
 
-agent: $(BUILD)/agent/muster-agent $(BUILD)/agent/muster-agent-dyn
+# What seeds carry: gzip'd (48 KB, not 88), base64 in the user-data, which
+# cloud-init's write_files unpacks (encoding gz+b64).
+$(BUILD)/agent/muster-agent.gz: $(BUILD)/agent/muster-agent
+	@printf '  %-6s %s\n' GZIP $@
+	@gzip -9nc $< >$@.tmp && mv $@.tmp $@
+
+agent: $(BUILD)/agent/muster-agent $(BUILD)/agent/muster-agent.gz $(BUILD)/agent/muster-agent-dyn
 
 check-agent: agent
 	@AGENT_BIN=$(abspath $(BUILD)/agent/muster-agent-dyn) \

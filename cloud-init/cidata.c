@@ -810,7 +810,8 @@ static void emit_user_data(struct emitter *em, const struct cidata_input *in,
 	emit_seq_begin(em);
 	emit_write_file(em, CIDATA_AGENT_UNIT_PATH, "0644", NULL, agent_unit);
 	if (agent_b64)
-		emit_write_file(em, CIDATA_AGENT_PATH, "0755", "b64", agent_b64);
+		emit_write_file(em, CIDATA_AGENT_PATH, "0755",
+				in->agent_b64 && in->agent_gzip ? "gz+b64" : "b64", agent_b64);
 	if ((v = section(in->cloud_init, "write_files")))
 		for (i = 0; i < v->n; i++)
 			emit_tree(em, v->items[i]);

@@ -58,6 +58,7 @@ struct cidata_input {
 	size_t agent_len;
 	const char *agent_b64;		/* or the binary base64-encoded once (cidata_base64) for
 					 * a whole fleet; takes precedence over agent_binary */
+	bool agent_gzip;		/* agent_b64 is of the gzip'd binary (gz+b64) */
 	const struct cidata_nic *nics;
 	size_t n_nics;
 	/*

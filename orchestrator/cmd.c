@@ -626,9 +626,9 @@ static int agent_locate(char *out, size_t outsz, struct muster_err *err)
 	return 0;
 }
 
-int cmd_agent_raw(unsigned char **ret, size_t *ret_n, struct muster_err *err)
+/* The agent file at path (or its .gz), whole: *ret (caller frees), *ret_n bytes. */
+static int agent_read(const char *path, unsigned char **ret, size_t *ret_n, struct muster_err *err)
 {
-	char path[PATH_MAX + 32];
 	unsigned char *data;
 	struct stat st;
 	size_t got = 0;
@@ -636,8 +636,6 @@ int cmd_agent_raw(unsigned char **ret, size_t *ret_n, struct muster_err *err)
 
 	*ret = NULL;
 	*ret_n = 0;
-	if (agent_locate(path, sizeof(path), err) < 0)
-		return -1;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return err_set_errno(err, MUSTER_E_IO, errno, "cannot open the agent '%s'", path);
@@ -672,14 +670,35 @@ int cmd_agent_raw(unsigned char **ret, size_t *ret_n, struct muster_err *err)
 	return 0;
 }
 
-int cmd_agent_b64(char **ret_b64, struct muster_err *err)
+int cmd_agent_raw(unsigned char **ret, size_t *ret_n, struct muster_err *err)
+{
+	char path[PATH_MAX + 32];
+
+	*ret = NULL;
+	*ret_n = 0;
+	if (agent_locate(path, sizeof(path), err) < 0)
+		return -1;
+	return agent_read(path, ret, ret_n, err);
+}
+
+int cmd_agent_b64(char **ret_b64, bool *ret_gzip, struct muster_err *err)
 {
 	_cleanup_free_ unsigned char *data = NULL;
+	char path[PATH_MAX + 32], gz[PATH_MAX + 40];
 	size_t n;
 
 	*ret_b64 = NULL;
-	if (cmd_agent_raw(&data, &n, err) < 0)
+	*ret_gzip = false;
+	if (agent_locate(path, sizeof(path), err) < 0)
 		return -1;
+	(void) snprintf(gz, sizeof(gz), "%s.gz", path);
+	if (access(gz, R_OK) == 0) {
+		if (agent_read(gz, &data, &n, err) < 0)
+			return -1;
+		*ret_gzip = true;
+	} else if (agent_read(path, &data, &n, err) < 0) {
+		return -1;
+	}
 	*ret_b64 = cidata_base64(data, n);
 	return *ret_b64 ? 0 : err_nomem(err);
 }

@@ -121,10 +121,12 @@ int cmd_plan_compute(const struct cli *cli, const struct manifest *m, struct sto
 /*
  * The guest agent every cloud-init VM gets, base64-encoded once for the
  * fleet: $MUSTER_AGENT, else agent/muster-agent beside the muster binary
- * (the build tree), else ../lib/muster/muster-agent (make install). Not
- * found: an error saying where it looked. Caller frees *ret_b64.
+ * (the build tree), else ../lib/muster/muster-agent (make install); its
+ * gzip'd copy (the same path + ".gz", made by the build) when there is one
+ * (*ret_gzip: the seed says gz+b64). Not found: an error saying where it
+ * looked. Caller frees *ret_b64.
  */
-int cmd_agent_b64(char **ret_b64, struct muster_err *err) WUR;
+int cmd_agent_b64(char **ret_b64, bool *ret_gzip, struct muster_err *err) WUR;
 
 /* The same agent binary, as it is: *ret (caller frees), *ret_n bytes. */
 int cmd_agent_raw(unsigned char **ret, size_t *ret_n, struct muster_err *err) WUR;

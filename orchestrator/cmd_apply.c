@@ -719,7 +719,7 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	struct executor_result res = { 0 };
 	char *state_dir = NULL, ***images = NULL, *agent_b64 = NULL, *console_dir = NULL;
 	const char **image_formats = NULL, **names = NULL, **placed = NULL;
-	bool *used = NULL;
+	bool *used = NULL, agent_gzip = false;
 	size_t *all = NULL, i, n_items = 0, n_destroy = 0, prune_failed = 0;
 	atomic_bool *validated = NULL;
 	bool do_prune = false;
@@ -808,7 +808,7 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	}
 	if (cmd_host_keys(state_dir, st, m, all, m->n_vms, false, &keys, &err) < 0 ||
 	    cmd_authorized_keys(state_dir, m, &auth, &err) < 0 ||
-	    (needs_agent(m) && cmd_agent_b64(&agent_b64, &err) < 0))
+	    (needs_agent(m) && cmd_agent_b64(&agent_b64, &agent_gzip, &err) < 0))
 		goto out;
 	/* the serial consoles, where they can be written: on this machine */
 	if (all_local(&hosts) && console_dir_make(state_dir, &console_dir, &err) < 0)
@@ -863,7 +863,7 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		.n_authorized_keys = auth.n, .host_of = host_of,
 		.image_paths = (const char *const *const *) images,
 		.image_formats = image_formats, .run_id = run_id, .validated = validated,
-		.agent_b64 = agent_b64, .console_dir = console_dir,
+		.agent_b64 = agent_b64, .agent_gzip = agent_gzip, .console_dir = console_dir,
 		.ports = fwd.port, .port_stride = fwd.stride,
 		/* a test hook: agent sockets where a fake guest can bind them */
 		.channel_dir = getenv("MUSTER_TEST_CHANNEL_DIR"),

@@ -124,7 +124,7 @@ static int make_seed(const struct provision_fleet *f, struct provision_worker *w
 		.m = f->m, .vm = vm, .macs = f->macs,
 		.host_keys = &f->keys[vm * f->m->n_host_key_types],
 		.authorized_keys = f->authorized_keys, .n_authorized_keys = f->n_authorized_keys,
-		.agent_b64 = f->agent_b64,
+		.agent_b64 = f->agent_b64, .agent_gzip = f->agent_gzip,
 	};
 	struct cidata cd = { 0 };
 	struct seediso_file files[3];

@@ -32,6 +32,7 @@ struct provision_fleet {
 	const char *const *const *image_paths;	/* per host, per image: the base volume's path */
 	const char *const *image_formats;
 	const char *agent_b64;			/* the guest agent, base64 (cidata_base64) */
+	bool agent_gzip;			/* of the gzip'd agent */
 	const unsigned *ports;			/* [vm * port_stride + j]: forwards.h; NULL: fixed only */
 	size_t port_stride;
 	const char *console_dir;		/* serial console logs go here, or NULL */

@@ -93,7 +93,7 @@ int vmseed_render(const struct vmseed_input *in, struct cidata *ret, struct must
 			.phone_home_url = phone,
 			.agent_binary = in->agent,
 			.agent_len = in->agent_len,
-			.agent_b64 = in->agent_b64,
+			.agent_b64 = in->agent_b64, .agent_gzip = in->agent_gzip,
 			.nics = nics,
 			.n_nics = g->n_nics,
 			.cloud_init = g->cloud_init,

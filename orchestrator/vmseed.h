@@ -21,6 +21,7 @@ struct vmseed_input {
 	const void *agent;			/* the agent binary, or NULL (hook only) */
 	size_t agent_len;
 	const char *agent_b64;			/* or the binary in base64 (cidata_base64) */
+	bool agent_gzip;			/* agent_b64 is of the gzip'd binary */
 };
 
 /* Render the VM's user-data, meta-data and network-config (cidata_release). */

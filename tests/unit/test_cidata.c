@@ -573,6 +573,19 @@ static void test_agent_base64(void **state)
 	assert_int_equal(n->len, 344);
 	assert_memory_equal(n->str, "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8g", 44);
 	assert_memory_equal(n->str + 300, "4eLj5OXm5+jp6uvs7e7v8PHy8/T19vf4+fr7/P3+/w==", 44);
+	check_str(yt_doc_root(doc), "write_files.1.encoding", "b64");
+	yt_doc_free(doc);
+	cidata_release(&c);
+	/* encoded once for the fleet, gzip'd: cloud-init unpacks gz+b64 */
+	memset(&in, 0, sizeof(in));
+	in.hostname = "a";
+	in.user = "u";
+	in.agent_b64 = "H4sIAAAAAAACA0vLz08CAKFl/ykDAAAA";
+	in.agent_gzip = true;
+	render_ok(&in, &c);
+	doc = parse(c.user_data, c.user_data_len);
+	check_str(yt_doc_root(doc), "write_files.1.encoding", "gz+b64");
+	check_str(yt_doc_root(doc), "write_files.1.content", "H4sIAAAAAAACA0vLz08CAKFl/ykDAAAA");
 	yt_doc_free(doc);
 	cidata_release(&c);
 }
