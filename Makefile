@@ -107,6 +107,7 @@ check-golden: $(BUILD)/muster agent
 	@tests/run $(RESULTS) ssh tests/ssh/run
 	@tests/run $(RESULTS) apply tests/apply/run
 	@tests/run $(RESULTS) hosts tests/hosts/run
+	@tests/run $(RESULTS) kickstart tests/kickstart/run
 	@tests/run $(RESULTS) serve tests/serve/run
 	@AGENT_BIN=$(abspath $(BUILD)/agent/muster-agent-dyn) \
 		AGENT_STATIC=$(abspath $(BUILD)/agent/muster-agent) \

@@ -1,10 +1,15 @@
-/* cmd_render.c: `muster render FILE VM [--seed-dir DIR | --iso FILE]`: exactly what a VM gets. */
+/*
+ * cmd_render.c: `muster render FILE VM [--seed-dir DIR | --iso FILE] [--kickstart]`:
+ * exactly what a VM gets: a cloud-init VM's NoCloud seed, or (--kickstart) a
+ * kickstart VM's Kickstart file.
+ */
 #include <errno.h>
 #include <sys/stat.h>
 
 #include "afile.h"
 #include "cmd.h"
 #include "keystore.h"
+#include "kickstart.h"
 #include "seediso.h"
 #include "statedir.h"
 #include "vmseed.h"
@@ -13,9 +18,10 @@ struct render_opts {
 	const char *seed_dir;
 	const char *iso;
 	bool rotate;
+	bool kickstart;
 };
 
-enum { OPT_SEED_DIR = 1000, OPT_ISO, OPT_ROTATE };
+enum { OPT_SEED_DIR = 1000, OPT_ISO, OPT_ROTATE, OPT_KICKSTART };
 
 static int render_option(int opt, const char *arg, void *userdata)
 {
@@ -30,6 +36,9 @@ static int render_option(int opt, const char *arg, void *userdata)
 		return 0;
 	case OPT_ROTATE:
 		o->rotate = true;
+		return 0;
+	case OPT_KICKSTART:
+		o->kickstart = true;
 		return 0;
 	default:
 		return -1;
@@ -70,12 +79,69 @@ static int write_seed_dir(const char *dir, const struct seediso_file *files, siz
 	return 0;
 }
 
+/* Print the kickstart of VM vm; err filled on failure (exit code in *ret_exit). */
+static int render_kickstart(const struct cli *cli, const struct manifest *m, size_t vm, bool rotate,
+			    int *ret_exit, struct muster_err *err)
+{
+	const struct mf_group *g = manifest_vm_group(m, &m->vms[vm]);
+	struct store *st = NULL;
+	struct keypair *keys = NULL;
+	struct cmd_authkeys auth = { 0 };
+	struct vmspec_macs macs = { 0 };
+	struct buf out = BUF_INIT(MU_MAX_OUTPUT);
+	char *state_dir = NULL, *path = NULL, *text = NULL;
+	size_t len;
+	int rc = -1;
+
+	*ret_exit = EXIT_FAIL;
+	/* the template first: a missing one is reported before keys are made */
+	if (kickstart_template_read(m, vm, &path, &text, &len, err) < 0)
+		goto out;
+	if (cmd_open_state(cli, &state_dir, &st, err) < 0 ||
+	    cmd_host_keys(state_dir, st, m, &vm, 1, rotate, &keys, err) < 0 ||
+	    cmd_authorized_keys(state_dir, m, &auth, err) < 0 ||
+	    vmspec_macs_assign(m, &macs, err) < 0)
+		goto out;
+	{
+		struct kickstart_input in = {
+			.m = m, .vm = vm, .macs = &macs, .host_keys = keys,
+			.authorized_keys = auth.keys, .n_authorized_keys = auth.n,
+			.template_name = g->kickstart.template_path,
+			.template_text = text, .template_len = len,
+		};
+
+		if (kickstart_render(&in, &out, err) < 0) {
+			/* the manifest gives the VM a value or template that cannot be used */
+			if (err->code == MUSTER_E_INVALID)
+				*ret_exit = EXIT_USAGE;
+			goto out;
+		}
+	}
+	if ((out.len && fwrite(out.data, 1, out.len, stdout) != out.len) || fflush(stdout) == EOF) {
+		err_set_errno(err, MUSTER_E_IO, errno, "cannot write the output");
+		goto out;
+	}
+	*ret_exit = EXIT_OK;
+	rc = 0;
+out:
+	buf_release(&out);
+	vmspec_macs_release(&macs);
+	cmd_authkeys_release(&auth);
+	keystore_free(keys, m->n_host_key_types);
+	store_free(st);
+	free(state_dir);
+	free(path);
+	free(text);
+	return rc;
+}
+
 int cmd_render(const struct cmd *self, struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "seed-dir", required_argument, NULL, OPT_SEED_DIR },
 		{ "iso", required_argument, NULL, OPT_ISO },
 		{ "rotate-keys", no_argument, NULL, OPT_ROTATE },
+		{ "kickstart", no_argument, NULL, OPT_KICKSTART },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct render_opts o = { 0 };
@@ -99,6 +165,11 @@ int cmd_render(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		fprintf(stderr, "muster render: give --seed-dir or --iso, not both\n");
 		return EXIT_USAGE;
 	}
+	if (o.kickstart && (o.seed_dir || o.iso)) {
+		fprintf(stderr, "muster render: --kickstart prints the kickstart: give no %s\n",
+			o.seed_dir ? "--seed-dir" : "--iso");
+		return EXIT_USAGE;
+	}
 	code = cmd_load_manifest(argv[first], &m);
 	if (code != EXIT_OK)
 		return code;
@@ -109,9 +180,20 @@ int cmd_render(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	vm = (size_t) found;
-	if (manifest_vm_group(m, &m->vms[vm])->bootstrap != MF_BOOTSTRAP_CLOUD_INIT) {
-		err_set(&err, MUSTER_E_INVALID, "VM '%s' bootstraps with kickstart, which muster "
-			"cannot render yet", m->vms[vm].name);
+	if (manifest_vm_group(m, &m->vms[vm])->bootstrap == MF_BOOTSTRAP_KICKSTART) {
+		if (!o.kickstart) {
+			fprintf(stderr, "muster render: VM '%s' bootstraps with kickstart: render it "
+				"with --kickstart\n", m->vms[vm].name);
+			rc = EXIT_USAGE;
+			goto out;
+		}
+		(void) render_kickstart(cli, m, vm, o.rotate, &rc, &err);
+		goto out;
+	}
+	if (o.kickstart) {
+		fprintf(stderr, "muster render: VM '%s' bootstraps with cloud-init: render it without "
+			"--kickstart (--seed-dir DIR or --iso FILE write its seed)\n", m->vms[vm].name);
+		rc = EXIT_USAGE;
 		goto out;
 	}
 	if (cmd_open_state(cli, &state_dir, &st, &err) < 0 ||
@@ -149,7 +231,7 @@ int cmd_render(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	}
 	rc = EXIT_OK;
 out:
-	if (rc != EXIT_OK)
+	if (rc != EXIT_OK && err.code != MUSTER_OK)
 		fprintf(stderr, "muster render: %s\n", err.msg);
 	cidata_release(&cd);
 	vmspec_macs_release(&macs);

@@ -43,10 +43,13 @@ static const struct cmd commands[] = {
 	  "Stops and undefines each named VM (or each VM of a named group; --all: the\n"
 	  "whole fleet) and deletes its disk and seed volumes. Its SSH host keys stay\n"
 	  "in the state directory, so a VM made again under the same name keeps them.\n" },
-	{ "render", 2, 2, cmd_render, "FILE VM [--seed-dir DIR | --iso FILE] [--rotate-keys]",
-	  "show exactly what a VM gets: its cloud-init user-data, meta-data, network-config",
+	{ "render", 2, 2, cmd_render,
+	  "FILE VM [--seed-dir DIR | --iso FILE | --kickstart] [--rotate-keys]",
+	  "show exactly what a VM gets: its cloud-init files, or its Kickstart file",
 	  "Prints the VM's NoCloud files, or writes them into DIR (0600 files), or as a\n"
-	  "seed ISO (volume id cidata). The VM's SSH host keys are made on first use and\n"
+	  "seed ISO (volume id cidata); --kickstart prints a kickstart VM's Kickstart\n"
+	  "file, rendered from its group's template with every value escaped for where\n"
+	  "it lands. The VM's SSH host keys are made on first use and\n"
 	  "kept in the state directory; --rotate-keys makes new ones. The output holds\n"
 	  "the VM's private host keys: treat it as a secret.\n" },
 	{ "status", 1, 1, cmd_status, "FILE [--json]",
