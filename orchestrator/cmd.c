@@ -19,9 +19,11 @@
 #include "hv.h"
 #include "identity.h"
 #include "keystore.h"
+#include "kickstart.h"
 #include "log.h"
 #include "statedir.h"
 #include "vmseed.h"
+#include "vmspec.h"
 
 const struct option cmd_global_options[] = {
 	{ "state", required_argument, NULL, 's' },
@@ -701,4 +703,52 @@ int cmd_agent_b64(char **ret_b64, bool *ret_gzip, struct muster_err *err)
 	}
 	*ret_b64 = cidata_base64(data, n);
 	return *ret_b64 ? 0 : err_nomem(err);
+}
+
+/* ---- a VM's bootstrap ----------------------------------------------------------- */
+
+int cmd_vm_bootstrap(const char *state_dir, struct store *st, const struct manifest *m, size_t vm,
+		     bool rotate, const char *agent_b64, bool agent_gzip, struct cidata *ret_seed,
+		     struct buf *ret_ks, struct muster_err *err)
+{
+	const struct mf_group *g = manifest_vm_group(m, &m->vms[vm]);
+	struct keypair *keys = NULL;
+	struct cmd_authkeys auth = { 0 };
+	struct vmspec_macs macs = { 0 };
+	char *path = NULL, *text = NULL;
+	size_t len = 0;
+	int r = -1;
+
+	if (g->bootstrap == MF_BOOTSTRAP_KICKSTART &&
+	    kickstart_template_read(m, vm, &path, &text, &len, err) < 0)
+		return -1;
+	if (cmd_host_keys(state_dir, st, m, &vm, 1, rotate, &keys, err) < 0 ||
+	    cmd_authorized_keys(state_dir, m, &auth, err) < 0 ||
+	    vmspec_macs_assign(m, &macs, err) < 0)
+		goto out;
+	if (g->bootstrap == MF_BOOTSTRAP_KICKSTART) {
+		struct kickstart_input in = {
+			.m = m, .vm = vm, .macs = &macs, .host_keys = keys,
+			.authorized_keys = auth.keys, .n_authorized_keys = auth.n,
+			.template_name = g->kickstart.template_path,
+			.template_text = text, .template_len = len,
+		};
+
+		r = kickstart_render(&in, ret_ks, err);
+	} else {
+		struct vmseed_input in = {
+			.m = m, .vm = vm, .macs = &macs, .host_keys = keys,
+			.authorized_keys = auth.keys, .n_authorized_keys = auth.n,
+			.agent_b64 = agent_b64, .agent_gzip = agent_gzip,
+		};
+
+		r = vmseed_render(&in, ret_seed, err);
+	}
+out:
+	vmspec_macs_release(&macs);
+	cmd_authkeys_release(&auth);
+	keystore_free(keys, m->n_host_key_types);
+	free(path);
+	free(text);
+	return r;
 }

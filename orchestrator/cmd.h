@@ -9,6 +9,8 @@
 #include <getopt.h>
 #include <stdbool.h>
 
+#include "buf.h"
+#include "cidata.h"
 #include "keys.h"
 #include "manifest.h"
 #include "placement.h"
@@ -130,6 +132,21 @@ int cmd_agent_b64(char **ret_b64, bool *ret_gzip, struct muster_err *err) WUR;
 
 /* The same agent binary, as it is: *ret (caller frees), *ret_n bytes. */
 int cmd_agent_raw(unsigned char **ret, size_t *ret_n, struct muster_err *err) WUR;
+
+/* Where muster serve listens unless told (--listen), and what render --ks-url assumes. */
+#define SERVE_DEFAULT_LISTEN "127.0.0.1:8080"
+
+/*
+ * VM vm's bootstrap as muster gives it: for a cloud-init VM its NoCloud
+ * files (*ret_seed, cidata_release), with the agent when agent_b64 is not
+ * NULL; for a kickstart VM its Kickstart file (appended to *ret_ks; the
+ * template is read before any key is made). The VM's host keys are loaded,
+ * made on first use, or made anew with rotate. 0, or -1 with err
+ * (MUSTER_E_INVALID: the manifest gives it something that cannot be used).
+ */
+int cmd_vm_bootstrap(const char *state_dir, struct store *st, const struct manifest *m, size_t vm,
+		     bool rotate, const char *agent_b64, bool agent_gzip, struct cidata *ret_seed,
+		     struct buf *ret_ks, struct muster_err *err) WUR;
 
 /* A volume in a host's pool that looks like one of the fleet's and belongs to no VM of it. */
 struct cmd_orphan {

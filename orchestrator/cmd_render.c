@@ -1,27 +1,31 @@
 /*
- * cmd_render.c: `muster render FILE VM [--seed-dir DIR | --iso FILE] [--kickstart]`:
- * exactly what a VM gets: a cloud-init VM's NoCloud seed, or (--kickstart) a
- * kickstart VM's Kickstart file.
+ * cmd_render.c: `muster render FILE VM [--seed-dir DIR | --iso FILE] [--kickstart]
+ * [--ks-url [--listen ADDR:PORT]]`: exactly what a VM gets: a cloud-init VM's
+ * NoCloud seed, or (--kickstart) a kickstart VM's Kickstart file, or the URL
+ * its installer fetches that file from, with a fresh token (--ks-url).
  */
 #include <errno.h>
 #include <sys/stat.h>
 
 #include "afile.h"
 #include "cmd.h"
-#include "keystore.h"
-#include "kickstart.h"
+#include "mustache.h"
 #include "seediso.h"
 #include "statedir.h"
-#include "vmseed.h"
+#include "tokens.h"
 
 struct render_opts {
 	const char *seed_dir;
 	const char *iso;
+	const char *listen;
 	bool rotate;
 	bool kickstart;
+	bool ks_url;
+	bool nocloud_url;
 };
 
-enum { OPT_SEED_DIR = 1000, OPT_ISO, OPT_ROTATE, OPT_KICKSTART };
+enum { OPT_SEED_DIR = 1000, OPT_ISO, OPT_ROTATE, OPT_KICKSTART, OPT_KS_URL, OPT_NOCLOUD_URL,
+       OPT_LISTEN };
 
 static int render_option(int opt, const char *arg, void *userdata)
 {
@@ -39,6 +43,15 @@ static int render_option(int opt, const char *arg, void *userdata)
 		return 0;
 	case OPT_KICKSTART:
 		o->kickstart = true;
+		return 0;
+	case OPT_KS_URL:
+		o->ks_url = true;
+		return 0;
+	case OPT_NOCLOUD_URL:
+		o->nocloud_url = true;
+		return 0;
+	case OPT_LISTEN:
+		o->listen = arg;
 		return 0;
 	default:
 		return -1;
@@ -79,60 +92,37 @@ static int write_seed_dir(const char *dir, const struct seediso_file *files, siz
 	return 0;
 }
 
-/* Print the kickstart of VM vm; err filled on failure (exit code in *ret_exit). */
-static int render_kickstart(const struct cli *cli, const struct manifest *m, size_t vm, bool rotate,
-			    int *ret_exit, struct muster_err *err)
+/*
+ * Print the URL VM vm gets its bootstrap from, with a fresh token (an
+ * earlier one stops working): for a kickstart VM its installer's inst.ks=
+ * (.../ks/<vm>/<token>), for a cloud-init VM NoCloud's s= in
+ * ds=nocloud;s=... (.../nocloud/<vm>/<token>/). On the manifest's endpoint,
+ * else http://LISTEN.
+ */
+static int print_url(struct store *st, const struct manifest *m, size_t vm, const char *listen,
+		     struct muster_err *err)
 {
-	const struct mf_group *g = manifest_vm_group(m, &m->vms[vm]);
-	struct store *st = NULL;
-	struct keypair *keys = NULL;
-	struct cmd_authkeys auth = { 0 };
-	struct vmspec_macs macs = { 0 };
-	struct buf out = BUF_INIT(MU_MAX_OUTPUT);
-	char *state_dir = NULL, *path = NULL, *text = NULL;
-	size_t len;
-	int rc = -1;
+	bool ks = manifest_vm_group(m, &m->vms[vm])->bootstrap == MF_BOOTSTRAP_KICKSTART;
+	const char *name = m->vms[vm].name;
+	char token[TOKEN_LEN + 1];
+	const char *base = m->endpoint;
+	size_t blen;
 
-	*ret_exit = EXIT_FAIL;
-	/* the template first: a missing one is reported before keys are made */
-	if (kickstart_template_read(m, vm, &path, &text, &len, err) < 0)
-		goto out;
-	if (cmd_open_state(cli, &state_dir, &st, err) < 0 ||
-	    cmd_host_keys(state_dir, st, m, &vm, 1, rotate, &keys, err) < 0 ||
-	    cmd_authorized_keys(state_dir, m, &auth, err) < 0 ||
-	    vmspec_macs_assign(m, &macs, err) < 0)
-		goto out;
-	{
-		struct kickstart_input in = {
-			.m = m, .vm = vm, .macs = &macs, .host_keys = keys,
-			.authorized_keys = auth.keys, .n_authorized_keys = auth.n,
-			.template_name = g->kickstart.template_path,
-			.template_text = text, .template_len = len,
-		};
-
-		if (kickstart_render(&in, &out, err) < 0) {
-			/* the manifest gives the VM a value or template that cannot be used */
-			if (err->code == MUSTER_E_INVALID)
-				*ret_exit = EXIT_USAGE;
-			goto out;
-		}
+	if (store_vm_ensure(st, m->fleet, name, manifest_vm_group(m, &m->vms[vm])->name, err) < 0 ||
+	    token_issue(st, m->fleet, name, TOKEN_TTL_DEFAULT_S, token, err) < 0)
+		return -1;
+	if (!base || listen)
+		printf("http://%s", listen ? listen : SERVE_DEFAULT_LISTEN);
+	else {
+		blen = strlen(base);
+		while (blen && base[blen - 1] == '/')
+			blen--;
+		printf("%.*s", (int) blen, base);
 	}
-	if ((out.len && fwrite(out.data, 1, out.len, stdout) != out.len) || fflush(stdout) == EOF) {
-		err_set_errno(err, MUSTER_E_IO, errno, "cannot write the output");
-		goto out;
-	}
-	*ret_exit = EXIT_OK;
-	rc = 0;
-out:
-	buf_release(&out);
-	vmspec_macs_release(&macs);
-	cmd_authkeys_release(&auth);
-	keystore_free(keys, m->n_host_key_types);
-	store_free(st);
-	free(state_dir);
-	free(path);
-	free(text);
-	return rc;
+	printf("/%s/%s/%s%s\n", ks ? "ks" : "nocloud", name, token, ks ? "" : "/");
+	if (fflush(stdout) == EOF)
+		return err_set_errno(err, MUSTER_E_IO, errno, "cannot write the output");
+	return 0;
 }
 
 int cmd_render(const struct cmd *self, struct cli *cli, int argc, char **argv)
@@ -142,16 +132,17 @@ int cmd_render(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		{ "iso", required_argument, NULL, OPT_ISO },
 		{ "rotate-keys", no_argument, NULL, OPT_ROTATE },
 		{ "kickstart", no_argument, NULL, OPT_KICKSTART },
+		{ "ks-url", no_argument, NULL, OPT_KS_URL },
+		{ "nocloud-url", no_argument, NULL, OPT_NOCLOUD_URL },
+		{ "listen", required_argument, NULL, OPT_LISTEN },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct render_opts o = { 0 };
 	struct muster_err err = { 0 };
 	struct manifest *m = NULL;
 	struct store *st = NULL;
-	struct keypair *keys = NULL;
-	struct cmd_authkeys auth = { 0 };
-	struct vmspec_macs macs = { 0 };
 	struct cidata cd = { 0 };
+	struct buf ks = BUF_INIT(MU_MAX_OUTPUT);
 	struct seediso_file files[3];
 	char *state_dir = NULL;
 	size_t vm, n_files;
@@ -165,9 +156,22 @@ int cmd_render(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		fprintf(stderr, "muster render: give --seed-dir or --iso, not both\n");
 		return EXIT_USAGE;
 	}
-	if (o.kickstart && (o.seed_dir || o.iso)) {
-		fprintf(stderr, "muster render: --kickstart prints the kickstart: give no %s\n",
-			o.seed_dir ? "--seed-dir" : "--iso");
+	if ((o.kickstart || o.ks_url) && (o.seed_dir || o.iso)) {
+		fprintf(stderr, "muster render: %s prints the %s: give no %s\n",
+			o.kickstart ? "--kickstart" : "--ks-url",
+			o.kickstart ? "kickstart" : "kickstart's URL", o.seed_dir ? "--seed-dir" : "--iso");
+		return EXIT_USAGE;
+	}
+	if (o.kickstart && o.ks_url) {
+		fprintf(stderr, "muster render: give --kickstart or --ks-url, not both\n");
+		return EXIT_USAGE;
+	}
+	if (o.nocloud_url && (o.seed_dir || o.iso || o.kickstart || o.ks_url)) {
+		fprintf(stderr, "muster render: --nocloud-url prints a URL: give it alone\n");
+		return EXIT_USAGE;
+	}
+	if (o.listen && !o.ks_url && !o.nocloud_url) {
+		fprintf(stderr, "muster render: --listen goes with --ks-url or --nocloud-url\n");
 		return EXIT_USAGE;
 	}
 	code = cmd_load_manifest(argv[first], &m);
@@ -181,34 +185,47 @@ int cmd_render(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	}
 	vm = (size_t) found;
 	if (manifest_vm_group(m, &m->vms[vm])->bootstrap == MF_BOOTSTRAP_KICKSTART) {
-		if (!o.kickstart) {
+		if (o.nocloud_url) {
+			fprintf(stderr, "muster render: VM '%s' bootstraps with kickstart: its URL is "
+				"--ks-url's\n", m->vms[vm].name);
+			rc = EXIT_USAGE;
+			goto out;
+		}
+		if (!o.kickstart && !o.ks_url) {
 			fprintf(stderr, "muster render: VM '%s' bootstraps with kickstart: render it "
 				"with --kickstart\n", m->vms[vm].name);
 			rc = EXIT_USAGE;
 			goto out;
 		}
-		(void) render_kickstart(cli, m, vm, o.rotate, &rc, &err);
-		goto out;
-	}
-	if (o.kickstart) {
+	} else if (o.kickstart || o.ks_url) {
 		fprintf(stderr, "muster render: VM '%s' bootstraps with cloud-init: render it without "
-			"--kickstart (--seed-dir DIR or --iso FILE write its seed)\n", m->vms[vm].name);
+			"%s (--seed-dir DIR or --iso FILE write its seed)\n", m->vms[vm].name,
+			o.kickstart ? "--kickstart" : "--ks-url");
 		rc = EXIT_USAGE;
 		goto out;
 	}
-	if (cmd_open_state(cli, &state_dir, &st, &err) < 0 ||
-	    cmd_host_keys(state_dir, st, m, &vm, 1, o.rotate, &keys, &err) < 0 ||
-	    cmd_authorized_keys(state_dir, m, &auth, &err) < 0 ||
-	    vmspec_macs_assign(m, &macs, &err) < 0)
+	if (cmd_open_state(cli, &state_dir, &st, &err) < 0)
 		goto out;
-	{
-		struct vmseed_input in = {
-			.m = m, .vm = vm, .macs = &macs, .host_keys = keys,
-			.authorized_keys = auth.keys, .n_authorized_keys = auth.n,
-		};
-
-		if (vmseed_render(&in, &cd, &err) < 0)
+	if (o.ks_url || o.nocloud_url) {
+		if (print_url(st, m, vm, o.listen, &err) < 0)
 			goto out;
+		rc = EXIT_OK;
+		goto out;
+	}
+	/* the agent is left out of what render prints: apply and serve add it */
+	if (cmd_vm_bootstrap(state_dir, st, m, vm, o.rotate, NULL, false, &cd, &ks, &err) < 0) {
+		/* the manifest gives the VM a value or template that cannot be used */
+		if (err.code == MUSTER_E_INVALID)
+			rc = EXIT_USAGE;
+		goto out;
+	}
+	if (o.kickstart) {
+		if ((ks.len && fwrite(ks.data, 1, ks.len, stdout) != ks.len) || fflush(stdout) == EOF) {
+			err_set_errno(&err, MUSTER_E_IO, errno, "cannot write the output");
+			goto out;
+		}
+		rc = EXIT_OK;
+		goto out;
 	}
 	n_files = seed_files(&cd, files);
 	if (o.iso) {
@@ -234,9 +251,7 @@ out:
 	if (rc != EXIT_OK && err.code != MUSTER_OK)
 		fprintf(stderr, "muster render: %s\n", err.msg);
 	cidata_release(&cd);
-	vmspec_macs_release(&macs);
-	cmd_authkeys_release(&auth);
-	keystore_free(keys, m ? m->n_host_key_types : 0);
+	buf_release(&ks);
 	store_free(st);
 	free(state_dir);
 	manifest_free(m);

@@ -17,9 +17,10 @@
 #include "httpd.h"
 #include "jsonout.h"
 #include "log.h"
+#include "mustache.h"
 #include "statusrows.h"
+#include "tokens.h"
 
-#define SERVE_DEFAULT_LISTEN "127.0.0.1:8080"
 #define PHONE_HOME_MAX_BODY (16 * 1024)
 #define PHONE_HOME_MAX_VALUE 64		/* bytes kept of instance_id and hostname */
 #define PHONE_HOME_INTERVAL_MS 10000	/* at most one recorded per VM in this time */
@@ -30,6 +31,9 @@
 struct serve {
 	const struct manifest *m;
 	struct store *st;
+	const char *state_dir;
+	char *agent_b64;		/* for NoCloud user-data; NULL: not found at start */
+	bool agent_gzip;
 	unsigned char *agent;		/* NULL: not found at start */
 	size_t agent_len;
 	int64_t *phoned_ms;		/* per manifest VM: when its last phone-home was recorded */
@@ -382,12 +386,103 @@ static int h_phone_home(struct httpd_req *req, void *userdata)
 	return httpd_respond_text(req, 200, "ok\n");
 }
 
+/* ---- a VM's bootstrap, behind its token ------------------------------------------------ */
+
+/*
+ * The manifest index of the VM a /ks or /nocloud request names, when its
+ * token opens it now and it bootstraps with want; else -1 (every reason
+ * the same 404), or -2 when the store failed (err).
+ */
+static ssize_t vm_by_token(struct serve *s, struct httpd_req *req, enum mf_bootstrap want,
+			   struct muster_err *err)
+{
+	const char *vm = httpd_req_arg(req, 0), *token = httpd_req_arg(req, 1);
+	ssize_t k = manifest_find_vm(s->m, vm);
+	struct timespec now;
+	int r;
+
+	if (k < 0 || manifest_vm_group(s->m, &s->m->vms[k])->bootstrap != want)
+		return -1;
+	clock_gettime(CLOCK_REALTIME, &now);
+	r = token_check(s->st, s->m->fleet, vm, token,
+			(int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000, err);
+	return r < 0 ? -2 : r == 1 ? k : -1;
+}
+
+/* GET /ks/<vm>/<token>: byte for byte what muster render --kickstart prints. */
+static int h_ks(struct httpd_req *req, void *userdata)
+{
+	struct serve *s = userdata;
+	struct muster_err err = { 0 };
+	struct buf ks = BUF_INIT(MU_MAX_OUTPUT);
+	ssize_t k = vm_by_token(s, req, MF_BOOTSTRAP_KICKSTART, &err);
+	size_t len;
+	int r;
+
+	if (k == -1)
+		return httpd_respond_text(req, 404, "not found\n");
+	if (k < 0 || cmd_vm_bootstrap(s->state_dir, s->st, s->m, (size_t) k, false, NULL, false,
+				      NULL, &ks, &err) < 0) {
+		buf_release(&ks);
+		return fail(req, &err);
+	}
+	len = ks.len;
+	r = httpd_respond(req, 200, "text/plain; charset=utf-8", buf_detach(&ks), len,
+			  HTTPD_MEM_TAKE);
+	return r;
+}
+
+/*
+ * GET /nocloud/<vm>/<token>/<file>: the NoCloud files of a cloud-init VM
+ * (ds=nocloud;s=http://.../nocloud/<vm>/<token>/), the agent included as
+ * apply puts it in the seed; vendor-data is empty.
+ */
+static int h_nocloud(struct httpd_req *req, void *userdata)
+{
+	struct serve *s = userdata;
+	struct muster_err err = { 0 };
+	struct cidata cd = { 0 };
+	const char *file = httpd_req_arg(req, 2);
+	const char *data = NULL;
+	size_t len = 0;
+	ssize_t k;
+	int r;
+
+	if (!streq(file, "meta-data") && !streq(file, "user-data") &&
+	    !streq(file, "vendor-data") && !streq(file, "network-config"))
+		return httpd_respond_text(req, 404, "not found\n");
+	k = vm_by_token(s, req, MF_BOOTSTRAP_CLOUD_INIT, &err);
+	if (k == -1)
+		return httpd_respond_text(req, 404, "not found\n");
+	if (k < 0 || cmd_vm_bootstrap(s->state_dir, s->st, s->m, (size_t) k, false, s->agent_b64,
+				      s->agent_gzip, &cd, NULL, &err) < 0) {
+		cidata_release(&cd);
+		return fail(req, &err);
+	}
+	if (streq(file, "meta-data"))
+		data = cd.meta_data, len = cd.meta_data_len;
+	else if (streq(file, "user-data"))
+		data = cd.user_data, len = cd.user_data_len;
+	else if (streq(file, "network-config"))
+		data = cd.network_config, len = cd.network_config_len;
+	if (streq(file, "network-config") && !data) {
+		cidata_release(&cd);
+		return httpd_respond_text(req, 404, "not found\n");
+	}
+	r = httpd_respond(req, 200, "text/plain; charset=utf-8", data ? data : "", len,
+			  HTTPD_MEM_COPY);
+	cidata_release(&cd);
+	return r;
+}
+
 static const struct httpd_route routes[] = {
 	{ HTTPD_GET, "/healthz", h_healthz, NULL, 0 },
 	{ HTTPD_GET, "/metrics", h_metrics, NULL, 0 },
 	{ HTTPD_GET, "/api/v1/fleets", h_fleets, NULL, 0 },
 	{ HTTPD_GET, "/api/v1/fleets/*/vms", h_fleet_vms, NULL, 0 },
 	{ HTTPD_GET, "/agent", h_agent, NULL, 0 },
+	{ HTTPD_GET, "/ks/*/~", h_ks, NULL, 0 },
+	{ HTTPD_GET, "/nocloud/*/~/*", h_nocloud, NULL, 0 },
 	{ HTTPD_POST, "/phone-home/*", h_phone_home, "application/x-www-form-urlencoded",
 	  PHONE_HOME_MAX_BODY },
 };
@@ -452,8 +547,10 @@ int cmd_serve(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	}
 	if (cmd_open_state(cli, &state_dir, &s.st, &err) < 0)
 		goto out;
-	if (cmd_agent_raw(&s.agent, &s.agent_len, &err) < 0) {
-		log_warn("%s: GET /agent answers 404", err.msg);
+	s.state_dir = state_dir;
+	if (cmd_agent_raw(&s.agent, &s.agent_len, &err) < 0 ||
+	    cmd_agent_b64(&s.agent_b64, &s.agent_gzip, &err) < 0) {
+		log_warn("%s: GET /agent answers 404, NoCloud user-data goes without it", err.msg);
 		err_clear(&err);
 	}
 	if (!loopback)
@@ -492,6 +589,7 @@ out:
 	if (rc != EXIT_OK)
 		fprintf(stderr, "muster serve: %s\n", err.msg);
 	free(s.agent);
+	free(s.agent_b64);
 	free(s.phoned_ms);
 	store_free(s.st);
 	free(state_dir);
