@@ -501,6 +501,21 @@ static int check_nic(const struct domxml_domain *d, enum dom_type type, size_t i
 			       DOMXML_MAX_FORWARDS);
 	if (nic->n_forwards && !nic->forwards)
 		return err_set(err, MUSTER_E_INVALID, "nic %zu: forwards missing", i);
+	if (nic->guestfwd) {
+		const struct domxml_guestfwd *g = nic->guestfwd;
+		uint32_t a;
+
+		(void) snprintf(what, sizeof(what), "nic %zu guestfwd guest address", i);
+		if (check_ipv4(what, g->guest_addr, &a, err) < 0)
+			return -1;
+		(void) snprintf(what, sizeof(what), "nic %zu guestfwd host address", i);
+		if (check_ipv4(what, g->host_addr, &a, err) < 0)
+			return -1;
+		if (g->guest_port < 1 || g->guest_port > 65535 || g->host_port < 1 ||
+		    g->host_port > 65535)
+			return err_set(err, MUSTER_E_INVALID,
+				       "nic %zu guestfwd: ports must be 1 to 65535", i);
+	}
 	for (j = 0; j < nic->n_forwards; j++) {
 		if (check_forward(&nic->forwards[j], i, j, err) < 0)
 			return -1;
@@ -587,6 +602,20 @@ static int check_domain_body(const struct domxml_domain *d, enum dom_type type,
 	}
 	if (d->console_log && check_path("console log", d->console_log, err) < 0)
 		return -1;
+	if (d->smbios_serial) {
+		const char *c;
+
+		if (type == DOM_XEN)
+			return err_set(err, MUSTER_E_INVALID, "an SMBIOS serial needs domain type kvm "
+				       "or qemu");
+		if (!*d->smbios_serial || strlen(d->smbios_serial) > DOMXML_SERIAL_MAX)
+			return err_set(err, MUSTER_E_INVALID, "SMBIOS serial: 1 to %d bytes",
+				       DOMXML_SERIAL_MAX);
+		for (c = d->smbios_serial; *c; c++)
+			if (*c < 0x20 || *c > 0x7e)
+				return err_set(err, MUSTER_E_INVALID,
+					       "SMBIOS serial: only printable ASCII");
+	}
 	return 0;
 }
 
@@ -686,6 +715,10 @@ static void add_user_nic(struct tree *t, xmlNodePtr cmdline, xmlNsPtr qns, size_
 	for (j = 0; j < nic->n_forwards; j++)
 		(void) buf_printf(&b, ",hostfwd=tcp:%s:%u-:%u", nic->forwards[j].host_addr,
 				  nic->forwards[j].host_port, nic->forwards[j].guest_port);
+	if (nic->guestfwd)
+		(void) buf_printf(&b, ",guestfwd=tcp:%s:%u-tcp:%s:%u", nic->guestfwd->guest_addr,
+				  nic->guestfwd->guest_port, nic->guestfwd->host_addr,
+				  nic->guestfwd->host_port);
 	add_qemu_arg(t, cmdline, qns, "-netdev");
 	if (buf_failed(&b))
 		t->oom = true;
@@ -735,6 +768,13 @@ char *domxml_domain_format(const struct domxml_domain *d, struct muster_err *err
 			text_el(&t, n, "initrd", d->initrd);
 		if (d->cmdline)
 			text_el(&t, n, "cmdline", d->cmdline);
+	}
+	if (d->smbios_serial) {
+		prop(&t, el(&t, n, NULL, "smbios"), "mode", "sysinfo");
+		n = el(&t, root, NULL, "sysinfo");
+		prop(&t, n, "type", "smbios");
+		prop(&t, text_el(&t, el(&t, n, NULL, "system"), "entry", d->smbios_serial), "name",
+		     "serial");
 	}
 	n = el(&t, root, NULL, "features");
 	el(&t, n, NULL, "acpi");

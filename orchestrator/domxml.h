@@ -79,6 +79,18 @@ struct domxml_forward {
 	unsigned guest_port;	/* 1..65535 */
 };
 
+/*
+ * A guest's TCP connections to guest_addr:guest_port (inside QEMU's
+ * user-mode network, 10.0.2.0/24) go to host_addr:host_port on the host:
+ * how a restricted guest reaches `muster serve` on loopback.
+ */
+struct domxml_guestfwd {
+	const char *guest_addr;	/* IPv4 dotted quad */
+	unsigned guest_port;	/* 1..65535 */
+	const char *host_addr;	/* IPv4 dotted quad */
+	unsigned host_port;	/* 1..65535 */
+};
+
 struct domxml_nic {
 	enum domxml_nic_kind kind;
 	const char *source;	/* NETWORK: the network name; BRIDGE, OVS_VLAN: the bridge; USER: NULL */
@@ -87,6 +99,7 @@ struct domxml_nic {
 				   Required for USER; NULL elsewhere lets libvirt choose */
 	const struct domxml_forward *forwards;	/* USER only */
 	size_t n_forwards;
+	const struct domxml_guestfwd *guestfwd;	/* USER only, or NULL */
 };
 
 struct domxml_domain {
@@ -107,7 +120,12 @@ struct domxml_domain {
 					   DOMXML_SOCKET_PATH_MAX bytes); NULL lets libvirt choose */
 	const char *console_log;	/* serial console log file (absolute), or NULL */
 	bool destroy_on_reboot;		/* <on_reboot>destroy</on_reboot> (test guests with panic=-1) */
+	const char *smbios_serial;	/* the SMBIOS system serial number (cloud-init reads
+					   ds=nocloud;s=URL there), or NULL; printable ASCII,
+					   at most DOMXML_SERIAL_MAX bytes; not on xen */
 };
+
+#define DOMXML_SERIAL_MAX 512
 
 /*
  * The libvirt domain XML for d (caller frees), or NULL with err set
@@ -118,7 +136,9 @@ struct domxml_domain {
  * <qemu:commandline> arguments "-netdev user,id=mnetN,restrict=on,
  * hostfwd=tcp:ADDR:PORT-:GPORT..." and "-device virtio-net-pci,netdev=mnetN,
  * mac=MAC,addr=0x1N", N the NIC's index, as libvirt 9.0 has no element for
- * user-mode host forwards. Disks and NICs are virtio, the seed a SATA cdrom;
+ * user-mode host forwards; a guestfwd adds ",guestfwd=tcp:GADDR:GPORT-
+ * tcp:HADDR:HPORT". An SMBIOS serial becomes <os><smbios mode='sysinfo'/>
+ * and <sysinfo type='smbios'><system><entry name='serial'>. Disks and NICs are virtio, the seed a SATA cdrom;
  * on xen (which has no virtio) the disk is xvda on the xen bus, the seed an
  * IDE cdrom hdc, NICs have no model (PV netfront) and the agent channel's
  * target is type 'xen' (libxl refuses virtio channels).

@@ -589,6 +589,25 @@ static const struct domxml_domain dom_tcg = {
 	.destroy_on_reboot = true,
 };
 
+/* NoCloud over HTTP: no seed ISO; cloud-init finds its URL in the SMBIOS
+ * serial and reaches muster serve on loopback through a guestfwd */
+static const struct domxml_guestfwd guestfwd_serve = {
+	.guest_addr = "10.0.2.100", .guest_port = 80, .host_addr = "127.0.0.1", .host_port = 8080,
+};
+
+static const struct domxml_nic nics_http[] = {
+	{ .kind = DOMXML_NIC_USER, .mac = "52:54:00:5c:00:02", .forwards = fwd_tcg, .n_forwards = 1,
+	  .guestfwd = &guestfwd_serve },
+};
+
+static const struct domxml_domain dom_http = {
+	.type = "qemu", .name = "demo-vm-2", .uuid = "0f9e8d7c-6b5a-5493-8271-605f4e3d2c1c",
+	.meta = &meta_demo, .vcpus = 1, .memory_kib = 262144,
+	.disk_pool = "muster", .disk_volume = "demo-vm-2.qcow2",
+	.nics = nics_http, .n_nics = ARRAY_SIZE(nics_http),
+	.smbios_serial = "ds=nocloud;s=http://10.0.2.100/nocloud/vm-2/00112233445566778899aabbccddeeff/",
+};
+
 static const struct domxml_meta meta_lab = { .fleet = (char *) "lab", .vm = (char *) "x1" };
 
 static const struct domxml_domain dom_xen = {
@@ -621,6 +640,7 @@ static const struct {
 } domains[] = {
 	{ "domain-kvm-network.xml", &dom_kvm },
 	{ "domain-qemu-tcg-user.xml", &dom_tcg },
+	{ "domain-qemu-nocloud-http.xml", &dom_http },
 	{ "domain-xen-minimal.xml", &dom_xen },
 	{ "domain-kvm-bridge-ovs.xml", &dom_bridge },
 };
@@ -967,6 +987,11 @@ static void test_domain_refused(void **state)
 	static const struct domxml_nic nosource[] = { { .kind = DOMXML_NIC_BRIDGE } };
 	static const struct domxml_nic netslash[] = { { .kind = DOMXML_NIC_NETWORK, .source = "a/b" } };
 	static const struct domxml_nic badkind[] = { { .kind = DOMXML_NIC_KIND_MAX, .source = "n" } };
+	static const struct domxml_guestfwd gf_comma = { "10.0.2.100,guestfwd=tcp:1.2.3.4:1-cmd:sh", 80, "127.0.0.1", 8080 };
+	static const struct domxml_guestfwd gf_port0 = { "10.0.2.100", 80, "127.0.0.1", 0 };
+	static const struct domxml_nic user_gf_comma[] = { { .kind = DOMXML_NIC_USER, .mac = "52:54:00:00:00:01", .guestfwd = &gf_comma } };
+	static const struct domxml_nic user_gf_port0[] = { { .kind = DOMXML_NIC_USER, .mac = "52:54:00:00:00:01", .guestfwd = &gf_port0 } };
+	static char long_serial[DOMXML_SERIAL_MAX + 2];
 	static const struct domxml_meta meta_nofleet = { .vm = (char *) "v" };
 	static const struct domxml_meta meta_ctl = { .fleet = (char *) "f", .vm = (char *) "v", .group = (char *) "g\n" };
 	static struct domxml_nic many[DOMXML_MAX_NICS + 1];
@@ -1055,6 +1080,12 @@ static void test_domain_refused(void **state)
 	NICS("network name with slash", netslash, "contains '/'");
 	NICS("unknown NIC kind", badkind, "unknown kind");
 	NICS("too many NICs", many, "17 NICs, at most 16");
+	NICS("guestfwd address with an option in it", user_gf_comma, "guestfwd guest address");
+	NICS("guestfwd to port 0", user_gf_port0, "guestfwd: ports must be 1 to 65535");
+	memset(long_serial, 'a', sizeof(long_serial) - 1);
+	CASE("SMBIOS serial with a newline", smbios_serial, "ds=nocloud;s=http://x/\nX", "only printable ASCII");
+	CASE("empty SMBIOS serial", smbios_serial, "", "SMBIOS serial: 1 to");
+	CASE("over-long SMBIOS serial", smbios_serial, long_serial, "SMBIOS serial: 1 to");
 	cases[n] = (struct refusal) { "user NIC on xen", dom_xen, "needs domain type kvm or qemu" };
 	cases[n].d.nics = user_ok;
 	cases[n].d.n_nics = 1;
