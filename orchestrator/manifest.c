@@ -1700,8 +1700,9 @@ static void read_group(struct ctx *c, struct mf_group *g, const struct yt_node *
 {
 	static const char *const keys[] = {
 		"count", "names", "image", "cpus", "memory", "disk", "networks", "bootstrap",
-		"cloud_init", "kickstart",
+		"seed", "cloud_init", "kickstart",
 	};
+	static const char *const seed_names[] = { "iso", "http" };
 	const struct yt_node *v, *ci, *ks, *bs;
 	bool counted = false, bootstrap_ok;
 	size_t mark;
@@ -1733,6 +1734,20 @@ static void read_group(struct ctx *c, struct mf_group *g, const struct yt_node *
 	b = enum_field(c, gn, "bootstrap", bootstrap_names, MF_BOOTSTRAP_MAX);
 	bootstrap_ok = !bs || b >= 0;
 	g->bootstrap = b >= 0 ? (enum mf_bootstrap) b : MF_BOOTSTRAP_CLOUD_INIT;
+	/* seed: iso (a cidata volume) or http (NoCloud from muster serve, URL in the SMBIOS serial) */
+	if ((v = field(c, gn, "seed", false)) &&
+	    enum_field(c, gn, "seed", seed_names, ARRAY_SIZE(seed_names)) == 1) {
+		mark = path_push_key(c, "seed");
+		if (bootstrap_ok && g->bootstrap != MF_BOOTSTRAP_CLOUD_INIT)
+			diag(c, v, "seed applies to cloud-init VMs; a kickstart VM fetches its file "
+			     "from muster serve anyway");
+		else if (!c->m->endpoint)
+			diag(c, v, "seed http needs the manifest's endpoint (where the VMs reach "
+			     "muster serve)");
+		else
+			g->seed_http = true;
+		path_pop(c, mark);
+	}
 	if ((v = field(c, gn, "networks", false))) {
 		mark = path_push_key(c, "networks");
 		/* how many VMs share a static address is only known from a valid count */
@@ -2410,6 +2425,8 @@ int manifest_vm_spec(const struct manifest *m, size_t vm, struct buf *hw, struct
 			  (unsigned long long) g->disk, bootstrap_names[g->bootstrap],
 			  m->domain ? m->domain : "", m->endpoint ? m->endpoint : "");
 	(void) buf_printf(base, "user=%s\n", m->ssh_user);
+	if (g->seed_http)
+		(void) buf_puts(base, "seed=http\n");
 	for (i = 0; i < m->n_host_key_types; i++)
 		(void) buf_printf(base, "host_key=%s\n", key_type_names[m->host_key_types[i]]);
 	for (i = 0; i < m->n_authorized_keys; i++)

@@ -105,6 +105,7 @@ struct mf_group {
 	struct mf_nic *nics;
 	size_t n_nics;
 	enum mf_bootstrap bootstrap;
+	bool seed_http;		/* seed: http: NoCloud from muster serve, no seed ISO */
 	const struct yt_node *cloud_init;	/* NULL or a mapping, kept as written */
 	bool has_kickstart;
 	struct mf_kickstart kickstart;

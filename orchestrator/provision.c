@@ -10,6 +10,7 @@
 #include "identity.h"
 #include "log.h"
 #include "provision.h"
+#include "tokens.h"
 #include "seediso.h"
 #include "vmseed.h"
 
@@ -168,6 +169,29 @@ static bool validate_once(const struct provision_fleet *f, size_t group)
 	return !f->validated || !atomic_exchange(&f->validated[group], true);
 }
 
+/*
+ * "ds=nocloud;s=<endpoint>/nocloud/<vm>/<token>/" with a fresh token for
+ * the VM (an earlier one stops working): what cloud-init 22.4 reads from
+ * the SMBIOS serial to fetch meta-data, user-data and vendor-data.
+ */
+static int nocloud_serial(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
+			  char **ret, struct muster_err *err)
+{
+	const char *name = f->m->vms[vm].name, *ep = f->m->endpoint;
+	char token[TOKEN_LEN + 1];
+	size_t len = strlen(ep);
+
+	while (len && ep[len - 1] == '/')
+		len--;
+	if (token_issue(w->st, f->m->fleet, name, TOKEN_TTL_DEFAULT_S, token, err) < 0)
+		return -1;
+	if (asprintf(ret, "ds=nocloud;s=%.*s/nocloud/%s/%s/", (int) len, ep, name, token) < 0) {
+		*ret = NULL;
+		return err_nomem(err);
+	}
+	return 0;
+}
+
 static int define(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
 		  const struct vm_names *n, bool rebuilt, struct muster_err *err)
 {
@@ -180,7 +204,7 @@ static int define(const struct provision_fleet *f, struct provision_worker *w, s
 	};
 	struct domxml_nic *nics = calloc(g->n_nics + 1, sizeof(*nics));
 	struct domxml_forward *fwd = NULL;
-	char *console = NULL, *channel = NULL, *xml = NULL;
+	char *console = NULL, *channel = NULL, *xml = NULL, *serial = NULL;
 	size_t i, k, n_fwd = 0;
 	int r = -1;
 
@@ -224,6 +248,9 @@ static int define(const struct provision_fleet *f, struct provision_worker *w, s
 			break;
 		}
 	}
+	/* seed http: a fresh token, its URL in the SMBIOS serial, where cloud-init looks */
+	if (g->seed_http && nocloud_serial(f, w, vm, &serial, err) < 0)
+		goto out;
 	if (f->console_dir && asprintf(&console, "%s/%s.log", f->console_dir, n->domain) < 0) {
 		console = NULL;
 		err_nomem(err);
@@ -243,10 +270,13 @@ static int define(const struct provision_fleet *f, struct provision_worker *w, s
 			.kernel = m->boot_kernel, .initrd = m->boot_initrd, .cmdline = m->boot_cmdline,
 			.tcg_tb_cache_mib = m->tcg_tb_cache >> 20,
 			.disk_pool = m->pool, .disk_volume = n->disk,
-			.seed_pool = g->bootstrap == MF_BOOTSTRAP_CLOUD_INIT ? m->pool : NULL,
-			.seed_volume = g->bootstrap == MF_BOOTSTRAP_CLOUD_INIT ? n->seed : NULL,
+			.seed_pool = g->bootstrap == MF_BOOTSTRAP_CLOUD_INIT && !g->seed_http ?
+					     m->pool : NULL,
+			.seed_volume = g->bootstrap == MF_BOOTSTRAP_CLOUD_INIT && !g->seed_http ?
+					       n->seed : NULL,
 			.nics = nics, .n_nics = g->n_nics,
 			.channel_path = channel, .console_log = console,
+			.smbios_serial = serial,
 		};
 
 		if (!netnames) {
@@ -279,6 +309,7 @@ out:
 	free(xml);
 	free(console);
 	free(channel);
+	free(serial);
 	free(nics);
 	free(fwd);
 	return r;
@@ -325,7 +356,8 @@ int provision_vm(const struct provision_fleet *f, struct provision_worker *w, si
 		/* fall through */
 	case PLAN_CREATE:
 		if (clone_disk(f, w, vm, &n, err) < 0 ||
-		    (g->bootstrap == MF_BOOTSTRAP_CLOUD_INIT && make_seed(f, w, vm, &n, err) < 0) ||
+		    (g->bootstrap == MF_BOOTSTRAP_CLOUD_INIT && !g->seed_http &&
+		     make_seed(f, w, vm, &n, err) < 0) ||
 		    define(f, w, vm, &n, action == PLAN_REBUILD, err) < 0 ||
 		    start(f, w, vm, &n, err) < 0)
 			goto fail;
