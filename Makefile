@@ -142,13 +142,15 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libmuster.a
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libmuster.a $(LIBS)
 
 bench: $(BUILD)/bench/seed $(BUILD)/muster
-	@tools/deps cloud-image-utils openssh-client qemu-utils bc libvirt-clients sqlite3 virtinst >/dev/null
+	@tools/deps cloud-image-utils openssh-client qemu-utils bc libvirt-clients sqlite3 virtinst wrk nginx-light >/dev/null
 	@echo "== apply"
 	@MUSTER_BIN=$(BUILD)/muster bench/apply.sh
 	@echo "== on disk (/var/tmp, where a state directory would be)"
 	@MUSTER_BENCH_DIR=/var/tmp $(BUILD)/bench/seed 1000 100
 	@echo "== in memory (/dev/shm: what is left once file creation is free)"
 	@MUSTER_BENCH_DIR=/dev/shm $(BUILD)/bench/seed 1000 100
+	@echo "== serve"
+	@MUSTER_BIN=$(BUILD)/muster bench/serve.sh
 
 clean-results:
 	@rm -rf $(RESULTS)
