@@ -1037,9 +1037,13 @@ void store_event_list_free(struct store_event *events, size_t n)
 	free(events);
 }
 
-int store_event_list(struct store *s, const char *fleet, const char *vm,
-		     struct store_event **ret, size_t *ret_n,
-		     struct muster_err *err)
+/*
+ * The events that SQL id (bound: ?1 fleet, ?2 vm when with_vm) selects, as
+ * rows (vm, at, from, to, detail).
+ */
+static int events_select(struct store *s, enum store_sql id, const char *fleet, bool with_vm,
+			 const char *vm, struct store_event **ret, size_t *ret_n,
+			 struct muster_err *err)
 {
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	struct store_event *list = NULL, *p, *e;
@@ -1048,16 +1052,13 @@ int store_event_list(struct store *s, const char *fleet, const char *vm,
 
 	if (check_name("fleet", fleet, err) < 0)
 		return -1;
-	if (stmt_get(s, SQL_EVENT_LIST, &st, err) < 0)
+	if (stmt_get(s, id, &st, err) < 0)
 		goto fail;
-	if (bind_text(st, 1, fleet) < 0 || bind_text(st, 2, vm) < 0) {
+	if (bind_text(st, 1, fleet) < 0 || (with_vm && bind_text(st, 2, vm) < 0)) {
 		(void) db_fail(s, err);
 		goto fail;
 	}
-	for (;;) {
-		rc = sqlite3_step(st);
-		if (rc != SQLITE_ROW)
-			break;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		p = grow_array(list, &cap, n, sizeof(*list));
 		if (!p) {
 			(void) err_nomem(err);
@@ -1066,10 +1067,8 @@ int store_event_list(struct store *s, const char *fleet, const char *vm,
 		list = p;
 		e = &list[n++];		/* zeroed: freeable even half-filled */
 		e->at = sqlite3_column_int64(st, 1);
-		if (column_strdup(st, 0, &e->vm) < 0 ||
-		    column_strdup(st, 2, &e->from) < 0 ||
-		    column_strdup(st, 3, &e->to) < 0 ||
-		    column_strdup(st, 4, &e->detail) < 0) {
+		if (column_strdup(st, 0, &e->vm) < 0 || column_strdup(st, 2, &e->from) < 0 ||
+		    column_strdup(st, 3, &e->to) < 0 || column_strdup(st, 4, &e->detail) < 0) {
 			(void) err_nomem(err);
 			goto fail;
 		}
@@ -1083,6 +1082,15 @@ int store_event_list(struct store *s, const char *fleet, const char *vm,
 	return 0;
 fail:
 	store_event_list_free(list, n);
+	return -1;
+}
+
+int store_event_list(struct store *s, const char *fleet, const char *vm,
+		     struct store_event **ret, size_t *ret_n,
+		     struct muster_err *err)
+{
+	if (events_select(s, SQL_EVENT_LIST, fleet, true, vm, ret, ret_n, err) == 0)
+		return 0;
 	err_prefix(err, "cannot list the events of fleet '%s'", fleet);
 	return -1;
 }
@@ -1602,43 +1610,8 @@ fail:
 int store_event_last(struct store *s, const char *fleet, struct store_event **ret, size_t *ret_n,
 		     struct muster_err *err)
 {
-	_cleanup_reset_ sqlite3_stmt *st = NULL;
-	struct store_event *list = NULL, *p, *e;
-	size_t n = 0, cap = 0;
-	int rc;
-
-	if (check_name("fleet", fleet, err) < 0)
-		return -1;
-	if (stmt_get(s, SQL_EVENT_LAST, &st, err) < 0)
-		goto fail;
-	if (bind_text(st, 1, fleet) < 0) {
-		(void) db_fail(s, err);
-		goto fail;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		p = grow_array(list, &cap, n, sizeof(*list));
-		if (!p) {
-			(void) err_nomem(err);
-			goto fail;
-		}
-		list = p;
-		e = &list[n++];		/* zeroed: freeable even half-filled */
-		e->at = sqlite3_column_int64(st, 1);
-		if (column_strdup(st, 0, &e->vm) < 0 || column_strdup(st, 2, &e->from) < 0 ||
-		    column_strdup(st, 3, &e->to) < 0 || column_strdup(st, 4, &e->detail) < 0) {
-			(void) err_nomem(err);
-			goto fail;
-		}
-	}
-	if (rc != SQLITE_DONE) {
-		(void) db_fail(s, err);
-		goto fail;
-	}
-	*ret = list;
-	*ret_n = n;
-	return 0;
-fail:
-	store_event_list_free(list, n);
+	if (events_select(s, SQL_EVENT_LAST, fleet, false, NULL, ret, ret_n, err) == 0)
+		return 0;
 	err_prefix(err, "cannot list the latest events of fleet '%s'", fleet);
 	return -1;
 }
