@@ -57,6 +57,7 @@ enum store_sql {
 	SQL_EVENT_LAST,
 	SQL_TOKEN_PUT,
 	SQL_TOKEN_GET,
+	SQL_DATA_VERSION,
 	SQL_MAX
 };
 
@@ -171,6 +172,7 @@ static const char *const store_sql_text[SQL_MAX] = {
 		"INSERT INTO tokens (vm_id, sha256, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)"
 		" ON CONFLICT (vm_id) DO UPDATE SET sha256 = excluded.sha256,"
 		" created_at = excluded.created_at, expires_at = excluded.expires_at",
+	[SQL_DATA_VERSION] = "PRAGMA data_version",
 	[SQL_TOKEN_GET] =
 		"SELECT t.sha256, t.expires_at, v.state FROM tokens t"
 		" JOIN vms v ON v.id = t.vm_id JOIN fleets f ON f.id = v.fleet_id"
@@ -1673,4 +1675,16 @@ int store_token_get(struct store *s, const char *fleet, const char *vm, char sha
 	*ret_expires_at = sqlite3_column_int64(st, 1);
 	*ret_state = (enum vm_state) k;
 	return 1;
+}
+
+int store_data_version(struct store *s, int64_t *ret, struct muster_err *err)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+
+	if (stmt_get(s, SQL_DATA_VERSION, &st, err) < 0)
+		return -1;
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return db_fail(s, err);
+	*ret = sqlite3_column_int64(st, 0);
+	return 0;
 }

@@ -286,4 +286,11 @@ int store_token_put(struct store *s, const char *fleet, const char *vm, const ch
 int store_token_get(struct store *s, const char *fleet, const char *vm, char sha256_hex[65],
 		    int64_t *ret_expires_at, enum vm_state *ret_state, struct muster_err *err) WUR;
 
+/*
+ * SQLite's data_version: it changes when another connection (another
+ * process) has committed since this one last looked; a cache built from
+ * the store is fresh while it stays the same.
+ */
+int store_data_version(struct store *s, int64_t *ret, struct muster_err *err) WUR;
+
 #endif

@@ -7,8 +7,10 @@
  * connection is only ever used from there. The main thread waits for
  * SIGINT or SIGTERM.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #define LOG_TAG "serve"
@@ -16,6 +18,7 @@
 #include "cmd.h"
 #include "httpd.h"
 #include "jsonout.h"
+#include "kickstart.h"
 #include "log.h"
 #include "mustache.h"
 #include "statusrows.h"
@@ -37,6 +40,7 @@ struct serve {
 	unsigned char *agent;		/* NULL: not found at start */
 	size_t agent_len;
 	int64_t *phoned_ms;		/* per manifest VM: when its last phone-home was recorded */
+	struct ks_cache *ks;		/* per manifest VM: its last rendered kickstart */
 };
 
 /* The manifest of fleet, when it is the one served. */
@@ -409,27 +413,103 @@ static ssize_t vm_by_token(struct serve *s, struct httpd_req *req, enum mf_boots
 	return r < 0 ? -2 : r == 1 ? k : -1;
 }
 
+/*
+ * A VM's rendered kickstart, reused while nothing it was made from changed:
+ * the store (keys, from another process: data_version) and the template
+ * file (inode, size, modification time). Rendering costs ~100 us a
+ * request; installers of a whole batch ask at once, and again on retry.
+ */
+struct ks_cache {
+	char *body;
+	size_t len;
+	int64_t data_version;
+	char *template_path;
+	struct stat template_st;
+};
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_dev == b->st_dev && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+static void ks_cache_drop(struct ks_cache *c)
+{
+	free(c->body);
+	free(c->template_path);
+	memset(c, 0, sizeof(*c));
+}
+
+static void ks_cache_free(struct ks_cache *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v && i < n; i++)
+		ks_cache_drop(&v[i]);
+	free(v);
+}
+
+/* The kickstart of VM k, from the cache when it is fresh, else rendered (and kept). */
+static int ks_get(struct serve *s, size_t k, const char **ret, size_t *ret_len,
+		  struct muster_err *err)
+{
+	struct ks_cache *c = &s->ks[k];
+	struct buf ks = BUF_INIT(MU_MAX_OUTPUT);
+	struct stat st;
+	char *text = NULL;
+	size_t tlen;
+	int64_t dv;
+
+	if (store_data_version(s->st, &dv, err) < 0)
+		return -1;
+	if (c->body && c->data_version == dv && stat(c->template_path, &st) == 0 &&
+	    same_file(&st, &c->template_st)) {
+		*ret = c->body;
+		*ret_len = c->len;
+		return 0;
+	}
+	ks_cache_drop(c);
+	if (kickstart_template_read(s->m, k, &c->template_path, &text, &tlen, err) < 0)
+		return -1;
+	free(text);
+	if (stat(c->template_path, &c->template_st) < 0 ||
+	    cmd_vm_bootstrap(s->state_dir, s->st, s->m, k, false, NULL, false, NULL, &ks, err) < 0) {
+		if (!err->msg[0])
+			err_set_errno(err, MUSTER_E_IO, errno, "cannot stat '%s'", c->template_path);
+		buf_release(&ks);
+		ks_cache_drop(c);
+		return -1;
+	}
+	c->len = ks.len;
+	c->body = buf_detach(&ks);
+	/* what rendering itself committed (keys made on first use) is ours: look again */
+	if (!c->body) {
+		ks_cache_drop(c);
+		return err_nomem(err);
+	}
+	if (store_data_version(s->st, &c->data_version, err) < 0) {
+		ks_cache_drop(c);
+		return -1;
+	}
+	*ret = c->body;
+	*ret_len = c->len;
+	return 0;
+}
+
 /* GET /ks/<vm>/<token>: byte for byte what muster render --kickstart prints. */
 static int h_ks(struct httpd_req *req, void *userdata)
 {
 	struct serve *s = userdata;
 	struct muster_err err = { 0 };
-	struct buf ks = BUF_INIT(MU_MAX_OUTPUT);
 	ssize_t k = vm_by_token(s, req, MF_BOOTSTRAP_KICKSTART, &err);
-	size_t len;
-	int r;
+	const char *body = NULL;
+	size_t len = 0;
 
 	if (k == -1)
 		return httpd_respond_text(req, 404, "not found\n");
-	if (k < 0 || cmd_vm_bootstrap(s->state_dir, s->st, s->m, (size_t) k, false, NULL, false,
-				      NULL, &ks, &err) < 0) {
-		buf_release(&ks);
+	if (k < 0 || ks_get(s, (size_t) k, &body, &len, &err) < 0)
 		return fail(req, &err);
-	}
-	len = ks.len;
-	r = httpd_respond(req, 200, "text/plain; charset=utf-8", buf_detach(&ks), len,
-			  HTTPD_MEM_TAKE);
-	return r;
+	return httpd_respond(req, 200, "text/plain; charset=utf-8", body, len, HTTPD_MEM_COPY);
 }
 
 /*
@@ -541,7 +621,8 @@ int cmd_serve(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		return code;
 	s.m = m;
 	s.phoned_ms = calloc(m->n_vms + 1, sizeof(*s.phoned_ms));
-	if (!s.phoned_ms) {
+	s.ks = calloc(m->n_vms + 1, sizeof(*s.ks));
+	if (!s.phoned_ms || !s.ks) {
 		(void) err_nomem(&err);
 		goto out;
 	}
@@ -591,6 +672,7 @@ out:
 	free(s.agent);
 	free(s.agent_b64);
 	free(s.phoned_ms);
+	ks_cache_free(s.ks, m ? m->n_vms : 0);
 	store_free(s.st);
 	free(state_dir);
 	manifest_free(m);
