@@ -13,18 +13,31 @@ static const char *const level_names[LOG_LEVEL_MAX] = {
 	[LOG_LEVEL_DEBUG] = "debug",
 };
 
+/*
+ * One line, one write: stderr is unbuffered, so the prefix, the message and
+ * the newline went out as three writes, and lines of two threads could
+ * interleave. A line longer than the buffer is cut.
+ */
 void log_write(enum log_level level, const char *tag, const char *fmt, ...)
 {
+	char line[2048];
 	va_list ap;
+	int n, m;
 
 	if (level > log_max_level || level >= LOG_LEVEL_MAX)
 		return;
 	if (level == LOG_LEVEL_DEBUG)
-		fprintf(stderr, "muster: %s: %s: ", level_names[level], tag);
+		n = snprintf(line, sizeof(line), "muster: %s: %s: ", level_names[level], tag);
 	else
-		fprintf(stderr, "muster: %s: ", level_names[level]);
+		n = snprintf(line, sizeof(line), "muster: %s: ", level_names[level]);
+	if (n < 0 || (size_t) n >= sizeof(line) - 1)
+		return;
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	m = vsnprintf(line + n, sizeof(line) - (size_t) n - 1, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	if (m < 0)
+		return;
+	n = (size_t) n + (size_t) m >= sizeof(line) - 1 ? (int) sizeof(line) - 2 : n + m;
+	line[n++] = '\n';
+	(void) fwrite(line, 1, (size_t) n, stderr);
 }
