@@ -58,6 +58,7 @@ enum store_sql {
 	SQL_TOKEN_PUT,
 	SQL_TOKEN_GET,
 	SQL_DATA_VERSION,
+	SQL_KEY_SAME,
 	SQL_MAX
 };
 
@@ -173,6 +174,10 @@ static const char *const store_sql_text[SQL_MAX] = {
 		" ON CONFLICT (vm_id) DO UPDATE SET sha256 = excluded.sha256,"
 		" created_at = excluded.created_at, expires_at = excluded.expires_at",
 	[SQL_DATA_VERSION] = "PRAGMA data_version",
+	[SQL_KEY_SAME] =
+		"SELECT 1 FROM keys k JOIN vms v ON v.id = k.vm_id JOIN fleets f ON f.id = v.fleet_id"
+		" WHERE f.name = ?1 AND v.name = ?2 AND k.type = ?3 AND k.public_key = ?4"
+		" AND k.fingerprint IS ?5",
 	[SQL_TOKEN_GET] =
 		"SELECT t.sha256, t.expires_at, v.state FROM tokens t"
 		" JOIN vms v ON v.id = t.vm_id JOIN fleets f ON f.id = v.fleet_id"
@@ -1353,6 +1358,31 @@ static int key_put_item(struct store *s, int64_t fleet_id,
 	return 0;
 }
 
+/* Whether every item is recorded already, exactly: 1 yes, 0 no, -1 err. */
+static int keys_all_same(struct store *s, const char *fleet, const struct store_key_item *items,
+			 size_t n, struct muster_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		_cleanup_reset_ sqlite3_stmt *st = NULL;
+		int rc;
+
+		if (stmt_get(s, SQL_KEY_SAME, &st, err) < 0)
+			return -1;
+		if (bind_text(st, 1, fleet) < 0 || bind_text(st, 2, items[i].vm) < 0 ||
+		    bind_text(st, 3, items[i].type) < 0 || bind_text(st, 4, items[i].public_key) < 0 ||
+		    bind_text(st, 5, items[i].fingerprint) < 0)
+			return db_fail(s, err);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_DONE)
+			return 0;
+		if (rc != SQLITE_ROW)
+			return db_fail(s, err);
+	}
+	return 1;
+}
+
 int store_keys_put_many(struct store *s, const char *fleet,
 			const struct store_key_item *items, size_t n,
 			size_t *ret_changed, struct muster_err *err)
@@ -1374,6 +1404,15 @@ int store_keys_put_many(struct store *s, const char *fleet,
 			return err_set(err, MUSTER_E_INVALID,
 				       "cannot record %s key of '%s': the key is empty",
 				       it->type, it->vm);
+	}
+	/* the common case (a rerun, muster serve): all recorded; read, do not write */
+	switch (keys_all_same(s, fleet, items, n, err)) {
+	case 1:
+		if (ret_changed)
+			*ret_changed = 0;
+		return 0;
+	case -1:
+		goto fail;
 	}
 	if (tx_begin(s, err) < 0 ||
 	    fleet_id_ensure(s, fleet, &fleet_id, err) < 0)
