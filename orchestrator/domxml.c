@@ -501,21 +501,7 @@ static int check_nic(const struct domxml_domain *d, enum dom_type type, size_t i
 			       DOMXML_MAX_FORWARDS);
 	if (nic->n_forwards && !nic->forwards)
 		return err_set(err, MUSTER_E_INVALID, "nic %zu: forwards missing", i);
-	if (nic->guestfwd) {
-		const struct domxml_guestfwd *g = nic->guestfwd;
-		uint32_t a;
 
-		(void) snprintf(what, sizeof(what), "nic %zu guestfwd guest address", i);
-		if (check_ipv4(what, g->guest_addr, &a, err) < 0)
-			return -1;
-		(void) snprintf(what, sizeof(what), "nic %zu guestfwd host address", i);
-		if (check_ipv4(what, g->host_addr, &a, err) < 0)
-			return -1;
-		if (g->guest_port < 1 || g->guest_port > 65535 || g->host_port < 1 ||
-		    g->host_port > 65535)
-			return err_set(err, MUSTER_E_INVALID,
-				       "nic %zu guestfwd: ports must be 1 to 65535", i);
-	}
 	for (j = 0; j < nic->n_forwards; j++) {
 		if (check_forward(&nic->forwards[j], i, j, err) < 0)
 			return -1;
@@ -715,10 +701,6 @@ static void add_user_nic(struct tree *t, xmlNodePtr cmdline, xmlNsPtr qns, size_
 	for (j = 0; j < nic->n_forwards; j++)
 		(void) buf_printf(&b, ",hostfwd=tcp:%s:%u-:%u", nic->forwards[j].host_addr,
 				  nic->forwards[j].host_port, nic->forwards[j].guest_port);
-	if (nic->guestfwd)
-		(void) buf_printf(&b, ",guestfwd=tcp:%s:%u-tcp:%s:%u", nic->guestfwd->guest_addr,
-				  nic->guestfwd->guest_port, nic->guestfwd->host_addr,
-				  nic->guestfwd->host_port);
 	add_qemu_arg(t, cmdline, qns, "-netdev");
 	if (buf_failed(&b))
 		t->oom = true;

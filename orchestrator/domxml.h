@@ -79,18 +79,6 @@ struct domxml_forward {
 	unsigned guest_port;	/* 1..65535 */
 };
 
-/*
- * A guest's TCP connections to guest_addr:guest_port (inside QEMU's
- * user-mode network, 10.0.2.0/24) go to host_addr:host_port on the host:
- * how a restricted guest reaches `muster serve` on loopback.
- */
-struct domxml_guestfwd {
-	const char *guest_addr;	/* IPv4 dotted quad */
-	unsigned guest_port;	/* 1..65535 */
-	const char *host_addr;	/* IPv4 dotted quad */
-	unsigned host_port;	/* 1..65535 */
-};
-
 struct domxml_nic {
 	enum domxml_nic_kind kind;
 	const char *source;	/* NETWORK: the network name; BRIDGE, OVS_VLAN: the bridge; USER: NULL */
@@ -99,7 +87,6 @@ struct domxml_nic {
 				   Required for USER; NULL elsewhere lets libvirt choose */
 	const struct domxml_forward *forwards;	/* USER only */
 	size_t n_forwards;
-	const struct domxml_guestfwd *guestfwd;	/* USER only, or NULL */
 };
 
 struct domxml_domain {
@@ -136,8 +123,7 @@ struct domxml_domain {
  * <qemu:commandline> arguments "-netdev user,id=mnetN,restrict=on,
  * hostfwd=tcp:ADDR:PORT-:GPORT..." and "-device virtio-net-pci,netdev=mnetN,
  * mac=MAC,addr=0x1N", N the NIC's index, as libvirt 9.0 has no element for
- * user-mode host forwards; a guestfwd adds ",guestfwd=tcp:GADDR:GPORT-
- * tcp:HADDR:HPORT". An SMBIOS serial becomes <os><smbios mode='sysinfo'/>
+ * user-mode host forwards. An SMBIOS serial becomes <os><smbios mode='sysinfo'/>
  * and <sysinfo type='smbios'><system><entry name='serial'>. Disks and NICs are virtio, the seed a SATA cdrom;
  * on xen (which has no virtio) the disk is xvda on the xen bus, the seed an
  * IDE cdrom hdc, NICs have no model (PV netfront) and the agent channel's

@@ -589,15 +589,10 @@ static const struct domxml_domain dom_tcg = {
 	.destroy_on_reboot = true,
 };
 
-/* NoCloud over HTTP: no seed ISO; cloud-init finds its URL in the SMBIOS
- * serial and reaches muster serve on loopback through a guestfwd */
-static const struct domxml_guestfwd guestfwd_serve = {
-	.guest_addr = "10.0.2.100", .guest_port = 80, .host_addr = "127.0.0.1", .host_port = 8080,
-};
+/* NoCloud over HTTP: no seed ISO; cloud-init finds its URL in the SMBIOS serial */
 
 static const struct domxml_nic nics_http[] = {
-	{ .kind = DOMXML_NIC_USER, .mac = "52:54:00:5c:00:02", .forwards = fwd_tcg, .n_forwards = 1,
-	  .guestfwd = &guestfwd_serve },
+	{ .kind = DOMXML_NIC_USER, .mac = "52:54:00:5c:00:02", .forwards = fwd_tcg, .n_forwards = 1 },
 };
 
 static const struct domxml_domain dom_http = {
@@ -987,10 +982,6 @@ static void test_domain_refused(void **state)
 	static const struct domxml_nic nosource[] = { { .kind = DOMXML_NIC_BRIDGE } };
 	static const struct domxml_nic netslash[] = { { .kind = DOMXML_NIC_NETWORK, .source = "a/b" } };
 	static const struct domxml_nic badkind[] = { { .kind = DOMXML_NIC_KIND_MAX, .source = "n" } };
-	static const struct domxml_guestfwd gf_comma = { "10.0.2.100,guestfwd=tcp:1.2.3.4:1-cmd:sh", 80, "127.0.0.1", 8080 };
-	static const struct domxml_guestfwd gf_port0 = { "10.0.2.100", 80, "127.0.0.1", 0 };
-	static const struct domxml_nic user_gf_comma[] = { { .kind = DOMXML_NIC_USER, .mac = "52:54:00:00:00:01", .guestfwd = &gf_comma } };
-	static const struct domxml_nic user_gf_port0[] = { { .kind = DOMXML_NIC_USER, .mac = "52:54:00:00:00:01", .guestfwd = &gf_port0 } };
 	static char long_serial[DOMXML_SERIAL_MAX + 2];
 	static const struct domxml_meta meta_nofleet = { .vm = (char *) "v" };
 	static const struct domxml_meta meta_ctl = { .fleet = (char *) "f", .vm = (char *) "v", .group = (char *) "g\n" };
@@ -1080,8 +1071,6 @@ static void test_domain_refused(void **state)
 	NICS("network name with slash", netslash, "contains '/'");
 	NICS("unknown NIC kind", badkind, "unknown kind");
 	NICS("too many NICs", many, "17 NICs, at most 16");
-	NICS("guestfwd address with an option in it", user_gf_comma, "guestfwd guest address");
-	NICS("guestfwd to port 0", user_gf_port0, "guestfwd: ports must be 1 to 65535");
 	memset(long_serial, 'a', sizeof(long_serial) - 1);
 	CASE("SMBIOS serial with a newline", smbios_serial, "ds=nocloud;s=http://x/\nX", "only printable ASCII");
 	CASE("empty SMBIOS serial", smbios_serial, "", "SMBIOS serial: 1 to");
