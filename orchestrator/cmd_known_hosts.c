@@ -4,6 +4,7 @@
 #include "afile.h"
 #include "buf.h"
 #include "cmd.h"
+#include "forwards.h"
 #include "keystore.h"
 
 static int out_option(int opt, const char *arg, void *userdata)
@@ -41,18 +42,12 @@ static void host_names(const struct manifest *m, size_t vm, const struct store_f
 			(void) buf_printf(b, ",%s", g->nics[i].ip);
 		for (k = 0; k < net->n_forwards; k++) {
 			const struct mf_forward *f = &net->forwards[k];
-			size_t r;
+			unsigned port = f->host_port ? f->host_port :
+					forwards_recorded_port(fw, n_fw, m->fleet, m->vms[vm].name, i,
+							       f->service, f->host_addr);
 
-			if (f->guest_port != 22)
-				continue;
-			if (f->host_port) {
-				forward_name(b, f->host_addr, f->host_port);
-				continue;
-			}
-			for (r = 0; r < n_fw; r++)
-				if (fw[r].nic == i && streq(fw[r].vm, m->vms[vm].name) &&
-				    streq(fw[r].service, f->service) && streq(fw[r].host_addr, f->host_addr))
-					forward_name(b, fw[r].host_addr, fw[r].host_port);
+			if (f->guest_port == 22 && port)
+				forward_name(b, f->host_addr, port);
 		}
 	}
 }

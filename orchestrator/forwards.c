@@ -41,12 +41,8 @@ static int rec_cmp(const void *k, const void *e)
 	return c ? c : strcmp(key->vm, r->vm);
 }
 
-/*
- * The recorded port of fleet's vm, nic and service on addr, or 0. rec is
- * sorted by fleet, vm, nic, service (store_forward_list's order).
- */
-static unsigned recorded_port(const struct store_forward *rec, size_t n, const char *fleet,
-			      const char *vm, size_t nic, const char *service, const char *addr)
+unsigned forwards_recorded_port(const struct store_forward *rec, size_t n, const char *fleet,
+				const char *vm, size_t nic, const char *service, const char *addr)
 {
 	struct rec_key key = { fleet, vm };
 	const struct store_forward *hit = n ? bsearch(&key, rec, n, sizeof(*rec), rec_cmp) : NULL, *p;
@@ -100,10 +96,13 @@ int forwards_assign(const struct manifest *m, const struct store_forward *record
 			for (k = 0; k < net->n_forwards; k++, j++) {
 				const struct mf_forward *fw = &net->forwards[k];
 				unsigned p = fw->host_port;
+				bool chosen;
 
 				if (!p)
-					p = recorded_port(recorded, n_recorded, m->fleet, m->vms[vm].name,
-							  i, fw->service, fw->host_addr);
+					p = forwards_recorded_port(recorded, n_recorded, m->fleet,
+								   m->vms[vm].name, i, fw->service,
+								   fw->host_addr);
+				chosen = !p;	/* neither fixed nor recorded: chosen now */
 				while (!p && next < 65536) {
 					if (!TAKEN(taken, next) &&
 					    (!probe || probe(fw->host_addr, next, ud)))
@@ -117,9 +116,7 @@ int forwards_assign(const struct manifest *m, const struct store_forward *record
 						       "forward (%u to 65535 are taken)",
 						       m->vms[vm].name, fw->service, FORWARDS_FIRST_PORT);
 				}
-				if (!fw->host_port && !recorded_port(recorded, n_recorded, m->fleet,
-								     m->vms[vm].name, i, fw->service,
-								     fw->host_addr)) {
+				if (chosen) {
 					TAKE(taken, p);
 					f.added[total++] = (struct store_forward) {
 						.vm = (char *) m->vms[vm].name, .nic = (unsigned) i,

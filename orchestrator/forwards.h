@@ -41,4 +41,11 @@ int forwards_assign(const struct manifest *m, const struct store_forward *record
 		    void *ud, struct forwards *ret, struct muster_err *err) WUR;
 void forwards_release(struct forwards *f);
 
+/*
+ * The recorded port of fleet's vm, nic and service on addr, or 0. rec is
+ * sorted by fleet, vm, nic, service (store_forward_list's order).
+ */
+unsigned forwards_recorded_port(const struct store_forward *rec, size_t n, const char *fleet,
+				const char *vm, size_t nic, const char *service, const char *addr);
+
 #endif
