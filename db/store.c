@@ -1727,3 +1727,13 @@ int store_data_version(struct store *s, int64_t *ret, struct muster_err *err)
 	*ret = sqlite3_column_int64(st, 0);
 	return 0;
 }
+
+static int vm_name_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct store_vm *) elem)->name);
+}
+
+const struct store_vm *store_vm_find(const struct store_vm *vms, size_t n, const char *name)
+{
+	return n ? bsearch(name, vms, n, sizeof(*vms), vm_name_cmp) : NULL;
+}

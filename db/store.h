@@ -99,6 +99,9 @@ int store_vm_list(struct store *s, const char *fleet, struct store_vm **ret,
 
 /* Free the strings of one entry (not the entry itself); NULL is allowed. */
 void store_vm_release(struct store_vm *vm);
+
+/* The entry named name in a list store_vm_list made (sorted by name), or NULL. */
+const struct store_vm *store_vm_find(const struct store_vm *vms, size_t n, const char *name);
 /* Free an array from store_vm_list; NULL is allowed. */
 void store_vm_list_free(struct store_vm *vms, size_t n);
 

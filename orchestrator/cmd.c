@@ -354,22 +354,12 @@ static int domain_cmp(const void *a, const void *b)
 	return strcmp(((const struct hv_domain *) a)->name, ((const struct hv_domain *) b)->name);
 }
 
-static int rec_cmp(const void *key, const void *elem)
-{
-	return strcmp(key, ((const struct store_vm *) elem)->name);
-}
-
 /* bsearch, but an empty array may be NULL (bsearch's may not). */
 static const struct hv_domain *find_domain(const struct hv_domain *doms, size_t n, const char *name)
 {
 	struct hv_domain key = { .name = (char *) name };
 
 	return n ? bsearch(&key, doms, n, sizeof(*doms), domain_cmp) : NULL;
-}
-
-static const struct store_vm *find_rec(const struct store_vm *recs, size_t n, const char *name)
-{
-	return n ? bsearch(name, recs, n, sizeof(*recs), rec_cmp) : NULL;
 }
 
 /*
@@ -403,7 +393,7 @@ static int locate(const struct manifest *m, const struct cmd_hosts *hosts,
 	}
 	for (i = 0; i < m->n_vms; i++) {
 		const struct hv_domain *d = find_domain(doms, n_doms, want[i].domain);
-		const struct store_vm *r = find_rec(recs, n_recs, want[i].name);
+		const struct store_vm *r = store_vm_find(recs, n_recs, want[i].name);
 
 		names[i] = want[i].name;
 		cur[i] = d ? (ssize_t) d->host : r ? cmd_hosts_find(hosts, r->host) : -1;
@@ -465,7 +455,7 @@ int cmd_plan_compute(const struct cli *cli, const struct manifest *m, struct sto
 			if (identity_domain_name(m->fleet, it->name, dom, sizeof(dom), NULL) == 0 &&
 			    (d = find_domain(doms, n_doms, dom)))
 				it->host = hosts->h[d->host].uri;
-			else if ((rec = find_rec(recs, n_recs, it->name)) &&
+			else if ((rec = store_vm_find(recs, n_recs, it->name)) &&
 				 cmd_hosts_find(hosts, rec->host) >= 0)
 				it->host = hosts->h[cmd_hosts_find(hosts, rec->host)].uri;
 			else if (hosts->n == 1)

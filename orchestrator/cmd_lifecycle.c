@@ -62,21 +62,18 @@ static bool select_vms(const struct manifest *m, char **targets, int n, bool *ch
 static int vm_host(struct cmd_hosts *hosts, const struct store_vm *recs, size_t n_recs,
 		   const char *name, struct hv **ret, struct muster_err *err)
 {
-	const char *where = NULL;
-	ssize_t h;
-	size_t i;
+	const struct store_vm *rec = store_vm_find(recs, n_recs, name);
+	const char *where = rec ? rec->host : NULL;
+	ssize_t h = cmd_hosts_find(hosts, where);
 
-	for (i = 0; i < n_recs; i++)
-		if (streq(recs[i].name, name))
-			where = recs[i].host;
-	h = cmd_hosts_find(hosts, where);
 	if (h < 0 && hosts->n == 1)
 		h = 0;
+	if (h < 0 && where)
+		return err_set(err, MUSTER_E_NOTFOUND,
+			       "it was placed on %s, which is not among the fleet's hosts", where);
 	if (h < 0)
-		return err_set(err, MUSTER_E_NOTFOUND, where ?
-			       "it was placed on %s, which is not among the fleet's hosts" :
-			       "it has not been placed on a host yet (muster apply places it)%s",
-			       where ? where : "");
+		return err_set(err, MUSTER_E_NOTFOUND,
+			       "it has not been placed on a host yet (muster apply places it)");
 	return cmd_hosts_hv(hosts, (size_t) h, ret, err);
 }
 

@@ -42,11 +42,6 @@ void status_rows_release(struct status_rows *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static int rec_cmp(const void *key, const void *elem)
-{
-	return strcmp(key, ((const struct store_vm *) elem)->name);
-}
-
 static int ev_cmp(const void *key, const void *elem)
 {
 	return strcmp(key, ((const struct store_event *) elem)->vm);
@@ -72,9 +67,8 @@ int status_rows_load(struct store *st, const struct manifest *m, const char *fle
 	n_addr = 0;
 	for (i = 0; i < total; i++) {
 		const struct mf_vm *vm = i < n_vms ? &m->vms[i] : NULL;
-		const struct store_vm *rec = vm ? (r->n_recs ? bsearch(vm->name, r->recs, r->n_recs,
-								       sizeof(*r->recs), rec_cmp) : NULL) :
-					     &r->recs[i - n_vms];
+		const struct store_vm *rec = vm ? store_vm_find(r->recs, r->n_recs, vm->name) :
+						  &r->recs[i - n_vms];
 		const char *name = vm ? vm->name : rec->name;
 		const struct store_event *e;
 		struct jsonout_vm *row;
