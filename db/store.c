@@ -59,6 +59,9 @@ enum store_sql {
 	SQL_TOKEN_GET,
 	SQL_DATA_VERSION,
 	SQL_KEY_SAME,
+	SQL_VM_INSTALLED_SET,
+	SQL_TOKEN_DELETE,
+	SQL_VM_INSTALLED_GET,
 	SQL_MAX
 };
 
@@ -181,6 +184,12 @@ static const char *const store_sql_text[SQL_MAX] = {
 	[SQL_TOKEN_GET] =
 		"SELECT t.sha256, t.expires_at, v.state FROM tokens t"
 		" JOIN vms v ON v.id = t.vm_id JOIN fleets f ON f.id = v.fleet_id"
+		" WHERE f.name = ?1 AND v.name = ?2",
+	/* ?2 NULL: not installed (a new blank disk) */
+	[SQL_VM_INSTALLED_SET] = "UPDATE vms SET installed_at = ?2 WHERE id = ?1",
+	[SQL_TOKEN_DELETE] = "DELETE FROM tokens WHERE vm_id = ?1",
+	[SQL_VM_INSTALLED_GET] =
+		"SELECT v.installed_at FROM vms v JOIN fleets f ON f.id = v.fleet_id"
 		" WHERE f.name = ?1 AND v.name = ?2"
 };
 
@@ -1736,4 +1745,82 @@ static int vm_name_cmp(const void *key, const void *elem)
 const struct store_vm *store_vm_find(const struct store_vm *vms, size_t n, const char *name)
 {
 	return n ? bsearch(name, vms, n, sizeof(*vms), vm_name_cmp) : NULL;
+}
+
+/* Set (at > 0) or clear (at == 0) vm_id's installed_at; with a report, end its token. */
+static int installed_set(struct store *s, int64_t vm_id, int64_t at, struct muster_err *err)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL, *del = NULL;
+	int rc;
+
+	if (stmt_get(s, SQL_VM_INSTALLED_SET, &st, err) < 0)
+		return -1;
+	rc = at ? sqlite3_bind_int64(st, 2, at) : sqlite3_bind_null(st, 2);
+	if (bind_int64(st, 1, vm_id) < 0 || rc != SQLITE_OK)
+		return db_fail(s, err);
+	if (step_done(s, st, err) < 0)
+		return -1;
+	if (!at)
+		return 0;
+	if (stmt_get(s, SQL_TOKEN_DELETE, &del, err) < 0)
+		return -1;
+	if (bind_int64(del, 1, vm_id) < 0)
+		return db_fail(s, err);
+	return step_done(s, del, err);
+}
+
+int store_vm_installed(struct store *s, const char *fleet, const char *vm, const char *detail,
+		       int64_t run_id, struct muster_err *err)
+{
+	int64_t vm_id;
+	enum vm_state now;
+
+	if (check_name("fleet", fleet, err) < 0 || check_name("vm", vm, err) < 0)
+		return -1;
+	if (tx_begin(s, err) < 0 || vm_find(s, fleet, vm, &vm_id, &now, err) < 0 ||
+	    installed_set(s, vm_id, store_now(s), err) < 0 ||
+	    vm_transition(s, fleet, vm, now, detail, run_id, err) < 0 ||
+	    tx_commit(s, err) < 0) {
+		tx_rollback(s);
+		err_prefix(err, "cannot record the install of '%s'", vm);
+		return -1;
+	}
+	return 0;
+}
+
+int store_vm_uninstalled(struct store *s, const char *fleet, const char *vm,
+			 struct muster_err *err)
+{
+	int64_t vm_id;
+	enum vm_state now;
+
+	if (check_name("fleet", fleet, err) < 0 || check_name("vm", vm, err) < 0)
+		return -1;
+	if (tx_begin(s, err) < 0 || vm_find(s, fleet, vm, &vm_id, &now, err) < 0 ||
+	    installed_set(s, vm_id, 0, err) < 0 || tx_commit(s, err) < 0) {
+		tx_rollback(s);
+		err_prefix(err, "cannot record the blank disk of '%s'", vm);
+		return -1;
+	}
+	return 0;
+}
+
+int store_vm_installed_at(struct store *s, const char *fleet, const char *vm, int64_t *ret,
+			  struct muster_err *err)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	int rc;
+
+	*ret = 0;
+	if (stmt_get(s, SQL_VM_INSTALLED_GET, &st, err) < 0)
+		return -1;
+	if (bind_text(st, 1, fleet) < 0 || bind_text(st, 2, vm) < 0)
+		return db_fail(s, err);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return db_fail(s, err);
+	*ret = sqlite3_column_int64(st, 0);
+	return 0;
 }

@@ -296,4 +296,18 @@ int store_token_get(struct store *s, const char *fleet, const char *vm, char sha
  */
 int store_data_version(struct store *s, int64_t *ret, struct muster_err *err) WUR;
 
+/*
+ * Kickstart installs (migration 5). store_vm_installed records that fleet's
+ * vm reported its install done (detail: an event, its state kept) and ends
+ * its token, in one transaction; MUSTER_E_NOTFOUND when there is no such VM.
+ * store_vm_uninstalled forgets it (the VM got a new blank disk).
+ * store_vm_installed_at: when (unix ms), 0 when not installed or no such VM.
+ */
+int store_vm_installed(struct store *s, const char *fleet, const char *vm, const char *detail,
+		       int64_t run_id, struct muster_err *err) WUR;
+int store_vm_uninstalled(struct store *s, const char *fleet, const char *vm,
+			 struct muster_err *err) WUR;
+int store_vm_installed_at(struct store *s, const char *fleet, const char *vm, int64_t *ret,
+			  struct muster_err *err) WUR;
+
 #endif

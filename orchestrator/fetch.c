@@ -203,6 +203,8 @@ static int cache_check(const char *path, const char *want, struct muster_err *er
 	}
 	if (!S_ISREG(st.st_mode))
 		return err_set(err, MUSTER_E_IO, "cached image '%s' is not a regular file", path);
+	if (!want)
+		return 1;	/* cached by URL: complete once renamed into place */
 	if (fetch_file_sha256(path, got, err) < 0)
 		return -1;
 	if (streq(got, want))
@@ -567,7 +569,7 @@ static enum outcome xfer_verify(struct xfer *x, const char *want, struct muster_
 
 	if (hash_finish_hex(x->hash, got, err) < 0)
 		return OUTCOME_FAILED;
-	if (streq(got, want))
+	if (!want || streq(got, want))
 		return OUTCOME_DONE;
 	if (x->reused) {
 		log_debug("image '%s': SHA-256 is %s after resuming a partial download: downloading it all again",
@@ -849,12 +851,13 @@ int fetch_image(const char *url, const char *sha256, const char *cache_dir,
 	_cleanup_free_ char *shown = NULL, *final = NULL, *part = NULL, *lock = NULL;
 	struct xfer x = { .fd = -1 };
 	struct muster_err local;
+	char key[4 + 64 + 1];
 	int lock_fd = -1, r = -1, have;
 
 	if (!err)
 		err = &local;
 	err_clear(err);
-	if (!url || !sha256 || !cache_dir || !ret_path)
+	if (!url || !cache_dir || !ret_path)
 		return err_set(err, MUSTER_E_INVALID, "fetch_image: missing argument");
 	(void) pthread_once(&fetch_curl_once, fetch_curl_init);
 	shown = url_redact(url);
@@ -865,15 +868,28 @@ int fetch_image(const char *url, const char *sha256, const char *cache_dir,
 			shown);
 		goto out;
 	}
-	if (!is_sha256_hex(sha256)) {
+	if (sha256 && !is_sha256_hex(sha256)) {
 		err_set(err, MUSTER_E_INVALID,
 			"image '%s': sha256 '%s' is not 64 lowercase hexadecimal digits", shown, sha256);
 		goto out;
 	}
+	if (!sha256) {
+		/* no digest to go by: cached under the SHA-256 of the URL */
+		uint8_t d[HASH_SHA256_LEN];
+
+		memcpy(key, "url-", 4);
+		if (hash_sha256(url, strlen(url), d) < 0) {
+			err_nomem(err);
+			goto out;
+		}
+		hash_hex(d, sizeof(d), key + 4);
+	} else {
+		memcpy(key, sha256, 65);
+	}
 	if (statedir_prepare(cache_dir, err) < 0 ||
-	    path_join(cache_dir, sha256, "", &final, err) < 0 ||
-	    path_join(cache_dir, sha256, ".part", &part, err) < 0 ||
-	    path_join(cache_dir, sha256, ".lock", &lock, err) < 0 ||
+	    path_join(cache_dir, key, "", &final, err) < 0 ||
+	    path_join(cache_dir, key, ".part", &part, err) < 0 ||
+	    path_join(cache_dir, key, ".lock", &lock, err) < 0 ||
 	    lock_take(lock, &lock_fd, err) < 0)
 		goto out;
 	have = cache_check(final, sha256, err);
@@ -897,5 +913,101 @@ out:
 	hash_free(x.hash);
 	if (lock_fd >= 0)
 		close(lock_fd);	/* releases the flock */
+	return r;
+}
+
+/* ---- small files into memory ------------------------------------------------------ */
+
+static size_t on_write_mem(char *p, size_t size, size_t n, void *userdata)
+{
+	struct buf *b = userdata;
+	size_t len = size * n;
+
+	return buf_append(b, p, len) < 0 ? 0 : len;
+}
+
+int fetch_text(const char *url, size_t max, char **ret, size_t *ret_len, struct muster_err *err)
+{
+	_cleanup_free_ char *shown = NULL;
+	unsigned failures = 0;
+	CURL *c = NULL;
+	int r = -1;
+
+	(void) pthread_once(&fetch_curl_once, fetch_curl_init);
+	shown = url_redact(url);
+	if (!shown)
+		return err_nomem(err);
+	if (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0)
+		return err_set(err, MUSTER_E_INVALID, "'%s': only http and https URLs can be fetched",
+			       shown);
+	if (fetch_curl_init_rc != CURLE_OK)
+		return err_set(err, MUSTER_E_IO, "cannot initialise libcurl: %s",
+			       curl_easy_strerror(fetch_curl_init_rc));
+	for (;;) {
+		struct buf m = BUF_INIT(max);
+		char errbuf[CURL_ERROR_SIZE] = "";
+		long code = 0;
+		CURLcode rc;
+		bool transient;
+
+		c = curl_easy_init();
+		if (!c ||
+		    curl_easy_setopt(c, CURLOPT_URL, url) != CURLE_OK ||
+		    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+		    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
+		    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") != CURLE_OK ||
+		    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L) != CURLE_OK ||
+		    curl_easy_setopt(c, CURLOPT_MAXREDIRS, FETCH_MAX_REDIRS) != CURLE_OK ||
+		    curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L) != CURLE_OK ||
+		    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write_mem) != CURLE_OK ||
+		    curl_easy_setopt(c, CURLOPT_WRITEDATA, &m) != CURLE_OK ||
+		    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK ||
+		    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long) FETCH_DEFAULT_TIMEOUT_S) != CURLE_OK ||
+		    curl_easy_setopt(c, CURLOPT_TIMEOUT, (long) FETCH_DEFAULT_TIMEOUT_S) != CURLE_OK ||
+		    curl_easy_setopt(c, CURLOPT_USERAGENT, "muster/" MUSTER_VERSION) != CURLE_OK) {
+			buf_release(&m);
+			err_set(err, MUSTER_E_IO, "'%s': cannot set up libcurl", shown);
+			goto out;
+		}
+		rc = curl_easy_perform(c);
+		if (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code) != CURLE_OK)
+			code = 0;
+		curl_easy_cleanup(c);
+		c = NULL;
+		if (rc == CURLE_OK) {
+			*ret_len = m.len;
+			*ret = m.len ? buf_detach(&m) : strdup("");
+			if (!*ret) {
+				err_nomem(err);
+				goto out;
+			}
+			r = 0;
+			goto out;
+		}
+		text_redact(errbuf);
+		if (buf_failed(&m)) {
+			buf_release(&m);
+			err_set(err, MUSTER_E_INVALID, "'%s': larger than %zu bytes", shown, max);
+			goto out;
+		}
+		buf_release(&m);
+		if (rc == CURLE_HTTP_RETURNED_ERROR) {
+			err_set(err, code == 404 || code == 410 ? MUSTER_E_NOTFOUND : MUSTER_E_IO,
+				"'%s': HTTP status %ld", shown, code);
+			transient = http_transient(code);
+		} else {
+			err_set(err, MUSTER_E_IO, "'%s': %s", shown,
+				errbuf[0] ? errbuf : curl_easy_strerror(rc));
+			transient = curl_transient(rc);
+		}
+		if (!transient || failures >= FETCH_DEFAULT_RETRIES)
+			goto out;
+		log_debug("%s: retrying in %u s", err->msg, 1U << failures);
+		sleep_s(1U << failures);
+		failures++;
+	}
+out:
+	if (c)
+		curl_easy_cleanup(c);
 	return r;
 }

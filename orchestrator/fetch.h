@@ -61,6 +61,11 @@ struct fetch_opts {
  * <cache_dir>/<sha256>.lock, which is left in place. Error messages name the
  * URL without its user:password@ part.
  *
+ * sha256 may be NULL when no digest is known (an installer's kernel from a
+ * tree that publishes no checksums): the file is then cached as
+ * <cache_dir>/url-<SHA-256 of url>, checked against nothing, and fetched
+ * only when that file is absent.
+ *
  * opts may be NULL (all defaults). On success returns 0 and sets *ret_path to
  * the cached file (caller frees); on failure returns -1 with err filled
  * (MUSTER_E_INVALID for a bad argument, a digest mismatch, an image over
@@ -77,5 +82,15 @@ int fetch_image(const char *url, const char *sha256, const char *cache_dir,
  * out (for images given by path, and the cache check). Returns 0 or -1.
  */
 int fetch_file_sha256(const char *path, char out[65], struct muster_err *err) WUR;
+
+/*
+ * GET a small file (an install tree's .treeinfo) into memory: *ret (NUL
+ * terminated, caller frees) and *ret_len. At most max bytes (more is
+ * MUSTER_E_INVALID); http and https only, redirects as fetch_image, 60 s in
+ * all per attempt, transient failures retried; HTTP 404 and 410 are
+ * MUSTER_E_NOTFOUND. Nothing is cached.
+ */
+int fetch_text(const char *url, size_t max, char **ret, size_t *ret_len,
+	       struct muster_err *err) WUR;
 
 #endif

@@ -960,6 +960,67 @@ static void test_file_sha256(void **state)
 	assert_non_null(strstr(err.msg, none));
 }
 
+/* No digest known: cached under the URL's SHA-256, fetched once, not checked. */
+static void test_no_digest_cached_by_url(void **state)
+{
+	struct fx *f = *state;
+	_cleanup_free_ char *url = url_of(f, "/img.bin");
+	_cleanup_free_ char *p1 = NULL, *p2 = NULL, *p3 = NULL, *want = NULL;
+	_cleanup_free_ char *other = url_of(f, "/other.bin");
+	uint8_t d[HASH_SHA256_LEN];
+	char key[4 + 65] = "url-", key2[4 + 65] = "url-";
+	struct muster_err err;
+
+	assert_int_equal(hash_sha256(url, strlen(url), d), 0);
+	hash_hex(d, sizeof(d), key + 4);
+	assert_int_equal(hash_sha256(other, strlen(other), d), 0);
+	hash_hex(d, sizeof(d), key2 + 4);
+	want = str_of("%s/%s", f->cache, key);
+	assert_int_equal(fetch_image(url, NULL, f->cache, NULL, &p1, &err), 0);
+	assert_string_equal(p1, want);
+	assert_cached(f, p1, key, f->img, IMG_LEN);
+	assert_int_equal(fetch_image(url, NULL, f->cache, NULL, &p2, &err), 0);
+	assert_string_equal(p1, p2);
+	assert_int_equal(requests(f, NULL, 0), 1);
+	/* another URL is another entry */
+	assert_int_equal(fetch_image(other, NULL, f->cache, NULL, &p3, &err), 0);
+	assert_string_not_equal(p1, p3);
+	assert_cached(f, p3, key2, f->img2, IMG2_LEN);
+}
+
+/* Small files into memory: whole, bounded, 404 told apart. */
+static void test_text(void **state)
+{
+	struct fx *f = *state;
+	_cleanup_free_ char *url = url_of(f, "/other.bin");
+	_cleanup_free_ char *missing = url_of(f, "/missing.txt");
+	_cleanup_free_ char *flaky = url_of(f, "/other.bin?status=503&once=1");
+	char *text = NULL;
+	size_t len = 0;
+	struct muster_err err;
+
+	assert_int_equal(fetch_text(url, IMG2_LEN, &text, &len, &err), 0);
+	assert_int_equal(len, IMG2_LEN);
+	assert_memory_equal(text, f->img2, IMG2_LEN);
+	assert_int_equal(text[len], '\0');
+	free(text);
+	text = NULL;
+	assert_int_equal(fetch_text(url, IMG2_LEN - 1, &text, &len, &err), -1);
+	assert_null(text);
+	assert_int_equal(err.code, MUSTER_E_INVALID);
+	assert_non_null(strstr(err.msg, "larger than"));
+	assert_int_equal(fetch_text(missing, 100, &text, &len, &err), -1);
+	assert_int_equal(err.code, MUSTER_E_NOTFOUND);
+	assert_non_null(strstr(err.msg, "HTTP status 404"));
+	/* a 503 is retried */
+	assert_int_equal(fetch_text(flaky, IMG2_LEN, &text, &len, &err), 0);
+	assert_int_equal(len, IMG2_LEN);
+	free(text);
+	text = NULL;
+	assert_int_equal(fetch_text("ftp://127.0.0.1/x", 100, &text, &len, &err), -1);
+	assert_int_equal(err.code, MUSTER_E_INVALID);
+}
+
 int main(void)
 {
 	static const char *const proxy_vars[] = {
@@ -992,6 +1053,8 @@ int main(void)
 		T(test_proxy_from_environment),
 		T(test_concurrent_fetches),
 		T(test_file_sha256),
+		T(test_no_digest_cached_by_url),
+		T(test_text),
 	};
 #undef T
 

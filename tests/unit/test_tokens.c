@@ -98,11 +98,50 @@ static void test_expiry_and_ready(void **state)
 	assert_int_equal(token_issue(s, "f", "web-404", 60, t, &err), -1);
 }
 
+/* A kickstart install's report ends the token; a new blank disk forgets the install. */
+static void test_install_report(void **state)
+{
+	struct store *s = *state;
+	char t[TOKEN_LEN + 1];
+	struct muster_err err = { 0 };
+	struct store_event *ev = NULL;
+	size_t n = 0;
+	int64_t at = -1;
+
+	assert_int_equal(store_vm_installed_at(s, "f", "web-001", &at, &err), 0);
+	assert_int_equal(at, 0);
+	assert_int_equal(token_issue(s, "f", "web-001", 60, t, &err), 0);
+	assert_int_equal(token_check(s, "f", "web-001", t, now_ms(), &err), 1);
+	assert_int_equal(store_vm_installed(s, "f", "web-001", "installed: reported by %post", 0,
+					    &err), 0);
+	assert_int_equal(store_vm_installed_at(s, "f", "web-001", &at, &err), 0);
+	assert_true(at > 0);
+	assert_int_equal(token_check(s, "f", "web-001", t, now_ms(), &err), 0);
+	assert_int_equal(store_event_last(s, "f", &ev, &n, &err), 0);
+	assert_int_equal(n, 1);	/* web-002 has no event */
+	assert_string_equal(ev[0].vm, "web-001");
+	assert_string_equal(ev[0].detail, "installed: reported by %post");
+	store_event_list_free(ev, n);
+	/* another VM's token is untouched */
+	assert_int_equal(token_issue(s, "f", "web-002", 60, t, &err), 0);
+	assert_int_equal(store_vm_installed(s, "f", "web-001", "again", 0, &err), 0);
+	assert_int_equal(token_check(s, "f", "web-002", t, now_ms(), &err), 1);
+	assert_int_equal(store_vm_uninstalled(s, "f", "web-001", &err), 0);
+	assert_int_equal(store_vm_installed_at(s, "f", "web-001", &at, &err), 0);
+	assert_int_equal(at, 0);
+	/* unknown VMs */
+	assert_int_equal(store_vm_installed(s, "f", "web-404", "x", 0, &err), -1);
+	assert_int_equal(err.code, MUSTER_E_NOTFOUND);
+	assert_int_equal(store_vm_installed_at(s, "f", "web-404", &at, &err), 0);
+	assert_int_equal(at, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_issue_and_check, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expiry_and_ready, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_install_report, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
