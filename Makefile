@@ -109,6 +109,7 @@ check-golden: $(BUILD)/muster agent
 	@tests/run $(RESULTS) hosts tests/hosts/run
 	@tests/run $(RESULTS) kickstart tests/kickstart/run
 	@tests/run $(RESULTS) serve tests/serve/run
+	@tests/run $(RESULTS) install tests/install/run
 	@AGENT_BIN=$(abspath $(BUILD)/agent/muster-agent-dyn) \
 		AGENT_STATIC=$(abspath $(BUILD)/agent/muster-agent) \
 		tests/run $(RESULTS) agent tests/agent/run

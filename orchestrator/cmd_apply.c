@@ -23,6 +23,7 @@
 #include "fetch.h"
 #include "forwards.h"
 #include "identity.h"
+#include "installer.h"
 #include "keystore.h"
 #include "log.h"
 #include "provision.h"
@@ -181,6 +182,7 @@ struct ready_wait {
 	const size_t *items;		/* the batch's items that were started */
 	bool *done;			/* per item: ready, failed or not waited for */
 	bool *booted;
+	bool *installing;		/* per item: its installer runs (kickstart) */
 	size_t remaining;
 	void (*failed)(void *exec, size_t i, const char *why);
 	void *exec;
@@ -273,11 +275,89 @@ static void on_agent(void *userdata, size_t k, const struct channel_msg *msg)
 		channel_stop(rw->ch);
 }
 
+/* Listen to item k's agent: 0, or 1 when its domain has no channel (done), or -1 with err. */
+static int listen_agent(struct ready_wait *rw, size_t k, struct muster_err *err)
+{
+	struct apply_run *run = rw->run;
+	const struct manifest *m = run->fleet.m;
+	size_t vm = run->vm[rw->items[k]];
+	char dom[IDENTITY_DOMAIN_NAME_MAX + 1], *xml = NULL, *path = NULL;
+	struct hv *hv = NULL;
+	int r = -1;
+
+	if (identity_domain_name(m->fleet, m->vms[vm].name, dom, sizeof(dom), err) < 0 ||
+	    cmd_hosts_hv(run->hosts, run->host_of[vm], &hv, err) < 0 ||
+	    hv_domain_xml(hv, dom, &xml, err) < 0)
+		goto out;
+	if (domxml_channel_path(xml, DOMXML_AGENT_CHANNEL, &path, err) < 0) {
+		r = 1;
+		goto out;
+	}
+	r = channel_add(rw->ch, k, path, err);
+out:
+	free(xml);
+	free(path);
+	return r;
+}
+
+/*
+ * Item k's installer: still running, or stopped. Stopped after its report
+ * (POST /phone-home, recorded by muster serve), the VM boots its disk and
+ * its agent is listened to; stopped without one, the VM failed.
+ */
+static void install_poll(struct ready_wait *rw, size_t k)
+{
+	struct apply_run *run = rw->run;
+	const struct manifest *m = run->fleet.m;
+	size_t vm = run->vm[rw->items[k]];
+	const char *name = m->vms[vm].name;
+	char dom[IDENTITY_DOMAIN_NAME_MAX + 1];
+	struct muster_err err = { 0 };
+	struct hv *hv = NULL;
+	int64_t at = 0;
+	int active, r;
+
+	if (identity_domain_name(m->fleet, name, dom, sizeof(dom), &err) < 0 ||
+	    cmd_hosts_hv(run->hosts, run->host_of[vm], &hv, &err) < 0 ||
+	    (active = hv_domain_active(hv, dom, &err)) < 0) {
+		ready_fail(rw, k, "%s", err.msg);
+		return;
+	}
+	if (active)
+		return;
+	rw->installing[k] = false;
+	if (store_vm_installed_at(run->st, m->fleet, name, &at, &err) < 0) {
+		ready_fail(rw, k, "%s", err.msg);
+		return;
+	}
+	if (!at) {
+		ready_fail(rw, k, "its installer stopped without reporting the install done "
+			   "(its serial console shows why)");
+		return;
+	}
+	if (store_vm_note(run->st, m->fleet, name, "intent: start the installed system",
+			  run->fleet.run_id, &err) < 0 ||
+	    hv_domain_start(hv, dom, &err) < 0 ||
+	    store_vm_transition(run->st, m->fleet, name, VM_STATE_STARTED,
+				"installed: running its own disk", run->fleet.run_id, &err) < 0) {
+		ready_fail(rw, k, "%s", err.msg);
+		return;
+	}
+	r = listen_agent(rw, k, &err);
+	if (r < 0) {
+		ready_fail(rw, k, "%s", err.msg);
+	} else if (r > 0) {
+		rw->done[k] = true;	/* no channel: done when it runs */
+		rw->remaining--;
+	}
+}
+
 /*
  * The executor's ready hook: listen on the batch's agent channels until each
  * VM reports ready with the host keys muster made for it, or ready_timeout.
  * A domain whose driver gives it no channel socket (libvirt's test driver)
- * is done when it runs.
+ * is done when it runs. A kickstart VM's installer is watched until it
+ * stops (install_poll); the VM then boots its disk.
  */
 static void wait_ready(void *shared, const size_t *items, size_t n,
 		       void (*failed)(void *exec, size_t i, const char *why), void *exec)
@@ -291,29 +371,32 @@ static void wait_ready(void *shared, const size_t *items, size_t n,
 
 	rw.done = calloc(n + 1, sizeof(*rw.done));
 	rw.booted = calloc(n + 1, sizeof(*rw.booted));
-	if (!rw.done || !rw.booted || channel_new(on_agent, &rw, &rw.ch, &err) < 0) {
+	rw.installing = calloc(n + 1, sizeof(*rw.installing));
+	if (!rw.done || !rw.booted || !rw.installing || channel_new(on_agent, &rw, &rw.ch, &err) < 0) {
 		log_warn("cannot wait for the agents: %s", err.msg[0] ? err.msg : "out of memory");
 		goto out;
 	}
 	for (k = 0; k < n; k++) {
 		size_t vm = run->vm[items[k]];
-		char dom[IDENTITY_DOMAIN_NAME_MAX + 1], *xml = NULL, *path = NULL;
-		struct hv *hv = NULL;
+		const struct mf_group *g = manifest_vm_group(m, &m->vms[vm]);
+		int64_t installed = 1;
 
 		rw.done[k] = true;
-		if (run->action[items[k]] == PLAN_KEEP ||
-		    identity_domain_name(m->fleet, m->vms[vm].name, dom, sizeof(dom), &err) < 0 ||
-		    cmd_hosts_hv(run->hosts, run->host_of[vm], &hv, &err) < 0 ||
-		    hv_domain_xml(hv, dom, &xml, &err) < 0 ||
-		    domxml_channel_path(xml, DOMXML_AGENT_CHANNEL, &path, &err) < 0 ||
-		    channel_add(rw.ch, k, path, &err) < 0) {
-			log_debug("VM '%s': not waiting for its agent: %s", m->vms[vm].name, err.msg);
-			free(xml);
-			free(path);
+		if (g->bootstrap == MF_BOOTSTRAP_KICKSTART &&
+		    store_vm_installed_at(run->st, m->fleet, m->vms[vm].name, &installed, &err) < 0) {
+			rw.done[k] = false;
+			rw.remaining++;
+			ready_fail(&rw, k, "%s", err.msg);
 			continue;
 		}
-		free(xml);
-		free(path);
+		if (!installed) {
+			rw.installing[k] = true;
+		} else if (run->action[items[k]] == PLAN_KEEP ||
+			   listen_agent(&rw, k, &err) != 0) {
+			log_debug("VM '%s': not waiting for its agent: %s", m->vms[vm].name,
+				  err.msg[0] ? err.msg : "no channel");
+			continue;
+		}
 		rw.done[k] = false;
 		rw.remaining++;
 	}
@@ -327,14 +410,20 @@ static void wait_ready(void *shared, const size_t *items, size_t n,
 			log_warn("listening to the agents: %s", err.msg);
 			break;
 		}
+		for (k = 0; k < n; k++)
+			if (rw.installing[k] && !rw.done[k])
+				install_poll(&rw, k);
 	}
 	for (k = 0; k < n; k++)
 		if (!rw.done[k])
-			ready_fail(&rw, k, "no ready report from its agent within %us", m->ready_timeout);
+			ready_fail(&rw, k, rw.installing[k] ?
+				   "its installer did not finish within %us" :
+				   "no ready report from its agent within %us", m->ready_timeout);
 out:
 	channel_free(rw.ch);
 	free(rw.done);
 	free(rw.booted);
+	free(rw.installing);
 }
 
 /* ---- set-up: pool, base images, networks -------------------------------------- */
@@ -380,6 +469,44 @@ static int image_source(const struct cli *cli, const struct manifest *m, const s
 	return *ret ? 0 : err_nomem(err);
 }
 
+/*
+ * The volume name of the pool holding the file src (what, for messages):
+ * created and uploaded when it is not there. *ret_path: its path on the
+ * host (caller frees).
+ */
+static int volume_from_file(struct hv *hv, const char *pool, const char *name, const char *fmt,
+			    const char *what, const char *src, char **ret_path,
+			    struct muster_err *err)
+{
+	struct domxml_volume v = { .name = name, .format = fmt };
+	struct hv_volume have = { 0 };
+	struct stat st;
+	char *xml;
+	int up;
+
+	if (hv_volume_get(hv, pool, name, &have, err) < 0)
+		return -1;
+	if (!have.exists) {
+		if (stat(src, &st) < 0)
+			return err_set_errno(err, MUSTER_E_IO, errno, "%s: cannot read '%s'", what,
+					     src);
+		v.capacity = st.st_size > 0 ? (unsigned long long) st.st_size : 1;
+		xml = domxml_volume_format(&v, err);
+		up = !xml || hv_volume_create(hv, pool, name, xml, err) < 0 ? -1 :
+		     hv_volume_upload_file(hv, pool, name, src, err);
+		free(xml);
+		if (up < 0 || hv_volume_get(hv, pool, name, &have, err) < 0) {
+			err_prefix(err, "%s", what);
+			return -1;
+		}
+		log_info("%s is volume '%s'%s", what, name,
+			 up > 0 ? " (created empty: the driver cannot upload)" : "");
+	}
+	*ret_path = steal_pointer(&have.path);
+	hv_volume_release(&have);
+	return 0;
+}
+
 /* Register each base image the fleet uses as a volume of the pool. */
 static int images_ensure(const struct cli *cli, const struct manifest *m, struct hv *hv,
 			 const char *state_dir, char **paths, struct muster_err *err)
@@ -389,47 +516,183 @@ static int images_ensure(const struct cli *cli, const struct manifest *m, struct
 	for (i = 0; i < m->n_images; i++) {
 		const struct mf_image *im = &m->images[i];
 		const char *fmt = mf_format_to_string(im->format);
-		struct domxml_volume v = { .format = fmt };
 		struct hv_volume have = { 0 };
-		char name[IDENTITY_DOMAIN_NAME_MAX + 32], *src = NULL, *xml = NULL;
-		struct stat st;
+		char name[IDENTITY_DOMAIN_NAME_MAX + 32], what[128], *src = NULL;
 		bool used = false;
-		int up;
+		int r;
 
 		for (g = 0; g < m->n_groups; g++)
-			used |= m->groups[g].has_image && m->groups[g].image == i && m->groups[g].n_vms;
+			used |= m->groups[g].has_image && m->groups[g].image == i &&
+				m->groups[g].n_vms && m->groups[g].bootstrap != MF_BOOTSTRAP_KICKSTART;
 		if (!used)
 			continue;
 		if (snprintf(name, sizeof(name), "%s-img-%s.%s", m->fleet, im->name, fmt) >=
 		    (int) sizeof(name))
 			return err_set(err, MUSTER_E_INVALID, "image '%s': name too long", im->name);
+		(void) snprintf(what, sizeof(what), "image '%s'", im->name);
+		/* the image is fetched only when the host has no volume of it */
 		if (hv_volume_get(hv, m->pool, name, &have, err) < 0)
 			return -1;
-		if (!have.exists) {
-			if (image_source(cli, m, im, state_dir, &src, err) < 0)
-				return -1;
-			if (stat(src, &st) < 0) {
-				err_set_errno(err, MUSTER_E_IO, errno, "image '%s': cannot read '%s'",
-					      im->name, src);
-				free(src);
-				return -1;
-			}
-			v.name = name;
-			v.capacity = st.st_size > 0 ? (unsigned long long) st.st_size : 1;
-			xml = domxml_volume_format(&v, err);
-			up = !xml || hv_volume_create(hv, m->pool, name, xml, err) < 0 ? -1 :
-			     hv_volume_upload_file(hv, m->pool, name, src, err);
-			free(xml);
-			free(src);
-			if (up < 0 || hv_volume_get(hv, m->pool, name, &have, err) < 0) {
-				err_prefix(err, "image '%s'", im->name);
-				return -1;
-			}
-			log_info("image '%s' is volume '%s'%s", im->name, name,
-				 up > 0 ? " (created empty: the driver cannot upload)" : "");
+		if (!have.exists && image_source(cli, m, im, state_dir, &src, err) < 0) {
+			hv_volume_release(&have);
+			return -1;
 		}
-		paths[i] = steal_pointer(&have.path);
 		hv_volume_release(&have);
+		r = volume_from_file(hv, m->pool, name, fmt, what, src, &paths[i], err);
+		free(src);
+		if (r < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- kickstart installers ------------------------------------------------------ */
+
+/* A kickstart group's installer, fetched: local files and their digests. */
+struct installer_local {
+	char *kernel, *initrd;
+	char kernel_sha256[65], initrd_sha256[65];
+};
+
+static void installers_release(struct installer_local *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v && i < n; i++) {
+		free(v[i].kernel);
+		free(v[i].initrd);
+	}
+	free(v);
+}
+
+static bool installs(const struct mf_group *g)
+{
+	return g->bootstrap == MF_BOOTSTRAP_KICKSTART && g->n_vms;
+}
+
+/* One file of an install tree into the cache: checked against sha256 when the tree gives it. */
+static int installer_file(const struct cli *cli, const char *cache, const char *url,
+			  char sha256[65], char **ret, struct muster_err *err)
+{
+	struct fetch_opts o = { .progress = isatty(STDERR_FILENO) && !cli->quiet ?
+					    fetch_progress : NULL,
+				.userdata = (void *) url };
+
+	if (fetch_image(url, sha256[0] ? sha256 : NULL, cache, &o, ret, err) < 0)
+		return -1;
+	return sha256[0] ? 0 : fetch_file_sha256(*ret, sha256, err);
+}
+
+/* Fetch the installer of every kickstart group that has VMs (each tree once): loc per group. */
+static int installers_fetch(const struct cli *cli, const struct manifest *m,
+			    const char *state_dir, struct installer_local *loc,
+			    struct muster_err *err)
+{
+	char *cache = NULL;
+	size_t g, h;
+	int r = -1;
+
+	if (asprintf(&cache, "%s/cache", state_dir) < 0)
+		return err_nomem(err);
+	for (g = 0; g < m->n_groups; g++) {
+		const struct mf_group *gr = &m->groups[g];
+		struct installer_boot b = { 0 };
+		bool unsigned_tree;
+
+		if (!installs(gr))
+			continue;
+		for (h = 0; h < g; h++)
+			if (installs(&m->groups[h]) &&
+			    streq(m->groups[h].kickstart.install_tree, gr->kickstart.install_tree))
+				break;
+		if (h < g) {
+			loc[g] = loc[h];
+			loc[g].kernel = strdup(loc[h].kernel);
+			loc[g].initrd = strdup(loc[h].initrd);
+			if (!loc[g].kernel || !loc[g].initrd) {
+				err_nomem(err);
+				goto out;
+			}
+			continue;
+		}
+		if (installer_locate(gr->kickstart.install_tree, "x86_64", &b, err) < 0)
+			goto out;
+		memcpy(loc[g].kernel_sha256, b.kernel_sha256, 65);
+		memcpy(loc[g].initrd_sha256, b.initrd_sha256, 65);
+		unsigned_tree = !b.kernel_sha256[0] || !b.initrd_sha256[0];
+		r = installer_file(cli, cache, b.kernel_url, loc[g].kernel_sha256, &loc[g].kernel,
+				   err) < 0 ||
+		    installer_file(cli, cache, b.initrd_url, loc[g].initrd_sha256, &loc[g].initrd,
+				   err) < 0 ? -1 : 0;
+		installer_boot_release(&b);
+		if (r < 0) {
+			err_prefix(err, "group '%s': the installer", gr->name);
+			goto out;
+		}
+		r = -1;
+		if (unsigned_tree)
+			log_warn("install tree '%s' lists no SHA-256 of its kernel and initrd in "
+				 ".treeinfo: they are not verified", gr->kickstart.install_tree);
+	}
+	r = 0;
+out:
+	free(cache);
+	return r;
+}
+
+/*
+ * The installers as volumes of a host's pool (<fleet>-installer-<digest>.kernel
+ * and .initrd, so a tree that changes gets new ones): their paths per group.
+ */
+static int installers_ensure(const struct manifest *m, struct hv *hv,
+			     const struct installer_local *loc, char **kernels, char **initrds,
+			     struct muster_err *err)
+{
+	size_t g;
+
+	for (g = 0; g < m->n_groups; g++) {
+		const char *const part[2] = { "kernel", "initrd" };
+		const char *const sum[2] = { loc[g].kernel_sha256, loc[g].initrd_sha256 };
+		const char *const src[2] = { loc[g].kernel, loc[g].initrd };
+		char **const out[2] = { &kernels[g], &initrds[g] };
+		size_t k;
+
+		if (!installs(&m->groups[g]))
+			continue;
+		for (k = 0; k < 2; k++) {
+			char name[IDENTITY_DOMAIN_NAME_MAX + 48], what[96];
+
+			(void) snprintf(what, sizeof(what), "the installer's %s of group '%s'", part[k],
+					m->groups[g].name);
+			if (snprintf(name, sizeof(name), "%s-installer-%.16s.%s", m->fleet, sum[k],
+				     part[k]) >= (int) sizeof(name))
+				return err_set(err, MUSTER_E_INVALID, "%s: name too long", what);
+			if (volume_from_file(hv, m->pool, name, "raw", what, src[k], out[k], err) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* What apply needs to install kickstart VMs, checked before anything is made. */
+static int installers_check(const struct manifest *m, struct muster_err *err)
+{
+	size_t g;
+
+	for (g = 0; g < m->n_groups; g++) {
+		const struct mf_group *gr = &m->groups[g];
+
+		if (!installs(gr))
+			continue;
+		if (!gr->kickstart.install_tree)
+			return err_set(err, MUSTER_E_INVALID,
+				       "group '%s': a kickstart group needs kickstart.install_tree: "
+				       "apply boots its installer from it", gr->name);
+		if (!m->endpoint)
+			return err_set(err, MUSTER_E_INVALID,
+				       "group '%s': a kickstart group needs the fleet's endpoint: "
+				       "its installer fetches the kickstart from `muster serve` there",
+				       gr->name);
 	}
 	return 0;
 }
@@ -718,6 +981,8 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	struct apply_run run = { 0 };
 	struct executor_result res = { 0 };
 	char *state_dir = NULL, ***images = NULL, *agent_b64 = NULL, *console_dir = NULL;
+	char ***kernels = NULL, ***initrds = NULL;
+	struct installer_local *inst = NULL;
 	const char **image_formats = NULL, **names = NULL, **placed = NULL;
 	bool *used = NULL, agent_gzip = false;
 	size_t *all = NULL, i, n_items = 0, n_destroy = 0, prune_failed = 0;
@@ -732,6 +997,11 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	code = cmd_load_manifest(argv[first], &m);
 	if (code != EXIT_OK)
 		return code;
+	if (installers_check(m, &err) < 0) {
+		fprintf(stderr, "muster apply: %s\n", err.msg);
+		manifest_free(m);
+		return EXIT_USAGE;
+	}
 	run.cli = cli;
 	run.hosts = &hosts;
 	if (cmd_open_state(cli, &state_dir, &st, &err) < 0 ||
@@ -745,6 +1015,9 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	run.state_dir = state_dir;
 	all = calloc(m->n_vms + 1, sizeof(*all));
 	images = calloc(hosts.n, sizeof(*images));
+	kernels = calloc(hosts.n, sizeof(*kernels));
+	initrds = calloc(hosts.n, sizeof(*initrds));
+	inst = calloc(m->n_groups + 1, sizeof(*inst));
 	image_formats = calloc(m->n_images + 1, sizeof(*image_formats));
 	names = calloc(m->n_vms + 1, sizeof(*names));
 	placed = calloc(m->n_vms + 1, sizeof(*placed));
@@ -752,14 +1025,16 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	run.vm = calloc(m->n_vms + 1, sizeof(*run.vm));
 	run.action = calloc(m->n_vms + 1, sizeof(*run.action));
 	run.failed = calloc(m->n_vms + 1, sizeof(*run.failed));
-	if (!all || !images || !image_formats || !names || !placed || !used || !run.vm ||
+	if (!all || !images || !kernels || !initrds || !inst || !image_formats || !names || !placed || !used || !run.vm ||
 	    !run.action || !run.failed) {
 		err_nomem(&err);
 		goto out;
 	}
 	for (i = 0; i < hosts.n; i++) {
 		images[i] = calloc(m->n_images + 1, sizeof(**images));
-		if (!images[i]) {
+		kernels[i] = calloc(m->n_groups + 1, sizeof(**kernels));
+		initrds[i] = calloc(m->n_groups + 1, sizeof(**initrds));
+		if (!images[i] || !kernels[i] || !initrds[i]) {
 			err_nomem(&err);
 			goto out;
 		}
@@ -786,6 +1061,8 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	}
 	for (i = 0; i < m->n_vms; i++)
 		used[host_of[i]] = true;
+	if (installers_fetch(cli, m, state_dir, inst, &err) < 0)
+		goto out;
 	/* each host that gets a VM: the pool, the base images, the networks */
 	for (i = 0; i < hosts.n; i++) {
 		struct hv *hv = NULL;
@@ -798,6 +1075,7 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		r = !pool || cmd_hosts_hv(&hosts, i, &hv, &err) < 0 ||
 		    hv_pool_ensure(hv, m->pool, pool, &err) < 0 ||
 		    images_ensure(cli, m, hv, state_dir, images[i], &err) < 0 ||
+		    installers_ensure(m, hv, inst, kernels[i], initrds[i], &err) < 0 ||
 		    networks_ensure(m, &macs, hv, &err) < 0 ? -1 : 0;
 		free(pool);
 		if (r < 0) {
@@ -840,15 +1118,23 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		case PLAN_DESTROY:
 			n_destroy++;
 			break;
-		case PLAN_KEEP:
+		case PLAN_KEEP: {
+			const struct mf_group *g = manifest_vm_group(m, &m->vms[vm]);
+			int64_t installed = 1;
+
+			/* a kickstart VM still installing is waited for again */
+			if (g->bootstrap == MF_BOOTSTRAP_KICKSTART &&
+			    store_vm_installed_at(st, m->fleet, it->name, &installed, &err) < 0)
+				goto out;
 			/* running as wanted but not recorded so (adopted, or a crash
 			 * between start and its record): record what is there */
-			if (it->recorded != VM_STATE_STARTED && it->recorded != VM_STATE_BOOTED &&
-			    it->recorded != VM_STATE_READY) {
+			if ((it->recorded != VM_STATE_STARTED && it->recorded != VM_STATE_BOOTED &&
+			     it->recorded != VM_STATE_READY) || !installed) {
 				run.vm[n_items] = (size_t) vm;
 				run.action[n_items++] = it->action;
 			}
 			break;
+		}
 		case PLAN_ACTION_MAX:
 			break;
 		}
@@ -863,6 +1149,8 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		.n_authorized_keys = auth.n, .host_of = host_of,
 		.image_paths = (const char *const *const *) images,
 		.image_formats = image_formats, .run_id = run_id, .validated = validated,
+		.installer_kernel = (const char *const *const *) kernels,
+		.installer_initrd = (const char *const *const *) initrds,
 		.agent_b64 = agent_b64, .agent_gzip = agent_gzip, .console_dir = console_dir,
 		.ports = fwd.port, .port_stride = fwd.stride,
 		/* a test hook: agent sockets where a fake guest can bind them */
@@ -927,6 +1215,19 @@ done:
 		free(images[i]);
 	}
 	free(images);
+	for (i = 0; kernels && i < hosts.n; i++) {
+		size_t j;
+
+		for (j = 0; j < m->n_groups; j++) {
+			free(kernels[i] ? kernels[i][j] : NULL);
+			free(initrds[i] ? initrds[i][j] : NULL);
+		}
+		free(kernels[i]);
+		free(initrds[i]);
+	}
+	free(kernels);
+	free(initrds);
+	installers_release(inst, m->n_groups);
 	free(names);
 	free(placed);
 	free(agent_b64);

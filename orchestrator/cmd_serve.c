@@ -380,7 +380,12 @@ static int h_phone_home(struct httpd_req *req, void *userdata)
 		free(vals[i]);
 	if (r < 0)
 		return fail(req, &(struct muster_err) { .msg = "out of memory" });
-	r = store_vm_note(s->st, s->m->fleet, vm, detail, 0, &err);
+	/* from a kickstart VM: its installer's report at the end of %post, which
+	 * `muster apply` waits for before it boots the VM's disk */
+	if (manifest_vm_group(s->m, &s->m->vms[k])->bootstrap == MF_BOOTSTRAP_KICKSTART)
+		r = store_vm_installed(s->st, s->m->fleet, vm, detail, 0, &err);
+	else
+		r = store_vm_note(s->st, s->m->fleet, vm, detail, 0, &err);
 	free(detail);
 	if (r < 0 && err.code == MUSTER_E_NOTFOUND)
 		return httpd_respond_text(req, 404, "not found\n");

@@ -91,6 +91,15 @@ int hv_volume_delete(struct hv *hv, const char *pool, const char *name, struct m
 int hv_domain_define(struct hv *hv, const char *xml, bool validate, struct muster_err *err) WUR;
 /* Start domain name; one already running is success. */
 int hv_domain_start(struct hv *hv, const char *name, struct muster_err *err) WUR;
+/*
+ * Boot the defined domain name once with the configuration xml (an
+ * installer's kernel, for one run): its persistent definition stays as it
+ * is and is what the next start boots. One already running is success.
+ */
+int hv_domain_boot_xml(struct hv *hv, const char *name, const char *xml,
+		       struct muster_err *err) WUR;
+/* 1 when domain name runs, 0 when not, -1 with err (MUSTER_E_NOTFOUND: no such domain). */
+int hv_domain_active(struct hv *hv, const char *name, struct muster_err *err) WUR;
 /* Stop (hard) and undefine domain name; a missing domain is success. */
 int hv_domain_remove(struct hv *hv, const char *name, struct muster_err *err) WUR;
 /* Ask domain name to shut down (ACPI), or with force pull the plug; one not running is success. */

@@ -625,6 +625,44 @@ int hv_domain_start(struct hv *hv, const char *name, struct muster_err *err)
 	return r;
 }
 
+int hv_domain_boot_xml(struct hv *hv, const char *name, const char *xml,
+		       struct muster_err *err)
+{
+	virDomainPtr dom;
+	struct muster_err why = { 0 };
+
+	dom = virDomainCreateXML(hv->conn, xml, 0);
+	if (dom) {
+		virDomainFree(dom);
+		return 0;
+	}
+	(void) hv_fail(&why, "cannot boot domain", name);
+	/* a crash after the boot: what runs is left alone */
+	if (hv_domain_active(hv, name, NULL) == 1) {
+		virResetLastError();
+		return 0;
+	}
+	if (err)
+		*err = why;
+	return -1;
+}
+
+int hv_domain_active(struct hv *hv, const char *name, struct muster_err *err)
+{
+	virDomainPtr dom;
+	bool missing;
+	int r;
+
+	dom = domain_lookup(hv, name, &missing, err);
+	if (!dom)
+		return missing ? err_set(err, MUSTER_E_NOTFOUND, "no domain '%s'", name) : -1;
+	r = virDomainIsActive(dom);
+	if (r < 0)
+		(void) hv_fail(err, "cannot read the state of domain", name);
+	virDomainFree(dom);
+	return r < 0 ? -1 : r;
+}
+
 int hv_domain_remove(struct hv *hv, const char *name, struct muster_err *err)
 {
 	virDomainPtr dom;

@@ -8,6 +8,7 @@
 #define LOG_TAG "provision"
 #include "domxml.h"
 #include "identity.h"
+#include "installer.h"
 #include "log.h"
 #include "provision.h"
 #include "tokens.h"
@@ -96,10 +97,12 @@ static int clone_disk(const struct provision_fleet *f, struct provision_worker *
 		      const struct vm_names *n, struct muster_err *err)
 {
 	const struct mf_group *g = manifest_vm_group(f->m, &f->m->vms[vm]);
+	/* a kickstart VM's installer gets a blank disk */
+	bool backed = g->has_image && g->bootstrap != MF_BOOTSTRAP_KICKSTART;
 	struct domxml_volume v = {
 		.name = n->disk, .capacity = g->disk, .format = "qcow2",
-		.backing_path = g->has_image ? f->image_paths[f->host_of[vm]][g->image] : NULL,
-		.backing_format = g->has_image ? f->image_formats[g->image] : NULL,
+		.backing_path = backed ? f->image_paths[f->host_of[vm]][g->image] : NULL,
+		.backing_format = backed ? f->image_formats[g->image] : NULL,
 	};
 	char *xml;
 	int r;
@@ -113,9 +116,12 @@ static int clone_disk(const struct provision_fleet *f, struct provision_worker *
 		return -1;
 	r = hv_volume_create(w->hv, f->m->pool, n->disk, xml, err);
 	free(xml);
-	if (r < 0)
+	if (r < 0 ||
+	    (g->bootstrap == MF_BOOTSTRAP_KICKSTART &&
+	     store_vm_uninstalled(w->st, f->m->fleet, f->m->vms[vm].name, err) < 0))
 		return -1;
-	return step(f, w, vm, VM_STATE_CLONED, err, "disk '%s'", n->disk);
+	return step(f, w, vm, VM_STATE_CLONED, err, "disk '%s'%s", n->disk,
+		    g->bootstrap == MF_BOOTSTRAP_KICKSTART ? " (blank, for the installer)" : "");
 }
 
 static int make_seed(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
@@ -192,8 +198,14 @@ static int nocloud_serial(const struct provision_fleet *f, struct provision_work
 	return 0;
 }
 
-static int define(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
-		  const struct vm_names *n, bool rebuilt, struct muster_err *err)
+/*
+ * The domain XML of VM vm: as defined, or (install_cmdline) booting its
+ * installer once, with <on_reboot>destroy</on_reboot> so that the
+ * installer's closing reboot ends that boot.
+ */
+static int domain_xml(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
+		      const struct vm_names *n, const char *install_cmdline, char **ret,
+		      struct muster_err *err)
 {
 	const struct manifest *m = f->m;
 	const struct mf_vm *v = &m->vms[vm];
@@ -249,7 +261,7 @@ static int define(const struct provision_fleet *f, struct provision_worker *w, s
 		}
 	}
 	/* seed http: a fresh token, its URL in the SMBIOS serial, where cloud-init looks */
-	if (g->seed_http && nocloud_serial(f, w, vm, &serial, err) < 0)
+	if (!install_cmdline && g->seed_http && nocloud_serial(f, w, vm, &serial, err) < 0)
 		goto out;
 	if (f->console_dir && asprintf(&console, "%s/%s.log", f->console_dir, n->domain) < 0) {
 		console = NULL;
@@ -279,6 +291,13 @@ static int define(const struct provision_fleet *f, struct provision_worker *w, s
 			.smbios_serial = serial,
 		};
 
+		if (install_cmdline) {
+			d.kernel = f->installer_kernel[f->host_of[vm]][v->group];
+			d.initrd = f->installer_initrd[f->host_of[vm]][v->group];
+			d.cmdline = install_cmdline;
+			d.destroy_on_reboot = true;
+		}
+
 		if (!netnames) {
 			err_nomem(err);
 			goto out;
@@ -296,7 +315,28 @@ static int define(const struct provision_fleet *f, struct provision_worker *w, s
 		xml = domxml_domain_format(&d, err);
 		free(netnames);
 	}
-	if (!xml ||
+	if (!xml)
+		goto out;
+	*ret = steal_pointer(&xml);
+	r = 0;
+out:
+	free(console);
+	free(channel);
+	free(serial);
+	free(nics);
+	free(fwd);
+	return r;
+}
+
+static int define(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
+		  const struct vm_names *n, bool rebuilt, struct muster_err *err)
+{
+	const struct manifest *m = f->m;
+	const struct mf_vm *v = &m->vms[vm];
+	char *xml = NULL;
+	int r = -1;
+
+	if (domain_xml(f, w, vm, n, NULL, &xml, err) < 0 ||
 	    step(f, w, vm, VM_STATE_MAX, err, "intent: define domain '%s' (%s)", n->domain,
 		 n->uuid) < 0 ||
 	    hv_domain_define(w->hv, xml, validate_once(f, v->group), err) < 0 ||
@@ -307,17 +347,80 @@ static int define(const struct provision_fleet *f, struct provision_worker *w, s
 	r = 0;
 out:
 	free(xml);
-	free(console);
-	free(channel);
-	free(serial);
-	free(nics);
-	free(fwd);
+	return r;
+}
+
+/* Whether VM vm still has to be installed: a kickstart VM whose installer has not reported. */
+static int needs_install(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
+			 bool *ret, struct muster_err *err)
+{
+	const struct mf_group *g = manifest_vm_group(f->m, &f->m->vms[vm]);
+	int64_t at = 0;
+
+	*ret = false;
+	if (g->bootstrap != MF_BOOTSTRAP_KICKSTART)
+		return 0;
+	if (store_vm_installed_at(w->st, f->m->fleet, f->m->vms[vm].name, &at, err) < 0)
+		return -1;
+	*ret = at == 0;
+	return 0;
+}
+
+/*
+ * Boot VM vm's installer once (its defined domain boots its disk): the
+ * tree's kernel with inst.ks= the VM's kickstart URL, under a fresh token.
+ * One that runs already (a crash, a rerun during the install) is left to
+ * finish, with its token.
+ */
+static int boot_installer(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
+			  const struct vm_names *n, struct muster_err *err)
+{
+	const struct manifest *m = f->m;
+	const struct mf_group *g = manifest_vm_group(m, &m->vms[vm]);
+	const char *name = m->vms[vm].name, *ep = m->endpoint;
+	char token[TOKEN_LEN + 1], *ks_url = NULL, *cmdline = NULL, *xml = NULL;
+	size_t len = strlen(ep);
+	int active, r = -1;
+
+	active = hv_domain_active(w->hv, n->domain, err);
+	if (active < 0)
+		return -1;
+	if (active)
+		return step(f, w, vm, VM_STATE_STARTED, err, "installer running");
+	while (len && ep[len - 1] == '/')
+		len--;
+	if (token_issue(w->st, m->fleet, name, TOKEN_TTL_DEFAULT_S, token, err) < 0)
+		return -1;
+	if (asprintf(&ks_url, "%.*s/ks/%s/%s", (int) len, ep, name, token) < 0) {
+		ks_url = NULL;
+		err_nomem(err);
+		goto out;
+	}
+	if (installer_cmdline(ks_url, g->kickstart.install_tree, &cmdline, err) < 0 ||
+	    domain_xml(f, w, vm, n, cmdline, &xml, err) < 0 ||
+	    step(f, w, vm, VM_STATE_MAX, err, "intent: boot the installer of '%s' from '%s'",
+		 n->domain, g->kickstart.install_tree) < 0 ||
+	    hv_domain_boot_xml(w->hv, n->domain, xml, err) < 0 ||
+	    step(f, w, vm, VM_STATE_STARTED, err, "installer running") < 0)
+		goto out;
+	r = 0;
+out:
+	explicit_bzero(token, sizeof(token));
+	free(ks_url);
+	free(cmdline);
+	free(xml);
 	return r;
 }
 
 static int start(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
 		 const struct vm_names *n, struct muster_err *err)
 {
+	bool install;
+
+	if (needs_install(f, w, vm, &install, err) < 0)
+		return -1;
+	if (install)
+		return boot_installer(f, w, vm, n, err);
 	if (step(f, w, vm, VM_STATE_MAX, err, "intent: start '%s'", n->domain) < 0 ||
 	    hv_domain_start(w->hv, n->domain, err) < 0)
 		return -1;
@@ -366,14 +469,22 @@ int provision_vm(const struct provision_fleet *f, struct provision_worker *w, si
 		if (define(f, w, vm, &n, false, err) < 0 || start(f, w, vm, &n, err) < 0)
 			goto fail;
 		break;
-	case PLAN_KEEP:
+	case PLAN_KEEP: {
+		bool install;
+
+		/* an installer that has not reported is booted again if it stopped */
+		if (needs_install(f, w, vm, &install, err) < 0 ||
+		    (install && boot_installer(f, w, vm, &n, err) < 0))
+			goto fail;
 		/* adopt what runs as wanted: record its spec and its state */
-		if (hv_domain_start(w->hv, n.domain, err) < 0 ||
+		if ((!install && hv_domain_start(w->hv, n.domain, err) < 0) ||
 		    store_vm_set_spec(w->st, m->fleet, name, n.domain, n.uuid, n.config, n.base, false,
 				      err) < 0 ||
-		    step(f, w, vm, VM_STATE_STARTED, err, "found running as wanted") < 0)
+		    (!install &&
+		     step(f, w, vm, VM_STATE_STARTED, err, "found running as wanted") < 0))
 			goto fail;
 		break;
+	}
 	case PLAN_DESTROY:
 	case PLAN_CONFLICT:
 	case PLAN_ACTION_MAX:

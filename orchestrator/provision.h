@@ -31,6 +31,9 @@ struct provision_fleet {
 	const size_t *host_of;			/* per VM: its host's index */
 	const char *const *const *image_paths;	/* per host, per image: the base volume's path */
 	const char *const *image_formats;
+	/* per host, per group: the installer's kernel and initrd volumes (kickstart groups), or NULL */
+	const char *const *const *installer_kernel;
+	const char *const *const *installer_initrd;
 	const char *agent_b64;			/* the guest agent, base64 (cidata_base64) */
 	bool agent_gzip;			/* of the gzip'd agent */
 	const unsigned *ports;			/* [vm * port_stride + j]: forwards.h; NULL: fixed only */

@@ -14,7 +14,8 @@ TARGET is the request target as sent (absolute when the client came through
 a proxy). With --lifeline the server exits when its stdin reaches EOF, so a
 test that dies does not leave it running.
 
-Files are served by the last component of the URL path, with Range support
+Files are served by the last component of the URL path (no dotfile but
+.treeinfo, for install trees), with Range support
 (one "bytes=A-" or "bytes=A-B" range: 206 and Content-Range; past the end:
 416). The query string chooses a misbehaviour:
 
@@ -116,7 +117,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         name = os.path.basename(urllib.parse.unquote(split.path))
         path = os.path.join(st.root, name)
-        if not name or name.startswith(".") or not os.path.isfile(path):
+        if not name or (name.startswith(".") and name != ".treeinfo") or not os.path.isfile(path):
             self.plain(404, "no such file")
             return
         size = os.path.getsize(path)

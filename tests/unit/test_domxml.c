@@ -629,10 +629,45 @@ static const struct domxml_domain dom_bridge = {
 	.console_log = "/var/log/muster/web-db-001.log",
 };
 
+/*
+ * A kickstart VM in its two phases (provision.c): the defined domain boots
+ * its disk; the installer's one boot (virDomainCreateXML) adds the tree's
+ * kernel and initrd from the pool, inst.ks= and inst.repo=, and ends at the
+ * installer's reboot.
+ */
+static const struct domxml_meta meta_ks = {
+	.fleet = (char *) "ks", .vm = (char *) "db-001", .group = (char *) "db",
+	.config_hash = (char *) "ee", .base_hash = (char *) "ff",
+};
+
+static const struct domxml_nic nics_ks[] = {
+	{ .kind = DOMXML_NIC_NETWORK, .source = "ks-front", .mac = "52:54:00:6b:00:01" },
+};
+
+#define DOM_KS \
+	.type = "kvm", .name = "ks-db-001", .uuid = "5d1e2f3a-4b5c-5d6e-8f70-8192a3b4c5d6", \
+	.meta = &meta_ks, .vcpus = 2, .memory_kib = 2097152, \
+	.disk_pool = "muster", .disk_volume = "ks-db-001.qcow2", \
+	.nics = nics_ks, .n_nics = ARRAY_SIZE(nics_ks), \
+	.console_log = "/var/lib/muster/console/ks-db-001.log"
+
+static const struct domxml_domain dom_ks_installed = { DOM_KS };
+
+static const struct domxml_domain dom_ks_install = {
+	DOM_KS,
+	.kernel = "/var/lib/libvirt/images/ks-installer-7a8b60b82b8bdb4a.kernel",
+	.initrd = "/var/lib/libvirt/images/ks-installer-0123456789abcdef.initrd",
+	.cmdline = "inst.ks=http://192.0.2.1:8080/ks/db-001/00112233445566778899aabbccddeeff "
+		   "inst.repo=http://mirror.example.com/rocky/9/BaseOS/x86_64/os/ console=ttyS0,115200n8",
+	.destroy_on_reboot = true,
+};
+
 static const struct {
 	const char *golden;
 	const struct domxml_domain *d;
 } domains[] = {
+	{ "domain-kvm-kickstart-install.xml", &dom_ks_install },
+	{ "domain-kvm-kickstart-installed.xml", &dom_ks_installed },
 	{ "domain-kvm-network.xml", &dom_kvm },
 	{ "domain-qemu-tcg-user.xml", &dom_tcg },
 	{ "domain-qemu-nocloud-http.xml", &dom_http },
