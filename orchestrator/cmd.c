@@ -742,3 +742,67 @@ out:
 	free(text);
 	return r;
 }
+
+/* ---- kickstart rendering checked before anything is made -------------------------- */
+
+int cmd_kickstart_check(const struct manifest *m, struct muster_err *err)
+{
+	/* stand-ins for the keys: what a value may hold does not depend on them */
+	static const char *const pub[KEYS_TYPE_MAX] = {
+		[KEYS_ED25519] = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA",
+		[KEYS_RSA] = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABgQ",
+		[KEYS_ECDSA] = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTY",
+	};
+	static const char *const admin[] = { "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA muster-admin" };
+	struct keypair keys[MF_KEY_TYPE_MAX];
+	struct vmspec_macs macs = { 0 };
+	char *path = NULL, *text = NULL;
+	size_t len = 0, i, g_read = SIZE_MAX;
+	int r = -1;
+
+	for (i = 0; i < m->n_host_key_types; i++) {
+		enum keys_type t = vmseed_key_type(m->host_key_types[i]);
+
+		keys[i] = (struct keypair) {
+			.type = t, .public_key = (char *) pub[t], .fingerprint = (char *) "SHA256:x",
+			.private_key = (char *) "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+		};
+	}
+	if (vmspec_macs_assign(m, &macs, err) < 0)
+		return -1;
+	for (i = 0; i < m->n_vms; i++) {
+		const struct mf_vm *v = &m->vms[i];
+		const struct mf_group *g = manifest_vm_group(m, v);
+		struct buf out = BUF_INIT(MU_MAX_BYTES);
+		struct kickstart_input in = {
+			.m = m, .vm = i, .macs = &macs, .host_keys = keys,
+			.authorized_keys = m->n_authorized_keys ? m->authorized_keys : admin,
+			.n_authorized_keys = m->n_authorized_keys ? m->n_authorized_keys : 1,
+			.template_name = g->kickstart.template_path,
+		};
+		int k;
+
+		if (g->bootstrap != MF_BOOTSTRAP_KICKSTART)
+			continue;
+		if (g_read != v->group) {
+			free(path);
+			free(text);
+			path = text = NULL;
+			if (kickstart_template_read(m, i, &path, &text, &len, err) < 0)
+				goto out;
+			g_read = v->group;
+		}
+		in.template_text = text;
+		in.template_len = len;
+		k = kickstart_render(&in, &out, err);
+		buf_release(&out);
+		if (k < 0)
+			goto out;
+	}
+	r = 0;
+out:
+	vmspec_macs_release(&macs);
+	free(path);
+	free(text);
+	return r;
+}

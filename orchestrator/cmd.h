@@ -180,4 +180,12 @@ int cmd_list(const struct cmd *self, struct cli *cli, int argc, char **argv);
 int cmd_events(const struct cmd *self, struct cli *cli, int argc, char **argv);
 int cmd_serve(const struct cmd *self, struct cli *cli, int argc, char **argv);
 
+/*
+ * Render every kickstart VM's template with stand-in keys, so that a value
+ * that cannot be made safe where it lands (kickstart.h) is found before
+ * anything is made: 0, or -1 with err naming the VM, the key and the
+ * template's line and column.
+ */
+int cmd_kickstart_check(const struct manifest *m, struct muster_err *err) WUR;
+
 #endif

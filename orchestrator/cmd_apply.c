@@ -997,7 +997,7 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	code = cmd_load_manifest(argv[first], &m);
 	if (code != EXIT_OK)
 		return code;
-	if (installers_check(m, &err) < 0) {
+	if (installers_check(m, &err) < 0 || cmd_kickstart_check(m, &err) < 0) {
 		fprintf(stderr, "muster apply: %s\n", err.msg);
 		manifest_free(m);
 		return EXIT_USAGE;

@@ -4,6 +4,7 @@
 
 int cmd_validate(const struct cmd *self, struct cli *cli, int argc, char **argv)
 {
+	struct muster_err err = { 0 };
 	int first, i, rc = EXIT_OK, code;
 
 	first = cmd_parse(cli, self, argc, argv, NULL, NULL, NULL, NULL, &code);
@@ -14,6 +15,13 @@ int cmd_validate(const struct cmd *self, struct cli *cli, int argc, char **argv)
 
 		if (cmd_load_manifest(argv[i], &m) != EXIT_OK) {
 			rc = EXIT_USAGE;
+			continue;
+		}
+		/* what only rendering finds: a value that cannot be made safe where it lands */
+		if (cmd_kickstart_check(m, &err) < 0) {
+			fprintf(stderr, "%s: %s\n", argv[i], err.msg);
+			rc = EXIT_USAGE;
+			manifest_free(m);
 			continue;
 		}
 		if (!cli->quiet)
