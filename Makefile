@@ -176,6 +176,8 @@ install: $(BUILD)/muster $(BUILD)/agent/muster-agent $(BUILD)/agent/muster-agent
 	install -m 0755 $(BUILD)/muster $(DESTDIR)$(PREFIX)/bin/muster
 	install -m 0755 $(BUILD)/agent/muster-agent $(DESTDIR)$(PREFIX)/lib/muster/muster-agent
 	install -m 0644 $(BUILD)/agent/muster-agent.gz $(DESTDIR)$(PREFIX)/lib/muster/muster-agent.gz
+	install -d $(DESTDIR)$(PREFIX)/share/muster/templates/kickstart
+	install -m 0644 templates/kickstart/*.ks $(DESTDIR)$(PREFIX)/share/muster/templates/kickstart/
 
 clean:
 	rm -rf $(BUILD)

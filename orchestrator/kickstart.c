@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -1418,6 +1419,35 @@ int kickstart_template_read(const struct manifest *m, size_t vm, char **ret_path
 	if (!path)
 		return err_nomem(err);
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0 && errno == ENOENT && tp[0] != '/' && strncmp(tp, "templates/", 10) == 0) {
+		/* muster's own templates: beside the build tree's binary, or installed */
+		char exe[PATH_MAX], shipped[2][PATH_MAX + 64];
+		ssize_t k = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		size_t i;
+
+		if (k > 0) {
+			exe[k] = '\0';
+			(void) dirname(exe);
+			(void) snprintf(shipped[0], sizeof(shipped[0]), "%s/../%s", exe, tp);
+			(void) snprintf(shipped[1], sizeof(shipped[1]), "%s/../share/muster/%s", exe, tp);
+			for (i = 0; i < 2 && fd < 0; i++) {
+				fd = open(shipped[i], O_RDONLY | O_CLOEXEC | O_NOCTTY);
+				if (fd >= 0) {
+					free(path);
+					path = strdup(shipped[i]);
+					if (!path) {
+						close(fd);
+						return err_nomem(err);
+					}
+				}
+			}
+			if (fd < 0)
+				return err_set(err, MUSTER_E_IO, "VM '%s': cannot read kickstart "
+					       "template '%s', nor muster's own '%s' or '%s': No such "
+					       "file or directory", v->name, path, shipped[0], shipped[1]);
+		}
+		errno = ENOENT;
+	}
 	if (fd < 0)
 		return err_set_errno(err, MUSTER_E_IO, errno, "VM '%s': cannot read kickstart "
 				     "template '%s'", v->name, path);

@@ -2157,7 +2157,7 @@ static void read_top(struct ctx *c, const struct yt_node *root)
 			m->endpoint = v->str;
 		path_pop(c, mark);
 	}
-	section(c, root, "images", true, read_images);
+	section(c, root, "images", false, read_images);	/* a kickstart-only fleet needs none */
 	section(c, root, "networks", false, read_networks);
 	names_build(c, &c->images, yt_map_get(root, "images", NULL), m->images, m->n_images,
 		    sizeof(*m->images));

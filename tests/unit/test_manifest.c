@@ -807,7 +807,7 @@ static void test_whole_file_diagnostics(void **state)
 	refused("fleet: a\n---\nfleet: b\n", "more than one YAML document");
 	refused("images: {b: {path: /b}}\ngroups: {g: {count: 1, image: b}}\n",
 		"missing required key 'fleet'");
-	refused("fleet: f\ngroups: {g: {count: 1}}\n", "missing required key 'images'");
+	refused("fleet: f\ngroups: {g: {count: 1}}\n", "missing required key 'image' (a cloud-init VM boots from an image)");
 	refused("fleet: f\nimages: {b: {path: /b}}\n", "missing required key 'groups'");
 }
 
