@@ -291,6 +291,9 @@ static int domain_xml(const struct provision_fleet *f, struct provision_worker *
 			.smbios_serial = serial,
 		};
 
+		/* a kickstart VM boots what was installed on its disk, not the fleet's boot: */
+		if (g->bootstrap == MF_BOOTSTRAP_KICKSTART)
+			d.kernel = d.initrd = d.cmdline = NULL;
 		if (install_cmdline) {
 			d.kernel = f->installer_kernel[f->host_of[vm]][v->group];
 			d.initrd = f->installer_initrd[f->host_of[vm]][v->group];
