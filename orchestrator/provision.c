@@ -245,6 +245,7 @@ static int define(const struct provision_fleet *f, struct provision_worker *w, s
 				fwd[n_fwd].guest_port = net->forwards[k].guest_port;
 			}
 			nics[i].n_forwards = net->n_forwards;
+			nics[i].unrestricted = net->unrestricted;
 			break;
 		}
 	}
