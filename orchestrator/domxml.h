@@ -111,7 +111,7 @@ struct domxml_domain {
 	const char *console_log;	/* serial console log file (absolute), or NULL */
 	bool destroy_on_reboot;		/* <on_reboot>destroy</on_reboot> (test guests with panic=-1) */
 	const char *smbios_serial;	/* the SMBIOS system serial number (cloud-init reads
-					   ds=nocloud;s=URL there), or NULL; printable ASCII,
+					   ds=nocloud-net;s=URL there), or NULL; printable ASCII,
 					   at most DOMXML_SERIAL_MAX bytes; not on xen */
 };
 

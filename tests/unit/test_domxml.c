@@ -603,7 +603,7 @@ static const struct domxml_domain dom_http = {
 	.meta = &meta_demo, .vcpus = 1, .memory_kib = 262144,
 	.disk_pool = "muster", .disk_volume = "demo-vm-2.qcow2",
 	.nics = nics_http, .n_nics = ARRAY_SIZE(nics_http),
-	.smbios_serial = "ds=nocloud;s=http://10.0.2.2:8080/nocloud/vm-2/00112233445566778899aabbccddeeff/",
+	.smbios_serial = "ds=nocloud-net;s=http://10.0.2.2:8080/nocloud/vm-2/00112233445566778899aabbccddeeff/",
 };
 
 static const struct domxml_meta meta_lab = { .fleet = (char *) "lab", .vm = (char *) "x1" };
