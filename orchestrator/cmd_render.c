@@ -96,7 +96,7 @@ static int write_seed_dir(const char *dir, const struct seediso_file *files, siz
  * Print the URL VM vm gets its bootstrap from, with a fresh token (an
  * earlier one stops working): for a kickstart VM its installer's inst.ks=
  * (.../ks/<vm>/<token>), for a cloud-init VM NoCloud's s= in
- * ds=nocloud;s=... (.../nocloud/<vm>/<token>/). On the manifest's endpoint,
+ * ds=nocloud-net;s=... (.../nocloud/<vm>/<token>/). On the manifest's endpoint,
  * else http://LISTEN.
  */
 static int print_url(struct store *st, const struct manifest *m, size_t vm, const char *listen,

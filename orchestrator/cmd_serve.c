@@ -519,7 +519,7 @@ static int h_ks(struct httpd_req *req, void *userdata)
 
 /*
  * GET /nocloud/<vm>/<token>/<file>: the NoCloud files of a cloud-init VM
- * (ds=nocloud;s=http://.../nocloud/<vm>/<token>/), the agent included as
+ * (ds=nocloud-net;s=http://.../nocloud/<vm>/<token>/), the agent included as
  * apply puts it in the seed; vendor-data is empty.
  */
 static int h_nocloud(struct httpd_req *req, void *userdata)

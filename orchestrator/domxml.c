@@ -494,6 +494,9 @@ static int check_nic(const struct domxml_domain *d, enum dom_type type, size_t i
 		if (nic->n_forwards)
 			return err_set(err, MUSTER_E_INVALID,
 				       "nic %zu: port forwards need a user NIC", i);
+		if (nic->unrestricted)
+			return err_set(err, MUSTER_E_INVALID,
+				       "nic %zu: restrict applies to a user NIC only", i);
 		return 0;
 	}
 	if (nic->n_forwards > DOMXML_MAX_FORWARDS)
@@ -697,7 +700,7 @@ static void add_user_nic(struct tree *t, xmlNodePtr cmdline, xmlNsPtr qns, size_
 	size_t j;
 
 	identity_mac_format(mac, mac_s);
-	(void) buf_printf(&b, "user,id=mnet%zu,restrict=on", i);
+	(void) buf_printf(&b, "user,id=mnet%zu,restrict=%s", i, nic->unrestricted ? "off" : "on");
 	for (j = 0; j < nic->n_forwards; j++)
 		(void) buf_printf(&b, ",hostfwd=tcp:%s:%u-:%u", nic->forwards[j].host_addr,
 				  nic->forwards[j].host_port, nic->forwards[j].guest_port);

@@ -63,7 +63,7 @@ enum domxml_nic_kind {
 	DOMXML_NIC_NETWORK,	/* a libvirt network: <interface type='network'> */
 	DOMXML_NIC_BRIDGE,	/* a host bridge: <interface type='bridge'> */
 	DOMXML_NIC_OVS_VLAN,	/* an Open vSwitch bridge, one VLAN tag */
-	DOMXML_NIC_USER,	/* QEMU user-mode networking (restrict=on) with host forwards */
+	DOMXML_NIC_USER,	/* QEMU user-mode networking with host forwards */
 	DOMXML_NIC_KIND_MAX
 };
 
@@ -87,6 +87,9 @@ struct domxml_nic {
 				   Required for USER; NULL elsewhere lets libvirt choose */
 	const struct domxml_forward *forwards;	/* USER only */
 	size_t n_forwards;
+	bool unrestricted;	/* USER only: restrict=off, the guest may open connections out
+				   through QEMU (10.0.2.2 is the host's 127.0.0.1); false:
+				   restrict=on, it reaches nothing but its forwards */
 };
 
 struct domxml_domain {
@@ -108,7 +111,7 @@ struct domxml_domain {
 	const char *console_log;	/* serial console log file (absolute), or NULL */
 	bool destroy_on_reboot;		/* <on_reboot>destroy</on_reboot> (test guests with panic=-1) */
 	const char *smbios_serial;	/* the SMBIOS system serial number (cloud-init reads
-					   ds=nocloud;s=URL there), or NULL; printable ASCII,
+					   ds=nocloud-net;s=URL there), or NULL; printable ASCII,
 					   at most DOMXML_SERIAL_MAX bytes; not on xen */
 };
 
@@ -121,7 +124,7 @@ struct domxml_domain {
  * Per type: kvm adds <cpu mode='host-passthrough'/>; qemu may add
  * <features><tcg><tb-cache>; USER NICs (kvm, qemu only) become
  * <qemu:commandline> arguments "-netdev user,id=mnetN,restrict=on,
- * hostfwd=tcp:ADDR:PORT-:GPORT..." and "-device virtio-net-pci,netdev=mnetN,
+ * hostfwd=tcp:ADDR:PORT-:GPORT..." (restrict=off when unrestricted) and "-device virtio-net-pci,netdev=mnetN,
  * mac=MAC,addr=0x1N", N the NIC's index, as libvirt 9.0 has no element for
  * user-mode host forwards. An SMBIOS serial becomes <os><smbios mode='sysinfo'/>
  * and <sysinfo type='smbios'><system><entry name='serial'>. Disks and NICs are virtio, the seed a SATA cdrom;

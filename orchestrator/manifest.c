@@ -508,6 +508,33 @@ static bool check_uint(struct ctx *c, const struct yt_node *n, unsigned min, uns
 	return true;
 }
 
+/* true or false, unquoted (YAML's booleans; quoted, they are strings). */
+static bool bool_field(struct ctx *c, const struct yt_node *map, const char *key, bool *out)
+{
+	const struct yt_node *v = field(c, map, key, false);
+	size_t mark;
+	bool ok = false, word;
+
+	if (!v)
+		return false;
+	mark = path_push_key(c, key);
+	if (!expect_kind(c, v, YT_SCALAR))
+		goto out;
+	word = strlen(v->str) == v->len && (streq(v->str, "true") || streq(v->str, "false"));
+	if (word && v->plain) {
+		*out = v->str[0] == 't';
+		ok = true;
+	} else if (word) {
+		diag(c, v, "expected true or false, got the quoted string '%s' (remove the quotes)",
+		     v->str);
+	} else {
+		diag(c, v, "expected true or false, got '%.40s'", v->str);
+	}
+out:
+	path_pop(c, mark);
+	return ok;
+}
+
 static bool uint_field(struct ctx *c, const struct yt_node *map, const char *key, bool required,
 		       unsigned min, unsigned max, unsigned *out)
 {
@@ -952,14 +979,18 @@ static bool check_bridge_name(struct ctx *c, const struct yt_node *v)
 
 static void read_network(struct ctx *c, struct mf_network *net, const struct yt_node *n)
 {
-	static const char *const keys[] = { "type", "subnet", "bridge", "vlan", "forward" };
+	static const char *const keys[] = {
+		"type", "subnet", "bridge", "vlan", "forward", "restrict",
+	};
 	static const struct { const char *key; unsigned types; } applies[] = {
 		{ "subnet", 1u << MF_NET_NAT | 1u << MF_NET_ISOLATED },
 		{ "bridge", 1u << MF_NET_BRIDGE | 1u << MF_NET_VLAN },
 		{ "vlan", 1u << MF_NET_VLAN },
 		{ "forward", 1u << MF_NET_USER },
+		{ "restrict", 1u << MF_NET_USER },
 	};
 	const struct yt_node *v;
+	bool restricted = true;
 	size_t i;
 	int t;
 
@@ -1048,6 +1079,10 @@ subnet_done:
 			read_forwards(c, net, v);
 			path_pop(c, mark);
 		}
+		/* restrict: false lets the guest out through QEMU (to the host's
+		 * 127.0.0.1 as 10.0.2.2, and wherever the host routes) */
+		if (bool_field(c, n, "restrict", &restricted))
+			net->unrestricted = !restricted;
 		break;
 	case MF_NET_TYPE_MAX:
 		break;
@@ -2412,6 +2447,9 @@ int manifest_vm_spec(const struct manifest *m, size_t vm, struct buf *hw, struct
 		(void) buf_printf(hw, "nic%zu=%s/%s/%s/%u/%s\n", i, net->name,
 				  net_type_names[net->type], g->nics[i].ip ? g->nics[i].ip : "",
 				  g->nics[i].ip_prefix, g->nics[i].mac ? g->nics[i].mac : "");
+		/* only when not the default, so that existing VMs' hashes stay */
+		if (net->unrestricted)
+			(void) buf_printf(hw, "nic%zu_restrict=off\n", i);
 	}
 
 	if (g->has_image) {

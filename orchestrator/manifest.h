@@ -70,6 +70,8 @@ struct mf_network {
 	unsigned vlan;		/* vlan: 1..4094 */
 	struct mf_forward *forwards;	/* user */
 	size_t n_forwards;
+	bool unrestricted;	/* user: restrict: false, the guest may open connections
+				   out through QEMU (default: it reaches nothing) */
 };
 
 struct mf_nic {

@@ -176,9 +176,13 @@ static bool validate_once(const struct provision_fleet *f, size_t group)
 }
 
 /*
- * "ds=nocloud;s=<endpoint>/nocloud/<vm>/<token>/" with a fresh token for
- * the VM (an earlier one stops working): what cloud-init 22.4 reads from
- * the SMBIOS serial to fetch meta-data, user-data and vendor-data.
+ * "ds=nocloud-net;s=<endpoint>/nocloud/<vm>/<token>/" with a fresh token
+ * for the VM (an earlier one stops working): what cloud-init reads from the
+ * SMBIOS serial to fetch meta-data, user-data and vendor-data once the
+ * network is up. Not "ds=nocloud": cloud-init 22.4 (Debian 12) gives that
+ * dsmode local, fetches the files in its network stage all the same, then
+ * exits that stage without applying them and boots on DataSourceNone
+ * (cloud-init 24.1 takes both, and calls nocloud-net deprecated).
  */
 static int nocloud_serial(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
 			  char **ret, struct muster_err *err)
@@ -191,7 +195,7 @@ static int nocloud_serial(const struct provision_fleet *f, struct provision_work
 		len--;
 	if (token_issue(w->st, f->m->fleet, name, TOKEN_TTL_DEFAULT_S, token, err) < 0)
 		return -1;
-	if (asprintf(ret, "ds=nocloud;s=%.*s/nocloud/%s/%s/", (int) len, ep, name, token) < 0) {
+	if (asprintf(ret, "ds=nocloud-net;s=%.*s/nocloud/%s/%s/", (int) len, ep, name, token) < 0) {
 		*ret = NULL;
 		return err_nomem(err);
 	}
@@ -257,6 +261,7 @@ static int domain_xml(const struct provision_fleet *f, struct provision_worker *
 				fwd[n_fwd].guest_port = net->forwards[k].guest_port;
 			}
 			nics[i].n_forwards = net->n_forwards;
+			nics[i].unrestricted = net->unrestricted;
 			break;
 		}
 	}

@@ -5,8 +5,15 @@
 #   libvirtd_qemu_start DIR   start virtlogd and libvirtd, files under DIR;
 #                             0 once qemu:///system answers with domain
 #                             type qemu. Sets LIBVIRTD_QEMU_URI (for virsh -c)
-#                             and LIBVIRTD_QEMU_PID (libvirtd's pid).
-#   libvirtd_qemu_exec CMD... run CMD in the daemon's mount namespace
+#                             and LIBVIRTD_QEMU_PID (libvirtd's pid; a child of
+#                             the caller's shell, so a bare `wait` there waits
+#                             for the daemon).
+#                             With LIBVIRTD_QEMU_NETNS=1 in the environment
+#                             the daemons (and so every QEMU they start) also
+#                             get a NETWORK namespace of their own with only
+#                             `lo`, up (see below).
+#   libvirtd_qemu_exec CMD... run CMD in the daemon's mount namespace, and in
+#                             its network namespace when it has one
 #   libvirtd_qemu_stop        destroy running domains, stop both daemons,
 #                             kill whatever still runs with their tmpfs
 #                             (leftover qemu-system), wait until all are gone
@@ -17,9 +24,19 @@
 # and /etc/libvirt/secrets: no domain, network, pool or secret definition
 # reaches the machine's /etc, and libvirt's stock
 # `default` NAT network does not exist there, so it never autostarts.
-# They share the machine's NETWORK namespace: guests must use only QEMU
-# user-mode networking (-netdev user via <qemu:commandline>, forwards bound
-# to 127.0.0.1), never a libvirt network or bridge.
+# By default they share the machine's NETWORK namespace: guests must use
+# only QEMU user-mode networking (-netdev user via <qemu:commandline>,
+# forwards bound to 127.0.0.1) with restrict=on, never a libvirt network or
+# bridge.
+# LIBVIRTD_QEMU_NETNS=1 starts them in a new network namespace instead, with
+# no interface but `lo`: QEMU inherits it, so a guest on an unrestricted user
+# network (restrict=off) can open connections only to that loopback (as
+# 10.0.2.2) and nowhere else (no route; QEMU's DNS at 10.0.2.3 answers
+# nothing). The forwards' host ports are bound in that namespace too: ssh to
+# them, and run whatever the guests should reach (muster serve on
+# 127.0.0.1:PORT), through libvirtd_qemu_exec. libvirtd's socket is a path
+# in DIR/run, which works across network namespaces: virsh and muster need
+# no nsenter for it. The namespace lives as long as its processes do.
 # libvirtd's sockets are in DIR/run, the logs in DIR/log. Files the daemon
 # makes in its tmpfs, such as the virtio-serial channel sockets it picks
 # (/var/lib/libvirt/qemu/channel/target/domain-N-NAME/...) and QEMU's own
@@ -74,7 +91,13 @@ CONF
 log_outputs = "3:file:$_lq_dir/log/virtlogd.log"
 CONF
 	rm -f "$_lq_dir/run/libvirt-sock" "$_lq_dir/run/virtlogd.pid"
-	unshare --mount --propagation private sh -c '
+	_lq_net=
+	[ "${LIBVIRTD_QEMU_NETNS:-}" = 1 ] && _lq_net=--net
+	# shellcheck disable=SC2086 # _lq_net is one option or none
+	unshare --mount $_lq_net --propagation private sh -c '
+		if [ -n "$2" ]; then
+			ip link set lo up || exit 1
+		fi
 		for d in /run/libvirt /var/lib/libvirt /var/cache/libvirt \
 			/var/log/libvirt /etc/libvirt/qemu /etc/libvirt/storage \
 			/etc/libvirt/secrets; do
@@ -107,12 +130,13 @@ CONF
 		virtlogd -d --config "$1/virtlogd.conf" \
 			--pid-file "$1/run/virtlogd.pid" || exit 1
 		exec libvirtd --config "$1/libvirtd.conf" \
-			--pid-file "$1/run/libvirtd.pid"' sh "$_lq_dir" \
+			--pid-file "$1/run/libvirtd.pid"' sh "$_lq_dir" "$_lq_net" \
 		>"$_lq_dir/log/stderr" 2>&1 &
 	LIBVIRTD_QEMU_PID=$!
 	LIBVIRTD_QEMU_DIR=$_lq_dir
 	LIBVIRTD_QEMU_URI="qemu+unix:///system?socket=$_lq_dir/run/libvirt-sock"
-	export LIBVIRTD_QEMU_PID LIBVIRTD_QEMU_URI LIBVIRTD_QEMU_DIR
+	LIBVIRTD_QEMU_NET=$_lq_net
+	export LIBVIRTD_QEMU_PID LIBVIRTD_QEMU_URI LIBVIRTD_QEMU_DIR LIBVIRTD_QEMU_NET
 	_lq_i=0
 	while [ ! -S "$_lq_dir/run/libvirt-sock" ]; do
 		if ! kill -0 "$LIBVIRTD_QEMU_PID" 2>/dev/null ||
@@ -143,7 +167,11 @@ libvirtd_qemu_exec() {
 		echo "libvirtd_qemu_exec: no daemon started" >&2
 		return 1
 	fi
-	nsenter -t "$LIBVIRTD_QEMU_PID" -m -- "$@"
+	if [ -n "${LIBVIRTD_QEMU_NET:-}" ]; then
+		nsenter -t "$LIBVIRTD_QEMU_PID" -m -n -- "$@"
+	else
+		nsenter -t "$LIBVIRTD_QEMU_PID" -m -- "$@"
+	fi
 }
 
 # _lq_in_ns: pids of the processes that see our tmpfs /run/libvirt: the
@@ -200,4 +228,5 @@ libvirtd_qemu_stop() {
 	fi
 	LIBVIRTD_QEMU_PID=
 	LIBVIRTD_QEMU_RUNDEV=
+	LIBVIRTD_QEMU_NET=
 }

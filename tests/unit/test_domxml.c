@@ -589,10 +589,13 @@ static const struct domxml_domain dom_tcg = {
 	.destroy_on_reboot = true,
 };
 
-/* NoCloud over HTTP: no seed ISO; cloud-init finds its URL in the SMBIOS serial */
+/* NoCloud over HTTP: no seed ISO; cloud-init finds its URL in the SMBIOS serial
+ * and reaches muster serve on the QEMU host's loopback (10.0.2.2) through an
+ * unrestricted user NIC */
 
 static const struct domxml_nic nics_http[] = {
-	{ .kind = DOMXML_NIC_USER, .mac = "52:54:00:5c:00:02", .forwards = fwd_tcg, .n_forwards = 1 },
+	{ .kind = DOMXML_NIC_USER, .mac = "52:54:00:5c:00:02", .forwards = fwd_tcg, .n_forwards = 1,
+	  .unrestricted = true },
 };
 
 static const struct domxml_domain dom_http = {
@@ -600,7 +603,7 @@ static const struct domxml_domain dom_http = {
 	.meta = &meta_demo, .vcpus = 1, .memory_kib = 262144,
 	.disk_pool = "muster", .disk_volume = "demo-vm-2.qcow2",
 	.nics = nics_http, .n_nics = ARRAY_SIZE(nics_http),
-	.smbios_serial = "ds=nocloud;s=http://10.0.2.100/nocloud/vm-2/00112233445566778899aabbccddeeff/",
+	.smbios_serial = "ds=nocloud-net;s=http://10.0.2.2:8080/nocloud/vm-2/00112233445566778899aabbccddeeff/",
 };
 
 static const struct domxml_meta meta_lab = { .fleet = (char *) "lab", .vm = (char *) "x1" };
@@ -936,6 +939,13 @@ static void test_domain_user_nic_args(void **state)
 	xml = domain_ok(&d);
 	assert_non_null(strstr(xml, "\"user,id=mnet1,restrict=on\""));
 	free(xml);
+
+	/* unrestricted: restrict=off, that NIC only */
+	nics[1].unrestricted = true;
+	xml = domain_ok(&d);
+	assert_non_null(strstr(xml, "\"user,id=mnet1,restrict=off\""));
+	assert_null(strstr(xml, "restrict=on"));
+	free(xml);
 }
 
 static void test_domain_boundaries(void **state)
@@ -1004,6 +1014,7 @@ static void test_domain_refused(void **state)
 	static const struct domxml_nic user_source[] = { { .kind = DOMXML_NIC_USER, .source = "x", .mac = "52:54:00:00:00:01" } };
 	static const struct domxml_nic user_ok[] = { { .kind = DOMXML_NIC_USER, .mac = "52:54:00:00:00:01" } };
 	static const struct domxml_nic fwd_on_net[] = { { .kind = DOMXML_NIC_NETWORK, .source = "n", .forwards = fwd_tcg, .n_forwards = 1 } };
+	static const struct domxml_nic open_bridge[] = { { .kind = DOMXML_NIC_BRIDGE, .source = "br0", .unrestricted = true } };
 	static const struct domxml_nic multicast[] = { { .kind = DOMXML_NIC_NETWORK, .source = "n", .mac = "53:54:00:00:00:01" } };
 	static const struct domxml_nic badmac[] = { { .kind = DOMXML_NIC_NETWORK, .source = "n", .mac = "52:54:00:00:00:0g" } };
 	static const struct domxml_nic shortmac[] = { { .kind = DOMXML_NIC_NETWORK, .source = "n", .mac = "52:54:00:00:00:1" } };
@@ -1095,6 +1106,7 @@ static void test_domain_refused(void **state)
 	NICS("user NIC without MAC", user_nomac, "needs a MAC");
 	NICS("user NIC with source", user_source, "has no source");
 	NICS("forwards on a network NIC", fwd_on_net, "need a user NIC");
+	NICS("restrict=off on a bridge NIC", open_bridge, "restrict applies to a user NIC only");
 	NICS("multicast MAC", multicast, "is a multicast address");
 	NICS("bad MAC", badmac, "is not a MAC address");
 	NICS("short MAC", shortmac, "is not a MAC address");

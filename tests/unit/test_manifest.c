@@ -302,6 +302,7 @@ static void test_networks_and_nics(void **state)
 	assert_int_equal(n[4].forwards[1].guest_port, 8080);
 	assert_string_equal(n[4].forwards[1].host_addr, "0.0.0.0");
 	assert_int_equal(n[4].forwards[1].host_port, 0);	/* 100 VMs use it: auto */
+	assert_false(n[4].unrestricted);	/* restrict defaults to true */
 
 	/* web: DHCP on every network, in the order written */
 	g = &m->groups[0];
@@ -730,6 +731,49 @@ static void test_spec_cloud_init(void **state)
 	spec_release(&q);
 }
 
+/* restrict: false on a user network: parsed, and in the hw spec (a redefinition) only */
+static void user_spec(const char *restrict_kv, struct spec *out, bool *ret_unrestricted)
+{
+	char text[512];
+	struct manifest *m;
+
+	(void) snprintf(text, sizeof(text),
+			"fleet: spec\n"
+			"images: {a: {path: /a.qcow2}}\n"
+			"networks: {slirp: {type: user, forward: {ssh: 127.0.0.1:auto}%s}}\n"
+			"groups: {web: {count: 1, image: a, networks: [slirp]}}\n", restrict_kv);
+	m = parse_ok(text);
+	*ret_unrestricted = m->networks[0].unrestricted;
+	buf_init(&out->hw, 1 << 20);
+	buf_init(&out->base, 1 << 20);
+	assert_int_equal(manifest_vm_spec(m, 0, &out->hw, &out->base), 0);
+	manifest_free(m);
+}
+
+static void test_spec_user_restrict(void **state)
+{
+	struct spec dflt, on, off;
+	bool u;
+
+	(void) state;
+	user_spec("", &dflt, &u);
+	assert_false(u);
+	user_spec(", restrict: true", &on, &u);
+	assert_false(u);
+	user_spec(", restrict: false", &off, &u);
+	assert_true(u);
+	/* the default written out is the same VM, and the same text as before the key existed */
+	assert_string_equal(buf_str(&dflt.hw), buf_str(&on.hw));
+	assert_null(strstr(buf_str(&dflt.hw), "restrict"));
+	/* restrict: false redefines the domain; it does not rebuild the VM */
+	assert_string_not_equal(buf_str(&on.hw), buf_str(&off.hw));
+	assert_non_null(strstr(buf_str(&off.hw), "nic0_restrict=off\n"));
+	assert_string_equal(buf_str(&on.base), buf_str(&off.base));
+	spec_release(&dflt);
+	spec_release(&on);
+	spec_release(&off);
+}
+
 /* ---- diagnostics ------------------------------------------------------------------- */
 
 static void test_diagnostics_sorted_with_paths(void **state)
@@ -885,6 +929,15 @@ static void test_refusals(void **state)
 	refused("fleet: production-eu-west\nimages: {b: {path: /b}}\n"
 		"groups: {g: {names: [a2345678901234567890123456789012345678901234a], image: b}}\n",
 		"longer than 63 characters");
+	refused("fleet: f\nimages: {b: {path: /b}}\nnetworks: {s: {type: user, restrict: no}}\n"
+		"groups: {g: {count: 1, image: b}}\n", "expected true or false, got 'no'");
+	refused("fleet: f\nimages: {b: {path: /b}}\nnetworks: {s: {type: user, restrict: \"false\"}}\n"
+		"groups: {g: {count: 1, image: b}}\n", "got the quoted string 'false' (remove the quotes)");
+	refused("fleet: f\nimages: {b: {path: /b}}\nnetworks: {s: {type: user, restrict: [false]}}\n"
+		"groups: {g: {count: 1, image: b}}\n", "expected a scalar, got a list");
+	refused("fleet: f\nimages: {b: {path: /b}}\nnetworks: {n: {type: nat, subnet: 10.0.0.0/24, "
+		"restrict: false}}\ngroups: {g: {count: 1, image: b}}\n",
+		"'restrict' does not apply to a nat network");
 }
 
 /* ---- hostile input ------------------------------------------------------------------ */
@@ -1207,6 +1260,7 @@ int main(void)
 		cmocka_unit_test(test_spec_memory_changes_hw_only),
 		cmocka_unit_test(test_spec_image_disk_change_base_only),
 		cmocka_unit_test(test_spec_cloud_init),
+		cmocka_unit_test(test_spec_user_restrict),
 		cmocka_unit_test(test_diagnostics_sorted_with_paths),
 		cmocka_unit_test(test_whole_file_diagnostics),
 		cmocka_unit_test(test_duplicates_name_both_places),
