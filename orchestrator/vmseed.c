@@ -36,6 +36,7 @@ int vmseed_render(const struct vmseed_input *in, struct cidata *ret, struct must
 	const char **dns = NULL;
 	char *fqdn = NULL, *phone = NULL;
 	size_t i;
+	bool reachable = false;
 	int r = -1;
 
 	nics = calloc(g->n_nics + 1, sizeof(*nics));
@@ -71,7 +72,16 @@ int vmseed_render(const struct vmseed_input *in, struct cidata *ret, struct must
 		fqdn = NULL;
 		goto nomem;
 	}
-	if (m->endpoint) {
+	/* phone home only from a VM with a way out: a guest whose NICs are all
+	 * restricted user networks reaches nothing, and cloud-init would retry
+	 * the post for half a minute before its final stage ends */
+	for (i = 0; i < g->n_nics; i++) {
+		const struct mf_network *net = &m->networks[g->nics[i].network];
+
+		if (net->type != MF_NET_USER || net->unrestricted)
+			reachable = true;
+	}
+	if (m->endpoint && reachable) {
 		size_t len = strlen(m->endpoint);
 
 		if (len && m->endpoint[len - 1] == '/')
