@@ -722,7 +722,8 @@ static void sleep_s(unsigned s)
 		;
 }
 
-static int curl_setup(CURL *c, struct xfer *x, const char *url, unsigned timeout_s)
+/* What every transfer of ours sets: http(s) only, redirects bounded, errors as errors. */
+static int curl_common(CURL *c, const char *url, unsigned timeout_s)
 {
 	if (curl_easy_setopt(c, CURLOPT_URL, url) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
@@ -731,6 +732,15 @@ static int curl_setup(CURL *c, struct xfer *x, const char *url, unsigned timeout
 	    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_MAXREDIRS, FETCH_MAX_REDIRS) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long) timeout_s) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_USERAGENT, "muster/" MUSTER_VERSION) != CURLE_OK)
+		return -1;
+	return 0;
+}
+
+static int curl_setup(CURL *c, struct xfer *x, const char *url, unsigned timeout_s)
+{
+	if (curl_common(c, url, timeout_s) < 0 ||
 	    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_WRITEDATA, x) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header) != CURLE_OK ||
@@ -738,11 +748,9 @@ static int curl_setup(CURL *c, struct xfer *x, const char *url, unsigned timeout
 	    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_xferinfo) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_XFERINFODATA, x) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long) timeout_s) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) FETCH_MAX_BYTES) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_BUFFERSIZE, FETCH_CURL_BUFFER) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_USERAGENT, "muster/" MUSTER_VERSION) != CURLE_OK)
+	    curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK)
 		return -1;
 	return 0;
 }
@@ -951,20 +959,11 @@ int fetch_text(const char *url, size_t max, char **ret, size_t *ret_len, struct 
 		bool transient;
 
 		c = curl_easy_init();
-		if (!c ||
-		    curl_easy_setopt(c, CURLOPT_URL, url) != CURLE_OK ||
-		    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-		    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
-		    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") != CURLE_OK ||
-		    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L) != CURLE_OK ||
-		    curl_easy_setopt(c, CURLOPT_MAXREDIRS, FETCH_MAX_REDIRS) != CURLE_OK ||
-		    curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L) != CURLE_OK ||
+		if (!c || curl_common(c, url, FETCH_DEFAULT_TIMEOUT_S) < 0 ||
 		    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write_mem) != CURLE_OK ||
 		    curl_easy_setopt(c, CURLOPT_WRITEDATA, &m) != CURLE_OK ||
 		    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK ||
-		    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long) FETCH_DEFAULT_TIMEOUT_S) != CURLE_OK ||
-		    curl_easy_setopt(c, CURLOPT_TIMEOUT, (long) FETCH_DEFAULT_TIMEOUT_S) != CURLE_OK ||
-		    curl_easy_setopt(c, CURLOPT_USERAGENT, "muster/" MUSTER_VERSION) != CURLE_OK) {
+		    curl_easy_setopt(c, CURLOPT_TIMEOUT, (long) FETCH_DEFAULT_TIMEOUT_S) != CURLE_OK) {
 			buf_release(&m);
 			err_set(err, MUSTER_E_IO, "'%s': cannot set up libcurl", shown);
 			goto out;
