@@ -75,7 +75,13 @@ $(BUILD)/libmuster.a: $(LIB_OBJ)
 	$(Q)rm -f $@
 	$(Q)ar rcs $@ $^
 
-$(BUILD)/muster: $(BUILD)/obj/orchestrator/main.o $(BUILD)/libmuster.a
+# muster reads its own templates (templates/...) beside its binary, as it
+# does from <prefix>/share/muster once installed
+$(BUILD)/templates:
+	@mkdir -p $(BUILD)
+	@ln -sfn $(abspath templates) $@
+
+$(BUILD)/muster: $(BUILD)/obj/orchestrator/main.o $(BUILD)/libmuster.a | $(BUILD)/templates
 	$(say) LINK $@
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 

@@ -1420,7 +1420,7 @@ int kickstart_template_read(const struct manifest *m, size_t vm, char **ret_path
 		return err_nomem(err);
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0 && errno == ENOENT && tp[0] != '/' && strncmp(tp, "templates/", 10) == 0) {
-		/* muster's own templates: beside the build tree's binary, or installed */
+		/* muster's own templates: beside its binary (the build links them there), or installed */
 		char exe[PATH_MAX], shipped[2][PATH_MAX + 64];
 		ssize_t k = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 		size_t i;
@@ -1428,7 +1428,7 @@ int kickstart_template_read(const struct manifest *m, size_t vm, char **ret_path
 		if (k > 0) {
 			exe[k] = '\0';
 			(void) dirname(exe);
-			(void) snprintf(shipped[0], sizeof(shipped[0]), "%s/../%s", exe, tp);
+			(void) snprintf(shipped[0], sizeof(shipped[0]), "%s/%s", exe, tp);
 			(void) snprintf(shipped[1], sizeof(shipped[1]), "%s/../share/muster/%s", exe, tp);
 			for (i = 0; i < 2 && fd < 0; i++) {
 				fd = open(shipped[i], O_RDONLY | O_CLOEXEC | O_NOCTTY);
