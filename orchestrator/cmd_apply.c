@@ -195,7 +195,7 @@ static void ready_fail(struct ready_wait *rw, size_t k, const char *fmt, ...)
 {
 	struct apply_run *run = rw->run;
 	size_t vm = run->vm[rw->items[k]];
-	struct provision_worker w = { run->hosts->hv[run->host_of[vm]], run->st };
+	struct provision_worker w = { .hv = run->hosts->hv[run->host_of[vm]], .st = run->st };
 	struct muster_err why = { 0 };
 	va_list ap;
 	int n;
