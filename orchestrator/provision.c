@@ -194,6 +194,7 @@ static int make_seed(const struct provision_fleet *f, struct provision_worker *w
 	struct cidata cd = { 0 };
 	struct seediso_file files[3];
 	struct domxml_volume v = { .name = n->seed, .format = "raw" };
+	struct seediso_job *job = NULL;
 	void *iso = NULL;
 	size_t iso_len = 0, nf = 0;
 	char *xml = NULL;
@@ -206,13 +207,18 @@ static int make_seed(const struct provision_fleet *f, struct provision_worker *w
 	if (cd.network_config)
 		files[nf++] = (struct seediso_file) { "network-config", cd.network_config,
 						      cd.network_config_len };
-	if (seediso_build(SEEDISO_VOLID, files, nf, &iso, &iso_len, err) < 0)
+	/* libisofs writes the image on a thread of its own meanwhile */
+	if (seediso_start(SEEDISO_VOLID, files, nf, &job, &iso_len, err) < 0)
 		goto out;
 	v.capacity = iso_len;
 	if (intent(f, w, vm, err, "intent: seed '%s' (%s)", n->seed, cd.instance_id) < 0 ||
 	    !(xml = domxml_volume_format(&v, err)) ||
 	    hv_volume_create(w->hv, f->m->pool, n->seed, xml, err) < 0)
 		goto out;
+	r = seediso_finish(steal_pointer(&job), &iso, &iso_len, err);
+	if (r < 0)
+		goto out;
+	r = -1;
 	/* always upload: a crash may have cut the last upload short */
 	up = hv_volume_upload(w->hv, f->m->pool, n->seed, iso, iso_len, err);
 	if (up < 0)
@@ -221,6 +227,7 @@ static int make_seed(const struct provision_fleet *f, struct provision_worker *w
 	       up > 0 ? ", created empty: the driver cannot upload" : "");
 	r = 0;
 out:
+	seediso_cancel(job);
 	free(xml);
 	free(iso);
 	cidata_release(&cd);
