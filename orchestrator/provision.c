@@ -492,6 +492,32 @@ out:
 	return r;
 }
 
+/*
+ * Read VM vm's agent channel from its domain, just started, into
+ * f->agent_paths[vm]: on the worker, with the domain's handle at hand,
+ * rather than after the batch. Nothing is kept when it cannot be read: the
+ * readiness wait asks again.
+ */
+static void agent_path(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
+		       const struct vm_names *n)
+{
+	struct muster_err e = { 0 };
+	char *xml = NULL, *path = NULL;
+
+	if (!f->agent_paths)
+		return;
+	free(f->agent_paths[vm]);
+	f->agent_paths[vm] = NULL;
+	if (hv_domain_xml(w->hv, n->domain, &xml, &e) < 0) {
+		log_debug("VM '%s': cannot read its domain: %s", f->m->vms[vm].name, e.msg);
+		return;
+	}
+	/* none: "" (or NULL when out of memory: asked again) */
+	f->agent_paths[vm] = domxml_channel_path(xml, DOMXML_AGENT_CHANNEL, &path, &e) == 0 ?
+				     path : strdup("");
+	free(xml);
+}
+
 static int start(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
 		 const struct vm_names *n, struct muster_err *err)
 {
@@ -505,6 +531,7 @@ static int start(const struct provision_fleet *f, struct provision_worker *w, si
 	    hv_domain_start(w->hv, n->domain, err) < 0)
 		return -1;
 	result(w, VM_STATE_STARTED, "running");
+	agent_path(f, w, vm, n);
 	return 0;
 }
 

@@ -42,6 +42,13 @@ struct provision_fleet {
 	const char *channel_dir;		/* agent sockets here (tests); NULL: libvirt picks */
 	int64_t run_id;
 	atomic_bool *validated;			/* per group: a domain of it was defined with validation */
+	/*
+	 * Per VM, or NULL: its agent channel's socket, read from the domain
+	 * just started (provision_vm frees and sets its VM's; "" when it has
+	 * none; left NULL when not read), so the readiness wait after the
+	 * batch need not ask for it, one VM after the other. The caller frees.
+	 */
+	char **agent_paths;
 };
 
 /*
