@@ -185,62 +185,117 @@ static int read_image(struct burn_source *src, void **ret_data, size_t *ret_len,
  */
 static pthread_mutex_t image_ref_lock = PTHREAD_MUTEX_INITIALIZER;
 
-int seediso_build(const char *volid, const struct seediso_file *files, size_t n,
-		  void **ret_data, size_t *ret_len, struct muster_err *err)
-{
-	IsoImage *image = NULL;
-	IsoWriteOpts *opts = NULL;
-	struct burn_source *src = NULL;
-	size_t i;
-	int e, r = -1;
+struct seediso_job {
+	IsoImage *image;
+	struct burn_source *src;
+};
 
-	*ret_data = NULL;
-	*ret_len = 0;
+void seediso_cancel(struct seediso_job *job)
+{
+	if (!job)
+		return;
+	if (job->src) {
+		job->src->cancel(job->src);	/* ends the generator thread */
+		job->src->free_data(job->src);
+		free(job->src);
+	}
+	if (job->image) {
+		pthread_mutex_lock(&image_ref_lock);
+		iso_image_unref(job->image);
+		pthread_mutex_unlock(&image_ref_lock);
+	}
+	free(job);
+}
+
+int seediso_start(const char *volid, const struct seediso_file *files, size_t n,
+		  struct seediso_job **ret, size_t *ret_size, struct muster_err *err)
+{
+	struct seediso_job *job;
+	IsoWriteOpts *opts = NULL;
+	off_t size;
+	size_t i;
+	int e;
+
 	if (check_files(volid, files, n, err) < 0)
 		return -1;
 	if (pthread_once(&seediso_once, seediso_init) != 0)
 		return err_set(err, MUSTER_E_IO, "cannot start libisofs");
 	if (seediso_init_status < 0)
 		return iso_fail(err, seediso_init_status, "initialisation");
-
+	job = calloc(1, sizeof(*job));
+	if (!job)
+		return err_nomem(err);
 	pthread_mutex_lock(&image_ref_lock);
-	e = iso_image_new(volid, &image);
+	e = iso_image_new(volid, &job->image);
 	pthread_mutex_unlock(&image_ref_lock);
 	if (e < 0) {
+		job->image = NULL;
 		iso_fail(err, e, "new image");
-		goto out;
+		goto fail;
 	}
-	node_fix((IsoNode *) iso_image_get_root(image), 0555);
+	node_fix((IsoNode *) iso_image_get_root(job->image), 0555);
 	for (i = 0; i < n; i++)
-		if (add_file(image, &files[i], err) < 0)
-			goto out;
+		if (add_file(job->image, &files[i], err) < 0)
+			goto fail;
 	e = iso_write_opts_new(&opts, 2);
 	if (e < 0) {
+		opts = NULL;
 		iso_fail(err, e, "options");
-		goto out;
+		goto fail;
 	}
 	if (set_opts(opts, err) < 0)
-		goto out;
-	e = iso_image_create_burn_source(image, opts, &src);
+		goto fail;
+	e = iso_image_create_burn_source(job->image, opts, &job->src);
 	if (e < 0) {
+		job->src = NULL;
 		iso_fail(err, e, "writer");
-		goto out;
-	}
-	r = read_image(src, ret_data, ret_len, err);
-out:
-	if (src) {
-		if (r < 0)
-			src->cancel(src);	/* ends the generator thread */
-		src->free_data(src);
-		free(src);
+		goto fail;
 	}
 	iso_write_opts_free(opts);
-	if (image) {
-		pthread_mutex_lock(&image_ref_lock);
-		iso_image_unref(image);
-		pthread_mutex_unlock(&image_ref_lock);
+	size = job->src->get_size(job->src);
+	if (size <= 0 || (uintmax_t) size > SIZE_MAX) {
+		seediso_cancel(job);
+		return err_set(err, MUSTER_E_IO, "cannot build the seed image: size %jd",
+			       (intmax_t) size);
 	}
+	*ret = job;
+	*ret_size = (size_t) size;
+	return 0;
+fail:
+	iso_write_opts_free(opts);
+	seediso_cancel(job);
+	return -1;
+}
+
+int seediso_finish(struct seediso_job *job, void **ret_data, size_t *ret_len,
+		   struct muster_err *err)
+{
+	int r;
+
+	*ret_data = NULL;
+	*ret_len = 0;
+	r = read_image(job->src, ret_data, ret_len, err);
+	if (r == 0) {
+		/* read to its end: the generator thread is done, nothing to cancel */
+		job->src->free_data(job->src);
+		free(job->src);
+		job->src = NULL;
+	}
+	seediso_cancel(job);
 	return r;
+}
+
+int seediso_build(const char *volid, const struct seediso_file *files, size_t n,
+		  void **ret_data, size_t *ret_len, struct muster_err *err)
+{
+	struct seediso_job *job;
+	size_t size;
+
+	*ret_data = NULL;
+	*ret_len = 0;
+	if (seediso_start(volid, files, n, &job, &size, err) < 0)
+		return -1;
+	return seediso_finish(job, ret_data, ret_len, err);
 }
 
 int seediso_write(const char *path, const char *volid, const struct seediso_file *files,

@@ -41,6 +41,22 @@ int seediso_build(const char *volid, const struct seediso_file *files, size_t n,
 		  void **ret_data, size_t *ret_len, struct muster_err *err) WUR;
 
 /*
+ * seediso_build in two halves, so that the caller can do something else
+ * while libisofs's generator thread writes the image. seediso_start checks
+ * and copies the files (as seediso_build, same errors) and starts the
+ * thread: *ret (finish or cancel it) and the image's size in bytes,
+ * *ret_size. seediso_finish waits for the image: *ret_data (caller frees)
+ * and *ret_len, or -1 with err; job is freed either way. seediso_cancel
+ * stops and frees a job; NULL is allowed.
+ */
+struct seediso_job;
+int seediso_start(const char *volid, const struct seediso_file *files, size_t n,
+		  struct seediso_job **ret, size_t *ret_size, struct muster_err *err) WUR;
+int seediso_finish(struct seediso_job *job, void **ret_data, size_t *ret_len,
+		   struct muster_err *err) WUR;
+void seediso_cancel(struct seediso_job *job);
+
+/*
  * Build the image as seediso_build does and write it to path, atomically
  * (afile.h) and with mode 0600 whatever the umask. On failure path is left
  * as it was and no temporary file remains. Returns 0 or -1 with err set.

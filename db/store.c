@@ -722,6 +722,11 @@ void store_set_clock(struct store *s, int64_t (*now_ms)(void *userdata),
 	s->now_userdata = now_ms ? userdata : NULL;
 }
 
+int64_t store_now_ms(struct store *s)
+{
+	return store_now(s);
+}
+
 int store_schema_version(struct store *s, int *ret)
 {
 	return read_user_version(s, ret, NULL);
@@ -972,11 +977,12 @@ int store_vm_upsert(struct store *s, const char *fleet,
 	return 0;
 }
 
-static int vm_transition(struct store *s, const char *fleet, const char *vm,
-			 enum vm_state to, const char *detail, int64_t run_id,
-			 struct muster_err *err)
+/* at: the event's time (unix ms); 0: now. */
+static int vm_transition_at(struct store *s, const char *fleet, const char *vm,
+			    enum vm_state to, const char *detail, int64_t run_id, int64_t at,
+			    struct muster_err *err)
 {
-	int64_t vm_id, now = store_now(s);
+	int64_t vm_id, now = at ? at : store_now(s);
 	enum vm_state from;
 
 	if (vm_find(s, fleet, vm, &vm_id, &from, err) < 0)
@@ -1014,6 +1020,13 @@ static int vm_transition(struct store *s, const char *fleet, const char *vm,
 	log_debug("vm '%s' of fleet '%s': %s -> %s", vm, fleet,
 		  vm_state_to_string(from), vm_state_to_string(to));
 	return 0;
+}
+
+static int vm_transition(struct store *s, const char *fleet, const char *vm,
+			 enum vm_state to, const char *detail, int64_t run_id,
+			 struct muster_err *err)
+{
+	return vm_transition_at(s, fleet, vm, to, detail, run_id, 0, err);
 }
 
 int store_vm_transition(struct store *s, const char *fleet, const char *vm,
@@ -1444,38 +1457,44 @@ fail:
 	return -1;
 }
 
+/* Record the spec of VM vm of fleet (store_vm_set_spec); inside a transaction. */
+static int vm_set_spec(struct store *s, const char *fleet, const char *vm,
+		       const struct store_vm_spec *spec, struct muster_err *err)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+
+	if (stmt_get(s, SQL_VM_SET_SPEC, &st, err) < 0)
+		return -1;
+	if (bind_text(st, 1, fleet) < 0 || bind_text(st, 2, vm) < 0 ||
+	    bind_text(st, 3, spec->domain) < 0 || bind_text(st, 4, spec->uuid) < 0 ||
+	    bind_text(st, 5, spec->config_hash) < 0 || bind_text(st, 6, spec->base_hash) < 0 ||
+	    bind_int64(st, 7, spec->rebuilt) < 0 || bind_int64(st, 8, store_now(s)) < 0)
+		return db_fail(s, err);
+	if (step_done(s, st, err) < 0)
+		return -1;
+	if (sqlite3_changes(s->db) == 0)
+		return err_set(err, MUSTER_E_NOTFOUND, "fleet '%s' has no vm '%s'", fleet, vm);
+	return 0;
+}
+
 int store_vm_set_spec(struct store *s, const char *fleet, const char *vm, const char *domain,
 		      const char *uuid, const char *config_hash, const char *base_hash,
 		      bool rebuilt, struct muster_err *err)
 {
-	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	const struct store_vm_spec spec = {
+		.domain = domain, .uuid = uuid, .config_hash = config_hash,
+		.base_hash = base_hash, .rebuilt = rebuilt,
+	};
 
 	if (check_name("fleet", fleet, err) < 0 || check_name("vm", vm, err) < 0)
 		return -1;
-	if (tx_begin(s, err) < 0)
-		goto fail;
-	if (stmt_get(s, SQL_VM_SET_SPEC, &st, err) < 0)
-		goto fail;
-	if (bind_text(st, 1, fleet) < 0 || bind_text(st, 2, vm) < 0 ||
-	    bind_text(st, 3, domain) < 0 || bind_text(st, 4, uuid) < 0 ||
-	    bind_text(st, 5, config_hash) < 0 || bind_text(st, 6, base_hash) < 0 ||
-	    bind_int64(st, 7, rebuilt) < 0 || bind_int64(st, 8, store_now(s)) < 0) {
-		(void) db_fail(s, err);
-		goto fail;
+	if (tx_begin(s, err) < 0 || vm_set_spec(s, fleet, vm, &spec, err) < 0 ||
+	    tx_commit(s, err) < 0) {
+		tx_rollback(s);
+		err_prefix(err, "cannot record the spec of '%s'", vm);
+		return -1;
 	}
-	if (step_done(s, st, err) < 0)
-		goto fail;
-	if (sqlite3_changes(s->db) == 0) {
-		err_set(err, MUSTER_E_NOTFOUND, "fleet '%s' has no vm '%s'", fleet, vm);
-		goto fail;
-	}
-	if (tx_commit(s, err) < 0)
-		goto fail;
 	return 0;
-fail:
-	tx_rollback(s);
-	err_prefix(err, "cannot record the spec of '%s'", vm);
-	return -1;
 }
 
 int store_vm_note(struct store *s, const char *fleet, const char *vm, const char *detail,
@@ -1488,6 +1507,35 @@ int store_vm_note(struct store *s, const char *fleet, const char *vm, const char
 		return -1;
 	if (tx_begin(s, err) < 0 || vm_find(s, fleet, vm, &vm_id, &now, err) < 0 ||
 	    vm_transition(s, fleet, vm, now, detail, run_id, err) < 0 ||
+	    tx_commit(s, err) < 0) {
+		tx_rollback(s);
+		err_prefix(err, "cannot record event for '%s'", vm);
+		return -1;
+	}
+	return 0;
+}
+
+int store_vm_step(struct store *s, const char *fleet, const char *vm,
+		  const struct store_vm_step *step, int64_t run_id, struct muster_err *err)
+{
+	int64_t fleet_id, vm_id;
+	enum vm_state now = step->to;
+
+	if (check_name("fleet", fleet, err) < 0 || check_name("vm", vm, err) < 0)
+		return -1;
+	if (step->to != VM_STATE_MAX && !vm_state_to_string(step->to))
+		return err_set(err, MUSTER_E_INVALID, "cannot record event for '%s': invalid state %d",
+			       vm, (int) step->to);
+	if (tx_begin(s, err) < 0 ||
+	    (step->ensure_group &&
+	     (fleet_id_ensure(s, fleet, &fleet_id, err) < 0 ||
+	      vm_ensure_id(s, fleet_id, vm, step->ensure_group, &vm_id, err) < 0)) ||
+	    (step->spec && vm_set_spec(s, fleet, vm, step->spec, err) < 0) ||
+	    (step->to != VM_STATE_MAX &&
+	     vm_transition_at(s, fleet, vm, step->to, step->detail, run_id, step->at, err) < 0) ||
+	    (step->intent && step->to == VM_STATE_MAX &&
+	     vm_find(s, fleet, vm, &vm_id, &now, err) < 0) ||
+	    (step->intent && vm_transition(s, fleet, vm, now, step->intent, run_id, err) < 0) ||
 	    tx_commit(s, err) < 0) {
 		tx_rollback(s);
 		err_prefix(err, "cannot record event for '%s'", vm);

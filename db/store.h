@@ -60,6 +60,9 @@ void store_freep(struct store **ps);
 void store_set_clock(struct store *s, int64_t (*now_ms)(void *userdata),
 		     void *userdata);
 
+/* The time by the store's clock (store_set_clock), unix ms. */
+int64_t store_now_ms(struct store *s);
+
 /*
  * The schema version (PRAGMA user_version): after a successful open, the
  * number of migrations this muster knows. Returns 0, or -1 if it cannot be
@@ -142,6 +145,38 @@ int store_vm_set_spec(struct store *s, const char *fleet, const char *vm, const 
  */
 int store_vm_note(struct store *s, const char *fleet, const char *vm, const char *detail,
 		  int64_t run_id, struct muster_err *err) WUR;
+
+/* What a VM was defined as (store_vm_set_spec); the strings belong to the caller. */
+struct store_vm_spec {
+	const char *domain;
+	const char *uuid;
+	const char *config_hash;
+	const char *base_hash;
+	bool rebuilt;		/* also set rebuilt_at to now */
+};
+
+/*
+ * What store_vm_step records, in this order; each part may be left out.
+ * The strings belong to the caller.
+ */
+struct store_vm_step {
+	const char *ensure_group;	/* not NULL: store_vm_ensure(vm, ensure_group) first */
+	const struct store_vm_spec *spec;	/* not NULL: store_vm_set_spec */
+	enum vm_state to;		/* VM_STATE_MAX: no transition; else store_vm_transition */
+	const char *detail;		/* the transition's detail */
+	int64_t at;			/* when it happened (unix ms, store_now_ms); 0: now */
+	const char *intent;		/* not NULL: then store_vm_note(intent) */
+};
+
+/*
+ * Record step for VM vm of fleet in one transaction (all or none): the
+ * result of one side effect and the intent of the next, so that each side
+ * effect costs one commit. Events, fields and errors as in the functions
+ * named in struct store_vm_step; the note is recorded after the transition,
+ * so its from and to are the new state.
+ */
+int store_vm_step(struct store *s, const char *fleet, const char *vm,
+		  const struct store_vm_step *step, int64_t run_id, struct muster_err *err) WUR;
 
 /* One event. from is NULL when the VM had no prior state; detail may be NULL. */
 struct store_event {

@@ -195,7 +195,7 @@ static void ready_fail(struct ready_wait *rw, size_t k, const char *fmt, ...)
 {
 	struct apply_run *run = rw->run;
 	size_t vm = run->vm[rw->items[k]];
-	struct provision_worker w = { run->hosts->hv[run->host_of[vm]], run->st };
+	struct provision_worker w = { .hv = run->hosts->hv[run->host_of[vm]], .st = run->st };
 	struct muster_err why = { 0 };
 	va_list ap;
 	int n;
@@ -285,6 +285,13 @@ static int listen_agent(struct ready_wait *rw, size_t k, struct muster_err *err)
 	struct hv *hv = NULL;
 	int r = -1;
 
+	/* read by the worker that started it (provision.h), once */
+	path = steal_pointer(&run->fleet.agent_paths[vm]);
+	if (path) {
+		r = *path ? channel_add(rw->ch, k, path, err) : 1;
+		free(path);
+		return r;
+	}
 	if (identity_domain_name(m->fleet, m->vms[vm].name, dom, sizeof(dom), err) < 0 ||
 	    cmd_hosts_hv(run->hosts, run->host_of[vm], &hv, err) < 0 ||
 	    hv_domain_xml(hv, dom, &xml, err) < 0)
@@ -987,6 +994,7 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	bool *used = NULL, agent_gzip = false;
 	size_t *all = NULL, i, n_items = 0, n_destroy = 0, prune_failed = 0;
 	atomic_bool *validated = NULL;
+	char **agent_paths = NULL;
 	bool do_prune = false;
 	int64_t run_id = 0;
 	int first, code, lock = -1, rc = EXIT_FAIL;
@@ -1140,7 +1148,8 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		}
 	}
 	validated = calloc(m->n_groups + 1, sizeof(*validated));
-	if (!validated) {
+	agent_paths = calloc(m->n_vms + 1, sizeof(*agent_paths));
+	if (!validated || !agent_paths) {
 		err_nomem(&err);
 		goto out;
 	}
@@ -1155,6 +1164,7 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		.ports = fwd.port, .port_stride = fwd.stride,
 		/* a test hook: agent sockets where a fake guest can bind them */
 		.channel_dir = getenv("MUSTER_TEST_CHANNEL_DIR"),
+		.agent_paths = agent_paths,
 	};
 	run.host_of = host_of;
 	run.st = st;
@@ -1237,6 +1247,9 @@ done:
 	free(host_of);
 	free(image_formats);
 	free(validated);
+	for (i = 0; agent_paths && i < m->n_vms; i++)
+		free(agent_paths[i]);
+	free(agent_paths);
 	free(run.vm);
 	free(run.action);
 	free(run.failed);

@@ -18,10 +18,23 @@ struct hv {
 	virConnectPtr conn;
 	char *uri;
 	/* saved round trips: a run asks for the same pool for every volume,
-	 * and starts the domain it has just defined */
+	 * uploads into the volume it has just created, and starts the domain
+	 * it has just defined */
 	virStoragePoolPtr pool;		/* the last pool looked up (a reference of ours) */
+	virStorageVolPtr created;	/* the last volume created (a reference of ours), */
+	char *created_pool;		/* in this pool */
 	virDomainPtr defined;		/* the last domain defined (a reference of ours) */
+	bool no_upload;			/* the driver said it cannot upload (VIR_ERR_NO_SUPPORT) */
 };
+
+static void created_forget(struct hv *hv)
+{
+	if (hv->created)
+		virStorageVolFree(hv->created);
+	hv->created = NULL;
+	free(hv->created_pool);
+	hv->created_pool = NULL;
+}
 
 /* libvirt prints its errors to stderr by default: keep them for our messages. */
 static void hv_error_sink(void *userdata, virErrorPtr error)
@@ -130,6 +143,7 @@ void hv_free(struct hv *hv)
 		return;
 	if (hv->pool)
 		virStoragePoolFree(hv->pool);
+	created_forget(hv);
 	if (hv->defined)
 		virDomainFree(hv->defined);
 	if (hv->conn)
@@ -422,9 +436,15 @@ int hv_volume_create(struct hv *hv, const char *pool_name, const char *name, con
 	/* created at the first try; a failure is looked into: a volume of our
 	 * deterministic name that exists was made by an earlier run (drivers
 	 * say so with different codes: the test driver's is OPERATION_FAILED) */
+	created_forget(hv);
 	vol = virStorageVolCreateXML(pool, vol_xml, 0);
 	if (vol) {
-		virStorageVolFree(vol);
+		/* kept for the upload that may follow */
+		hv->created_pool = strdup(pool_name);
+		if (hv->created_pool)
+			hv->created = vol;
+		else
+			virStorageVolFree(vol);
 	} else {
 		struct muster_err why = { 0 };
 		bool missing;
@@ -479,14 +499,23 @@ static int volume_upload(struct hv *hv, const char *pool, const char *name,
 			 struct upload_src *src, int fd, unsigned long long len,
 			 struct muster_err *err)
 {
+	const char *just = hv->created ? virStorageVolGetName(hv->created) : NULL;
 	virStorageVolPtr vol;
 	virStreamPtr st = NULL;
 	bool missing;
 	int r = -1;
 
-	vol = volume_lookup(hv, pool, name, &missing, err);
-	if (!vol)
-		return missing ? err_set(err, MUSTER_E_HV, "no volume '%s' in pool '%s'", name, pool) : -1;
+	if (hv->no_upload)
+		return 1;
+	if (just && strcmp(just, name) == 0 && strcmp(hv->created_pool, pool) == 0 &&
+	    virStorageVolRef(hv->created) == 0) {
+		vol = hv->created;
+	} else {
+		vol = volume_lookup(hv, pool, name, &missing, err);
+		if (!vol)
+			return missing ? err_set(err, MUSTER_E_HV, "no volume '%s' in pool '%s'", name,
+						 pool) : -1;
+	}
 	st = virStreamNew(hv->conn, 0);
 	if (!st) {
 		hv_fail(err, "cannot upload to volume", name);
@@ -495,6 +524,7 @@ static int volume_upload(struct hv *hv, const char *pool, const char *name,
 	if (virStorageVolUpload(vol, st, 0, (unsigned long long) len, 0) < 0) {
 		if (last_error_is(VIR_ERR_NO_SUPPORT)) {
 			virResetLastError();
+			hv->no_upload = true;	/* the connection's driver will not learn it */
 			r = 1;	/* e.g. the test driver */
 			goto out;
 		}
@@ -551,6 +581,7 @@ int hv_volume_delete(struct hv *hv, const char *pool, const char *name, struct m
 	bool missing;
 	int r = 0;
 
+	created_forget(hv);
 	vol = volume_lookup(hv, pool, name, &missing, err);
 	if (!vol)
 		return missing ? 0 : -1;
@@ -609,7 +640,9 @@ int hv_domain_start(struct hv *hv, const char *name, struct muster_err *err)
 	}
 	/* started at the first try; after a failure, one that runs is started
 	 * (drivers say "already running" with different codes) */
-	if (virDomainCreate(dom) < 0) {
+	/* WithFlags: virDomainCreate costs a second round trip, a lookup by UUID
+	 * (its reply lacks the domain's new id) */
+	if (virDomainCreateWithFlags(dom, 0) < 0) {
 		struct muster_err why = { 0 };
 
 		(void) hv_fail(&why, "cannot start domain", name);
@@ -722,13 +755,18 @@ int hv_domain_reboot(struct hv *hv, const char *name, struct muster_err *err)
 
 int hv_domain_xml(struct hv *hv, const char *name, char **ret, struct muster_err *err)
 {
+	const char *just = hv->defined ? virDomainGetName(hv->defined) : NULL;
 	virDomainPtr dom;
 	bool missing;
 	char *xml;
 
-	dom = domain_lookup(hv, name, &missing, err);
-	if (!dom)
-		return missing ? err_set(err, MUSTER_E_NOTFOUND, "no domain '%s'", name) : -1;
+	if (just && strcmp(just, name) == 0 && virDomainRef(hv->defined) == 0) {
+		dom = hv->defined;
+	} else {
+		dom = domain_lookup(hv, name, &missing, err);
+		if (!dom)
+			return missing ? err_set(err, MUSTER_E_NOTFOUND, "no domain '%s'", name) : -1;
+	}
 	xml = virDomainGetXMLDesc(dom, 0);
 	virDomainFree(dom);
 	if (!xml)

@@ -67,14 +67,37 @@ static void crash_point(void)
 }
 
 /*
- * Record an event: an intent before a side effect (to VM_STATE_MAX: the
- * state is kept), or the new state after it.
+ * Events are recorded in one transaction per side effect: the result of
+ * the last one (result(), kept in w->pending) goes to the store with the
+ * intent of the next (intent()), as nothing happens between the two. What
+ * is still pending when no side effect follows is written by flush(),
+ * before any other write to the store and before provision_vm returns.
  */
-static int step(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
-		enum vm_state to, struct muster_err *err, const char *fmt, ...) PRINTF_LIKE(6, 7);
+static int flush(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
+		 const char *intent, struct muster_err *err)
+{
+	struct provision_pending *p = &w->pending;
+	const struct store_vm_step s = {
+		.ensure_group = p->group, .spec = p->has_spec ? &p->spec : NULL,
+		.to = p->to, .detail = p->detail, .at = p->at, .intent = intent,
+	};
 
-static int step(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
-		enum vm_state to, struct muster_err *err, const char *fmt, ...)
+	if (!p->group && !p->has_spec && p->to == VM_STATE_MAX && !intent)
+		return 0;
+	if (store_vm_step(w->st, f->m->fleet, f->m->vms[vm].name, &s, f->run_id, err) < 0)
+		return -1;
+	p->group = NULL;
+	p->has_spec = false;
+	p->to = VM_STATE_MAX;
+	return 0;
+}
+
+/* Record the intent of a side effect (an event that keeps the state), with what is pending. */
+static int intent(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
+		  struct muster_err *err, const char *fmt, ...) PRINTF_LIKE(5, 6);
+
+static int intent(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
+		  struct muster_err *err, const char *fmt, ...)
 {
 	char detail[512];
 	va_list ap;
@@ -82,15 +105,49 @@ static int step(const struct provision_fleet *f, struct provision_worker *w, siz
 	va_start(ap, fmt);
 	(void) vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
-	crash_point();	/* a side effect done, its result not recorded (or nothing done yet) */
-	if (to == VM_STATE_MAX) {
-		if (store_vm_note(w->st, f->m->fleet, f->m->vms[vm].name, detail, f->run_id, err) < 0)
-			return -1;
-		crash_point();	/* the intent recorded, the side effect not done */
-		return 0;
-	}
-	return store_vm_transition(w->st, f->m->fleet, f->m->vms[vm].name, to, detail, f->run_id,
-				   err);
+	/* nothing done yet, or the last result recorded; with a result pending
+	 * this is the point result() counted */
+	if (w->pending.to == VM_STATE_MAX)
+		crash_point();
+	if (flush(f, w, vm, detail, err) < 0)
+		return -1;
+	crash_point();	/* the intent recorded, the side effect not done */
+	return 0;
+}
+
+/* A side effect's result: the new state, recorded with the next intent or by flush(). */
+static void result(struct provision_worker *w, enum vm_state to, const char *fmt, ...)
+	PRINTF_LIKE(3, 4);
+
+static void result(struct provision_worker *w, enum vm_state to, const char *fmt, ...)
+{
+	va_list ap;
+
+	crash_point();	/* the side effect done, its result not recorded */
+	va_start(ap, fmt);
+	(void) vsnprintf(w->pending.detail, sizeof(w->pending.detail), fmt, ap);
+	va_end(ap);
+	w->pending.to = to;
+	/* the timeline shows when it happened, not when it was written */
+	w->pending.at = store_now_ms(w->st);
+}
+
+/* A transition recorded now, with what is pending: an intent that is a state (rebuilding). */
+static int record(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
+		  enum vm_state to, struct muster_err *err, const char *fmt, ...) PRINTF_LIKE(6, 7);
+
+static int record(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
+		  enum vm_state to, struct muster_err *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	crash_point();	/* nothing done yet */
+	va_start(ap, fmt);
+	(void) vsnprintf(w->pending.detail, sizeof(w->pending.detail), fmt, ap);
+	va_end(ap);
+	w->pending.to = to;
+	w->pending.at = 0;
+	return flush(f, w, vm, NULL, err);
 }
 
 static int clone_disk(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
@@ -107,7 +164,7 @@ static int clone_disk(const struct provision_fleet *f, struct provision_worker *
 	char *xml;
 	int r;
 
-	if (step(f, w, vm, VM_STATE_MAX, err, "intent: create disk '%s' in pool '%s'%s%s", n->disk,
+	if (intent(f, w, vm, err, "intent: create disk '%s' in pool '%s'%s%s", n->disk,
 		 f->m->pool, v.backing_path ? " backed by " : "",
 		 v.backing_path ? v.backing_path : "") < 0)
 		return -1;
@@ -120,8 +177,9 @@ static int clone_disk(const struct provision_fleet *f, struct provision_worker *
 	    (g->bootstrap == MF_BOOTSTRAP_KICKSTART &&
 	     store_vm_uninstalled(w->st, f->m->fleet, f->m->vms[vm].name, err) < 0))
 		return -1;
-	return step(f, w, vm, VM_STATE_CLONED, err, "disk '%s'%s", n->disk,
-		    g->bootstrap == MF_BOOTSTRAP_KICKSTART ? " (blank, for the installer)" : "");
+	result(w, VM_STATE_CLONED, "disk '%s'%s", n->disk,
+	       g->bootstrap == MF_BOOTSTRAP_KICKSTART ? " (blank, for the installer)" : "");
+	return 0;
 }
 
 static int make_seed(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
@@ -136,6 +194,7 @@ static int make_seed(const struct provision_fleet *f, struct provision_worker *w
 	struct cidata cd = { 0 };
 	struct seediso_file files[3];
 	struct domxml_volume v = { .name = n->seed, .format = "raw" };
+	struct seediso_job *job = NULL;
 	void *iso = NULL;
 	size_t iso_len = 0, nf = 0;
 	char *xml = NULL;
@@ -148,21 +207,27 @@ static int make_seed(const struct provision_fleet *f, struct provision_worker *w
 	if (cd.network_config)
 		files[nf++] = (struct seediso_file) { "network-config", cd.network_config,
 						      cd.network_config_len };
-	if (seediso_build(SEEDISO_VOLID, files, nf, &iso, &iso_len, err) < 0)
+	/* libisofs writes the image on a thread of its own meanwhile */
+	if (seediso_start(SEEDISO_VOLID, files, nf, &job, &iso_len, err) < 0)
 		goto out;
 	v.capacity = iso_len;
-	if (step(f, w, vm, VM_STATE_MAX, err, "intent: seed '%s' (%s)", n->seed,
-		 cd.instance_id) < 0 ||
+	if (intent(f, w, vm, err, "intent: seed '%s' (%s)", n->seed, cd.instance_id) < 0 ||
 	    !(xml = domxml_volume_format(&v, err)) ||
 	    hv_volume_create(w->hv, f->m->pool, n->seed, xml, err) < 0)
 		goto out;
+	r = seediso_finish(steal_pointer(&job), &iso, &iso_len, err);
+	if (r < 0)
+		goto out;
+	r = -1;
 	/* always upload: a crash may have cut the last upload short */
 	up = hv_volume_upload(w->hv, f->m->pool, n->seed, iso, iso_len, err);
 	if (up < 0)
 		goto out;
-	r = step(f, w, vm, VM_STATE_SEEDED, err, "seed '%s' (%s)%s", n->seed, cd.instance_id,
-		 up > 0 ? ", created empty: the driver cannot upload" : "");
+	result(w, VM_STATE_SEEDED, "seed '%s' (%s)%s", n->seed, cd.instance_id,
+	       up > 0 ? ", created empty: the driver cannot upload" : "");
+	r = 0;
 out:
+	seediso_cancel(job);
 	free(xml);
 	free(iso);
 	cidata_release(&cd);
@@ -193,7 +258,8 @@ static int nocloud_serial(const struct provision_fleet *f, struct provision_work
 
 	while (len && ep[len - 1] == '/')
 		len--;
-	if (token_issue(w->st, f->m->fleet, name, TOKEN_TTL_DEFAULT_S, token, err) < 0)
+	if (flush(f, w, vm, NULL, err) < 0 ||
+	    token_issue(w->st, f->m->fleet, name, TOKEN_TTL_DEFAULT_S, token, err) < 0)
 		return -1;
 	if (asprintf(ret, "ds=nocloud-net;s=%.*s/nocloud/%s/%s/", (int) len, ep, name, token) < 0) {
 		*ret = NULL;
@@ -336,6 +402,16 @@ out:
 	return r;
 }
 
+/* What VM n was defined as, recorded with its next event. */
+static void pending_spec(struct provision_worker *w, const struct vm_names *n, bool rebuilt)
+{
+	w->pending.has_spec = true;
+	w->pending.spec = (struct store_vm_spec) {
+		.domain = n->domain, .uuid = n->uuid, .config_hash = n->config,
+		.base_hash = n->base, .rebuilt = rebuilt,
+	};
+}
+
 static int define(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
 		  const struct vm_names *n, bool rebuilt, struct muster_err *err)
 {
@@ -345,13 +421,11 @@ static int define(const struct provision_fleet *f, struct provision_worker *w, s
 	int r = -1;
 
 	if (domain_xml(f, w, vm, n, NULL, &xml, err) < 0 ||
-	    step(f, w, vm, VM_STATE_MAX, err, "intent: define domain '%s' (%s)", n->domain,
-		 n->uuid) < 0 ||
-	    hv_domain_define(w->hv, xml, validate_once(f, v->group), err) < 0 ||
-	    store_vm_set_spec(w->st, m->fleet, v->name, n->domain, n->uuid, n->config, n->base,
-			      rebuilt, err) < 0 ||
-	    step(f, w, vm, VM_STATE_DEFINED, err, "domain '%s'", n->domain) < 0)
+	    intent(f, w, vm, err, "intent: define domain '%s' (%s)", n->domain, n->uuid) < 0 ||
+	    hv_domain_define(w->hv, xml, validate_once(f, v->group), err) < 0)
 		goto out;
+	pending_spec(w, n, rebuilt);
+	result(w, VM_STATE_DEFINED, "domain '%s'", n->domain);
 	r = 0;
 out:
 	free(xml);
@@ -393,11 +467,14 @@ static int boot_installer(const struct provision_fleet *f, struct provision_work
 	active = hv_domain_active(w->hv, n->domain, err);
 	if (active < 0)
 		return -1;
-	if (active)
-		return step(f, w, vm, VM_STATE_STARTED, err, "installer running");
+	if (active) {
+		result(w, VM_STATE_STARTED, "installer running");
+		return 0;
+	}
 	while (len && ep[len - 1] == '/')
 		len--;
-	if (token_issue(w->st, m->fleet, name, TOKEN_TTL_DEFAULT_S, token, err) < 0)
+	if (flush(f, w, vm, NULL, err) < 0 ||
+	    token_issue(w->st, m->fleet, name, TOKEN_TTL_DEFAULT_S, token, err) < 0)
 		return -1;
 	if (asprintf(&ks_url, "%.*s/ks/%s/%s", (int) len, ep, name, token) < 0) {
 		ks_url = NULL;
@@ -406,11 +483,11 @@ static int boot_installer(const struct provision_fleet *f, struct provision_work
 	}
 	if (installer_cmdline(ks_url, g->kickstart.install_tree, &cmdline, err) < 0 ||
 	    domain_xml(f, w, vm, n, cmdline, &xml, err) < 0 ||
-	    step(f, w, vm, VM_STATE_MAX, err, "intent: boot the installer of '%s' from '%s'",
-		 n->domain, g->kickstart.install_tree) < 0 ||
-	    hv_domain_boot_xml(w->hv, n->domain, xml, err) < 0 ||
-	    step(f, w, vm, VM_STATE_STARTED, err, "installer running") < 0)
+	    intent(f, w, vm, err, "intent: boot the installer of '%s' from '%s'", n->domain,
+		   g->kickstart.install_tree) < 0 ||
+	    hv_domain_boot_xml(w->hv, n->domain, xml, err) < 0)
 		goto out;
+	result(w, VM_STATE_STARTED, "installer running");
 	r = 0;
 out:
 	explicit_bzero(token, sizeof(token));
@@ -418,6 +495,32 @@ out:
 	free(cmdline);
 	free(xml);
 	return r;
+}
+
+/*
+ * Read VM vm's agent channel from its domain, just started, into
+ * f->agent_paths[vm]: on the worker, with the domain's handle at hand,
+ * rather than after the batch. Nothing is kept when it cannot be read: the
+ * readiness wait asks again.
+ */
+static void agent_path(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
+		       const struct vm_names *n)
+{
+	struct muster_err e = { 0 };
+	char *xml = NULL, *path = NULL;
+
+	if (!f->agent_paths)
+		return;
+	free(f->agent_paths[vm]);
+	f->agent_paths[vm] = NULL;
+	if (hv_domain_xml(w->hv, n->domain, &xml, &e) < 0) {
+		log_debug("VM '%s': cannot read its domain: %s", f->m->vms[vm].name, e.msg);
+		return;
+	}
+	/* none: "" (or NULL when out of memory: asked again) */
+	f->agent_paths[vm] = domxml_channel_path(xml, DOMXML_AGENT_CHANNEL, &path, &e) == 0 ?
+				     path : strdup("");
+	free(xml);
 }
 
 static int start(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
@@ -429,18 +532,20 @@ static int start(const struct provision_fleet *f, struct provision_worker *w, si
 		return -1;
 	if (install)
 		return boot_installer(f, w, vm, n, err);
-	if (step(f, w, vm, VM_STATE_MAX, err, "intent: start '%s'", n->domain) < 0 ||
+	if (intent(f, w, vm, err, "intent: start '%s'", n->domain) < 0 ||
 	    hv_domain_start(w->hv, n->domain, err) < 0)
 		return -1;
-	return step(f, w, vm, VM_STATE_STARTED, err, "running");
+	result(w, VM_STATE_STARTED, "running");
+	agent_path(f, w, vm, n);
+	return 0;
 }
 
 /* Undo a VM's disk, seed and domain, for a rebuild. */
 static int teardown(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
 		    const struct vm_names *n, struct muster_err *err)
 {
-	if (step(f, w, vm, VM_STATE_REBUILDING, err, "intent: remove domain '%s', '%s', '%s'",
-		 n->domain, n->disk, n->seed) < 0 ||
+	if (record(f, w, vm, VM_STATE_REBUILDING, err, "intent: remove domain '%s', '%s', '%s'",
+		   n->domain, n->disk, n->seed) < 0 ||
 	    hv_domain_remove(w->hv, n->domain, err) < 0 ||
 	    hv_volume_delete(w->hv, f->m->pool, n->disk, err) < 0 ||
 	    hv_volume_delete(w->hv, f->m->pool, n->seed, err) < 0)
@@ -457,8 +562,9 @@ int provision_vm(const struct provision_fleet *f, struct provision_worker *w, si
 	struct vm_names n;
 	int r = -1;
 
-	if (vm_names(m, vm, &n, err) < 0 ||
-	    store_vm_ensure(w->st, m->fleet, name, g->name, err) < 0)
+	/* the VM's row, recorded with its first event */
+	w->pending = (struct provision_pending) { .group = g->name, .to = VM_STATE_MAX };
+	if (vm_names(m, vm, &n, err) < 0)
 		goto fail;
 	switch (action) {
 	case PLAN_REBUILD:
@@ -485,12 +591,11 @@ int provision_vm(const struct provision_fleet *f, struct provision_worker *w, si
 		    (install && boot_installer(f, w, vm, &n, err) < 0))
 			goto fail;
 		/* adopt what runs as wanted: record its spec and its state */
-		if ((!install && hv_domain_start(w->hv, n.domain, err) < 0) ||
-		    store_vm_set_spec(w->st, m->fleet, name, n.domain, n.uuid, n.config, n.base, false,
-				      err) < 0 ||
-		    (!install &&
-		     step(f, w, vm, VM_STATE_STARTED, err, "found running as wanted") < 0))
+		if (!install && hv_domain_start(w->hv, n.domain, err) < 0)
 			goto fail;
+		pending_spec(w, &n, false);
+		if (!install)
+			result(w, VM_STATE_STARTED, "found running as wanted");
 		break;
 	}
 	case PLAN_DESTROY:
@@ -499,8 +604,18 @@ int provision_vm(const struct provision_fleet *f, struct provision_worker *w, si
 		return err_set(err, MUSTER_E_INVALID, "VM '%s': nothing to provision for %s", name,
 			       plan_action_to_string(action));
 	}
+	if (flush(f, w, vm, NULL, err) < 0)
+		goto fail;
 	return 0;
 fail:
+	{
+		struct muster_err ignored;
+
+		/* what was done is recorded before the failure */
+		if (flush(f, w, vm, NULL, &ignored) < 0)
+			log_debug("VM '%s': cannot record its last step: %s", name, ignored.msg);
+		w->pending = (struct provision_pending) { .to = VM_STATE_MAX };
+	}
 	err_prefix(err, "VM '%s'", name);
 	return r;
 }

@@ -42,12 +42,34 @@ struct provision_fleet {
 	const char *channel_dir;		/* agent sockets here (tests); NULL: libvirt picks */
 	int64_t run_id;
 	atomic_bool *validated;			/* per group: a domain of it was defined with validation */
+	/*
+	 * Per VM, or NULL: its agent channel's socket, read from the domain
+	 * just started (provision_vm frees and sets its VM's; "" when it has
+	 * none; left NULL when not read), so the readiness wait after the
+	 * batch need not ask for it, one VM after the other. The caller frees.
+	 */
+	char **agent_paths;
+};
+
+/*
+ * What provision.c has yet to record of the VM it works on: written with
+ * the intent of the next side effect, in one transaction (store_vm_step).
+ * provision_vm's own: it starts and ends each VM with nothing pending.
+ */
+struct provision_pending {
+	const char *group;		/* the VM's row first (store_vm_ensure); NULL: done */
+	bool has_spec;
+	struct store_vm_spec spec;	/* what it was defined as; the strings outlive it */
+	enum vm_state to;		/* a side effect's result; VM_STATE_MAX: none */
+	int64_t at;			/* when (store_now_ms) */
+	char detail[512];
 };
 
 /* One worker's own connections. */
 struct provision_worker {
 	struct hv *hv;
 	struct store *st;
+	struct provision_pending pending;
 };
 
 /*

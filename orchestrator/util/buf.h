@@ -28,6 +28,8 @@ void buf_init(struct buf *b, size_t max);
 void buf_release(struct buf *b);
 /* Empty the buffer, keeping its memory; clears the failed mark. */
 void buf_reset(struct buf *b);
+/* Shorten the contents to their first len bytes (len <= b->len; else nothing changes). */
+void buf_truncate(struct buf *b, size_t len);
 
 int buf_append(struct buf *b, const void *p, size_t n);
 int buf_puts(struct buf *b, const char *s);

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <yaml.h>
 
 #include "buf.h"
 #include "cidata.h"
@@ -588,6 +589,89 @@ static void test_agent_base64(void **state)
 	check_str(yt_doc_root(doc), "write_files.1.content", "H4sIAAAAAAACA0vLz08CAKFl/ykDAAAA");
 	yt_doc_free(doc);
 	cidata_release(&c);
+}
+
+static int emit_to_buf(void *data, unsigned char *p, size_t n)
+{
+	return buf_append(data, p, n) == 0;
+}
+
+/* What libyaml itself writes for "content: S" as cidata emits a string (emit_str). */
+static char *libyaml_content(const char *v)
+{
+	struct buf b = BUF_INIT(1u << 20);
+	yaml_emitter_t y;
+	yaml_event_t ev;
+	int ok;
+
+	assert_true(yaml_emitter_initialize(&y));
+	yaml_emitter_set_output(&y, emit_to_buf, &b);
+	yaml_emitter_set_unicode(&y, 1);
+	yaml_emitter_set_width(&y, -1);
+	yaml_emitter_set_indent(&y, 2);
+	ok = yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING) && yaml_emitter_emit(&y, &ev);
+	ok = ok && yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1) &&
+	     yaml_emitter_emit(&y, &ev);
+	ok = ok && yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE) &&
+	     yaml_emitter_emit(&y, &ev);
+	ok = ok && yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *) "content", 7, 1, 0,
+						YAML_PLAIN_SCALAR_STYLE) && yaml_emitter_emit(&y, &ev);
+	ok = ok && yaml_scalar_event_initialize(&ev, NULL, NULL, (const yaml_char_t *) v,
+						(int) strlen(v), 0, 1, YAML_ANY_SCALAR_STYLE) &&
+	     yaml_emitter_emit(&y, &ev);
+	ok = ok && yaml_mapping_end_event_initialize(&ev) && yaml_emitter_emit(&y, &ev);
+	ok = ok && yaml_document_end_event_initialize(&ev, 1) && yaml_emitter_emit(&y, &ev);
+	ok = ok && yaml_stream_end_event_initialize(&ev) && yaml_emitter_emit(&y, &ev);
+	assert_true(ok);
+	yaml_emitter_delete(&y);
+	assert_false(buf_failed(&b));
+	return buf_detach(&b);
+}
+
+/*
+ * The agent's base64 skips libyaml's pass over each character (emit_base64
+ * in cidata.c): the seed must still hold what libyaml writes for it, for
+ * any base64, short or as long as the agent.
+ */
+static void test_agent_base64_as_libyaml(void **state)
+{
+	static const char b64[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const char *const fixed[] = { "A", "=", "==", "+", "/", "+/+/", "0", "Zm9v", "true",
+				      "yes", "null", "Zg==" };
+	struct cidata_input in = { .hostname = "a", .user = "u", .agent_gzip = true };
+	char *big = malloc(96 * 1024 + 1);
+	size_t i;
+
+	(void) state;
+	assert_non_null(big);
+	for (i = 0; i < 96 * 1024; i++)
+		big[i] = b64[(i * 7 + i / 64) % 64];
+	big[96 * 1024 - 2] = big[96 * 1024 - 1] = '=';
+	big[96 * 1024] = '\0';
+	for (i = 0; i <= ARRAY_SIZE(fixed); i++) {
+		const char *v = i < ARRAY_SIZE(fixed) ? fixed[i] : big;
+		char *want = libyaml_content(v), *line;
+		const char *at, *end;
+		struct cidata c;
+
+		in.agent_b64 = v;
+		render_ok(&in, &c);
+		/* the agent's item, as libyaml writes it, then the next key at its indent */
+		at = strstr(c.user_data, "  encoding: 'gz+b64'\n  content: ");
+		assert_non_null(at);
+		at = strstr(at, "content: ");
+		end = strchr(at, '\n');
+		assert_non_null(end);
+		assert_int_equal(strncmp(end, "\nruncmd:\n", 9), 0);
+		line = strndup(at, (size_t) (end - at + 1));
+		assert_non_null(line);
+		assert_string_equal(line, want);
+		free(line);
+		free(want);
+		cidata_release(&c);
+	}
+	free(big);
 }
 
 /* Build a manifest whose cloud_init holds every hostile value quoted. */
@@ -1382,6 +1466,7 @@ int main(void)
 		cmocka_unit_test(test_minimal_render),
 		cmocka_unit_test(test_phone_home_without_host_keys),
 		cmocka_unit_test(test_agent_base64),
+		cmocka_unit_test(test_agent_base64_as_libyaml),
 		cmocka_unit_test(test_hostile_values_stay_strings),
 		cmocka_unit_test(test_owned_keys_refused),
 		cmocka_unit_test(test_cloud_init_shape_refused),

@@ -451,6 +451,67 @@ static void test_vm_set_spec(void **state)
 	assert_int_equal(count_events(s, "prod", NULL), 0);	/* no event: not a transition */
 }
 
+/* One transaction: the row, the spec, a result at its own time, the next intent. */
+static void test_vm_step(void **state)
+{
+	struct store *s = *state;
+	const struct store_vm_spec spec = {
+		.domain = "prod-web-001", .uuid = "u-1", .config_hash = "c1", .base_hash = "b1",
+	};
+	struct store_vm_step st = { .ensure_group = "web", .to = VM_STATE_MAX,
+				    .intent = "intent: create disk" };
+	struct store_event *ev = NULL;
+	struct store_vm *v = NULL;
+	struct muster_err err;
+	int64_t now = 1700000000000;
+	size_t n = 0;
+
+	store_set_clock(s, fake_clock, &now);
+	err_clear(&err);
+	assert_int_equal(store_now_ms(s), now);
+	/* the first: the VM's row and an intent */
+	assert_int_equal(store_vm_step(s, "prod", "web-001", &st, 0, &err), 0);
+	/* a result that happened before the write, with the next intent */
+	st = (struct store_vm_step) { .spec = &spec, .to = VM_STATE_DEFINED, .detail = "domain",
+				      .at = now - 5, .intent = "intent: start" };
+	assert_int_equal(store_vm_step(s, "prod", "web-001", &st, 0, &err), 0);
+	/* a result alone */
+	st = (struct store_vm_step) { .to = VM_STATE_STARTED, .detail = "running" };
+	assert_int_equal(store_vm_step(s, "prod", "web-001", &st, 0, &err), 0);
+
+	assert_int_equal(store_event_list(s, "prod", "web-001", &ev, &n, &err), 0);
+	assert_int_equal(n, 4);
+	assert_string_equal(ev[0].from, "planned");
+	assert_string_equal(ev[0].to, "planned");
+	assert_string_equal(ev[0].detail, "intent: create disk");
+	assert_string_equal(ev[1].from, "planned");
+	assert_string_equal(ev[1].to, "defined");
+	assert_string_equal(ev[1].detail, "domain");
+	assert_int_equal(ev[1].at, now - 5);
+	assert_string_equal(ev[2].from, "defined");
+	assert_string_equal(ev[2].to, "defined");
+	assert_string_equal(ev[2].detail, "intent: start");
+	assert_int_equal(ev[2].at, now);
+	assert_string_equal(ev[3].to, "started");
+	store_event_list_free(ev, n);
+	assert_int_equal(store_vm_list(s, "prod", &v, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].group, "web");
+	assert_string_equal(v[0].domain, "prod-web-001");
+	assert_int_equal(v[0].state, VM_STATE_STARTED);
+	assert_int_equal(v[0].rebuilt_at, 0);
+	store_vm_list_free(v, n);
+
+	/* all or none: a spec for no such VM leaves no event either */
+	st = (struct store_vm_step) { .spec = &spec, .to = VM_STATE_MAX, .intent = "x" };
+	assert_int_equal(store_vm_step(s, "prod", "web-404", &st, 0, &err), -1);
+	assert_int_equal(err.code, MUSTER_E_NOTFOUND);
+	st = (struct store_vm_step) { .to = VM_STATE_DEFINED, .detail = "d", .intent = "x",
+				      .at = 1, .spec = NULL };
+	assert_int_equal(store_vm_step(s, "prod", "web-001", &st, 99, &err), -1);	/* no run 99 */
+	assert_int_equal(count_events(s, "prod", NULL), 4);
+}
+
 static void test_vm_place(void **state)
 {
 	const char *const vms[] = { "web-001", "web-002", "web-404" };
@@ -906,6 +967,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_transition_records_event, mem_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_transition_failed, mem_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_vm_set_spec, mem_setup, mem_teardown),
+		cmocka_unit_test_setup_teardown(test_vm_step, mem_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_vm_place, mem_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_transition_unknown_vm, mem_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_foreign_keys, mem_setup, mem_teardown),
