@@ -1716,7 +1716,7 @@ int store_token_get(struct store *s, const char *fleet, const char *vm, char sha
 	return 1;
 }
 
-int store_data_version(struct store *s, int64_t *ret, struct muster_err *err)
+int store_version(struct store *s, struct store_version *ret, struct muster_err *err)
 {
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
 
@@ -1724,7 +1724,8 @@ int store_data_version(struct store *s, int64_t *ret, struct muster_err *err)
 		return -1;
 	if (sqlite3_step(st) != SQLITE_ROW)
 		return db_fail(s, err);
-	*ret = sqlite3_column_int64(st, 0);
+	ret->data = sqlite3_column_int64(st, 0);
+	ret->own = (int64_t) sqlite3_total_changes64(s->db);
 	return 0;
 }
 
