@@ -405,8 +405,7 @@ struct vm_cache {
 	bool token_loaded;
 	struct store_version token_version;
 	struct token_rec token;
-	char *ks;			/* NULL: none kept */
-	size_t ks_len;
+	struct httpd_body *ks;		/* NULL: none kept */
 	struct store_version ks_version;
 	char *template_path;
 	struct stat template_st;
@@ -420,10 +419,9 @@ static bool same_file(const struct stat *a, const struct stat *b)
 
 static void ks_cache_drop(struct vm_cache *c)
 {
-	free(c->ks);
+	httpd_body_unref(c->ks);
 	free(c->template_path);
 	c->ks = NULL;
-	c->ks_len = 0;
 	c->template_path = NULL;
 }
 
@@ -473,8 +471,8 @@ static ssize_t vm_by_token(struct serve *s, struct httpd_req *req, enum mf_boots
 }
 
 /* The kickstart of VM k, from the cache when it is fresh as of v, else rendered (and kept). */
-static int ks_get(struct serve *s, size_t k, const struct store_version *v, const char **ret,
-		  size_t *ret_len, struct muster_err *err)
+static int ks_get(struct serve *s, size_t k, const struct store_version *v,
+		  struct httpd_body **ret, struct muster_err *err)
 {
 	struct vm_cache *c = &s->vc[k];
 	struct buf ks = BUF_INIT(MU_MAX_OUTPUT);
@@ -486,7 +484,6 @@ static int ks_get(struct serve *s, size_t k, const struct store_version *v, cons
 	if (c->ks && store_version_eq(&c->ks_version, v) && stat(c->template_path, &st) == 0 &&
 	    same_file(&st, &c->template_st)) {
 		*ret = c->ks;
-		*ret_len = c->ks_len;
 		return 0;
 	}
 	ks_cache_drop(c);
@@ -501,9 +498,9 @@ static int ks_get(struct serve *s, size_t k, const struct store_version *v, cons
 		ks_cache_drop(c);
 		return -1;
 	}
-	c->ks_len = ks.len;
-	c->ks = buf_detach(&ks);
-	if (!c->ks) {
+	tlen = ks.len;
+	text = buf_detach(&ks);
+	if (!text || httpd_body_new("text/plain; charset=utf-8", text, tlen, &c->ks) < 0) {
 		ks_cache_drop(c);
 		return err_nomem(err);
 	}
@@ -518,7 +515,6 @@ static int ks_get(struct serve *s, size_t k, const struct store_version *v, cons
 	}
 	c->ks_version = (struct store_version) { v->data, after.own };
 	*ret = c->ks;
-	*ret_len = c->ks_len;
 	return 0;
 }
 
@@ -529,14 +525,13 @@ static int h_ks(struct httpd_req *req, void *userdata)
 	struct muster_err err = { 0 };
 	struct store_version v;
 	ssize_t k = vm_by_token(s, req, MF_BOOTSTRAP_KICKSTART, &v, &err);
-	const char *body = NULL;
-	size_t len = 0;
+	struct httpd_body *body = NULL;
 
 	if (k == -1)
 		return httpd_respond_text(req, 404, "not found\n");
-	if (k < 0 || ks_get(s, (size_t) k, &v, &body, &len, &err) < 0)
+	if (k < 0 || ks_get(s, (size_t) k, &v, &body, &err) < 0)
 		return fail(req, &err);
-	return httpd_respond(req, 200, "text/plain; charset=utf-8", body, len, HTTPD_MEM_COPY);
+	return httpd_respond_body(req, 200, body);
 }
 
 /*

@@ -256,11 +256,78 @@ static int route_request(struct httpd_req *req, const char *url)
 
 /* ---- responses ---------------------------------------------------------------------- */
 
+struct httpd_body {
+	struct MHD_Response *resp;	/* one reference ours, one per response queued */
+	size_t len;
+};
+
+/* The headers of every response; 0 or -1. */
+static int add_headers(struct MHD_Response *resp, const char *content_type)
+{
+	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type) != MHD_YES ||
+	    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") != MHD_YES ||
+	    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff") != MHD_YES)
+		return -1;
+	return 0;
+}
+
+/* Queue resp (the request's one answer). 0, or -1. */
+static int queue(struct httpd_req *req, unsigned status, struct MHD_Response *resp, size_t len)
+{
+	req->queued = MHD_queue_response(req->conn, status, resp);
+	req->answered = true;
+	if (req->queued != MHD_YES)
+		return -1;
+	req->status = status;
+	req->bytes = req->method == REQ_HEAD ? 0 : len;
+	return 0;
+}
+
+int httpd_body_new(const char *content_type, void *data, size_t len, struct httpd_body **ret)
+{
+	struct httpd_body *b = calloc(1, sizeof(*b));
+
+	*ret = NULL;
+	if (!b) {
+		free(data);
+		return -1;
+	}
+	b->len = len;
+	b->resp = MHD_create_response_from_buffer_with_free_callback(len, data, free);
+	if (!b->resp) {
+		free(data);
+		free(b);
+		return -1;
+	}
+	if (add_headers(b->resp, content_type) < 0) {
+		httpd_body_unref(b);
+		return -1;
+	}
+	*ret = b;
+	return 0;
+}
+
+void httpd_body_unref(struct httpd_body *b)
+{
+	if (!b)
+		return;
+	MHD_destroy_response(b->resp);
+	free(b);
+}
+
+int httpd_respond_body(struct httpd_req *req, unsigned status, struct httpd_body *b)
+{
+	if (req->answered)
+		return -1;
+	return queue(req, status, b->resp, b->len);
+}
+
 int httpd_respond(struct httpd_req *req, unsigned status, const char *content_type,
 		  const void *body, size_t len, enum httpd_mem mem)
 {
 	struct MHD_Response *resp;
 	enum MHD_ResponseMemoryMode mode;
+	int r;
 
 	if (req->answered) {
 		if (mem == HTTPD_MEM_TAKE)
@@ -282,21 +349,14 @@ int httpd_respond(struct httpd_req *req, unsigned status, const char *content_ty
 			free((void *) body);
 		return -1;
 	}
-	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type) != MHD_YES ||
-	    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") != MHD_YES ||
-	    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff") != MHD_YES ||
+	if (add_headers(resp, content_type) < 0 ||
 	    (status == 405 && MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, req->allow) != MHD_YES)) {
 		MHD_destroy_response(resp);
 		return -1;
 	}
-	req->queued = MHD_queue_response(req->conn, status, resp);
+	r = queue(req, status, resp, len);
 	MHD_destroy_response(resp);
-	req->answered = true;
-	if (req->queued != MHD_YES)
-		return -1;
-	req->status = status;
-	req->bytes = req->method == REQ_HEAD ? 0 : len;
-	return 0;
+	return r;
 }
 
 int httpd_respond_text(struct httpd_req *req, unsigned status, const char *text)
