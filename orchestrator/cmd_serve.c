@@ -590,16 +590,55 @@ static const struct httpd_route routes[] = {
 	  PHONE_HOME_MAX_BODY },
 };
 
+/* Append s (n bytes) to line at *pos, cut at cap. */
+static void put(char *line, size_t cap, size_t *pos, const char *s, size_t n)
+{
+	if (n > cap - *pos)
+		n = cap - *pos;
+	memcpy(line + *pos, s, n);
+	*pos += n;
+}
+
+static void put_u64(char *line, size_t cap, size_t *pos, uint64_t v)
+{
+	char digits[20];
+	size_t i = sizeof(digits);
+
+	do {
+		digits[--i] = (char) ('0' + v % 10);
+		v /= 10;
+	} while (v);
+	put(line, cap, pos, digits + i, sizeof(digits) - i);
+}
+
+/*
+ * "GET /ks/ks-1/… 200 3791 12us": made without printf, which was a tenth
+ * of a GET /ks's instructions.
+ */
 static void on_request(const struct httpd_log_entry *e, void *userdata)
 {
-	char status[16] = "-";
+	char line[1024];
+	size_t n = 0;
 
 	(void) userdata;
+	put(line, sizeof(line), &n, e->method, strlen(e->method));
+	put(line, sizeof(line), &n, " ", 1);
+	put(line, sizeof(line), &n, e->path, strlen(e->path));
+	put(line, sizeof(line), &n, " ", 1);
 	if (e->status)
-		(void) snprintf(status, sizeof(status), "%u", e->status);
-	log_info("%s %s %s %llu %lluus%s%s", e->method, e->path, status,
-		 (unsigned long long) e->bytes, (unsigned long long) e->usec, e->end ? " " : "",
-		 e->end ? e->end : "");
+		put_u64(line, sizeof(line), &n, e->status);
+	else
+		put(line, sizeof(line), &n, "-", 1);
+	put(line, sizeof(line), &n, " ", 1);
+	put_u64(line, sizeof(line), &n, e->bytes);
+	put(line, sizeof(line), &n, " ", 1);
+	put_u64(line, sizeof(line), &n, e->usec);
+	put(line, sizeof(line), &n, "us", 2);
+	if (e->end) {
+		put(line, sizeof(line), &n, " ", 1);
+		put(line, sizeof(line), &n, e->end, strlen(e->end));
+	}
+	log_put(LOG_LEVEL_INFO, LOG_TAG, line, n);
 }
 
 /* ---- the command ------------------------------------------------------------------------ */

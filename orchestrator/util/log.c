@@ -41,3 +41,33 @@ void log_write(enum log_level level, const char *tag, const char *fmt, ...)
 	line[n++] = '\n';
 	(void) fwrite(line, 1, (size_t) n, stderr);
 }
+
+void log_put(enum log_level level, const char *tag, const char *msg, size_t len)
+{
+	char line[2048];
+	size_t n, pre;
+
+	if (level > log_max_level || level >= LOG_LEVEL_MAX)
+		return;
+	/* the prefix of log_write, without printf */
+	pre = strlen(level_names[level]);
+	memcpy(line, "muster: ", 8);
+	memcpy(line + 8, level_names[level], pre);
+	memcpy(line + 8 + pre, ": ", 2);
+	n = 8 + pre + 2;
+	if (level == LOG_LEVEL_DEBUG) {
+		size_t t = strlen(tag);
+
+		if (t > 64)
+			t = 64;
+		memcpy(line + n, tag, t);
+		memcpy(line + n + t, ": ", 2);
+		n += t + 2;
+	}
+	if (len > sizeof(line) - 2 - n)
+		len = sizeof(line) - 2 - n;	/* cut, as log_write */
+	memcpy(line + n, msg, len);
+	n += len;
+	line[n++] = '\n';
+	(void) fwrite(line, 1, n, stderr);
+}

@@ -21,6 +21,9 @@ extern enum log_level log_max_level;
 void log_write(enum log_level level, const char *tag, const char *fmt, ...)
 	PRINTF_LIKE(3, 4);
 
+/* A line already made (len bytes, no newline), written as log_write writes one: no format. */
+void log_put(enum log_level level, const char *tag, const char *msg, size_t len);
+
 #ifndef LOG_TAG
 #error "define LOG_TAG before including log.h"
 #endif
