@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <strings.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -191,6 +192,11 @@ struct store {
 	int64_t (*now_ms)(void *userdata);
 	void *now_userdata;
 	bool writing;			/* holds write_lock */
+	/* store_version: the database's directory watched (see there) */
+	int watch_fd;			/* -1: none, or not yet */
+	bool watch_tried;
+	bool version_known;
+	int64_t data_version;		/* as of the last PRAGMA data_version */
 };
 
 /*
@@ -583,6 +589,7 @@ static struct store *store_new(const char *path)
 		return NULL;
 	}
 	s->now_ms = clock_realtime_ms;
+	s->watch_fd = -1;
 	return s;
 }
 
@@ -597,6 +604,8 @@ void store_free(struct store *s)
 		sqlite3_finalize(s->stmt[i]);
 	/* The last connection checkpoints the WAL and removes -wal and -shm. */
 	(void) sqlite3_close_v2(s->db);
+	if (s->watch_fd >= 0)
+		(void) close(s->watch_fd);
 	free(s->path);
 	free(s);
 }
@@ -1716,15 +1725,76 @@ int store_token_get(struct store *s, const char *fleet, const char *vm, char sha
 	return 1;
 }
 
+/*
+ * Watch the database's directory for what a commit does to its files: a
+ * commit writes the WAL (or, in rollback mode, the database and its
+ * journal) with write(2), and the kernel queues the inotify event before
+ * write returns, so before the commit can be seen. -1 when there is no
+ * watch (an in-memory database, or inotify failed): always ask then.
+ */
+static int watch_open(const struct store *s)
+{
+	const char *slash = strrchr(s->path, '/');
+	char dir[PATH_MAX];
+	int fd;
+
+	if (streq(s->path, ":memory:"))
+		return -1;
+	if (!slash)
+		(void) snprintf(dir, sizeof(dir), ".");
+	else if ((size_t) (slash - s->path) < sizeof(dir))
+		(void) snprintf(dir, sizeof(dir), "%.*s", slash == s->path ? 1 : (int) (slash - s->path),
+				s->path);
+	else
+		return -1;
+	fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (inotify_add_watch(fd, dir, IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_CREATE |
+			      IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF |
+			      IN_MOVE_SELF) < 0) {
+		(void) close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Read every queued event: whether there was any (an error counts as one). */
+static bool watch_changed(int fd)
+{
+	char ev[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool changed = false;
+	ssize_t n;
+
+	for (;;) {
+		n = read(fd, ev, sizeof(ev));
+		if (n > 0) {
+			changed = true;
+			continue;
+		}
+		return changed || n == 0 || errno != EAGAIN;
+	}
+}
+
 int store_version(struct store *s, struct store_version *ret, struct muster_err *err)
 {
-	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	if (!s->watch_tried) {
+		/* first the watch, then the question: no commit falls in between */
+		s->watch_fd = watch_open(s);
+		s->watch_tried = true;
+	}
+	if (!s->version_known || s->watch_fd < 0 || watch_changed(s->watch_fd)) {
+		_cleanup_reset_ sqlite3_stmt *st = NULL;
 
-	if (stmt_get(s, SQL_DATA_VERSION, &st, err) < 0)
-		return -1;
-	if (sqlite3_step(st) != SQLITE_ROW)
-		return db_fail(s, err);
-	ret->data = sqlite3_column_int64(st, 0);
+		s->version_known = false;
+		if (stmt_get(s, SQL_DATA_VERSION, &st, err) < 0)
+			return -1;
+		if (sqlite3_step(st) != SQLITE_ROW)
+			return db_fail(s, err);
+		s->data_version = sqlite3_column_int64(st, 0);
+		s->version_known = true;
+	}
+	ret->data = s->data_version;
 	ret->own = (int64_t) sqlite3_total_changes64(s->db);
 	return 0;
 }

@@ -295,6 +295,13 @@ int store_token_get(struct store *s, const char *fleet, const char *vm, char sha
  * since this one last looked) and the rows changed through this
  * connection (which data_version does not count). A cache is fresh while
  * both stay the same.
+ *
+ * From the first call on, the database's directory is watched (inotify):
+ * data_version is asked again (a read transaction: two fcntl locks and
+ * a SQLite program) only when a file there was written since the last
+ * call. A commit's write(2) queues its event before the commit can be
+ * seen, so the answer is as fresh as asking every time; with no watch
+ * (in memory, inotify failing) it asks every time.
  */
 struct store_version {
 	int64_t data;
