@@ -14,6 +14,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -49,6 +50,9 @@ struct httpd {
 	const struct httpd_config *cfg;
 	struct pattern *pat;			/* one per route */
 	struct MHD_Daemon *d;
+	pthread_t thread;			/* runs d (server_thread) */
+	bool running;				/* thread started */
+	atomic_bool stop;
 	unsigned port;
 	pthread_mutex_t lock;			/* counts */
 	uint64_t counts[STATUS_MAX];
@@ -659,6 +663,27 @@ static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s)
 
 /* ---- start and stop ---------------------------------------------------------------------- */
 
+/*
+ * The server's thread: libmicrohttpd's epoll loop, run here rather than
+ * in its own internal thread so that the request log is written once per
+ * pass (log_hold, log_flush before waiting again), not once per request.
+ * It wakes at least every WAKE_MS to see whether httpd_stop asked it to end.
+ */
+#define WAKE_MS 250
+
+static void *server_thread(void *arg)
+{
+	struct httpd *h = arg;
+
+	log_hold(true);
+	while (!atomic_load(&h->stop)) {
+		(void) MHD_run_wait(h->d, WAKE_MS);
+		log_flush();
+	}
+	log_hold(false);
+	return NULL;
+}
+
 static int parse_listen(const char *addr, struct sockaddr_storage *ss, socklen_t *ret_len,
 			bool *ret_loopback, struct muster_err *err)
 {
@@ -777,7 +802,7 @@ int httpd_start(const struct httpd_config *cfg, struct httpd **ret, struct muste
 	fd = listen_socket(cfg->listen, &h->port, err);
 	if (fd < 0)
 		goto fail;
-	h->d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC, 0, NULL, NULL,
+	h->d = MHD_start_daemon(MHD_USE_EPOLL, 0, NULL, NULL,
 				on_access, h,
 				MHD_OPTION_LISTEN_SOCKET, (MHD_socket) fd,
 				MHD_OPTION_CONNECTION_LIMIT,
@@ -799,6 +824,12 @@ int httpd_start(const struct httpd_config *cfg, struct httpd **ret, struct muste
 		(void) err_set(err, MUSTER_E_IO, "cannot start the HTTP server on '%s'", cfg->listen);
 		goto fail;
 	}
+	if (pthread_create(&h->thread, NULL, server_thread, h) != 0) {
+		MHD_stop_daemon(h->d);
+		(void) err_set(err, MUSTER_E_IO, "cannot start the HTTP server's thread");
+		goto fail;
+	}
+	h->running = true;
 	log_debug("listening on '%s', port %u", cfg->listen, h->port);
 	*ret = h;
 	return 0;
@@ -818,6 +849,11 @@ void httpd_stop(struct httpd *h)
 {
 	if (!h)
 		return;
+	if (h->running) {
+		atomic_store(&h->stop, true);
+		(void) pthread_join(h->thread, NULL);
+	}
+	/* after the thread: what MHD_stop_daemon ends is logged from here */
 	if (h->d)
 		MHD_stop_daemon(h->d);
 	pthread_mutex_destroy(&h->lock);

@@ -10,10 +10,12 @@
  * every path that matches no route is the same 404. A handler gets names,
  * never a file path.
  *
- * One thread (libmicrohttpd's internal polling thread, with epoll) runs
+ * One thread (the server's, running libmicrohttpd's epoll loop) runs
  * every handler and the request log callback, one request at a time: a
  * handler may use state that is not thread-safe (a struct store), and must
- * be quick. A slow client costs a connection slot, never this thread.
+ * be quick. A slow client costs a connection slot, never this thread. Its
+ * log lines (log.h) are held and written once per pass of the loop, before
+ * it waits again. Requests that httpd_stop ends are logged from its caller.
  */
 #ifndef MUSTER_HTTPD_H
 #define MUSTER_HTTPD_H
