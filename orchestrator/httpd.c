@@ -16,6 +16,8 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <strings.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -53,6 +55,8 @@ struct httpd {
 	pthread_t thread;			/* runs d (server_thread) */
 	bool running;				/* thread started */
 	atomic_bool stop;
+	int ep;					/* epoll: d's epoll fd and wake_fd */
+	int wake_fd;				/* eventfd: httpd_stop wakes the thread */
 	unsigned port;
 	pthread_mutex_t lock;			/* counts */
 	uint64_t counts[STATUS_MAX];
@@ -667,21 +671,54 @@ static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s)
  * The server's thread: libmicrohttpd's epoll loop, run here rather than
  * in its own internal thread so that the request log is written once per
  * pass (log_hold, log_flush before waiting again), not once per request.
- * It wakes at least every WAKE_MS to see whether httpd_stop asked it to end.
+ * It waits on libmicrohttpd's epoll fd (for as long as MHD_get_timeout
+ * allows) and on wake_fd, which httpd_stop writes.
  */
-#define WAKE_MS 250
-
 static void *server_thread(void *arg)
 {
 	struct httpd *h = arg;
+	struct epoll_event ev[2];
+	MHD_UNSIGNED_LONG_LONG to;
 
 	log_hold(true);
 	while (!atomic_load(&h->stop)) {
-		(void) MHD_run_wait(h->d, WAKE_MS);
+		int ms = MHD_get_timeout(h->d, &to) != MHD_YES ? -1 : to > INT_MAX ? INT_MAX : (int) to;
+
+		if (epoll_wait(h->ep, ev, ARRAY_SIZE(ev), ms) < 0 && errno != EINTR)
+			break;
+		if (atomic_load(&h->stop))
+			break;
+		(void) MHD_run(h->d);
 		log_flush();
 	}
 	log_hold(false);
 	return NULL;
+}
+
+/* The epoll set of server_thread: 0, or -1. */
+static int loop_open(struct httpd *h)
+{
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_EPOLL_FD);
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	h->ep = epoll_create1(EPOLL_CLOEXEC);
+	h->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (!info || h->ep < 0 || h->wake_fd < 0)
+		return -1;
+	ev.data.fd = info->epoll_fd;
+	if (epoll_ctl(h->ep, EPOLL_CTL_ADD, info->epoll_fd, &ev) < 0)
+		return -1;
+	ev.data.fd = h->wake_fd;
+	return epoll_ctl(h->ep, EPOLL_CTL_ADD, h->wake_fd, &ev);
+}
+
+static void loop_close(struct httpd *h)
+{
+	if (h->ep >= 0)
+		(void) close(h->ep);
+	if (h->wake_fd >= 0)
+		(void) close(h->wake_fd);
+	h->ep = h->wake_fd = -1;
 }
 
 static int parse_listen(const char *addr, struct sockaddr_storage *ss, socklen_t *ret_len,
@@ -785,11 +822,12 @@ int httpd_start(const struct httpd_config *cfg, struct httpd **ret, struct muste
 {
 	struct httpd *h = calloc(1, sizeof(*h));
 	size_t i;
-	int fd;
+	int fd, e;
 
 	if (!h)
 		return err_nomem(err);
 	h->cfg = cfg;
+	h->ep = h->wake_fd = -1;
 	h->pat = calloc(cfg->n_routes + 1, sizeof(*h->pat));
 	if (!h->pat || pthread_mutex_init(&h->lock, NULL) != 0) {
 		free(h->pat);
@@ -824,9 +862,11 @@ int httpd_start(const struct httpd_config *cfg, struct httpd **ret, struct muste
 		(void) err_set(err, MUSTER_E_IO, "cannot start the HTTP server on '%s'", cfg->listen);
 		goto fail;
 	}
-	if (pthread_create(&h->thread, NULL, server_thread, h) != 0) {
+	e = loop_open(h) < 0 ? errno : pthread_create(&h->thread, NULL, server_thread, h);
+	if (e != 0) {
+		(void) err_set_errno(err, MUSTER_E_IO, e, "cannot start the HTTP server's thread");
 		MHD_stop_daemon(h->d);
-		(void) err_set(err, MUSTER_E_IO, "cannot start the HTTP server's thread");
+		loop_close(h);
 		goto fail;
 	}
 	h->running = true;
@@ -850,9 +890,15 @@ void httpd_stop(struct httpd *h)
 	if (!h)
 		return;
 	if (h->running) {
+		uint64_t one = 1;
+
 		atomic_store(&h->stop, true);
+		if (write(h->wake_fd, &one, sizeof(one)) < 0) {
+			/* EAGAIN: the counter is already non-zero, the thread will wake */
+		}
 		(void) pthread_join(h->thread, NULL);
 	}
+	loop_close(h);
 	/* after the thread: what MHD_stop_daemon ends is logged from here */
 	if (h->d)
 		MHD_stop_daemon(h->d);
