@@ -1759,32 +1759,48 @@ static int watch_open(const struct store *s)
 	return fd;
 }
 
-/* Read every queued event: whether there was any (an error counts as one). */
-static bool watch_changed(int fd)
+/*
+ * Read the queued events: whether there was any (an error counts as one).
+ * *ret_gone: the watch has ended (IN_IGNORED: the directory was deleted or
+ * its file system unmounted), so later silence would prove nothing.
+ */
+static bool watch_changed(int fd, bool *ret_gone)
 {
 	char ev[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-	bool changed = false;
-	ssize_t n;
+	ssize_t n, at;
+	int i;
 
-	for (;;) {
+	for (i = 0; i < 64; i++) {
 		n = read(fd, ev, sizeof(ev));
-		if (n > 0) {
-			changed = true;
-			continue;
+		if (n <= 0)
+			return i > 0 || n == 0 || errno != EAGAIN;
+		for (at = 0; at + (ssize_t) sizeof(struct inotify_event) <= n;) {
+			const struct inotify_event *e = (const struct inotify_event *) (ev + at);
+
+			if (e->mask & IN_IGNORED)
+				*ret_gone = true;
+			at += (ssize_t) (sizeof(*e) + e->len);
 		}
-		return changed || n == 0 || errno != EAGAIN;
 	}
+	return true;	/* still more: changed, whatever else */
 }
 
 int store_version(struct store *s, struct store_version *ret, struct muster_err *err)
 {
+	bool gone = false;
+
 	if (!s->watch_tried) {
 		/* first the watch, then the question: no commit falls in between */
 		s->watch_fd = watch_open(s);
 		s->watch_tried = true;
 	}
-	if (!s->version_known || s->watch_fd < 0 || watch_changed(s->watch_fd)) {
+	if (!s->version_known || s->watch_fd < 0 || watch_changed(s->watch_fd, &gone)) {
 		_cleanup_reset_ sqlite3_stmt *st = NULL;
+
+		if (gone) {
+			(void) close(s->watch_fd);
+			s->watch_fd = -1;	/* ask every time from now on */
+		}
 
 		s->version_known = false;
 		if (stmt_get(s, SQL_DATA_VERSION, &st, err) < 0)
