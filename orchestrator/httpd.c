@@ -684,8 +684,10 @@ static void *server_thread(void *arg)
 	while (!atomic_load(&h->stop)) {
 		int ms = MHD_get_timeout(h->d, &to) != MHD_YES ? -1 : to > INT_MAX ? INT_MAX : (int) to;
 
-		if (epoll_wait(h->ep, ev, ARRAY_SIZE(ev), ms) < 0 && errno != EINTR)
+		if (epoll_wait(h->ep, ev, ARRAY_SIZE(ev), ms) < 0 && errno != EINTR) {
+			log_error("the HTTP server stops: epoll_wait: %s", strerror(errno));
 			break;
+		}
 		if (atomic_load(&h->stop))
 			break;
 		(void) MHD_run(h->d);
