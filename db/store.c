@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <strings.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -200,6 +201,11 @@ struct store {
 	int64_t (*now_ms)(void *userdata);
 	void *now_userdata;
 	bool writing;			/* holds write_lock */
+	/* store_version: the database's directory watched (see there) */
+	int watch_fd;			/* -1: none, or not yet */
+	bool watch_tried;
+	bool version_known;
+	int64_t data_version;		/* as of the last PRAGMA data_version */
 };
 
 /*
@@ -592,6 +598,7 @@ static struct store *store_new(const char *path)
 		return NULL;
 	}
 	s->now_ms = clock_realtime_ms;
+	s->watch_fd = -1;
 	return s;
 }
 
@@ -606,6 +613,8 @@ void store_free(struct store *s)
 		sqlite3_finalize(s->stmt[i]);
 	/* The last connection checkpoints the WAL and removes -wal and -shm. */
 	(void) sqlite3_close_v2(s->db);
+	if (s->watch_fd >= 0)
+		(void) close(s->watch_fd);
 	free(s->path);
 	free(s);
 }
@@ -1773,15 +1782,93 @@ int store_token_get(struct store *s, const char *fleet, const char *vm, char sha
 	return 1;
 }
 
-int store_data_version(struct store *s, int64_t *ret, struct muster_err *err)
+/*
+ * Watch the database's directory for what a commit does to its files: a
+ * commit writes the WAL (or, in rollback mode, the database and its
+ * journal) with write(2), and the kernel queues the inotify event before
+ * write returns, so before the commit can be seen. -1 when there is no
+ * watch (an in-memory database, or inotify failed): always ask then.
+ */
+static int watch_open(const struct store *s)
 {
-	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	const char *slash = strrchr(s->path, '/');
+	char dir[PATH_MAX];
+	int fd;
 
-	if (stmt_get(s, SQL_DATA_VERSION, &st, err) < 0)
+	if (streq(s->path, ":memory:"))
 		return -1;
-	if (sqlite3_step(st) != SQLITE_ROW)
-		return db_fail(s, err);
-	*ret = sqlite3_column_int64(st, 0);
+	if (!slash)
+		(void) snprintf(dir, sizeof(dir), ".");
+	else if ((size_t) (slash - s->path) < sizeof(dir))
+		(void) snprintf(dir, sizeof(dir), "%.*s", slash == s->path ? 1 : (int) (slash - s->path),
+				s->path);
+	else
+		return -1;
+	fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (inotify_add_watch(fd, dir, IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_CREATE |
+			      IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF |
+			      IN_MOVE_SELF) < 0) {
+		(void) close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Read the queued events: whether there was any (an error counts as one).
+ * *ret_gone: the watch has ended (IN_IGNORED: the directory was deleted or
+ * its file system unmounted), so later silence would prove nothing.
+ */
+static bool watch_changed(int fd, bool *ret_gone)
+{
+	char ev[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	ssize_t n, at;
+	int i;
+
+	for (i = 0; i < 64; i++) {
+		n = read(fd, ev, sizeof(ev));
+		if (n <= 0)
+			return i > 0 || n == 0 || errno != EAGAIN;
+		for (at = 0; at + (ssize_t) sizeof(struct inotify_event) <= n;) {
+			const struct inotify_event *e = (const struct inotify_event *) (ev + at);
+
+			if (e->mask & IN_IGNORED)
+				*ret_gone = true;
+			at += (ssize_t) (sizeof(*e) + e->len);
+		}
+	}
+	return true;	/* still more: changed, whatever else */
+}
+
+int store_version(struct store *s, struct store_version *ret, struct muster_err *err)
+{
+	bool gone = false;
+
+	if (!s->watch_tried) {
+		/* first the watch, then the question: no commit falls in between */
+		s->watch_fd = watch_open(s);
+		s->watch_tried = true;
+	}
+	if (!s->version_known || s->watch_fd < 0 || watch_changed(s->watch_fd, &gone)) {
+		_cleanup_reset_ sqlite3_stmt *st = NULL;
+
+		if (gone) {
+			(void) close(s->watch_fd);
+			s->watch_fd = -1;	/* ask every time from now on */
+		}
+
+		s->version_known = false;
+		if (stmt_get(s, SQL_DATA_VERSION, &st, err) < 0)
+			return -1;
+		if (sqlite3_step(st) != SQLITE_ROW)
+			return db_fail(s, err);
+		s->data_version = sqlite3_column_int64(st, 0);
+		s->version_known = true;
+	}
+	ret->data = s->data_version;
+	ret->own = (int64_t) sqlite3_total_changes64(s->db);
 	return 0;
 }
 

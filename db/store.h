@@ -325,11 +325,30 @@ int store_token_get(struct store *s, const char *fleet, const char *vm, char sha
 		    int64_t *ret_expires_at, enum vm_state *ret_state, struct muster_err *err) WUR;
 
 /*
- * SQLite's data_version: it changes when another connection (another
- * process) has committed since this one last looked; a cache built from
- * the store is fresh while it stays the same.
+ * What a cache built from the store is keyed by: SQLite's data_version
+ * (it changes when another connection, another process, has committed
+ * since this one last looked) and the rows changed through this
+ * connection (which data_version does not count). A cache is fresh while
+ * both stay the same.
+ *
+ * From the first call on, the database's directory is watched (inotify):
+ * data_version is asked again (a read transaction: two fcntl locks and
+ * a SQLite program) only when a file there was written since the last
+ * call. A commit's write(2) queues its event before the commit can be
+ * seen, so the answer is as fresh as asking every time; with no watch
+ * (in memory, inotify failing) it asks every time.
  */
-int store_data_version(struct store *s, int64_t *ret, struct muster_err *err) WUR;
+struct store_version {
+	int64_t data;
+	int64_t own;
+};
+
+int store_version(struct store *s, struct store_version *ret, struct muster_err *err) WUR;
+
+static inline bool store_version_eq(const struct store_version *a, const struct store_version *b)
+{
+	return a->data == b->data && a->own == b->own;
+}
 
 /*
  * Kickstart installs (migration 5). store_vm_installed records that fleet's

@@ -1,5 +1,6 @@
 /* hash.c: SHA-1, SHA-256 and random bytes over OpenSSL's EVP interface. */
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 
 #include <openssl/crypto.h>
@@ -24,6 +25,29 @@ static int hash_fail(void)
 	return -1;
 }
 
+/*
+ * SHA-256 fetched from OpenSSL's providers once: EVP_sha256() makes every
+ * digest look it up again (a locked search of the provider store), which
+ * cost more than hashing a token. Kept for the life of the process.
+ */
+static const EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+	EVP_MD *md = EVP_MD_fetch(NULL, "SHA256", NULL);
+
+	if (!md)
+		ERR_clear_error();
+	sha256_md = md ? md : EVP_sha256();
+}
+
+static const EVP_MD *sha256(void)
+{
+	(void) pthread_once(&sha256_once, sha256_fetch);
+	return sha256_md;
+}
+
 struct hash_ctx *hash_sha256_new(void)
 {
 	struct hash_ctx *ctx = calloc(1, sizeof(*ctx));
@@ -31,7 +55,7 @@ struct hash_ctx *hash_sha256_new(void)
 	if (!ctx)
 		return NULL;
 	ctx->md = EVP_MD_CTX_new();
-	if (!ctx->md || EVP_DigestInit_ex(ctx->md, EVP_sha256(), NULL) != 1) {
+	if (!ctx->md || EVP_DigestInit_ex(ctx->md, sha256(), NULL) != 1) {
 		(void) hash_fail();
 		hash_free(ctx);
 		return NULL;
@@ -98,7 +122,7 @@ static int hash_oneshot(const EVP_MD *type, size_t want, const void *p, size_t n
 
 int hash_sha256(const void *p, size_t n, uint8_t out[HASH_SHA256_LEN])
 {
-	return hash_oneshot(EVP_sha256(), HASH_SHA256_LEN, p, n, out);
+	return hash_oneshot(sha256(), HASH_SHA256_LEN, p, n, out);
 }
 
 int hash_sha1(const void *p, size_t n, uint8_t out[HASH_SHA1_LEN])

@@ -14,7 +14,10 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <strings.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -49,6 +52,11 @@ struct httpd {
 	const struct httpd_config *cfg;
 	struct pattern *pat;			/* one per route */
 	struct MHD_Daemon *d;
+	pthread_t thread;			/* runs d (server_thread) */
+	bool running;				/* thread started */
+	atomic_bool stop;
+	int ep;					/* epoll: d's epoll fd and wake_fd */
+	int wake_fd;				/* eventfd: httpd_stop wakes the thread */
 	unsigned port;
 	pthread_mutex_t lock;			/* counts */
 	uint64_t counts[STATUS_MAX];
@@ -256,11 +264,78 @@ static int route_request(struct httpd_req *req, const char *url)
 
 /* ---- responses ---------------------------------------------------------------------- */
 
+struct httpd_body {
+	struct MHD_Response *resp;	/* one reference ours, one per response queued */
+	size_t len;
+};
+
+/* The headers of every response; 0 or -1. */
+static int add_headers(struct MHD_Response *resp, const char *content_type)
+{
+	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type) != MHD_YES ||
+	    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") != MHD_YES ||
+	    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff") != MHD_YES)
+		return -1;
+	return 0;
+}
+
+/* Queue resp (the request's one answer). 0, or -1. */
+static int queue(struct httpd_req *req, unsigned status, struct MHD_Response *resp, size_t len)
+{
+	req->queued = MHD_queue_response(req->conn, status, resp);
+	req->answered = true;
+	if (req->queued != MHD_YES)
+		return -1;
+	req->status = status;
+	req->bytes = req->method == REQ_HEAD ? 0 : len;
+	return 0;
+}
+
+int httpd_body_new(const char *content_type, void *data, size_t len, struct httpd_body **ret)
+{
+	struct httpd_body *b = calloc(1, sizeof(*b));
+
+	*ret = NULL;
+	if (!b) {
+		free(data);
+		return -1;
+	}
+	b->len = len;
+	b->resp = MHD_create_response_from_buffer_with_free_callback(len, data, free);
+	if (!b->resp) {
+		free(data);
+		free(b);
+		return -1;
+	}
+	if (add_headers(b->resp, content_type) < 0) {
+		httpd_body_unref(b);
+		return -1;
+	}
+	*ret = b;
+	return 0;
+}
+
+void httpd_body_unref(struct httpd_body *b)
+{
+	if (!b)
+		return;
+	MHD_destroy_response(b->resp);
+	free(b);
+}
+
+int httpd_respond_body(struct httpd_req *req, unsigned status, struct httpd_body *b)
+{
+	if (req->answered)
+		return -1;
+	return queue(req, status, b->resp, b->len);
+}
+
 int httpd_respond(struct httpd_req *req, unsigned status, const char *content_type,
 		  const void *body, size_t len, enum httpd_mem mem)
 {
 	struct MHD_Response *resp;
 	enum MHD_ResponseMemoryMode mode;
+	int r;
 
 	if (req->answered) {
 		if (mem == HTTPD_MEM_TAKE)
@@ -282,21 +357,14 @@ int httpd_respond(struct httpd_req *req, unsigned status, const char *content_ty
 			free((void *) body);
 		return -1;
 	}
-	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type) != MHD_YES ||
-	    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") != MHD_YES ||
-	    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff") != MHD_YES ||
+	if (add_headers(resp, content_type) < 0 ||
 	    (status == 405 && MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, req->allow) != MHD_YES)) {
 		MHD_destroy_response(resp);
 		return -1;
 	}
-	req->queued = MHD_queue_response(req->conn, status, resp);
+	r = queue(req, status, resp, len);
 	MHD_destroy_response(resp);
-	req->answered = true;
-	if (req->queued != MHD_YES)
-		return -1;
-	req->status = status;
-	req->bytes = req->method == REQ_HEAD ? 0 : len;
-	return 0;
+	return r;
 }
 
 int httpd_respond_text(struct httpd_req *req, unsigned status, const char *text)
@@ -599,6 +667,62 @@ static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s)
 
 /* ---- start and stop ---------------------------------------------------------------------- */
 
+/*
+ * The server's thread: libmicrohttpd's epoll loop, run here rather than
+ * in its own internal thread so that the request log is written once per
+ * pass (log_hold, log_flush before waiting again), not once per request.
+ * It waits on libmicrohttpd's epoll fd (for as long as MHD_get_timeout
+ * allows) and on wake_fd, which httpd_stop writes.
+ */
+static void *server_thread(void *arg)
+{
+	struct httpd *h = arg;
+	struct epoll_event ev[2];
+	MHD_UNSIGNED_LONG_LONG to;
+
+	log_hold(true);
+	while (!atomic_load(&h->stop)) {
+		int ms = MHD_get_timeout(h->d, &to) != MHD_YES ? -1 : to > INT_MAX ? INT_MAX : (int) to;
+
+		if (epoll_wait(h->ep, ev, ARRAY_SIZE(ev), ms) < 0 && errno != EINTR) {
+			log_error("the HTTP server stops: epoll_wait: %s", strerror(errno));
+			break;
+		}
+		if (atomic_load(&h->stop))
+			break;
+		(void) MHD_run(h->d);
+		log_flush();
+	}
+	log_hold(false);
+	return NULL;
+}
+
+/* The epoll set of server_thread: 0, or -1. */
+static int loop_open(struct httpd *h)
+{
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_EPOLL_FD);
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	h->ep = epoll_create1(EPOLL_CLOEXEC);
+	h->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (!info || h->ep < 0 || h->wake_fd < 0)
+		return -1;
+	ev.data.fd = info->epoll_fd;
+	if (epoll_ctl(h->ep, EPOLL_CTL_ADD, info->epoll_fd, &ev) < 0)
+		return -1;
+	ev.data.fd = h->wake_fd;
+	return epoll_ctl(h->ep, EPOLL_CTL_ADD, h->wake_fd, &ev);
+}
+
+static void loop_close(struct httpd *h)
+{
+	if (h->ep >= 0)
+		(void) close(h->ep);
+	if (h->wake_fd >= 0)
+		(void) close(h->wake_fd);
+	h->ep = h->wake_fd = -1;
+}
+
 static int parse_listen(const char *addr, struct sockaddr_storage *ss, socklen_t *ret_len,
 			bool *ret_loopback, struct muster_err *err)
 {
@@ -700,11 +824,12 @@ int httpd_start(const struct httpd_config *cfg, struct httpd **ret, struct muste
 {
 	struct httpd *h = calloc(1, sizeof(*h));
 	size_t i;
-	int fd;
+	int fd, e;
 
 	if (!h)
 		return err_nomem(err);
 	h->cfg = cfg;
+	h->ep = h->wake_fd = -1;
 	h->pat = calloc(cfg->n_routes + 1, sizeof(*h->pat));
 	if (!h->pat || pthread_mutex_init(&h->lock, NULL) != 0) {
 		free(h->pat);
@@ -717,7 +842,7 @@ int httpd_start(const struct httpd_config *cfg, struct httpd **ret, struct muste
 	fd = listen_socket(cfg->listen, &h->port, err);
 	if (fd < 0)
 		goto fail;
-	h->d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC, 0, NULL, NULL,
+	h->d = MHD_start_daemon(MHD_USE_EPOLL, 0, NULL, NULL,
 				on_access, h,
 				MHD_OPTION_LISTEN_SOCKET, (MHD_socket) fd,
 				MHD_OPTION_CONNECTION_LIMIT,
@@ -739,6 +864,14 @@ int httpd_start(const struct httpd_config *cfg, struct httpd **ret, struct muste
 		(void) err_set(err, MUSTER_E_IO, "cannot start the HTTP server on '%s'", cfg->listen);
 		goto fail;
 	}
+	e = loop_open(h) < 0 ? errno : pthread_create(&h->thread, NULL, server_thread, h);
+	if (e != 0) {
+		(void) err_set_errno(err, MUSTER_E_IO, e, "cannot start the HTTP server's thread");
+		MHD_stop_daemon(h->d);
+		loop_close(h);
+		goto fail;
+	}
+	h->running = true;
 	log_debug("listening on '%s', port %u", cfg->listen, h->port);
 	*ret = h;
 	return 0;
@@ -758,6 +891,17 @@ void httpd_stop(struct httpd *h)
 {
 	if (!h)
 		return;
+	if (h->running) {
+		uint64_t one = 1;
+
+		atomic_store(&h->stop, true);
+		if (write(h->wake_fd, &one, sizeof(one)) < 0) {
+			/* EAGAIN: the counter is already non-zero, the thread will wake */
+		}
+		(void) pthread_join(h->thread, NULL);
+	}
+	loop_close(h);
+	/* after the thread: what MHD_stop_daemon ends is logged from here */
 	if (h->d)
 		MHD_stop_daemon(h->d);
 	pthread_mutex_destroy(&h->lock);

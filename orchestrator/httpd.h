@@ -10,10 +10,12 @@
  * every path that matches no route is the same 404. A handler gets names,
  * never a file path.
  *
- * One thread (libmicrohttpd's internal polling thread, with epoll) runs
+ * One thread (the server's, running libmicrohttpd's epoll loop) runs
  * every handler and the request log callback, one request at a time: a
  * handler may use state that is not thread-safe (a struct store), and must
- * be quick. A slow client costs a connection slot, never this thread.
+ * be quick. A slow client costs a connection slot, never this thread. Its
+ * log lines (log.h) are held and written once per pass of the loop, before
+ * it waits again. Requests that httpd_stop ends are logged from its caller.
  */
 #ifndef MUSTER_HTTPD_H
 #define MUSTER_HTTPD_H
@@ -154,5 +156,27 @@ int httpd_respond(struct httpd_req *req, unsigned status, const char *content_ty
 
 /* httpd_respond with text/plain; charset=utf-8 and a copy of text. */
 int httpd_respond_text(struct httpd_req *req, unsigned status, const char *text) WUR;
+
+/*
+ * A response made once and answered many times (for a cache): the body
+ * and its Content-Type, with the headers of httpd_respond. The body is
+ * neither copied nor built again per request.
+ */
+struct httpd_body;
+
+/*
+ * A body of len bytes at data, malloc'd: *ret owns it (also on failure,
+ * when it is freed). 0, or -1 (out of memory).
+ */
+int httpd_body_new(const char *content_type, void *data, size_t len, struct httpd_body **ret) WUR;
+
+/*
+ * Let go of b (NULL is allowed): it is freed once the last response
+ * queued with it has been sent, which may be after this returns.
+ */
+void httpd_body_unref(struct httpd_body *b);
+
+/* Answer req with status and b, as httpd_respond. 0, or -1. */
+int httpd_respond_body(struct httpd_req *req, unsigned status, struct httpd_body *b) WUR;
 
 #endif

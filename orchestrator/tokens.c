@@ -47,22 +47,45 @@ int token_issue(struct store *st, const char *fleet, const char *vm, unsigned tt
 				       (int64_t) ttl_s * 1000, err);
 }
 
+int token_load(struct store *st, const char *fleet, const char *vm, struct token_rec *ret,
+	       struct muster_err *err)
+{
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	r = store_token_get(st, fleet, vm, ret->sha256_hex, &ret->expires_ms, &ret->state, err);
+	if (r < 0)
+		return -1;
+	ret->present = r == 1;
+	return 0;
+}
+
+int token_opens(const struct token_rec *rec, const char *token, int64_t now_ms)
+{
+	char got[2 * HASH_SHA256_LEN + 1];
+
+	if (!rec->present || !token || strnlen(token, TOKEN_LEN + 1) != TOKEN_LEN ||
+	    !well_formed(token))
+		return 0;
+	if (digest(token, got) < 0)
+		return -1;
+	if (!hash_equal(rec->sha256_hex, got, 2 * HASH_SHA256_LEN))
+		return 0;
+	return now_ms < rec->expires_ms && rec->state != VM_STATE_READY;
+}
+
 int token_check(struct store *st, const char *fleet, const char *vm, const char *token,
 		int64_t now_ms, struct muster_err *err)
 {
-	char want[2 * HASH_SHA256_LEN + 1], got[2 * HASH_SHA256_LEN + 1];
-	enum vm_state state;
-	int64_t expires;
+	struct token_rec rec;
 	int r;
 
 	if (!token || strnlen(token, TOKEN_LEN + 1) != TOKEN_LEN || !well_formed(token))
 		return 0;
-	r = store_token_get(st, fleet, vm, want, &expires, &state, err);
-	if (r <= 0)
-		return r;
-	if (digest(token, got) < 0)
+	if (token_load(st, fleet, vm, &rec, err) < 0)
+		return -1;
+	r = token_opens(&rec, token, now_ms);
+	if (r < 0)
 		return err_set(err, MUSTER_E_IO, "cannot hash a token");
-	if (!hash_equal(want, got, 2 * HASH_SHA256_LEN))
-		return 0;
-	return now_ms < expires && state != VM_STATE_READY;
+	return r;
 }

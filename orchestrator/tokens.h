@@ -8,6 +8,7 @@
 #ifndef MUSTER_TOKENS_H
 #define MUSTER_TOKENS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "store.h"
@@ -27,5 +28,27 @@ int token_issue(struct store *st, const char *fleet, const char *vm, unsigned tt
  */
 int token_check(struct store *st, const char *fleet, const char *vm, const char *token,
 		int64_t now_ms, struct muster_err *err) WUR;
+
+/*
+ * A VM's token as the store holds it (its digest, expiry and the VM's
+ * state), for a server that checks many requests against one read of the
+ * store: token_check is token_load then token_opens.
+ */
+struct token_rec {
+	bool present;			/* false: no token (or no such VM) */
+	char sha256_hex[65];		/* hex SHA-256, as store_token_get */
+	int64_t expires_ms;
+	enum vm_state state;
+};
+
+/* Read the token of fleet's vm into *ret. 0, or -1 with err. */
+int token_load(struct store *st, const char *fleet, const char *vm, struct token_rec *ret,
+	       struct muster_err *err) WUR;
+
+/*
+ * Whether token opens the VM of rec at now_ms: 1 yes, 0 no (as
+ * token_check), -1 when hashing failed. Digests are compared in constant time.
+ */
+int token_opens(const struct token_rec *rec, const char *token, int64_t now_ms) WUR;
 
 #endif

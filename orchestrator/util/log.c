@@ -6,6 +6,43 @@
 
 enum log_level log_max_level = LOG_LEVEL_WARN;
 
+#define HOLD_MAX 16384
+
+/* log_hold: this thread's lines not written yet (NULL: not holding) */
+static __thread char *held;
+static __thread size_t held_len;
+
+void log_flush(void)
+{
+	if (held && held_len)
+		(void) fwrite(held, 1, held_len, stderr);
+	held_len = 0;
+}
+
+void log_hold(bool on)
+{
+	log_flush();
+	if (!on) {
+		free(held);
+		held = NULL;
+	} else if (!held) {
+		held = malloc(HOLD_MAX);	/* NULL: lines are written at once */
+	}
+}
+
+/* One whole line (with its newline): written, or held. */
+static void emit(const char *line, size_t n)
+{
+	if (!held) {
+		(void) fwrite(line, 1, n, stderr);
+		return;
+	}
+	if (n > HOLD_MAX - held_len)
+		log_flush();
+	memcpy(held + held_len, line, n);	/* n < 2048 < HOLD_MAX */
+	held_len += n;
+}
+
 static const char *const level_names[LOG_LEVEL_MAX] = {
 	[LOG_LEVEL_ERROR] = "error",
 	[LOG_LEVEL_WARN] = "warning",
@@ -39,5 +76,35 @@ void log_write(enum log_level level, const char *tag, const char *fmt, ...)
 		return;
 	n = (size_t) n + (size_t) m >= sizeof(line) - 1 ? (int) sizeof(line) - 2 : n + m;
 	line[n++] = '\n';
-	(void) fwrite(line, 1, (size_t) n, stderr);
+	emit(line, (size_t) n);
+}
+
+void log_put(enum log_level level, const char *tag, const char *msg, size_t len)
+{
+	char line[2048];
+	size_t n, pre;
+
+	if (level > log_max_level || level >= LOG_LEVEL_MAX)
+		return;
+	/* the prefix of log_write, without printf */
+	pre = strlen(level_names[level]);
+	memcpy(line, "muster: ", 8);
+	memcpy(line + 8, level_names[level], pre);
+	memcpy(line + 8 + pre, ": ", 2);
+	n = 8 + pre + 2;
+	if (level == LOG_LEVEL_DEBUG) {
+		size_t t = strlen(tag);
+
+		if (t > 64)
+			t = 64;
+		memcpy(line + n, tag, t);
+		memcpy(line + n + t, ": ", 2);
+		n += t + 2;
+	}
+	if (len > sizeof(line) - 2 - n)
+		len = sizeof(line) - 2 - n;	/* cut, as log_write */
+	memcpy(line + n, msg, len);
+	n += len;
+	line[n++] = '\n';
+	emit(line, n);
 }

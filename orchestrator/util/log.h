@@ -5,6 +5,8 @@
 #ifndef MUSTER_LOG_H
 #define MUSTER_LOG_H
 
+#include <stdbool.h>
+
 #include "common.h"
 
 enum log_level {
@@ -20,6 +22,19 @@ extern enum log_level log_max_level;
 
 void log_write(enum log_level level, const char *tag, const char *fmt, ...)
 	PRINTF_LIKE(3, 4);
+
+/* A line already made (len bytes, no newline), written as log_write writes one: no format. */
+void log_put(enum log_level level, const char *tag, const char *msg, size_t len);
+
+/*
+ * Hold this thread's lines back in memory until log_flush, which writes
+ * them at once (a server's request log: one write per pass of its event
+ * loop, made before it waits again, instead of one per request). A line
+ * that does not fit flushes first. log_hold(false) flushes and stops
+ * holding. Off by default; other threads are not affected.
+ */
+void log_hold(bool on);
+void log_flush(void);
 
 #ifndef LOG_TAG
 #error "define LOG_TAG before including log.h"

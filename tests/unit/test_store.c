@@ -710,6 +710,48 @@ static void test_file_store_modes_and_reopen(void **state)
 	store_free(s);
 }
 
+/*
+ * store_version: another connection's commit changes it, this one's own
+ * changes too, and nothing else (between commits it is asked of the
+ * directory watch, not of SQLite).
+ */
+static void test_version(void **state)
+{
+	struct tmp *t = *state;
+	struct store *a = NULL, *b = NULL;
+	struct store_version v1, v2, v3, v4;
+	struct muster_err err;
+
+	err_clear(&err);
+	assert_int_equal(store_open(t->dir, &a, &err), 0);
+	assert_int_equal(store_open(t->dir, &b, &err), 0);
+	assert_int_equal(store_version(a, &v1, &err), 0);
+	assert_int_equal(store_version(a, &v2, &err), 0);
+	assert_true(store_version_eq(&v1, &v2));
+	/* another connection commits: a sees it at once */
+	put_vm(b, "prod", "web-001", VM_STATE_PLANNED);
+	assert_int_equal(store_version(a, &v2, &err), 0);
+	assert_false(store_version_eq(&v1, &v2));
+	assert_int_equal(store_version(a, &v3, &err), 0);
+	assert_true(store_version_eq(&v2, &v3));
+	/* and again: each commit is seen, not only the first */
+	assert_int_equal(store_vm_transition(b, "prod", "web-001", VM_STATE_CLONED, NULL, 0, &err), 0);
+	assert_int_equal(store_version(a, &v3, &err), 0);
+	assert_false(store_version_eq(&v2, &v3));
+	/* a change through a itself */
+	put_vm(a, "prod", "web-002", VM_STATE_PLANNED);
+	assert_int_equal(store_version(a, &v4, &err), 0);
+	assert_false(store_version_eq(&v3, &v4));
+	store_free(b);
+	/* the directory gone (its watch ends, IN_IGNORED, once the kernel lets go of it): still answered */
+	assert_int_equal(nftw(t->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
+	assert_int_equal(store_version(a, &v1, &err), 0);
+	assert_int_equal(store_version(a, &v2, &err), 0);
+	assert_true(store_version_eq(&v1, &v2));
+	assert_int_equal(mkdir(t->dir, 0700), 0);	/* for the teardown */
+	store_free(a);
+}
+
 static void test_newer_version_refused(void **state)
 {
 	static const uint8_t v99[4] = { 0, 0, 0, 99 };	/* big-endian */
@@ -975,6 +1017,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_keys, mem_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_file_store_modes_and_reopen, tmp_setup, tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_newer_version_refused, tmp_setup, tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_version, tmp_setup, tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_file_refused, tmp_setup, tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_file_refused, tmp_setup, tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_symlink_db_refused, tmp_setup, tmp_teardown),

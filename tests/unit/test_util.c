@@ -1,4 +1,4 @@
-/* test_util.c: the shared helpers: the size-capped buf and struct muster_err. */
+/* test_util.c: the shared helpers: the size-capped buf, struct muster_err, the log. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +10,8 @@
 
 #include "buf.h"
 #include "err.h"
+#define LOG_TAG "test"
+#include "log.h"
 
 /* ---- buf -------------------------------------------------------------- */
 
@@ -343,6 +345,56 @@ static void test_err_prefix(void **state)
 	err_prefix(NULL, "nothing");
 }
 
+/* ---- log -------------------------------------------------------------- */
+
+/* What this process wrote to stderr while f ran (stderr into a temporary file). */
+static void capture_stderr(void (*f)(void), char *out, size_t size)
+{
+	FILE *tmp = tmpfile();
+	int saved = dup(2);
+	size_t n;
+
+	assert_non_null(tmp);
+	assert_true(saved >= 0);
+	assert_int_equal(dup2(fileno(tmp), 2), 2);
+	f();
+	assert_int_equal(dup2(saved, 2), 2);
+	close(saved);
+	rewind(tmp);
+	n = fread(out, 1, size - 1, tmp);
+	out[n] = '\0';
+	fclose(tmp);
+}
+
+static void held_lines(void)
+{
+	off_t at;
+
+	log_max_level = LOG_LEVEL_INFO;
+	log_hold(true);
+	log_put(LOG_LEVEL_INFO, LOG_TAG, "one", 3);
+	log_info("two %d", 2);
+	log_put(LOG_LEVEL_DEBUG, LOG_TAG, "not shown", 9);
+	/* nothing written yet */
+	at = lseek(2, 0, SEEK_END);
+	assert_int_equal(at, 0);
+	log_flush();
+	log_put(LOG_LEVEL_INFO, LOG_TAG, "three", 5);
+	log_hold(false);	/* flushes */
+	log_put(LOG_LEVEL_WARN, LOG_TAG, "four", 4);
+	log_max_level = LOG_LEVEL_WARN;
+}
+
+static void test_log_hold(void **state)
+{
+	char got[512];
+
+	(void) state;
+	capture_stderr(held_lines, got, sizeof(got));
+	assert_string_equal(got, "muster: info: one\nmuster: info: two 2\n"
+			    "muster: info: three\nmuster: warning: four\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -359,6 +411,7 @@ int main(void)
 		cmocka_unit_test(test_err_truncation),
 		cmocka_unit_test(test_err_set_errno),
 		cmocka_unit_test(test_err_prefix),
+		cmocka_unit_test(test_log_hold),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
