@@ -22,10 +22,11 @@ struct render_opts {
 	bool kickstart;
 	bool ks_url;
 	bool nocloud_url;
+	bool no_agent;
 };
 
 enum { OPT_SEED_DIR = 1000, OPT_ISO, OPT_ROTATE, OPT_KICKSTART, OPT_KS_URL, OPT_NOCLOUD_URL,
-       OPT_LISTEN };
+       OPT_LISTEN, OPT_NO_AGENT };
 
 static int render_option(int opt, const char *arg, void *userdata)
 {
@@ -52,6 +53,9 @@ static int render_option(int opt, const char *arg, void *userdata)
 		return 0;
 	case OPT_LISTEN:
 		o->listen = arg;
+		return 0;
+	case OPT_NO_AGENT:
+		o->no_agent = true;
 		return 0;
 	default:
 		return -1;
@@ -135,6 +139,7 @@ int cmd_render(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		{ "ks-url", no_argument, NULL, OPT_KS_URL },
 		{ "nocloud-url", no_argument, NULL, OPT_NOCLOUD_URL },
 		{ "listen", required_argument, NULL, OPT_LISTEN },
+		{ "no-agent", no_argument, NULL, OPT_NO_AGENT },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct render_opts o = { 0 };
@@ -147,6 +152,8 @@ int cmd_render(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	char *state_dir = NULL;
 	size_t vm, n_files;
 	ssize_t found;
+	char *agent_b64 = NULL;
+	bool agent_gzip = false;
 	int first, code, rc = EXIT_FAIL;
 
 	first = cmd_parse(cli, self, argc, argv, opts, NULL, render_option, &o, &code);
@@ -212,8 +219,12 @@ int cmd_render(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		rc = EXIT_OK;
 		goto out;
 	}
-	/* the agent is left out of what render prints: apply and serve add it */
-	if (cmd_vm_bootstrap(state_dir, st, m, vm, o.rotate, NULL, false, &cd, &ks, &err) < 0) {
+	/* the agent goes into a cloud-init VM's user-data as apply and serve put
+	 * it; --no-agent leaves it out (golden files, reading the rest) */
+	if (!o.kickstart && !o.no_agent && cmd_agent_b64(&agent_b64, &agent_gzip, &err) < 0)
+		goto out;
+	if (cmd_vm_bootstrap(state_dir, st, m, vm, o.rotate, agent_b64, agent_gzip, &cd, &ks,
+			     &err) < 0) {
 		/* the manifest gives the VM a value or template that cannot be used */
 		if (err.code == MUSTER_E_INVALID)
 			rc = EXIT_USAGE;
@@ -251,6 +262,7 @@ out:
 	if (rc != EXIT_OK && err.code != MUSTER_OK)
 		fprintf(stderr, "muster render: %s\n", err.msg);
 	cidata_release(&cd);
+	free(agent_b64);
 	buf_release(&ks);
 	store_free(st);
 	free(state_dir);

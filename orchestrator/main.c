@@ -45,7 +45,7 @@ static const struct cmd commands[] = {
 	  "in the state directory, so a VM made again under the same name keeps them.\n" },
 	{ "render", 2, 2, cmd_render,
 	  "FILE VM [--seed-dir DIR | --iso FILE | --kickstart | --ks-url | --nocloud-url]\n"
-	  "                [--listen ADDR:PORT] [--rotate-keys]",
+	  "                [--listen ADDR:PORT] [--rotate-keys] [--no-agent]",
 	  "show exactly what a VM gets: its cloud-init files, or its Kickstart file",
 	  "Prints the VM's NoCloud files, or writes them into DIR (0600 files), or as a\n"
 	  "seed ISO (volume id cidata); --kickstart prints a kickstart VM's Kickstart\n"
@@ -55,7 +55,9 @@ static const struct cmd commands[] = {
 	  "manifest's endpoint, else http://--listen, default 127.0.0.1:8080); the\n"
 	  "token works until the VM is ready, at most 24 h. The VM's SSH host keys are\n"
 	  "made on first use and kept in the state directory; --rotate-keys makes new\n"
-	  "ones. The output holds the VM's private host keys: treat it as a secret.\n" },
+	  "ones. A cloud-init VM's user-data carries the guest agent, as apply and\n"
+	  "serve give it (--no-agent leaves it out). The output holds the VM's\n"
+	  "private host keys: treat it as a secret.\n" },
 	{ "status", 1, 1, cmd_status, "FILE [--json]",
 	  "the fleet as recorded: each VM's state, last event or error, and a summary",
 	  "From the state store, without asking the hypervisor. --json prints\n"
