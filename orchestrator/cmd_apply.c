@@ -476,41 +476,51 @@ static int image_source(const struct cli *cli, const struct manifest *m, const s
 	return *ret ? 0 : err_nomem(err);
 }
 
+/* Volume name of the pool: 1 with *ret_path (caller frees) when it exists, 0 when not, -1. */
+static int volume_path(struct hv *hv, const char *pool, const char *name, char **ret_path,
+		       struct muster_err *err)
+{
+	struct hv_volume have = { 0 };
+
+	*ret_path = NULL;
+	if (hv_volume_get(hv, pool, name, &have, err) < 0)
+		return -1;
+	if (have.exists)
+		*ret_path = steal_pointer(&have.path);
+	hv_volume_release(&have);
+	return *ret_path ? 1 : 0;
+}
+
 /*
- * The volume name of the pool holding the file src (what, for messages):
- * created and uploaded when it is not there. *ret_path: its path on the
- * host (caller frees).
+ * Make volume name of the pool (absent: volume_path said so) from the file
+ * src (what, for messages): created, then uploaded. *ret_path: its path on
+ * the host (caller frees).
  */
 static int volume_from_file(struct hv *hv, const char *pool, const char *name, const char *fmt,
 			    const char *what, const char *src, char **ret_path,
 			    struct muster_err *err)
 {
 	struct domxml_volume v = { .name = name, .format = fmt };
-	struct hv_volume have = { 0 };
 	struct stat st;
 	char *xml;
-	int up;
+	int up, r;
 
-	if (hv_volume_get(hv, pool, name, &have, err) < 0)
+	if (stat(src, &st) < 0)
+		return err_set_errno(err, MUSTER_E_IO, errno, "%s: cannot read '%s'", what, src);
+	v.capacity = st.st_size > 0 ? (unsigned long long) st.st_size : 1;
+	xml = domxml_volume_format(&v, err);
+	up = !xml || hv_volume_create(hv, pool, name, xml, err) < 0 ? -1 :
+	     hv_volume_upload_file(hv, pool, name, src, err);
+	free(xml);
+	if (up < 0 || (r = volume_path(hv, pool, name, ret_path, err)) < 0) {
+		err_prefix(err, "%s", what);
 		return -1;
-	if (!have.exists) {
-		if (stat(src, &st) < 0)
-			return err_set_errno(err, MUSTER_E_IO, errno, "%s: cannot read '%s'", what,
-					     src);
-		v.capacity = st.st_size > 0 ? (unsigned long long) st.st_size : 1;
-		xml = domxml_volume_format(&v, err);
-		up = !xml || hv_volume_create(hv, pool, name, xml, err) < 0 ? -1 :
-		     hv_volume_upload_file(hv, pool, name, src, err);
-		free(xml);
-		if (up < 0 || hv_volume_get(hv, pool, name, &have, err) < 0) {
-			err_prefix(err, "%s", what);
-			return -1;
-		}
-		log_info("%s is volume '%s'%s", what, name,
-			 up > 0 ? " (created empty: the driver cannot upload)" : "");
 	}
-	*ret_path = steal_pointer(&have.path);
-	hv_volume_release(&have);
+	if (r == 0)
+		return err_set(err, MUSTER_E_HV, "%s: volume '%s' is not there after its upload",
+			       what, name);
+	log_info("%s is volume '%s'%s", what, name,
+		 up > 0 ? " (created empty: the driver cannot upload)" : "");
 	return 0;
 }
 
@@ -523,7 +533,6 @@ static int images_ensure(const struct cli *cli, const struct manifest *m, struct
 	for (i = 0; i < m->n_images; i++) {
 		const struct mf_image *im = &m->images[i];
 		const char *fmt = mf_format_to_string(im->format);
-		struct hv_volume have = { 0 };
 		char name[IDENTITY_DOMAIN_NAME_MAX + 32], what[128], *src = NULL;
 		bool used = false;
 		int r;
@@ -538,13 +547,14 @@ static int images_ensure(const struct cli *cli, const struct manifest *m, struct
 			return err_set(err, MUSTER_E_INVALID, "image '%s': name too long", im->name);
 		(void) snprintf(what, sizeof(what), "image '%s'", im->name);
 		/* the image is fetched only when the host has no volume of it */
-		if (hv_volume_get(hv, m->pool, name, &have, err) < 0)
-			return -1;
-		if (!have.exists && image_source(cli, m, im, state_dir, &src, err) < 0) {
-			hv_volume_release(&have);
-			return -1;
+		r = volume_path(hv, m->pool, name, &paths[i], err);
+		if (r != 0) {
+			if (r < 0)
+				return -1;
+			continue;
 		}
-		hv_volume_release(&have);
+		if (image_source(cli, m, im, state_dir, &src, err) < 0)
+			return -1;
 		r = volume_from_file(hv, m->pool, name, fmt, what, src, &paths[i], err);
 		free(src);
 		if (r < 0)
@@ -663,6 +673,7 @@ static int installers_ensure(const struct manifest *m, struct hv *hv,
 		const char *const src[2] = { loc[g].kernel, loc[g].initrd };
 		char **const out[2] = { &kernels[g], &initrds[g] };
 		size_t k;
+		int r;
 
 		if (!installs(&m->groups[g]))
 			continue;
@@ -674,7 +685,10 @@ static int installers_ensure(const struct manifest *m, struct hv *hv,
 			if (snprintf(name, sizeof(name), "%s-installer-%.16s.%s", m->fleet, sum[k],
 				     part[k]) >= (int) sizeof(name))
 				return err_set(err, MUSTER_E_INVALID, "%s: name too long", what);
-			if (volume_from_file(hv, m->pool, name, "raw", what, src[k], out[k], err) < 0)
+			r = volume_path(hv, m->pool, name, out[k], err);
+			if (r < 0 ||
+			    (r == 0 && volume_from_file(hv, m->pool, name, "raw", what, src[k], out[k],
+							err) < 0))
 				return -1;
 		}
 	}
