@@ -63,6 +63,9 @@ enum store_sql {
 	SQL_VM_INSTALLED_SET,
 	SQL_TOKEN_DELETE,
 	SQL_VM_INSTALLED_GET,
+	SQL_SAVEPOINT,
+	SQL_RELEASE,
+	SQL_ROLLBACK_TO,
 	SQL_MAX
 };
 
@@ -70,6 +73,9 @@ static const char *const store_sql_text[SQL_MAX] = {
 	[SQL_BEGIN] = "BEGIN IMMEDIATE",
 	[SQL_COMMIT] = "COMMIT",
 	[SQL_ROLLBACK] = "ROLLBACK",
+	[SQL_SAVEPOINT] = "SAVEPOINT step",
+	[SQL_RELEASE] = "RELEASE step",
+	[SQL_ROLLBACK_TO] = "ROLLBACK TO step",
 	[SQL_USER_VERSION] = "PRAGMA user_version",
 	[SQL_FLEET_ENSURE] =
 		"INSERT INTO fleets (name, manifest, created_at, updated_at)"
@@ -1524,8 +1530,9 @@ int store_vm_note(struct store *s, const char *fleet, const char *vm, const char
 	return 0;
 }
 
-int store_vm_step(struct store *s, const char *fleet, const char *vm,
-		  const struct store_vm_step *step, int64_t run_id, struct muster_err *err)
+/* store_vm_step's work, inside the caller's transaction. */
+static int vm_step(struct store *s, const char *fleet, const char *vm,
+		   const struct store_vm_step *step, int64_t run_id, struct muster_err *err)
 {
 	int64_t fleet_id, vm_id;
 	enum vm_state now = step->to;
@@ -1533,10 +1540,8 @@ int store_vm_step(struct store *s, const char *fleet, const char *vm,
 	if (check_name("fleet", fleet, err) < 0 || check_name("vm", vm, err) < 0)
 		return -1;
 	if (step->to != VM_STATE_MAX && !vm_state_to_string(step->to))
-		return err_set(err, MUSTER_E_INVALID, "cannot record event for '%s': invalid state %d",
-			       vm, (int) step->to);
-	if (tx_begin(s, err) < 0 ||
-	    (step->ensure_group &&
+		return err_set(err, MUSTER_E_INVALID, "invalid state %d", (int) step->to);
+	if ((step->ensure_group &&
 	     (fleet_id_ensure(s, fleet, &fleet_id, err) < 0 ||
 	      vm_ensure_id(s, fleet_id, vm, step->ensure_group, &vm_id, err) < 0)) ||
 	    (step->spec && vm_set_spec(s, fleet, vm, step->spec, err) < 0) ||
@@ -1544,13 +1549,161 @@ int store_vm_step(struct store *s, const char *fleet, const char *vm,
 	     vm_transition_at(s, fleet, vm, step->to, step->detail, run_id, step->at, err) < 0) ||
 	    (step->intent && step->to == VM_STATE_MAX &&
 	     vm_find(s, fleet, vm, &vm_id, &now, err) < 0) ||
-	    (step->intent && vm_transition(s, fleet, vm, now, step->intent, run_id, err) < 0) ||
+	    (step->intent && vm_transition(s, fleet, vm, now, step->intent, run_id, err) < 0))
+		return -1;
+	return 0;
+}
+
+int store_vm_step(struct store *s, const char *fleet, const char *vm,
+		  const struct store_vm_step *step, int64_t run_id, struct muster_err *err)
+{
+	if (tx_begin(s, err) < 0 || vm_step(s, fleet, vm, step, run_id, err) < 0 ||
 	    tx_commit(s, err) < 0) {
 		tx_rollback(s);
 		err_prefix(err, "cannot record event for '%s'", vm);
 		return -1;
 	}
 	return 0;
+}
+
+/* ---- steps committed together ------------------------------------------- */
+
+/* A step waiting for a commit, on its thread's stack. */
+struct step_req {
+	const char *fleet;
+	const char *vm;
+	const struct store_vm_step *step;
+	int64_t run_id;
+	struct muster_err *err;
+	int rc;
+	bool done;
+	struct step_req *next;
+};
+
+struct store_steps {
+	struct store *s;
+	pthread_mutex_t lock;		/* guards what follows, and each queued step */
+	pthread_cond_t done;		/* a commit ended */
+	struct step_req *queue;		/* waiting for the next commit, newest first */
+	bool committing;		/* a thread commits; the queue waits for it */
+	size_t commits, steps;		/* for the log */
+};
+
+int store_steps_new(struct store *s, struct store_steps **ret, struct muster_err *err)
+{
+	struct store_steps *ss = calloc(1, sizeof(*ss));
+
+	if (!ss)
+		return err_nomem(err);
+	if (pthread_mutex_init(&ss->lock, NULL) != 0) {
+		free(ss);
+		return err_set(err, MUSTER_E_IO, "cannot create a mutex");
+	}
+	if (pthread_cond_init(&ss->done, NULL) != 0) {
+		(void) pthread_mutex_destroy(&ss->lock);
+		free(ss);
+		return err_set(err, MUSTER_E_IO, "cannot create a condition variable");
+	}
+	ss->s = s;
+	*ret = ss;
+	return 0;
+}
+
+void store_steps_free(struct store_steps *ss)
+{
+	if (!ss)
+		return;
+	if (ss->commits)
+		log_debug("%zu steps recorded in %zu commits", ss->steps, ss->commits);
+	(void) pthread_cond_destroy(&ss->done);
+	(void) pthread_mutex_destroy(&ss->lock);
+	free(ss);
+}
+
+/* Fail every step of list with why (a commit that did not happen). */
+static void steps_fail(struct step_req *list, const struct muster_err *why)
+{
+	for (; list; list = list->next)
+		if (list->rc == 0) {
+			*list->err = *why;
+			err_prefix(list->err, "cannot record event for '%s'", list->vm);
+			list->rc = -1;
+		}
+}
+
+/*
+ * One transaction for list, each step in a savepoint: a step that fails is
+ * undone alone, unless SQLite ended the whole transaction (then all fail).
+ */
+static void steps_commit(struct store *s, struct step_req *list)
+{
+	struct muster_err e;
+	struct step_req *r;
+
+	err_clear(&e);
+	if (tx_begin(s, &e) < 0) {
+		tx_rollback(s);
+		steps_fail(list, &e);
+		return;
+	}
+	for (r = list; r; r = r->next) {
+		if (tx_exec(s, SQL_SAVEPOINT, &e) < 0)
+			break;
+		if (vm_step(s, r->fleet, r->vm, r->step, r->run_id, r->err) == 0) {
+			if (tx_exec(s, SQL_RELEASE, &e) < 0)
+				break;
+			continue;
+		}
+		e = *r->err;
+		err_prefix(r->err, "cannot record event for '%s'", r->vm);
+		r->rc = -1;
+		if (sqlite3_get_autocommit(s->db))
+			break;	/* SQLite ended the transaction: e fails the others */
+		if (tx_exec(s, SQL_ROLLBACK_TO, &e) < 0 || tx_exec(s, SQL_RELEASE, &e) < 0)
+			break;
+	}
+	if (r || tx_commit(s, &e) < 0) {
+		tx_rollback(s);
+		steps_fail(list, &e);
+	}
+}
+
+int store_steps_record(struct store_steps *ss, const char *fleet, const char *vm,
+		       const struct store_vm_step *step, int64_t run_id, struct muster_err *err)
+{
+	struct step_req me = {
+		.fleet = fleet, .vm = vm, .step = step, .run_id = run_id, .err = err,
+	};
+	struct step_req *list, *r;
+
+	(void) pthread_mutex_lock(&ss->lock);
+	me.next = ss->queue;
+	ss->queue = &me;
+	while (!me.done) {
+		if (ss->committing) {
+			(void) pthread_cond_wait(&ss->done, &ss->lock);
+			continue;
+		}
+		/* commit what waits, this thread's step with it */
+		ss->committing = true;
+		for (list = NULL; ss->queue; list = r) {	/* oldest first */
+			r = ss->queue;
+			ss->queue = r->next;
+			r->next = list;
+		}
+		(void) pthread_mutex_unlock(&ss->lock);
+		steps_commit(ss->s, list);
+		(void) pthread_mutex_lock(&ss->lock);
+		ss->commits++;
+		for (r = list; r; r = r->next) {
+			r->done = true;
+			ss->steps++;
+		}
+		ss->committing = false;
+		(void) pthread_cond_broadcast(&ss->done);
+	}
+	(void) pthread_mutex_unlock(&ss->lock);
+	return me.rc;
 }
 
 int store_vm_place(struct store *s, const char *fleet, const char *const *vms,

@@ -178,6 +178,25 @@ struct store_vm_step {
 int store_vm_step(struct store *s, const char *fleet, const char *vm,
 		  const struct store_vm_step *step, int64_t run_id, struct muster_err *err) WUR;
 
+/*
+ * Steps of several threads committed together: a thread that records a
+ * step while another commits waits, and the next commit takes every step
+ * waiting by then, each in a savepoint of its own, so a step that fails is
+ * undone alone. Each call returns once its step is committed (or failed),
+ * as store_vm_step does. The commits go through s, whose pages then stay
+ * cached from one to the next (connections that write in turn each read
+ * again what the others wrote); s must not be used otherwise until
+ * store_steps_free, which leaves it open.
+ */
+struct store_steps;
+
+int store_steps_new(struct store *s, struct store_steps **ret, struct muster_err *err) WUR;
+void store_steps_free(struct store_steps *ss);
+
+/* store_vm_step, from any thread: same records, same errors. */
+int store_steps_record(struct store_steps *ss, const char *fleet, const char *vm,
+		       const struct store_vm_step *step, int64_t run_id, struct muster_err *err) WUR;
+
 /* One event. from is NULL when the VM had no prior state; detail may be NULL. */
 struct store_event {
 	char *vm;

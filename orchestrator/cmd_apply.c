@@ -48,6 +48,7 @@ struct apply_run {
 	const size_t *host_of;		/* per VM (manifest index): its host */
 	const char *state_dir;
 	struct store *st;
+	struct store_steps *steps;	/* the workers' steps, committed together */
 	struct provision_fleet fleet;
 	size_t *vm;			/* per work item: the VM's index */
 	enum plan_action *action;	/* per work item */
@@ -58,7 +59,8 @@ struct apply_run {
 	struct timespec t0;
 };
 
-/* A worker: its own store connection and its own connection to each host. */
+/* A worker: its own store connection (its steps go through the run's
+ * shared one) and its own connection to each host. */
 struct apply_worker {
 	struct provision_worker pw;
 	struct hv **hv;			/* per host, opened on first use */
@@ -88,6 +90,7 @@ static void *worker_new(void *shared, struct muster_err *err)
 		return NULL;
 	}
 	w->run = shared;
+	w->pw.steps = w->run->steps;
 	w->hv = calloc(w->run->hosts->n, sizeof(*w->hv));
 	if (!w->hv || store_open(w->run->state_dir, &w->pw.st, err) < 0 ||
 	    (w->run->n_items &&
@@ -991,7 +994,7 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	};
 	struct muster_err err = { 0 };
 	struct manifest *m = NULL;
-	struct store *st = NULL;
+	struct store *st = NULL, *steps_st = NULL;
 	struct cmd_hosts hosts = { 0 };
 	struct forwards fwd = { 0 };
 	size_t *host_of = NULL;
@@ -1182,6 +1185,9 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	};
 	run.host_of = host_of;
 	run.st = st;
+	if (store_open(state_dir, &steps_st, &err) < 0 ||
+	    store_steps_new(steps_st, &run.steps, &err) < 0)
+		goto out;
 	{
 		/* until the agent reports readiness, ready_timeout bounds a VM's provisioning */
 		struct executor_opts eo = { .batch_size = m->batch_size, .parallel = m->batch_parallel,
@@ -1273,6 +1279,8 @@ done:
 	keystore_free(keys, m->n_vms * m->n_host_key_types);
 	plan_free(plan);
 	cmd_hosts_release(&hosts);
+	store_steps_free(run.steps);
+	store_free(steps_st);
 	store_free(st);
 	free(state_dir);
 	manifest_free(m);

@@ -84,7 +84,9 @@ static int flush(const struct provision_fleet *f, struct provision_worker *w, si
 
 	if (!p->group && !p->has_spec && p->to == VM_STATE_MAX && !intent)
 		return 0;
-	if (store_vm_step(w->st, f->m->fleet, f->m->vms[vm].name, &s, f->run_id, err) < 0)
+	if ((w->steps ? store_steps_record(w->steps, f->m->fleet, f->m->vms[vm].name, &s,
+					   f->run_id, err) :
+			store_vm_step(w->st, f->m->fleet, f->m->vms[vm].name, &s, f->run_id, err)) < 0)
 		return -1;
 	p->group = NULL;
 	p->has_spec = false;

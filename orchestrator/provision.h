@@ -69,6 +69,7 @@ struct provision_pending {
 struct provision_worker {
 	struct hv *hv;
 	struct store *st;
+	struct store_steps *steps;	/* not NULL: each step recorded through it, not st */
 	struct provision_pending pending;
 };
 

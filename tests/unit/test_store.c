@@ -5,9 +5,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 #include <setjmp.h>
 #include <stdbool.h>
 #include <sys/stat.h>
@@ -512,6 +515,110 @@ static void test_vm_step(void **state)
 	assert_int_equal(count_events(s, "prod", NULL), 4);
 }
 
+/* ---- steps of several threads committed together ------------------------- */
+
+#define STEP_THREADS 8
+#define STEP_VMS 25		/* per thread */
+
+struct step_thread {
+	struct store_steps *ss;
+	int64_t run_id;
+	unsigned t;
+	int rc[STEP_VMS][5];		/* what each record returned */
+	int code[STEP_VMS][5];
+	char msg[STEP_VMS][5][128];
+};
+
+/* Each VM: its row and an intent, cloned and an intent, seeded; and two
+ * steps that must fail alone: a VM never made, a run that does not exist. */
+static void *step_thread(void *arg)
+{
+	struct step_thread *st = arg;
+	unsigned j;
+
+	for (j = 0; j < STEP_VMS; j++) {
+		const struct store_vm_spec spec = { .domain = "d", .uuid = "u" };
+		const struct store_vm_step steps[5] = {
+			{ .ensure_group = "g", .to = VM_STATE_MAX, .intent = "intent: clone" },
+			{ .spec = &spec, .to = VM_STATE_MAX, .intent = "never" },
+			{ .to = VM_STATE_CLONED, .detail = "disk", .intent = "intent: seed" },
+			{ .to = VM_STATE_FAILED, .detail = "no such run" },
+			{ .to = VM_STATE_SEEDED, .detail = "seed" },
+		};
+		char vm[32], nope[32];
+		unsigned k;
+
+		(void) snprintf(vm, sizeof(vm), "vm-%u-%02u", st->t, j);
+		(void) snprintf(nope, sizeof(nope), "nope-%u-%02u", st->t, j);
+		for (k = 0; k < 5; k++) {
+			struct muster_err err;
+
+			err_clear(&err);
+			st->rc[j][k] = store_steps_record(st->ss, "prod", k == 1 ? nope : vm, &steps[k],
+							  k == 3 ? 99 : st->run_id, &err);
+			st->code[j][k] = err.code;
+			(void) snprintf(st->msg[j][k], sizeof(st->msg[j][k]), "%.100s", err.msg);
+		}
+	}
+	return NULL;
+}
+
+static void test_steps_together(void **state)
+{
+	struct tmp *t = *state;
+	struct store *s = NULL, *w = NULL;
+	struct store_steps *ss = NULL;
+	struct step_thread *th = calloc(STEP_THREADS, sizeof(*th));
+	pthread_t tid[STEP_THREADS];
+	struct store_vm *v = NULL;
+	struct muster_err err;
+	int64_t run_id = 0;
+	size_t n = 0, i;
+	unsigned j;
+
+	assert_non_null(th);
+	assert_int_equal(store_open(t->dir, &s, &err), 0);
+	assert_int_equal(store_open(t->dir, &w, &err), 0);
+	assert_int_equal(store_fleet_ensure(s, "prod", NULL, &err), 0);
+	assert_int_equal(store_run_begin(s, "prod", "apply", &run_id, &err), 0);
+	assert_int_equal(store_steps_new(w, &ss, &err), 0);
+	for (i = 0; i < STEP_THREADS; i++) {
+		th[i] = (struct step_thread) { .ss = ss, .run_id = run_id, .t = (unsigned) i };
+		assert_int_equal(pthread_create(&tid[i], NULL, step_thread, &th[i]), 0);
+	}
+	for (i = 0; i < STEP_THREADS; i++)
+		assert_int_equal(pthread_join(tid[i], NULL), 0);
+	store_steps_free(ss);
+
+	for (i = 0; i < STEP_THREADS; i++)
+		for (j = 0; j < STEP_VMS; j++) {
+			char want[64];
+
+			assert_int_equal(th[i].rc[j][0], 0);
+			assert_int_equal(th[i].rc[j][2], 0);
+			assert_int_equal(th[i].rc[j][4], 0);
+			assert_int_equal(th[i].rc[j][1], -1);
+			assert_int_equal(th[i].code[j][1], MUSTER_E_NOTFOUND);
+			(void) snprintf(want, sizeof(want), "cannot record event for 'nope-%zu-%02u': ", i, j);
+			assert_memory_equal(th[i].msg[j][1], want, strlen(want));
+			assert_int_equal(th[i].rc[j][3], -1);
+			(void) snprintf(want, sizeof(want), "cannot record event for 'vm-%zu-%02u': ", i, j);
+			assert_memory_equal(th[i].msg[j][3], want, strlen(want));
+		}
+	/* every step that succeeded is there, each VM's four events, nothing of the others */
+	assert_int_equal(count_events(s, "prod", NULL), STEP_THREADS * STEP_VMS * 4);
+	assert_int_equal(store_vm_list(s, "prod", &v, &n, &err), 0);
+	assert_int_equal(n, STEP_THREADS * STEP_VMS);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(v[i].state, VM_STATE_SEEDED);
+		assert_null(v[i].domain);
+	}
+	store_vm_list_free(v, n);
+	store_free(w);
+	store_free(s);
+	free(th);
+}
+
 static void test_vm_place(void **state)
 {
 	const char *const vms[] = { "web-001", "web-002", "web-404" };
@@ -1011,6 +1118,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vm_set_spec, mem_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_vm_step, mem_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_vm_place, mem_setup, mem_teardown),
+		cmocka_unit_test_setup_teardown(test_steps_together, tmp_setup, tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_transition_unknown_vm, mem_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_foreign_keys, mem_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_runs, mem_setup, mem_teardown),
