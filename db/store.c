@@ -993,16 +993,18 @@ int store_vm_upsert(struct store *s, const char *fleet,
 }
 
 /* at: the event's time (unix ms); 0: now. */
-static int vm_transition_at(struct store *s, const char *fleet, const char *vm,
-			    enum vm_state to, const char *detail, int64_t run_id, int64_t at,
-			    struct muster_err *err)
+/*
+ * The event from -> to of VM vm, whose row is vm_id, at (0: now); with
+ * row, the row's state and times too (a note right after a transition in
+ * the same transaction leaves the row as the transition wrote it).
+ */
+static int event_put(struct store *s, const char *vm, int64_t vm_id, enum vm_state from,
+		     enum vm_state to, const char *detail, int64_t run_id, int64_t at, bool row,
+		     struct muster_err *err)
 {
-	int64_t vm_id, now = at ? at : store_now(s);
-	enum vm_state from;
+	int64_t now = at ? at : store_now(s);
 
-	if (vm_find(s, fleet, vm, &vm_id, &from, err) < 0)
-		return -1;
-	{
+	if (row) {
 		_cleanup_reset_ sqlite3_stmt *st = NULL;
 
 		if (stmt_get(s, SQL_VM_TRANSITION, &st, err) < 0)
@@ -1032,9 +1034,20 @@ static int vm_transition_at(struct store *s, const char *fleet, const char *vm,
 		if (step_done(s, st, err) < 0)
 			return -1;
 	}
-	log_debug("vm '%s' of fleet '%s': %s -> %s", vm, fleet,
-		  vm_state_to_string(from), vm_state_to_string(to));
+	log_debug("vm '%s': %s -> %s", vm, vm_state_to_string(from), vm_state_to_string(to));
 	return 0;
+}
+
+static int vm_transition_at(struct store *s, const char *fleet, const char *vm,
+			    enum vm_state to, const char *detail, int64_t run_id, int64_t at,
+			    struct muster_err *err)
+{
+	int64_t vm_id;
+	enum vm_state from;
+
+	if (vm_find(s, fleet, vm, &vm_id, &from, err) < 0)
+		return -1;
+	return event_put(s, vm, vm_id, from, to, detail, run_id, at, true, err);
 }
 
 static int vm_transition(struct store *s, const char *fleet, const char *vm,
@@ -1530,12 +1543,15 @@ int store_vm_note(struct store *s, const char *fleet, const char *vm, const char
 	return 0;
 }
 
-/* store_vm_step's work, inside the caller's transaction. */
+/*
+ * store_vm_step's work, inside the caller's transaction: the VM's row found
+ * once, a note after a transition written as an event alone.
+ */
 static int vm_step(struct store *s, const char *fleet, const char *vm,
 		   const struct store_vm_step *step, int64_t run_id, struct muster_err *err)
 {
 	int64_t fleet_id, vm_id;
-	enum vm_state now = step->to;
+	enum vm_state now;
 
 	if (check_name("fleet", fleet, err) < 0 || check_name("vm", vm, err) < 0)
 		return -1;
@@ -1545,11 +1561,16 @@ static int vm_step(struct store *s, const char *fleet, const char *vm,
 	     (fleet_id_ensure(s, fleet, &fleet_id, err) < 0 ||
 	      vm_ensure_id(s, fleet_id, vm, step->ensure_group, &vm_id, err) < 0)) ||
 	    (step->spec && vm_set_spec(s, fleet, vm, step->spec, err) < 0) ||
-	    (step->to != VM_STATE_MAX &&
-	     vm_transition_at(s, fleet, vm, step->to, step->detail, run_id, step->at, err) < 0) ||
-	    (step->intent && step->to == VM_STATE_MAX &&
-	     vm_find(s, fleet, vm, &vm_id, &now, err) < 0) ||
-	    (step->intent && vm_transition(s, fleet, vm, now, step->intent, run_id, err) < 0))
+	    vm_find(s, fleet, vm, &vm_id, &now, err) < 0)
+		return -1;
+	if (step->to != VM_STATE_MAX) {
+		if (event_put(s, vm, vm_id, now, step->to, step->detail, run_id, step->at, true,
+			      err) < 0)
+			return -1;
+		now = step->to;
+	}
+	if (step->intent && event_put(s, vm, vm_id, now, now, step->intent, run_id, 0,
+				      step->to == VM_STATE_MAX, err) < 0)
 		return -1;
 	return 0;
 }
