@@ -184,8 +184,16 @@ static int clone_disk(const struct provision_fleet *f, struct provision_worker *
 	return 0;
 }
 
-static int make_seed(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
-		     const struct vm_names *n, struct muster_err *err)
+/* A VM's seed between seed_begin and seed_end: its files, and its image being written. */
+struct seed_work {
+	struct cidata cd;
+	struct seediso_job *job;	/* libisofs writes the image on a thread of its own */
+	size_t iso_len;
+};
+
+/* Render the seed's files and start writing its image (nothing is made on the host). */
+static int seed_begin(const struct provision_fleet *f, size_t vm, struct seed_work *sw,
+		      struct muster_err *err)
 {
 	struct vmseed_input in = {
 		.m = f->m, .vm = vm, .macs = f->macs,
@@ -193,46 +201,50 @@ static int make_seed(const struct provision_fleet *f, struct provision_worker *w
 		.authorized_keys = f->authorized_keys, .n_authorized_keys = f->n_authorized_keys,
 		.agent_b64 = f->agent_b64, .agent_gzip = f->agent_gzip,
 	};
-	struct cidata cd = { 0 };
 	struct seediso_file files[3];
-	struct domxml_volume v = { .name = n->seed, .format = "raw" };
-	struct seediso_job *job = NULL;
+	size_t nf = 0;
+
+	if (vmseed_render(&in, &sw->cd, err) < 0)
+		return -1;
+	files[nf++] = (struct seediso_file) { "meta-data", sw->cd.meta_data, sw->cd.meta_data_len };
+	files[nf++] = (struct seediso_file) { "user-data", sw->cd.user_data, sw->cd.user_data_len };
+	if (sw->cd.network_config)
+		files[nf++] = (struct seediso_file) { "network-config", sw->cd.network_config,
+						      sw->cd.network_config_len };
+	return seediso_start(SEEDISO_VOLID, files, nf, &sw->job, &sw->iso_len, err);
+}
+
+static void seed_end(struct seed_work *sw)
+{
+	seediso_cancel(sw->job);
+	cidata_release(&sw->cd);
+}
+
+/* The seed's volume, with the image seed_begin started. */
+static int make_seed(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
+		     const struct vm_names *n, struct seed_work *sw, struct muster_err *err)
+{
+	struct domxml_volume v = { .name = n->seed, .format = "raw", .capacity = sw->iso_len };
 	void *iso = NULL;
-	size_t iso_len = 0, nf = 0;
+	size_t iso_len = 0;
 	char *xml = NULL;
 	int r = -1, up;
 
-	if (vmseed_render(&in, &cd, err) < 0)
-		return -1;
-	files[nf++] = (struct seediso_file) { "meta-data", cd.meta_data, cd.meta_data_len };
-	files[nf++] = (struct seediso_file) { "user-data", cd.user_data, cd.user_data_len };
-	if (cd.network_config)
-		files[nf++] = (struct seediso_file) { "network-config", cd.network_config,
-						      cd.network_config_len };
-	/* libisofs writes the image on a thread of its own meanwhile */
-	if (seediso_start(SEEDISO_VOLID, files, nf, &job, &iso_len, err) < 0)
-		goto out;
-	v.capacity = iso_len;
-	if (intent(f, w, vm, err, "intent: seed '%s' (%s)", n->seed, cd.instance_id) < 0 ||
+	if (intent(f, w, vm, err, "intent: seed '%s' (%s)", n->seed, sw->cd.instance_id) < 0 ||
 	    !(xml = domxml_volume_format(&v, err)) ||
-	    hv_volume_create(w->hv, f->m->pool, n->seed, xml, err) < 0)
+	    hv_volume_create(w->hv, f->m->pool, n->seed, xml, err) < 0 ||
+	    seediso_finish(steal_pointer(&sw->job), &iso, &iso_len, err) < 0)
 		goto out;
-	r = seediso_finish(steal_pointer(&job), &iso, &iso_len, err);
-	if (r < 0)
-		goto out;
-	r = -1;
 	/* always upload: a crash may have cut the last upload short */
 	up = hv_volume_upload(w->hv, f->m->pool, n->seed, iso, iso_len, err);
 	if (up < 0)
 		goto out;
-	result(w, VM_STATE_SEEDED, "seed '%s' (%s)%s", n->seed, cd.instance_id,
+	result(w, VM_STATE_SEEDED, "seed '%s' (%s)%s", n->seed, sw->cd.instance_id,
 	       up > 0 ? ", created empty: the driver cannot upload" : "");
 	r = 0;
 out:
-	seediso_cancel(job);
 	free(xml);
 	free(iso);
-	cidata_release(&cd);
 	return r;
 }
 
@@ -573,14 +585,20 @@ int provision_vm(const struct provision_fleet *f, struct provision_worker *w, si
 		if (teardown(f, w, vm, &n, err) < 0)
 			goto fail;
 		/* fall through */
-	case PLAN_CREATE:
-		if (clone_disk(f, w, vm, &n, err) < 0 ||
-		    (g->bootstrap == MF_BOOTSTRAP_CLOUD_INIT && !g->seed_http &&
-		     make_seed(f, w, vm, &n, err) < 0) ||
-		    define(f, w, vm, &n, action == PLAN_REBUILD, err) < 0 ||
+	case PLAN_CREATE: {
+		bool seeded = g->bootstrap == MF_BOOTSTRAP_CLOUD_INIT && !g->seed_http;
+		struct seed_work sw = { 0 };
+		bool made;
+
+		/* the seed's image is written while the disk is cloned */
+		made = (!seeded || seed_begin(f, vm, &sw, err) == 0) && clone_disk(f, w, vm, &n, err) == 0 &&
+		       (!seeded || make_seed(f, w, vm, &n, &sw, err) == 0);
+		seed_end(&sw);
+		if (!made || define(f, w, vm, &n, action == PLAN_REBUILD, err) < 0 ||
 		    start(f, w, vm, &n, err) < 0)
 			goto fail;
 		break;
+	}
 	case PLAN_UPDATE:
 		if (define(f, w, vm, &n, false, err) < 0 || start(f, w, vm, &n, err) < 0)
 			goto fail;
