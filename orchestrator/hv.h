@@ -26,6 +26,15 @@ struct hv_domain {
 	size_t host;		/* set by callers that list several hosts: which one */
 };
 
+/*
+ * Whether libvirt URI uri reaches its daemon over a network: a host named
+ * ("qemu+ssh://host/system", "xen://host/"), or a transport other than the
+ * local socket ("+ssh", "+tls", "+tcp", "+libssh", "+ext"). Such connections
+ * get libvirt's keepalive (see hv_open); "qemu:///system",
+ * "test+unix:///default?socket=..." and "test:///default" do not.
+ */
+bool hv_uri_is_network(const char *uri);
+
 /* Connect to the libvirt URI uri. *ret: caller frees with hv_free. */
 int hv_open(const char *uri, struct hv **ret, struct muster_err *err) WUR;
 void hv_free(struct hv *hv);

@@ -76,7 +76,13 @@ static int hv_fail(struct muster_err *err, const char *what, const char *subject
 /*
  * libvirt's keepalive needs an event loop: one thread runs libvirt's default
  * implementation for the whole process (as virsh does), started with the
- * first connection.
+ * first connection that goes over a network (hv_uri_is_network). Not for
+ * local daemons: with an event loop every connection's socket is watched
+ * by it, and each call takes it off the loop and back, waking the loop's
+ * thread twice; a daemon on this machine that dies closes its socket, and
+ * the executor's per-VM timeout bounds a call that hangs. Measured through
+ * a local libvirtd (test driver, 1000 VMs, 4 workers): 1.65 s with it,
+ * 1.50 s without, muster's CPU down 17%.
  */
 static pthread_once_t event_once = PTHREAD_ONCE_INIT;
 static bool event_loop;
@@ -106,11 +112,31 @@ static void event_start(void)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
+bool hv_uri_is_network(const char *uri)
+{
+	const char *sep = strstr(uri, "://"), *plus, *host, *end;
+
+	if (!sep)
+		return false;	/* "qemu:/system"-like: no authority, no transport */
+	plus = memchr(uri, '+', (size_t) (sep - uri));
+	if (plus) {
+		size_t n = (size_t) (sep - plus - 1);
+
+		/* a transport other than the local socket: ssh, libssh, tls, tcp, ext */
+		if (n != 4 || strncmp(plus + 1, "unix", 4) != 0)
+			return true;
+	}
+	host = sep + 3;
+	end = host + strcspn(host, "/?#");
+	return end > host;	/* a host named: remote, whatever the transport */
+}
+
 int hv_open(const char *uri, struct hv **ret, struct muster_err *err)
 {
 	struct hv *hv;
 
-	pthread_once(&event_once, event_start);
+	if (hv_uri_is_network(uri))
+		pthread_once(&event_once, event_start);
 
 	virSetErrorFunc(NULL, hv_error_sink);
 	hv = calloc(1, sizeof(*hv));
@@ -127,7 +153,8 @@ int hv_open(const char *uri, struct hv **ret, struct muster_err *err)
 	/*
 	 * A remote daemon that stops answering fails its calls after about 15 s
 	 * (a transient error, retried on a new connection) instead of hanging a
-	 * worker. Local drivers have no keepalive: that is no error.
+	 * worker. Local drivers have no keepalive: that is no error. (Once the
+	 * loop runs, connections to local daemons have it too: harmless.)
 	 */
 	if (event_loop && virConnectSetKeepAlive(hv->conn, 5, 3) < 0) {
 		log_debug("'%s': no keepalive: %s", uri, virGetLastErrorMessage());
