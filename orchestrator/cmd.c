@@ -22,6 +22,7 @@
 #include "kickstart.h"
 #include "log.h"
 #include "statedir.h"
+#include "tokens.h"
 #include "vmseed.h"
 #include "vmspec.h"
 
@@ -717,14 +718,17 @@ int cmd_vm_bootstrap(const char *state_dir, struct store *st, const struct manif
 	    vmspec_macs_assign(m, &macs, err) < 0)
 		goto out;
 	if (g->bootstrap == MF_BOOTSTRAP_KICKSTART) {
+		char report_key[TOKEN_REPORT_KEY_LEN + 1];
 		struct kickstart_input in = {
 			.m = m, .vm = vm, .macs = &macs, .host_keys = keys,
 			.authorized_keys = auth.keys, .n_authorized_keys = auth.n,
 			.template_name = g->kickstart.template_path,
-			.template_text = text, .template_len = len,
+			.template_text = text, .template_len = len, .report_key = report_key,
 		};
 
-		r = kickstart_render(&in, ret_ks, err);
+		r = token_report_key(keys[0].private_key, m->fleet, m->vms[vm].name, report_key, err);
+		if (r == 0)
+			r = kickstart_render(&in, ret_ks, err);
 	} else {
 		struct vmseed_input in = {
 			.m = m, .vm = vm, .macs = &macs, .host_keys = keys,
@@ -740,6 +744,19 @@ out:
 	keystore_free(keys, m->n_host_key_types);
 	free(path);
 	free(text);
+	return r;
+}
+
+int cmd_report_key(const char *state_dir, struct store *st, const struct manifest *m, size_t vm,
+		   char out[TOKEN_REPORT_KEY_LEN + 1], struct muster_err *err)
+{
+	struct keypair *keys = NULL;
+	int r;
+
+	if (cmd_host_keys(state_dir, st, m, &vm, 1, false, &keys, err) < 0)
+		return -1;
+	r = token_report_key(keys[0].private_key, m->fleet, m->vms[vm].name, out, err);
+	keystore_free(keys, m->n_host_key_types);
 	return r;
 }
 
@@ -779,6 +796,8 @@ int cmd_kickstart_check(const struct manifest *m, struct muster_err *err)
 			.authorized_keys = m->n_authorized_keys ? m->authorized_keys : admin,
 			.n_authorized_keys = m->n_authorized_keys ? m->n_authorized_keys : 1,
 			.template_name = g->kickstart.template_path,
+			/* hex: a key cannot change what the template makes of a value */
+			.report_key = "00000000000000000000000000000000",
 		};
 		int k;
 

@@ -16,6 +16,7 @@
 #include "placement.h"
 #include "plan.h"
 #include "store.h"
+#include "tokens.h"
 #include "common.h"
 
 enum {
@@ -132,6 +133,13 @@ int cmd_agent_b64(char **ret_b64, bool *ret_gzip, struct muster_err *err) WUR;
 
 /* The same agent binary, as it is: *ret (caller frees), *ret_n bytes. */
 int cmd_agent_raw(unsigned char **ret, size_t *ret_n, struct muster_err *err) WUR;
+
+/*
+ * Kickstart VM vm's report key (token_report_key, from its first host key:
+ * loaded, or made on first use as cmd_vm_bootstrap does). 0, or -1 with err.
+ */
+int cmd_report_key(const char *state_dir, struct store *st, const struct manifest *m, size_t vm,
+		   char out[TOKEN_REPORT_KEY_LEN + 1], struct muster_err *err) WUR;
 
 /* Where muster serve listens unless told (--listen), and what render --ks-url assumes. */
 #define SERVE_DEFAULT_LISTEN "127.0.0.1:8080"

@@ -352,49 +352,6 @@ static int64_t now_ms(void)
 	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int h_phone_home(struct httpd_req *req, void *userdata)
-{
-	static const char *const keys[] = { "instance_id", "hostname" };
-	struct serve *s = userdata;
-	struct muster_err err = { 0 };
-	const char *vm = httpd_req_arg(req, 0);
-	char *vals[ARRAY_SIZE(keys)], *detail = NULL;
-	ssize_t k = manifest_find_vm(s->m, vm);
-	int64_t now = now_ms();
-	size_t i;
-	int r;
-
-	if (k < 0)
-		return httpd_respond_text(req, 404, "not found\n");
-	if (s->phoned_ms[k] && now - s->phoned_ms[k] < PHONE_HOME_INTERVAL_MS)
-		return httpd_respond_text(req, 429, "too many requests\n");
-	/* one byte more than kept, so that sanitize sees a cut */
-	if (httpd_req_form(req, keys, ARRAY_SIZE(keys), vals, PHONE_HOME_MAX_VALUE + 1) < 0)
-		return httpd_respond_text(req, 400, "bad form\n");
-	for (i = 0; i < ARRAY_SIZE(keys); i++)
-		if (vals[i])
-			sanitize(vals[i]);
-	r = asprintf(&detail, "phoned home: instance_id '%s', hostname '%s'",
-		     vals[0] ? vals[0] : "", vals[1] ? vals[1] : "");
-	for (i = 0; i < ARRAY_SIZE(keys); i++)
-		free(vals[i]);
-	if (r < 0)
-		return fail(req, &(struct muster_err) { .msg = "out of memory" });
-	/* from a kickstart VM: its installer's report at the end of %post, which
-	 * `muster apply` waits for before it boots the VM's disk */
-	if (manifest_vm_group(s->m, &s->m->vms[k])->bootstrap == MF_BOOTSTRAP_KICKSTART)
-		r = store_vm_installed(s->st, s->m->fleet, vm, detail, 0, &err);
-	else
-		r = store_vm_note(s->st, s->m->fleet, vm, detail, 0, &err);
-	free(detail);
-	if (r < 0 && err.code == MUSTER_E_NOTFOUND)
-		return httpd_respond_text(req, 404, "not found\n");
-	if (r < 0)
-		return fail(req, &err);
-	s->phoned_ms[k] = now;
-	return httpd_respond_text(req, 200, "ok\n");
-}
-
 /* ---- a VM's bootstrap, behind its token ------------------------------------------------ */
 
 /*
@@ -440,6 +397,35 @@ static void vm_cache_free(struct vm_cache *v, size_t n)
 }
 
 /*
+ * VM k's token record as of the store now (*ret_version), from the cache
+ * while the store stays the same. NULL with err when the store failed.
+ */
+static const struct token_rec *vm_token(struct serve *s, size_t k,
+					struct store_version *ret_version, struct muster_err *err)
+{
+	struct vm_cache *c = &s->vc[k];
+
+	if (store_version(s->st, ret_version, err) < 0)
+		return NULL;
+	if (!c->token_loaded || !store_version_eq(&c->token_version, ret_version)) {
+		c->token_loaded = false;
+		if (token_load(s->st, s->m->fleet, s->m->vms[k].name, &c->token, err) < 0)
+			return NULL;
+		c->token_version = *ret_version;
+		c->token_loaded = true;
+	}
+	return &c->token;
+}
+
+static int64_t realtime_ms(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	return (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+/*
  * The manifest index of the VM a /ks or /nocloud request names, when its
  * token opens it now and it bootstraps with want; else -1 (every reason
  * the same 404), or -2 when the store failed (err). *ret_version: the
@@ -450,24 +436,15 @@ static ssize_t vm_by_token(struct serve *s, struct httpd_req *req, enum mf_boots
 {
 	const char *vm = httpd_req_arg(req, 0), *token = httpd_req_arg(req, 1);
 	ssize_t k = manifest_find_vm(s->m, vm);
-	struct vm_cache *c;
-	struct timespec now;
+	const struct token_rec *t;
 	int r;
 
 	if (k < 0 || manifest_vm_group(s->m, &s->m->vms[k])->bootstrap != want)
 		return -1;
-	c = &s->vc[k];
-	if (store_version(s->st, ret_version, err) < 0)
+	t = vm_token(s, (size_t) k, ret_version, err);
+	if (!t)
 		return -2;
-	if (!c->token_loaded || !store_version_eq(&c->token_version, ret_version)) {
-		c->token_loaded = false;
-		if (token_load(s->st, s->m->fleet, vm, &c->token, err) < 0)
-			return -2;
-		c->token_version = *ret_version;
-		c->token_loaded = true;
-	}
-	clock_gettime(CLOCK_REALTIME, &now);
-	r = token_opens(&c->token, token, (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000);
+	r = token_opens(t, token, realtime_ms());
 	if (r < 0) {
 		(void) err_set(err, MUSTER_E_IO, "cannot hash a token");
 		return -2;
@@ -583,6 +560,94 @@ static int h_nocloud(struct httpd_req *req, void *userdata)
 	return r;
 }
 
+/*
+ * Record a phone-home of VM k (its form: cloud-init phone_home's fields):
+ * the installer's report for a kickstart VM (installed), else an event.
+ */
+static int phone_home(struct serve *s, struct httpd_req *req, size_t k, bool installed)
+{
+	static const char *const keys[] = { "instance_id", "hostname" };
+	struct muster_err err = { 0 };
+	const char *vm = s->m->vms[k].name;
+	char *vals[ARRAY_SIZE(keys)], *detail = NULL;
+	int64_t now = now_ms();
+	size_t i;
+	int r;
+
+	if (s->phoned_ms[k] && now - s->phoned_ms[k] < PHONE_HOME_INTERVAL_MS)
+		return httpd_respond_text(req, 429, "too many requests\n");
+	/* one byte more than kept, so that sanitize sees a cut */
+	if (httpd_req_form(req, keys, ARRAY_SIZE(keys), vals, PHONE_HOME_MAX_VALUE + 1) < 0)
+		return httpd_respond_text(req, 400, "bad form\n");
+	for (i = 0; i < ARRAY_SIZE(keys); i++)
+		if (vals[i])
+			sanitize(vals[i]);
+	r = asprintf(&detail, "phoned home: instance_id '%s', hostname '%s'",
+		     vals[0] ? vals[0] : "", vals[1] ? vals[1] : "");
+	for (i = 0; i < ARRAY_SIZE(keys); i++)
+		free(vals[i]);
+	if (r < 0)
+		return fail(req, &(struct muster_err) { .msg = "out of memory" });
+	if (installed)
+		r = store_vm_installed(s->st, s->m->fleet, vm, detail, 0, &err);
+	else
+		r = store_vm_note(s->st, s->m->fleet, vm, detail, 0, &err);
+	free(detail);
+	if (r < 0 && err.code == MUSTER_E_NOTFOUND)
+		return httpd_respond_text(req, 404, "not found\n");
+	if (r < 0)
+		return fail(req, &err);
+	s->phoned_ms[k] = now;
+	return httpd_respond_text(req, 200, "ok\n");
+}
+
+/*
+ * POST /phone-home/<vm>: cloud-init's phone_home, an event for the VM. A
+ * kickstart VM's installer reports to its report_url, with its key: here
+ * nothing is recorded for one (anyone could post this).
+ */
+static int h_phone_home(struct httpd_req *req, void *userdata)
+{
+	struct serve *s = userdata;
+	ssize_t k = manifest_find_vm(s->m, httpd_req_arg(req, 0));
+
+	if (k < 0)
+		return httpd_respond_text(req, 404, "not found\n");
+	if (manifest_vm_group(s->m, &s->m->vms[k])->bootstrap == MF_BOOTSTRAP_KICKSTART)
+		return httpd_respond_text(req, 403, "a kickstart VM reports with its key "
+					  "(its kickstart's report_url)\n");
+	return phone_home(s, req, (size_t) k, false);
+}
+
+/*
+ * POST /phone-home/<vm>/<key>: a kickstart VM's installer at the end of
+ * %post, which `muster apply` waits for before it boots the VM's disk.
+ * Taken while the VM's token is live (an install under way) and with its
+ * report key (token_report_key); else the same 404 as an unknown path.
+ */
+static int h_report(struct httpd_req *req, void *userdata)
+{
+	struct serve *s = userdata;
+	struct muster_err err = { 0 };
+	ssize_t k = manifest_find_vm(s->m, httpd_req_arg(req, 0));
+	char want[TOKEN_REPORT_KEY_LEN + 1];
+	const struct token_rec *t;
+	struct store_version v;
+
+	if (k < 0 || manifest_vm_group(s->m, &s->m->vms[k])->bootstrap != MF_BOOTSTRAP_KICKSTART)
+		return httpd_respond_text(req, 404, "not found\n");
+	t = vm_token(s, (size_t) k, &v, &err);
+	if (!t)
+		return fail(req, &err);
+	if (!token_live(t, realtime_ms()))
+		return httpd_respond_text(req, 404, "not found\n");
+	if (cmd_report_key(s->state_dir, s->st, s->m, (size_t) k, want, &err) < 0)
+		return fail(req, &err);
+	if (!token_report_key_equal(want, httpd_req_arg(req, 1)))
+		return httpd_respond_text(req, 404, "not found\n");
+	return phone_home(s, req, (size_t) k, true);
+}
+
 static const struct httpd_route routes[] = {
 	{ HTTPD_GET, "/healthz", h_healthz, NULL, 0 },
 	{ HTTPD_GET, "/metrics", h_metrics, NULL, 0 },
@@ -592,6 +657,8 @@ static const struct httpd_route routes[] = {
 	{ HTTPD_GET, "/ks/*/~", h_ks, NULL, 0 },
 	{ HTTPD_GET, "/nocloud/*/~/*", h_nocloud, NULL, 0 },
 	{ HTTPD_POST, "/phone-home/*", h_phone_home, "application/x-www-form-urlencoded",
+	  PHONE_HOME_MAX_BODY },
+	{ HTTPD_POST, "/phone-home/*/~", h_report, "application/x-www-form-urlencoded",
 	  PHONE_HOME_MAX_BODY },
 };
 

@@ -6,6 +6,7 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include "hash.h"
@@ -128,6 +129,24 @@ int hash_sha256(const void *p, size_t n, uint8_t out[HASH_SHA256_LEN])
 int hash_sha1(const void *p, size_t n, uint8_t out[HASH_SHA1_LEN])
 {
 	return hash_oneshot(EVP_sha1(), HASH_SHA1_LEN, p, n, out);
+}
+
+int hash_hmac_sha256(const void *key, size_t key_len, const void *p, size_t n,
+		     uint8_t out[HASH_SHA256_LEN])
+{
+	uint8_t md[EVP_MAX_MD_SIZE];
+	unsigned md_len = 0;
+	static const uint8_t empty;
+
+	if (key_len > INT_MAX || !sha256() ||
+	    !HMAC(sha256(), key_len ? key : &empty, (int) key_len, n ? p : &empty, n, md,
+		  &md_len) ||
+	    md_len != HASH_SHA256_LEN) {
+		ERR_clear_error();
+		return -1;
+	}
+	memcpy(out, md, HASH_SHA256_LEN);
+	return 0;
 }
 
 void hash_hex(const uint8_t *p, size_t n, char *out)

@@ -1,5 +1,5 @@
 /*
- * hash.h: SHA-1, SHA-256 and random bytes. hash.c is the only file in the
+ * hash.h: SHA-1, SHA-256, HMAC-SHA256 and random bytes. hash.c is the only file in the
  * project that includes OpenSSL headers; everything else hashes through here.
  *
  * Every function that can fail (OpenSSL allocates a context even for a
@@ -43,6 +43,10 @@ void hash_freep(struct hash_ctx **pctx);
 /* One-shot digests of n bytes at p. Return 0, or -1 (out untouched). */
 int hash_sha256(const void *p, size_t n, uint8_t out[HASH_SHA256_LEN]) WUR;
 int hash_sha1(const void *p, size_t n, uint8_t out[HASH_SHA1_LEN]) WUR;
+
+/* HMAC-SHA256 of the n bytes at p under the key_len bytes at key. 0, or -1 (out untouched). */
+int hash_hmac_sha256(const void *key, size_t key_len, const void *p, size_t n,
+		     uint8_t out[HASH_SHA256_LEN]) WUR;
 
 /* Lowercase hex of n bytes at p into out, which holds 2n+1 bytes. */
 void hash_hex(const uint8_t *p, size_t n, char *out);

@@ -1340,7 +1340,8 @@ static struct mu_value *build_context(const struct kickstart_input *in, struct k
 			agent = NULL;
 			return NULL;
 		}
-		if (asprintf(&report, "%s/phone-home/%s", endpoint, vm->name) < 0) {
+		if (asprintf(&report, "%s/phone-home/%s%s%s", endpoint, vm->name,
+			     in->report_key ? "/" : "", in->report_key ? in->report_key : "") < 0) {
 			report = NULL;
 			return NULL;
 		}

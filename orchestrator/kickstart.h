@@ -60,6 +60,7 @@ struct kickstart_input {
 	const char *template_name;		/* in messages, e.g. the manifest's template path */
 	const char *template_text;		/* the template (kickstart_template_read) */
 	size_t template_len;
+	const char *report_key;			/* token_report_key; NULL: report_url without */
 };
 
 /*
@@ -77,7 +78,8 @@ struct kickstart_input {
  *                       pub_file, path, pub_path} (file names as sshd has them)
  *   endpoint, agent_url, report_url
  *                       the endpoint, endpoint + "/agent", endpoint +
- *                       "/phone-home/<vm>"; null without an endpoint
+ *                       "/phone-home/<vm>/<report_key>"; null without an
+ *                       endpoint
  *   install_tree        the group's kickstart.install_tree
  *   vars.NAME           the group's kickstart.vars; a NAME the template
  *                       names that the manifest does not set is null (false

@@ -81,6 +81,8 @@ static const struct cmd commands[] = {
 	  "  GET  /api/v1/fleets/FLEET/vms      what `status --json` prints\n"
 	  "  GET  /agent                        the guest agent binary\n"
 	  "  POST /phone-home/VM                cloud-init's phone_home: an event for VM\n"
+	  "  POST /phone-home/VM/KEY            a kickstart VM's installer: installed (KEY:\n"
+	  "                                     its kickstart's report_url has it)\n"
 	  "One line per request is logged to standard error (-q: none).\n" },
 	{ "known-hosts", 1, 1, cmd_known_hosts, "FILE [-o OUT]",
 	  "write the fleet's OpenSSH known_hosts, so the first ssh is already verified",

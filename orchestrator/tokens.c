@@ -29,6 +29,33 @@ static int digest(const char *token, char hex[2 * HASH_SHA256_LEN + 1])
 	return 0;
 }
 
+int token_report_key(const char *key_text, const char *fleet, const char *vm,
+		     char out[TOKEN_REPORT_KEY_LEN + 1], struct muster_err *err)
+{
+	static const char label[] = "muster report key";
+	uint8_t mac[HASH_SHA256_LEN];
+	char *msg = NULL;
+	int n;
+
+	/* NUL-separated: no two (fleet, vm) pairs give the same message */
+	n = asprintf(&msg, "%s%c%s%c%s", label, '\0', fleet, '\0', vm);
+	if (n < 0)
+		return err_nomem(err);
+	if (hash_hmac_sha256(key_text, strlen(key_text), msg, (size_t) n, mac) < 0) {
+		free(msg);
+		return err_set(err, MUSTER_E_IO, "cannot derive the report key of VM '%s'", vm);
+	}
+	free(msg);
+	hash_hex(mac, TOKEN_REPORT_KEY_LEN / 2, out);
+	return 0;
+}
+
+bool token_report_key_equal(const char *want, const char *key)
+{
+	return strlen(key) == TOKEN_REPORT_KEY_LEN &&
+	       hash_equal(want, key, TOKEN_REPORT_KEY_LEN);
+}
+
 int token_issue(struct store *st, const char *fleet, const char *vm, unsigned ttl_s,
 		char out[TOKEN_LEN + 1], struct muster_err *err)
 {
@@ -71,7 +98,12 @@ int token_opens(const struct token_rec *rec, const char *token, int64_t now_ms)
 		return -1;
 	if (!hash_equal(rec->sha256_hex, got, 2 * HASH_SHA256_LEN))
 		return 0;
-	return now_ms < rec->expires_ms && rec->state != VM_STATE_READY;
+	return token_live(rec, now_ms);
+}
+
+bool token_live(const struct token_rec *rec, int64_t now_ms)
+{
+	return rec->present && now_ms < rec->expires_ms && rec->state != VM_STATE_READY;
 }
 
 int token_check(struct store *st, const char *fleet, const char *vm, const char *token,

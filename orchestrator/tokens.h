@@ -41,6 +41,22 @@ struct token_rec {
 	enum vm_state state;
 };
 
+#define TOKEN_REPORT_KEY_LEN 32	/* hex digits: 128 bits, as a token (a path segment holds 63) */
+
+/*
+ * The key a kickstart VM's installer reports its end with (POST
+ * /phone-home/<vm>/<key>): HMAC-SHA256 of the fleet's and VM's names under
+ * the VM's host private key (key_text, as its kickstart carries it), its
+ * first 128 bits in hex. Whoever can forge it holds the VM's host key already; muster serve
+ * derives it again to check, so the kickstart stays the same from one
+ * render to the next, as long as the key does. 0, or -1 with err.
+ */
+int token_report_key(const char *key_text, const char *fleet, const char *vm,
+		     char out[TOKEN_REPORT_KEY_LEN + 1], struct muster_err *err) WUR;
+
+/* Whether key is VM's report key, in constant time (a well-formed key of another VM: no). */
+bool token_report_key_equal(const char *want, const char *key);
+
 /* Read the token of fleet's vm into *ret. 0, or -1 with err. */
 int token_load(struct store *st, const char *fleet, const char *vm, struct token_rec *ret,
 	       struct muster_err *err) WUR;
@@ -50,5 +66,8 @@ int token_load(struct store *st, const char *fleet, const char *vm, struct token
  * token_check), -1 when hashing failed. Digests are compared in constant time.
  */
 int token_opens(const struct token_rec *rec, const char *token, int64_t now_ms) WUR;
+
+/* Whether rec's token, whatever it is, would open its VM at now_ms (an install under way). */
+bool token_live(const struct token_rec *rec, int64_t now_ms);
 
 #endif

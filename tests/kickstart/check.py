@@ -19,6 +19,8 @@ agent download and the report give curl exactly the arguments expected; for
 probe.ks each value comes back from every place it was put (shlex for
 command lines, sh -c and bash -c for shell lines, as it is from comments).
 """
+import hashlib
+import hmac
 import os
 import re
 import shlex
@@ -217,8 +219,14 @@ def check_os(m, flavour, commands, sections, keydir, text):
             want += ["--data-urlencode", "fqdn=" + fqdn]
         for t in types:
             want += ["--data-urlencode", "pub_key_%s=%s" % (t, pubkey(os.path.join(keydir, "ssh_host_%s_key" % t)))]
-        want.append("%s/phone-home/%s" % (endpoint, vm))
-        tap(got == want, "the report posts phone_home's fields to the endpoint",
+        # the report key, derived here with Python's hmac: HMAC-SHA256 of
+        # "muster report key", fleet and VM (NUL between) under the first
+        # host key, its first 128 bits
+        with open(os.path.join(keydir, "ssh_host_%s_key" % types[0]), "rb") as f:
+            key = hmac.new(f.read(), b"\0".join([b"muster report key", m["fleet"].encode(),
+                                                 vm.encode()]), hashlib.sha256).hexdigest()[:32]
+        want.append("%s/phone-home/%s/%s" % (endpoint, vm, key))
+        tap(got == want, "the report posts phone_home's fields to the endpoint, with the VM's report key",
             "got:  %r\nwant: %r" % (got, want))
         tap(post.rstrip().splitlines()[-1].endswith("|| echo 'muster: the report to the endpoint failed' >&2"),
             "the report is the last step of %post")

@@ -136,12 +136,35 @@ static void test_install_report(void **state)
 	assert_int_equal(at, 0);
 }
 
+/* Values from Python's hmac (hmac.new(key, b"\0".join(...), sha256).hexdigest()[:32]). */
+static void test_report_key(void **state)
+{
+	static const char key[] = "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n";
+	char a[TOKEN_REPORT_KEY_LEN + 1], b[TOKEN_REPORT_KEY_LEN + 1], c[TOKEN_REPORT_KEY_LEN + 1];
+	struct muster_err err;
+
+	(void) state;
+	assert_int_equal(token_report_key(key, "prod", "db-1", a, &err), 0);
+	assert_string_equal(a, "181962dc8cf6fcb672f43bd4237f7bea");
+	assert_int_equal(token_report_key(key, "prod", "db-2", b, &err), 0);
+	assert_string_equal(b, "23f3e755a81b597994563624e7825b8d");
+	/* the names are kept apart: "prodd"/"b-1" is not "prod"/"db-1" */
+	assert_int_equal(token_report_key(key, "prodd", "b-1", c, &err), 0);
+	assert_string_equal(c, "0e01da2741f3225db91aac76e7fff0ce");
+	assert_true(token_report_key_equal(a, "181962dc8cf6fcb672f43bd4237f7bea"));
+	assert_false(token_report_key_equal(a, b));
+	assert_false(token_report_key_equal(a, "181962dc8cf6fcb672f43bd4237f7be"));
+	assert_false(token_report_key_equal(a, "181962dc8cf6fcb672f43bd4237f7beaa"));
+	assert_false(token_report_key_equal(a, ""));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_issue_and_check, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expiry_and_ready, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_install_report, setup, teardown),
+		cmocka_unit_test(test_report_key),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
