@@ -1,6 +1,7 @@
 /*
- * channel.c: the agent channel listener (channel.h). The only module that
- * parses JSON (jansson).
+ * channel.c: the agent channel listener (channel.h). It frames and
+ * rate-limits the guests' lines; json.c parses each one (json_read_agent)
+ * and this file checks what the protocol asks beyond its shape.
  *
  * Each VM is in one of three states: waiting for its next connect attempt
  * (a deadline; the loop sleeps in epoll_wait until the earliest one), a
@@ -20,14 +21,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <jansson.h>
-
 #define LOG_TAG "channel"
 #include "channel.h"
+#include "json.h"
 #include "log.h"
 
 #define HOST_HELLO "{\"v\":1,\"type\":\"hello\"}\n"
-#define LIST_MAX 64			/* addrs or hostkeys in one message */
 #define MAX_EVENTS 64
 #define MILLI 1000			/* token bucket fixed point: 1000 = 1 line */
 
@@ -60,8 +59,11 @@ struct channel {
 	struct vm **vms;
 	size_t n_vms, cap_vms;
 	char chunk[CHANNEL_READ_BUDGET];
-	const char *addrs[LIST_MAX], *hostkeys[LIST_MAX];
+	struct json_agent_msg msg;	/* the line being handed to the callback */
 };
+
+/* every line that fits the buffer is one json_read_agent takes */
+_Static_assert(CHANNEL_LINE_MAX <= JSON_AGENT_LINE_MAX, "agent lines longer than json.c reads");
 
 static const char *const kind_names[CHANNEL_KIND_MAX] = {
 	[CHANNEL_HELLO] = "hello",
@@ -368,63 +370,29 @@ static bool take_token(struct vm *v, long long now)
 	return true;
 }
 
-static int opt_string(json_t *o, const char *key, const char **ret)
+/* Parse a line into *m (pointing into c->msg); -1 when it is not a valid message. */
+static int decode(struct channel *c, const char *line, size_t len, struct channel_msg *m)
 {
-	json_t *j = json_object_get(o, key);
-
-	if (!j)
-		return 0;
-	if (!json_is_string(j))
-		return -1;
-	*ret = json_string_value(j);
-	return 0;
-}
-
-static int opt_list(json_t *o, const char *key, const char **slots,
-		    const char *const **ret, size_t *ret_n)
-{
-	json_t *j = json_object_get(o, key), *e;
-	size_t i;
-
-	if (!j)
-		return 0;
-	if (!json_is_array(j) || json_array_size(j) > LIST_MAX)
-		return -1;
-	json_array_foreach(j, i, e) {
-		if (!json_is_string(e))
-			return -1;
-		slots[i] = json_string_value(e);
-	}
-	*ret = slots;
-	*ret_n = json_array_size(j);
-	return 0;
-}
-
-/* Fill *m from o (which keeps the strings); -1 when o is not a valid message. */
-static int decode(struct channel *c, json_t *o, struct channel_msg *m)
-{
-	json_t *v = json_object_get(o, "v"), *up;
-	const char *type = NULL;
+	const struct json_agent_msg *j = &c->msg;
 	int kind;
 
-	if (!json_is_object(o) || !json_is_integer(v) || json_integer_value(v) != 1 ||
-	    opt_string(o, "type", &type) < 0 || !type)
+	if (json_read_agent(line, len, &c->msg) < 0)
 		return -1;
-	kind = channel_kind_from_string(type);
+	kind = channel_kind_from_string(j->type);
 	if (kind < 0)
 		return -1;
-	*m = (struct channel_msg) { .kind = (enum channel_kind) kind, .uptime_ms = -1 };
-	if (opt_string(o, "phase", &m->phase) < 0 || opt_string(o, "detail", &m->detail) < 0 ||
-	    opt_string(o, "agent", &m->agent) < 0 || opt_string(o, "boot_id", &m->boot_id) < 0 ||
-	    opt_list(o, "addrs", c->addrs, &m->addrs, &m->n_addrs) < 0 ||
-	    opt_list(o, "hostkeys", c->hostkeys, &m->hostkeys, &m->n_hostkeys) < 0)
-		return -1;
-	up = json_object_get(o, "uptime_ms");
-	if (up) {
-		if (!json_is_integer(up) || json_integer_value(up) < 0)
-			return -1;
-		m->uptime_ms = json_integer_value(up);
-	}
+	*m = (struct channel_msg) {
+		.kind = (enum channel_kind) kind,
+		.phase = j->phase,
+		.detail = j->detail,
+		.addrs = j->addrs,
+		.n_addrs = j->n_addrs,
+		.hostkeys = j->hostkeys,
+		.n_hostkeys = j->n_hostkeys,
+		.uptime_ms = j->uptime_ms,
+		.agent = j->agent,
+		.boot_id = j->boot_id,
+	};
 	if ((m->kind == CHANNEL_PHASE || m->kind == CHANNEL_ERROR) && !m->phase)
 		return -1;
 	return 0;
@@ -434,8 +402,6 @@ static void vm_line(struct channel *c, struct vm *v, long long now)
 {
 	size_t len = v->len;
 	struct channel_msg m;
-	json_error_t jerr;
-	json_t *o;
 
 	v->len = 0;
 	if (len > 0 && v->line[len - 1] == '\r')
@@ -447,16 +413,13 @@ static void vm_line(struct channel *c, struct vm *v, long long now)
 		v->stats.dropped_rate++;
 		return;
 	}
-	o = json_loadb(v->line, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!o || decode(c, o, &m) < 0) {
+	if (decode(c, v->line, len, &m) < 0) {
 		v->stats.malformed++;
-		json_decref(o);
 		return;
 	}
 	v->stats.lines++;
 	v->backoff_ms = CHANNEL_RETRY_MIN_MS;
 	c->fn(c->userdata, v->id, &m);
-	json_decref(o);
 }
 
 /* Split n bytes of input into lines; stops early if the callback closed v. */

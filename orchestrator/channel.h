@@ -10,7 +10,8 @@
  *   AGENT_PROTO_LINE_MAX in agent/proto.h); a longer one is dropped up to the
  *   next newline and counted as oversize; a trailing '\r' is ignored;
  * - invalid JSON, a v other than 1, an unknown type or a field of the wrong
- *   type is counted as malformed and ignored; unknown fields are ignored;
+ *   type is counted as malformed and ignored; unknown fields are ignored
+ *   (json_read_agent in json.h has the exact rules, this file the rest);
  * - each VM has a token bucket (CHANNEL_RATE lines a second, bursts of
  *   CHANNEL_BURST); lines beyond it are dropped unparsed and counted;
  * - each VM's socket is read at most CHANNEL_READ_BUDGET bytes per loop turn;

@@ -1,6 +1,6 @@
 /* cmd_plan.c: `muster plan FILE [--json]`. */
 #include "cmd.h"
-#include "jsonout.h"
+#include "json.h"
 #include "manifest.h"
 #include "plan.h"
 #include "store.h"
@@ -49,7 +49,7 @@ int cmd_plan(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	struct plan *plan = NULL;
 	struct cmd_hosts hosts = { 0 };
 	struct cmd_orphan *orphans = NULL;
-	struct jsonout_orphan *jo = NULL;
+	struct json_orphan *jo = NULL;
 	size_t *host_of = NULL, n_orphans = 0, i;
 	char *state_dir = NULL;
 	int first, code, rc = EXIT_FAIL;
@@ -72,8 +72,8 @@ int cmd_plan(const struct cmd *self, struct cli *cli, int argc, char **argv)
 			goto out;
 		}
 		for (i = 0; i < n_orphans; i++)
-			jo[i] = (struct jsonout_orphan) { orphans[i].volume, orphans[i].host };
-		if (jsonout_plan(plan, jo, n_orphans, stdout, &err) < 0)
+			jo[i] = (struct json_orphan) { orphans[i].volume, orphans[i].host };
+		if (json_write_plan(plan, jo, n_orphans, stdout, &err) < 0)
 			goto out;
 	} else {
 		print_table(plan, hosts.n == 1 ? hosts.h[0].uri : "its hosts", hosts.n > 1);

@@ -17,7 +17,7 @@
 #include "buf.h"
 #include "cmd.h"
 #include "httpd.h"
-#include "jsonout.h"
+#include "json.h"
 #include "kickstart.h"
 #include "log.h"
 #include "mustache.h"
@@ -142,7 +142,7 @@ static int respond_stream(struct httpd_req *req, unsigned status, const char *ty
 
 static int write_error(FILE *f, void *arg, struct muster_err *err)
 {
-	return jsonout_error(arg, f, err);
+	return json_write_error(arg, f, err);
 }
 
 static int h_healthz(struct httpd_req *req, void *userdata)
@@ -152,7 +152,7 @@ static int h_healthz(struct httpd_req *req, void *userdata)
 }
 
 struct fleets_doc {
-	struct jsonout_fleet *f;
+	struct json_fleet *f;
 	size_t n;
 };
 
@@ -160,7 +160,7 @@ static int write_fleets(FILE *f, void *arg, struct muster_err *err)
 {
 	struct fleets_doc *d = arg;
 
-	return jsonout_fleets(d->f, d->n, f, err);
+	return json_write_fleets(d->f, d->n, f, err);
 }
 
 static int h_fleets(struct httpd_req *req, void *userdata)
@@ -169,8 +169,8 @@ static int h_fleets(struct httpd_req *req, void *userdata)
 	struct muster_err err = { 0 };
 	char **names = NULL;
 	size_t n = 0, i, j, count[N_STATES];
-	struct jsonout_fleet *fl = NULL;
-	struct jsonout_count (*states)[N_STATES] = NULL;
+	struct json_fleet *fl = NULL;
+	struct json_count (*states)[N_STATES] = NULL;
 	struct fleets_doc doc;
 	int r = -1;
 
@@ -196,7 +196,7 @@ static int h_fleets(struct httpd_req *req, void *userdata)
 		fl[i].states = states[i];
 		for (j = 0; j < N_STATES; j++)
 			if (count[j])
-				states[i][fl[i].n_states++] = (struct jsonout_count) { state_name(j), count[j] };
+				states[i][fl[i].n_states++] = (struct json_count) { state_name(j), count[j] };
 		status_rows_release(&rows);
 	}
 	doc = (struct fleets_doc) { fl, n };
@@ -219,7 +219,7 @@ static int write_status(FILE *f, void *arg, struct muster_err *err)
 {
 	struct status_doc *d = arg;
 
-	return jsonout_status(d->fleet, d->rows->v, d->rows->n, f, err);
+	return json_write_status(d->fleet, d->rows->v, d->rows->n, f, err);
 }
 
 static int h_fleet_vms(struct httpd_req *req, void *userdata)

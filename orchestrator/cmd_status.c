@@ -6,7 +6,7 @@
 #include <time.h>
 
 #include "cmd.h"
-#include "jsonout.h"
+#include "json.h"
 #include "statusrows.h"
 
 /* status (with a summary) and list (a row per VM) share everything but the text form. */
@@ -31,7 +31,7 @@ static int status_or_list(const struct cmd *self, struct cli *cli, int argc, cha
 	    status_rows_load(st, m, m->fleet, true, &rows, &err) < 0)
 		goto out;
 	if (cli->json) {
-		if (jsonout_status(m->fleet, rows.v, rows.n, stdout, &err) < 0)
+		if (json_write_status(m->fleet, rows.v, rows.n, stdout, &err) < 0)
 			goto out;
 		rc = EXIT_OK;
 		goto out;
@@ -83,7 +83,7 @@ int cmd_events(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	struct manifest *m = NULL;
 	struct store *st = NULL;
 	struct store_event *ev = NULL;
-	struct jsonout_event *jev = NULL;
+	struct json_event *jev = NULL;
 	char *state_dir = NULL;
 	const char *vm;
 	size_t n = 0, i;
@@ -106,9 +106,9 @@ int cmd_events(const struct cmd *self, struct cli *cli, int argc, char **argv)
 			goto out;
 		}
 		for (i = 0; i < n; i++)
-			jev[i] = (struct jsonout_event) { ev[i].vm, (long long) ev[i].at, ev[i].from,
-							  ev[i].to, ev[i].detail };
-		if (jsonout_events(m->fleet, jev, n, stdout, &err) < 0)
+			jev[i] = (struct json_event) { ev[i].vm, (long long) ev[i].at, ev[i].from,
+						       ev[i].to, ev[i].detail };
+		if (json_write_events(m->fleet, jev, n, stdout, &err) < 0)
 			goto out;
 	} else {
 		for (i = 0; i < n; i++) {

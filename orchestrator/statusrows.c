@@ -71,7 +71,7 @@ int status_rows_load(struct store *st, const struct manifest *m, const char *fle
 						  &r->recs[i - n_vms];
 		const char *name = vm ? vm->name : rec->name;
 		const struct store_event *e;
-		struct jsonout_vm *row;
+		struct json_vm *row;
 
 		if (!vm && (rec->state == VM_STATE_DESTROYED || (m && manifest_find_vm(m, name) >= 0)))
 			continue;

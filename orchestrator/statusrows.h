@@ -7,12 +7,12 @@
 
 #include <stdbool.h>
 
-#include "jsonout.h"
+#include "json.h"
 #include "manifest.h"
 #include "store.h"
 
 struct status_rows {
-	struct jsonout_vm *v;
+	struct json_vm *v;
 	size_t n;
 	char **owned;			/* strings made here */
 	size_t n_owned;

@@ -1,7 +1,11 @@
-/* jsonout.c: JSON documents for --json, built with jansson. */
+/*
+ * json.c: muster's JSON (json.h), the only user of jansson: the documents
+ * muster writes (--json, the HTTP API) and the agent's lines it reads.
+ */
 #include <jansson.h>
 
-#include "jsonout.h"
+#include "json.h"
+#include "plan.h"
 
 static int dump(json_t *doc, FILE *f, struct muster_err *err)
 {
@@ -21,8 +25,8 @@ static json_t *string_or_null(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
-int jsonout_plan(const struct plan *p, const struct jsonout_orphan *orphans, size_t n_orphans,
-		 FILE *f, struct muster_err *err)
+int json_write_plan(const struct plan *p, const struct json_orphan *orphans, size_t n_orphans,
+		    FILE *f, struct muster_err *err)
 {
 	json_t *doc = json_object(), *vms = json_array(), *orph = json_array();
 	size_t i;
@@ -56,8 +60,8 @@ nomem:
 	return err_nomem(err);
 }
 
-int jsonout_status(const char *fleet, const struct jsonout_vm *vms, size_t n, FILE *f,
-		   struct muster_err *err)
+int json_write_status(const char *fleet, const struct json_vm *vms, size_t n, FILE *f,
+		      struct muster_err *err)
 {
 	json_t *doc = json_object(), *list = json_array();
 	size_t i, j;
@@ -91,8 +95,8 @@ nomem:
 	return err_nomem(err);
 }
 
-int jsonout_events(const char *fleet, const struct jsonout_event *ev, size_t n, FILE *f,
-		   struct muster_err *err)
+int json_write_events(const char *fleet, const struct json_event *ev, size_t n, FILE *f,
+		      struct muster_err *err)
 {
 	json_t *doc = json_object(), *list = json_array();
 	size_t i;
@@ -116,7 +120,7 @@ nomem:
 	return err_nomem(err);
 }
 
-int jsonout_fleets(const struct jsonout_fleet *fleets, size_t n, FILE *f, struct muster_err *err)
+int json_write_fleets(const struct json_fleet *fleets, size_t n, FILE *f, struct muster_err *err)
 {
 	json_t *doc = json_object(), *list = json_array();
 	size_t i, j;
@@ -147,7 +151,107 @@ nomem:
 	return err_nomem(err);
 }
 
-int jsonout_error(const char *message, FILE *f, struct muster_err *err)
+int json_write_error(const char *message, FILE *f, struct muster_err *err)
 {
 	return dump(json_pack("{s:s}", "error", message), f, err);
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+/* Where json_read_agent copies a message's strings. */
+struct arena {
+	char *p;
+	size_t used, size;
+};
+
+/* A copy of string j in a, or NULL when it does not fit (it always should). */
+static const char *arena_copy(struct arena *a, json_t *j)
+{
+	size_t n = json_string_length(j);
+	char *s;
+
+	if (n >= a->size - a->used)
+		return NULL;
+	s = a->p + a->used;
+	memcpy(s, json_string_value(j), n);
+	s[n] = '\0';
+	a->used += n + 1;
+	return s;
+}
+
+/* o's member key, if present: a string, copied to *ret. -1 when not a string. */
+static int opt_string(json_t *o, const char *key, struct arena *a, const char **ret)
+{
+	json_t *j = json_object_get(o, key);
+
+	if (!j)
+		return 0;
+	if (!json_is_string(j) || !(*ret = arena_copy(a, j)))
+		return -1;
+	return 0;
+}
+
+/* o's member key, if present: an array of at most JSON_AGENT_LIST_MAX strings. */
+static int opt_list(json_t *o, const char *key, struct arena *a,
+		    const char *ret[JSON_AGENT_LIST_MAX], size_t *ret_n)
+{
+	json_t *j = json_object_get(o, key), *e;
+	size_t i;
+
+	if (!j)
+		return 0;
+	if (!json_is_array(j) || json_array_size(j) > JSON_AGENT_LIST_MAX)
+		return -1;
+	json_array_foreach(j, i, e) {
+		if (!json_is_string(e) || !(ret[i] = arena_copy(a, e)))
+			return -1;
+	}
+	*ret_n = json_array_size(j);
+	return 0;
+}
+
+static int decode(json_t *o, struct json_agent_msg *m)
+{
+	struct arena a = { m->strings, 0, sizeof(m->strings) };
+	json_t *v = json_object_get(o, "v"), *up;
+
+	if (!json_is_object(o) || !json_is_integer(v) ||
+	    json_integer_value(v) != JSON_AGENT_VERSION ||
+	    opt_string(o, "type", &a, &m->type) < 0 || !m->type)
+		return -1;
+	if (opt_string(o, "phase", &a, &m->phase) < 0 ||
+	    opt_string(o, "detail", &a, &m->detail) < 0 ||
+	    opt_string(o, "agent", &a, &m->agent) < 0 ||
+	    opt_string(o, "boot_id", &a, &m->boot_id) < 0 ||
+	    opt_list(o, "addrs", &a, m->addrs, &m->n_addrs) < 0 ||
+	    opt_list(o, "hostkeys", &a, m->hostkeys, &m->n_hostkeys) < 0)
+		return -1;
+	up = json_object_get(o, "uptime_ms");
+	if (up) {
+		if (!json_is_integer(up) || json_integer_value(up) < 0)
+			return -1;
+		m->uptime_ms = json_integer_value(up);
+	}
+	return 0;
+}
+
+int json_read_agent(const char *line, size_t len, struct json_agent_msg *ret)
+{
+	json_error_t jerr;
+	json_t *o;
+	int r;
+
+	/* the strings copied never take more room than the line they came in */
+	if (len >= JSON_AGENT_LINE_MAX)
+		return -1;
+	/* an object or an array only, nothing after it, no NUL in a string */
+	o = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!o)
+		return -1;
+	ret->type = ret->phase = ret->detail = ret->agent = ret->boot_id = NULL;
+	ret->n_addrs = ret->n_hostkeys = 0;
+	ret->uptime_ms = -1;
+	r = decode(o, ret);
+	json_decref(o);
+	return r;
 }
