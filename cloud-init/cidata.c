@@ -1,16 +1,13 @@
 /*
- * cidata.c: NoCloud user-data, meta-data and network-config through libyaml's
- * emitter (cidata.h). The input is checked first, so emitting fails only for
- * want of memory or past the output cap.
+ * cidata.c: NoCloud user-data, meta-data and network-config through
+ * yamltree's writer (cidata.h). The input is checked first, so emitting
+ * fails only for want of memory or past the output cap.
  */
 #include <arpa/inet.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <sys/socket.h>
-#include <yaml.h>
 
-#include "buf.h"
 #include "cidata.h"
 #include "hash.h"
 
@@ -423,208 +420,25 @@ static int check_cloud_init(const struct yt_node *ci, struct muster_err *err)
 	return 0;
 }
 
-/* ---- the emitter -------------------------------------------------------- */
-
-/*
- * Every emit_* call is a no-op once something failed: a document is emitted
- * in one go and checked once, at emitter_finish.
- */
-struct emitter {
-	yaml_emitter_t y;
-	struct buf out;
-	bool failed;
-};
-
-static int emitter_write(void *data, unsigned char *p, size_t n)
-{
-	struct emitter *em = data;
-
-	return buf_append(&em->out, p, n) == 0;
-}
-
-static int emitter_init(struct emitter *em)
-{
-	memset(em, 0, sizeof(*em));
-	buf_init(&em->out, CIDATA_MAX_OUTPUT);
-	if (!yaml_emitter_initialize(&em->y))
-		return -1;
-	yaml_emitter_set_output(&em->y, emitter_write, em);
-	yaml_emitter_set_encoding(&em->y, YAML_UTF8_ENCODING);
-	yaml_emitter_set_unicode(&em->y, 1);	/* UTF-8 as is, not \u escapes */
-	yaml_emitter_set_width(&em->y, -1);	/* never fold a line */
-	yaml_emitter_set_indent(&em->y, 2);
-	yaml_emitter_set_break(&em->y, YAML_LN_BREAK);
-	return 0;
-}
-
-static void emitter_release(struct emitter *em)
-{
-	yaml_emitter_delete(&em->y);
-	buf_release(&em->out);
-}
-
-/* Hand an initialised event (ok != 0) to the emitter, which takes it. */
-static void emit_event(struct emitter *em, yaml_event_t *ev, int ok)
-{
-	if (!ok) {
-		em->failed = true;
-		return;
-	}
-	if (em->failed) {
-		yaml_event_delete(ev);
-		return;
-	}
-	if (!yaml_emitter_emit(&em->y, ev))
-		em->failed = true;
-}
-
-static void emit_scalar(struct emitter *em, const char *s, size_t len, int plain_implicit,
-			int quoted_implicit, yaml_scalar_style_t style)
-{
-	yaml_event_t ev;
-
-	if (em->failed)
-		return;
-	if (len > INT_MAX) {
-		em->failed = true;
-		return;
-	}
-	emit_event(em, &ev, yaml_scalar_event_initialize(&ev, NULL, NULL, (const yaml_char_t *) s,
-							 (int) len, plain_implicit, quoted_implicit,
-							 style));
-}
+/* ---- writing ----------------------------------------------------------- */
 
 /* A key, an integer or a boolean muster writes: plain. */
-static void emit_plain(struct emitter *em, const char *s)
+static void emit_plain(struct yt_emitter *em, const char *s)
 {
-	emit_scalar(em, s, strlen(s), 1, 0, YAML_PLAIN_SCALAR_STYLE);
+	yt_emit_scalar(em, s, strlen(s), YT_EMIT_PLAIN);
 }
 
 #define emit_key emit_plain
 
 /*
- * A string: never plain (plain_implicit 0 makes libyaml quote it), in literal
- * block style when it spans lines (libyaml falls back to double quotes where
- * a block cannot hold it, e.g. trailing spaces).
+ * A string: never plain, so quoted, in literal block style when it spans
+ * lines (or double-quoted where a block cannot hold it, e.g. trailing spaces).
  */
-static void emit_strn(struct emitter *em, const char *s, size_t len)
+static void emit_str(struct yt_emitter *em, const char *s)
 {
-	emit_scalar(em, s, len, 0, 1,
-		    memchr(s, '\n', len) ? YAML_LITERAL_SCALAR_STYLE : YAML_ANY_SCALAR_STYLE);
-}
+	size_t len = strlen(s);
 
-static void emit_str(struct emitter *em, const char *s)
-{
-	emit_strn(em, s, strlen(s));
-}
-
-static void emit_map_begin(struct emitter *em)
-{
-	yaml_event_t ev;
-
-	if (!em->failed)
-		emit_event(em, &ev, yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1,
-									YAML_BLOCK_MAPPING_STYLE));
-}
-
-static void emit_map_end(struct emitter *em)
-{
-	yaml_event_t ev;
-
-	if (!em->failed)
-		emit_event(em, &ev, yaml_mapping_end_event_initialize(&ev));
-}
-
-static void emit_seq_begin(struct emitter *em)
-{
-	yaml_event_t ev;
-
-	if (!em->failed)
-		emit_event(em, &ev, yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
-									 YAML_BLOCK_SEQUENCE_STYLE));
-}
-
-static void emit_seq_end(struct emitter *em)
-{
-	yaml_event_t ev;
-
-	if (!em->failed)
-		emit_event(em, &ev, yaml_sequence_end_event_initialize(&ev));
-}
-
-static void emit_doc_begin(struct emitter *em)
-{
-	yaml_event_t ev;
-
-	if (!em->failed)
-		emit_event(em, &ev, yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING));
-	if (!em->failed)
-		emit_event(em, &ev, yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1));
-}
-
-static void emit_doc_end(struct emitter *em)
-{
-	yaml_event_t ev;
-
-	if (!em->failed)
-		emit_event(em, &ev, yaml_document_end_event_initialize(&ev, 1));
-	if (!em->failed)
-		emit_event(em, &ev, yaml_stream_end_event_initialize(&ev));
-}
-
-/* A scalar of the manifest: plain stays plain (typed), quoted stays a string. */
-static void emit_tree_scalar(struct emitter *em, const struct yt_node *n, bool key)
-{
-	if (n->plain)
-		emit_scalar(em, n->str, n->len, 1, 1, YAML_ANY_SCALAR_STYLE);
-	else if (!key && memchr(n->str, '\n', n->len))
-		emit_scalar(em, n->str, n->len, 0, 1, YAML_LITERAL_SCALAR_STYLE);
-	else
-		emit_scalar(em, n->str, n->len, 0, 1, YAML_ANY_SCALAR_STYLE);
-}
-
-static void emit_tree(struct emitter *em, const struct yt_node *n)
-{
-	size_t i;
-
-	switch (n->kind) {
-	case YT_SCALAR:
-		emit_tree_scalar(em, n, false);
-		break;
-	case YT_LIST:
-		emit_seq_begin(em);
-		for (i = 0; i < n->n; i++)
-			emit_tree(em, n->items[i]);
-		emit_seq_end(em);
-		break;
-	case YT_MAP:
-		emit_map_begin(em);
-		for (i = 0; i + 1 < n->n; i += 2) {
-			emit_tree_scalar(em, n->items[i], true);
-			emit_tree(em, n->items[i + 1]);
-		}
-		emit_map_end(em);
-		break;
-	default:
-		em->failed = true;
-	}
-}
-
-/* The document as a string (caller frees), or -1 with err set. */
-static int emitter_finish(struct emitter *em, const char *what, char **ret, size_t *ret_len,
-			  struct muster_err *err)
-{
-	if (buf_failed(&em->out))
-		return err_set(err, MUSTER_E_NOMEM, "cannot render %s: out of memory or over %u bytes",
-			       what, CIDATA_MAX_OUTPUT);
-	if (em->failed && em->y.error != YAML_NO_ERROR && em->y.error != YAML_MEMORY_ERROR &&
-	    em->y.problem)
-		return err_set(err, MUSTER_E_INVALID, "cannot render %s: %s", what, em->y.problem);
-	if (em->failed)
-		return err_nomem(err);
-	*ret_len = em->out.len;
-	*ret = buf_detach(&em->out);
-	return *ret ? 0 : err_nomem(err);
+	yt_emit_scalar(em, s, len, memchr(s, '\n', len) ? YT_EMIT_LITERAL : YT_EMIT_STRING);
 }
 
 /* ---- the documents ------------------------------------------------------ */
@@ -658,19 +472,19 @@ char *cidata_base64(const void *data, size_t len)
 	return out;
 }
 
-static void emit_users(struct emitter *em, const struct cidata_input *in)
+static void emit_users(struct yt_emitter *em, const struct cidata_input *in)
 {
 	size_t i;
 
 	emit_key(em, "users");
-	emit_seq_begin(em);
-	emit_map_begin(em);
+	yt_emit_seq_begin(em);
+	yt_emit_map_begin(em);
 	emit_key(em, "name");
 	emit_str(em, in->user);
 	emit_key(em, "groups");
-	emit_seq_begin(em);
+	yt_emit_seq_begin(em);
 	emit_str(em, "sudo");
-	emit_seq_end(em);
+	yt_emit_seq_end(em);
 	/* Debian's sudoers asks the sudo group for a password; the user has none */
 	emit_key(em, "sudo");
 	emit_str(em, "ALL=(ALL) NOPASSWD:ALL");
@@ -680,16 +494,16 @@ static void emit_users(struct emitter *em, const struct cidata_input *in)
 	emit_plain(em, "true");
 	if (in->n_authorized_keys) {
 		emit_key(em, "ssh_authorized_keys");
-		emit_seq_begin(em);
+		yt_emit_seq_begin(em);
 		for (i = 0; i < in->n_authorized_keys; i++)
 			emit_str(em, in->authorized_keys[i]);
-		emit_seq_end(em);
+		yt_emit_seq_end(em);
 	}
-	emit_map_end(em);
-	emit_seq_end(em);
+	yt_emit_map_end(em);
+	yt_emit_seq_end(em);
 }
 
-static void emit_ssh(struct emitter *em, const struct cidata_input *in)
+static void emit_ssh(struct yt_emitter *em, const struct cidata_input *in)
 {
 	char key[32];
 	size_t i;
@@ -707,12 +521,12 @@ static void emit_ssh(struct emitter *em, const struct cidata_input *in)
 	if (in->n_host_keys == 0)
 		return;		/* cloud-init then generates its default types */
 	emit_key(em, "ssh_genkeytypes");
-	emit_seq_begin(em);
+	yt_emit_seq_begin(em);
 	for (i = 0; i < in->n_host_keys; i++)
 		emit_str(em, in->host_keys[i].type);
-	emit_seq_end(em);
+	yt_emit_seq_end(em);
 	emit_key(em, "ssh_keys");
-	emit_map_begin(em);
+	yt_emit_map_begin(em);
 	for (i = 0; i < in->n_host_keys; i++) {
 		/* type is one of hostkey_types: short */
 		(void) snprintf(key, sizeof(key), "%s_private", in->host_keys[i].type);
@@ -722,51 +536,13 @@ static void emit_ssh(struct emitter *em, const struct cidata_input *in)
 		emit_key(em, key);
 		emit_str(em, in->host_keys[i].public_key);
 	}
-	emit_map_end(em);
+	yt_emit_map_end(em);
 }
 
-static bool is_base64(const char *s, size_t len)
-{
-	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") == len;
-}
-
-/*
- * Base64 (the agent: 64 KB in every seed) as emit_str writes it, without
- * libyaml's pass over each character, which was a fifth of apply's CPU.
- * libyaml writes a non-empty string of [A-Za-z0-9+/=] single-quoted and
- * as it is (nothing to escape, no line folded at width -1), the same as a
- * one-letter stand-in: that is emitted, and replaced in the output by the
- * string. The emitter's idea of the column is then short, which changes
- * nothing: every later node starts on a new line. Anything else goes
- * through emit_str.
- */
-static void emit_base64(struct emitter *em, const char *s)
-{
-	size_t len = strlen(s);
-
-	if (!len || !is_base64(s, len)) {
-		emit_str(em, s);
-		return;
-	}
-	if (!em->failed && !yaml_emitter_flush(&em->y))
-		em->failed = true;
-	emit_str(em, "A");
-	if (em->failed)
-		return;
-	if (!yaml_emitter_flush(&em->y) || em->out.len < 3 ||
-	    memcmp(em->out.data + em->out.len - 3, "'A'", 3) != 0) {
-		em->failed = true;	/* not what this libyaml was known to write */
-		return;
-	}
-	buf_truncate(&em->out, em->out.len - 2);
-	if (buf_append(&em->out, s, len) < 0 || buf_putc(&em->out, '\'') < 0)
-		em->failed = true;
-}
-
-static void emit_write_file(struct emitter *em, const char *path, const char *perms,
+static void emit_write_file(struct yt_emitter *em, const char *path, const char *perms,
 			    const char *encoding, const char *content)
 {
-	emit_map_begin(em);
+	yt_emit_map_begin(em);
 	emit_key(em, "path");
 	emit_str(em, path);
 	emit_key(em, "permissions");
@@ -776,32 +552,34 @@ static void emit_write_file(struct emitter *em, const char *path, const char *pe
 		emit_str(em, encoding);
 	}
 	emit_key(em, "content");
-	if (encoding)
-		emit_base64(em, content);
-	else
+	/*
+	 * The agent's base64 (64 KB in every seed) as emit_str writes it, without
+	 * libyaml's pass over each character, which was a fifth of apply's CPU.
+	 */
+	if (!encoding || !yt_emit_base64(em, content))
 		emit_str(em, content);
-	emit_map_end(em);
+	yt_emit_map_end(em);
 }
 
-static void emit_argv(struct emitter *em, const char *const *argv)
+static void emit_argv(struct yt_emitter *em, const char *const *argv)
 {
-	emit_seq_begin(em);
+	yt_emit_seq_begin(em);
 	for (; *argv; argv++)
 		emit_str(em, *argv);
-	emit_seq_end(em);
+	yt_emit_seq_end(em);
 }
 
-static void emit_phone_home(struct emitter *em, const struct cidata_input *in)
+static void emit_phone_home(struct yt_emitter *em, const struct cidata_input *in)
 {
 	char post[32];
 	size_t i;
 
 	emit_key(em, "phone_home");
-	emit_map_begin(em);
+	yt_emit_map_begin(em);
 	emit_key(em, "url");
 	emit_str(em, in->phone_home_url);
 	emit_key(em, "post");
-	emit_seq_begin(em);
+	yt_emit_seq_begin(em);
 	for (i = 0; i < in->n_host_keys; i++) {
 		(void) snprintf(post, sizeof(post), "pub_key_%s", in->host_keys[i].type);
 		emit_str(em, post);
@@ -809,13 +587,13 @@ static void emit_phone_home(struct emitter *em, const struct cidata_input *in)
 	emit_str(em, "instance_id");
 	emit_str(em, "hostname");
 	emit_str(em, "fqdn");
-	emit_seq_end(em);
+	yt_emit_seq_end(em);
 	emit_key(em, "tries");
 	emit_plain(em, "10");
-	emit_map_end(em);
+	yt_emit_map_end(em);
 }
 
-static void emit_user_data(struct emitter *em, const struct cidata_input *in,
+static void emit_user_data(struct yt_emitter *em, const struct cidata_input *in,
 			   const char *agent_b64)
 {
 	static const char *const reload[] = { "systemctl", "daemon-reload", NULL };
@@ -825,10 +603,9 @@ static void emit_user_data(struct emitter *em, const struct cidata_input *in,
 	const struct yt_node *v;
 	size_t i;
 
-	if (buf_puts(&em->out, "#cloud-config\n") < 0)
-		return;
-	emit_doc_begin(em);
-	emit_map_begin(em);
+	yt_emit_comment(em, "cloud-config");
+	yt_emit_doc_begin(em);
+	yt_emit_map_begin(em);
 	emit_key(em, "hostname");
 	emit_str(em, in->hostname);
 	if (in->fqdn) {
@@ -844,39 +621,36 @@ static void emit_user_data(struct emitter *em, const struct cidata_input *in,
 
 	if ((v = section(in->cloud_init, "packages")) && v->n) {
 		emit_key(em, "packages");
-		emit_tree(em, v);
+		yt_emit_node(em, v);
 	}
 
 	emit_key(em, "write_files");
-	emit_seq_begin(em);
+	yt_emit_seq_begin(em);
 	emit_write_file(em, CIDATA_AGENT_UNIT_PATH, "0644", NULL, agent_unit);
 	if (agent_b64)
 		emit_write_file(em, CIDATA_AGENT_PATH, "0755",
 				in->agent_b64 && in->agent_gzip ? "gz+b64" : "b64", agent_b64);
 	if ((v = section(in->cloud_init, "write_files")))
 		for (i = 0; i < v->n; i++)
-			emit_tree(em, v->items[i]);
-	emit_seq_end(em);
+			yt_emit_node(em, v->items[i]);
+	yt_emit_seq_end(em);
 
 	emit_key(em, "runcmd");
-	emit_seq_begin(em);
+	yt_emit_seq_begin(em);
 	emit_argv(em, reload);
 	emit_argv(em, enable);
 	if ((v = section(in->cloud_init, "runcmd")))
 		for (i = 0; i < v->n; i++)
-			emit_tree(em, v->items[i]);
-	emit_seq_end(em);
+			yt_emit_node(em, v->items[i]);
+	yt_emit_seq_end(em);
 
 	if (in->phone_home_url)
 		emit_phone_home(em, in);
 
 	if ((v = section(in->cloud_init, "user_data")))
-		for (i = 0; i + 1 < v->n; i += 2) {
-			emit_tree_scalar(em, v->items[i], true);
-			emit_tree(em, v->items[i + 1]);
-		}
-	emit_map_end(em);
-	emit_doc_end(em);
+		yt_emit_map_pairs(em, v);
+	yt_emit_map_end(em);
+	yt_emit_doc_end(em);
 }
 
 static bool needs_network_config(const struct cidata_input *in)
@@ -897,28 +671,28 @@ static bool needs_network_config(const struct cidata_input *in)
  * 22.4 cannot parse ("Address default is not a valid ip address"), while
  * {to: 0.0.0.0/0} turns into a "route add" of net-tools under ifupdown.
  */
-static void emit_network_config(struct emitter *em, const struct cidata_input *in)
+static void emit_network_config(struct yt_emitter *em, const struct cidata_input *in)
 {
 	char name[32], addr[INET6_ADDRSTRLEN + 8];
 	size_t i, j;
 
-	emit_doc_begin(em);
-	emit_map_begin(em);
+	yt_emit_doc_begin(em);
+	yt_emit_map_begin(em);
 	emit_key(em, "version");
 	emit_plain(em, "2");
 	emit_key(em, "ethernets");
-	emit_map_begin(em);
+	yt_emit_map_begin(em);
 	for (i = 0; i < in->n_nics; i++) {
 		const struct cidata_nic *nic = &in->nics[i];
 
 		(void) snprintf(name, sizeof(name), "nic%zu", i);
 		emit_key(em, name);
-		emit_map_begin(em);
+		yt_emit_map_begin(em);
 		emit_key(em, "match");
-		emit_map_begin(em);
+		yt_emit_map_begin(em);
 		emit_key(em, "macaddress");
 		emit_str(em, nic->mac);
-		emit_map_end(em);
+		yt_emit_map_end(em);
 		if (!nic->ip) {
 			emit_key(em, "dhcp4");
 			emit_plain(em, "true");
@@ -926,9 +700,9 @@ static void emit_network_config(struct emitter *em, const struct cidata_input *i
 			/* ip passed inet_pton: at most INET6_ADDRSTRLEN - 1 characters */
 			(void) snprintf(addr, sizeof(addr), "%s/%u", nic->ip, nic->prefix);
 			emit_key(em, "addresses");
-			emit_seq_begin(em);
+			yt_emit_seq_begin(em);
 			emit_str(em, addr);
-			emit_seq_end(em);
+			yt_emit_seq_end(em);
 			if (nic->gateway) {
 				emit_key(em, addr_family(nic->gateway) == AF_INET ? "gateway4"
 										   : "gateway6");
@@ -937,31 +711,31 @@ static void emit_network_config(struct emitter *em, const struct cidata_input *i
 		}
 		if (nic->n_dns) {
 			emit_key(em, "nameservers");
-			emit_map_begin(em);
+			yt_emit_map_begin(em);
 			emit_key(em, "addresses");
-			emit_seq_begin(em);
+			yt_emit_seq_begin(em);
 			for (j = 0; j < nic->n_dns; j++)
 				emit_str(em, nic->dns[j]);
-			emit_seq_end(em);
-			emit_map_end(em);
+			yt_emit_seq_end(em);
+			yt_emit_map_end(em);
 		}
-		emit_map_end(em);
+		yt_emit_map_end(em);
 	}
-	emit_map_end(em);
-	emit_map_end(em);
-	emit_doc_end(em);
+	yt_emit_map_end(em);
+	yt_emit_map_end(em);
+	yt_emit_doc_end(em);
 }
 
-static void emit_meta_data(struct emitter *em, const struct cidata *c, const char *hostname)
+static void emit_meta_data(struct yt_emitter *em, const struct cidata *c, const char *hostname)
 {
-	emit_doc_begin(em);
-	emit_map_begin(em);
+	yt_emit_doc_begin(em);
+	yt_emit_map_begin(em);
 	emit_key(em, "instance-id");
 	emit_str(em, c->instance_id);
 	emit_key(em, "local-hostname");
 	emit_str(em, hostname);
-	emit_map_end(em);
-	emit_doc_end(em);
+	yt_emit_map_end(em);
+	yt_emit_doc_end(em);
 }
 
 static int instance_id(struct cidata *c, const char *hostname)
@@ -986,29 +760,27 @@ enum cidata_doc { DOC_USER_DATA, DOC_NETWORK_CONFIG, DOC_META_DATA };
 static int render(enum cidata_doc doc, const struct cidata_input *in, const char *agent_b64,
 		  struct cidata *c, struct muster_err *err)
 {
-	struct emitter em;
+	struct yt_emitter *em = yt_emitter_new(CIDATA_MAX_OUTPUT);
 	int r = -1;
 
-	if (emitter_init(&em) < 0) {
-		emitter_release(&em);
+	if (!em)
 		return err_nomem(err);
-	}
 	switch (doc) {
 	case DOC_USER_DATA:
-		emit_user_data(&em, in, agent_b64);
-		r = emitter_finish(&em, "user-data", &c->user_data, &c->user_data_len, err);
+		emit_user_data(em, in, agent_b64);
+		r = yt_emit_finish(em, "user-data", &c->user_data, &c->user_data_len, err);
 		break;
 	case DOC_NETWORK_CONFIG:
-		emit_network_config(&em, in);
-		r = emitter_finish(&em, "network-config", &c->network_config,
+		emit_network_config(em, in);
+		r = yt_emit_finish(em, "network-config", &c->network_config,
 				   &c->network_config_len, err);
 		break;
 	case DOC_META_DATA:
-		emit_meta_data(&em, c, in->hostname);
-		r = emitter_finish(&em, "meta-data", &c->meta_data, &c->meta_data_len, err);
+		emit_meta_data(em, c, in->hostname);
+		r = yt_emit_finish(em, "meta-data", &c->meta_data, &c->meta_data_len, err);
 		break;
 	}
-	emitter_release(&em);
+	yt_emitter_free(em);
 	return r;
 }
 

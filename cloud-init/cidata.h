@@ -1,7 +1,7 @@
 /*
  * cidata.h: a VM's cloud-init NoCloud files (user-data, meta-data,
- * network-config), emitted with libyaml's emitter; cidata.c is the only user
- * of it (orchestrator/yamltree.c is the parser).
+ * network-config), emitted with libyaml's emitter through yamltree's writer
+ * (orchestrator/yamltree.h, the one user of libyaml).
  *
  * Nothing is pasted into YAML as text: every value goes through the emitter
  * as a scalar event. A string muster writes itself stays a string whatever it

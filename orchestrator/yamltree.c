@@ -1,11 +1,14 @@
 /*
  * yamltree.c: libyaml events -> struct yt_node tree, with the limits and
- * refusals documented in yamltree.h.
+ * refusals documented in yamltree.h; and events -> text through libyaml's
+ * emitter.
  */
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <yaml.h>
 
+#include "buf.h"
 #include "yamltree.h"
 
 struct yt_doc {
@@ -443,4 +446,285 @@ bool yt_is_null(const struct yt_node *n)
 	return n && n->kind == YT_SCALAR && n->plain &&
 	       (n->len == 0 || streq(n->str, "~") || streq(n->str, "null") ||
 		streq(n->str, "Null") || streq(n->str, "NULL"));
+}
+
+/* ---- the writer --------------------------------------------------------- */
+
+struct yt_emitter {
+	yaml_emitter_t y;
+	struct buf out;
+	bool failed;
+	bool begun;		/* the document has begun: no comment any more */
+	bool ended;		/* and ended, every mapping and sequence in it too */
+	const char *problem;	/* why the writer itself failed, or NULL */
+};
+
+static int emitter_write(void *data, unsigned char *p, size_t n)
+{
+	struct yt_emitter *em = data;
+
+	return buf_append(&em->out, p, n) == 0;
+}
+
+struct yt_emitter *yt_emitter_new(size_t max)
+{
+	struct yt_emitter *em = calloc(1, sizeof(*em));
+
+	if (!em)
+		return NULL;
+	buf_init(&em->out, max);
+	if (!yaml_emitter_initialize(&em->y)) {
+		yt_emitter_free(em);
+		return NULL;
+	}
+	yaml_emitter_set_output(&em->y, emitter_write, em);
+	yaml_emitter_set_encoding(&em->y, YAML_UTF8_ENCODING);
+	yaml_emitter_set_unicode(&em->y, 1);	/* UTF-8 as is, not \u escapes */
+	yaml_emitter_set_width(&em->y, -1);	/* never fold a line */
+	yaml_emitter_set_indent(&em->y, 2);
+	yaml_emitter_set_break(&em->y, YAML_LN_BREAK);
+	return em;
+}
+
+void yt_emitter_free(struct yt_emitter *em)
+{
+	if (!em)
+		return;
+	yaml_emitter_delete(&em->y);
+	buf_release(&em->out);
+	free(em);
+}
+
+/* Hand an initialised event (ok != 0) to the emitter, which takes it. */
+static void emit_event(struct yt_emitter *em, yaml_event_t *ev, int ok)
+{
+	if (!ok) {
+		em->failed = true;
+		return;
+	}
+	if (em->failed) {
+		yaml_event_delete(ev);
+		return;
+	}
+	if (!yaml_emitter_emit(&em->y, ev))
+		em->failed = true;
+}
+
+void yt_emit_comment(struct yt_emitter *em, const char *text)
+{
+	const unsigned char *p;
+
+	if (em->failed)
+		return;
+	if (em->begun) {
+		em->failed = true;
+		em->problem = "a comment after the document began";
+		return;
+	}
+	for (p = (const unsigned char *) text; *p; p++)
+		if (*p < 0x20 || *p == 0x7f) {
+			em->failed = true;
+			em->problem = "a comment holds a control character";
+			return;
+		}
+	/* nothing is buffered in libyaml yet: straight to the output */
+	if (buf_putc(&em->out, '#') < 0 || buf_puts(&em->out, text) < 0 ||
+	    buf_putc(&em->out, '\n') < 0)
+		em->failed = true;
+}
+
+void yt_emit_doc_begin(struct yt_emitter *em)
+{
+	yaml_event_t ev;
+
+	em->begun = true;
+	if (!em->failed)
+		emit_event(em, &ev, yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING));
+	if (!em->failed)
+		emit_event(em, &ev, yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1));
+}
+
+void yt_emit_doc_end(struct yt_emitter *em)
+{
+	yaml_event_t ev;
+
+	if (!em->failed)
+		emit_event(em, &ev, yaml_document_end_event_initialize(&ev, 1));
+	if (!em->failed)
+		emit_event(em, &ev, yaml_stream_end_event_initialize(&ev));
+	em->ended = !em->failed;
+}
+
+void yt_emit_map_begin(struct yt_emitter *em)
+{
+	yaml_event_t ev;
+
+	if (!em->failed)
+		emit_event(em, &ev, yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1,
+									YAML_BLOCK_MAPPING_STYLE));
+}
+
+void yt_emit_map_end(struct yt_emitter *em)
+{
+	yaml_event_t ev;
+
+	if (!em->failed)
+		emit_event(em, &ev, yaml_mapping_end_event_initialize(&ev));
+}
+
+void yt_emit_seq_begin(struct yt_emitter *em)
+{
+	yaml_event_t ev;
+
+	if (!em->failed)
+		emit_event(em, &ev, yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
+									 YAML_BLOCK_SEQUENCE_STYLE));
+}
+
+void yt_emit_seq_end(struct yt_emitter *em)
+{
+	yaml_event_t ev;
+
+	if (!em->failed)
+		emit_event(em, &ev, yaml_sequence_end_event_initialize(&ev));
+}
+
+/*
+ * plain_implicit 0 makes libyaml quote a scalar; quoted_implicit 0 with a
+ * plain scalar libyaml cannot write plain adds the "!" tag.
+ */
+void yt_emit_scalar(struct yt_emitter *em, const char *s, size_t len, enum yt_emit_style style)
+{
+	static const struct {
+		int plain_implicit, quoted_implicit;
+		yaml_scalar_style_t style;
+	} how[YT_EMIT_STYLE_MAX] = {
+		[YT_EMIT_PLAIN] = { 1, 0, YAML_PLAIN_SCALAR_STYLE },
+		[YT_EMIT_STRING] = { 0, 1, YAML_ANY_SCALAR_STYLE },
+		[YT_EMIT_LITERAL] = { 0, 1, YAML_LITERAL_SCALAR_STYLE },
+		[YT_EMIT_TYPED] = { 1, 1, YAML_ANY_SCALAR_STYLE },
+	};
+	yaml_event_t ev;
+
+	if (em->failed)
+		return;
+	if (len > INT_MAX || (unsigned) style >= YT_EMIT_STYLE_MAX) {
+		em->failed = true;
+		return;
+	}
+	emit_event(em, &ev, yaml_scalar_event_initialize(&ev, NULL, NULL, (const yaml_char_t *) s,
+							 (int) len, how[style].plain_implicit,
+							 how[style].quoted_implicit, how[style].style));
+}
+
+static bool is_base64(const char *s, size_t len)
+{
+	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") == len;
+}
+
+/*
+ * libyaml writes a non-empty string of [A-Za-z0-9+/=] single-quoted and as
+ * it is (nothing to escape, no line folded at width -1), the same as a
+ * one-letter stand-in: that is emitted, and replaced in the output by the
+ * string. The emitter's idea of the column is then short, which changes
+ * nothing: every later node starts on a new line. The stand-in must be
+ * written at once: not so while libyaml holds events back to choose a
+ * style (right after a mapping or sequence begins), and then s is written
+ * the usual way.
+ */
+bool yt_emit_base64(struct yt_emitter *em, const char *s)
+{
+	size_t len = strlen(s);
+
+	if (!len || !is_base64(s, len))
+		return false;
+	if (em->y.events.head != em->y.events.tail) {	/* libyaml's queue */
+		yt_emit_scalar(em, s, len, YT_EMIT_STRING);
+		return true;
+	}
+	if (!em->failed && !yaml_emitter_flush(&em->y))
+		em->failed = true;
+	yt_emit_scalar(em, "A", 1, YT_EMIT_STRING);
+	if (em->failed)
+		return true;
+	if (!yaml_emitter_flush(&em->y) || em->out.len < 3 ||
+	    memcmp(em->out.data + em->out.len - 3, "'A'", 3) != 0) {
+		em->failed = true;
+		if (!buf_failed(&em->out))
+			em->problem = "libyaml wrote a string unlike it was known to";
+		return true;
+	}
+	buf_truncate(&em->out, em->out.len - 2);
+	if (buf_append(&em->out, s, len) < 0 || buf_putc(&em->out, '\'') < 0)
+		em->failed = true;
+	return true;
+}
+
+static void emit_node_scalar(struct yt_emitter *em, const struct yt_node *n, bool key)
+{
+	if (n->plain)
+		yt_emit_scalar(em, n->str, n->len, YT_EMIT_TYPED);
+	else if (!key && memchr(n->str, '\n', n->len))
+		yt_emit_scalar(em, n->str, n->len, YT_EMIT_LITERAL);
+	else
+		yt_emit_scalar(em, n->str, n->len, YT_EMIT_STRING);
+}
+
+void yt_emit_map_pairs(struct yt_emitter *em, const struct yt_node *map)
+{
+	size_t i;
+
+	if (map->kind != YT_MAP) {
+		em->failed = true;
+		return;
+	}
+	for (i = 0; i + 1 < map->n; i += 2) {
+		emit_node_scalar(em, map->items[i], true);
+		yt_emit_node(em, map->items[i + 1]);
+	}
+}
+
+void yt_emit_node(struct yt_emitter *em, const struct yt_node *n)
+{
+	size_t i;
+
+	switch (n->kind) {
+	case YT_SCALAR:
+		emit_node_scalar(em, n, false);
+		break;
+	case YT_LIST:
+		yt_emit_seq_begin(em);
+		for (i = 0; i < n->n; i++)
+			yt_emit_node(em, n->items[i]);
+		yt_emit_seq_end(em);
+		break;
+	case YT_MAP:
+		yt_emit_map_begin(em);
+		yt_emit_map_pairs(em, n);
+		yt_emit_map_end(em);
+		break;
+	default:
+		em->failed = true;
+	}
+}
+
+int yt_emit_finish(struct yt_emitter *em, const char *what, char **ret, size_t *ret_len,
+		   struct muster_err *err)
+{
+	if (buf_failed(&em->out))
+		return err_set(err, MUSTER_E_NOMEM, "cannot render %s: out of memory or over %zu bytes",
+			       what, em->out.max);
+	if (em->problem)
+		return err_set(err, MUSTER_E_INVALID, "cannot render %s: %s", what, em->problem);
+	if (em->failed && em->y.error != YAML_NO_ERROR && em->y.error != YAML_MEMORY_ERROR &&
+	    em->y.problem)
+		return err_set(err, MUSTER_E_INVALID, "cannot render %s: %s", what, em->y.problem);
+	if (em->failed)
+		return err_nomem(err);
+	if (!em->ended)
+		return err_set(err, MUSTER_E_INVALID, "cannot render %s: the document was not ended",
+			       what);
+	*ret_len = em->out.len;
+	*ret = buf_detach(&em->out);
+	return *ret ? 0 : err_nomem(err);
 }

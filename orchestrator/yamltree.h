@@ -1,6 +1,7 @@
 /*
  * yamltree.h: YAML text -> a small tree of scalars, lists and mappings, each
- * node with its line and column (libyaml's parser; the only user of it).
+ * node with its line and column; and YAML text written from events. The one
+ * user of libyaml (its parser and its emitter).
  *
  * The reader is strict and bounded: one document, no anchors, aliases or
  * tags, no duplicate or non-scalar mapping keys, a cap on size, depth and
@@ -13,6 +14,7 @@
 #include <stdbool.h>
 
 #include "common.h"
+#include "err.h"
 
 #define YT_MAX_BYTES (1024 * 1024)	/* largest file read */
 #define YT_MAX_DEPTH 32			/* nesting of lists and mappings */
@@ -70,5 +72,62 @@ const struct yt_node *yt_map_get(const struct yt_node *map, const char *key,
 bool yt_is_null(const struct yt_node *node);
 
 const char *yt_kind_to_string(enum yt_kind kind);
+
+/*
+ * The writer: one document of block mappings and sequences, indented by 2,
+ * no line folded, UTF-8 as it is (no \u escapes), "\n" line breaks. Every
+ * yt_emit_* call is a no-op once one failed: a document is written in one
+ * go and checked once, at yt_emit_finish.
+ */
+struct yt_emitter;
+
+enum yt_emit_style {
+	YT_EMIT_PLAIN,		/* as it is, unquoted: a key, number or boolean one writes */
+	YT_EMIT_STRING,		/* a string whatever it holds: quoted (single, or double
+				   where single cannot hold it) */
+	YT_EMIT_LITERAL,	/* a string in literal block style ("|"); double-quoted
+				   where a block cannot hold it (e.g. trailing spaces) */
+	YT_EMIT_TYPED,		/* plain when it can be, else quoted: a plain scalar read back */
+	YT_EMIT_STYLE_MAX
+};
+
+/* An emitter whose output may grow to max bytes; NULL when out of memory. */
+struct yt_emitter *yt_emitter_new(size_t max);
+void yt_emitter_free(struct yt_emitter *em);
+
+/* A "#text" line before the document (text one line, no control character). */
+void yt_emit_comment(struct yt_emitter *em, const char *text);
+void yt_emit_doc_begin(struct yt_emitter *em);
+void yt_emit_doc_end(struct yt_emitter *em);
+void yt_emit_map_begin(struct yt_emitter *em);
+void yt_emit_map_end(struct yt_emitter *em);
+void yt_emit_seq_begin(struct yt_emitter *em);
+void yt_emit_seq_end(struct yt_emitter *em);
+void yt_emit_scalar(struct yt_emitter *em, const char *s, size_t len, enum yt_emit_style style);
+
+/*
+ * For a non-empty string s of base64 ([A-Za-z0-9+/=], e.g. a binary shipped
+ * in a document): what yt_emit_scalar(..., YT_EMIT_STRING) writes, without
+ * libyaml's pass over each character. False, and nothing written, for any
+ * other s.
+ */
+bool yt_emit_base64(struct yt_emitter *em, const char *s);
+
+/*
+ * A parsed node written back with the type it was read with: a plain scalar
+ * YT_EMIT_TYPED, a quoted one a string (YT_EMIT_LITERAL when it spans lines
+ * and is not a mapping key).
+ */
+void yt_emit_node(struct yt_emitter *em, const struct yt_node *n);
+/* The pairs of the mapping map, into the mapping being written. */
+void yt_emit_map_pairs(struct yt_emitter *em, const struct yt_node *map);
+
+/*
+ * The document (after yt_emit_doc_end) in *ret, NUL-terminated, and its
+ * length; the caller frees it. Or -1 with err set, naming what: NOMEM (also
+ * past max bytes), INVALID for what libyaml or the writer refused.
+ */
+int yt_emit_finish(struct yt_emitter *em, const char *what, char **ret, size_t *ret_len,
+		   struct muster_err *err) WUR;
 
 #endif

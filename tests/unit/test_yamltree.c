@@ -2,7 +2,9 @@
  * test_yamltree.c: the strict YAML reader: node kinds and 1-based positions,
  * plain versus quoted scalars, yt_is_null, yt_map_get, and every refusal
  * (duplicate keys naming the first, anchors, aliases, tags, several documents,
- * non-scalar keys, invalid UTF-8, syntax errors, the size, depth and node caps).
+ * non-scalar keys, invalid UTF-8, syntax errors, the size, depth and node caps);
+ * the writer: each style, trees written back with their types, the base64
+ * fast path against a string written the usual way, its refusals and cap.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -473,6 +475,306 @@ static void test_kind_names(void **state)
 	assert_string_equal(yt_kind_to_string(YT_KIND_MAX), "?");
 }
 
+/* ---- the writer --------------------------------------------------------- */
+
+/* The document em wrote (freed by the caller); the emitter is freed. */
+static char *finish_ok(struct yt_emitter *em)
+{
+	struct muster_err err = { 0 };
+	char *out = NULL;
+	size_t len = 0;
+	int r = yt_emit_finish(em, "test", &out, &len, &err);
+
+	if (r < 0)
+		print_error("unexpected error: %s\n", err.msg);
+	assert_int_equal(r, 0);
+	assert_non_null(out);
+	assert_int_equal(strlen(out), len);
+	yt_emitter_free(em);
+	return out;
+}
+
+static void emit_plain(struct yt_emitter *em, const char *s)
+{
+	yt_emit_scalar(em, s, strlen(s), YT_EMIT_PLAIN);
+}
+
+static void test_emit_styles(void **state)
+{
+	struct yt_emitter *em = yt_emitter_new(4096);
+	char *out;
+
+	(void) state;
+	assert_non_null(em);
+	yt_emit_comment(em, "cloud-config");
+	yt_emit_doc_begin(em);
+	yt_emit_map_begin(em);
+	emit_plain(em, "plain");
+	emit_plain(em, "true");
+	emit_plain(em, "string");
+	yt_emit_scalar(em, "no", 2, YT_EMIT_STRING);
+	emit_plain(em, "double");
+	yt_emit_scalar(em, "it's\t", 5, YT_EMIT_STRING);
+	emit_plain(em, "utf8");
+	yt_emit_scalar(em, "\xc3\xa9t\xc3\xa9", 5, YT_EMIT_STRING);
+	emit_plain(em, "literal");
+	yt_emit_scalar(em, "a\nb\n", 4, YT_EMIT_LITERAL);
+	emit_plain(em, "no block");
+	yt_emit_scalar(em, "a \nb", 4, YT_EMIT_LITERAL);
+	emit_plain(em, "typed");
+	yt_emit_seq_begin(em);
+	yt_emit_scalar(em, "8080", 4, YT_EMIT_TYPED);
+	yt_emit_scalar(em, "a: b", 4, YT_EMIT_TYPED);
+	yt_emit_seq_begin(em);
+	yt_emit_seq_end(em);
+	yt_emit_seq_end(em);
+	yt_emit_map_end(em);
+	yt_emit_doc_end(em);
+	out = finish_ok(em);
+	assert_string_equal(out,
+			    "#cloud-config\n"
+			    "plain: true\n"
+			    "string: 'no'\n"
+			    "double: \"it's\\t\"\n"
+			    "utf8: '\xc3\xa9t\xc3\xa9'\n"
+			    "literal: |\n"
+			    "  a\n"
+			    "  b\n"
+			    "no block: \"a \\nb\"\n"
+			    "typed:\n"
+			    "- 8080\n"
+			    "- 'a: b'\n"
+			    "- []\n");
+	free(out);
+}
+
+static void assert_same_tree(const struct yt_node *a, const struct yt_node *b)
+{
+	size_t i;
+
+	assert_int_equal(a->kind, b->kind);
+	assert_int_equal(a->n, b->n);
+	if (a->kind == YT_SCALAR) {
+		assert_int_equal(a->len, b->len);
+		assert_memory_equal(a->str, b->str, a->len);
+		assert_int_equal(a->plain, b->plain);
+	}
+	for (i = 0; i < a->n; i++)
+		assert_same_tree(a->items[i], b->items[i]);
+}
+
+static void test_emit_node_keeps_types(void **state)
+{
+	static const char text[] =
+		"a: 1\n"
+		"b: 'no'\n"
+		"c: \"x\\ny\\n\"\n"
+		"d: [true, '~', ~, {e: f}, [], {}]\n"
+		"\"k\\nl\": \"trailing \\n\"\n"
+		"'': \"\"\n";
+	struct yt_emitter *em = yt_emitter_new(4096);
+	struct yt_doc *doc = parse_ok(text), *back;
+	char *out;
+
+	(void) state;
+	assert_non_null(em);
+	yt_emit_doc_begin(em);
+	yt_emit_node(em, yt_doc_root(doc));
+	yt_emit_doc_end(em);
+	out = finish_ok(em);
+	/* a multi-line string in literal style, but not as a key */
+	assert_non_null(strstr(out, "c: |\n  x\n  y\n"));
+	assert_non_null(strstr(out, "? 'k\n\n  l'\n"));
+	back = parse_ok(out);
+	assert_same_tree(yt_doc_root(doc), yt_doc_root(back));
+	yt_doc_free(back);
+	free(out);
+
+	/* the pairs merged into a mapping being written */
+	em = yt_emitter_new(4096);
+	assert_non_null(em);
+	yt_emit_doc_begin(em);
+	yt_emit_map_begin(em);
+	emit_plain(em, "first");
+	emit_plain(em, "0");
+	yt_emit_map_pairs(em, yt_doc_root(doc));
+	yt_emit_map_end(em);
+	yt_emit_doc_end(em);
+	out = finish_ok(em);
+	back = parse_ok(out);
+	assert_int_equal(yt_doc_root(back)->n, yt_doc_root(doc)->n + 2);
+	assert_scalar(yt_doc_root(back)->items[1], "0", true);
+	assert_same_tree(yt_map_get(yt_doc_root(doc), "d", NULL),
+			 yt_map_get(yt_doc_root(back), "d", NULL));
+	yt_doc_free(back);
+	yt_doc_free(doc);
+	free(out);
+}
+
+static void emit_b64_or_string(struct yt_emitter *em, const char *s, bool fast)
+{
+	if (fast)
+		assert_true(yt_emit_base64(em, s));
+	else
+		yt_emit_scalar(em, s, strlen(s), YT_EMIT_STRING);
+}
+
+/*
+ * A document with s in several places, written as a string or through
+ * yt_emit_base64: after other keys (the fast path), first in a mapping or a
+ * list (where libyaml holds events back: the usual way), at the top.
+ */
+static char *emit_around(const char *s, bool fast)
+{
+	struct yt_emitter *em = yt_emitter_new(1u << 20);
+
+	assert_non_null(em);
+	yt_emit_doc_begin(em);
+	yt_emit_map_begin(em);
+	emit_plain(em, "files");
+	yt_emit_seq_begin(em);
+	yt_emit_map_begin(em);
+	emit_plain(em, "path");
+	yt_emit_scalar(em, "/x", 2, YT_EMIT_STRING);
+	emit_plain(em, "content");
+	emit_b64_or_string(em, s, fast);
+	emit_plain(em, "after");
+	yt_emit_scalar(em, "x", 1, YT_EMIT_STRING);
+	yt_emit_map_end(em);
+	yt_emit_map_begin(em);
+	emit_plain(em, "content");
+	emit_b64_or_string(em, s, fast);
+	yt_emit_map_end(em);
+	yt_emit_seq_begin(em);
+	emit_b64_or_string(em, s, fast);
+	emit_b64_or_string(em, s, fast);
+	yt_emit_seq_end(em);
+	yt_emit_seq_end(em);
+	emit_plain(em, "last");
+	emit_b64_or_string(em, s, fast);
+	yt_emit_map_end(em);
+	yt_emit_doc_end(em);
+	return finish_ok(em);
+}
+
+static void test_emit_base64_as_string(void **state)
+{
+	static const char b64[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const char *const fixed[] = { "A", "=", "==", "+", "/", "+/+/", "0", "Zm9v", "true",
+				      "yes", "null", "Zg==", "-", "0755" };
+	const char *const not_b64[] = { "", "a b", "Zm9v\n", "Zg==\t", "-", "\xc3\xa9" };
+	char *big = malloc(96 * 1024 + 1), *want, *got;
+	struct yt_emitter *em;
+	size_t i;
+
+	(void) state;
+	assert_non_null(big);
+	for (i = 0; i < 96 * 1024; i++)
+		big[i] = b64[(i * 7 + i / 64) % 64];
+	big[96 * 1024] = '\0';
+	for (i = 0; i <= ARRAY_SIZE(fixed); i++) {
+		const char *v = i < ARRAY_SIZE(fixed) ? fixed[i] : big;
+
+		if (i < ARRAY_SIZE(fixed) && (streq(v, "-") || streq(v, "0755")))
+			continue;	/* not base64: below */
+		want = emit_around(v, false);
+		got = emit_around(v, true);
+		assert_string_equal(got, want);
+		free(want);
+		free(got);
+	}
+	free(big);
+
+	/* anything else: false, and nothing written */
+	for (i = 0; i < ARRAY_SIZE(not_b64); i++) {
+		em = yt_emitter_new(4096);
+		assert_non_null(em);
+		yt_emit_doc_begin(em);
+		yt_emit_seq_begin(em);
+		assert_false(yt_emit_base64(em, not_b64[i]));
+		yt_emit_seq_end(em);
+		yt_emit_doc_end(em);
+		got = finish_ok(em);
+		assert_string_equal(got, "[]\n");
+		free(got);
+	}
+}
+
+static void test_emit_refusals(void **state)
+{
+	struct muster_err err = { 0 };
+	struct yt_emitter *em;
+	char *out = NULL, big[100];
+	size_t len = 0;
+
+	(void) state;
+	/* a comment only before the document, and on one line */
+	em = yt_emitter_new(4096);
+	assert_non_null(em);
+	yt_emit_doc_begin(em);
+	yt_emit_comment(em, "late");
+	yt_emit_scalar(em, "x", 1, YT_EMIT_STRING);
+	yt_emit_doc_end(em);
+	assert_int_equal(yt_emit_finish(em, "doc", &out, &len, &err), -1);
+	assert_int_equal(err.code, MUSTER_E_INVALID);
+	assert_string_equal(err.msg, "cannot render doc: a comment after the document began");
+	assert_null(out);
+	yt_emitter_free(em);
+
+	em = yt_emitter_new(4096);
+	assert_non_null(em);
+	yt_emit_comment(em, "two\nlines");
+	yt_emit_doc_begin(em);
+	yt_emit_scalar(em, "x", 1, YT_EMIT_STRING);
+	yt_emit_doc_end(em);
+	assert_int_equal(yt_emit_finish(em, "doc", &out, &len, &err), -1);
+	assert_string_equal(err.msg, "cannot render doc: a comment holds a control character");
+	yt_emitter_free(em);
+
+	/* events out of order: libyaml's word for it */
+	em = yt_emitter_new(4096);
+	assert_non_null(em);
+	yt_emit_doc_begin(em);
+	yt_emit_map_end(em);
+	assert_int_equal(yt_emit_finish(em, "doc", &out, &len, &err), -1);
+	assert_int_equal(err.code, MUSTER_E_INVALID);
+	assert_true(strncmp(err.msg, "cannot render doc: expected ", 28) == 0);
+	yt_emitter_free(em);
+
+	/* the cap on the output */
+	memset(big, 'x', sizeof(big));
+	em = yt_emitter_new(64);
+	assert_non_null(em);
+	yt_emit_doc_begin(em);
+	yt_emit_scalar(em, big, sizeof(big), YT_EMIT_STRING);
+	yt_emit_doc_end(em);
+	assert_int_equal(yt_emit_finish(em, "doc", &out, &len, &err), -1);
+	assert_int_equal(err.code, MUSTER_E_NOMEM);
+	assert_string_equal(err.msg, "cannot render doc: out of memory or over 64 bytes");
+	assert_null(out);
+	yt_emitter_free(em);
+
+	/* a document not ended */
+	em = yt_emitter_new(64);
+	assert_non_null(em);
+	yt_emit_doc_begin(em);
+	yt_emit_map_begin(em);
+	assert_int_equal(yt_emit_finish(em, "doc", &out, &len, &err), -1);
+	assert_int_equal(err.code, MUSTER_E_INVALID);
+	assert_string_equal(err.msg, "cannot render doc: the document was not ended");
+	assert_null(out);
+	yt_emitter_free(em);
+
+	/* freeing an unfinished emitter, or none */
+	em = yt_emitter_new(64);
+	assert_non_null(em);
+	yt_emit_doc_begin(em);
+	yt_emit_map_begin(em);
+	yt_emitter_free(em);
+	yt_emitter_free(NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -490,6 +792,10 @@ int main(void)
 		cmocka_unit_test(test_size_cap),
 		cmocka_unit_test(test_node_cap),
 		cmocka_unit_test(test_kind_names),
+		cmocka_unit_test(test_emit_styles),
+		cmocka_unit_test(test_emit_node_keeps_types),
+		cmocka_unit_test(test_emit_base64_as_string),
+		cmocka_unit_test(test_emit_refusals),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
