@@ -101,10 +101,11 @@ export MUSTER_SANITIZED ?=
 export ASAN_OPTIONS ?= detect_leaks=1:abort_on_error=0
 export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 
-check-unit: $(UNIT_BIN)
+# (clean-results first, also under make -j: the tests write where it removes)
+check-unit: $(UNIT_BIN) | clean-results
 	@for t in $(UNIT_BIN); do tests/run $(RESULTS) unit-$$(basename $$t) $$t; done
 
-check-golden: $(BUILD)/muster agent
+check-golden: $(BUILD)/muster agent | clean-results
 	@tests/run $(RESULTS) manifest tests/manifest/run
 	@tests/run $(RESULTS) plan tests/plan/run
 	@tests/run $(RESULTS) cli tests/cli/run
