@@ -992,9 +992,8 @@ int store_vm_upsert(struct store *s, const char *fleet,
 	return 0;
 }
 
-/* at: the event's time (unix ms); 0: now. */
 /*
- * The event from -> to of VM vm, whose row is vm_id, at (0: now); with
+ * The event from -> to of VM vm, whose row is vm_id, at (unix ms; 0: now); with
  * row, the row's state and times too (a note right after a transition in
  * the same transaction leaves the row as the transition wrote it).
  */

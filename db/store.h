@@ -173,7 +173,8 @@ struct store_vm_step {
  * result of one side effect and the intent of the next, so that each side
  * effect costs one commit. Events, fields and errors as in the functions
  * named in struct store_vm_step; the note is recorded after the transition,
- * so its from and to are the new state.
+ * so its from and to are the new state (and the VM's row keeps the times
+ * the transition gave it).
  */
 int store_vm_step(struct store *s, const char *fleet, const char *vm,
 		  const struct store_vm_step *step, int64_t run_id, struct muster_err *err) WUR;

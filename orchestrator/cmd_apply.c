@@ -1237,6 +1237,18 @@ out:
 		fprintf(stderr, "muster apply: %s\n", err.msg);
 done:
 	runlock_release(lock);
+	if (res.stuck) {
+		/*
+		 * A worker still in a libvirt call that has not returned (past
+		 * ready_timeout) would go on, when it does, with this run's state:
+		 * none of it is freed, and the process ends here, not in main.
+		 */
+		fprintf(stderr, "muster apply: %zu worker%s still in a call that has not returned: "
+			"exiting without it\n", res.stuck, res.stuck == 1 ? "" : "s");
+		fflush(stdout);
+		fflush(stderr);
+		_exit(rc);
+	}
 	for (i = 0; images && i < hosts.n; i++) {
 		size_t j;
 

@@ -307,6 +307,7 @@ out:
 			w[i].detached = true;
 			pthread_mutex_unlock(&r->lock);
 			pthread_detach(w[i].tid);
+			ret->stuck++;
 			continue;
 		}
 		if (w[i].ready)

@@ -51,6 +51,8 @@ struct executor_result {
 	size_t skipped;		/* items never started: the failure budget ran out */
 	size_t batches;		/* batches run */
 	bool stopped;		/* the budget stopped the run */
+	size_t stuck;		/* workers left in a call that has not returned: what they
+				 * use (shared, and their contexts) must outlive the run */
 };
 
 /*

@@ -247,6 +247,7 @@ static void test_item_timeout(void **state)
 	assert_int_equal(r.done, 7);
 	assert_string_equal(s.last_why, "timed out after 1s");
 	assert_true(took < 3.3);	/* the run did not wait for the stuck item */
+	assert_int_equal(r.stuck, 1);	/* and said it left a worker in it */
 	/* the straggler comes back later: let it, before s goes away */
 	while (atomic_load(&s.finished) < 8 && tries++ < 60)
 		nanosleep(&wait, NULL);
