@@ -19,8 +19,16 @@ static void afile_reset(struct afile *f)
 
 int afile_open(struct afile *f, const char *path, mode_t mode, struct muster_err *err)
 {
+	struct stat st;
+
 	f->fd = -1;
 	f->tmp = NULL;
+	/* a device, FIFO or socket would be replaced by a file (as root, /dev/null too) */
+	if (stat(path, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ||
+				     S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+		return err_set(err, MUSTER_E_INVALID,
+			       "'%s' is not a regular file: muster writes a new file over the old "
+			       "one, it does not write into devices or pipes", path);
 	f->path = strdup(path);
 	if (!f->path || asprintf(&f->tmp, "%s.tmp-XXXXXX", path) < 0) {
 		f->tmp = NULL;

@@ -2,7 +2,8 @@
  * afile.h: files written atomically: a temporary name in the same
  * directory, created with the final mode whatever the umask, fsync'd, then
  * renamed over the final name (and the directory fsync'd). A crash leaves
- * the old file or the new one, never half of one.
+ * the old file or the new one, never half of one. A path that names a
+ * device, a FIFO or a socket is refused (it would be replaced).
  */
 #ifndef MUSTER_AFILE_H
 #define MUSTER_AFILE_H

@@ -4,10 +4,15 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "afile.h"
 #include "buf.h"
 #include "err.h"
 #define LOG_TAG "test"
@@ -395,6 +400,37 @@ static void test_log_hold(void **state)
 			    "muster: info: three\nmuster: warning: four\n");
 }
 
+/* A file is replaced whole; a FIFO (or a device: /dev/null) is refused and left as it is. */
+static void test_afile_regular_only(void **state)
+{
+	char dir[] = "/tmp/muster-afile-XXXXXX", path[64], fifo[64];
+	struct muster_err err;
+	struct stat st;
+	FILE *f;
+	char got[16] = "";
+
+	(void) state;
+	assert_non_null(mkdtemp(dir));
+	(void) snprintf(path, sizeof(path), "%s/file", dir);
+	(void) snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	assert_int_equal(afile_write_all(path, "one\n", 4, 0644, &err), 0);
+	assert_int_equal(afile_write_all(path, "two\n", 4, 0644, &err), 0);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(got, sizeof(got), f));
+	fclose(f);
+	assert_string_equal(got, "two\n");
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(afile_write_all(fifo, "x\n", 2, 0644, &err), -1);
+	assert_int_equal(err.code, MUSTER_E_INVALID);
+	assert_non_null(strstr(err.msg, "is not a regular file"));
+	assert_int_equal(stat(fifo, &st), 0);
+	assert_true(S_ISFIFO(st.st_mode));
+	assert_int_equal(unlink(fifo), 0);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0);	/* and no temporary file was left */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -412,6 +448,7 @@ int main(void)
 		cmocka_unit_test(test_err_set_errno),
 		cmocka_unit_test(test_err_prefix),
 		cmocka_unit_test(test_log_hold),
+		cmocka_unit_test(test_afile_regular_only),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
