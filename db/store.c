@@ -1037,23 +1037,17 @@ static int event_put(struct store *s, const char *vm, int64_t vm_id, enum vm_sta
 	return 0;
 }
 
-static int vm_transition_at(struct store *s, const char *fleet, const char *vm,
-			    enum vm_state to, const char *detail, int64_t run_id, int64_t at,
-			    struct muster_err *err)
+/* The VM's transition to to, now. */
+static int vm_transition(struct store *s, const char *fleet, const char *vm,
+			 enum vm_state to, const char *detail, int64_t run_id,
+			 struct muster_err *err)
 {
 	int64_t vm_id;
 	enum vm_state from;
 
 	if (vm_find(s, fleet, vm, &vm_id, &from, err) < 0)
 		return -1;
-	return event_put(s, vm, vm_id, from, to, detail, run_id, at, true, err);
-}
-
-static int vm_transition(struct store *s, const char *fleet, const char *vm,
-			 enum vm_state to, const char *detail, int64_t run_id,
-			 struct muster_err *err)
-{
-	return vm_transition_at(s, fleet, vm, to, detail, run_id, 0, err);
+	return event_put(s, vm, vm_id, from, to, detail, run_id, 0, true, err);
 }
 
 int store_vm_transition(struct store *s, const char *fleet, const char *vm,
@@ -1533,7 +1527,7 @@ int store_vm_note(struct store *s, const char *fleet, const char *vm, const char
 	if (check_name("fleet", fleet, err) < 0 || check_name("vm", vm, err) < 0)
 		return -1;
 	if (tx_begin(s, err) < 0 || vm_find(s, fleet, vm, &vm_id, &now, err) < 0 ||
-	    vm_transition(s, fleet, vm, now, detail, run_id, err) < 0 ||
+	    event_put(s, vm, vm_id, now, now, detail, run_id, 0, true, err) < 0 ||
 	    tx_commit(s, err) < 0) {
 		tx_rollback(s);
 		err_prefix(err, "cannot record event for '%s'", vm);
@@ -2087,7 +2081,7 @@ int store_vm_installed(struct store *s, const char *fleet, const char *vm, const
 		return -1;
 	if (tx_begin(s, err) < 0 || vm_find(s, fleet, vm, &vm_id, &now, err) < 0 ||
 	    installed_set(s, vm_id, store_now(s), err) < 0 ||
-	    vm_transition(s, fleet, vm, now, detail, run_id, err) < 0 ||
+	    event_put(s, vm, vm_id, now, now, detail, run_id, 0, true, err) < 0 ||
 	    tx_commit(s, err) < 0) {
 		tx_rollback(s);
 		err_prefix(err, "cannot record the install of '%s'", vm);
