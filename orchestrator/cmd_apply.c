@@ -26,6 +26,7 @@
 #include "installer.h"
 #include "keystore.h"
 #include "log.h"
+#include "progress.h"
 #include "provision.h"
 #include "runlock.h"
 #include "statedir.h"
@@ -55,8 +56,8 @@ struct apply_run {
 	size_t *failed;			/* the failed items' VMs */
 	size_t n_failed;
 	size_t n_items, finished;
-	bool tty;			/* stdout is a terminal: a live line */
-	struct timespec t0;
+	size_t *item_of;		/* per VM (manifest index): its work item, if any */
+	struct progress *progress;
 };
 
 /* A worker: its own store connection (its steps go through the run's
@@ -148,34 +149,24 @@ static double seconds_since(const struct timespec *t0)
 	return (double) (t.tv_sec - t0->tv_sec) + (double) (t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-/*
- * Serialised by the executor. On a terminal one live line (done, failed,
- * elapsed, the last VM), failures on lines of their own; elsewhere a plain
- * line per VM.
- */
+/* Serialised by the executor; what succeeded was shown as its transitions were recorded. */
 static void outcome(void *shared, size_t i, bool ok, const char *why)
 {
 	struct apply_run *run = shared;
-	const char *name = run->fleet.m->vms[run->vm[i]].name;
 
 	run->finished++;
-	if (!ok)
-		run->failed[run->n_failed++] = run->vm[i];
-	if (run->tty) {
-		if (!ok)
-			fprintf(stdout, "\r\033[K");
-		if (!ok)
-			fprintf(stderr, "muster apply: %s\n", why);
-		if (!run->cli->quiet)
-			printf("\r\033[K[%zu/%zu] %zu done, %zu failed, %.1fs  %s %s", run->finished,
-			       run->n_items, run->finished - run->n_failed, run->n_failed,
-			       seconds_since(&run->t0), name, ok ? "started" : "failed");
-	} else if (!ok) {
-		fprintf(stderr, "muster apply: %s\n", why);
-	} else if (!run->cli->quiet) {
-		printf("%s: %s: started\n", name, plan_action_to_string(run->action[i]));
-	}
-	fflush(stdout);
+	if (ok)
+		return;
+	run->failed[run->n_failed++] = run->vm[i];
+	progress_failed(run->progress, i, why);
+}
+
+/* A worker's transition, recorded (provision_fleet.on_state). */
+static void on_state(void *userdata, size_t vm, enum vm_state to)
+{
+	struct apply_run *run = userdata;
+
+	progress_state(run->progress, run->item_of[vm], to);
 }
 
 /* ---- readiness: the agent's reports --------------------------------------------- */
@@ -248,8 +239,10 @@ static void on_agent(void *userdata, size_t k, const struct channel_msg *msg)
 		if (!rw->booted[k] &&
 		    store_vm_transition(run->st, m->fleet, m->vms[vm].name, VM_STATE_BOOTED,
 					msg->kind == CHANNEL_PHASE && msg->n_addrs ? msg->addrs[0] :
-					"agent connected", run->fleet.run_id, &err) == 0)
+					"agent connected", run->fleet.run_id, &err) == 0) {
 			rw->booted[k] = true;
+			progress_state(run->progress, rw->items[k], VM_STATE_BOOTED);
+		}
 		break;
 	case CHANNEL_READY:
 		if (!keys_match(run, vm, msg)) {
@@ -264,6 +257,7 @@ static void on_agent(void *userdata, size_t k, const struct channel_msg *msg)
 		}
 		rw->done[k] = true;
 		rw->remaining--;
+		progress_state(run->progress, rw->items[k], VM_STATE_READY);
 		break;
 	case CHANNEL_ERROR:
 		ready_fail(rw, k, "%s failed: %s", msg->phase ? msg->phase : "bootstrap",
@@ -353,6 +347,7 @@ static void install_poll(struct ready_wait *rw, size_t k)
 		ready_fail(rw, k, "%s", err.msg);
 		return;
 	}
+	progress_state(run->progress, rw->items[k], VM_STATE_STARTED);
 	r = listen_agent(rw, k, &err);
 	if (r < 0) {
 		ready_fail(rw, k, "%s", err.msg);
@@ -423,6 +418,7 @@ static void wait_ready(void *shared, const size_t *items, size_t n,
 		for (k = 0; k < n; k++)
 			if (rw.installing[k] && !rw.done[k])
 				install_poll(&rw, k);
+		progress_tick(run->progress);
 	}
 	for (k = 0; k < n; k++)
 		if (!rw.done[k])
@@ -1008,6 +1004,7 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	char ***kernels = NULL, ***initrds = NULL;
 	struct installer_local *inst = NULL;
 	const char **image_formats = NULL, **names = NULL, **placed = NULL;
+	const char **item_names = NULL, **item_actions = NULL;
 	bool *used = NULL, agent_gzip = false;
 	size_t *all = NULL, i, n_items = 0, n_destroy = 0, prune_failed = 0;
 	atomic_bool *validated = NULL;
@@ -1166,7 +1163,10 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	}
 	validated = calloc(m->n_groups + 1, sizeof(*validated));
 	agent_paths = calloc(m->n_vms + 1, sizeof(*agent_paths));
-	if (!validated || !agent_paths) {
+	item_names = calloc(n_items + 1, sizeof(*item_names));
+	item_actions = calloc(n_items + 1, sizeof(*item_actions));
+	run.item_of = calloc(m->n_vms + 1, sizeof(*run.item_of));
+	if (!validated || !agent_paths || !item_names || !item_actions || !run.item_of) {
 		err_nomem(&err);
 		goto out;
 	}
@@ -1182,6 +1182,7 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		/* a test hook: agent sockets where a fake guest can bind them */
 		.channel_dir = getenv("MUSTER_TEST_CHANNEL_DIR"),
 		.agent_paths = agent_paths,
+		.on_state = on_state, .on_state_data = &run,
 	};
 	run.host_of = host_of;
 	run.st = st;
@@ -1194,13 +1195,24 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 					    .max_fail_percent = m->batch_max_fail_percent,
 					    .item_timeout_s = m->ready_timeout };
 
+		struct progress_opts po = {
+			.out = stdout, .tty = isatty(STDOUT_FILENO), .quiet = cli->quiet,
+			.n_items = n_items, .batch_size = m->batch_size,
+			.names = item_names, .actions = item_actions,
+		};
+
+		for (i = 0; i < n_items; i++) {
+			item_names[i] = m->vms[run.vm[i]].name;
+			item_actions[i] = plan_action_to_string(run.action[i]);
+			run.item_of[run.vm[i]] = i;
+		}
 		run.n_items = n_items;
-		run.tty = isatty(STDOUT_FILENO);
-		clock_gettime(CLOCK_MONOTONIC, &run.t0);
+		if (progress_new(&po, &run.progress, &err) < 0)
+			goto out;
 		if (executor_run(n_items, &eo, &ops, &run, &res, &err) < 0)
 			goto out;
-		if (run.tty && n_items && !cli->quiet)
-			printf("\n");
+		if (n_items)
+			progress_end(run.progress);
 	}
 	if (do_prune)
 		prune_failed = prune(m, plan, &hosts, st, run_id);
@@ -1282,6 +1294,10 @@ done:
 	for (i = 0; agent_paths && i < m->n_vms; i++)
 		free(agent_paths[i]);
 	free(agent_paths);
+	progress_free(run.progress);
+	free(item_names);
+	free(item_actions);
+	free(run.item_of);
 	free(run.vm);
 	free(run.action);
 	free(run.failed);

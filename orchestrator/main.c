@@ -27,7 +27,10 @@ static const struct cmd commands[] = {
 	  "batch.parallel workers: a linked clone of its image, its seed, its domain,\n"
 	  "started. A run stops after the batch in which failures cross\n"
 	  "batch.max_fail_percent. VMs no longer in the manifest are destroyed only\n"
-	  "with --prune. A rerun resumes where a crash stopped; one run at a time.\n" },
+	  "with --prune. A rerun resumes where a crash stopped; one run at a time.\n"
+	  "On a terminal a live display: the batch, its VMs under way with their\n"
+	  "state and time in it, the totals; elsewhere a line per transition\n"
+	  "(VM: ACTION: STATE). Failures: standard error, a line each (-q: only them).\n" },
 	{ "start", 1, 256, cmd_start, "FILE [VM|GROUP...]",
 	  "start VMs (all of the fleet's when none is named)",
 	  "Starts the named VMs, or the VMs of the named groups, or the whole fleet.\n" },

@@ -88,6 +88,8 @@ static int flush(const struct provision_fleet *f, struct provision_worker *w, si
 					   f->run_id, err) :
 			store_vm_step(w->st, f->m->fleet, f->m->vms[vm].name, &s, f->run_id, err)) < 0)
 		return -1;
+	if (s.to != VM_STATE_MAX && f->on_state)
+		f->on_state(f->on_state_data, vm, s.to);
 	p->group = NULL;
 	p->has_spec = false;
 	p->to = VM_STATE_MAX;

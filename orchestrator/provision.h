@@ -49,6 +49,9 @@ struct provision_fleet {
 	 * batch need not ask for it, one VM after the other. The caller frees.
 	 */
 	char **agent_paths;
+	/* Optional: told of each transition once it is recorded, on the worker's thread. */
+	void (*on_state)(void *userdata, size_t vm, enum vm_state to);
+	void *on_state_data;
 };
 
 /*
