@@ -56,7 +56,7 @@ struct apply_run {
 	size_t *failed;			/* the failed items' VMs */
 	size_t n_failed;
 	size_t n_items, finished;
-	size_t *item_of;		/* per VM (manifest index): its work item, if any */
+	size_t *item_of;		/* per VM (manifest index): its work item, or SIZE_MAX */
 	struct progress *progress;
 };
 
@@ -1201,6 +1201,8 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 			.names = item_names, .actions = item_actions,
 		};
 
+		for (i = 0; i < m->n_vms; i++)
+			run.item_of[i] = SIZE_MAX;	/* not worked on: progress_state ignores it */
 		for (i = 0; i < n_items; i++) {
 			item_names[i] = m->vms[run.vm[i]].name;
 			item_actions[i] = plan_action_to_string(run.action[i]);
