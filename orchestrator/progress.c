@@ -87,14 +87,25 @@ static size_t columns(const struct progress *p)
 	return 80;
 }
 
-/* Where item it is: 0 being made, 1 booted, 2 started (both waiting, perhaps, for ready), 3 at rest. */
-static int stage(const struct item *it)
+/* Where an item is; the list shows the first three, in this order. */
+enum stage { MAKING, BOOTED, STARTED, READY, FAILED, WAITING, STAGE_MAX };
+
+static enum stage stage(const struct item *it)
 {
-	if (it->failed || it->state == VM_STATE_READY || it->state == VM_STATE_MAX)
-		return 3;
-	if (it->state == VM_STATE_BOOTED)
-		return 1;
-	return it->state == VM_STATE_STARTED ? 2 : 0;
+	if (it->failed)
+		return FAILED;
+	switch (it->state) {
+	case VM_STATE_MAX:
+		return WAITING;
+	case VM_STATE_READY:
+		return READY;
+	case VM_STATE_BOOTED:
+		return BOOTED;
+	case VM_STATE_STARTED:
+		return STARTED;
+	default:
+		return MAKING;
+	}
 }
 
 /* One line of the display into b, cut to cols - 1 columns (a wrapped line would break the redraw). */
@@ -115,29 +126,22 @@ static void draw(struct progress *p, struct buf *b, bool final)
 	size_t cols = columns(p), bs = p->o.batch_size, n = p->o.n_items;
 	size_t first = p->batch * bs, end = first + bs < n ? first + bs : n;
 	/* (the batch's items are first..end-1: the executor takes them in order) */
-	size_t count[4] = { 0 }, b_count[4] = { 0 }, failed = 0, b_failed = 0, ready = 0, b_ready = 0;
+	size_t count[STAGE_MAX] = { 0 }, b_count[STAGE_MAX] = { 0 };
 	size_t i, start = 0, shown = 0, more = 0, per_line, entry = (size_t) p->name_cols + 18;
 	int64_t now = now_ms();
-	int st;
+	enum stage st;
 
 	for (i = 0; i < n; i++) {
-		const struct item *it = &p->items[i];
-		bool in_batch = i >= first && i < end;
-
-		count[stage(it)]++;
-		b_count[stage(it)] += in_batch;
-		failed += it->failed;
-		b_failed += in_batch && it->failed;
-		ready += !it->failed && it->state == VM_STATE_READY;
-		b_ready += in_batch && !it->failed && it->state == VM_STATE_READY;
+		count[stage(&p->items[i])]++;
+		b_count[stage(&p->items[i])] += i >= first && i < end;
 	}
 	start = b->len;
 	(void) buf_printf(b, "batch %zu/%zu: %zu making, %zu started, %zu booted, %zu ready, "
-			  "%zu failed", p->batch + 1, (n + bs - 1) / bs, b_count[0], b_count[2],
-			  b_count[1], b_ready, b_failed);
+			  "%zu failed", p->batch + 1, (n + bs - 1) / bs, b_count[MAKING],
+			  b_count[STARTED], b_count[BOOTED], b_count[READY], b_count[FAILED]);
 	line_end(b, start, cols);
 	per_line = cols > entry + 2 ? (cols - 2) / entry : 1;
-	for (st = 0; st < 3 && !final; st++)
+	for (st = MAKING; st <= STARTED && !final; st++)
 		for (i = first; i < end; i++) {
 			const struct item *it = &p->items[i];
 
@@ -166,8 +170,8 @@ static void draw(struct progress *p, struct buf *b, bool final)
 	}
 	start = b->len;
 	(void) buf_printf(b, "[%zu/%zu] %zu started, %zu booted, %zu ready, %zu failed, %.1fs",
-			  count[1] + count[2] + ready + failed, n, count[2], count[1], ready, failed,
-			  (double) (now - p->t0_ms) / 1000.0);
+			  n - count[MAKING] - count[WAITING], n, count[STARTED], count[BOOTED],
+			  count[READY], count[FAILED], (double) (now - p->t0_ms) / 1000.0);
 	line_end(b, start, cols);
 }
 
@@ -236,20 +240,22 @@ void progress_failed(struct progress *p, size_t i, const char *why)
 	(void) pthread_mutex_unlock(&p->lock);
 }
 
-void progress_tick(struct progress *p)
+/* redraw, from outside */
+static void redraw_locked(struct progress *p, bool force, bool final)
 {
 	if (!p)
 		return;
 	(void) pthread_mutex_lock(&p->lock);
-	redraw(p, false, false);
+	redraw(p, force, final);
 	(void) pthread_mutex_unlock(&p->lock);
+}
+
+void progress_tick(struct progress *p)
+{
+	redraw_locked(p, false, false);
 }
 
 void progress_end(struct progress *p)
 {
-	if (!p)
-		return;
-	(void) pthread_mutex_lock(&p->lock);
-	redraw(p, true, true);
-	(void) pthread_mutex_unlock(&p->lock);
+	redraw_locked(p, true, true);
 }
