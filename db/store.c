@@ -42,6 +42,7 @@ enum store_sql {
 	SQL_VM_LIST,
 	SQL_VM_TRANSITION,
 	SQL_EVENT_INSERT,
+	SQL_VM_TOUCH,
 	SQL_EVENT_LIST,
 	SQL_RUN_BEGIN,
 	SQL_RUN_END,
@@ -114,9 +115,11 @@ static const char *const store_sql_text[SQL_MAX] = {
 		" last_error = CASE WHEN ?4 THEN ?5 ELSE last_error END,"
 		" ready_at = CASE WHEN ?6 THEN ?3 ELSE ready_at END"
 		" WHERE id = ?1",
+	/* from: the row's state as it is; to NULL: a note (to = from) */
 	[SQL_EVENT_INSERT] =
 		"INSERT INTO events (vm_id, run_id, at, from_state, to_state, detail)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+		" SELECT id, ?2, ?3, state, coalesce(?4, state), ?5 FROM vms WHERE id = ?1",
+	[SQL_VM_TOUCH] = "UPDATE vms SET updated_at = ?2 WHERE id = ?1",
 	[SQL_EVENT_LIST] =
 		"SELECT v.name, e.at, e.from_state, e.to_state, e.detail"
 		" FROM events e JOIN vms v ON v.id = e.vm_id"
@@ -156,9 +159,9 @@ static const char *const store_sql_text[SQL_MAX] = {
 		" WHERE public_key IS NOT excluded.public_key"
 		" OR fingerprint IS NOT excluded.fingerprint",
 	[SQL_VM_SET_SPEC] =
-		"UPDATE vms SET domain = ?3, uuid = ?4, config_hash = ?5, base_hash = ?6,"
-		" rebuilt_at = CASE WHEN ?7 THEN ?8 ELSE rebuilt_at END, updated_at = ?8"
-		" WHERE name = ?2 AND fleet_id = (SELECT id FROM fleets WHERE name = ?1)",
+		"UPDATE vms SET domain = ?2, uuid = ?3, config_hash = ?4, base_hash = ?5,"
+		" rebuilt_at = CASE WHEN ?6 THEN ?7 ELSE rebuilt_at END, updated_at = ?7"
+		" WHERE id = ?1",
 	[SQL_FLEET_NAMES] = "SELECT name FROM fleets ORDER BY name",
 	/* ?1 NULL: every fleet's */
 	[SQL_FORWARD_LIST] =
@@ -993,31 +996,20 @@ int store_vm_upsert(struct store *s, const char *fleet,
 }
 
 /*
- * The event from -> to of VM vm, whose row is vm_id, at (unix ms; 0: now); with
+ * An event of VM vm, whose row is vm_id: its transition to to, or a note
+ * (to VM_STATE_MAX: from and to its state as it is), at (unix ms; 0: now).
+ * The event is written first, so its from is the state the row had. With
  * row, the row's state and times too (a note right after a transition in
- * the same transaction leaves the row as the transition wrote it).
+ * the same transaction leaves the row as the transition wrote it; a note
+ * alone only marks it updated).
  */
-static int event_put(struct store *s, const char *vm, int64_t vm_id, enum vm_state from,
-		     enum vm_state to, const char *detail, int64_t run_id, int64_t at, bool row,
+static int event_put(struct store *s, const char *vm, int64_t vm_id, enum vm_state to,
+		     const char *detail, int64_t run_id, int64_t at, bool row,
 		     struct muster_err *err)
 {
 	int64_t now = at ? at : store_now(s);
+	bool note = to == VM_STATE_MAX;
 
-	if (row) {
-		_cleanup_reset_ sqlite3_stmt *st = NULL;
-
-		if (stmt_get(s, SQL_VM_TRANSITION, &st, err) < 0)
-			return -1;
-		if (bind_int64(st, 1, vm_id) < 0 ||
-		    bind_text(st, 2, vm_state_to_string(to)) < 0 ||
-		    bind_int64(st, 3, now) < 0 ||
-		    bind_int64(st, 4, to == VM_STATE_FAILED) < 0 ||
-		    bind_text(st, 5, detail) < 0 ||
-		    bind_int64(st, 6, to == VM_STATE_READY) < 0)
-			return db_fail(s, err);
-		if (step_done(s, st, err) < 0)
-			return -1;
-	}
 	{
 		_cleanup_reset_ sqlite3_stmt *st = NULL;
 
@@ -1026,14 +1018,35 @@ static int event_put(struct store *s, const char *vm, int64_t vm_id, enum vm_sta
 		if (bind_int64(st, 1, vm_id) < 0 ||
 		    bind_optional(st, 2, run_id) < 0 ||
 		    bind_int64(st, 3, now) < 0 ||
-		    bind_text(st, 4, vm_state_to_string(from)) < 0 ||
-		    bind_text(st, 5, vm_state_to_string(to)) < 0 ||
-		    bind_text(st, 6, detail) < 0)
+		    bind_text(st, 4, note ? NULL : vm_state_to_string(to)) < 0 ||
+		    bind_text(st, 5, detail) < 0)
+			return db_fail(s, err);
+		if (step_done(s, st, err) < 0)
+			return -1;
+		if (sqlite3_changes(s->db) == 0)
+			return err_set(err, MUSTER_E_NOTFOUND, "vm '%s' has no row %" PRId64,
+				       vm, vm_id);
+	}
+	if (row) {
+		_cleanup_reset_ sqlite3_stmt *st = NULL;
+
+		if (stmt_get(s, note ? SQL_VM_TOUCH : SQL_VM_TRANSITION, &st, err) < 0)
+			return -1;
+		if (note ? bind_int64(st, 1, vm_id) < 0 || bind_int64(st, 2, now) < 0 :
+			   bind_int64(st, 1, vm_id) < 0 ||
+			   bind_text(st, 2, vm_state_to_string(to)) < 0 ||
+			   bind_int64(st, 3, now) < 0 ||
+			   bind_int64(st, 4, to == VM_STATE_FAILED) < 0 ||
+			   bind_text(st, 5, detail) < 0 ||
+			   bind_int64(st, 6, to == VM_STATE_READY) < 0)
 			return db_fail(s, err);
 		if (step_done(s, st, err) < 0)
 			return -1;
 	}
-	log_debug("vm '%s': %s -> %s", vm, vm_state_to_string(from), vm_state_to_string(to));
+	if (note)
+		log_debug("vm '%s': %s", vm, detail ? detail : "(note)");
+	else
+		log_debug("vm '%s': -> %s", vm, vm_state_to_string(to));
 	return 0;
 }
 
@@ -1047,7 +1060,7 @@ static int vm_transition(struct store *s, const char *fleet, const char *vm,
 
 	if (vm_find(s, fleet, vm, &vm_id, &from, err) < 0)
 		return -1;
-	return event_put(s, vm, vm_id, from, to, detail, run_id, 0, true, err);
+	return event_put(s, vm, vm_id, to, detail, run_id, 0, true, err);
 }
 
 int store_vm_transition(struct store *s, const char *fleet, const char *vm,
@@ -1478,23 +1491,23 @@ fail:
 	return -1;
 }
 
-/* Record the spec of VM vm of fleet (store_vm_set_spec); inside a transaction. */
-static int vm_set_spec(struct store *s, const char *fleet, const char *vm,
+/* Record the spec of VM vm, whose row is vm_id (store_vm_set_spec); inside a transaction. */
+static int vm_set_spec(struct store *s, const char *vm, int64_t vm_id,
 		       const struct store_vm_spec *spec, struct muster_err *err)
 {
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
 
 	if (stmt_get(s, SQL_VM_SET_SPEC, &st, err) < 0)
 		return -1;
-	if (bind_text(st, 1, fleet) < 0 || bind_text(st, 2, vm) < 0 ||
-	    bind_text(st, 3, spec->domain) < 0 || bind_text(st, 4, spec->uuid) < 0 ||
-	    bind_text(st, 5, spec->config_hash) < 0 || bind_text(st, 6, spec->base_hash) < 0 ||
-	    bind_int64(st, 7, spec->rebuilt) < 0 || bind_int64(st, 8, store_now(s)) < 0)
+	if (bind_int64(st, 1, vm_id) < 0 ||
+	    bind_text(st, 2, spec->domain) < 0 || bind_text(st, 3, spec->uuid) < 0 ||
+	    bind_text(st, 4, spec->config_hash) < 0 || bind_text(st, 5, spec->base_hash) < 0 ||
+	    bind_int64(st, 6, spec->rebuilt) < 0 || bind_int64(st, 7, store_now(s)) < 0)
 		return db_fail(s, err);
 	if (step_done(s, st, err) < 0)
 		return -1;
 	if (sqlite3_changes(s->db) == 0)
-		return err_set(err, MUSTER_E_NOTFOUND, "fleet '%s' has no vm '%s'", fleet, vm);
+		return err_set(err, MUSTER_E_NOTFOUND, "vm '%s' has no row %" PRId64, vm, vm_id);
 	return 0;
 }
 
@@ -1506,11 +1519,13 @@ int store_vm_set_spec(struct store *s, const char *fleet, const char *vm, const 
 		.domain = domain, .uuid = uuid, .config_hash = config_hash,
 		.base_hash = base_hash, .rebuilt = rebuilt,
 	};
+	int64_t vm_id;
+	enum vm_state state;
 
 	if (check_name("fleet", fleet, err) < 0 || check_name("vm", vm, err) < 0)
 		return -1;
-	if (tx_begin(s, err) < 0 || vm_set_spec(s, fleet, vm, &spec, err) < 0 ||
-	    tx_commit(s, err) < 0) {
+	if (tx_begin(s, err) < 0 || vm_find(s, fleet, vm, &vm_id, &state, err) < 0 ||
+	    vm_set_spec(s, vm, vm_id, &spec, err) < 0 || tx_commit(s, err) < 0) {
 		tx_rollback(s);
 		err_prefix(err, "cannot record the spec of '%s'", vm);
 		return -1;
@@ -1527,7 +1542,7 @@ int store_vm_note(struct store *s, const char *fleet, const char *vm, const char
 	if (check_name("fleet", fleet, err) < 0 || check_name("vm", vm, err) < 0)
 		return -1;
 	if (tx_begin(s, err) < 0 || vm_find(s, fleet, vm, &vm_id, &now, err) < 0 ||
-	    event_put(s, vm, vm_id, now, now, detail, run_id, 0, true, err) < 0 ||
+	    event_put(s, vm, vm_id, VM_STATE_MAX, detail, run_id, 0, true, err) < 0 ||
 	    tx_commit(s, err) < 0) {
 		tx_rollback(s);
 		err_prefix(err, "cannot record event for '%s'", vm);
@@ -1538,12 +1553,14 @@ int store_vm_note(struct store *s, const char *fleet, const char *vm, const char
 
 /*
  * store_vm_step's work, inside the caller's transaction: the VM's row found
- * once, a note after a transition written as an event alone.
+ * once (not at all when the step names it), a note after a transition
+ * written as an event alone; the row's id in *ret_id.
  */
 static int vm_step(struct store *s, const char *fleet, const char *vm,
-		   const struct store_vm_step *step, int64_t run_id, struct muster_err *err)
+		   const struct store_vm_step *step, int64_t run_id, int64_t *ret_id,
+		   struct muster_err *err)
 {
-	int64_t fleet_id, vm_id;
+	int64_t fleet_id, vm_id = step->vm_id ? *step->vm_id : 0;
 	enum vm_state now;
 
 	if (check_name("fleet", fleet, err) < 0 || check_name("vm", vm, err) < 0)
@@ -1553,30 +1570,32 @@ static int vm_step(struct store *s, const char *fleet, const char *vm,
 	if ((step->ensure_group &&
 	     (fleet_id_ensure(s, fleet, &fleet_id, err) < 0 ||
 	      vm_ensure_id(s, fleet_id, vm, step->ensure_group, &vm_id, err) < 0)) ||
-	    (step->spec && vm_set_spec(s, fleet, vm, step->spec, err) < 0) ||
-	    vm_find(s, fleet, vm, &vm_id, &now, err) < 0)
+	    (vm_id == 0 && vm_find(s, fleet, vm, &vm_id, &now, err) < 0) ||
+	    (step->spec && vm_set_spec(s, vm, vm_id, step->spec, err) < 0))
 		return -1;
-	if (step->to != VM_STATE_MAX) {
-		if (event_put(s, vm, vm_id, now, step->to, step->detail, run_id, step->at, true,
-			      err) < 0)
-			return -1;
-		now = step->to;
-	}
-	if (step->intent && event_put(s, vm, vm_id, now, now, step->intent, run_id, 0,
+	if (step->to != VM_STATE_MAX &&
+	    event_put(s, vm, vm_id, step->to, step->detail, run_id, step->at, true, err) < 0)
+		return -1;
+	if (step->intent && event_put(s, vm, vm_id, VM_STATE_MAX, step->intent, run_id, 0,
 				      step->to == VM_STATE_MAX, err) < 0)
 		return -1;
+	*ret_id = vm_id;
 	return 0;
 }
 
 int store_vm_step(struct store *s, const char *fleet, const char *vm,
 		  const struct store_vm_step *step, int64_t run_id, struct muster_err *err)
 {
-	if (tx_begin(s, err) < 0 || vm_step(s, fleet, vm, step, run_id, err) < 0 ||
+	int64_t vm_id;
+
+	if (tx_begin(s, err) < 0 || vm_step(s, fleet, vm, step, run_id, &vm_id, err) < 0 ||
 	    tx_commit(s, err) < 0) {
 		tx_rollback(s);
 		err_prefix(err, "cannot record event for '%s'", vm);
 		return -1;
 	}
+	if (step->vm_id)
+		*step->vm_id = vm_id;	/* committed: an id that stays the VM's */
 	return 0;
 }
 
@@ -1589,6 +1608,7 @@ struct step_req {
 	const struct store_vm_step *step;
 	int64_t run_id;
 	struct muster_err *err;
+	int64_t vm_id;			/* the VM's row, once the step is written */
 	int rc;
 	bool done;
 	struct step_req *next;
@@ -1648,9 +1668,11 @@ static void steps_fail(struct step_req *list, const struct muster_err *why)
 /*
  * One transaction for list, each step in a savepoint: a step that fails is
  * undone alone, unless SQLite ended the whole transaction (then all fail).
+ * A step alone needs none: its failure is the transaction's.
  */
 static void steps_commit(struct store *s, struct step_req *list)
 {
+	bool alone = !list->next;
 	struct muster_err e;
 	struct step_req *r;
 
@@ -1661,25 +1683,29 @@ static void steps_commit(struct store *s, struct step_req *list)
 		return;
 	}
 	for (r = list; r; r = r->next) {
-		if (tx_exec(s, SQL_SAVEPOINT, &e) < 0)
+		if (!alone && tx_exec(s, SQL_SAVEPOINT, &e) < 0)
 			break;
-		if (vm_step(s, r->fleet, r->vm, r->step, r->run_id, r->err) == 0) {
-			if (tx_exec(s, SQL_RELEASE, &e) < 0)
+		if (vm_step(s, r->fleet, r->vm, r->step, r->run_id, &r->vm_id, r->err) == 0) {
+			if (!alone && tx_exec(s, SQL_RELEASE, &e) < 0)
 				break;
 			continue;
 		}
 		e = *r->err;
 		err_prefix(r->err, "cannot record event for '%s'", r->vm);
 		r->rc = -1;
-		if (sqlite3_get_autocommit(s->db))
-			break;	/* SQLite ended the transaction: e fails the others */
+		if (alone || sqlite3_get_autocommit(s->db))
+			break;	/* the transaction ends: e fails the others */
 		if (tx_exec(s, SQL_ROLLBACK_TO, &e) < 0 || tx_exec(s, SQL_RELEASE, &e) < 0)
 			break;
 	}
 	if (r || tx_commit(s, &e) < 0) {
 		tx_rollback(s);
 		steps_fail(list, &e);
+		return;
 	}
+	for (r = list; r; r = r->next)
+		if (r->rc == 0 && r->step->vm_id)
+			*r->step->vm_id = r->vm_id;	/* committed: an id that stays the VM's */
 }
 
 int store_steps_record(struct store_steps *ss, const char *fleet, const char *vm,
@@ -2081,7 +2107,7 @@ int store_vm_installed(struct store *s, const char *fleet, const char *vm, const
 		return -1;
 	if (tx_begin(s, err) < 0 || vm_find(s, fleet, vm, &vm_id, &now, err) < 0 ||
 	    installed_set(s, vm_id, store_now(s), err) < 0 ||
-	    event_put(s, vm, vm_id, now, now, detail, run_id, 0, true, err) < 0 ||
+	    event_put(s, vm, vm_id, VM_STATE_MAX, detail, run_id, 0, true, err) < 0 ||
 	    tx_commit(s, err) < 0) {
 		tx_rollback(s);
 		err_prefix(err, "cannot record the install of '%s'", vm);

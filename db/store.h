@@ -166,6 +166,12 @@ struct store_vm_step {
 	const char *detail;		/* the transition's detail */
 	int64_t at;			/* when it happened (unix ms, store_now_ms); 0: now */
 	const char *intent;		/* not NULL: then store_vm_note(intent) */
+	/*
+	 * Not NULL: the VM's row id, kept by the caller from one step to the
+	 * next: 0 until a step is committed, which sets it; a step given it
+	 * does not look the VM up by name.
+	 */
+	int64_t *vm_id;
 };
 
 /*

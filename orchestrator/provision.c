@@ -80,6 +80,7 @@ static int flush(const struct provision_fleet *f, struct provision_worker *w, si
 	const struct store_vm_step s = {
 		.ensure_group = p->group, .spec = p->has_spec ? &p->spec : NULL,
 		.to = p->to, .detail = p->detail, .at = p->at, .intent = intent,
+		.vm_id = &p->vm_id,
 	};
 
 	if (!p->group && !p->has_spec && p->to == VM_STATE_MAX && !intent)

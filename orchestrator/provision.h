@@ -66,6 +66,7 @@ struct provision_pending {
 	enum vm_state to;		/* a side effect's result; VM_STATE_MAX: none */
 	int64_t at;			/* when (store_now_ms) */
 	char detail[512];
+	int64_t vm_id;			/* the VM's row, once a step recorded it */
 };
 
 /* One worker's own connections. */

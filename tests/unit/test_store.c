@@ -515,6 +515,50 @@ static void test_vm_step(void **state)
 	assert_int_equal(count_events(s, "prod", NULL), 4);
 }
 
+/* A step given the VM's row id uses it, the name is not looked up; the id
+ * is set only once a step is committed (a rolled back row's id may be reused). */
+static void test_vm_step_id(void **state)
+{
+	struct store *s = *state;
+	struct store_vm_step st = { .ensure_group = "web", .to = VM_STATE_MAX,
+				    .intent = "intent: create disk" };
+	struct store_event *ev = NULL;
+	struct store_vm *v = NULL;
+	struct muster_err err;
+	int64_t id = 0, gone = 0;
+	size_t n = 0;
+
+	err_clear(&err);
+	/* a first step that fails (no run 99): no row, no id */
+	st.vm_id = &gone;
+	assert_int_equal(store_vm_step(s, "prod", "web-002", &st, 99, &err), -1);
+	assert_int_equal(gone, 0);
+	assert_int_equal(store_vm_list(s, "prod", &v, &n, &err), 0);
+	assert_int_equal(n, 0);
+	store_vm_list_free(v, n);
+
+	st.vm_id = &id;
+	assert_int_equal(store_vm_step(s, "prod", "web-001", &st, 0, &err), 0);
+	assert_true(id > 0);
+	st = (struct store_vm_step) { .to = VM_STATE_CLONED, .detail = "disk",
+				      .intent = "intent: seed", .vm_id = &id };
+	assert_int_equal(store_vm_step(s, "prod", "web-001", &st, 0, &err), 0);
+	assert_int_equal(store_event_list(s, "prod", "web-001", &ev, &n, &err), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(ev[1].from, "planned");
+	assert_string_equal(ev[1].to, "cloned");
+	assert_string_equal(ev[2].from, "cloned");
+	assert_string_equal(ev[2].to, "cloned");
+	store_event_list_free(ev, n);
+
+	/* a row that is not there: nothing written */
+	gone = id + 1000;
+	st = (struct store_vm_step) { .to = VM_STATE_SEEDED, .detail = "seed", .vm_id = &gone };
+	assert_int_equal(store_vm_step(s, "prod", "web-001", &st, 0, &err), -1);
+	assert_int_equal(err.code, MUSTER_E_NOTFOUND);
+	assert_int_equal(count_events(s, "prod", NULL), 3);
+}
+
 /* ---- steps of several threads committed together ------------------------- */
 
 #define STEP_THREADS 8
@@ -527,6 +571,7 @@ struct step_thread {
 	int rc[STEP_VMS][5];		/* what each record returned */
 	int code[STEP_VMS][5];
 	char msg[STEP_VMS][5][128];
+	bool id_set[STEP_VMS][5], nope_set[STEP_VMS][5];
 };
 
 /* Each VM: its row and an intent, cloned and an intent, seeded; and two
@@ -538,12 +583,15 @@ static void *step_thread(void *arg)
 
 	for (j = 0; j < STEP_VMS; j++) {
 		const struct store_vm_spec spec = { .domain = "d", .uuid = "u" };
+		int64_t id = 0, nope_id = 0;	/* the rows, as provision keeps them */
 		const struct store_vm_step steps[5] = {
-			{ .ensure_group = "g", .to = VM_STATE_MAX, .intent = "intent: clone" },
-			{ .spec = &spec, .to = VM_STATE_MAX, .intent = "never" },
-			{ .to = VM_STATE_CLONED, .detail = "disk", .intent = "intent: seed" },
-			{ .to = VM_STATE_FAILED, .detail = "no such run" },
-			{ .to = VM_STATE_SEEDED, .detail = "seed" },
+			{ .ensure_group = "g", .to = VM_STATE_MAX, .intent = "intent: clone",
+			  .vm_id = &id },
+			{ .spec = &spec, .to = VM_STATE_MAX, .intent = "never", .vm_id = &nope_id },
+			{ .to = VM_STATE_CLONED, .detail = "disk", .intent = "intent: seed",
+			  .vm_id = &id },
+			{ .to = VM_STATE_FAILED, .detail = "no such run", .vm_id = &id },
+			{ .to = VM_STATE_SEEDED, .detail = "seed", .vm_id = &id },
 		};
 		char vm[32], nope[32];
 		unsigned k;
@@ -558,6 +606,9 @@ static void *step_thread(void *arg)
 							  k == 3 ? 99 : st->run_id, &err);
 			st->code[j][k] = err.code;
 			(void) snprintf(st->msg[j][k], sizeof(st->msg[j][k]), "%.100s", err.msg);
+			/* the id is set by the first step and kept; a failed step sets none */
+			st->id_set[j][k] = id != 0;
+			st->nope_set[j][k] = nope_id != 0;
 		}
 	}
 	return NULL;
@@ -604,6 +655,8 @@ static void test_steps_together(void **state)
 			assert_int_equal(th[i].rc[j][3], -1);
 			(void) snprintf(want, sizeof(want), "cannot record event for 'vm-%zu-%02u': ", i, j);
 			assert_memory_equal(th[i].msg[j][3], want, strlen(want));
+			assert_true(th[i].id_set[j][0] && th[i].id_set[j][4]);
+			assert_false(th[i].nope_set[j][1]);
 		}
 	/* every step that succeeded is there, each VM's four events, nothing of the others */
 	assert_int_equal(count_events(s, "prod", NULL), STEP_THREADS * STEP_VMS * 4);
@@ -1116,6 +1169,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_transition_records_event, mem_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_transition_failed, mem_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_vm_set_spec, mem_setup, mem_teardown),
+		cmocka_unit_test_setup_teardown(test_vm_step_id, mem_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_vm_step, mem_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_vm_place, mem_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_steps_together, tmp_setup, tmp_teardown),
