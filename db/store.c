@@ -174,8 +174,7 @@ static const char *const store_sql_text[SQL_MAX] = {
 		" ON CONFLICT (vm_id, nic, service) DO UPDATE SET"
 		" host_addr = excluded.host_addr, host_port = excluded.host_port",
 	[SQL_VM_PLACE] =
-		"UPDATE vms SET host = ?3 WHERE fleet_id = ?1 AND name = ?2"
-		" AND host IS NOT ?3",
+		"UPDATE vms SET host = ?2 WHERE id = ?1 AND host IS NOT ?2",
 	/* each VM's latest event, by the events_vm index */
 	[SQL_EVENT_LAST] =
 		"SELECT v.name, e.at, e.from_state, e.to_state, e.detail"
@@ -465,13 +464,35 @@ static int version_check(struct store *s, int version, struct muster_err *err)
 	return 0;
 }
 
-/* Apply migration `version` (to version + 1); inside a transaction. */
+/* The schema cookie (PRAGMA schema_version): 0, or -1 with err. */
+static int schema_cookie(struct store *s, int *ret, struct muster_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA schema_version", -1, &st, NULL) != SQLITE_OK)
+		return db_fail(s, err);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*ret = sqlite3_column_int(st, 0);
+	(void) sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : db_fail(s, err);
+}
+
+/*
+ * Apply migration `version` (to version + 1); inside a transaction. A
+ * migration that rewrites schema text in sqlite_schema (0007) leaves the
+ * schema cookie as it was: it is bumped, so that every connection open on
+ * the database reads the schema again.
+ */
 static int migrate_one(struct store *s, int version, struct muster_err *err)
 {
 	char sql[64];
 	char *msg = NULL;
-	int n;
+	int n, before, after;
 
+	if (schema_cookie(s, &before, err) < 0)
+		return -1;
 	if (sqlite3_exec(s->db, db_migrations[version], NULL, NULL, &msg) != SQLITE_OK) {
 		(void) err_set(err, MUSTER_E_DB,
 			       "cannot migrate database '%s' to version %d: %s",
@@ -479,6 +500,15 @@ static int migrate_one(struct store *s, int version, struct muster_err *err)
 			       msg ? msg : sqlite3_errmsg(s->db));
 		sqlite3_free(msg);
 		return -1;
+	}
+	if (schema_cookie(s, &after, err) < 0)
+		return -1;
+	if (after == before) {
+		/* as user_version below: our own number, not input */
+		n = snprintf(sql, sizeof(sql), "PRAGMA schema_version = %d", before + 1);
+		if (n < 0 || (size_t) n >= sizeof(sql) || exec_once(s, sql, err) < 0)
+			return err_set(err, MUSTER_E_DB, "cannot bump the schema cookie of '%s'",
+				       s->path);
 	}
 	/* PRAGMA takes no parameters; the value is our own counter, not input. */
 	n = snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", version + 1);
@@ -1391,16 +1421,14 @@ int store_vm_ensure(struct store *s, const char *fleet, const char *vm,
 	return 0;
 }
 
-/* One item of store_keys_put_many; *changed counts rows written. In a transaction. */
-static int key_put_item(struct store *s, int64_t fleet_id,
-			const struct store_key_item *it, size_t *changed,
-			struct muster_err *err)
+/* Key it of the VM whose row is vm_id (its vm and group not used); *changed
+ * counts rows written. In a transaction. */
+static int key_put_id(struct store *s, int64_t vm_id, const struct store_key_item *it,
+		      size_t *changed, struct muster_err *err)
 {
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
-	int64_t vm_id;
 
-	if (vm_ensure_id(s, fleet_id, it->vm, it->group, &vm_id, err) < 0 ||
-	    stmt_get(s, SQL_KEY_PUT_CHANGED, &st, err) < 0)
+	if (stmt_get(s, SQL_KEY_PUT_CHANGED, &st, err) < 0)
 		return -1;
 	if (bind_int64(st, 1, vm_id) < 0 ||
 	    bind_text(st, 2, it->type) < 0 ||
@@ -1474,7 +1502,10 @@ int store_keys_put_many(struct store *s, const char *fleet,
 	    fleet_id_ensure(s, fleet, &fleet_id, err) < 0)
 		goto fail;
 	for (i = 0; i < n; i++) {
-		if (key_put_item(s, fleet_id, &items[i], &changed, err) < 0) {
+		int64_t vm_id;
+
+		if (vm_ensure_id(s, fleet_id, items[i].vm, items[i].group, &vm_id, err) < 0 ||
+		    key_put_id(s, vm_id, &items[i], &changed, err) < 0) {
 			err_prefix(err, "cannot record %s key of '%s'",
 				   items[i].type, items[i].vm);
 			goto fail;
@@ -1562,6 +1593,7 @@ static int vm_step(struct store *s, const char *fleet, const char *vm,
 {
 	int64_t fleet_id, vm_id = step->vm_id ? *step->vm_id : 0;
 	enum vm_state now;
+	size_t i, changed = 0;
 
 	if (check_name("fleet", fleet, err) < 0 || check_name("vm", vm, err) < 0)
 		return -1;
@@ -1573,6 +1605,15 @@ static int vm_step(struct store *s, const char *fleet, const char *vm,
 	    (vm_id == 0 && vm_find(s, fleet, vm, &vm_id, &now, err) < 0) ||
 	    (step->spec && vm_set_spec(s, vm, vm_id, step->spec, err) < 0))
 		return -1;
+	for (i = 0; i < step->n_keys; i++) {
+		if (!step->keys[i].public_key || !*step->keys[i].public_key)
+			return err_set(err, MUSTER_E_INVALID, "%s key of '%s' is empty",
+				       step->keys[i].type, vm);
+		if (key_put_id(s, vm_id, &step->keys[i], &changed, err) < 0) {
+			err_prefix(err, "cannot record %s key of '%s'", step->keys[i].type, vm);
+			return -1;
+		}
+	}
 	if (step->to != VM_STATE_MAX &&
 	    event_put(s, vm, vm_id, step->to, step->detail, run_id, step->at, true, err) < 0)
 		return -1;
@@ -1747,22 +1788,26 @@ int store_steps_record(struct store_steps *ss, const char *fleet, const char *vm
 }
 
 int store_vm_place(struct store *s, const char *fleet, const char *const *vms,
-		   const char *const *hosts, size_t n, struct muster_err *err)
+		   const char *const *groups, const char *const *hosts, size_t n,
+		   struct muster_err *err)
 {
-	int64_t fleet_id;
+	int64_t fleet_id, vm_id;
 	size_t i;
 
 	if (check_name("fleet", fleet, err) < 0)
 		return -1;
+	for (i = 0; i < n; i++)
+		if (check_name("vm", vms[i], err) < 0)
+			return -1;
 	if (tx_begin(s, err) < 0 || fleet_id_ensure(s, fleet, &fleet_id, err) < 0)
 		goto fail;
 	for (i = 0; i < n; i++) {
 		_cleanup_reset_ sqlite3_stmt *st = NULL;
 
-		if (stmt_get(s, SQL_VM_PLACE, &st, err) < 0)
+		if (vm_ensure_id(s, fleet_id, vms[i], groups[i], &vm_id, err) < 0 ||
+		    stmt_get(s, SQL_VM_PLACE, &st, err) < 0)
 			goto fail;
-		if (bind_int64(st, 1, fleet_id) < 0 || bind_text(st, 2, vms[i]) < 0 ||
-		    bind_text(st, 3, hosts[i]) < 0) {
+		if (bind_int64(st, 1, vm_id) < 0 || bind_text(st, 2, hosts[i]) < 0) {
 			(void) db_fail(s, err);
 			goto fail;
 		}

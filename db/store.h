@@ -159,6 +159,8 @@ struct store_vm_spec {
  * What store_vm_step records, in this order; each part may be left out.
  * The strings belong to the caller.
  */
+struct store_key_item;
+
 struct store_vm_step {
 	const char *ensure_group;	/* not NULL: store_vm_ensure(vm, ensure_group) first */
 	const struct store_vm_spec *spec;	/* not NULL: store_vm_set_spec */
@@ -172,6 +174,10 @@ struct store_vm_step {
 	 * does not look the VM up by name.
 	 */
 	int64_t *vm_id;
+	/* n_keys keys of the VM, recorded as store_keys_put_many does (the
+	 * vm and group of each are not used: the step's VM is theirs) */
+	const struct store_key_item *keys;
+	size_t n_keys;
 };
 
 /*
@@ -326,10 +332,11 @@ int store_fleet_names(struct store *s, char ***ret, size_t *ret_n, struct muster
 
 /*
  * Record that VM vms[i] of fleet is placed on libvirt URI hosts[i], for
- * i < n, in one transaction; VMs not in the store are left out (they are
- * recorded by store_vm_ensure first). 0, or -1 with err.
+ * i < n, in one transaction; a VM not in the store is recorded first, as
+ * store_vm_ensure(vms[i], groups[i]) does. 0, or -1 with err.
  */
 int store_vm_place(struct store *s, const char *fleet, const char *const *vms,
+		   const char *const *groups,
 		   const char *const *hosts, size_t n, struct muster_err *err) WUR;
 
 /*

@@ -157,7 +157,7 @@ int cmd_open_state(const struct cli *cli, char **ret_dir, struct store **ret_sto
 }
 
 int cmd_host_keys(const char *state_dir, struct store *st, const struct manifest *m,
-		  const size_t *vms, size_t n, bool rotate, struct keypair **ret,
+		  const size_t *vms, size_t n, unsigned flags, struct keypair **ret,
 		  struct muster_err *err)
 {
 	const char **names = calloc(n + 1, sizeof(*names)), **groups = calloc(n + 1, sizeof(*groups));
@@ -177,7 +177,7 @@ int cmd_host_keys(const char *state_dir, struct store *st, const struct manifest
 	for (i = 0; i < m->n_host_key_types; i++)
 		types[i] = vmseed_key_type(m->host_key_types[i]);
 	r = keystore_host_keys(state_dir, st, m->fleet, names, groups, n, types,
-			       m->n_host_key_types, rotate, ret, err);
+			       m->n_host_key_types, flags, ret, err);
 	free(names);
 	free(groups);
 	return r;
@@ -713,7 +713,7 @@ int cmd_vm_bootstrap(const char *state_dir, struct store *st, const struct manif
 	if (g->bootstrap == MF_BOOTSTRAP_KICKSTART &&
 	    kickstart_template_read(m, vm, &path, &text, &len, err) < 0)
 		return -1;
-	if (cmd_host_keys(state_dir, st, m, &vm, 1, rotate, &keys, err) < 0 ||
+	if (cmd_host_keys(state_dir, st, m, &vm, 1, rotate ? KEYSTORE_ROTATE : 0, &keys, err) < 0 ||
 	    cmd_authorized_keys(state_dir, m, &auth, err) < 0 ||
 	    vmspec_macs_assign(m, &macs, err) < 0)
 		goto out;
@@ -753,7 +753,7 @@ int cmd_report_key(const char *state_dir, struct store *st, const struct manifes
 	struct keypair *keys = NULL;
 	int r;
 
-	if (cmd_host_keys(state_dir, st, m, &vm, 1, false, &keys, err) < 0)
+	if (cmd_host_keys(state_dir, st, m, &vm, 1, 0, &keys, err) < 0)
 		return -1;
 	r = token_report_key(keys[0].private_key, m->fleet, m->vms[vm].name, out, err);
 	keystore_free(keys, m->n_host_key_types);

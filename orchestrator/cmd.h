@@ -71,11 +71,11 @@ int cmd_open_state(const struct cli *cli, char **ret_dir, struct store **ret_sto
 
 /*
  * Host keys of the VMs m->vms[vms[i]], one per manifest host key type (the
- * keystore: loaded, or made on all cores). *ret: n * types keypairs, VM by VM
- * (keystore_free).
+ * keystore: loaded, or made on all cores; flags as keystore_host_keys's).
+ * *ret: n * types keypairs, VM by VM (keystore_free).
  */
 int cmd_host_keys(const char *state_dir, struct store *st, const struct manifest *m,
-		  const size_t *vms, size_t n, bool rotate, struct keypair **ret,
+		  const size_t *vms, size_t n, unsigned flags, struct keypair **ret,
 		  struct muster_err *err) WUR;
 
 /* The keys that may log in: the manifest's, else the fleet's admin key. */

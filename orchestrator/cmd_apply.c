@@ -24,12 +24,14 @@
 #include "forwards.h"
 #include "identity.h"
 #include "installer.h"
+#include "keymaker.h"
 #include "keystore.h"
 #include "log.h"
 #include "progress.h"
 #include "provision.h"
 #include "runlock.h"
 #include "statedir.h"
+#include "vmseed.h"
 
 enum { OPT_PRUNE = 1000 };
 
@@ -58,6 +60,7 @@ struct apply_run {
 	size_t n_items, finished;
 	size_t *item_of;		/* per VM (manifest index): its work item, or SIZE_MAX */
 	struct progress *progress;
+	struct keymaker *keymaker;	/* the items' host keys, item by item */
 };
 
 /* A worker: its own store connection (its steps go through the run's
@@ -115,6 +118,11 @@ static int work(void *wp, size_t i, struct muster_err *err)
 	size_t host = run->host_of[run->vm[i]];
 	unsigned attempt;
 
+	if (keymaker_wait(run->keymaker, i, err) < 0) {
+		err_prefix(err, "VM '%s'", run->fleet.m->vms[run->vm[i]].name);
+		provision_failed(&run->fleet, &w->pw, run->vm[i], err);
+		return -1;
+	}
 	for (attempt = 1;; attempt++) {
 		struct timespec pause = { 0, 500L * 1000 * 1000 };
 
@@ -996,6 +1004,8 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	size_t *host_of = NULL;
 	struct plan *plan = NULL;
 	struct keypair *keys = NULL;
+	enum keys_type key_types[MF_KEY_TYPE_MAX];
+	const char **key_vms = NULL;
 	struct cmd_authkeys auth = { 0 };
 	struct vmspec_macs macs = { 0 };
 	struct apply_run run = { 0 };
@@ -1003,10 +1013,10 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	char *state_dir = NULL, ***images = NULL, *agent_b64 = NULL, *console_dir = NULL;
 	char ***kernels = NULL, ***initrds = NULL;
 	struct installer_local *inst = NULL;
-	const char **image_formats = NULL, **names = NULL, **placed = NULL;
+	const char **image_formats = NULL, **names = NULL, **groups = NULL, **placed = NULL;
 	const char **item_names = NULL, **item_actions = NULL;
 	bool *used = NULL, agent_gzip = false;
-	size_t *all = NULL, i, n_items = 0, n_destroy = 0, prune_failed = 0;
+	size_t i, n_items = 0, n_destroy = 0, prune_failed = 0;
 	atomic_bool *validated = NULL;
 	char **agent_paths = NULL;
 	bool do_prune = false;
@@ -1035,20 +1045,21 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		goto done;
 	}
 	run.state_dir = state_dir;
-	all = calloc(m->n_vms + 1, sizeof(*all));
 	images = calloc(hosts.n, sizeof(*images));
 	kernels = calloc(hosts.n, sizeof(*kernels));
 	initrds = calloc(hosts.n, sizeof(*initrds));
 	inst = calloc(m->n_groups + 1, sizeof(*inst));
 	image_formats = calloc(m->n_images + 1, sizeof(*image_formats));
 	names = calloc(m->n_vms + 1, sizeof(*names));
+	groups = calloc(m->n_vms + 1, sizeof(*groups));
 	placed = calloc(m->n_vms + 1, sizeof(*placed));
 	used = calloc(hosts.n, sizeof(*used));
 	run.vm = calloc(m->n_vms + 1, sizeof(*run.vm));
+	key_vms = calloc(m->n_vms + 1, sizeof(*key_vms));
 	run.action = calloc(m->n_vms + 1, sizeof(*run.action));
 	run.failed = calloc(m->n_vms + 1, sizeof(*run.failed));
-	if (!all || !images || !kernels || !initrds || !inst || !image_formats || !names || !placed || !used || !run.vm ||
-	    !run.action || !run.failed) {
+	if (!images || !kernels || !initrds || !inst || !image_formats || !names || !groups ||
+	    !placed || !key_vms || !used || !run.vm || !run.action || !run.failed) {
 		err_nomem(&err);
 		goto out;
 	}
@@ -1061,8 +1072,6 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 			goto out;
 		}
 	}
-	for (i = 0; i < m->n_vms; i++)
-		all[i] = i;
 	for (i = 0; i < m->n_images; i++)
 		image_formats[i] = mf_format_to_string(m->images[i].format);
 	if (store_fleet_ensure(st, m->fleet, argv[first], &err) < 0 ||
@@ -1081,48 +1090,6 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 				n_orphans == 1 ? "" : "s", m->pool, n_orphans == 1 ? "s" : "");
 		cmd_orphans_free(orphans, n_orphans);
 	}
-	for (i = 0; i < m->n_vms; i++)
-		used[host_of[i]] = true;
-	if (installers_fetch(cli, m, state_dir, inst, &err) < 0)
-		goto out;
-	/* each host that gets a VM: the pool, the base images, the networks */
-	for (i = 0; i < hosts.n; i++) {
-		struct hv *hv = NULL;
-		char *pool;
-		int r;
-
-		if (!used[i])
-			continue;
-		pool = domxml_pool_format(m->pool, m->pool_path, &err);
-		r = !pool || cmd_hosts_hv(&hosts, i, &hv, &err) < 0 ||
-		    hv_pool_ensure(hv, m->pool, pool, &err) < 0 ||
-		    images_ensure(cli, m, hv, state_dir, images[i], &err) < 0 ||
-		    installers_ensure(m, hv, inst, kernels[i], initrds[i], &err) < 0 ||
-		    networks_ensure(m, &macs, hv, &err) < 0 ? -1 : 0;
-		free(pool);
-		if (r < 0) {
-			if (hosts.n > 1)
-				err_prefix(&err, "host %s", hosts.h[i].uri);
-			goto out;
-		}
-	}
-	if (cmd_host_keys(state_dir, st, m, all, m->n_vms, false, &keys, &err) < 0 ||
-	    cmd_authorized_keys(state_dir, m, &auth, &err) < 0 ||
-	    (needs_agent(m) && cmd_agent_b64(&agent_b64, &agent_gzip, &err) < 0))
-		goto out;
-	/* the serial consoles, where they can be written: on this machine */
-	if (all_local(&hosts) && console_dir_make(state_dir, &console_dir, &err) < 0)
-		goto out;
-	/* where each VM lives is recorded before anything of it is made there */
-	for (i = 0; i < m->n_vms; i++) {
-		names[i] = m->vms[i].name;
-		placed[i] = hosts.h[host_of[i]].uri;
-	}
-	if (store_vm_place(st, m->fleet, names, placed, m->n_vms, &err) < 0 ||
-	    ports_assign(m, st, all_local(&hosts), &fwd, &err) < 0 ||
-	    store_run_begin(st, m->fleet, "apply", &run_id, &err) < 0)
-		goto out;
-
 	for (i = 0; i < plan->n_items; i++) {
 		const struct plan_item *it = &plan->items[i];
 		ssize_t vm = manifest_find_vm(m, it->name);
@@ -1161,6 +1128,69 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 			break;
 		}
 	}
+	/* the host keys of the VMs worked on, made ahead of the workers (and
+	 * while the images are fetched) */
+	keys = calloc(m->n_vms * m->n_host_key_types + 1, sizeof(*keys));
+	if (!keys) {
+		err_nomem(&err);
+		goto out;
+	}
+	for (i = 0; i < m->n_host_key_types; i++)
+		key_types[i] = vmseed_key_type(m->host_key_types[i]);
+	for (i = 0; i < n_items; i++)
+		key_vms[i] = m->vms[run.vm[i]].name;
+	{
+		const struct keymaker_opts ko = {
+			.state_dir = state_dir, .fleet = m->fleet, .vms = key_vms, .n = n_items,
+			.types = key_types, .n_types = m->n_host_key_types,
+			.chunk = m->batch_size, .keys = keys, .slot = run.vm,
+		};
+
+		if (n_items && keymaker_start(&ko, &run.keymaker, &err) < 0)
+			goto out;
+	}
+	for (i = 0; i < m->n_vms; i++)
+		used[host_of[i]] = true;
+	if (installers_fetch(cli, m, state_dir, inst, &err) < 0)
+		goto out;
+	/* each host that gets a VM: the pool, the base images, the networks */
+	for (i = 0; i < hosts.n; i++) {
+		struct hv *hv = NULL;
+		char *pool;
+		int r;
+
+		if (!used[i])
+			continue;
+		pool = domxml_pool_format(m->pool, m->pool_path, &err);
+		r = !pool || cmd_hosts_hv(&hosts, i, &hv, &err) < 0 ||
+		    hv_pool_ensure(hv, m->pool, pool, &err) < 0 ||
+		    images_ensure(cli, m, hv, state_dir, images[i], &err) < 0 ||
+		    installers_ensure(m, hv, inst, kernels[i], initrds[i], &err) < 0 ||
+		    networks_ensure(m, &macs, hv, &err) < 0 ? -1 : 0;
+		free(pool);
+		if (r < 0) {
+			if (hosts.n > 1)
+				err_prefix(&err, "host %s", hosts.h[i].uri);
+			goto out;
+		}
+	}
+	if (cmd_authorized_keys(state_dir, m, &auth, &err) < 0 ||
+	    (needs_agent(m) && cmd_agent_b64(&agent_b64, &agent_gzip, &err) < 0))
+		goto out;
+	/* the serial consoles, where they can be written: on this machine */
+	if (all_local(&hosts) && console_dir_make(state_dir, &console_dir, &err) < 0)
+		goto out;
+	/* where each VM lives is recorded before anything of it is made there */
+	for (i = 0; i < m->n_vms; i++) {
+		names[i] = m->vms[i].name;
+		groups[i] = manifest_vm_group(m, &m->vms[i])->name;
+		placed[i] = hosts.h[host_of[i]].uri;
+	}
+	if (store_vm_place(st, m->fleet, names, groups, placed, m->n_vms, &err) < 0 ||
+	    ports_assign(m, st, all_local(&hosts), &fwd, &err) < 0 ||
+	    store_run_begin(st, m->fleet, "apply", &run_id, &err) < 0)
+		goto out;
+
 	validated = calloc(m->n_groups + 1, sizeof(*validated));
 	agent_paths = calloc(m->n_vms + 1, sizeof(*agent_paths));
 	item_names = calloc(n_items + 1, sizeof(*item_names));
@@ -1250,6 +1280,8 @@ out:
 	if (run_id && store_run_end(st, run_id, EXIT_FAIL, &err) < 0)
 		fprintf(stderr, "muster apply: %s\n", err.msg);
 done:
+	/* before the lock goes: the thread may be writing a key file */
+	keymaker_free(run.keymaker);
 	runlock_release(lock);
 	if (res.stuck) {
 		/*
@@ -1285,6 +1317,8 @@ done:
 	free(initrds);
 	installers_release(inst, m->n_groups);
 	free(names);
+	free(groups);
+	free(key_vms);
 	free(placed);
 	free(agent_b64);
 	free(console_dir);
@@ -1303,7 +1337,6 @@ done:
 	free(run.vm);
 	free(run.action);
 	free(run.failed);
-	free(all);
 	vmspec_macs_release(&macs);
 	cmd_authkeys_release(&auth);
 	keystore_free(keys, m->n_vms * m->n_host_key_types);

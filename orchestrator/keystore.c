@@ -262,6 +262,13 @@ static int private_write(const char *path, const struct keypair *kp, bool sync,
 		      afile_write_all_nosync(path, kp->private_key, len, KEYSTORE_FILE_MODE, err);
 }
 
+/* The type a host key is recorded as. */
+static const char *const record_types[KEYS_TYPE_MAX] = {
+	[KEYS_ED25519] = "host-ed25519",
+	[KEYS_RSA] = "host-rsa",
+	[KEYS_ECDSA] = "host-ecdsa",
+};
+
 /*
  * Whether the store holds a key of type for vm. A key file that cannot be
  * read and was never recorded is one a crash caught between writing and
@@ -271,17 +278,15 @@ static bool key_recorded(struct store *st, const char *fleet, const char *vm,
 			 enum keys_type type)
 {
 	struct store_key *v = NULL;
-	char want[32];
 	size_t n = 0, i;
 	bool found = false;
 
 	if (!st)
 		return true;	/* no record to go by: keep the error */
-	if (snprintf(want, sizeof(want), "host-%s", keys_type_to_string(type)) >= (int) sizeof(want) ||
-	    store_key_list(st, fleet, vm, &v, &n, NULL) < 0)
+	if (store_key_list(st, fleet, vm, &v, &n, NULL) < 0)
 		return true;
 	for (i = 0; i < n && !found; i++)
-		found = streq(v[i].type, want);
+		found = streq(v[i].type, record_types[type]);
 	store_key_list_free(v, n);
 	return found;
 }
@@ -492,6 +497,18 @@ static int host_key_path(const char *dir, enum keys_type t, char **ret,
 	return path_join(ret, err, dir, name, NULL);
 }
 
+void keystore_host_key_items(const struct keypair *keys, const enum keys_type *types,
+			     size_t n_types, struct store_key_item *items)
+{
+	size_t j;
+
+	for (j = 0; j < n_types; j++)
+		items[j] = (struct store_key_item) {
+			.type = record_types[types[j]],
+			.public_key = keys[j].public_key, .fingerprint = keys[j].fingerprint,
+		};
+}
+
 /* Record the public halves of keys in the store in one transaction. */
 static int host_keys_record(struct store *st, const char *fleet,
 			    const char *const *vms, const char *const *groups,
@@ -500,30 +517,18 @@ static int host_keys_record(struct store *st, const char *fleet,
 			    struct muster_err *err)
 {
 	_cleanup_free_ struct store_key_item *items = NULL;
-	char type_names[KEYS_TYPE_MAX][32];
 	size_t i, j, changed = 0;
-	int n;
 
-	for (j = 0; j < n_types; j++) {
-		n = snprintf(type_names[j], sizeof(type_names[j]), "host-%s",
-			     keys_type_to_string(types[j]));
-		if (n < 0 || (size_t) n >= sizeof(type_names[j]))
-			return err_set(err, MUSTER_E_INVALID, "key type name too long");
-	}
 	items = calloc(n_vms * n_types, sizeof(*items));
 	if (!items)
 		return err_nomem(err);
-	for (i = 0; i < n_vms; i++)
+	for (i = 0; i < n_vms; i++) {
+		keystore_host_key_items(&keys[i * n_types], types, n_types, &items[i * n_types]);
 		for (j = 0; j < n_types; j++) {
-			struct store_key_item *it = &items[i * n_types + j];
-			const struct keypair *kp = &keys[i * n_types + j];
-
-			it->vm = vms[i];
-			it->group = groups ? groups[i] : NULL;
-			it->type = type_names[j];
-			it->public_key = kp->public_key;
-			it->fingerprint = kp->fingerprint;
+			items[i * n_types + j].vm = vms[i];
+			items[i * n_types + j].group = groups ? groups[i] : NULL;
 		}
+	}
 	if (store_keys_put_many(st, fleet, items, n_vms * n_types, &changed,
 				err) < 0)
 		return -1;
@@ -534,7 +539,7 @@ static int host_keys_record(struct store *st, const char *fleet,
 int keystore_host_keys(const char *state_dir, struct store *st,
 		       const char *fleet, const char *const *vms,
 		       const char *const *groups, size_t n_vms,
-		       const enum keys_type *types, size_t n_types, bool rotate,
+		       const enum keys_type *types, size_t n_types, unsigned flags,
 		       struct keypair **ret, struct muster_err *err)
 {
 	struct keypair *keys = NULL;
@@ -573,7 +578,7 @@ int keystore_host_keys(const char *state_dir, struct store *st,
 			bool missing = true;
 
 			s = i * n_types + j;
-			if (!rotate) {
+			if (!(flags & KEYSTORE_ROTATE)) {
 				if (host_key_path(dirs[i], types[j], &path, err) < 0)
 					goto out;
 				r = key_load(path, types[j], &keys[s], &missing, err);
@@ -624,8 +629,8 @@ int keystore_host_keys(const char *state_dir, struct store *st,
 		log_debug("fleet '%s': %zu host keys generated, %zu read",
 			  fleet, n_jobs, count - n_jobs);
 
-	if (st && host_keys_record(st, fleet, vms, groups, n_vms, types, n_types,
-				   keys, err) < 0)
+	if (st && !(flags & KEYSTORE_UNRECORDED) &&
+	    host_keys_record(st, fleet, vms, groups, n_vms, types, n_types, keys, err) < 0)
 		goto out;
 
 	*ret = steal_pointer(&keys);

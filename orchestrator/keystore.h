@@ -40,12 +40,18 @@
  * as many as there are online CPUs but no more than keys to generate (the
  * calling thread is one of them); the calling thread then writes the new
  * files, rewrites any .pub file that is missing or does not match its
- * private key, and, unless st is NULL, records every public key and
- * fingerprint as type "host-<type>" (e.g. "host-ed25519") in one store
- * transaction (store_keys_put_many: VMs missing from the store are created
- * planned with groups[i], groups may be NULL; a recorded key that differs
- * from the file is replaced by the file's). A private key file looser than
- * 0600 is set to 0600.
+ * private key, and, unless st is NULL or flags has KEYSTORE_UNRECORDED,
+ * records every public key and fingerprint as type "host-<type>" (e.g.
+ * "host-ed25519") in one store transaction (store_keys_put_many: VMs
+ * missing from the store are created planned with groups[i], groups may be
+ * NULL; a recorded key that differs from the file is replaced by the
+ * file's). A private key file looser than 0600 is set to 0600. Every new
+ * file is on disk (synced) when this returns.
+ *
+ * flags: KEYSTORE_ROTATE, every key generated anew, none read;
+ * KEYSTORE_UNRECORDED, st only looked at (a key file that cannot be read
+ * and was never recorded is made anew), the caller records the keys
+ * (keystore_host_key_items, store_vm_step's keys) before it uses them.
  *
  * On success *ret is an array of n_vms * n_types key pairs, row-major (VM i,
  * type j at [i * n_types + j]); caller frees with keystore_free(*ret,
@@ -57,8 +63,22 @@
 int keystore_host_keys(const char *state_dir, struct store *st,
 		       const char *fleet, const char *const *vms,
 		       const char *const *groups, size_t n_vms,
-		       const enum keys_type *types, size_t n_types, bool rotate,
+		       const enum keys_type *types, size_t n_types, unsigned flags,
 		       struct keypair **ret, struct muster_err *err) WUR;
+
+enum {
+	KEYSTORE_ROTATE = 1 << 0,
+	KEYSTORE_UNRECORDED = 1 << 1,
+};
+
+/*
+ * The n_types keys of one VM (keys[j] of type types[j], as keystore_host_keys
+ * returns them) as the store records them, into items[0..n_types-1]: type
+ * "host-<type>", the public key and fingerprint (pointing into keys); vm
+ * and group NULL.
+ */
+void keystore_host_key_items(const struct keypair *keys, const enum keys_type *types,
+			     size_t n_types, struct store_key_item *items);
 
 /* Release count key pairs and free the array; NULL is allowed. */
 void keystore_free(struct keypair *keys, size_t count);

@@ -9,6 +9,7 @@
 #include "domxml.h"
 #include "identity.h"
 #include "installer.h"
+#include "keystore.h"
 #include "log.h"
 #include "provision.h"
 #include "tokens.h"
@@ -77,14 +78,24 @@ static int flush(const struct provision_fleet *f, struct provision_worker *w, si
 		 const char *intent, struct muster_err *err)
 {
 	struct provision_pending *p = &w->pending;
+	size_t nt = f->m->n_host_key_types, j;
+	struct store_key_item keys[MF_KEY_TYPE_MAX];
+	enum keys_type types[MF_KEY_TYPE_MAX];
 	const struct store_vm_step s = {
 		.ensure_group = p->group, .spec = p->has_spec ? &p->spec : NULL,
 		.to = p->to, .detail = p->detail, .at = p->at, .intent = intent,
 		.vm_id = &p->vm_id,
+		/* the VM's row and, with it, its host keys, before the seed has them */
+		.keys = keys, .n_keys = p->group ? nt : 0,
 	};
 
 	if (!p->group && !p->has_spec && p->to == VM_STATE_MAX && !intent)
 		return 0;
+	if (p->group) {
+		for (j = 0; j < nt; j++)
+			types[j] = vmseed_key_type(f->m->host_key_types[j]);
+		keystore_host_key_items(&f->keys[vm * nt], types, nt, keys);
+	}
 	if ((w->steps ? store_steps_record(w->steps, f->m->fleet, f->m->vms[vm].name, &s,
 					   f->run_id, err) :
 			store_vm_step(w->st, f->m->fleet, f->m->vms[vm].name, &s, f->run_id, err)) < 0)

@@ -241,7 +241,7 @@ static void test_layout_and_modes(void **state)
 
 	err_clear(&err);
 	if (keystore_host_keys(f->state, f->st, "web", two_vms, two_groups, 2,
-			       all_types, 3, false, &keys, &err) < 0)
+			       all_types, 3, 0, &keys, &err) < 0)
 		fail_msg("%s", err.msg);
 	assert_non_null(keys);
 
@@ -355,7 +355,7 @@ static void test_reuse_and_rotate(void **state)
 
 	err_clear(&err);
 	assert_int_equal(keystore_host_keys(f->state, f->st, "web", two_vms,
-					    two_groups, 2, all_types, 3, false,
+					    two_groups, 2, all_types, 3, 0,
 					    &first, &err), 0);
 	assert_store_matches(f, "web", two_vms, 2, all_types, 3, first, 1000);
 	p = path_of("%s/keys/web/web-001/ssh_host_rsa_key", f->state);
@@ -365,7 +365,7 @@ static void test_reuse_and_rotate(void **state)
 	f->now = 2000;
 	atomic_store(&threads_started, 0);
 	assert_int_equal(keystore_host_keys(f->state, f->st, "web", two_vms,
-					    two_groups, 2, all_types, 3, false,
+					    two_groups, 2, all_types, 3, 0,
 					    &second, &err), 0);
 	assert_int_equal(atomic_load(&threads_started), 0);
 	assert_same_keys(first, second, 6, true);
@@ -377,7 +377,7 @@ static void test_reuse_and_rotate(void **state)
 	/* rotate: every key new, files replaced, store updated */
 	f->now = 3000;
 	assert_int_equal(keystore_host_keys(f->state, f->st, "web", two_vms,
-					    two_groups, 2, all_types, 3, true,
+					    two_groups, 2, all_types, 3, KEYSTORE_ROTATE,
 					    &rotated, &err), 0);
 	assert_same_keys(first, rotated, 6, false);
 	assert_store_matches(f, "web", two_vms, 2, all_types, 3, rotated, 3000);
@@ -385,7 +385,7 @@ static void test_reuse_and_rotate(void **state)
 	/* and what rotation wrote is what the next call reads */
 	f->now = 4000;
 	assert_int_equal(keystore_host_keys(f->state, f->st, "web", two_vms,
-					    two_groups, 2, all_types, 3, false,
+					    two_groups, 2, all_types, 3, 0,
 					    &after, &err), 0);
 	assert_same_keys(rotated, after, 6, true);
 	assert_store_matches(f, "web", two_vms, 2, all_types, 3, after, 3000);
@@ -412,7 +412,7 @@ static void test_store_vm_rows(void **state)
 	/* web-002 exists and is ready; web-001 does not exist yet */
 	assert_int_equal(store_vm_upsert(f->st, "web", &ready, &err), 0);
 	assert_int_equal(keystore_host_keys(f->state, f->st, "web", two_vms,
-					    two_groups, 2, ed_only, 1, false,
+					    two_groups, 2, ed_only, 1, 0,
 					    &keys, &err), 0);
 	assert_int_equal(store_vm_list(f->st, "web", &vms, &n, &err), 0);
 	assert_int_equal(n, 2);
@@ -427,14 +427,14 @@ static void test_store_vm_rows(void **state)
 
 	/* groups may be NULL; st may be NULL (files only) */
 	assert_int_equal(keystore_host_keys(f->state, f->st, "db", two_vms, NULL,
-					    2, ed_only, 1, false, &keys, &err), 0);
+					    2, ed_only, 1, 0, &keys, &err), 0);
 	assert_int_equal(store_vm_list(f->st, "db", &vms, &n, &err), 0);
 	assert_int_equal(n, 2);
 	assert_null(vms[0].group);
 	store_vm_list_free(vms, n);
 	keystore_free(keys, 2);
 	assert_int_equal(keystore_host_keys(f->state, NULL, "nostore", two_vms,
-					    NULL, 2, ed_only, 1, false, &keys,
+					    NULL, 2, ed_only, 1, 0, &keys,
 					    &err), 0);
 	assert_int_equal(store_vm_list(f->st, "nostore", &vms, &n, &err), 0);
 	assert_int_equal(n, 0);
@@ -532,7 +532,7 @@ static void test_file_wins(void **state)
 	char *priv, *pub, *text, *want;
 
 	assert_int_equal(keystore_host_keys(f->state, f->st, "web", two_vms,
-					    two_groups, 2, ed_only, 1, false,
+					    two_groups, 2, ed_only, 1, 0,
 					    &keys, &err), 0);
 	/* web-002's key replaced by hand (mode too loose), its .pub tampered
 	 * with, and web-001's .pub removed */
@@ -546,7 +546,7 @@ static void test_file_wins(void **state)
 
 	f->now = 7000;
 	if (keystore_host_keys(f->state, f->st, "web", two_vms, two_groups, 2,
-			       ed_only, 1, false, &again, &err) < 0)
+			       ed_only, 1, 0, &again, &err) < 0)
 		fail_msg("%s", err.msg);
 	assert_string_equal(again[0].public_key, keys[0].public_key);
 	assert_string_equal(again[1].public_key, other.public_key);
@@ -588,7 +588,7 @@ static void expect_load_error(struct fixture *f, const char *content,
 	spit(priv, content, 0600);
 	err_clear(&err);
 	assert_int_equal(keystore_host_keys(f->state, f->st, "web", two_vms,
-					    two_groups, 2, ed_only, 1, false,
+					    two_groups, 2, ed_only, 1, 0,
 					    &keys, &err), -1);
 	assert_ptr_equal(keys, (struct keypair *) 0x1);	/* untouched */
 	assert_int_equal(err.code, MUSTER_E_INVALID);
@@ -609,7 +609,7 @@ static void test_corrupt_key_file(void **state)
 	char *priv, *link_target;
 
 	assert_int_equal(keystore_host_keys(f->state, f->st, "web", two_vms,
-					    two_groups, 2, ed_only, 1, false,
+					    two_groups, 2, ed_only, 1, 0,
 					    &keys, &err), 0);
 	keystore_free(keys, 2);
 
@@ -626,13 +626,13 @@ static void test_corrupt_key_file(void **state)
 	assert_int_equal(symlink(link_target, priv), 0);
 	err_clear(&err);
 	assert_int_equal(keystore_host_keys(f->state, f->st, "web", two_vms,
-					    two_groups, 2, ed_only, 1, false,
+					    two_groups, 2, ed_only, 1, 0,
 					    &keys, &err), -1);
 	assert_contains(err.msg, priv);
 	assert_contains(err.msg, "symbolic link");
 	/* rotate replaces the link itself, not its target */
 	assert_int_equal(keystore_host_keys(f->state, f->st, "web", two_vms,
-					    two_groups, 2, ed_only, 1, true,
+					    two_groups, 2, ed_only, 1, KEYSTORE_ROTATE,
 					    &keys, &err), 0);
 	assert_mode(priv, 0600, false);
 	keystore_free(keys, 2);
@@ -658,14 +658,14 @@ static void test_unsynced_key_made_anew(void **state)
 	assert_int_equal(statedir_prepare(dir, &err), 0);
 	spit(priv, "", 0600);
 	assert_int_equal(keystore_host_keys(f->state, f->st, "web", two_vms, two_groups, 2,
-					    ed_only, 1, false, &keys, &err), 0);
+					    ed_only, 1, 0, &keys, &err), 0);
 	assert_contains(keys[0].public_key, "ssh-ed25519 ");
 	keystore_free(keys, 2);
 	/* now it is recorded: emptying it again is damage */
 	spit(priv, "", 0600);
 	err_clear(&err);
 	assert_int_equal(keystore_host_keys(f->state, f->st, "web", two_vms, two_groups, 2,
-					    ed_only, 1, false, &keys, &err), -1);
+					    ed_only, 1, 0, &keys, &err), -1);
 	assert_contains(err.msg, priv);
 	free(priv);
 	free(dir);
@@ -688,7 +688,7 @@ static void test_bad_arguments(void **state)
 #define REFUSED(fleet, vms, n, types, nt, want) do { \
 		err_clear(&err); \
 		assert_int_equal(keystore_host_keys(f->state, f->st, fleet, vms, \
-						    NULL, n, types, nt, false, \
+						    NULL, n, types, nt, 0, \
 						    &keys, &err), -1); \
 		assert_int_equal(err.code, MUSTER_E_INVALID); \
 		assert_contains(err.msg, want); \
@@ -716,7 +716,7 @@ static void test_bad_arguments(void **state)
 	/* no VMs: nothing to do */
 	keys = (struct keypair *) 0x1;
 	assert_int_equal(keystore_host_keys(f->state, f->st, "web", NULL, NULL, 0,
-					    ed_only, 1, false, &keys, &err), 0);
+					    ed_only, 1, 0, &keys, &err), 0);
 	assert_null(keys);
 	keystore_free(NULL, 0);
 }
@@ -739,7 +739,7 @@ static void test_200_vms(void **state)
 	atomic_store(&threads_started, 0);
 	t0 = now_ms();
 	if (keystore_host_keys(f->state, f->st, "big", (const char *const *) names,
-			       NULL, n, ed_only, 1, false, &keys, &err) < 0)
+			       NULL, n, ed_only, 1, 0, &keys, &err) < 0)
 		fail_msg("%s", err.msg);
 	t1 = now_ms();
 	fprintf(stderr, "# 200 ed25519 host keys (files and store): %.0f ms, %d helper threads, %ld cpus\n",
@@ -772,7 +772,7 @@ static void test_200_vms(void **state)
 	atomic_store(&threads_started, 0);
 	assert_int_equal(keystore_host_keys(f->state, f->st, "big",
 					    (const char *const *) names, NULL, n,
-					    ed_only, 1, false, &keys, &err), 0);
+					    ed_only, 1, 0, &keys, &err), 0);
 	assert_true(atomic_load(&threads_started) <= 2);
 	keystore_free(keys, n);
 
@@ -966,7 +966,7 @@ static void test_ssh_keygen_agrees(void **state)
 		skip();		/* no ssh-keygen (openssh-client) here */
 
 	assert_int_equal(keystore_host_keys(f->state, f->st, "web", two_vms,
-					    two_groups, 2, all_types, 3, false,
+					    two_groups, 2, all_types, 3, 0,
 					    &keys, &err), 0);
 	for (i = 0; i < 2; i++)
 		for (j = 0; j < 3; j++) {

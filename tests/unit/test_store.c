@@ -675,6 +675,7 @@ static void test_steps_together(void **state)
 static void test_vm_place(void **state)
 {
 	const char *const vms[] = { "web-001", "web-002", "web-404" };
+	const char *const groups[] = { "web", "web", "new" };
 	const char *const hosts[] = { "qemu+ssh://a/system", "qemu+ssh://b/system", "x" };
 	struct store *s = *state;
 	struct store_vm *v = NULL;
@@ -687,14 +688,27 @@ static void test_vm_place(void **state)
 	assert_int_equal(store_vm_list(s, "prod", &v, &n, &err), 0);
 	assert_null(v[0].host);	/* not placed yet */
 	store_vm_list_free(v, n);
-	/* a VM not in the store is left out, not created */
-	assert_int_equal(store_vm_place(s, "prod", vms, hosts, 3, &err), 0);
+	/* a VM not in the store is made, planned, in its group */
+	assert_int_equal(store_vm_place(s, "prod", vms, groups, hosts, 3, &err), 0);
 	assert_int_equal(store_vm_list(s, "prod", &v, &n, &err), 0);
-	assert_int_equal(n, 2);
+	assert_int_equal(n, 3);
 	assert_string_equal(v[0].host, "qemu+ssh://a/system");
 	assert_string_equal(v[1].host, "qemu+ssh://b/system");
 	assert_int_equal(v[1].state, VM_STATE_READY);	/* kept */
+	assert_string_equal(v[2].name, "web-404");
+	assert_string_equal(v[2].group, "new");
+	assert_string_equal(v[2].host, "x");
+	assert_int_equal(v[2].state, VM_STATE_PLANNED);
 	store_vm_list_free(v, n);
+	/* a bad name: nothing recorded */
+	{
+		const char *const bad[] = { "web-005", "" };
+
+		assert_int_equal(store_vm_place(s, "prod", bad, groups, hosts, 2, &err), -1);
+		assert_int_equal(store_vm_list(s, "prod", &v, &n, &err), 0);
+		assert_int_equal(n, 3);
+		store_vm_list_free(v, n);
+	}
 	assert_int_equal(count_events(s, "prod", NULL), 0);	/* no event: not a transition */
 }
 
