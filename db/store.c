@@ -1795,7 +1795,7 @@ int store_steps_record(struct store_steps *ss, const char *fleet, const char *vm
 
 int store_vm_place(struct store *s, const char *fleet, const char *const *vms,
 		   const char *const *groups, const char *const *hosts, size_t n,
-		   struct muster_err *err)
+		   int64_t *ret_ids, struct muster_err *err)
 {
 	int64_t fleet_id, vm_id;
 	size_t i;
@@ -1819,6 +1819,8 @@ int store_vm_place(struct store *s, const char *fleet, const char *const *vms,
 		}
 		if (step_done(s, st, err) < 0)
 			goto fail;
+		if (ret_ids)
+			ret_ids[i] = vm_id;
 	}
 	if (tx_commit(s, err) < 0)
 		goto fail;

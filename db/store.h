@@ -333,11 +333,13 @@ int store_fleet_names(struct store *s, char ***ret, size_t *ret_n, struct muster
 /*
  * Record that VM vms[i] of fleet is placed on libvirt URI hosts[i], for
  * i < n, in one transaction; a VM not in the store is recorded first, as
- * store_vm_ensure(vms[i], groups[i]) does. 0, or -1 with err.
+ * store_vm_ensure(vms[i], groups[i]) does; its row id in ret_ids[i] unless
+ * ret_ids is NULL (store_vm_step's vm_id). 0, or -1 with err (ret_ids then
+ * undefined).
  */
 int store_vm_place(struct store *s, const char *fleet, const char *const *vms,
-		   const char *const *groups,
-		   const char *const *hosts, size_t n, struct muster_err *err) WUR;
+		   const char *const *groups, const char *const *hosts, size_t n,
+		   int64_t *ret_ids, struct muster_err *err) WUR;
 
 /*
  * The latest event of each VM of fleet that has one, ordered by VM name:

@@ -1006,6 +1006,7 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	struct keypair *keys = NULL;
 	enum keys_type key_types[MF_KEY_TYPE_MAX];
 	const char **key_vms = NULL;
+	int64_t *vm_ids = NULL;
 	struct cmd_authkeys auth = { 0 };
 	struct vmspec_macs macs = { 0 };
 	struct apply_run run = { 0 };
@@ -1056,10 +1057,11 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	used = calloc(hosts.n, sizeof(*used));
 	run.vm = calloc(m->n_vms + 1, sizeof(*run.vm));
 	key_vms = calloc(m->n_vms + 1, sizeof(*key_vms));
+	vm_ids = calloc(m->n_vms + 1, sizeof(*vm_ids));
 	run.action = calloc(m->n_vms + 1, sizeof(*run.action));
 	run.failed = calloc(m->n_vms + 1, sizeof(*run.failed));
 	if (!images || !kernels || !initrds || !inst || !image_formats || !names || !groups ||
-	    !placed || !key_vms || !used || !run.vm || !run.action || !run.failed) {
+	    !placed || !key_vms || !vm_ids || !used || !run.vm || !run.action || !run.failed) {
 		err_nomem(&err);
 		goto out;
 	}
@@ -1186,7 +1188,7 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		groups[i] = manifest_vm_group(m, &m->vms[i])->name;
 		placed[i] = hosts.h[host_of[i]].uri;
 	}
-	if (store_vm_place(st, m->fleet, names, groups, placed, m->n_vms, &err) < 0 ||
+	if (store_vm_place(st, m->fleet, names, groups, placed, m->n_vms, vm_ids, &err) < 0 ||
 	    ports_assign(m, st, all_local(&hosts), &fwd, &err) < 0 ||
 	    store_run_begin(st, m->fleet, "apply", &run_id, &err) < 0)
 		goto out;
@@ -1201,7 +1203,7 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	run.fleet = (struct provision_fleet) {
-		.m = m, .macs = &macs, .keys = keys, .authorized_keys = auth.keys,
+		.m = m, .macs = &macs, .keys = keys, .vm_ids = vm_ids, .authorized_keys = auth.keys,
 		.n_authorized_keys = auth.n, .host_of = host_of,
 		.image_paths = (const char *const *const *) images,
 		.image_formats = image_formats, .run_id = run_id, .validated = validated,
@@ -1319,6 +1321,7 @@ done:
 	free(names);
 	free(groups);
 	free(key_vms);
+	free(vm_ids);
 	free(placed);
 	free(agent_b64);
 	free(console_dir);

@@ -82,7 +82,7 @@ static int flush(const struct provision_fleet *f, struct provision_worker *w, si
 	struct store_key_item keys[MF_KEY_TYPE_MAX];
 	enum keys_type types[MF_KEY_TYPE_MAX];
 	const struct store_vm_step s = {
-		.ensure_group = p->group, .spec = p->has_spec ? &p->spec : NULL,
+		.ensure_group = p->vm_id ? NULL : p->group, .spec = p->has_spec ? &p->spec : NULL,
 		.to = p->to, .detail = p->detail, .at = p->at, .intent = intent,
 		.vm_id = &p->vm_id,
 		/* the VM's row and, with it, its host keys, before the seed has them */
@@ -591,7 +591,9 @@ int provision_vm(const struct provision_fleet *f, struct provision_worker *w, si
 	int r = -1;
 
 	/* the VM's row, recorded with its first event */
-	w->pending = (struct provision_pending) { .group = g->name, .to = VM_STATE_MAX };
+	w->pending = (struct provision_pending) {
+		.group = g->name, .to = VM_STATE_MAX, .vm_id = f->vm_ids ? f->vm_ids[vm] : 0,
+	};
 	if (vm_names(m, vm, &n, err) < 0)
 		goto fail;
 	switch (action) {

@@ -26,6 +26,7 @@ struct provision_fleet {
 	const struct manifest *m;
 	const struct vmspec_macs *macs;
 	const struct keypair *keys;		/* m->n_host_key_types per VM, by VM index */
+	const int64_t *vm_ids;			/* per VM: its row in the store; NULL: none yet */
 	const char *const *authorized_keys;
 	size_t n_authorized_keys;
 	const size_t *host_of;			/* per VM: its host's index */
@@ -60,7 +61,8 @@ struct provision_fleet {
  * provision_vm's own: it starts and ends each VM with nothing pending.
  */
 struct provision_pending {
-	const char *group;		/* the VM's row first (store_vm_ensure); NULL: done */
+	const char *group;		/* the VM's first step: its row (store_vm_ensure, unless
+					 * vm_id is known) and its host keys; NULL: done */
 	bool has_spec;
 	struct store_vm_spec spec;	/* what it was defined as; the strings outlive it */
 	enum vm_state to;		/* a side effect's result; VM_STATE_MAX: none */

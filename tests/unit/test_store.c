@@ -677,7 +677,9 @@ static void test_vm_place(void **state)
 	const char *const vms[] = { "web-001", "web-002", "web-404" };
 	const char *const groups[] = { "web", "web", "new" };
 	const char *const hosts[] = { "qemu+ssh://a/system", "qemu+ssh://b/system", "x" };
+	int64_t ids[3] = { 0 };
 	struct store *s = *state;
+	size_t i;
 	struct store_vm *v = NULL;
 	struct muster_err err;
 	size_t n = 0;
@@ -689,7 +691,7 @@ static void test_vm_place(void **state)
 	assert_null(v[0].host);	/* not placed yet */
 	store_vm_list_free(v, n);
 	/* a VM not in the store is made, planned, in its group */
-	assert_int_equal(store_vm_place(s, "prod", vms, groups, hosts, 3, &err), 0);
+	assert_int_equal(store_vm_place(s, "prod", vms, groups, hosts, 3, ids, &err), 0);
 	assert_int_equal(store_vm_list(s, "prod", &v, &n, &err), 0);
 	assert_int_equal(n, 3);
 	assert_string_equal(v[0].host, "qemu+ssh://a/system");
@@ -704,12 +706,21 @@ static void test_vm_place(void **state)
 	{
 		const char *const bad[] = { "web-005", "" };
 
-		assert_int_equal(store_vm_place(s, "prod", bad, groups, hosts, 2, &err), -1);
+		assert_int_equal(store_vm_place(s, "prod", bad, groups, hosts, 2, NULL, &err), -1);
 		assert_int_equal(store_vm_list(s, "prod", &v, &n, &err), 0);
 		assert_int_equal(n, 3);
 		store_vm_list_free(v, n);
 	}
 	assert_int_equal(count_events(s, "prod", NULL), 0);	/* no event: not a transition */
+	/* each VM's row, as store_vm_step takes it */
+	for (i = 0; i < 3; i++) {
+		const struct store_vm_step step = { .to = VM_STATE_MAX, .intent = "x",
+						    .vm_id = &ids[i] };
+
+		assert_true(ids[i] > 0);
+		assert_int_equal(store_vm_step(s, "prod", vms[i], &step, 0, &err), 0);
+		assert_int_equal(count_events(s, "prod", vms[i]), 1);
+	}
 }
 
 /* An event naming a run that does not exist violates a foreign key: the
