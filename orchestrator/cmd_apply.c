@@ -1145,7 +1145,7 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		const struct keymaker_opts ko = {
 			.state_dir = state_dir, .fleet = m->fleet, .vms = key_vms, .n = n_items,
 			.types = key_types, .n_types = m->n_host_key_types,
-			.chunk = m->batch_size, .keys = keys, .slot = run.vm,
+			.keys = keys, .slot = run.vm,
 		};
 
 		if (n_items && keymaker_start(&ko, &run.keymaker, &err) < 0)

@@ -1,14 +1,15 @@
 /*
- * keymaker.h: the host keys of a run's VMs, made on a thread of its own a
- * chunk ahead of the workers that use them, so that the first VM does not
+ * keymaker.h: the host keys of a run's VMs, made on threads of their own a
+ * little ahead of the workers that use them, so that the first VM does not
  * wait for the last one's keys (1000 VMs' Ed25519 keys: ~85 ms here; with
  * RSA, seconds).
  *
- * The VMs are taken in the order given (the order the workers take them),
- * chunk at a time, each chunk through keystore_host_keys (KEYSTORE_UNRECORDED:
- * read when their files exist, else made, then synced); the caller records
- * each VM's keys before it uses them (store_vm_step's keys). What was made
- * stays on disk whatever happens after: a rerun reads it back.
+ * The VMs are taken in the order given (the order the workers take them)
+ * by as many threads as there are online CPUs, each VM through
+ * keystore_host_keys (KEYSTORE_UNRECORDED: read when their files exist,
+ * else made); a VM is handed out once its files are synced. The caller
+ * records each VM's keys before it uses them (store_vm_step's keys). What
+ * was made stays on disk whatever happens after: a rerun reads it back.
  */
 #ifndef MUSTER_KEYMAKER_H
 #define MUSTER_KEYMAKER_H
@@ -25,7 +26,6 @@ struct keymaker_opts {
 	size_t n;
 	const enum keys_type *types;	/* n_types types per VM */
 	size_t n_types;
-	size_t chunk;			/* VMs made at a time; 0: 1 */
 	/*
 	 * Where VM i's keys go: keys[slot[i] * n_types + j] for type j; every
 	 * slot empty (zeroed) before, and the array kept until keymaker_free.
@@ -46,11 +46,12 @@ int keymaker_start(const struct keymaker_opts *o, struct keymaker **ret,
 
 /*
  * Wait until VM i's keys are made, from any thread: 0, or -1 with err why
- * they could not be (the chunk that failed, and every chunk after it).
+ * they could not be (the first VM whose keys failed: it and every VM after
+ * it fail with its reason).
  */
 int keymaker_wait(struct keymaker *km, size_t i, struct muster_err *err) WUR;
 
-/* Stop after the chunk being made, wait for the thread, free; NULL is allowed. */
+/* Stop after the VMs being made, wait for the threads, free; NULL is allowed. */
 void keymaker_free(struct keymaker *km);
 
 #endif

@@ -353,7 +353,7 @@ static size_t gen_threads(size_t n)
  * helpers block every signal: signals stay with the caller's threads. A
  * helper that cannot be started leaves its share to the others.
  */
-static int gen_all(struct gen_job *jobs, size_t n, struct muster_err *err)
+static int gen_all(struct gen_job *jobs, size_t n, bool one_thread, struct muster_err *err)
 {
 	_cleanup_free_ pthread_t *tids = NULL;
 	struct gen_pool pool = { .jobs = jobs, .n = n };
@@ -367,7 +367,7 @@ static int gen_all(struct gen_job *jobs, size_t n, struct muster_err *err)
 	atomic_init(&pool.failed, false);
 	if (pthread_mutex_init(&pool.lock, NULL) != 0)
 		return err_set(err, MUSTER_E_IO, "cannot create a mutex");
-	want = gen_threads(n) - 1;
+	want = one_thread ? 0 : gen_threads(n) - 1;
 	if (want > 0)
 		tids = calloc(want, sizeof(*tids));
 	if (tids) {
@@ -603,7 +603,7 @@ int keystore_host_keys(const char *state_dir, struct store *st,
 		}
 	}
 
-	if (gen_all(jobs, n_jobs, err) < 0) {
+	if (gen_all(jobs, n_jobs, flags & KEYSTORE_THIS_THREAD, err) < 0) {
 		err_prefix(err, "cannot generate the host keys of fleet '%s'", fleet);
 		goto out;
 	}
@@ -623,7 +623,7 @@ int keystore_host_keys(const char *state_dir, struct store *st,
 				goto out;
 		}
 	/* one sync for every new file above, before the store says the keys exist */
-	if (n_jobs > 0 && afile_sync_fs(state_dir, err) < 0)
+	if (n_jobs > 0 && !(flags & KEYSTORE_NOSYNC) && afile_sync_fs(state_dir, err) < 0)
 		goto out;
 	if (n_jobs > 0)
 		log_debug("fleet '%s': %zu host keys generated, %zu read",

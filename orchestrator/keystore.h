@@ -46,12 +46,16 @@
  * missing from the store are created planned with groups[i], groups may be
  * NULL; a recorded key that differs from the file is replaced by the
  * file's). A private key file looser than 0600 is set to 0600. Every new
- * file is on disk (synced) when this returns.
+ * file is on disk (synced) when this returns, unless KEYSTORE_NOSYNC.
  *
  * flags: KEYSTORE_ROTATE, every key generated anew, none read;
  * KEYSTORE_UNRECORDED, st only looked at (a key file that cannot be read
  * and was never recorded is made anew), the caller records the keys
- * (keystore_host_key_items, store_vm_step's keys) before it uses them.
+ * (keystore_host_key_items, store_vm_step's keys) before it uses them;
+ * KEYSTORE_NOSYNC, new files not synced: the caller syncs the state
+ * directory's file system (afile_sync_fs) before it uses or records them;
+ * KEYSTORE_THIS_THREAD, no other thread started: for a caller that runs
+ * several of these at once.
  *
  * On success *ret is an array of n_vms * n_types key pairs, row-major (VM i,
  * type j at [i * n_types + j]); caller frees with keystore_free(*ret,
@@ -69,6 +73,8 @@ int keystore_host_keys(const char *state_dir, struct store *st,
 enum {
 	KEYSTORE_ROTATE = 1 << 0,
 	KEYSTORE_UNRECORDED = 1 << 1,
+	KEYSTORE_NOSYNC = 1 << 2,
+	KEYSTORE_THIS_THREAD = 1 << 3,
 };
 
 /*

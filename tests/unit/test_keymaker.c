@@ -1,8 +1,8 @@
 /*
  * test_keymaker.c: host keys made on a thread of their own, ahead of the
- * workers: each VM's keys in its slot once waited for, made chunk by chunk,
- * read back by the next run, not recorded; a chunk that fails fails the
- * VMs from it on, and only them.
+ * workers: each VM's keys in its slot once waited for, read back by the
+ * next run, not recorded; a VM whose keys fail fails the VMs from it on,
+ * and only them; freed early, it stops.
  */
 #include <ftw.h>
 #include <setjmp.h>
@@ -79,10 +79,10 @@ static void test_made_in_slots(void **state)
 	struct fixture *f = *state;
 	const char *const vms[N] = { "vm-0", "vm-1", "vm-2", "vm-3", "vm-4", "vm-5", "vm-6" };
 	const size_t slot[N] = { 6, 5, 4, 3, 2, 1, 0 };
-	struct keypair keys[N * 2] = { 0 }, again[N * 2] = { 0 };
+	struct keypair keys[N * 2] = { 0 }, again[N * 2] = { 0 }, third[N * 2] = { 0 };
 	struct keymaker_opts o = {
 		.state_dir = f->state, .fleet = "web", .vms = vms, .n = N,
-		.types = two_types, .n_types = 2, .chunk = 3, .keys = keys, .slot = slot,
+		.types = two_types, .n_types = 2, .keys = keys, .slot = slot,
 	};
 	struct keymaker *km = NULL;
 	struct store_key *rec = NULL;
@@ -91,7 +91,7 @@ static void test_made_in_slots(void **state)
 
 	err_clear(&err);
 	assert_int_equal(keymaker_start(&o, &km, &err), 0);
-	for (i = N; i-- > 0;)	/* the last first: it waits for every chunk */
+	for (i = N; i-- > 0;)	/* the last first: it waits for all of them */
 		assert_int_equal(keymaker_wait(km, i, &err), 0);
 	keymaker_free(km);
 	for (i = 0; i < N; i++) {
@@ -118,13 +118,13 @@ static void test_made_in_slots(void **state)
 
 	/* a second run reads them back */
 	o.keys = again;
-	o.chunk = 0;	/* one at a time */
 	assert_int_equal(keymaker_start(&o, &km, &err), 0);
 	assert_int_equal(keymaker_wait(km, N - 1, &err), 0);
 	keymaker_free(km);
 	for (i = 0; i < N * 2; i++)
 		assert_string_equal(again[i].public_key, keys[i].public_key);
 	/* no VM beyond the last */
+	o.keys = third;
 	assert_int_equal(keymaker_start(&o, &km, &err), 0);
 	assert_int_equal(keymaker_wait(km, N, &err), -1);
 	assert_int_equal(err.code, MUSTER_E_INVALID);
@@ -132,11 +132,12 @@ static void test_made_in_slots(void **state)
 	for (i = 0; i < N * 2; i++) {
 		keypair_release(&keys[i]);
 		keypair_release(&again[i]);
+		keypair_release(&third[i]);
 	}
 }
 
-/* A chunk that fails: its VMs and every later one fail with why, earlier ones have keys. */
-static void test_chunk_fails(void **state)
+/* A VM whose keys fail: it and every later one fail with why, earlier ones have keys. */
+static void test_vm_fails(void **state)
 {
 	struct fixture *f = *state;
 	const char *const vms[5] = { "a", "b", "c", "..", "e" };
@@ -144,7 +145,7 @@ static void test_chunk_fails(void **state)
 	struct keypair keys[5] = { 0 };
 	const struct keymaker_opts o = {
 		.state_dir = f->state, .fleet = "web", .vms = vms, .n = 5,
-		.types = two_types, .n_types = 1, .chunk = 2, .keys = keys, .slot = slot,
+		.types = two_types, .n_types = 1, .keys = keys, .slot = slot,
 	};
 	struct keymaker *km = NULL;
 	struct muster_err err;
@@ -156,20 +157,19 @@ static void test_chunk_fails(void **state)
 	assert_non_null(strstr(err.msg, "'..'"));
 	for (i = 0; i < 5; i++) {
 		err_clear(&err);
-		assert_int_equal(keymaker_wait(km, i, &err), i < 2 ? 0 : -1);
-		if (i >= 2)
+		assert_int_equal(keymaker_wait(km, i, &err), i < 3 ? 0 : -1);
+		if (i < 3)
+			assert_non_null(keys[i].public_key);
+		else
 			assert_non_null(strstr(err.msg, "'..'"));
 	}
 	keymaker_free(km);
-	assert_non_null(keys[0].public_key);
-	assert_non_null(keys[1].public_key);
-	for (i = 2; i < 5; i++)
-		assert_null(keys[i].public_key);	/* the failed chunk's slots stay empty */
-	for (i = 0; i < 5; i++)
+	assert_null(keys[3].public_key);
+	for (i = 0; i < 5; i++)	/* "e" may have been made before ".." failed: not handed out */
 		keypair_release(&keys[i]);
 }
 
-/* Freed at once: the thread stops after the chunk it is making. */
+/* Freed at once: the threads stop after the VMs they are making. */
 static void test_free_early(void **state)
 {
 	struct fixture *f = *state;
@@ -180,7 +180,7 @@ static void test_free_early(void **state)
 	struct keypair *keys = calloc(MANY, sizeof(*keys));
 	const struct keymaker_opts o = {
 		.state_dir = f->state, .fleet = "many", .vms = vms, .n = MANY,
-		.types = two_types, .n_types = 1, .chunk = 1, .keys = keys, .slot = slot,
+		.types = two_types, .n_types = 1, .keys = keys, .slot = slot,
 	};
 	struct keymaker *km = NULL;
 	struct muster_err err;
@@ -198,7 +198,7 @@ static void test_free_early(void **state)
 	for (i = 0; i < MANY; i++)
 		made += keys[i].public_key != NULL;
 	assert_true(made >= 1);
-	assert_true(made < MANY);	/* ~40 ms of keys, stopped after one or a few */
+	assert_true(made < MANY);	/* ~40 ms of keys, stopped after a few */
 	keystore_free(keys, MANY);
 }
 
@@ -206,7 +206,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_made_in_slots, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_chunk_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vm_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_free_early, setup, teardown),
 	};
 
