@@ -1600,11 +1600,16 @@ static int vm_step(struct store *s, const char *fleet, const char *vm,
 	int64_t fleet_id, vm_id = step->vm_id ? *step->vm_id : 0;
 	enum vm_state now;
 	size_t i, changed = 0;
+	bool moves = false;
 
 	if (check_name("fleet", fleet, err) < 0 || check_name("vm", vm, err) < 0)
 		return -1;
-	if (step->to != VM_STATE_MAX && !vm_state_to_string(step->to))
-		return err_set(err, MUSTER_E_INVALID, "invalid state %d", (int) step->to);
+	for (i = 0; i < step->n_events; i++) {
+		if (step->events[i].to != VM_STATE_MAX && !vm_state_to_string(step->events[i].to))
+			return err_set(err, MUSTER_E_INVALID, "invalid state %d",
+				       (int) step->events[i].to);
+		moves |= step->events[i].to != VM_STATE_MAX;
+	}
 	if ((step->ensure_group &&
 	     (fleet_id_ensure(s, fleet, &fleet_id, err) < 0 ||
 	      vm_ensure_id(s, fleet_id, vm, step->ensure_group, &vm_id, err) < 0)) ||
@@ -1620,12 +1625,14 @@ static int vm_step(struct store *s, const char *fleet, const char *vm,
 			return -1;
 		}
 	}
-	if (step->to != VM_STATE_MAX &&
-	    event_put(s, vm, vm_id, step->to, step->detail, run_id, step->at, true, err) < 0)
-		return -1;
-	if (step->intent && event_put(s, vm, vm_id, VM_STATE_MAX, step->intent, run_id, 0,
-				      step->to == VM_STATE_MAX, err) < 0)
-		return -1;
+	for (i = 0; i < step->n_events; i++) {
+		const struct store_step_event *ev = &step->events[i];
+
+		/* the row: each transition's; notes alone, marked updated once */
+		if (event_put(s, vm, vm_id, ev->to, ev->detail, run_id, ev->at,
+			      ev->to != VM_STATE_MAX || (!moves && i == 0), err) < 0)
+			return -1;
+	}
 	*ret_id = vm_id;
 	return 0;
 }

@@ -161,13 +161,24 @@ struct store_vm_spec {
  */
 struct store_key_item;
 
+/* An event of a step: a transition, or a note (the intent of a side effect). */
+struct store_step_event {
+	enum vm_state to;		/* VM_STATE_MAX: a note; else store_vm_transition */
+	const char *detail;
+	int64_t at;			/* when it happened (unix ms, store_now_ms); 0: now */
+};
+
 struct store_vm_step {
 	const char *ensure_group;	/* not NULL: store_vm_ensure(vm, ensure_group) first */
 	const struct store_vm_spec *spec;	/* not NULL: store_vm_set_spec */
-	enum vm_state to;		/* VM_STATE_MAX: no transition; else store_vm_transition */
-	const char *detail;		/* the transition's detail */
-	int64_t at;			/* when it happened (unix ms, store_now_ms); 0: now */
-	const char *intent;		/* not NULL: then store_vm_note(intent) */
+	/*
+	 * n_events events, recorded in order: each from the state the one
+	 * before left. A transition sets the VM's row as store_vm_transition
+	 * does; notes leave it as the step's transitions set it (a step of
+	 * notes alone marks it updated, as store_vm_note).
+	 */
+	const struct store_step_event *events;
+	size_t n_events;
 	/*
 	 * Not NULL: the VM's row id, kept by the caller from one step to the
 	 * next: 0 until a step is committed, which sets it; a step given it
@@ -182,11 +193,9 @@ struct store_vm_step {
 
 /*
  * Record step for VM vm of fleet in one transaction (all or none): the
- * result of one side effect and the intent of the next, so that each side
- * effect costs one commit. Events, fields and errors as in the functions
- * named in struct store_vm_step; the note is recorded after the transition,
- * so its from and to are the new state (and the VM's row keeps the times
- * the transition gave it).
+ * results of side effects done and the intents of those to come, so that
+ * side effects share commits. Fields and errors as in the functions named
+ * in struct store_vm_step.
  */
 int store_vm_step(struct store *s, const char *fleet, const char *vm,
 		  const struct store_vm_step *step, int64_t run_id, struct muster_err *err) WUR;

@@ -68,52 +68,72 @@ static void crash_point(void)
 }
 
 /*
- * Events are recorded in one transaction per side effect: the result of
- * the last one (result(), kept in w->pending) goes to the store with the
- * intent of the next (intent()), as nothing happens between the two. What
- * is still pending when no side effect follows is written by flush(),
- * before any other write to the store and before provision_vm returns.
+ * Events are recorded in one transaction per pair of side effects: clone
+ * and seed, define and start. The intents of both are committed before the
+ * first happens (intent_ahead(): each its own event), the results of both
+ * are kept (result(), in w->pending) and go to the store with the next
+ * intents, as nothing happens between; the second's intent() then finds
+ * its intent recorded. Each side effect's intent is committed before it,
+ * its result after (DESIGN.md). What is still pending when no side effect
+ * follows is written by flush(), before any other write to the store and
+ * before provision_vm returns.
  */
 static int flush(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
-		 const char *intent, struct muster_err *err)
+		 const char *intent, const char *ahead, struct muster_err *err)
 {
 	struct provision_pending *p = &w->pending;
-	size_t nt = f->m->n_host_key_types, j;
+	size_t nt = f->m->n_host_key_types, j, n = 0;
+	struct store_step_event events[2 + 2];
 	struct store_key_item keys[MF_KEY_TYPE_MAX];
 	enum keys_type types[MF_KEY_TYPE_MAX];
-	const struct store_vm_step s = {
+	struct store_vm_step s = {
 		.ensure_group = p->vm_id ? NULL : p->group, .spec = p->has_spec ? &p->spec : NULL,
-		.to = p->to, .detail = p->detail, .at = p->at, .intent = intent,
-		.vm_id = &p->vm_id,
+		.events = events, .vm_id = &p->vm_id,
 		/* the VM's row and, with it, its host keys, before the seed has them */
 		.keys = keys, .n_keys = p->group ? nt : 0,
 	};
 
-	if (!p->group && !p->has_spec && p->to == VM_STATE_MAX && !intent)
+	for (j = 0; j < p->n_results; j++)
+		events[n++] = (struct store_step_event) {
+			p->results[j].to, p->results[j].detail, p->results[j].at,
+		};
+	if (intent)
+		events[n++] = (struct store_step_event) { VM_STATE_MAX, intent, 0 };
+	if (intent && ahead)
+		events[n++] = (struct store_step_event) { VM_STATE_MAX, ahead, 0 };
+	if (!p->group && !p->has_spec && n == 0)
 		return 0;
 	if (p->group) {
 		for (j = 0; j < nt; j++)
 			types[j] = vmseed_key_type(f->m->host_key_types[j]);
 		keystore_host_key_items(&f->keys[vm * nt], types, nt, keys);
 	}
+	s.n_events = n;
 	if ((w->steps ? store_steps_record(w->steps, f->m->fleet, f->m->vms[vm].name, &s,
 					   f->run_id, err) :
 			store_vm_step(w->st, f->m->fleet, f->m->vms[vm].name, &s, f->run_id, err)) < 0)
 		return -1;
-	if (s.to != VM_STATE_MAX && f->on_state)
-		f->on_state(f->on_state_data, vm, s.to);
+	for (j = 0; j < p->n_results && f->on_state; j++)
+		f->on_state(f->on_state_data, vm, p->results[j].to);
 	p->group = NULL;
 	p->has_spec = false;
-	p->to = VM_STATE_MAX;
+	p->n_results = 0;
+	if (intent)	/* the one it recorded ahead, if any, is the next to come */
+		(void) snprintf(p->announced, sizeof(p->announced), "%s", ahead ? ahead : "");
 	return 0;
 }
 
-/* Record the intent of a side effect (an event that keeps the state), with what is pending. */
-static int intent(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
-		  struct muster_err *err, const char *fmt, ...) PRINTF_LIKE(5, 6);
+/*
+ * Record the intent of a side effect (an event that keeps the state), with
+ * what is pending, and with ahead (not NULL) the intent of the one after it
+ * too; an intent recorded so before is not recorded again.
+ */
+static int intent_ahead(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
+			const char *ahead, struct muster_err *err, const char *fmt, ...)
+	PRINTF_LIKE(6, 7);
 
-static int intent(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
-		  struct muster_err *err, const char *fmt, ...)
+static int intent_ahead(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
+			const char *ahead, struct muster_err *err, const char *fmt, ...)
 {
 	char detail[512];
 	va_list ap;
@@ -123,13 +143,17 @@ static int intent(const struct provision_fleet *f, struct provision_worker *w, s
 	va_end(ap);
 	/* nothing done yet, or the last result recorded; with a result pending
 	 * this is the point result() counted */
-	if (w->pending.to == VM_STATE_MAX)
+	if (w->pending.n_results == 0)
 		crash_point();
-	if (flush(f, w, vm, detail, err) < 0)
+	if (w->pending.announced[0] && streq(w->pending.announced, detail))
+		w->pending.announced[0] = '\0';	/* recorded with the one before */
+	else if (flush(f, w, vm, detail, ahead, err) < 0)
 		return -1;
 	crash_point();	/* the intent recorded, the side effect not done */
 	return 0;
 }
+
+#define intent(f, w, vm, err, ...) intent_ahead(f, w, vm, NULL, err, __VA_ARGS__)
 
 /* A side effect's result: the new state, recorded with the next intent or by flush(). */
 static void result(struct provision_worker *w, enum vm_state to, const char *fmt, ...)
@@ -137,15 +161,20 @@ static void result(struct provision_worker *w, enum vm_state to, const char *fmt
 
 static void result(struct provision_worker *w, enum vm_state to, const char *fmt, ...)
 {
+	struct provision_pending *p = &w->pending;
+	struct provision_result *r;
 	va_list ap;
 
 	crash_point();	/* the side effect done, its result not recorded */
+	/* two side effects at most between commits: a third replaces the second */
+	r = &p->results[p->n_results < ARRAY_SIZE(p->results) ? p->n_results++ :
+								 ARRAY_SIZE(p->results) - 1];
 	va_start(ap, fmt);
-	(void) vsnprintf(w->pending.detail, sizeof(w->pending.detail), fmt, ap);
+	(void) vsnprintf(r->detail, sizeof(r->detail), fmt, ap);
 	va_end(ap);
-	w->pending.to = to;
+	r->to = to;
 	/* the timeline shows when it happened, not when it was written */
-	w->pending.at = store_now_ms(w->st);
+	r->at = store_now_ms(w->st);
 }
 
 /* A transition recorded now, with what is pending: an intent that is a state (rebuilding). */
@@ -155,19 +184,24 @@ static int record(const struct provision_fleet *f, struct provision_worker *w, s
 static int record(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
 		  enum vm_state to, struct muster_err *err, const char *fmt, ...)
 {
+	struct provision_pending *p = &w->pending;
+	struct provision_result *r;
 	va_list ap;
 
 	crash_point();	/* nothing done yet */
+	r = &p->results[p->n_results < ARRAY_SIZE(p->results) ? p->n_results++ :
+								 ARRAY_SIZE(p->results) - 1];
 	va_start(ap, fmt);
-	(void) vsnprintf(w->pending.detail, sizeof(w->pending.detail), fmt, ap);
+	(void) vsnprintf(r->detail, sizeof(r->detail), fmt, ap);
 	va_end(ap);
-	w->pending.to = to;
-	w->pending.at = 0;
-	return flush(f, w, vm, NULL, err);
+	r->to = to;
+	r->at = 0;
+	return flush(f, w, vm, NULL, NULL, err);
 }
 
+/* Clone VM vm's disk; ahead: the intent of what follows, recorded with the clone's. */
 static int clone_disk(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
-		      const struct vm_names *n, struct muster_err *err)
+		      const struct vm_names *n, const char *ahead, struct muster_err *err)
 {
 	const struct mf_group *g = manifest_vm_group(f->m, &f->m->vms[vm]);
 	/* a kickstart VM's installer gets a blank disk */
@@ -180,9 +214,9 @@ static int clone_disk(const struct provision_fleet *f, struct provision_worker *
 	char *xml;
 	int r;
 
-	if (intent(f, w, vm, err, "intent: create disk '%s' in pool '%s'%s%s", n->disk,
-		 f->m->pool, v.backing_path ? " backed by " : "",
-		 v.backing_path ? v.backing_path : "") < 0)
+	if (intent_ahead(f, w, vm, ahead, err, "intent: create disk '%s' in pool '%s'%s%s", n->disk,
+			 f->m->pool, v.backing_path ? " backed by " : "",
+			 v.backing_path ? v.backing_path : "") < 0)
 		return -1;
 	xml = domxml_volume_format(&v, err);
 	if (!xml)
@@ -236,7 +270,8 @@ static void seed_end(struct seed_work *sw)
 
 /* The seed's volume, with the image seed_begin started. */
 static int make_seed(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
-		     const struct vm_names *n, struct seed_work *sw, struct muster_err *err)
+		     const struct vm_names *n, struct seed_work *sw, const char *seed_intent,
+		     struct muster_err *err)
 {
 	struct domxml_volume v = { .name = n->seed, .format = "raw", .capacity = sw->iso_len };
 	void *iso = NULL;
@@ -244,7 +279,7 @@ static int make_seed(const struct provision_fleet *f, struct provision_worker *w
 	char *xml = NULL;
 	int r = -1, up;
 
-	if (intent(f, w, vm, err, "intent: seed '%s' (%s)", n->seed, sw->cd.instance_id) < 0 ||
+	if (intent(f, w, vm, err, "%s", seed_intent) < 0 ||
 	    !(xml = domxml_volume_format(&v, err)) ||
 	    hv_volume_create(w->hv, f->m->pool, n->seed, xml, err) < 0 ||
 	    seediso_finish(steal_pointer(&sw->job), &iso, &iso_len, err) < 0)
@@ -286,7 +321,7 @@ static int nocloud_serial(const struct provision_fleet *f, struct provision_work
 
 	while (len && ep[len - 1] == '/')
 		len--;
-	if (flush(f, w, vm, NULL, err) < 0 ||
+	if (flush(f, w, vm, NULL, NULL, err) < 0 ||
 	    token_issue(w->st, f->m->fleet, name, TOKEN_TTL_DEFAULT_S, token, err) < 0)
 		return -1;
 	if (asprintf(ret, "ds=nocloud-net;s=%.*s/nocloud/%s/%s/", (int) len, ep, name, token) < 0) {
@@ -440,8 +475,9 @@ static void pending_spec(struct provision_worker *w, const struct vm_names *n, b
 	};
 }
 
+/* Define VM vm's domain; ahead: the intent of what follows, recorded with the define's. */
 static int define(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
-		  const struct vm_names *n, bool rebuilt, struct muster_err *err)
+		  const struct vm_names *n, bool rebuilt, const char *ahead, struct muster_err *err)
 {
 	const struct manifest *m = f->m;
 	const struct mf_vm *v = &m->vms[vm];
@@ -449,7 +485,8 @@ static int define(const struct provision_fleet *f, struct provision_worker *w, s
 	int r = -1;
 
 	if (domain_xml(f, w, vm, n, NULL, &xml, err) < 0 ||
-	    intent(f, w, vm, err, "intent: define domain '%s' (%s)", n->domain, n->uuid) < 0 ||
+	    intent_ahead(f, w, vm, ahead, err, "intent: define domain '%s' (%s)", n->domain,
+			 n->uuid) < 0 ||
 	    hv_domain_define(w->hv, xml, validate_once(f, v->group), err) < 0)
 		goto out;
 	pending_spec(w, n, rebuilt);
@@ -501,7 +538,7 @@ static int boot_installer(const struct provision_fleet *f, struct provision_work
 	}
 	while (len && ep[len - 1] == '/')
 		len--;
-	if (flush(f, w, vm, NULL, err) < 0 ||
+	if (flush(f, w, vm, NULL, NULL, err) < 0 ||
 	    token_issue(w->st, m->fleet, name, TOKEN_TTL_DEFAULT_S, token, err) < 0)
 		return -1;
 	if (asprintf(&ks_url, "%.*s/ks/%s/%s", (int) len, ep, name, token) < 0) {
@@ -551,20 +588,44 @@ static void agent_path(const struct provision_fleet *f, struct provision_worker 
 	free(xml);
 }
 
+/* The intent of starting a domain (not an installer), into buf. */
+static void start_intent(const struct vm_names *n, char *buf, size_t len)
+{
+	(void) snprintf(buf, len, "intent: start '%s'", n->domain);
+}
+
 static int start(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
 		 const struct vm_names *n, struct muster_err *err)
 {
+	char what[512];
 	bool install;
 
 	if (needs_install(f, w, vm, &install, err) < 0)
 		return -1;
 	if (install)
 		return boot_installer(f, w, vm, n, err);
-	if (intent(f, w, vm, err, "intent: start '%s'", n->domain) < 0 ||
-	    hv_domain_start(w->hv, n->domain, err) < 0)
+	start_intent(n, what, sizeof(what));
+	if (intent(f, w, vm, err, "%s", what) < 0 || hv_domain_start(w->hv, n->domain, err) < 0)
 		return -1;
 	result(w, VM_STATE_STARTED, "running");
 	agent_path(f, w, vm, n);
+	return 0;
+}
+
+/* Define and start VM vm; the intents of both recorded before the define (not an installer's). */
+static int define_start(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
+			const struct vm_names *n, bool rebuilt, struct muster_err *err)
+{
+	char what[512];
+	bool install;
+
+	if (needs_install(f, w, vm, &install, err) < 0)
+		return -1;
+	if (!install)
+		start_intent(n, what, sizeof(what));
+	if (define(f, w, vm, n, rebuilt, install ? NULL : what, err) < 0 ||
+	    start(f, w, vm, n, err) < 0)
+		return -1;
 	return 0;
 }
 
@@ -592,7 +653,7 @@ int provision_vm(const struct provision_fleet *f, struct provision_worker *w, si
 
 	/* the VM's row, recorded with its first event */
 	w->pending = (struct provision_pending) {
-		.group = g->name, .to = VM_STATE_MAX, .vm_id = f->vm_ids ? f->vm_ids[vm] : 0,
+		.group = g->name, .vm_id = f->vm_ids ? f->vm_ids[vm] : 0,
 	};
 	if (vm_names(m, vm, &n, err) < 0)
 		goto fail;
@@ -604,19 +665,24 @@ int provision_vm(const struct provision_fleet *f, struct provision_worker *w, si
 	case PLAN_CREATE: {
 		bool seeded = g->bootstrap == MF_BOOTSTRAP_CLOUD_INIT && !g->seed_http;
 		struct seed_work sw = { 0 };
+		char seed_intent[512];
 		bool made;
 
-		/* the seed's image is written while the disk is cloned */
-		made = (!seeded || seed_begin(f, vm, &sw, err) == 0) && clone_disk(f, w, vm, &n, err) == 0 &&
-		       (!seeded || make_seed(f, w, vm, &n, &sw, err) == 0);
+		/* the seed's image is written while the disk is cloned; the
+		 * intents of both are recorded before the clone */
+		made = !seeded || seed_begin(f, vm, &sw, err) == 0;
+		if (made && seeded)
+			(void) snprintf(seed_intent, sizeof(seed_intent), "intent: seed '%s' (%s)",
+					n.seed, sw.cd.instance_id);
+		made = made && clone_disk(f, w, vm, &n, seeded ? seed_intent : NULL, err) == 0 &&
+		       (!seeded || make_seed(f, w, vm, &n, &sw, seed_intent, err) == 0);
 		seed_end(&sw);
-		if (!made || define(f, w, vm, &n, action == PLAN_REBUILD, err) < 0 ||
-		    start(f, w, vm, &n, err) < 0)
+		if (!made || define_start(f, w, vm, &n, action == PLAN_REBUILD, err) < 0)
 			goto fail;
 		break;
 	}
 	case PLAN_UPDATE:
-		if (define(f, w, vm, &n, false, err) < 0 || start(f, w, vm, &n, err) < 0)
+		if (define_start(f, w, vm, &n, false, err) < 0)
 			goto fail;
 		break;
 	case PLAN_KEEP: {
@@ -640,7 +706,7 @@ int provision_vm(const struct provision_fleet *f, struct provision_worker *w, si
 		return err_set(err, MUSTER_E_INVALID, "VM '%s': nothing to provision for %s", name,
 			       plan_action_to_string(action));
 	}
-	if (flush(f, w, vm, NULL, err) < 0)
+	if (flush(f, w, vm, NULL, NULL, err) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -648,9 +714,9 @@ fail:
 		struct muster_err ignored;
 
 		/* what was done is recorded before the failure */
-		if (flush(f, w, vm, NULL, &ignored) < 0)
+		if (flush(f, w, vm, NULL, NULL, &ignored) < 0)
 			log_debug("VM '%s': cannot record its last step: %s", name, ignored.msg);
-		w->pending = (struct provision_pending) { .to = VM_STATE_MAX };
+		w->pending = (struct provision_pending) { 0 };
 	}
 	err_prefix(err, "VM '%s'", name);
 	return r;

@@ -55,6 +55,13 @@ struct provision_fleet {
 	void *on_state_data;
 };
 
+/* A side effect's result, not recorded yet. */
+struct provision_result {
+	enum vm_state to;
+	int64_t at;			/* when (store_now_ms); 0: when recorded */
+	char detail[512];
+};
+
 /*
  * What provision.c has yet to record of the VM it works on: written with
  * the intent of the next side effect, in one transaction (store_vm_step).
@@ -65,9 +72,9 @@ struct provision_pending {
 					 * vm_id is known) and its host keys; NULL: done */
 	bool has_spec;
 	struct store_vm_spec spec;	/* what it was defined as; the strings outlive it */
-	enum vm_state to;		/* a side effect's result; VM_STATE_MAX: none */
-	int64_t at;			/* when (store_now_ms) */
-	char detail[512];
+	struct provision_result results[2];
+	size_t n_results;
+	char announced[512];		/* an intent recorded ahead of its turn; "": none */
 	int64_t vm_id;			/* the VM's row, once a step recorded it */
 };
 

@@ -134,6 +134,14 @@ static void get_vm(struct store *s, const char *fleet, const char *name,
 	assert_true(found);
 }
 
+/* A step's events, in order: a transition (TO), or a note (the state kept). */
+#define STEP_EVENTS(...)							\
+	.events = (const struct store_step_event[]) { __VA_ARGS__ },		\
+	.n_events = sizeof((const struct store_step_event[]) { __VA_ARGS__ }) /	\
+		    sizeof(struct store_step_event)
+#define TO(state, text, when) { (state), (text), (when) }
+#define NOTE(text) { VM_STATE_MAX, (text), 0 }
+
 static size_t count_events(struct store *s, const char *fleet, const char *vm)
 {
 	struct store_event *ev = NULL;
@@ -461,8 +469,8 @@ static void test_vm_step(void **state)
 	const struct store_vm_spec spec = {
 		.domain = "prod-web-001", .uuid = "u-1", .config_hash = "c1", .base_hash = "b1",
 	};
-	struct store_vm_step st = { .ensure_group = "web", .to = VM_STATE_MAX,
-				    .intent = "intent: create disk" };
+	struct store_vm_step st = { .ensure_group = "web",
+				    STEP_EVENTS(NOTE("intent: create disk")) };
 	struct store_event *ev = NULL;
 	struct store_vm *v = NULL;
 	struct muster_err err;
@@ -475,11 +483,12 @@ static void test_vm_step(void **state)
 	/* the first: the VM's row and an intent */
 	assert_int_equal(store_vm_step(s, "prod", "web-001", &st, 0, &err), 0);
 	/* a result that happened before the write, with the next intent */
-	st = (struct store_vm_step) { .spec = &spec, .to = VM_STATE_DEFINED, .detail = "domain",
-				      .at = now - 5, .intent = "intent: start" };
+	st = (struct store_vm_step) { .spec = &spec,
+				      STEP_EVENTS(TO(VM_STATE_DEFINED, "domain", now - 5),
+						  NOTE("intent: start")) };
 	assert_int_equal(store_vm_step(s, "prod", "web-001", &st, 0, &err), 0);
 	/* a result alone */
-	st = (struct store_vm_step) { .to = VM_STATE_STARTED, .detail = "running" };
+	st = (struct store_vm_step) { STEP_EVENTS(TO(VM_STATE_STARTED, "running", 0)) };
 	assert_int_equal(store_vm_step(s, "prod", "web-001", &st, 0, &err), 0);
 
 	assert_int_equal(store_event_list(s, "prod", "web-001", &ev, &n, &err), 0);
@@ -506,13 +515,56 @@ static void test_vm_step(void **state)
 	store_vm_list_free(v, n);
 
 	/* all or none: a spec for no such VM leaves no event either */
-	st = (struct store_vm_step) { .spec = &spec, .to = VM_STATE_MAX, .intent = "x" };
+	st = (struct store_vm_step) { .spec = &spec, STEP_EVENTS(NOTE("x")) };
 	assert_int_equal(store_vm_step(s, "prod", "web-404", &st, 0, &err), -1);
 	assert_int_equal(err.code, MUSTER_E_NOTFOUND);
-	st = (struct store_vm_step) { .to = VM_STATE_DEFINED, .detail = "d", .intent = "x",
-				      .at = 1, .spec = NULL };
+	st = (struct store_vm_step) { STEP_EVENTS(TO(VM_STATE_DEFINED, "d", 1), NOTE("x")) };
 	assert_int_equal(store_vm_step(s, "prod", "web-001", &st, 99, &err), -1);	/* no run 99 */
 	assert_int_equal(count_events(s, "prod", NULL), 4);
+}
+
+/* Two side effects' results, then the intents of the next two: one step, in order. */
+static void test_vm_step_pairs(void **state)
+{
+	struct store *s = *state;
+	struct store_vm_step st = { .ensure_group = "web",
+				    STEP_EVENTS(NOTE("intent: clone"), NOTE("intent: seed")) };
+	struct store_event *ev = NULL;
+	struct store_vm *v = NULL;
+	struct muster_err err;
+	int64_t now = 1700000000000, id = 0;
+	size_t n = 0;
+
+	store_set_clock(s, fake_clock, &now);
+	err_clear(&err);
+	st.vm_id = &id;
+	assert_int_equal(store_vm_step(s, "prod", "web-001", &st, 0, &err), 0);
+	now += 10;
+	st = (struct store_vm_step) {
+		STEP_EVENTS(TO(VM_STATE_CLONED, "disk", now - 8), TO(VM_STATE_SEEDED, "seed", now - 4),
+			    NOTE("intent: define"), NOTE("intent: start")),
+		.vm_id = &id,
+	};
+	assert_int_equal(store_vm_step(s, "prod", "web-001", &st, 0, &err), 0);
+	assert_int_equal(store_event_list(s, "prod", "web-001", &ev, &n, &err), 0);
+	assert_int_equal(n, 6);
+	assert_string_equal(ev[0].to, "planned");
+	assert_string_equal(ev[1].detail, "intent: seed");
+	assert_string_equal(ev[2].from, "planned");
+	assert_string_equal(ev[2].to, "cloned");
+	assert_int_equal(ev[2].at, now - 8);
+	assert_string_equal(ev[3].from, "cloned");
+	assert_string_equal(ev[3].to, "seeded");
+	assert_int_equal(ev[3].at, now - 4);
+	assert_string_equal(ev[4].from, "seeded");
+	assert_string_equal(ev[4].to, "seeded");
+	assert_string_equal(ev[5].detail, "intent: start");
+	assert_int_equal(ev[5].at, now);
+	store_event_list_free(ev, n);
+	assert_int_equal(store_vm_list(s, "prod", &v, &n, &err), 0);
+	assert_int_equal(v[0].state, VM_STATE_SEEDED);
+	assert_int_equal(v[0].updated_at, now - 4);	/* the last transition's, not the notes' */
+	store_vm_list_free(v, n);
 }
 
 /* A step given the VM's row id uses it, the name is not looked up; the id
@@ -520,8 +572,8 @@ static void test_vm_step(void **state)
 static void test_vm_step_id(void **state)
 {
 	struct store *s = *state;
-	struct store_vm_step st = { .ensure_group = "web", .to = VM_STATE_MAX,
-				    .intent = "intent: create disk" };
+	struct store_vm_step st = { .ensure_group = "web",
+				    STEP_EVENTS(NOTE("intent: create disk")) };
 	struct store_event *ev = NULL;
 	struct store_vm *v = NULL;
 	struct muster_err err;
@@ -540,8 +592,8 @@ static void test_vm_step_id(void **state)
 	st.vm_id = &id;
 	assert_int_equal(store_vm_step(s, "prod", "web-001", &st, 0, &err), 0);
 	assert_true(id > 0);
-	st = (struct store_vm_step) { .to = VM_STATE_CLONED, .detail = "disk",
-				      .intent = "intent: seed", .vm_id = &id };
+	st = (struct store_vm_step) { STEP_EVENTS(TO(VM_STATE_CLONED, "disk", 0),
+						  NOTE("intent: seed")), .vm_id = &id };
 	assert_int_equal(store_vm_step(s, "prod", "web-001", &st, 0, &err), 0);
 	assert_int_equal(store_event_list(s, "prod", "web-001", &ev, &n, &err), 0);
 	assert_int_equal(n, 3);
@@ -553,7 +605,7 @@ static void test_vm_step_id(void **state)
 
 	/* a row that is not there: nothing written */
 	gone = id + 1000;
-	st = (struct store_vm_step) { .to = VM_STATE_SEEDED, .detail = "seed", .vm_id = &gone };
+	st = (struct store_vm_step) { STEP_EVENTS(TO(VM_STATE_SEEDED, "seed", 0)), .vm_id = &gone };
 	assert_int_equal(store_vm_step(s, "prod", "web-001", &st, 0, &err), -1);
 	assert_int_equal(err.code, MUSTER_E_NOTFOUND);
 	assert_int_equal(count_events(s, "prod", NULL), 3);
@@ -585,13 +637,12 @@ static void *step_thread(void *arg)
 		const struct store_vm_spec spec = { .domain = "d", .uuid = "u" };
 		int64_t id = 0, nope_id = 0;	/* the rows, as provision keeps them */
 		const struct store_vm_step steps[5] = {
-			{ .ensure_group = "g", .to = VM_STATE_MAX, .intent = "intent: clone",
+			{ .ensure_group = "g", STEP_EVENTS(NOTE("intent: clone")), .vm_id = &id },
+			{ .spec = &spec, STEP_EVENTS(NOTE("never")), .vm_id = &nope_id },
+			{ STEP_EVENTS(TO(VM_STATE_CLONED, "disk", 0), NOTE("intent: seed")),
 			  .vm_id = &id },
-			{ .spec = &spec, .to = VM_STATE_MAX, .intent = "never", .vm_id = &nope_id },
-			{ .to = VM_STATE_CLONED, .detail = "disk", .intent = "intent: seed",
-			  .vm_id = &id },
-			{ .to = VM_STATE_FAILED, .detail = "no such run", .vm_id = &id },
-			{ .to = VM_STATE_SEEDED, .detail = "seed", .vm_id = &id },
+			{ STEP_EVENTS(TO(VM_STATE_FAILED, "no such run", 0)), .vm_id = &id },
+			{ STEP_EVENTS(TO(VM_STATE_SEEDED, "seed", 0)), .vm_id = &id },
 		};
 		char vm[32], nope[32];
 		unsigned k;
@@ -714,8 +765,7 @@ static void test_vm_place(void **state)
 	assert_int_equal(count_events(s, "prod", NULL), 0);	/* no event: not a transition */
 	/* each VM's row, as store_vm_step takes it */
 	for (i = 0; i < 3; i++) {
-		const struct store_vm_step step = { .to = VM_STATE_MAX, .intent = "x",
-						    .vm_id = &ids[i] };
+		const struct store_vm_step step = { STEP_EVENTS(NOTE("x")), .vm_id = &ids[i] };
 
 		assert_true(ids[i] > 0);
 		assert_int_equal(store_vm_step(s, "prod", vms[i], &step, 0, &err), 0);
@@ -1205,6 +1255,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_transition_failed, mem_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_vm_set_spec, mem_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_vm_step_id, mem_setup, mem_teardown),
+		cmocka_unit_test_setup_teardown(test_vm_step_pairs, mem_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_vm_step, mem_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_vm_place, mem_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_steps_together, tmp_setup, tmp_teardown),
