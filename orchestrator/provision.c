@@ -128,19 +128,12 @@ static int flush(const struct provision_fleet *f, struct provision_worker *w, si
  * what is pending, and with ahead (not NULL) the intent of the one after it
  * too; an intent recorded so before is not recorded again.
  */
-static int intent_ahead(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
-			const char *ahead, struct muster_err *err, const char *fmt, ...)
-	PRINTF_LIKE(6, 7);
-
-static int intent_ahead(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
-			const char *ahead, struct muster_err *err, const char *fmt, ...)
+static int vintent(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
+		   const char *ahead, struct muster_err *err, const char *fmt, va_list ap)
 {
 	char detail[512];
-	va_list ap;
 
-	va_start(ap, fmt);
 	(void) vsnprintf(detail, sizeof(detail), fmt, ap);
-	va_end(ap);
 	/* nothing done yet, or the last result recorded; with a result pending
 	 * this is the point result() counted */
 	if (w->pending.n_results == 0)
@@ -153,7 +146,46 @@ static int intent_ahead(const struct provision_fleet *f, struct provision_worker
 	return 0;
 }
 
-#define intent(f, w, vm, err, ...) intent_ahead(f, w, vm, NULL, err, __VA_ARGS__)
+static int intent_ahead(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
+			const char *ahead, struct muster_err *err, const char *fmt, ...)
+	PRINTF_LIKE(6, 7);
+
+static int intent_ahead(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
+			const char *ahead, struct muster_err *err, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vintent(f, w, vm, ahead, err, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+static int intent(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
+		  struct muster_err *err, const char *fmt, ...) PRINTF_LIKE(5, 6);
+
+static int intent(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
+		  struct muster_err *err, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vintent(f, w, vm, NULL, err, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+/*
+ * The slot of the next result: two side effects at most happen between
+ * commits (flush() writes them); a third would replace the second.
+ */
+static struct provision_result *pending_result(struct provision_pending *p)
+{
+	return &p->results[p->n_results < ARRAY_SIZE(p->results) ? p->n_results++ :
+								    ARRAY_SIZE(p->results) - 1];
+}
 
 /* A side effect's result: the new state, recorded with the next intent or by flush(). */
 static void result(struct provision_worker *w, enum vm_state to, const char *fmt, ...)
@@ -161,14 +193,11 @@ static void result(struct provision_worker *w, enum vm_state to, const char *fmt
 
 static void result(struct provision_worker *w, enum vm_state to, const char *fmt, ...)
 {
-	struct provision_pending *p = &w->pending;
 	struct provision_result *r;
 	va_list ap;
 
 	crash_point();	/* the side effect done, its result not recorded */
-	/* two side effects at most between commits: a third replaces the second */
-	r = &p->results[p->n_results < ARRAY_SIZE(p->results) ? p->n_results++ :
-								 ARRAY_SIZE(p->results) - 1];
+	r = pending_result(&w->pending);
 	va_start(ap, fmt);
 	(void) vsnprintf(r->detail, sizeof(r->detail), fmt, ap);
 	va_end(ap);
@@ -184,13 +213,11 @@ static int record(const struct provision_fleet *f, struct provision_worker *w, s
 static int record(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
 		  enum vm_state to, struct muster_err *err, const char *fmt, ...)
 {
-	struct provision_pending *p = &w->pending;
 	struct provision_result *r;
 	va_list ap;
 
 	crash_point();	/* nothing done yet */
-	r = &p->results[p->n_results < ARRAY_SIZE(p->results) ? p->n_results++ :
-								 ARRAY_SIZE(p->results) - 1];
+	r = pending_result(&w->pending);
 	va_start(ap, fmt);
 	(void) vsnprintf(r->detail, sizeof(r->detail), fmt, ap);
 	va_end(ap);
