@@ -610,9 +610,9 @@ static int store_setup(struct store *s, bool wal, struct muster_err *err)
 	     db_fail(s, err) < 0) ||
 	    /* for a new database only (an existing one keeps its own; before
 	     * WAL mode, which writes the header): a commit writes each page it
-	     * touched to the WAL whole, and apply's are small and many (five
+	     * touched to the WAL whole, and apply's are small and many (a few
 	     * per VM, ~4 pages each): 1 KiB pages, not 4, made them take
-	     * 14 us, not 26 (1000 VMs, one worker) */
+	     * 14 us, not 26 (1000 VMs, one worker, five commits a VM then) */
 	    exec_once(s, "PRAGMA page_size = 1024", err) < 0 ||
 	    exec_once(s, "PRAGMA foreign_keys = ON", err) < 0 ||
 	    pragma_expect(s, "PRAGMA foreign_keys", "1", err) < 0 ||
@@ -620,8 +620,9 @@ static int store_setup(struct store *s, bool wal, struct muster_err *err)
 	    exec_once(s, "PRAGMA synchronous = NORMAL", err) < 0 ||
 	    /* a checkpoint (two fdatasyncs, ~1.5 ms here) runs inside the commit
 	     * that crosses the mark, holding every writer up: every 8192 pages
-	     * (32 MiB of WAL) rather than SQLite's 1000 made 1000 VMs take 109
-	     * of them fewer. The last connection to close checkpoints anyway. */
+	     * (32 MiB of WAL with 4 KiB pages, 8 with 1 KiB) rather than
+	     * SQLite's 1000 made 1000 VMs take 109 of them fewer (measured with
+	     * 4 KiB pages). The last connection to close checkpoints anyway. */
 	    exec_once(s, "PRAGMA wal_autocheckpoint = 8192", err) < 0) {
 		err_prefix(err, "cannot open database '%s'", s->path);
 		return -1;

@@ -155,10 +155,6 @@ struct store_vm_spec {
 	bool rebuilt;		/* also set rebuilt_at to now */
 };
 
-/*
- * What store_vm_step records, in this order; each part may be left out.
- * The strings belong to the caller.
- */
 struct store_key_item;
 
 /* An event of a step: a transition, or a note (the intent of a side effect). */
@@ -168,6 +164,11 @@ struct store_step_event {
 	int64_t at;			/* when it happened (unix ms, store_now_ms); 0: now */
 };
 
+/*
+ * What store_vm_step records, in this order: the VM's row, its spec, its
+ * keys, its events; each part may be left out. The strings belong to the
+ * caller.
+ */
 struct store_vm_step {
 	const char *ensure_group;	/* not NULL: store_vm_ensure(vm, ensure_group) first */
 	const struct store_vm_spec *spec;	/* not NULL: store_vm_set_spec */

@@ -118,9 +118,13 @@ static int work(void *wp, size_t i, struct muster_err *err)
 	size_t host = run->host_of[run->vm[i]];
 	unsigned attempt;
 
+	/*
+	 * Keys that cannot be made fail the item, not the VM: nothing of it was
+	 * touched, and a VM recorded failed is rebuilt by the next run (its
+	 * state stays as it was; the run reports the failure).
+	 */
 	if (keymaker_wait(run->keymaker, i, err) < 0) {
-		err_prefix(err, "VM '%s'", run->fleet.m->vms[run->vm[i]].name);
-		provision_failed(&run->fleet, &w->pw, run->vm[i], err);
+		err_prefix(err, "VM '%s': its host keys", run->fleet.m->vms[run->vm[i]].name);
 		return -1;
 	}
 	for (attempt = 1;; attempt++) {
@@ -1282,8 +1286,10 @@ out:
 	if (run_id && store_run_end(st, run_id, EXIT_FAIL, &err) < 0)
 		fprintf(stderr, "muster apply: %s\n", err.msg);
 done:
-	/* before the lock goes: the thread may be writing a key file */
-	keymaker_free(run.keymaker);
+	/* before the lock goes: a thread may be writing a key file; not with a
+	 * worker stuck (it may be in keymaker_wait): the process ends below */
+	if (!res.stuck)
+		keymaker_free(run.keymaker);
 	runlock_release(lock);
 	if (res.stuck) {
 		/*

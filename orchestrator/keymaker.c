@@ -1,10 +1,11 @@
 /*
  * keymaker.c: host keys made ahead of the workers (keymaker.h).
  *
- * Generator threads, as many as there are online CPUs, take the VMs in
+ * Generator threads, one per online CPU (4 at most), take the VMs in
  * order, one at a time, and write their key files unsynced; the keymaker's
  * own thread syncs the file system whenever the run of VMs done from the
- * first one has grown, and only then hands those VMs out. No generator
+ * first one has grown, and only then hands those VMs out. A VM whose keys
+ * cannot be made (its key file unreadable) fails alone. No generator
  * ever waits for another's key (an RSA key takes 0.1 s to 1 s: chunks made
  * in turn would wait for their slowest), and a sync covers whatever was
  * made while the last one ran.
@@ -25,6 +26,9 @@
 #include "log.h"
 #include "store.h"
 
+/* Generator threads at most: each opens the store; they need only stay ahead. */
+#define KEYMAKER_THREADS_MAX 4
+
 struct generator {
 	struct keymaker *km;
 	struct store *st;		/* its own, to look keys up */
@@ -40,14 +44,18 @@ struct keymaker {
 	pthread_mutex_t lock;		/* guards what follows */
 	pthread_cond_t cond;		/* any of it changed */
 	size_t next;			/* the next VM a generator takes */
-	bool *done;			/* per VM: written, not synced yet */
+	unsigned char *state;		/* per VM: VM_PENDING, VM_WRITTEN (not synced yet),
+					 * VM_FAILED (its own keys: errs[i] says why) */
+	struct muster_err **errs;	/* per VM, made when it fails; NULL: out of memory */
 	size_t running;			/* generators still taking VMs */
-	size_t made;			/* VMs 0..made-1 are synced: handed out */
+	size_t made;			/* VMs 0..made-1 are synced (or failed): handed out */
 	size_t waiting;			/* threads in keymaker_wait for a VM not handed out */
-	size_t failed_at;		/* VMs from here on never will be (o.n: none) */
-	struct muster_err err;		/* why */
+	size_t failed_at;		/* VMs from here on never will be (o.n: none): the */
+	struct muster_err err;		/* keymaker's own failure (a sync), err says why */
 	bool stop;
 };
+
+enum { VM_PENDING, VM_WRITTEN, VM_FAILED };
 
 static void *generator_thread(void *arg)
 {
@@ -85,10 +93,13 @@ static void *generator_thread(void *arg)
 		}
 		(void) pthread_mutex_lock(&km->lock);
 		if (r == 0) {
-			km->done[i] = true;
-		} else if (i < km->failed_at) {
-			km->failed_at = i;
-			km->err = e;
+			km->state[i] = VM_WRITTEN;
+		} else {
+			/* this VM's alone: the others' keys are theirs */
+			km->state[i] = VM_FAILED;
+			km->errs[i] = malloc(sizeof(*km->errs[i]));
+			if (km->errs[i])
+				*km->errs[i] = e;
 		}
 		(void) pthread_cond_broadcast(&km->cond);
 		(void) pthread_mutex_unlock(&km->lock);
@@ -113,7 +124,7 @@ static void *publisher_thread(void *arg)
 
 	(void) pthread_mutex_lock(&km->lock);
 	for (;;) {
-		for (upto = km->made; upto < km->failed_at && km->done[upto]; upto++)
+		for (upto = km->made; upto < km->failed_at && km->state[upto] != VM_PENDING; upto++)
 			;
 		if (upto > km->made &&
 		    (km->waiting || upto - km->made >= SYNC_EVERY || upto == km->failed_at ||
@@ -150,8 +161,11 @@ static void keymaker_release(struct keymaker *km)
 
 	for (i = 0; i < km->n_gens; i++)
 		store_free(km->gens[i].st);
+	for (i = 0; km->errs && i < km->o.n; i++)
+		free(km->errs[i]);
+	free(km->errs);
 	free(km->gens);
-	free(km->done);
+	free(km->state);
 	(void) pthread_cond_destroy(&km->cond);
 	(void) pthread_mutex_destroy(&km->lock);
 	free(km);
@@ -181,7 +195,10 @@ int keymaker_start(const struct keymaker_opts *o, struct keymaker **ret, struct 
 		return err_nomem(err);
 	km->o = *o;
 	km->failed_at = o->n;
+	/* one per CPU, KEYMAKER_THREADS_MAX at most */
 	km->n_gens = cpus > 0 ? (size_t) cpus : 1;
+	if (km->n_gens > KEYMAKER_THREADS_MAX)
+		km->n_gens = KEYMAKER_THREADS_MAX;
 	if (km->n_gens > o->n)
 		km->n_gens = o->n ? o->n : 1;
 	if (pthread_mutex_init(&km->lock, NULL) != 0) {
@@ -194,8 +211,9 @@ int keymaker_start(const struct keymaker_opts *o, struct keymaker **ret, struct 
 		return err_set(err, MUSTER_E_IO, "cannot create a condition variable");
 	}
 	km->gens = calloc(km->n_gens, sizeof(*km->gens));
-	km->done = calloc(o->n + 1, sizeof(*km->done));
-	if (!km->gens || !km->done) {
+	km->state = calloc(o->n + 1, sizeof(*km->state));
+	km->errs = calloc(o->n + 1, sizeof(*km->errs));
+	if (!km->gens || !km->state || !km->errs) {
 		keymaker_release(km);
 		return err_nomem(err);
 	}
@@ -245,14 +263,21 @@ int keymaker_wait(struct keymaker *km, size_t i, struct muster_err *err)
 	if (i >= km->o.n)
 		return err_set(err, MUSTER_E_INVALID, "no host keys are made for VM %zu", i);
 	(void) pthread_mutex_lock(&km->lock);
-	if (km->made <= i) {
+	if (km->made <= i && km->state[i] != VM_FAILED) {
 		km->waiting++;
 		(void) pthread_cond_broadcast(&km->cond);	/* the publisher: sync now */
-		while (km->made <= i && i < km->failed_at && !(km->stop && km->running == 0))
+		while (km->made <= i && km->state[i] != VM_FAILED && i < km->failed_at &&
+		       !(km->stop && km->running == 0))
 			(void) pthread_cond_wait(&km->cond, &km->lock);
 		km->waiting--;
 	}
-	if (km->made <= i) {
+	if (km->state[i] == VM_FAILED) {
+		if (km->errs[i])
+			*err = *km->errs[i];
+		else
+			err_nomem(err);
+		r = -1;
+	} else if (km->made <= i) {
 		if (i >= km->failed_at)
 			*err = km->err;
 		else

@@ -5,7 +5,7 @@
  * RSA, seconds).
  *
  * The VMs are taken in the order given (the order the workers take them)
- * by as many threads as there are online CPUs, each VM through
+ * by a thread per online CPU (4 at most), each VM through
  * keystore_host_keys (KEYSTORE_UNRECORDED: read when their files exist,
  * else made); a VM is handed out once its files are synced. The caller
  * records each VM's keys before it uses them (store_vm_step's keys). What
@@ -46,8 +46,8 @@ int keymaker_start(const struct keymaker_opts *o, struct keymaker **ret,
 
 /*
  * Wait until VM i's keys are made, from any thread: 0, or -1 with err why
- * they could not be (the first VM whose keys failed: it and every VM after
- * it fail with its reason).
+ * they could not be: its own (a key file that cannot be read), or the
+ * keymaker's (a sync that failed: every VM not handed out by then).
  */
 int keymaker_wait(struct keymaker *km, size_t i, struct muster_err *err) WUR;
 

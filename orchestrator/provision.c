@@ -179,12 +179,16 @@ static int intent(const struct provision_fleet *f, struct provision_worker *w, s
 
 /*
  * The slot of the next result: two side effects at most happen between
- * commits (flush() writes them); a third would replace the second.
+ * commits (flush() writes them); a third is a bug, and ends the process
+ * rather than lose a transition.
  */
 static struct provision_result *pending_result(struct provision_pending *p)
 {
-	return &p->results[p->n_results < ARRAY_SIZE(p->results) ? p->n_results++ :
-								    ARRAY_SIZE(p->results) - 1];
+	if (p->n_results >= ARRAY_SIZE(p->results)) {
+		log_error("provision: a third result pending (a bug): stopping");
+		abort();
+	}
+	return &p->results[p->n_results++];
 }
 
 /* A side effect's result: the new state, recorded with the next intent or by flush(). */

@@ -6,7 +6,8 @@
 -- A CHECK constraint is schema text only (nothing on disk depends on it),
 -- so the text is rewritten in place, as SQLite's documentation of ALTER
 -- TABLE describes for such changes; the store bumps the schema cookie
--- after each migration, and checks the database's integrity when opened.
+-- after each migration (every connection reads the schema again), and
+-- checks the database's integrity at each open, the next one included.
 PRAGMA writable_schema = ON;
 UPDATE sqlite_schema SET sql = replace(sql,
 	'CHECK (state IN (

@@ -776,6 +776,30 @@ static void test_200_vms(void **state)
 	assert_true(atomic_load(&threads_started) <= 2);
 	keystore_free(keys, n);
 
+	/* KEYSTORE_THIS_THREAD: the missing ones made on the calling thread alone */
+	for (i = 0; i < 3; i++) {
+		char *p = path_of("%s/keys/big/%s/ssh_host_ed25519_key", f->state,
+				  names[i * 50 + 1]);
+
+		assert_int_equal(unlink(p), 0);
+		free(p);
+	}
+	atomic_store(&threads_started, 0);
+	assert_int_equal(keystore_host_keys(f->state, f->st, "big",
+					    (const char *const *) names, NULL, n, ed_only, 1,
+					    KEYSTORE_THIS_THREAD | KEYSTORE_NOSYNC, &keys, &err), 0);
+	assert_int_equal(atomic_load(&threads_started), 0);
+	for (i = 0; i < 3; i++) {
+		char *p = path_of("%s/keys/big/%s/ssh_host_ed25519_key", f->state,
+				  names[i * 50 + 1]);
+		struct stat sb;
+
+		assert_int_equal(stat(p, &sb), 0);
+		assert_non_null(keys[i * 50 + 1].public_key);
+		free(p);
+	}
+	keystore_free(keys, n);
+
 	free(pubs);
 	names_free(names, n);
 	if (cpus < 2)
