@@ -625,14 +625,12 @@ static void start_intent(const struct vm_names *n, char *buf, size_t len)
 	(void) snprintf(buf, len, "intent: start '%s'", n->domain);
 }
 
+/* Start VM vm: its installer when it still has to be installed (needs_install). */
 static int start(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
-		 const struct vm_names *n, struct muster_err *err)
+		 const struct vm_names *n, bool install, struct muster_err *err)
 {
 	char what[512];
-	bool install;
 
-	if (needs_install(f, w, vm, &install, err) < 0)
-		return -1;
 	if (install)
 		return boot_installer(f, w, vm, n, err);
 	start_intent(n, what, sizeof(what));
@@ -655,7 +653,7 @@ static int define_start(const struct provision_fleet *f, struct provision_worker
 	if (!install)
 		start_intent(n, what, sizeof(what));
 	if (define(f, w, vm, n, rebuilt, install ? NULL : what, err) < 0 ||
-	    start(f, w, vm, n, err) < 0)
+	    start(f, w, vm, n, install, err) < 0)
 		return -1;
 	return 0;
 }
