@@ -50,8 +50,9 @@ struct keymaker {
 	size_t running;			/* generators still taking VMs */
 	size_t made;			/* VMs 0..made-1 are synced (or failed): handed out */
 	size_t waiting;			/* threads in keymaker_wait for a VM not handed out */
-	size_t failed_at;		/* VMs from here on never will be (o.n: none): the */
-	struct muster_err err;		/* keymaker's own failure (a sync), err says why */
+	size_t failed_at;		/* the keymaker's own failure (a sync): no VM from
+					 * here on is handed out (o.n: none) */
+	struct muster_err err;		/* why */
 	bool stop;
 };
 
