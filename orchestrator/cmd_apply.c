@@ -1207,8 +1207,8 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	run.fleet = (struct provision_fleet) {
-		.m = m, .macs = &macs, .keys = keys, .vm_ids = vm_ids, .authorized_keys = auth.keys,
-		.n_authorized_keys = auth.n, .host_of = host_of,
+		.m = m, .macs = &macs, .keys = keys, .key_types = key_types, .vm_ids = vm_ids,
+		.authorized_keys = auth.keys, .n_authorized_keys = auth.n, .host_of = host_of,
 		.image_paths = (const char *const *const *) images,
 		.image_formats = image_formats, .run_id = run_id, .validated = validated,
 		.installer_kernel = (const char *const *const *) kernels,

@@ -85,7 +85,6 @@ static int flush(const struct provision_fleet *f, struct provision_worker *w, si
 	size_t nt = f->m->n_host_key_types, j, n = 0;
 	struct store_step_event events[2 + 2];
 	struct store_key_item keys[MF_KEY_TYPE_MAX];
-	enum keys_type types[MF_KEY_TYPE_MAX];
 	struct store_vm_step s = {
 		.ensure_group = p->vm_id ? NULL : p->group, .spec = p->has_spec ? &p->spec : NULL,
 		.events = events, .vm_id = &p->vm_id,
@@ -103,11 +102,8 @@ static int flush(const struct provision_fleet *f, struct provision_worker *w, si
 		events[n++] = (struct store_step_event) { VM_STATE_MAX, ahead, 0 };
 	if (!p->group && !p->has_spec && n == 0)
 		return 0;
-	if (p->group) {
-		for (j = 0; j < nt; j++)
-			types[j] = vmseed_key_type(f->m->host_key_types[j]);
-		keystore_host_key_items(&f->keys[vm * nt], types, nt, keys);
-	}
+	if (p->group)
+		keystore_host_key_items(&f->keys[vm * nt], f->key_types, nt, keys);
 	s.n_events = n;
 	if ((w->steps ? store_steps_record(w->steps, f->m->fleet, f->m->vms[vm].name, &s,
 					   f->run_id, err) :
@@ -128,12 +124,19 @@ static int flush(const struct provision_fleet *f, struct provision_worker *w, si
  * what is pending, and with ahead (not NULL) the intent of the one after it
  * too; an intent recorded so before is not recorded again.
  */
-static int vintent(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
-		   const char *ahead, struct muster_err *err, const char *fmt, va_list ap)
+static int intent_ahead(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
+			const char *ahead, struct muster_err *err, const char *fmt, ...)
+	PRINTF_LIKE(6, 7);
+
+static int intent_ahead(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
+			const char *ahead, struct muster_err *err, const char *fmt, ...)
 {
 	char detail[512];
+	va_list ap;
 
+	va_start(ap, fmt);
 	(void) vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
 	/* nothing done yet, or the last result recorded; with a result pending
 	 * this is the point result() counted */
 	if (w->pending.n_results == 0)
@@ -144,37 +147,6 @@ static int vintent(const struct provision_fleet *f, struct provision_worker *w, 
 		return -1;
 	crash_point();	/* the intent recorded, the side effect not done */
 	return 0;
-}
-
-static int intent_ahead(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
-			const char *ahead, struct muster_err *err, const char *fmt, ...)
-	PRINTF_LIKE(6, 7);
-
-static int intent_ahead(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
-			const char *ahead, struct muster_err *err, const char *fmt, ...)
-{
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = vintent(f, w, vm, ahead, err, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
-static int intent(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
-		  struct muster_err *err, const char *fmt, ...) PRINTF_LIKE(5, 6);
-
-static int intent(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
-		  struct muster_err *err, const char *fmt, ...)
-{
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = vintent(f, w, vm, NULL, err, fmt, ap);
-	va_end(ap);
-	return r;
 }
 
 /*
@@ -310,7 +282,7 @@ static int make_seed(const struct provision_fleet *f, struct provision_worker *w
 	char *xml = NULL;
 	int r = -1, up;
 
-	if (intent(f, w, vm, err, "%s", seed_intent) < 0 ||
+	if (intent_ahead(f, w, vm, NULL, err, "%s", seed_intent) < 0 ||
 	    !(xml = domxml_volume_format(&v, err)) ||
 	    hv_volume_create(w->hv, f->m->pool, n->seed, xml, err) < 0 ||
 	    seediso_finish(steal_pointer(&sw->job), &iso, &iso_len, err) < 0)
@@ -579,7 +551,7 @@ static int boot_installer(const struct provision_fleet *f, struct provision_work
 	}
 	if (installer_cmdline(ks_url, g->kickstart.install_tree, &cmdline, err) < 0 ||
 	    domain_xml(f, w, vm, n, cmdline, &xml, err) < 0 ||
-	    intent(f, w, vm, err, "intent: boot the installer of '%s' from '%s'", n->domain,
+	    intent_ahead(f, w, vm, NULL, err, "intent: boot the installer of '%s' from '%s'", n->domain,
 		   g->kickstart.install_tree) < 0 ||
 	    hv_domain_boot_xml(w->hv, n->domain, xml, err) < 0)
 		goto out;
@@ -634,7 +606,7 @@ static int start(const struct provision_fleet *f, struct provision_worker *w, si
 	if (install)
 		return boot_installer(f, w, vm, n, err);
 	start_intent(n, what, sizeof(what));
-	if (intent(f, w, vm, err, "%s", what) < 0 || hv_domain_start(w->hv, n->domain, err) < 0)
+	if (intent_ahead(f, w, vm, NULL, err, "%s", what) < 0 || hv_domain_start(w->hv, n->domain, err) < 0)
 		return -1;
 	result(w, VM_STATE_STARTED, "running");
 	agent_path(f, w, vm, n);

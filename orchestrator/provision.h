@@ -26,6 +26,7 @@ struct provision_fleet {
 	const struct manifest *m;
 	const struct vmspec_macs *macs;
 	const struct keypair *keys;		/* m->n_host_key_types per VM, by VM index */
+	const enum keys_type *key_types;	/* the keys' types: m->host_key_types, in keys.h's terms */
 	const int64_t *vm_ids;			/* per VM: its row in the store; NULL: none yet */
 	const char *const *authorized_keys;
 	size_t n_authorized_keys;
