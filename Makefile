@@ -21,10 +21,13 @@ PKGS := libvirt yaml-0.1 sqlite3 libcrypto libxml-2.0 jansson libssh libisofs-1 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wformat=2 -Wvla -Wpointer-arith -Wno-format-nonliteral -fno-common
 CFLAGS ?= -O2 -g
-ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -DMUSTER_VERSION='"$(VERSION)"' \
-	-Iorchestrator -Iorchestrator/util -Idb -Icloud-init -I$(BUILD)/gen \
-	$(shell $(PKG_CONFIG) --cflags $(PKGS))
+# (not asked for `make deps` alone: on a new machine it installs them)
+ifneq ($(filter-out deps,$(or $(MAKECMDGOALS),all)),)
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS))
 LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS))
+endif
+ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -DMUSTER_VERSION='"$(VERSION)"' \
+	-Iorchestrator -Iorchestrator/util -Idb -Icloud-init -I$(BUILD)/gen $(PKG_CFLAGS)
 ifneq ($(SANITIZE),)
 ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=$(SANITIZE)

@@ -569,6 +569,31 @@ static void emit_argv(struct yt_emitter *em, const char *const *argv)
 	yt_emit_seq_end(em);
 }
 
+/*
+ * cloud-init 22.4 writes the public host keys of ssh_keys 0600, like the
+ * private ones; a stock system has them 0644, and what reads them as a user
+ * expects so. runcmd runs in cloud-init's final stage, after the ssh module
+ * wrote them, and before the agent reports ready.
+ */
+static void emit_pub_key_modes(struct yt_emitter *em, const struct cidata_input *in)
+{
+	char path[64];
+	size_t i;
+
+	if (in->n_host_keys == 0)
+		return;		/* cloud-init's ssh-keygen makes them 0644 */
+	yt_emit_seq_begin(em);
+	emit_str(em, "chmod");
+	emit_str(em, "0644");
+	for (i = 0; i < in->n_host_keys; i++) {
+		/* type is one of hostkey_types: short */
+		(void) snprintf(path, sizeof(path), "/etc/ssh/ssh_host_%s_key.pub",
+				in->host_keys[i].type);
+		emit_str(em, path);
+	}
+	yt_emit_seq_end(em);
+}
+
 static void emit_phone_home(struct yt_emitter *em, const struct cidata_input *in)
 {
 	char post[32];
@@ -637,6 +662,7 @@ static void emit_user_data(struct yt_emitter *em, const struct cidata_input *in,
 
 	emit_key(em, "runcmd");
 	yt_emit_seq_begin(em);
+	emit_pub_key_modes(em, in);
 	emit_argv(em, reload);
 	emit_argv(em, enable);
 	if ((v = section(in->cloud_init, "runcmd")))

@@ -19,10 +19,9 @@
 #                             (leftover qemu-system), wait until all are gone
 #
 # Both daemons (Debian 12's monolithic libvirtd, and virtlogd) run in their
-# own MOUNT namespace, with tmpfs over /run/libvirt, /var/lib/libvirt,
-# /var/cache/libvirt, /var/log/libvirt, /etc/libvirt/qemu, /etc/libvirt/storage
-# and /etc/libvirt/secrets: no domain, network, pool or secret definition
-# reaches the machine's /etc, and libvirt's stock
+# own MOUNT namespace, with their own /run, /etc/libvirt and
+# /var/{lib,cache,log}/libvirt (libvirt-dirs.sh): no domain, network, pool
+# or secret definition reaches the machine's /etc, and libvirt's stock
 # `default` NAT network does not exist there, so it never autostarts.
 # By default they share the machine's NETWORK namespace: guests must use
 # only QEMU user-mode networking (-netdev user via <qemu:commandline>,
@@ -68,9 +67,17 @@
 # /dev of their own (tmpfs with null, zero, full, random, urandom, tty,
 # ptmx, and the machine's pts and shm) without kvm; guests are TCG only.
 
+# (sourced: $0 is the caller; found once, while the caller's directory is known)
+_lq_lib=$(cd "$(dirname "$0")/../lib" 2>/dev/null && pwd)
+[ -r "$_lq_lib/libvirt-dirs.sh" ] || _lq_lib=$(cd "$(dirname "$0")/../tests/lib" 2>/dev/null && pwd)
+
 libvirtd_qemu_start() {
 	_lq_dir=$(cd "$1" && pwd) || {
 		echo "libvirtd_qemu_start: no directory $1" >&2
+		return 1
+	}
+	[ -r "$_lq_lib/libvirt-dirs.sh" ] || {
+		echo "libvirtd_qemu_start: tests/lib/libvirt-dirs.sh not found from $0" >&2
 		return 1
 	}
 	mkdir -p "$_lq_dir/run" "$_lq_dir/log"
@@ -98,12 +105,7 @@ CONF
 		if [ -n "$2" ]; then
 			ip link set lo up || exit 1
 		fi
-		for d in /run/libvirt /var/lib/libvirt /var/cache/libvirt \
-			/var/log/libvirt /etc/libvirt/qemu /etc/libvirt/storage \
-			/etc/libvirt/secrets; do
-			[ -d "$d" ] || { echo "no $d (is libvirt installed?)" >&2; exit 1; }
-			mount -t tmpfs -o mode=0755 tmpfs "$d" || exit 1
-		done
+		. "$3" && libvirt_private_dirs || exit 1
 		# a /dev of our own, without kvm (see the header)
 		nd=/run/libvirt/.dev
 		mkdir "$nd" && mount -t tmpfs -o mode=0755,nosuid tmpfs "$nd" ||
@@ -130,7 +132,7 @@ CONF
 		virtlogd -d --config "$1/virtlogd.conf" \
 			--pid-file "$1/run/virtlogd.pid" || exit 1
 		exec libvirtd --config "$1/libvirtd.conf" \
-			--pid-file "$1/run/libvirtd.pid"' sh "$_lq_dir" "$_lq_net" \
+			--pid-file "$1/run/libvirtd.pid"' sh "$_lq_dir" "$_lq_net" "$_lq_lib/libvirt-dirs.sh" \
 		>"$_lq_dir/log/stderr" 2>&1 &
 	LIBVIRTD_QEMU_PID=$!
 	LIBVIRTD_QEMU_DIR=$_lq_dir

@@ -1,9 +1,9 @@
 # shellcheck shell=sh
 # tests/lib/libvirtd.sh: a libvirt daemon of the caller's own, sourced by
 # tests and benchmarks. It runs in its own network namespace (no bridge of
-# the machine's is touched) and mount namespace (its own /run/libvirt,
-# /var/lib/libvirt and /etc/libvirt/{qemu,storage}: no clash with another
-# libvirtd, nothing written to the machine's /etc), and hosts libvirt's
+# the machine's is touched) and mount namespace (its own /run, /etc/libvirt
+# and /var/{lib,cache,log}/libvirt, see libvirt-dirs.sh: no clash with
+# another libvirtd, nothing written to the machine's), and hosts libvirt's
 # test driver at $LIBVIRTD_TEST_URI. One connection is held open, so the
 # test driver's state lives until libvirtd_stop. Needs root.
 #
@@ -13,8 +13,16 @@
 # Several at once: save LIBVIRTD_PID, LIBVIRTD_HOLDER, LIBVIRTD_HOLD_WRITER
 # and LIBVIRTD_TEST_URI after each start, restore them before each stop.
 
+# (sourced: $0 is the caller; found once, while the caller's directory is known)
+_lv_lib=$(cd "$(dirname "$0")/../lib" 2>/dev/null && pwd)
+[ -r "$_lv_lib/libvirt-dirs.sh" ] || _lv_lib=$(cd "$(dirname "$0")/../tests/lib" 2>/dev/null && pwd)
+
 libvirtd_start() {
 	_lv_dir=$1
+	[ -r "$_lv_lib/libvirt-dirs.sh" ] || {
+		echo "libvirtd_start: tests/lib/libvirt-dirs.sh not found from $0" >&2
+		return 1
+	}
 	mkdir -p "$_lv_dir/run" "$_lv_dir/log"
 	cat >"$_lv_dir/libvirtd.conf" <<CONF
 unix_sock_dir = "$_lv_dir/run"
@@ -25,13 +33,9 @@ auth_unix_ro = "none"
 log_outputs = "3:file:$_lv_dir/log/libvirtd.log"
 CONF
 	unshare --mount --net --propagation private sh -c '
-		mount -t tmpfs -o mode=0755 tmpfs /run/libvirt &&
-		mount -t tmpfs -o mode=0755 tmpfs /var/lib/libvirt &&
-		mount -t tmpfs -o mode=0755 tmpfs /var/cache/libvirt &&
-		mount -t tmpfs -o mode=0755 tmpfs /etc/libvirt/storage &&
-		mount -t tmpfs -o mode=0755 tmpfs /etc/libvirt/qemu &&
+		. "$3" && libvirt_private_dirs &&
 		exec libvirtd --config "$1" --pid-file "$2"' sh "$_lv_dir/libvirtd.conf" \
-		"$_lv_dir/run/libvirtd.pid" >"$_lv_dir/log/stderr" 2>&1 &
+		"$_lv_dir/run/libvirtd.pid" "$_lv_lib/libvirt-dirs.sh" >"$_lv_dir/log/stderr" 2>&1 &
 	LIBVIRTD_PID=$!
 	_lv_i=0
 	while [ ! -S "$_lv_dir/run/libvirt-sock" ] && [ "$_lv_i" -lt 150 ]; do

@@ -404,22 +404,30 @@ static void test_full_render(void **state)
 	check_str(r, "write_files.2.permissions", "0644");
 	check_plain(r, "write_files.2.defer", "true");
 
-	/* muster's hook first, then the manifest's commands */
-	check_len(r, "runcmd", YT_LIST, 4);
-	check_len(r, "runcmd.0", YT_LIST, 2);
-	check_str(r, "runcmd.0.0", "systemctl");
-	check_str(r, "runcmd.0.1", "daemon-reload");
-	check_len(r, "runcmd.1", YT_LIST, 5);
+	/*
+	 * muster's first: the public host keys made 0644 (cloud-init wrote
+	 * them 0600), the agent's hook; then the manifest's commands
+	 */
+	check_len(r, "runcmd", YT_LIST, 5);
+	check_len(r, "runcmd.0", YT_LIST, 4);
+	check_str(r, "runcmd.0.0", "chmod");
+	check_str(r, "runcmd.0.1", "0644");
+	check_str(r, "runcmd.0.2", "/etc/ssh/ssh_host_ed25519_key.pub");
+	check_str(r, "runcmd.0.3", "/etc/ssh/ssh_host_rsa_key.pub");
+	check_len(r, "runcmd.1", YT_LIST, 2);
 	check_str(r, "runcmd.1.0", "systemctl");
-	check_str(r, "runcmd.1.1", "enable");
-	check_str(r, "runcmd.1.2", "--now");
-	check_str(r, "runcmd.1.3", "--no-block");
-	check_str(r, "runcmd.1.4", "muster-agent.service");
-	check_plain(r, "runcmd.2", "echo hello > /tmp/hello");
-	check_len(r, "runcmd.3", YT_LIST, 3);
-	check_plain(r, "runcmd.3.0", "sh");
-	check_plain(r, "runcmd.3.1", "-c");
-	check_str(r, "runcmd.3.2", "echo \"$HOSTNAME\"");
+	check_str(r, "runcmd.1.1", "daemon-reload");
+	check_len(r, "runcmd.2", YT_LIST, 5);
+	check_str(r, "runcmd.2.0", "systemctl");
+	check_str(r, "runcmd.2.1", "enable");
+	check_str(r, "runcmd.2.2", "--now");
+	check_str(r, "runcmd.2.3", "--no-block");
+	check_str(r, "runcmd.2.4", "muster-agent.service");
+	check_plain(r, "runcmd.3", "echo hello > /tmp/hello");
+	check_len(r, "runcmd.4", YT_LIST, 3);
+	check_plain(r, "runcmd.4.0", "sh");
+	check_plain(r, "runcmd.4.1", "-c");
+	check_str(r, "runcmd.4.2", "echo \"$HOSTNAME\"");
 
 	check_len(r, "phone_home", YT_MAP, 3);
 	check_str(r, "phone_home.url", "http://192.0.2.1:8080/phone-home/web-001");
@@ -531,6 +539,8 @@ static void test_phone_home_without_host_keys(void **state)
 	assert_null(at(r, "packages"));
 	check_len(r, "write_files", YT_LIST, 2);
 	check_len(r, "runcmd", YT_LIST, 2);
+	/* no keys of muster's: cloud-init's own are 0644 already */
+	check_str(r, "runcmd.0.0", "systemctl");
 	yt_doc_free(doc);
 	cidata_release(&c);
 	fx_free(&f);
@@ -724,9 +734,9 @@ static void check_hostile_user_data(const struct yt_node *r)
 		check_scalar(r, path, hostile_line[i].p, hostile_line[i].len, false);
 	}
 	for (i = 0; i < ARRAY_SIZE(hostile_text); i++) {
-		(void) snprintf(path, sizeof(path), "runcmd.%zu", 2 + 2 * i);
+		(void) snprintf(path, sizeof(path), "runcmd.%zu", 3 + 2 * i);
 		check_scalar(r, path, hostile_text[i].p, hostile_text[i].len, false);
-		(void) snprintf(path, sizeof(path), "runcmd.%zu.2", 3 + 2 * i);
+		(void) snprintf(path, sizeof(path), "runcmd.%zu.2", 4 + 2 * i);
 		check_scalar(r, path, hostile_text[i].p, hostile_text[i].len, false);
 		(void) snprintf(path, sizeof(path), "write_files.%zu.content",
 				2 + ARRAY_SIZE(hostile_line) + i);
@@ -1411,9 +1421,9 @@ static void test_cloud_init_and_pyyaml_accept(void **state)
 		expect(exp, 'S', path, hostile_line[i].p, hostile_line[i].len);
 	}
 	for (i = 0; i < ARRAY_SIZE(hostile_text); i++) {
-		(void) snprintf(path, sizeof(path), "runcmd.%zu", 2 + 2 * i);
+		(void) snprintf(path, sizeof(path), "runcmd.%zu", 3 + 2 * i);
 		expect(exp, 'S', path, hostile_text[i].p, hostile_text[i].len);
-		(void) snprintf(path, sizeof(path), "runcmd.%zu.2", 3 + 2 * i);
+		(void) snprintf(path, sizeof(path), "runcmd.%zu.2", 4 + 2 * i);
 		expect(exp, 'S', path, hostile_text[i].p, hostile_text[i].len);
 		(void) snprintf(path, sizeof(path), "write_files.%zu.content",
 				2 + ARRAY_SIZE(hostile_line) + i);
