@@ -5,6 +5,7 @@
 #   make check           everything: check-fast, again under ASan+UBSan, then
 #                        real guests under TCG once (make check-guests)
 #   make deps            install (apt-get) what building and testing need
+#   make check-fresh     the README's two commands on a new Debian 12 root
 #   make install         PREFIX=/usr/local DESTDIR=
 #   REGEN=1 make check-fast   rewrite golden files; review the diff
 
@@ -166,6 +167,11 @@ bench: $(BUILD)/bench/seed $(BUILD)/muster
 clean-results:
 	@rm -rf $(RESULTS)
 
+# The README's two commands on a freshly made Debian 12 root (tools/fresh-check):
+# before resolving anything that changes set-up. 15-30 minutes; not in check.
+check-fresh:
+	@tools/fresh-check
+
 # A real little fleet booted under TCG, reporting ready, shown and logged
 # into (tools/demo); the first run builds the guest image (~3 min).
 demo: $(BUILD)/muster agent
@@ -192,7 +198,7 @@ install: $(BUILD)/muster $(BUILD)/agent/muster-agent $(BUILD)/agent/muster-agent
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: bench all check check-fast check-guests check-unit check-golden check-sanitize clean-results demo deps install clean
+.PHONY: bench all check check-fast check-fresh check-guests check-unit check-golden check-sanitize clean-results demo deps install clean
 .SECONDARY:
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
