@@ -180,10 +180,12 @@ demo: $(BUILD)/muster agent
 DEB_BUILD := build-essential pkg-config libvirt-dev libyaml-dev libssh-dev libsqlite3-dev \
 	libcurl4-openssl-dev libmicrohttpd-dev libisofs-dev libxml2-dev libjansson-dev \
 	libssl-dev libcmocka-dev musl-tools
-# tools the tests check muster's output with
+# tools the tests check muster's output with, and the commands their scripts
+# run (each named, not left to what a package happens to pull in: make deps
+# installs no Recommends, and a minimal Debian has no curl, xmllint or file)
 DEB_TEST := sqlite3 python3 python3-yaml cloud-init genisoimage openssh-client openssh-server \
 	libvirt-clients libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 \
-	qemu-utils debootstrap e2fsprogs iproute2
+	qemu-utils debootstrap e2fsprogs iproute2 libxml2-utils curl file procps
 deps:
 	@tools/deps $(DEB_BUILD) $(DEB_TEST)
 

@@ -7,6 +7,8 @@
 #
 #   libvirt_private_dirs    0 when done; else says why on stderr
 #
+# (.ci/run also uses libvirt_etc_without, below.)
+#
 # Nothing here assumes a directory that only a started libvirtd (or
 # systemd-tmpfiles) makes, and nothing is written to the machine's /etc,
 # /run or /var: on a freshly installed machine /run/libvirt,
@@ -30,14 +32,26 @@ libvirt_private_dirs() {
 			return 1
 		}
 	done
+	# (mount -n: libmount's record of it is not written to the machine's /run)
 	mount -n -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run || return 1
-	mkdir -m 0755 /run/libvirt /run/.etc-libvirt || return 1
-	cp -a /etc/libvirt/. /run/.etc-libvirt/ || return 1
-	mount -n -t tmpfs -o mode=0755 tmpfs /etc/libvirt || return 1
-	cp -a /run/.etc-libvirt/. /etc/libvirt/ || return 1
-	rm -rf /run/.etc-libvirt /etc/libvirt/qemu /etc/libvirt/storage /etc/libvirt/secrets
+	mkdir -m 0755 /run/libvirt || return 1
+	libvirt_etc_without qemu storage secrets || return 1
 	mkdir -m 0755 /etc/libvirt/qemu || return 1
 	for _ld in /var/lib/libvirt /var/cache/libvirt /var/log/libvirt; do
 		mount -n -t tmpfs -o mode=0755 tmpfs "$_ld" || return 1
+	done
+}
+
+# libvirt_etc_without DIR...: /etc/libvirt becomes a tmpfs holding a copy of
+# the machine's, without the subdirectories named. /run must already be a
+# tmpfs of the namespace's own (the copy passes through it).
+libvirt_etc_without() {
+	mkdir /run/.etc-libvirt &&
+		cp -a /etc/libvirt/. /run/.etc-libvirt/ &&
+		mount -n -t tmpfs -o mode=0755 tmpfs /etc/libvirt &&
+		cp -a /run/.etc-libvirt/. /etc/libvirt/ || return 1
+	rm -rf /run/.etc-libvirt
+	for _ld in "$@"; do
+		rm -rf "/etc/libvirt/$_ld"
 	done
 }
