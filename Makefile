@@ -142,8 +142,13 @@ check-guests: $(BUILD)/muster agent
 	@tests/run $(BUILD)/guest-results guest tests/guest/run
 	@tests/summary $(BUILD)/guest-results
 
-# Everything; the last line adds up every tier.
-check: check-fast check-sanitize check-guests
+# Everything; the last line adds up every tier. Each tier runs whatever
+# happened to the one before (a build that fails is that tier's failure),
+# and a tier that leaves no results counts as failed.
+check:
+	-@$(MAKE) --no-print-directory check-fast
+	-@$(MAKE) --no-print-directory check-sanitize
+	-@$(MAKE) --no-print-directory check-guests
 	@echo "== all tiers"
 	@tests/summary $(RESULTS) $(BUILD)/san/results $(BUILD)/guest-results
 
