@@ -67,9 +67,14 @@
 # /dev of their own (tmpfs with null, zero, full, random, urandom, tty,
 # ptmx, and the machine's pts and shm) without kvm; guests are TCG only.
 
-# (sourced: $0 is the caller; found once, while the caller's directory is known)
-_lq_lib=$(cd "$(dirname "$0")/../lib" 2>/dev/null && pwd)
-[ -r "$_lq_lib/libvirt-dirs.sh" ] || _lq_lib=$(cd "$(dirname "$0")/../tests/lib" 2>/dev/null && pwd)
+# (sourced: $0 is the caller, in tests/*/, tools/ or bench/; found once,
+# while the caller's directory is known; callers may run under set -e)
+_lq_lib=
+for _lq_cand in "$(dirname "$0")/../lib" "$(dirname "$0")/../tests/lib"; do
+	if [ -r "$_lq_cand/libvirt-dirs.sh" ]; then
+		_lq_lib=$(cd "$_lq_cand" && pwd) && break
+	fi
+done
 
 libvirtd_qemu_start() {
 	_lq_dir=$(cd "$1" && pwd) || {

@@ -13,9 +13,14 @@
 # Several at once: save LIBVIRTD_PID, LIBVIRTD_HOLDER, LIBVIRTD_HOLD_WRITER
 # and LIBVIRTD_TEST_URI after each start, restore them before each stop.
 
-# (sourced: $0 is the caller; found once, while the caller's directory is known)
-_lv_lib=$(cd "$(dirname "$0")/../lib" 2>/dev/null && pwd)
-[ -r "$_lv_lib/libvirt-dirs.sh" ] || _lv_lib=$(cd "$(dirname "$0")/../tests/lib" 2>/dev/null && pwd)
+# (sourced: $0 is the caller, in tests/*/, tools/ or bench/; found once,
+# while the caller's directory is known; callers may run under set -e)
+_lv_lib=
+for _lv_cand in "$(dirname "$0")/../lib" "$(dirname "$0")/../tests/lib"; do
+	if [ -r "$_lv_cand/libvirt-dirs.sh" ]; then
+		_lv_lib=$(cd "$_lv_cand" && pwd) && break
+	fi
+done
 
 libvirtd_start() {
 	_lv_dir=$1
