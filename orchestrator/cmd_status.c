@@ -7,7 +7,10 @@
 
 #include "cmd.h"
 #include "json.h"
+#include "show.h"
 #include "statusrows.h"
+
+#define STATUS_SHOWN_MAX 512	/* bytes of an error or event detail in a table */
 
 /* status (with a summary) and list (a row per VM) share everything but the text form. */
 static int status_or_list(const struct cmd *self, struct cli *cli, int argc, char **argv,
@@ -40,11 +43,15 @@ static int status_or_list(const struct cmd *self, struct cli *cli, int argc, cha
 		int s = vm_state_from_string(rows.v[i].state);
 
 		count[s >= 0 ? s : VM_STATE_MAX]++;
-		if (summary)
+		if (summary) {
+			/* an error or event may quote a guest or libvirt: shown (show.h) */
+			char why[STATUS_SHOWN_MAX];
+
+			(void) show(why, sizeof(why), rows.v[i].error ? rows.v[i].error :
+				    rows.v[i].last_event);
 			printf("%-20s %-12s %-10s %s\n", rows.v[i].name, rows.v[i].group,
-			       rows.v[i].state, rows.v[i].error ? rows.v[i].error :
-			       rows.v[i].last_event ? rows.v[i].last_event : "");
-		else
+			       rows.v[i].state, why);
+		} else
 			printf("%s %s\n", rows.v[i].name, rows.v[i].state);
 	}
 	if (summary) {
@@ -112,11 +119,12 @@ int cmd_events(const struct cmd *self, struct cli *cli, int argc, char **argv)
 			goto out;
 	} else {
 		for (i = 0; i < n; i++) {
-			char when[32];
+			char when[32], detail[STATUS_SHOWN_MAX];
 
 			status_iso_time(ev[i].at, when);
 			printf("%s %-16s %-10s -> %-10s %s\n", when, ev[i].vm,
-			       ev[i].from ? ev[i].from : "-", ev[i].to, ev[i].detail ? ev[i].detail : "");
+			       ev[i].from ? ev[i].from : "-", ev[i].to,
+			       show(detail, sizeof(detail), ev[i].detail));
 		}
 	}
 	rc = EXIT_OK;

@@ -15,6 +15,7 @@
 #include "fmt.h"
 #include "identity.h"
 #include "manifest.h"
+#include "show.h"
 
 #define LIST_MAX 4096	/* items in one list of the manifest */
 
@@ -118,6 +119,14 @@ static void diag_add(struct ctx *c, struct yt_pos pos, const char *path, const c
 		c->nomem = true;
 		return;
 	}
+	/* the values a message quotes are the manifest's: shown (show.h), capped */
+	if (!show_clean(msg.data, msg.len) || msg.len > MF_DIAG_MAX) {
+		struct buf shown = BUF_INIT(MF_DIAG_MAX);
+
+		(void) show_append(&shown, msg.data, msg.len, MF_DIAG_MAX);
+		buf_release(&msg);
+		msg = shown;
+	}
 	nv[d->n].pos = pos;
 	nv[d->n].seq = c->seq++;
 	nv[d->n].msg = buf_detach(&msg);
@@ -216,19 +225,8 @@ static size_t path_push_key(struct ctx *c, const char *key)
 /* A key as text for a message: control characters and NUL escaped, at most ~100 bytes. */
 static void escape_key(const struct yt_node *k, char *out, size_t outsz)
 {
-	size_t i, o = 0;
-
-	for (i = 0; i < k->len && o + 5 < outsz && i < 100; i++) {
-		unsigned char ch = (unsigned char) k->str[i];
-
-		if (ch >= 0x20 && ch != 0x7f && ch != '\\')
-			out[o++] = (char) ch;
-		else
-			o += (size_t) snprintf(out + o, outsz - o, ch == '\\' ? "\\\\" :
-					       ch == '\n' ? "\\n" : ch == '\t' ? "\\t" :
-					       "\\x%02x", ch);
-	}
-	out[o] = '\0';
+	/* about 100 characters of it, shown (show.h) */
+	(void) show_n(out, outsz < 104 ? outsz : 104, k->str, k->len);
 }
 
 /* Push a key given by its node: its text escaped as in messages. */

@@ -17,6 +17,7 @@
 
 #define MF_MAX_VMS 10000	/* VMs in one manifest */
 #define MF_MAX_DIAGS 100	/* diagnostics reported before giving up */
+#define MF_DIAG_MAX 512		/* bytes of one diagnostic's message, at most */
 #define MF_NAME_MAX 63		/* RFC 1123 label */
 
 enum mf_domain_type { MF_DOMAIN_KVM, MF_DOMAIN_QEMU, MF_DOMAIN_XEN, MF_DOMAIN_TYPE_MAX };

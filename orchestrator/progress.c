@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "common.h"
 #include "progress.h"
+#include "show.h"
 
 #define REDRAW_MS 100		/* a terminal is redrawn at most this often */
 #define LIST_LINES 4		/* lines of VMs under way, at most */
@@ -235,7 +236,12 @@ void progress_failed(struct progress *p, size_t i, const char *why)
 		erase(p);
 		fflush(p->o.out);
 	}
-	fprintf(stderr, "muster apply: %s\n", why);
+	{
+		/* a failure may quote a guest or libvirt: shown (show.h) */
+		char shown[1024];
+
+		fprintf(stderr, "muster apply: %s\n", show(shown, sizeof(shown), why));
+	}
 	redraw(p, true, false);
 	(void) pthread_mutex_unlock(&p->lock);
 }

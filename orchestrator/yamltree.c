@@ -9,6 +9,7 @@
 #include <yaml.h>
 
 #include "buf.h"
+#include "show.h"
 #include "yamltree.h"
 
 struct yt_doc {
@@ -157,7 +158,7 @@ static int key_cmp(const void *a, const void *b)
 /* Append one path step to out: ".key" (control characters dropped) or "[i]". */
 static void path_step(char *out, size_t outsz, const struct yt_node *key, size_t index)
 {
-	size_t len = strlen(out), i;
+	size_t len = strlen(out), room;
 
 	if (!key) {
 		(void) snprintf(out + len, outsz - len, "[%zu]", index);
@@ -165,10 +166,12 @@ static void path_step(char *out, size_t outsz, const struct yt_node *key, size_t
 	}
 	if (len && len + 1 < outsz)
 		out[len++] = '.';
-	for (i = 0; i < key->len && len + 1 < outsz && i < 64; i++)
-		if ((unsigned char) key->str[i] >= 0x20)
-			out[len++] = key->str[i];
-	out[len] = '\0';
+	/* the key shown (show.h), about 64 characters of it */
+	room = outsz - len < 68 ? outsz - len : 68;
+	if (room >= 4)
+		(void) show_n(out + len, room, key->str, key->len);
+	else
+		out[len] = '\0';
 }
 
 /* Duplicate keys, found by sorting so a huge mapping stays O(n log n). */
@@ -413,6 +416,9 @@ int yt_parse(const char *data, size_t len, struct yt_doc **ret, struct yt_proble
 	r = build(&parser, data, len, doc, p);
 	yaml_parser_delete(&parser);
 	if (r < 0) {
+		/* the path and message may quote the text's keys and values */
+		show_inplace(p->path, sizeof(p->path));
+		show_inplace(p->msg, sizeof(p->msg));
 		yt_doc_free(doc);
 		return -1;
 	}

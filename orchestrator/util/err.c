@@ -1,8 +1,13 @@
-/* err.c: filling struct muster_err. */
+/*
+ * err.c: filling struct muster_err. Every message is shown (show.h) as it
+ * is made: whatever a caller put in it (a manifest's value, a guest's
+ * report, libvirt's error), it is one line of visible text wherever it goes.
+ */
 #include <errno.h>
 #include <stdarg.h>
 
 #include "err.h"
+#include "show.h"
 
 static void err_vformat(char *dst, size_t size, const char *fmt, va_list ap)
 {
@@ -38,6 +43,7 @@ int err_set(struct muster_err *err, enum muster_errc code, const char *fmt, ...)
 	va_start(ap, fmt);
 	err_vformat(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
+	show_inplace(err->msg, sizeof(err->msg));
 	return -1;
 }
 
@@ -62,6 +68,7 @@ int err_set_errno(struct muster_err *err, enum muster_errc code, int errnum,
 		if (n < 0 || (size_t) n >= sizeof(err->msg))
 			memcpy(err->msg + sizeof(err->msg) - 4, "...", 4);
 	}
+	show_inplace(err->msg, sizeof(err->msg));
 	return -1;
 }
 
@@ -86,4 +93,5 @@ void err_prefix(struct muster_err *err, const char *fmt, ...)
 	n = snprintf(err->msg, sizeof(err->msg), "%s: %s", head, old);
 	if (n < 0 || (size_t) n >= sizeof(err->msg))
 		memcpy(err->msg + sizeof(err->msg) - 4, "...", 4);
+	show_inplace(err->msg, sizeof(err->msg));
 }

@@ -3,6 +3,7 @@
 
 #define LOG_TAG "log"
 #include "log.h"
+#include "show.h"
 
 enum log_level log_max_level = LOG_LEVEL_WARN;
 
@@ -53,30 +54,22 @@ static const char *const level_names[LOG_LEVEL_MAX] = {
 /*
  * One line, one write: stderr is unbuffered, so the prefix, the message and
  * the newline went out as three writes, and lines of two threads could
- * interleave. A line longer than the buffer is cut.
+ * interleave. A line longer than the buffer is cut ("...").
  */
 void log_write(enum log_level level, const char *tag, const char *fmt, ...)
 {
-	char line[2048];
+	char msg[2048];
 	va_list ap;
-	int n, m;
+	int m;
 
 	if (level > log_max_level || level >= LOG_LEVEL_MAX)
 		return;
-	if (level == LOG_LEVEL_DEBUG)
-		n = snprintf(line, sizeof(line), "muster: %s: %s: ", level_names[level], tag);
-	else
-		n = snprintf(line, sizeof(line), "muster: %s: ", level_names[level]);
-	if (n < 0 || (size_t) n >= sizeof(line) - 1)
-		return;
 	va_start(ap, fmt);
-	m = vsnprintf(line + n, sizeof(line) - (size_t) n - 1, fmt, ap);
+	m = vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (m < 0)
 		return;
-	n = (size_t) n + (size_t) m >= sizeof(line) - 1 ? (int) sizeof(line) - 2 : n + m;
-	line[n++] = '\n';
-	emit(line, (size_t) n);
+	log_put(level, tag, msg, (size_t) m < sizeof(msg) ? (size_t) m : sizeof(msg) - 1);
 }
 
 void log_put(enum log_level level, const char *tag, const char *msg, size_t len)
@@ -101,10 +94,13 @@ void log_put(enum log_level level, const char *tag, const char *msg, size_t len)
 		memcpy(line + n + t, ": ", 2);
 		n += t + 2;
 	}
-	if (len > sizeof(line) - 2 - n)
-		len = sizeof(line) - 2 - n;	/* cut, as log_write */
-	memcpy(line + n, msg, len);
-	n += len;
+	/* what the message holds is shown (show.h): one line, whatever it carries */
+	if (len <= sizeof(line) - 2 - n && show_clean(msg, len)) {
+		memcpy(line + n, msg, len);
+		n += len;
+	} else {
+		n += strlen(show_n(line + n, sizeof(line) - 1 - n, msg, len));
+	}
 	line[n++] = '\n';
 	emit(line, n);
 }
