@@ -310,6 +310,20 @@ static int h_metrics(struct httpd_req *req, void *userdata)
 	for (i = 0; i < n_codes; i++)
 		(void) buf_printf(&b, "muster_http_requests_total{code=\"%u\"} %llu\n", codes[i].status,
 				  (unsigned long long) codes[i].n);
+	{
+		uint64_t refused, unanswered;
+
+		httpd_unseen(httpd_req_server(req), &refused, &unanswered);
+		(void) buf_printf(&b, "# HELP muster_http_library_errors_total Error reports of "
+				  "libmicrohttpd: connections and requests it refused before muster "
+				  "saw them (connection limits, malformed requests).\n"
+				  "# TYPE muster_http_library_errors_total counter\n"
+				  "muster_http_library_errors_total{} %llu\n"
+				  "# HELP muster_http_unanswered_total Connections closed before any request.\n"
+				  "# TYPE muster_http_unanswered_total counter\n"
+				  "muster_http_unanswered_total{} %llu\n",
+				  (unsigned long long) refused, (unsigned long long) unanswered);
+	}
 	if (buf_failed(&b)) {
 		buf_release(&b);
 		return fail(req, &(struct muster_err) { .msg = "the metrics do not fit in memory" });

@@ -14,10 +14,12 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,8 +31,13 @@
 #include "httpd.h"
 #include "log.h"
 
-#define DEFAULT_MAX_CONNECTIONS 256
-#define DEFAULT_MAX_PER_IP 64
+/*
+ * Room for everyone while a few addresses hold what they may: 4 addresses
+ * at the per-address cap leave 7/8 of the slots. (Guests on user-mode
+ * networks all come from one address, 127.0.0.1: their fetches are short.)
+ */
+#define DEFAULT_MAX_CONNECTIONS 1024
+#define DEFAULT_MAX_PER_IP 32
 #define DEFAULT_TIMEOUT_S 10
 #define DEFAULT_MAX_HEADER_BYTES (16 * 1024)
 #define NAME_MAX_LEN 63
@@ -58,8 +65,15 @@ struct httpd {
 	int ep;					/* epoll: d's epoll fd and wake_fd */
 	int wake_fd;				/* eventfd: httpd_stop wakes the thread */
 	unsigned port;
-	pthread_mutex_t lock;			/* counts */
+	pthread_mutex_t lock;			/* counts, refused, unanswered */
 	uint64_t counts[STATUS_MAX];
+	uint64_t refused;			/* libmicrohttpd's own error reports */
+	uint64_t unanswered;			/* connections closed before any request */
+};
+
+/* A connection's own state (libmicrohttpd's socket context). */
+struct conn_state {
+	unsigned requests;			/* that reached on_access */
 };
 
 enum req_method { REQ_GET, REQ_HEAD, REQ_POST, REQ_OTHER };
@@ -357,8 +371,13 @@ int httpd_respond(struct httpd_req *req, unsigned status, const char *content_ty
 			free((void *) body);
 		return -1;
 	}
+	/*
+	 * after a 400 the connection's framing is in doubt (RFC 9112 6.3):
+	 * closed, so nothing after it is read as another request
+	 */
 	if (add_headers(resp, content_type) < 0 ||
-	    (status == 405 && MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, req->allow) != MHD_YES)) {
+	    (status == 405 && MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, req->allow) != MHD_YES) ||
+	    (status == 400 && MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES)) {
 		MHD_destroy_response(resp);
 		return -1;
 	}
@@ -378,6 +397,7 @@ static enum MHD_Result answer_error(struct httpd_req *req, unsigned status)
 	const char *text;
 
 	switch (status) {
+	case 400: text = "bad request\n"; break;
 	case 404: text = "not found\n"; break;
 	case 405: text = "method not allowed\n"; break;
 	case 411: text = "length required\n"; break;
@@ -535,6 +555,74 @@ static bool media_type_is(const char *value, const char *type)
 	return n == strlen(type) && strncasecmp(value, type, n) == 0;
 }
 
+/* The framing headers of a request, every occurrence counted. */
+struct framing {
+	unsigned n_cl, n_te;
+	const char *cl, *te;
+};
+
+static enum MHD_Result framing_header(void *cls, enum MHD_ValueKind kind, const char *key,
+				      const char *value)
+{
+	struct framing *f = cls;
+
+	(void) kind;
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+		f->n_cl++;
+		f->cl = value;
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+		f->n_te++;
+		f->te = value;
+	}
+	return MHD_YES;
+}
+
+/* 1 to 19 digits and nothing else (RFC 9112 6.2: no sign, no space, no list) */
+static bool parse_length(const char *s, unsigned long long *ret)
+{
+	unsigned long long v = 0;
+	size_t i;
+
+	for (i = 0; s[i]; i++) {
+		if (s[i] < '0' || s[i] > '9' || i == 19)
+			return false;
+		v = v * 10 + (unsigned) (s[i] - '0');
+	}
+	*ret = v;
+	return i > 0;
+}
+
+/*
+ * How the request says its body is framed, as RFC 9112 6 wants a server
+ * that must not be fooled by it (behind a proxy that reads it otherwise, a
+ * second request could hide in the first one's body): a Content-Length
+ * given twice (equal or not) or not a plain number, a Transfer-Encoding
+ * given twice, other than "chunked" (libmicrohttpd hands on the value of a
+ * header folded over lines with the line break as white space, so a folded
+ * one is refused here too) or beside a Content-Length: 400. The libmicrohttpd
+ * of Debian 12 keeps some cases from muster: see the README's security
+ * section.
+ */
+static unsigned check_framing(struct MHD_Connection *c, unsigned long long *ret_length,
+			      bool *ret_chunked)
+{
+	struct framing f = { 0 };
+
+	(void) MHD_get_connection_values(c, MHD_HEADER_KIND, framing_header, &f);
+	*ret_length = 0;
+	*ret_chunked = false;
+	if (f.n_cl > 1 || f.n_te > 1 || (f.n_cl && f.n_te))
+		return 400;
+	if (f.cl && !parse_length(f.cl, ret_length))
+		return 400;
+	if (f.te) {
+		if (strcasecmp(f.te, "chunked") != 0)
+			return 400;
+		*ret_chunked = true;
+	}
+	return 0;
+}
+
 /*
  * The first call: route, and refuse at once what would need reading a body
  * that is not wanted or too big. Returns 0 to go on, or the status to answer now.
@@ -542,21 +630,16 @@ static bool media_type_is(const char *value, const char *type)
 static unsigned first_call(struct httpd_req *req, const char *url)
 {
 	struct MHD_Connection *c = req->conn;
-	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-	const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-						     MHD_HTTP_HEADER_TRANSFER_ENCODING);
-	unsigned long long length = 0;
-	bool body;
+	unsigned long long length;
+	unsigned status;
+	bool body, chunked;
 
-	if (cl) {
-		char *end;
-
-		errno = 0;
-		length = strtoull(cl, &end, 10);
-		if (errno || end == cl || *end)
-			length = ULLONG_MAX;
-	}
-	body = te || length > 0;
+	status = check_framing(c, &length, &chunked);
+	if (route_request(req, url) < 0)
+		return 500;
+	if (status)
+		return status;
+	body = chunked || length > 0;
 	if (route_request(req, url) < 0)
 		return 500;
 	if (!req->route)
@@ -566,8 +649,9 @@ static unsigned first_call(struct httpd_req *req, const char *url)
 	if (!media_type_is(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
 			   req->route->body_type))
 		return 415;
-	if (!cl || te)		/* only a body of a length known up front */
-		return 411;
+	if (chunked || !MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						    MHD_HTTP_HEADER_CONTENT_LENGTH))
+		return 411;	/* only a body of a length known up front */
 	if (length > req->route->max_body)
 		return 413;
 	req->body.max = req->route->max_body;
@@ -584,6 +668,12 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 
 	(void) version;
 	if (!req) {
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+		struct conn_state *cs = ci ? ci->socket_context : NULL;
+
+		if (cs)
+			cs->requests++;
 		req = req_new(h, conn, method);
 		if (!req)
 			return MHD_NO;
@@ -657,6 +747,63 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	req_free(req);
 }
 
+/* A log entry for what never became a request muster saw. */
+static void log_unseen(struct httpd *h, const char *end, uint64_t *counter)
+{
+	struct httpd_log_entry e = { "-", "-", 0, 0, 0, end };
+
+	pthread_mutex_lock(&h->lock);
+	(*counter)++;
+	pthread_mutex_unlock(&h->lock);
+	if (h->cfg->on_request)
+		h->cfg->on_request(&e, h->cfg->userdata);
+}
+
+/*
+ * A connection's start and end: one that closes before any request reached
+ * muster (a client that sent nothing, or only what libmicrohttpd refused)
+ * is logged and counted.
+ */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct httpd *h = cls;
+	struct conn_state *cs = *socket_context;
+
+	(void) conn;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		*socket_context = calloc(1, sizeof(struct conn_state));	/* NULL: not counted */
+		return;
+	}
+	if (cs && cs->requests == 0 && !atomic_load(&h->stop))
+		log_unseen(h, "closed before a request", &h->unanswered);
+	free(cs);
+	*socket_context = NULL;
+}
+
+/*
+ * libmicrohttpd's own error reports: what it refuses or drops before muster
+ * sees a request (a connection over a limit, a malformed request it answers
+ * itself with 400, 431 or 505, a connection it fails to read), each logged
+ * (the text shown, show.h) and counted. One refusal may be reported in more
+ * than one message.
+ */
+static void on_mhd_message(void *cls, const char *fmt, va_list ap)
+{
+	struct httpd *h = cls;
+	char msg[256], end[300];
+	size_t n;
+
+	if (atomic_load(&h->stop))
+		return;
+	(void) vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '.'))
+		msg[--n] = '\0';
+	(void) snprintf(end, sizeof(end), "refused by libmicrohttpd: %s", msg);
+	log_unseen(h, end, &h->refused);
+}
+
 /* Nothing in a path is decoded: a valid path needs no decoding, and no "%2e" becomes ".". */
 static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s)
 {
@@ -666,6 +813,24 @@ static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s)
 }
 
 /* ---- start and stop ---------------------------------------------------------------------- */
+
+/*
+ * Enough descriptors for every connection allowed: the soft limit raised
+ * towards the hard one (1024 by default, too few for 1024 connections and
+ * the rest). Where it cannot be, libmicrohttpd refuses what does not fit,
+ * and says so (on_mhd_message).
+ */
+static void raise_fd_limit(const struct httpd_config *cfg)
+{
+	rlim_t want = (rlim_t) (cfg->max_connections ? cfg->max_connections :
+				DEFAULT_MAX_CONNECTIONS) + 64;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
+	(void) setrlimit(RLIMIT_NOFILE, &rl);
+}
 
 /*
  * The server's thread: libmicrohttpd's epoll loop, run here rather than
@@ -842,8 +1007,10 @@ int httpd_start(const struct httpd_config *cfg, struct httpd **ret, struct muste
 	fd = listen_socket(cfg->listen, &h->port, err);
 	if (fd < 0)
 		goto fail;
-	h->d = MHD_start_daemon(MHD_USE_EPOLL, 0, NULL, NULL,
+	raise_fd_limit(cfg);
+	h->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
 				on_access, h,
+				MHD_OPTION_EXTERNAL_LOGGER, on_mhd_message, h,	/* first */
 				MHD_OPTION_LISTEN_SOCKET, (MHD_socket) fd,
 				MHD_OPTION_CONNECTION_LIMIT,
 				(unsigned) (cfg->max_connections ? cfg->max_connections :
@@ -858,6 +1025,7 @@ int httpd_start(const struct httpd_config *cfg, struct httpd **ret, struct muste
 				MHD_OPTION_STRICT_FOR_CLIENT, (int) 1,
 				MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+				MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
 				MHD_OPTION_END);
 	if (!h->d) {
 		close(fd);
@@ -907,6 +1075,14 @@ void httpd_stop(struct httpd *h)
 	pthread_mutex_destroy(&h->lock);
 	free(h->pat);
 	free(h);
+}
+
+void httpd_unseen(struct httpd *h, uint64_t *ret_refused, uint64_t *ret_unanswered)
+{
+	pthread_mutex_lock(&h->lock);
+	*ret_refused = h->refused;
+	*ret_unanswered = h->unanswered;
+	pthread_mutex_unlock(&h->lock);
 }
 
 size_t httpd_counts(struct httpd *h, struct httpd_count *ret, size_t max)

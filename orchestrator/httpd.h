@@ -65,7 +65,8 @@ struct httpd_log_entry {
 	unsigned status;	/* 0 when no response was sent */
 	uint64_t bytes;		/* body bytes of the response */
 	uint64_t usec;		/* from the request's headers to its end */
-	const char *end;	/* NULL, or why it ended early: "timeout", "closed", "error" */
+	const char *end;	/* NULL, or why it ended early: "timeout", "closed", "error",
+				   or what kept it from muster (method and path "-") */
 };
 
 struct httpd_config {
@@ -76,8 +77,8 @@ struct httpd_config {
 	/* Called after each request (also aborted ones); may be NULL. */
 	void (*on_request)(const struct httpd_log_entry *e, void *userdata);
 	/* The bounds; 0 takes the default in brackets. */
-	unsigned max_connections;	/* all clients [256] */
-	unsigned max_per_ip;		/* one address [64] */
+	unsigned max_connections;	/* all clients [1024] */
+	unsigned max_per_ip;		/* one address [32] */
 	unsigned timeout_s;		/* idle time before a connection is dropped [10] */
 	size_t max_header_bytes;	/* request line + headers, per connection [16 KiB] */
 };
@@ -104,6 +105,16 @@ unsigned httpd_port(const struct httpd *h);
  * server's thread, free h. NULL is allowed.
  */
 void httpd_stop(struct httpd *h);
+
+/*
+ * What never became a request muster saw, so far: *ret_refused, the error
+ * reports of libmicrohttpd, which refuses or drops some connections itself
+ * (over a connection limit, a malformed request it answers itself; one
+ * refusal may take two reports); *ret_unanswered, connections that closed
+ * before any request. Each is also logged (on_request, with method and
+ * path "-" and why in end).
+ */
+void httpd_unseen(struct httpd *h, uint64_t *ret_refused, uint64_t *ret_unanswered);
 
 /* Responses completed so far with one status code. */
 struct httpd_count {
