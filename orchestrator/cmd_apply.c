@@ -55,9 +55,12 @@ struct apply_run {
 	struct provision_fleet fleet;
 	size_t *vm;			/* per work item: the VM's index */
 	enum plan_action *action;	/* per work item */
+	bool *resume;			/* per work item: running, recorded started or booted
+					   but never ready (a run cut short): only waited for */
 	size_t *failed;			/* the failed items' VMs */
 	size_t n_failed;
 	size_t n_items, finished;
+	size_t resumed;			/* resume items that came through (kept, not started) */
 	size_t *item_of;		/* per VM (manifest index): its work item, or SIZE_MAX */
 	struct progress *progress;
 	struct keymaker *keymaker;	/* the items' host keys, item by item */
@@ -127,6 +130,8 @@ static int work(void *wp, size_t i, struct muster_err *err)
 		err_prefix(err, "VM '%s': its host keys", run->fleet.m->vms[run->vm[i]].name);
 		return -1;
 	}
+	if (run->resume[i])
+		return 0;	/* nothing to make: its batch waits for its agent */
 	for (attempt = 1;; attempt++) {
 		struct timespec pause = { 0, 500L * 1000 * 1000 };
 
@@ -167,8 +172,10 @@ static void outcome(void *shared, size_t i, bool ok, const char *why)
 	struct apply_run *run = shared;
 
 	run->finished++;
-	if (ok)
+	if (ok) {
+		run->resumed += run->resume[i];
 		return;
+	}
 	run->failed[run->n_failed++] = run->vm[i];
 	progress_failed(run->progress, i, why);
 }
@@ -408,7 +415,7 @@ static void wait_ready(void *shared, const size_t *items, size_t n,
 		}
 		if (!installed) {
 			rw.installing[k] = true;
-		} else if (run->action[items[k]] == PLAN_KEEP ||
+		} else if ((run->action[items[k]] == PLAN_KEEP && !run->resume[items[k]]) ||
 			   listen_agent(&rw, k, &err) != 0) {
 			log_debug("VM '%s': not waiting for its agent: %s", m->vms[vm].name,
 				  err.msg[0] ? err.msg : "no channel");
@@ -1063,9 +1070,11 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	key_vms = calloc(m->n_vms + 1, sizeof(*key_vms));
 	vm_ids = calloc(m->n_vms + 1, sizeof(*vm_ids));
 	run.action = calloc(m->n_vms + 1, sizeof(*run.action));
+	run.resume = calloc(m->n_vms + 1, sizeof(*run.resume));
 	run.failed = calloc(m->n_vms + 1, sizeof(*run.failed));
 	if (!images || !kernels || !initrds || !inst || !image_formats || !names || !groups ||
-	    !placed || !key_vms || !vm_ids || !used || !run.vm || !run.action || !run.failed) {
+	    !placed || !key_vms || !vm_ids || !used || !run.vm || !run.action || !run.resume ||
+	    !run.failed) {
 		err_nomem(&err);
 		goto out;
 	}
@@ -1126,6 +1135,12 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 			if ((it->recorded != VM_STATE_STARTED && it->recorded != VM_STATE_BOOTED &&
 			     it->recorded != VM_STATE_READY) || !installed) {
 				run.vm[n_items] = (size_t) vm;
+				run.action[n_items++] = it->action;
+			} else if (it->recorded != VM_STATE_READY) {
+				/* started, never ready (a run cut short): waited for
+				 * again; its agent answers the host's hello with its state */
+				run.vm[n_items] = (size_t) vm;
+				run.resume[n_items] = true;
 				run.action[n_items++] = it->action;
 			}
 			break;
@@ -1261,7 +1276,7 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	rc = res.failed || res.skipped || prune_failed || plan->count[PLAN_CONFLICT] ? EXIT_FAIL : EXIT_OK;
 	if (!cli->quiet || rc != EXIT_OK) {
 		printf("fleet '%s' on %s: %zu started, %zu kept", m->fleet,
-		       hosts.n == 1 ? hosts.h[0].uri : "its hosts", res.done,
+		       hosts.n == 1 ? hosts.h[0].uri : "its hosts", res.done - run.resumed,
 		       plan->count[PLAN_KEEP]);
 		if (res.failed)
 			printf(", %zu failed", res.failed);
@@ -1345,6 +1360,7 @@ done:
 	free(run.item_of);
 	free(run.vm);
 	free(run.action);
+	free(run.resume);
 	free(run.failed);
 	vmspec_macs_release(&macs);
 	cmd_authkeys_release(&auth);

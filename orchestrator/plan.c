@@ -243,6 +243,10 @@ static int plan_wanted_action(const struct lookup *l, struct plan *p,
 		if (!recorded)
 			return add(p, w->name, w->group, PLAN_KEEP,
 				   "adopted: running on the hypervisor, not yet in the store");
+		/* a run cut short after the start: apply waits for its agent again */
+		if (rec->state == VM_STATE_STARTED || rec->state == VM_STATE_BOOTED)
+			return add(p, w->name, w->group, PLAN_KEEP,
+				   "resume: %s, not reported ready yet", vm_state_to_string(rec->state));
 		return add(p, w->name, w->group, PLAN_KEEP, "up to date");
 	}
 	if (!recorded)
