@@ -2,8 +2,9 @@
 #
 #   make                 build build/muster
 #   make check-fast      unit tests and golden/integration tests on the test driver
-#   make check           everything: check-fast, again under ASan+UBSan, then
-#                        real guests under TCG once (make check-guests)
+#   make check           everything: check-fast, again under ASan+UBSan, the
+#                        fuzzers for 30 s each (make check-fuzz), then real
+#                        guests under TCG once (make check-guests)
 #   make deps            install (apt-get) what building and testing need
 #   make check-fresh     the README's two commands on a new Debian 12 root
 #   make install         PREFIX=/usr/local DESTDIR=
@@ -134,6 +135,37 @@ check-sanitize:
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/san SANITIZE=address,undefined \
 		CFLAGS='-O1 -g' MUSTER_SANITIZED=1 check-fast
 
+# Fuzzing (tests/fuzz/): libFuzzer targets built with clang, ASan and UBSan
+# over a library built the same way in $(BUILD)/fuzz. `make fuzz` builds
+# them; check-fuzz runs each over its checked-in regressions, then for
+# FUZZ_SECONDS from its seed corpus (new inputs go to $(BUILD)/fuzz/corpus,
+# crashes to $(BUILD)/fuzz/results: make each a file in tests/fuzz/regress/).
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
+FUZZ_SECONDS ?= 30
+FUZZ_SAN := fuzzer-no-link,address,undefined
+
+$(BUILD)/fuzz/libmuster.a: FORCE
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/fuzz CC=clang SANITIZE=$(FUZZ_SAN) \
+		CFLAGS='-O1 -g' $(BUILD)/fuzz/libmuster.a
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/fuzz/libmuster.a
+	$(say) FUZZ $@
+	$(Q)clang -std=gnu11 $(WARN) -O1 -g -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=all -Iorchestrator -Iorchestrator/util -Idb -Icloud-init \
+		$(PKG_CFLAGS) -o $@ $< $(BUILD)/fuzz/libmuster.a $(LIBS)
+
+fuzz: $(FUZZ_BIN)
+
+check-fuzz: $(FUZZ_BIN)
+	@rm -rf $(BUILD)/fuzz/results
+	@for t in $(FUZZ_TARGETS); do \
+		tests/run $(BUILD)/fuzz/results $$t tests/fuzz/run $(BUILD)/fuzz/$$t $(FUZZ_SECONDS); \
+	done
+	@tests/summary $(BUILD)/fuzz/results
+
+FORCE:
+
 # Real guests under TCG (tests/guest/run): once, with the plain build.
 # The guest image is built on first use (~3 min) and cached in
 # /var/cache/muster-test/images (MUSTER_IMAGE_CACHE).
@@ -148,9 +180,10 @@ check-guests: $(BUILD)/muster agent
 check:
 	-@$(MAKE) --no-print-directory check-fast
 	-@$(MAKE) --no-print-directory check-sanitize
+	-@$(MAKE) --no-print-directory check-fuzz
 	-@$(MAKE) --no-print-directory check-guests
 	@echo "== all tiers"
-	@tests/summary $(RESULTS) $(BUILD)/san/results $(BUILD)/guest-results
+	@tests/summary $(RESULTS) $(BUILD)/san/results $(BUILD)/fuzz/results $(BUILD)/guest-results
 
 # Benchmarks print figures; they are not tests.
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libmuster.a
@@ -184,7 +217,7 @@ demo: $(BUILD)/muster agent
 
 DEB_BUILD := build-essential pkg-config libvirt-dev libyaml-dev libssh-dev libsqlite3-dev \
 	libcurl4-openssl-dev libmicrohttpd-dev libisofs-dev libxml2-dev libjansson-dev \
-	libssl-dev libcmocka-dev musl-tools
+	libssl-dev libcmocka-dev musl-tools clang libclang-rt-14-dev
 # tools the tests check muster's output with, and the commands their scripts
 # run (each named, not left to what a package happens to pull in: make deps
 # installs no Recommends, and a minimal Debian has no curl, xmllint or file)
@@ -205,7 +238,7 @@ install: $(BUILD)/muster $(BUILD)/agent/muster-agent $(BUILD)/agent/muster-agent
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: bench all check check-fast check-fresh check-guests check-unit check-golden check-sanitize clean-results demo deps install clean
+.PHONY: bench all check check-fast check-fresh check-fuzz fuzz FORCE check-guests check-unit check-golden check-sanitize clean-results demo deps install clean
 .SECONDARY:
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -276,7 +276,7 @@ static int vm_watch(struct channel *c, struct vm *v, uint32_t events, int op)
 static void vm_send_hello(struct channel *c, struct vm *v, long long now)
 {
 	while (v->hello_off < sizeof(HOST_HELLO) - 1) {
-		ssize_t n = send(v->fd, HOST_HELLO + v->hello_off,
+		ssize_t n = send(v->fd, &HOST_HELLO[v->hello_off],
 				 sizeof(HOST_HELLO) - 1 - v->hello_off, MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (n < 0 && errno == EINTR)

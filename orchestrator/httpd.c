@@ -597,18 +597,15 @@ static bool parse_length(const char *s, unsigned long long *ret)
  * that must not be fooled by it (behind a proxy that reads it otherwise, a
  * second request could hide in the first one's body): a Content-Length
  * given twice (equal or not) or not a plain number, a Transfer-Encoding
- * given twice, other than "chunked" (libmicrohttpd hands on the value of a
- * header folded over lines with the line break as white space, so a folded
- * one is refused here too) or beside a Content-Length: 400. The libmicrohttpd
- * of Debian 12 keeps some cases from muster: see the README's security
- * section.
+ * given twice, other than "chunked" or beside a Content-Length: 400. The
+ * libmicrohttpd of Debian 12 keeps some cases from muster (a folded header
+ * arrives unfolded): see the README's security section.
  */
-static unsigned check_framing(struct MHD_Connection *c, unsigned long long *ret_length,
-			      bool *ret_chunked)
+static unsigned framing_status(const struct framing *fr, unsigned long long *ret_length,
+			       bool *ret_chunked)
 {
-	struct framing f = { 0 };
+	const struct framing f = *fr;
 
-	(void) MHD_get_connection_values(c, MHD_HEADER_KIND, framing_header, &f);
 	*ret_length = 0;
 	*ret_chunked = false;
 	if (f.n_cl > 1 || f.n_te > 1 || (f.n_cl && f.n_te))
@@ -630,11 +627,13 @@ static unsigned check_framing(struct MHD_Connection *c, unsigned long long *ret_
 static unsigned first_call(struct httpd_req *req, const char *url)
 {
 	struct MHD_Connection *c = req->conn;
+	struct framing f = { 0 };
 	unsigned long long length;
 	unsigned status;
 	bool body, chunked;
 
-	status = check_framing(c, &length, &chunked);
+	(void) MHD_get_connection_values(c, MHD_HEADER_KIND, framing_header, &f);
+	status = framing_status(&f, &length, &chunked);
 	if (route_request(req, url) < 0)
 		return 500;
 	if (status)
@@ -1096,4 +1095,48 @@ size_t httpd_counts(struct httpd *h, struct httpd_count *ret, size_t max)
 			ret[n++] = (struct httpd_count) { s, h->counts[s] };
 	pthread_mutex_unlock(&h->lock);
 	return n;
+}
+
+/* ---- probes: the request code without a connection (tests, fuzzing) ------------------------ */
+
+unsigned httpd_probe_framing(const char *const *keys, const char *const *values, size_t n,
+			     unsigned long long *ret_length, bool *ret_chunked)
+{
+	struct framing f = { 0 };
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		(void) framing_header(&f, MHD_HEADER_KIND, keys[i], values[i]);
+	return framing_status(&f, ret_length, ret_chunked);
+}
+
+int httpd_probe_route(const struct httpd_config *cfg, const char *method, const char *url,
+		      unsigned *ret_refuse, ssize_t *ret_route, size_t *ret_n_args,
+		      char log_path[HTTPD_LOG_PATH_MAX])
+{
+	struct httpd h = { .cfg = cfg };
+	struct httpd_req *req;
+	struct muster_err err = { 0 };
+	size_t i;
+	int r = -1;
+
+	h.pat = calloc(cfg->n_routes + 1, sizeof(*h.pat));
+	if (!h.pat)
+		return -1;
+	for (i = 0; i < cfg->n_routes; i++)
+		if (pattern_parse(cfg->routes[i].pattern, &h.pat[i], &err) < 0)
+			goto out;
+	req = req_new(&h, NULL, method);
+	if (!req)
+		goto out;
+	r = route_request(req, url);
+	*ret_refuse = req->refuse;
+	*ret_route = req->route ? req->route - cfg->routes : -1;
+	*ret_n_args = req->n_args;
+	_Static_assert(LOG_PATH_MAX <= HTTPD_LOG_PATH_MAX, "a logged path fits the probe's");
+	memcpy(log_path, req->log_path, LOG_PATH_MAX);
+	req_free(req);
+out:
+	free(h.pat);
+	return r;
 }

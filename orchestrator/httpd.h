@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "err.h"
 
@@ -127,6 +128,27 @@ struct httpd_count {
  * ret (at most max entries). Returns the number of entries filled.
  */
 size_t httpd_counts(struct httpd *h, struct httpd_count *ret, size_t max);
+
+/* ---- probes: the request code without a connection (tests, fuzzing) ------------ */
+
+#define HTTPD_LOG_PATH_MAX 520	/* a logged path: at most 513 bytes and its NUL */
+
+/*
+ * The framing a request's headers (keys[i]: values[i], as received, in
+ * order) say: 0 with its *ret_length and *ret_chunked, or 400.
+ */
+unsigned httpd_probe_framing(const char *const *keys, const char *const *values, size_t n,
+			     unsigned long long *ret_length, bool *ret_chunked);
+
+/*
+ * Route method and url against cfg's routes as the server does: *ret_refuse
+ * 0 (a handler runs: *ret_route its index, *ret_n_args its wildcard
+ * segments), or 404 or 405; log_path the path as the log shows it.
+ * 0, or -1 when memory ran out or a pattern is bad.
+ */
+int httpd_probe_route(const struct httpd_config *cfg, const char *method, const char *url,
+		      unsigned *ret_refuse, ssize_t *ret_route, size_t *ret_n_args,
+		      char log_path[HTTPD_LOG_PATH_MAX]) WUR;
 
 /* ---- for handlers --------------------------------------------------------------- */
 
