@@ -3,6 +3,7 @@
  * table below.
  */
 #include <getopt.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 #define LOG_TAG "main"
@@ -122,6 +123,12 @@ int main(int argc, char **argv)
 
 	/* whatever the caller's umask, what muster creates is private */
 	umask(077);
+	/*
+	 * A connection that breaks (a hypervisor lost, a libvirt daemon killed,
+	 * a client gone) is an error of the call that wrote to it, not the end
+	 * of the run: libvirt asks every client to ignore SIGPIPE.
+	 */
+	(void) signal(SIGPIPE, SIG_IGN);
 	/* before any thread: libxml2 sets itself up once, here (libvirt uses it too) */
 	domxml_init();
 	opterr = 0;
