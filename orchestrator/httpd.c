@@ -639,8 +639,6 @@ static unsigned first_call(struct httpd_req *req, const char *url)
 	if (status)
 		return status;
 	body = chunked || length > 0;
-	if (route_request(req, url) < 0)
-		return 500;
 	if (!req->route)
 		return body ? req->refuse : 0;
 	if (req->route->method != HTTPD_POST)
