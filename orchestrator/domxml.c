@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "domxml.h"
+#include "utf8.h"
 #include "identity.h"
 
 #define X(s) ((const xmlChar *) (s))
@@ -234,37 +235,6 @@ char *domxml_meta_format(const struct domxml_meta *m, struct muster_err *err)
 
 /* ---- checking values ----------------------------------------------------- */
 
-/* The code point at s[*i] (advancing *i), or -1 for anything but shortest-form UTF-8. */
-static long utf8_next(const unsigned char *s, size_t *i)
-{
-	unsigned char c = s[*i];
-	size_t n, k;
-	long cp, min;
-
-	if (c < 0x80) {
-		(*i)++;
-		return c;
-	}
-	if ((c & 0xe0) == 0xc0) {
-		n = 1, cp = c & 0x1f, min = 0x80;
-	} else if ((c & 0xf0) == 0xe0) {
-		n = 2, cp = c & 0x0f, min = 0x800;
-	} else if ((c & 0xf8) == 0xf0) {
-		n = 3, cp = c & 0x07, min = 0x10000;
-	} else {
-		return -1;
-	}
-	for (k = 1; k <= n; k++) {
-		if ((s[*i + k] & 0xc0) != 0x80)
-			return -1;	/* the NUL terminator stops here too */
-		cp = cp << 6 | (s[*i + k] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return -1;
-	*i += n + 1;
-	return cp;
-}
-
 /*
  * A text value: present, not empty, bounded, UTF-8 that XML 1.0 can carry,
  * no control characters (C0, DEL, C1). what names it in the message.
@@ -279,12 +249,14 @@ static int check_value(const char *what, const char *s, struct muster_err *err)
 	if (!*s)
 		return err_set(err, MUSTER_E_INVALID, "%s is empty", what);
 	while (u[i]) {
-		long cp = utf8_next(u, &i);
+		uint32_t cp;
+		size_t len = utf8_decode(u + i, strnlen(s + i, 4), &cp);
 
+		i += len;
 		if (i > DOMXML_VALUE_MAX)
 			return err_set(err, MUSTER_E_INVALID, "%s is longer than %d bytes", what,
 				       DOMXML_VALUE_MAX);
-		if (cp < 0)
+		if (len == 0)
 			return err_set(err, MUSTER_E_INVALID, "%s is not valid UTF-8", what);
 		if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
 			return err_set(err, MUSTER_E_INVALID, "%s contains a control character",

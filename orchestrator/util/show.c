@@ -2,6 +2,7 @@
 #include <stdint.h>
 
 #include "show.h"
+#include "utf8.h"
 
 /* Code points shown escaped although they are valid UTF-8. */
 static bool invisible(uint32_t cp)
@@ -16,49 +17,13 @@ static bool invisible(uint32_t cp)
 }
 
 /*
- * The valid UTF-8 sequence at s (n > 0 bytes left), its length and code
- * point; 0 when s does not start one (overlong forms, surrogates and code
- * points past U+10FFFF are not valid).
- */
-static size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
-{
-	size_t len, i;
-	uint32_t c, min;
-
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2, c = s[0] & 0x1f, min = 0x80;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3, c = s[0] & 0x0f, min = 0x800;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4, c = s[0] & 0x07, min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (s[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return len;
-}
-
-/*
  * The next unit of s: *used bytes of input, shown as esc (NUL-terminated,
  * returned length) or, when 0 is returned, as the input bytes themselves.
  */
 static size_t next_unit(const unsigned char *s, size_t n, size_t *used, char esc[8])
 {
 	uint32_t cp;
-	size_t len = utf8_seq(s, n, &cp);
+	size_t len = utf8_decode(s, n, &cp);
 
 	if (len == 0) {
 		*used = 1;

@@ -1,0 +1,16 @@
+/* utf8.h: one UTF-8 decoder for every module that reads text by code point. */
+#ifndef MUSTER_UTF8_H
+#define MUSTER_UTF8_H
+
+#include <stdint.h>
+
+#include "common.h"
+
+/*
+ * The code point at s (n > 0 bytes left) into *ret_cp, and its length in
+ * bytes; 0 when s does not start valid shortest-form UTF-8 (an overlong
+ * form, a surrogate, past U+10FFFF, a sequence cut short or broken).
+ */
+size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *ret_cp);
+
+#endif
