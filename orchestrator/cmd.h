@@ -141,6 +141,10 @@ int cmd_agent_raw(unsigned char **ret, size_t *ret_n, struct muster_err *err) WU
 int cmd_report_key(const char *state_dir, struct store *st, const struct manifest *m, size_t vm,
 		   char out[TOKEN_REPORT_KEY_LEN + 1], struct muster_err *err) WUR;
 
+/* muster serve's routes (*ret_n of them): what the HTTP fuzzer routes against too. */
+struct httpd_route;
+const struct httpd_route *cmd_serve_routes(size_t *ret_n);
+
 /* Where muster serve listens unless told (--listen), and what render --ks-url assumes. */
 #define SERVE_DEFAULT_LISTEN "127.0.0.1:8080"
 

@@ -210,13 +210,14 @@ static void ready_fail(struct ready_wait *rw, size_t k, const char *fmt, ...)
 	size_t vm = run->vm[rw->items[k]];
 	struct provision_worker w = { .hv = run->hosts->hv[run->host_of[vm]], .st = run->st };
 	struct muster_err why = { 0 };
+	char detail[sizeof(why.msg)];
 	va_list ap;
-	int n;
 
-	n = snprintf(why.msg, sizeof(why.msg), "VM '%s': ", run->fleet.m->vms[vm].name);
 	va_start(ap, fmt);
-	(void) vsnprintf(why.msg + n, sizeof(why.msg) - (size_t) n, fmt, ap);
+	(void) vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
+	/* through err_set, as every message: what a guest said is shown (show.h) */
+	(void) err_set(&why, MUSTER_E_HV, "VM '%s': %s", run->fleet.m->vms[vm].name, detail);
 	provision_failed(&run->fleet, &w, vm, &why);
 	rw->failed(rw->exec, rw->items[k], why.msg);
 	rw->done[k] = true;

@@ -676,6 +676,12 @@ static const struct httpd_route routes[] = {
 	  PHONE_HOME_MAX_BODY },
 };
 
+const struct httpd_route *cmd_serve_routes(size_t *ret_n)
+{
+	*ret_n = ARRAY_SIZE(routes);
+	return routes;
+}
+
 /* Append s (n bytes) to line at *pos, cut at cap. */
 static void put(char *line, size_t cap, size_t *pos, const char *s, size_t n)
 {

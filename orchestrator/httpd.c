@@ -601,19 +601,17 @@ static bool parse_length(const char *s, unsigned long long *ret)
  * libmicrohttpd of Debian 12 keeps some cases from muster (a folded header
  * arrives unfolded): see the README's security section.
  */
-static unsigned framing_status(const struct framing *fr, unsigned long long *ret_length,
+static unsigned framing_status(const struct framing *f, unsigned long long *ret_length,
 			       bool *ret_chunked)
 {
-	const struct framing f = *fr;
-
 	*ret_length = 0;
 	*ret_chunked = false;
-	if (f.n_cl > 1 || f.n_te > 1 || (f.n_cl && f.n_te))
+	if (f->n_cl > 1 || f->n_te > 1 || (f->n_cl && f->n_te))
 		return 400;
-	if (f.cl && !parse_length(f.cl, ret_length))
+	if (f->cl && !parse_length(f->cl, ret_length))
 		return 400;
-	if (f.te) {
-		if (strcasecmp(f.te, "chunked") != 0)
+	if (f->te) {
+		if (strcasecmp(f->te, "chunked") != 0)
 			return 400;
 		*ret_chunked = true;
 	}
@@ -646,9 +644,8 @@ static unsigned first_call(struct httpd_req *req, const char *url)
 	if (!media_type_is(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
 			   req->route->body_type))
 		return 415;
-	if (chunked || !MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-						    MHD_HTTP_HEADER_CONTENT_LENGTH))
-		return 411;	/* only a body of a length known up front */
+	if (!f.cl)		/* only a body of a length known up front */
+		return 411;
 	if (length > req->route->max_body)
 		return 413;
 	req->body.max = req->route->max_body;
@@ -811,16 +808,33 @@ static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s)
 
 /* ---- start and stop ---------------------------------------------------------------------- */
 
+/* The routes' patterns, parsed once: *ret (caller frees), or -1 with err. */
+static int patterns_parse(const struct httpd_config *cfg, struct pattern **ret,
+			  struct muster_err *err)
+{
+	struct pattern *pat = calloc(cfg->n_routes + 1, sizeof(*pat));
+	size_t i;
+
+	if (!pat)
+		return err_nomem(err);
+	for (i = 0; i < cfg->n_routes; i++)
+		if (pattern_parse(cfg->routes[i].pattern, &pat[i], err) < 0) {
+			free(pat);
+			return -1;
+		}
+	*ret = pat;
+	return 0;
+}
+
 /*
  * Enough descriptors for every connection allowed: the soft limit raised
  * towards the hard one (1024 by default, too few for 1024 connections and
  * the rest). Where it cannot be, libmicrohttpd refuses what does not fit,
  * and says so (on_mhd_message).
  */
-static void raise_fd_limit(const struct httpd_config *cfg)
+static void raise_fd_limit(unsigned max_connections)
 {
-	rlim_t want = (rlim_t) (cfg->max_connections ? cfg->max_connections :
-				DEFAULT_MAX_CONNECTIONS) + 64;
+	rlim_t want = (rlim_t) max_connections + 64;
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
@@ -985,33 +999,28 @@ static int listen_socket(const char *addr, unsigned *ret_port, struct muster_err
 int httpd_start(const struct httpd_config *cfg, struct httpd **ret, struct muster_err *err)
 {
 	struct httpd *h = calloc(1, sizeof(*h));
-	size_t i;
+	unsigned max_conn = cfg->max_connections ? cfg->max_connections : DEFAULT_MAX_CONNECTIONS;
 	int fd, e;
 
 	if (!h)
 		return err_nomem(err);
 	h->cfg = cfg;
 	h->ep = h->wake_fd = -1;
-	h->pat = calloc(cfg->n_routes + 1, sizeof(*h->pat));
-	if (!h->pat || pthread_mutex_init(&h->lock, NULL) != 0) {
-		free(h->pat);
+	if (pthread_mutex_init(&h->lock, NULL) != 0) {
 		free(h);
 		return err_nomem(err);
 	}
-	for (i = 0; i < cfg->n_routes; i++)
-		if (pattern_parse(cfg->routes[i].pattern, &h->pat[i], err) < 0)
-			goto fail;
+	if (patterns_parse(cfg, &h->pat, err) < 0)
+		goto fail;
 	fd = listen_socket(cfg->listen, &h->port, err);
 	if (fd < 0)
 		goto fail;
-	raise_fd_limit(cfg);
+	raise_fd_limit(max_conn);
 	h->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
 				on_access, h,
 				MHD_OPTION_EXTERNAL_LOGGER, on_mhd_message, h,	/* first */
 				MHD_OPTION_LISTEN_SOCKET, (MHD_socket) fd,
-				MHD_OPTION_CONNECTION_LIMIT,
-				(unsigned) (cfg->max_connections ? cfg->max_connections :
-					    DEFAULT_MAX_CONNECTIONS),
+				MHD_OPTION_CONNECTION_LIMIT, max_conn,
 				MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 				(unsigned) (cfg->max_per_ip ? cfg->max_per_ip : DEFAULT_MAX_PER_IP),
 				MHD_OPTION_CONNECTION_TIMEOUT,
@@ -1115,15 +1124,10 @@ int httpd_probe_route(const struct httpd_config *cfg, const char *method, const 
 	struct httpd h = { .cfg = cfg };
 	struct httpd_req *req;
 	struct muster_err err = { 0 };
-	size_t i;
 	int r = -1;
 
-	h.pat = calloc(cfg->n_routes + 1, sizeof(*h.pat));
-	if (!h.pat)
+	if (patterns_parse(cfg, &h.pat, &err) < 0)
 		return -1;
-	for (i = 0; i < cfg->n_routes; i++)
-		if (pattern_parse(cfg->routes[i].pattern, &h.pat[i], &err) < 0)
-			goto out;
 	req = req_new(&h, NULL, method);
 	if (!req)
 		goto out;

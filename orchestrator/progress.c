@@ -11,7 +11,6 @@
 #include "buf.h"
 #include "common.h"
 #include "progress.h"
-#include "show.h"
 
 #define REDRAW_MS 100		/* a terminal is redrawn at most this often */
 #define LIST_LINES 4		/* lines of VMs under way, at most */
@@ -236,12 +235,7 @@ void progress_failed(struct progress *p, size_t i, const char *why)
 		erase(p);
 		fflush(p->o.out);
 	}
-	{
-		/* a failure may quote a guest or libvirt: shown (show.h) */
-		char shown[1024];
-
-		fprintf(stderr, "muster apply: %s\n", show(shown, sizeof(shown), why));
-	}
+	fprintf(stderr, "muster apply: %s\n", why);	/* an error message: shown (err.c) */
 	redraw(p, true, false);
 	(void) pthread_mutex_unlock(&p->lock);
 }

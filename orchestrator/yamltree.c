@@ -155,7 +155,7 @@ static int key_cmp(const void *a, const void *b)
 	return ka->pos.col < kb->pos.col ? -1 : (ka->pos.col > kb->pos.col);
 }
 
-/* Append one path step to out: ".key" (control characters dropped) or "[i]". */
+/* Append one path step to out: ".key" (the key shown, show.h) or "[i]". */
 static void path_step(char *out, size_t outsz, const struct yt_node *key, size_t index)
 {
 	size_t len = strlen(out), room;
@@ -416,8 +416,8 @@ int yt_parse(const char *data, size_t len, struct yt_doc **ret, struct yt_proble
 	r = build(&parser, data, len, doc, p);
 	yaml_parser_delete(&parser);
 	if (r < 0) {
-		/* the path and message may quote the text's keys and values */
-		show_inplace(p->path, sizeof(p->path));
+		/* the message may quote the text's keys and values (the path is
+		 * made of shown keys: path_step) */
 		show_inplace(p->msg, sizeof(p->msg));
 		yt_doc_free(doc);
 		return -1;

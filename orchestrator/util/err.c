@@ -9,6 +9,9 @@
 #include "err.h"
 #include "show.h"
 
+_Static_assert(sizeof(((struct muster_err *) 0)->msg) <= SHOW_INPLACE_MAX,
+	       "a message is shown in place whole");
+
 static void err_vformat(char *dst, size_t size, const char *fmt, va_list ap)
 {
 	int n = vsnprintf(dst, size, fmt, ap);

@@ -128,9 +128,8 @@ int show_append(struct buf *out, const char *s, size_t len, size_t max)
 
 	if (show_clean(s, len) && len <= max)
 		return buf_append(out, s, len);
-	need = shown_len((const unsigned char *) s, len);
-	if (need > max)
-		need = max;
+	/* an escape is at most 4 characters a byte ("\xff"; "\u202e" takes 3) */
+	need = len > max / 4 ? max : 4 * len;
 	tmp = malloc(need + 1);
 	if (!tmp) {
 		out->failed = true;
@@ -143,24 +142,17 @@ int show_append(struct buf *out, const char *s, size_t len, size_t max)
 
 void show_inplace(char *s, size_t size)
 {
+	char copy[SHOW_INPLACE_MAX];
 	size_t len;
-	char *copy;
 
 	if (size == 0)
 		return;
+	if (size > sizeof(copy))
+		size = sizeof(copy);	/* (shown, what is past it goes: see show.h) */
 	len = strnlen(s, size - 1);
 	s[len] = '\0';
 	if (show_clean(s, len))
 		return;
-	copy = malloc(len + 1);
-	if (!copy) {
-		/* no memory for a copy: every byte that is not printable ASCII goes */
-		for (size_t i = 0; i < len; i++)
-			if ((unsigned char) s[i] < 0x20 || (unsigned char) s[i] >= 0x7f)
-				s[i] = '?';
-		return;
-	}
 	memcpy(copy, s, len + 1);
 	show_n(s, size, copy, len);
-	free(copy);
 }

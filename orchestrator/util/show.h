@@ -47,7 +47,12 @@ const char *show(char *out, size_t outsz, const char *s);
 /* Append s (len bytes) as shown, at most max bytes of it; -1 if out failed. */
 int show_append(struct buf *out, const char *s, size_t len, size_t max);
 
-/* The NUL-terminated string in s (a buffer of size bytes) as shown, in place. */
+/*
+ * The NUL-terminated string in s (a buffer of size bytes) as shown, in
+ * place, within the first SHOW_INPLACE_MAX bytes (a struct muster_err's
+ * message fits). Allocates nothing: error paths, out of memory included.
+ */
+#define SHOW_INPLACE_MAX 1024
 void show_inplace(char *s, size_t size);
 
 #endif
