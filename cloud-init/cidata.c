@@ -4,6 +4,7 @@
  * fails only for want of memory or past the output cap.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -252,6 +253,18 @@ static int check_input(const struct cidata_input *in, struct muster_err *err)
 		(void) snprintf(what, sizeof(what), "the %s public host key", k->type);
 		if (check_text(k->public_key, false, what, err) < 0)
 			return -1;
+	}
+	if (in->host_keys_volume) {
+		const char *c = in->host_keys_volume;
+
+		if (in->n_host_keys == 0)
+			return err_set(err, MUSTER_E_INVALID, "a keys volume without host keys");
+		for (; *c && (isalnum((unsigned char) *c) || *c == '-' || *c == '_'); c++)
+			;
+		if (*c || c == in->host_keys_volume || c - in->host_keys_volume > 32)
+			return err_set(err, MUSTER_E_INVALID,
+				       "keys volume id '%s': 1-32 of A-Z, a-z, 0-9, '-' and '_'",
+				       in->host_keys_volume);
 	}
 	if (in->phone_home_url) {
 		if (check_text(in->phone_home_url, false, "phone_home_url", err) < 0)
@@ -517,14 +530,18 @@ static void emit_ssh(struct yt_emitter *em, const struct cidata_input *in)
 	 * removed before ours are written, so no two VMs share a key.
 	 */
 	emit_key(em, "ssh_deletekeys");
-	emit_plain(em, "true");
+	/* from a keys volume: bootcmd removed the image's and put ours there */
+	emit_plain(em, in->host_keys_volume ? "false" : "true");
 	if (in->n_host_keys == 0)
 		return;		/* cloud-init then generates its default types */
+	/* (a type whose key is there already is not generated again) */
 	emit_key(em, "ssh_genkeytypes");
 	yt_emit_seq_begin(em);
 	for (i = 0; i < in->n_host_keys; i++)
 		emit_str(em, in->host_keys[i].type);
 	yt_emit_seq_end(em);
+	if (in->host_keys_volume)
+		return;
 	emit_key(em, "ssh_keys");
 	yt_emit_map_begin(em);
 	for (i = 0; i < in->n_host_keys; i++) {
@@ -594,6 +611,44 @@ static void emit_pub_key_modes(struct yt_emitter *em, const struct cidata_input 
 	yt_emit_seq_end(em);
 }
 
+/*
+ * The host keys from the keys volume (host_keys_volume), on every boot, in
+ * cloud-init's network stage: bootcmd runs before its ssh module, and that
+ * stage before sshd starts. The image's own keys are removed first, so that
+ * a volume that cannot be read leaves none of them: cloud-init then makes
+ * new keys, which muster's known_hosts refuses, rather than keys that other
+ * VMs of the image share. The script is a constant; the volume id is its
+ * argument.
+ */
+static const char keys_script[] =
+	"set -eu\n"
+	"rm -f /etc/ssh/ssh_host_*\n"
+	"d=$(mktemp -d)\n"
+	"mount -r -t iso9660 LABEL=\"$1\" \"$d\"\n"
+	"for k in \"$d\"/ssh_host_*_key; do\n"
+	"\tinstall -m 0600 \"$k\" /etc/ssh/\n"
+	"\tinstall -m 0644 \"$k.pub\" /etc/ssh/\n"
+	"done\n"
+	"umount \"$d\"\n"
+	"rmdir \"$d\"\n";
+
+/* muster's bootcmd, then the manifest's user_data.bootcmd (a list, checked) */
+static void emit_bootcmd(struct yt_emitter *em, const struct cidata_input *in)
+{
+	const struct yt_node *ud = section(in->cloud_init, "user_data"), *v = NULL;
+	const char *const argv[] = { "sh", "-c", keys_script, "muster-host-keys", in->host_keys_volume,
+				     NULL };
+	size_t i;
+
+	emit_key(em, "bootcmd");
+	yt_emit_seq_begin(em);
+	emit_argv(em, argv);
+	if (ud && (v = yt_map_get(ud, "bootcmd", NULL)) && v->kind == YT_LIST)
+		for (i = 0; i < v->n; i++)
+			yt_emit_node(em, v->items[i]);
+	yt_emit_seq_end(em);
+}
+
 static void emit_phone_home(struct yt_emitter *em, const struct cidata_input *in)
 {
 	char post[32];
@@ -643,6 +698,8 @@ static void emit_user_data(struct yt_emitter *em, const struct cidata_input *in,
 	emit_plain(em, "true");
 	emit_users(em, in);
 	emit_ssh(em, in);
+	if (in->host_keys_volume)
+		emit_bootcmd(em, in);
 
 	if ((v = section(in->cloud_init, "packages")) && v->n) {
 		emit_key(em, "packages");
@@ -662,7 +719,8 @@ static void emit_user_data(struct yt_emitter *em, const struct cidata_input *in,
 
 	emit_key(em, "runcmd");
 	yt_emit_seq_begin(em);
-	emit_pub_key_modes(em, in);
+	if (!in->host_keys_volume)
+		emit_pub_key_modes(em, in);
 	emit_argv(em, reload);
 	emit_argv(em, enable);
 	if ((v = section(in->cloud_init, "runcmd")))
@@ -674,7 +732,7 @@ static void emit_user_data(struct yt_emitter *em, const struct cidata_input *in,
 		emit_phone_home(em, in);
 
 	if ((v = section(in->cloud_init, "user_data")))
-		yt_emit_map_pairs(em, v);
+		yt_emit_map_pairs_except(em, v, in->host_keys_volume ? "bootcmd" : NULL);
 	yt_emit_map_end(em);
 	yt_emit_doc_end(em);
 }
@@ -768,12 +826,19 @@ static int instance_id(struct cidata *c, const char *hostname)
 {
 	_cleanup_(hash_freep) struct hash_ctx *h = hash_sha256_new();
 	uint8_t md[HASH_SHA256_LEN];
+	size_t i;
 
 	if (!h || hash_update(h, c->user_data, c->user_data_len) < 0 ||
 	    hash_update(h, "", 1) < 0 ||
 	    hash_update(h, c->network_config, c->network_config_len) < 0 ||
 	    hash_update(h, "", 1) < 0 ||
-	    hash_update(h, hostname, strlen(hostname)) < 0 || hash_final(h, md) < 0)
+	    hash_update(h, hostname, strlen(hostname)) < 0)
+		return -1;
+	for (i = 0; i < c->n_key_files; i++)
+		if (hash_update(h, "", 1) < 0 ||
+		    hash_update(h, c->key_files[i].data, c->key_files[i].len) < 0)
+			return -1;
+	if (hash_final(h, md) < 0)
 		return -1;
 	/* "iid-", 32 hex digits and a NUL: 37 of the 40 bytes */
 	memcpy(c->instance_id, "iid-", 4);
@@ -810,19 +875,67 @@ static int render(enum cidata_doc doc, const struct cidata_input *in, const char
 	return r;
 }
 
+/* The keys volume's files: each host key and its public key, copied. */
+static int key_files(const struct cidata_input *in, struct cidata *c)
+{
+	size_t i;
+	int pub;
+
+	for (i = 0; i < in->n_host_keys; i++)
+		for (pub = 0; pub < 2; pub++) {
+			const struct cidata_hostkey *k = &in->host_keys[i];
+			struct cidata_file *f = &c->key_files[c->n_key_files];
+			const char *text = pub ? k->public_key : k->private_key;
+			size_t len = strlen(text);
+			bool nl = len && text[len - 1] == '\n';
+
+			/* type is one of hostkey_types: short */
+			(void) snprintf(f->name, sizeof(f->name), "ssh_host_%s_key%s", k->type,
+					pub ? ".pub" : "");
+			f->data = malloc(len + 2);
+			if (!f->data)
+				return -1;
+			memcpy(f->data, text, len);
+			if (!nl)	/* the file's last line, ended */
+				f->data[len++] = '\n';
+			f->data[len] = '\0';
+			f->len = len;
+			c->n_key_files++;
+		}
+	return 0;
+}
+
+/* With a keys volume, user_data.bootcmd follows muster's own: a list, or nothing. */
+static int check_bootcmd(const struct cidata_input *in, struct muster_err *err)
+{
+	const struct yt_node *ud = section(in->cloud_init, "user_data"), *v;
+
+	if (!in->host_keys_volume || !ud || !(v = yt_map_get(ud, "bootcmd", NULL)) ||
+	    v->kind == YT_LIST)
+		return 0;
+	return tree_err(err, v, "cloud_init.user_data.bootcmd",
+			"must be a list when the host keys come from a volume (seed: http): "
+			"muster's command that installs them comes first");
+}
+
 int cidata_render(const struct cidata_input *in, struct cidata *ret, struct muster_err *err)
 {
 	_cleanup_free_ char *agent_b64 = NULL;
 	struct cidata c = { 0 };
 
 	memset(ret, 0, sizeof(*ret));
-	if (check_input(in, err) < 0 || check_cloud_init(in->cloud_init, err) < 0)
+	if (check_input(in, err) < 0 || check_cloud_init(in->cloud_init, err) < 0 ||
+	    check_bootcmd(in, err) < 0)
 		return -1;
 	if (!in->agent_b64 && in->agent_binary &&
 	    !(agent_b64 = cidata_base64(in->agent_binary, in->agent_len)))
 		return err_nomem(err);
 	if (render(DOC_USER_DATA, in, in->agent_b64 ? in->agent_b64 : agent_b64, &c, err) < 0)
 		goto out;
+	if (in->host_keys_volume && key_files(in, &c) < 0) {
+		err_nomem(err);
+		goto out;
+	}
 	if (needs_network_config(in) && render(DOC_NETWORK_CONFIG, in, NULL, &c, err) < 0)
 		goto out;
 	if (instance_id(&c, in->hostname) < 0) {
@@ -840,10 +953,16 @@ out:
 
 void cidata_release(struct cidata *c)
 {
+	size_t i;
+
 	if (!c)
 		return;
 	free(c->user_data);
 	free(c->meta_data);
 	free(c->network_config);
+	for (i = 0; i < c->n_key_files; i++) {
+		explicit_bzero(c->key_files[i].data, c->key_files[i].len);
+		free(c->key_files[i].data);
+	}
 	memset(c, 0, sizeof(*c));
 }

@@ -28,6 +28,8 @@
 #define CIDATA_MAX_AGENT (32u * 1024 * 1024)	/* largest agent binary shipped inline */
 #define CIDATA_MAX_OUTPUT (64u * 1024 * 1024)	/* largest rendered file */
 #define CIDATA_MAX_LIST 1024			/* authorized keys, NICs, DNS servers */
+#define CIDATA_KEYS_VOLID "muster-keys"		/* a keys volume's volume id (host_keys_volume) */
+#define CIDATA_KEY_FILE_NAME_MAX 32
 
 /* A pregenerated SSH host key of the VM. */
 struct cidata_hostkey {
@@ -53,6 +55,16 @@ struct cidata_input {
 	size_t n_authorized_keys;
 	const struct cidata_hostkey *host_keys;	/* one per type at most */
 	size_t n_host_keys;
+	/*
+	 * NULL: the host keys are in user-data (ssh_keys), for a seed whose
+	 * user-data is read from a volume only root on the host reads. Else the
+	 * volume id of a second volume that carries them (a seed served over
+	 * HTTP, behind a token that sits where others can read it): the private
+	 * keys are then not in user-data; its bootcmd installs them from that
+	 * volume before sshd first starts, and cidata_render also gives the
+	 * volume's files (struct cidata's key_files).
+	 */
+	const char *host_keys_volume;
 	const char *phone_home_url;	/* NULL = none; must not hold '$' (cloud-init expands $NAME) */
 	const void *agent_binary;	/* NULL = the unit only (hook for a later install) */
 	size_t agent_len;
@@ -81,8 +93,16 @@ struct cidata {
 					   without name servers */
 	size_t network_config_len;
 	/* "iid-" and the first 32 hex digits of SHA-256 over user-data, NUL,
-	 * network-config (or nothing), NUL, hostname */
+	 * network-config (or nothing), NUL, hostname, and with
+	 * host_keys_volume the key files' contents */
 	char instance_id[40];
+	/* with host_keys_volume: ssh_host_<type>_key and its .pub for each host key */
+	struct cidata_file {
+		char name[CIDATA_KEY_FILE_NAME_MAX];
+		char *data;
+		size_t len;
+	} key_files[2 * 3];
+	size_t n_key_files;
 };
 
 /*

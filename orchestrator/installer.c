@@ -240,17 +240,14 @@ int installer_locate(const char *tree_url, const char *arch, struct installer_bo
 	return r;
 }
 
-int installer_cmdline(const char *ks_url, const char *tree_url, char **ret,
-		      struct muster_err *err)
+int installer_cmdline(const char *tree_url, char **ret, struct muster_err *err)
 {
-	if (!plain_url(ks_url))
-		return err_set(err, MUSTER_E_INVALID,
-			       "kickstart URL is not a plain http(s) URL for a kernel command line");
 	if (!plain_url(tree_url))
 		return err_set(err, MUSTER_E_INVALID,
 			       "install tree '%s': not a plain http(s) URL for a kernel command line",
 			       tree_url);
-	if (asprintf(ret, "inst.ks=%s inst.repo=%s console=ttyS0,115200n8", ks_url, tree_url) < 0) {
+	if (asprintf(ret, "inst.ks=hd:LABEL=" INSTALLER_KS_LABEL ":/" INSTALLER_KS_FILE
+		     " inst.repo=%s console=ttyS0,115200n8", tree_url) < 0) {
 		*ret = NULL;
 		return err_nomem(err);
 	}

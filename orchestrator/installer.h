@@ -46,13 +46,23 @@ int installer_locate(const char *tree_url, const char *arch, struct installer_bo
 void installer_boot_release(struct installer_boot *b);
 
 /*
- * The installer's kernel command line: "inst.ks=KS_URL inst.repo=TREE_URL
- * console=ttyS0,115200n8" (the serial console is what muster logs). Both URLs
- * must be plain http(s) URLs without blanks, quotes or control characters:
- * the kernel splits its command line on blanks and reads quotes. *ret:
- * caller frees.
+ * Where the installer finds its kickstart: the file ks.cfg on a volume
+ * labelled OEMDRV (an ISO 9660 image attached as a CD-ROM to the
+ * installer's boot only), the label Anaconda also looks for by itself. Not
+ * a URL: a kernel command line is in the domain's XML, which read-only
+ * libvirt users read, and in QEMU's argv, which every user of the host
+ * reads; a kickstart holds the VM's host private keys and its report key.
  */
-int installer_cmdline(const char *ks_url, const char *tree_url, char **ret,
-		      struct muster_err *err) WUR;
+#define INSTALLER_KS_LABEL "OEMDRV"
+#define INSTALLER_KS_FILE "ks.cfg"
+
+/*
+ * The installer's kernel command line: "inst.ks=hd:LABEL=OEMDRV:/ks.cfg
+ * inst.repo=TREE_URL console=ttyS0,115200n8" (the serial console is what
+ * muster logs). TREE_URL must be a plain http(s) URL without blanks, quotes
+ * or control characters: the kernel splits its command line on blanks and
+ * reads quotes. Nothing secret is on it. *ret: caller frees.
+ */
+int installer_cmdline(const char *tree_url, char **ret, struct muster_err *err) WUR;
 
 #endif

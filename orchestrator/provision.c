@@ -10,6 +10,7 @@
 #include "identity.h"
 #include "installer.h"
 #include "keystore.h"
+#include "kickstart.h"
 #include "log.h"
 #include "provision.h"
 #include "tokens.h"
@@ -235,28 +236,85 @@ static int clone_disk(const struct provision_fleet *f, struct provision_worker *
 	return 0;
 }
 
-/* A VM's seed between seed_begin and seed_end: its files, and its image being written. */
+/*
+ * A VM's seed between seed_begin and seed_end: its files, and its image
+ * being written. What the seed volume holds depends on how the VM is
+ * bootstrapped: its NoCloud files (volume id cidata); for seed: http only
+ * its host keys (muster-keys: its NoCloud files are served, behind a token
+ * that read-only libvirt users and the process list show); for kickstart
+ * its kickstart (OEMDRV, ks.cfg), which its installer reads instead of a URL.
+ */
 struct seed_work {
 	struct cidata cd;
+	struct buf ks;
 	struct seediso_job *job;	/* libisofs writes the image on a thread of its own */
 	size_t iso_len;
+	const char *what;		/* in the seed's events: its instance-id, or "kickstart" */
 };
+
+/* The kickstart of VM vm, into sw->ks, as muster render --kickstart gives it. */
+static int seed_kickstart(const struct provision_fleet *f, size_t vm, struct seed_work *sw,
+			  struct muster_err *err)
+{
+	const struct manifest *m = f->m;
+	const struct mf_group *g = manifest_vm_group(m, &m->vms[vm]);
+	const struct keypair *keys = &f->keys[vm * m->n_host_key_types];
+	char report_key[TOKEN_REPORT_KEY_LEN + 1], *path = NULL, *text = NULL;
+	size_t len = 0;
+	int r;
+
+	if (kickstart_template_read(m, vm, &path, &text, &len, err) < 0)
+		return -1;
+	r = token_report_key(keys[0].private_key, m->fleet, m->vms[vm].name, report_key, err);
+	if (r == 0) {
+		struct kickstart_input in = {
+			.m = m, .vm = vm, .macs = f->macs, .host_keys = keys,
+			.authorized_keys = f->authorized_keys,
+			.n_authorized_keys = f->n_authorized_keys,
+			.template_name = g->kickstart.template_path,
+			.template_text = text, .template_len = len, .report_key = report_key,
+		};
+
+		r = kickstart_render(&in, &sw->ks, err);
+	}
+	explicit_bzero(report_key, sizeof(report_key));
+	free(path);
+	free(text);
+	return r;
+}
 
 /* Render the seed's files and start writing its image (nothing is made on the host). */
 static int seed_begin(const struct provision_fleet *f, size_t vm, struct seed_work *sw,
 		      struct muster_err *err)
 {
+	const struct mf_group *g = manifest_vm_group(f->m, &f->m->vms[vm]);
 	struct vmseed_input in = {
 		.m = f->m, .vm = vm, .macs = f->macs,
 		.host_keys = &f->keys[vm * f->m->n_host_key_types],
 		.authorized_keys = f->authorized_keys, .n_authorized_keys = f->n_authorized_keys,
 		.agent_b64 = f->agent_b64, .agent_gzip = f->agent_gzip,
 	};
-	struct seediso_file files[3];
-	size_t nf = 0;
+	struct seediso_file files[ARRAY_SIZE(sw->cd.key_files)];
+	size_t nf = 0, i;
 
+	buf_init(&sw->ks, MU_MAX_OUTPUT);
+	if (g->bootstrap == MF_BOOTSTRAP_KICKSTART) {
+		if (seed_kickstart(f, vm, sw, err) < 0)
+			return -1;
+		sw->what = "kickstart";
+		files[nf++] = (struct seediso_file) { INSTALLER_KS_FILE, buf_str(&sw->ks), sw->ks.len };
+		return seediso_start(INSTALLER_KS_LABEL, files, nf, &sw->job, &sw->iso_len, err);
+	}
 	if (vmseed_render(&in, &sw->cd, err) < 0)
 		return -1;
+	sw->what = sw->cd.instance_id;
+	if (g->seed_http) {
+		for (i = 0; i < sw->cd.n_key_files; i++)
+			files[nf++] = (struct seediso_file) { sw->cd.key_files[i].name,
+							      sw->cd.key_files[i].data,
+							      sw->cd.key_files[i].len };
+		return seediso_start(CIDATA_KEYS_VOLID, files, nf, &sw->job, &sw->iso_len, err);
+	}
 	files[nf++] = (struct seediso_file) { "meta-data", sw->cd.meta_data, sw->cd.meta_data_len };
 	files[nf++] = (struct seediso_file) { "user-data", sw->cd.user_data, sw->cd.user_data_len };
 	if (sw->cd.network_config)
@@ -268,13 +326,20 @@ static int seed_begin(const struct provision_fleet *f, size_t vm, struct seed_wo
 static void seed_end(struct seed_work *sw)
 {
 	seediso_cancel(sw->job);
+	sw->job = NULL;
 	cidata_release(&sw->cd);
+	if (sw->ks.data)
+		explicit_bzero(sw->ks.data, sw->ks.len);
+	buf_release(&sw->ks);
 }
 
-/* The seed's volume, with the image seed_begin started. */
+/*
+ * The seed's volume, with the image seed_begin started; replace: one there
+ * already is deleted first (its size may not be the new image's).
+ */
 static int make_seed(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
 		     const struct vm_names *n, struct seed_work *sw, const char *seed_intent,
-		     struct muster_err *err)
+		     bool replace, struct muster_err *err)
 {
 	struct domxml_volume v = { .name = n->seed, .format = "raw", .capacity = sw->iso_len };
 	void *iso = NULL;
@@ -283,6 +348,7 @@ static int make_seed(const struct provision_fleet *f, struct provision_worker *w
 	int r = -1, up;
 
 	if (intent_ahead(f, w, vm, NULL, err, "%s", seed_intent) < 0 ||
+	    (replace && hv_volume_delete(w->hv, f->m->pool, n->seed, err) < 0) ||
 	    !(xml = domxml_volume_format(&v, err)) ||
 	    hv_volume_create(w->hv, f->m->pool, n->seed, xml, err) < 0 ||
 	    seediso_finish(steal_pointer(&sw->job), &iso, &iso_len, err) < 0)
@@ -291,7 +357,7 @@ static int make_seed(const struct provision_fleet *f, struct provision_worker *w
 	up = hv_volume_upload(w->hv, f->m->pool, n->seed, iso, iso_len, err);
 	if (up < 0)
 		goto out;
-	result(w, VM_STATE_SEEDED, "seed '%s' (%s)%s", n->seed, sw->cd.instance_id,
+	result(w, VM_STATE_SEEDED, "seed '%s' (%s)%s", n->seed, sw->what,
 	       up > 0 ? ", created empty: the driver cannot upload" : "");
 	r = 0;
 out:
@@ -419,9 +485,11 @@ static int domain_xml(const struct provision_fleet *f, struct provision_worker *
 			.kernel = m->boot_kernel, .initrd = m->boot_initrd, .cmdline = m->boot_cmdline,
 			.tcg_tb_cache_mib = m->tcg_tb_cache >> 20,
 			.disk_pool = m->pool, .disk_volume = n->disk,
-			.seed_pool = g->bootstrap == MF_BOOTSTRAP_CLOUD_INIT && !g->seed_http ?
+			/* a cloud-init VM's seed (or keys volume) for good, a
+			 * kickstart VM's for its installer's boot only */
+			.seed_pool = g->bootstrap == MF_BOOTSTRAP_CLOUD_INIT || install_cmdline ?
 					     m->pool : NULL,
-			.seed_volume = g->bootstrap == MF_BOOTSTRAP_CLOUD_INIT && !g->seed_http ?
+			.seed_volume = g->bootstrap == MF_BOOTSTRAP_CLOUD_INIT || install_cmdline ?
 					       n->seed : NULL,
 			.nics = nics, .n_nics = g->n_nics,
 			.channel_path = channel, .console_log = console,
@@ -516,20 +584,40 @@ static int needs_install(const struct provision_fleet *f, struct provision_worke
 	return 0;
 }
 
+/* A kickstart VM's seed (its OEMDRV volume) written again, for an installer booted again. */
+static int reseed(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
+		  const struct vm_names *n, struct muster_err *err)
+{
+	struct seed_work sw = { 0 };
+	char seed_intent[512];
+	int r = -1;
+
+	if (seed_begin(f, vm, &sw, err) == 0) {
+		(void) snprintf(seed_intent, sizeof(seed_intent), "intent: seed '%s' (%s)", n->seed,
+				sw.what);
+		r = make_seed(f, w, vm, n, &sw, seed_intent, true, err);
+	}
+	seed_end(&sw);
+	return r;
+}
+
 /*
  * Boot VM vm's installer once (its defined domain boots its disk): the
- * tree's kernel with inst.ks= the VM's kickstart URL, under a fresh token.
- * One that runs already (a crash, a rerun during the install) is left to
- * finish, with its token.
+ * tree's kernel, with its seed volume, which holds its kickstart, as a
+ * CD-ROM (installer_cmdline). seeded: the seed was just written (else it
+ * is written again: the kickstart may have changed, or an older muster
+ * made no such volume). A fresh token opens the window in which the
+ * installer's report is taken; nobody is given the token itself, as
+ * nothing is fetched with it. One that runs already (a crash, a rerun
+ * during the install) is left to finish, with its token.
  */
 static int boot_installer(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
-			  const struct vm_names *n, struct muster_err *err)
+			  const struct vm_names *n, bool seeded, struct muster_err *err)
 {
 	const struct manifest *m = f->m;
 	const struct mf_group *g = manifest_vm_group(m, &m->vms[vm]);
-	const char *name = m->vms[vm].name, *ep = m->endpoint;
-	char token[TOKEN_LEN + 1], *ks_url = NULL, *cmdline = NULL, *xml = NULL;
-	size_t len = strlen(ep);
+	const char *name = m->vms[vm].name;
+	char token[TOKEN_LEN + 1], *cmdline = NULL, *xml = NULL;
 	int active, r = -1;
 
 	active = hv_domain_active(w->hv, n->domain, err);
@@ -539,17 +627,13 @@ static int boot_installer(const struct provision_fleet *f, struct provision_work
 		result(w, VM_STATE_STARTED, "installer running");
 		return 0;
 	}
-	while (len && ep[len - 1] == '/')
-		len--;
+	if (!seeded && reseed(f, w, vm, n, err) < 0)
+		return -1;
 	if (flush(f, w, vm, NULL, NULL, err) < 0 ||
 	    token_issue(w->st, m->fleet, name, TOKEN_TTL_DEFAULT_S, token, err) < 0)
 		return -1;
-	if (asprintf(&ks_url, "%.*s/ks/%s/%s", (int) len, ep, name, token) < 0) {
-		ks_url = NULL;
-		err_nomem(err);
-		goto out;
-	}
-	if (installer_cmdline(ks_url, g->kickstart.install_tree, &cmdline, err) < 0 ||
+	explicit_bzero(token, sizeof(token));
+	if (installer_cmdline(g->kickstart.install_tree, &cmdline, err) < 0 ||
 	    domain_xml(f, w, vm, n, cmdline, &xml, err) < 0 ||
 	    intent_ahead(f, w, vm, NULL, err, "intent: boot the installer of '%s' from '%s'", n->domain,
 		   g->kickstart.install_tree) < 0 ||
@@ -558,8 +642,6 @@ static int boot_installer(const struct provision_fleet *f, struct provision_work
 	result(w, VM_STATE_STARTED, "installer running");
 	r = 0;
 out:
-	explicit_bzero(token, sizeof(token));
-	free(ks_url);
 	free(cmdline);
 	free(xml);
 	return r;
@@ -597,14 +679,12 @@ static void start_intent(const struct vm_names *n, char *buf, size_t len)
 	(void) snprintf(buf, len, "intent: start '%s'", n->domain);
 }
 
-/* Start VM vm: its installer when it still has to be installed (needs_install). */
+/* Start VM vm's domain (not an installer). */
 static int start(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
-		 const struct vm_names *n, bool install, struct muster_err *err)
+		 const struct vm_names *n, struct muster_err *err)
 {
 	char what[512];
 
-	if (install)
-		return boot_installer(f, w, vm, n, err);
 	start_intent(n, what, sizeof(what));
 	if (intent_ahead(f, w, vm, NULL, err, "%s", what) < 0 || hv_domain_start(w->hv, n->domain, err) < 0)
 		return -1;
@@ -613,9 +693,13 @@ static int start(const struct provision_fleet *f, struct provision_worker *w, si
 	return 0;
 }
 
-/* Define and start VM vm; the intents of both recorded before the define (not an installer's). */
+/*
+ * Define and start VM vm; the intents of both recorded before the define
+ * (not an installer's). seeded: its seed was just written (else an
+ * installer's is written again before it boots).
+ */
 static int define_start(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
-			const struct vm_names *n, bool rebuilt, struct muster_err *err)
+			const struct vm_names *n, bool rebuilt, bool seeded, struct muster_err *err)
 {
 	char what[512];
 	bool install;
@@ -625,7 +709,7 @@ static int define_start(const struct provision_fleet *f, struct provision_worker
 	if (!install)
 		start_intent(n, what, sizeof(what));
 	if (define(f, w, vm, n, rebuilt, install ? NULL : what, err) < 0 ||
-	    start(f, w, vm, n, install, err) < 0)
+	    (install ? boot_installer(f, w, vm, n, seeded, err) : start(f, w, vm, n, err)) < 0)
 		return -1;
 	return 0;
 }
@@ -664,26 +748,25 @@ int provision_vm(const struct provision_fleet *f, struct provision_worker *w, si
 			goto fail;
 		/* fall through */
 	case PLAN_CREATE: {
-		bool seeded = g->bootstrap == MF_BOOTSTRAP_CLOUD_INIT && !g->seed_http;
 		struct seed_work sw = { 0 };
 		char seed_intent[512];
 		bool made;
 
 		/* the seed's image is written while the disk is cloned; the
 		 * intents of both are recorded before the clone */
-		made = !seeded || seed_begin(f, vm, &sw, err) == 0;
-		if (made && seeded)
+		made = seed_begin(f, vm, &sw, err) == 0;
+		if (made)
 			(void) snprintf(seed_intent, sizeof(seed_intent), "intent: seed '%s' (%s)",
-					n.seed, sw.cd.instance_id);
-		made = made && clone_disk(f, w, vm, &n, seeded ? seed_intent : NULL, err) == 0 &&
-		       (!seeded || make_seed(f, w, vm, &n, &sw, seed_intent, err) == 0);
+					n.seed, sw.what);
+		made = made && clone_disk(f, w, vm, &n, seed_intent, err) == 0 &&
+		       make_seed(f, w, vm, &n, &sw, seed_intent, false, err) == 0;
 		seed_end(&sw);
-		if (!made || define_start(f, w, vm, &n, action == PLAN_REBUILD, err) < 0)
+		if (!made || define_start(f, w, vm, &n, action == PLAN_REBUILD, true, err) < 0)
 			goto fail;
 		break;
 	}
 	case PLAN_UPDATE:
-		if (define_start(f, w, vm, &n, false, err) < 0)
+		if (define_start(f, w, vm, &n, false, false, err) < 0)
 			goto fail;
 		break;
 	case PLAN_KEEP: {
@@ -691,7 +774,7 @@ int provision_vm(const struct provision_fleet *f, struct provision_worker *w, si
 
 		/* an installer that has not reported is booted again if it stopped */
 		if (needs_install(f, w, vm, &install, err) < 0 ||
-		    (install && boot_installer(f, w, vm, &n, err) < 0))
+		    (install && boot_installer(f, w, vm, &n, false, err) < 0))
 			goto fail;
 		/* adopt what runs as wanted: record its spec and its state */
 		if (!install && hv_domain_start(w->hv, n.domain, err) < 0)

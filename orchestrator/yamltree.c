@@ -678,6 +678,11 @@ static void emit_node_scalar(struct yt_emitter *em, const struct yt_node *n, boo
 
 void yt_emit_map_pairs(struct yt_emitter *em, const struct yt_node *map)
 {
+	yt_emit_map_pairs_except(em, map, NULL);
+}
+
+void yt_emit_map_pairs_except(struct yt_emitter *em, const struct yt_node *map, const char *skip)
+{
 	size_t i;
 
 	if (map->kind != YT_MAP) {
@@ -685,6 +690,10 @@ void yt_emit_map_pairs(struct yt_emitter *em, const struct yt_node *map)
 		return;
 	}
 	for (i = 0; i + 1 < map->n; i += 2) {
+		const struct yt_node *k = map->items[i];
+
+		if (skip && k->len == strlen(skip) && memcmp(k->str, skip, k->len) == 0)
+			continue;
 		emit_node_scalar(em, map->items[i], true);
 		yt_emit_node(em, map->items[i + 1]);
 	}

@@ -121,6 +121,8 @@ bool yt_emit_base64(struct yt_emitter *em, const char *s);
 void yt_emit_node(struct yt_emitter *em, const struct yt_node *n);
 /* The pairs of the mapping map, into the mapping being written. */
 void yt_emit_map_pairs(struct yt_emitter *em, const struct yt_node *map);
+/* The same but for the pair whose key is skip (NULL: none skipped). */
+void yt_emit_map_pairs_except(struct yt_emitter *em, const struct yt_node *map, const char *skip);
 
 /*
  * The document (after yt_emit_doc_end) in *ret, NUL-terminated, and its

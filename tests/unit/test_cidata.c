@@ -1346,6 +1346,84 @@ static int tmpdir_teardown(void **state)
 	return 0;
 }
 
+/*
+ * Host keys from a volume (a seed served over HTTP): no private key in
+ * user-data; bootcmd installs them, first, before the manifest's own
+ * bootcmd; the volume's files are each key and its public key, lines
+ * ended; the instance-id follows the keys; a bootcmd that is no list and a
+ * bad volume id are refused.
+ */
+static void test_keys_volume(void **state)
+{
+	struct fx f;
+	struct cidata c, c2;
+	const char *boot, *mine;
+	char *other_priv;
+
+	(void) state;
+	fx_init(&f);
+	fx_manifest_str(&f, "cloud_init:\n  user_data:\n    bootcmd: [[echo, mine]]\n");
+	f.in.host_keys_volume = CIDATA_KEYS_VOLID;
+	render_ok(&f.in, &c);
+	assert_null(strstr(c.user_data, "PRIVATE KEY"));
+	assert_null(strstr(c.user_data, "ssh_keys:"));
+	assert_null(strstr(c.user_data, "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ"));
+	assert_non_null(strstr(c.user_data, "\nssh_deletekeys: false\n"));
+	assert_non_null(strstr(c.user_data, "\nssh_genkeytypes:\n- 'ed25519'\n- 'rsa'\n"));
+	boot = strstr(c.user_data, "\nbootcmd:\n- - 'sh'\n  - '-c'\n");
+	assert_non_null(boot);
+	assert_null(strstr(boot + 1, "\nbootcmd:"));	/* one bootcmd key */
+	assert_non_null(strstr(boot, "  - 'muster-keys'\n"));
+	mine = strstr(c.user_data, "- - echo\n  - mine\n");
+	assert_non_null(mine);
+	assert_true(mine > boot);
+	/* the public keys' modes are set by the install, not a runcmd chmod */
+	assert_null(strstr(c.user_data, "'chmod'"));
+	assert_int_equal(c.n_key_files, 4);
+	assert_string_equal(c.key_files[0].name, "ssh_host_ed25519_key");
+	assert_string_equal(c.key_files[0].data, ed_priv);
+	assert_int_equal(c.key_files[0].len, strlen(ed_priv));
+	assert_string_equal(c.key_files[1].name, "ssh_host_ed25519_key.pub");
+	assert_int_equal(c.key_files[1].len, strlen(ed_pub) + 1);
+	assert_memory_equal(c.key_files[1].data, ed_pub, strlen(ed_pub));
+	assert_int_equal(c.key_files[1].data[strlen(ed_pub)], '\n');
+	assert_string_equal(c.key_files[2].name, "ssh_host_rsa_key");
+	assert_string_equal(c.key_files[3].name, "ssh_host_rsa_key.pub");
+
+	/* another private key: the same user-data, another instance-id */
+	other_priv = strdup(ed_priv);
+	assert_non_null(other_priv);
+	other_priv[40] = other_priv[40] == 'A' ? 'B' : 'A';
+	f.hk[0].private_key = other_priv;
+	render_ok(&f.in, &c2);
+	assert_string_equal(c.user_data, c2.user_data);
+	assert_string_not_equal(c.instance_id, c2.instance_id);
+	cidata_release(&c2);
+	free(other_priv);
+	f.hk[0].private_key = ed_priv;
+	cidata_release(&c);
+	assert_int_equal(c.n_key_files, 0);
+
+	/* without a keys volume: the keys in user-data, no bootcmd of muster's */
+	f.in.host_keys_volume = NULL;
+	render_ok(&f.in, &c);
+	assert_non_null(strstr(c.user_data, "ssh_keys:"));
+	assert_null(strstr(c.user_data, "'muster-keys'"));
+	assert_int_equal(c.n_key_files, 0);
+	cidata_release(&c);
+
+	f.in.host_keys_volume = CIDATA_KEYS_VOLID;
+	fx_manifest_str(&f, "cloud_init:\n  user_data:\n    bootcmd: echo mine\n");
+	render_fails(&f.in, "cloud_init.user_data.bootcmd: must be a list");
+	fx_manifest(&f, NULL, 0);
+	f.in.host_keys_volume = "a b";
+	render_fails(&f.in, "keys volume id");
+	f.in.host_keys_volume = CIDATA_KEYS_VOLID;
+	f.in.n_host_keys = 0;
+	render_fails(&f.in, "a keys volume without host keys");
+	fx_free(&f);
+}
+
 static void test_cloud_init_and_pyyaml_accept(void **state)
 {
 	const char *dir = *state;
@@ -1391,6 +1469,19 @@ static void test_cloud_init_and_pyyaml_accept(void **state)
 	assert_non_null(strstr(buf_str(&text), "iface nic1 inet dhcp\n"));
 	assert_null(strstr(buf_str(&text), "route add"));
 	buf_release(&text);
+	cidata_release(&c);
+	fx_free(&f);
+
+	/* the host keys from a volume: cloud-init's schema takes the bootcmd */
+	fx_init(&f);
+	f.in.host_keys_volume = CIDATA_KEYS_VOLID;
+	render_ok(&f.in, &c);
+	assert_true((size_t) snprintf(exp, sizeof(exp), "%s/exp-keys", dir) < sizeof(exp));
+	assert_int_equal(mkdir(exp, 0700), 0);
+	expect(exp, 'B', "ssh_deletekeys", "false", 5);
+	expect(exp, 'S', "bootcmd.0.0", "sh", 2);
+	expect(exp, 'S', "bootcmd.0.4", "muster-keys", 11);
+	check_with_tools(dir, "keys", &c, exp);
 	cidata_release(&c);
 	fx_free(&f);
 
@@ -1465,6 +1556,7 @@ int main(void)
 		cmocka_unit_test(test_input_refused),
 		cmocka_unit_test(test_instance_id),
 		cmocka_unit_test(test_network_config),
+		cmocka_unit_test(test_keys_volume),
 		cmocka_unit_test_setup_teardown(test_cloud_init_and_pyyaml_accept, tmpdir_setup,
 						tmpdir_teardown),
 	};
