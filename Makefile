@@ -3,9 +3,12 @@
 #   make                 build build/muster
 #   make check-fast      unit tests and golden/integration tests on the test driver
 #   make check           everything: check-fast, again under ASan+UBSan, the
-#                        fuzzers for 30 s each (make check-fuzz), then real
-#                        guests under TCG once (make check-guests)
+#                        fuzzers for 30 s each (make check-fuzz), faults
+#                        injected (make check-faults), then real guests
+#                        under TCG once (make check-guests)
 #   make deps            install (apt-get) what building and testing need
+#   make check-faults    faults injected while muster works (tests/fault)
+#   make reliability     one table: faults injected, hostile input tried, outcomes
 #   make check-fresh     the README's two commands on a new Debian 12 root
 #   make install         PREFIX=/usr/local DESTDIR=
 #   REGEN=1 make check-fast   rewrite golden files; review the diff
@@ -166,6 +169,34 @@ check-fuzz: $(FUZZ_BIN)
 
 FORCE:
 
+# Faults injected while muster works (tests/fault/): SQLite's writes
+# failing and allocations failing, from a library preloaded into muster
+# (tests/fault/faultlib.c), a state directory that fills up, a libvirt
+# daemon stopped; then a rerun. The plain build: a sanitizer's runtime must
+# come first, before any preloaded library.
+$(BUILD)/tests/libmuster-fault.so: tests/fault/faultlib.c
+	@mkdir -p $(dir $@)
+	$(say) CC $@
+	$(Q)$(CC) -std=gnu11 $(WARN) -O2 -g -fPIC -shared -o $@ $< $(shell $(PKG_CONFIG) --cflags --libs sqlite3)
+
+check-faults: $(BUILD)/muster $(BUILD)/tests/libmuster-fault.so
+	@rm -rf $(BUILD)/fault-results
+	@FAULTLIB=$(abspath $(BUILD)/tests/libmuster-fault.so) \
+		tests/run $(BUILD)/fault-results fault tests/fault/run
+	@tests/summary $(BUILD)/fault-results
+
+# The reliability report: the fast tier, the fuzzers and the fault tier,
+# each test adding its lines (faults injected, hostile inputs tried,
+# secrets looked for) to $(BUILD)/reliability.tsv; then one table
+# (tools/reliability). Fails when a tier or a line does.
+reliability:
+	@rm -f $(BUILD)/reliability.tsv
+	@rc=0; export RELIABILITY_REPORT=$(abspath $(BUILD)/reliability.tsv); \
+	$(MAKE) --no-print-directory check-fast || rc=1; \
+	$(MAKE) --no-print-directory check-fuzz || rc=1; \
+	$(MAKE) --no-print-directory check-faults || rc=1; \
+	echo "== reliability"; tools/reliability $(BUILD)/reliability.tsv || rc=1; exit $$rc
+
 # Real guests under TCG (tests/guest/run): once, with the plain build.
 # The guest image is built on first use (~3 min) and cached in
 # /var/cache/muster-test/images (MUSTER_IMAGE_CACHE).
@@ -181,9 +212,11 @@ check:
 	-@$(MAKE) --no-print-directory check-fast
 	-@$(MAKE) --no-print-directory check-sanitize
 	-@$(MAKE) --no-print-directory check-fuzz
+	-@$(MAKE) --no-print-directory check-faults
 	-@$(MAKE) --no-print-directory check-guests
 	@echo "== all tiers"
-	@tests/summary $(RESULTS) $(BUILD)/san/results $(BUILD)/fuzz/results $(BUILD)/guest-results
+	@tests/summary $(RESULTS) $(BUILD)/san/results $(BUILD)/fuzz/results $(BUILD)/fault-results \
+		$(BUILD)/guest-results
 
 # Benchmarks print figures; they are not tests.
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libmuster.a
@@ -238,7 +271,7 @@ install: $(BUILD)/muster $(BUILD)/agent/muster-agent $(BUILD)/agent/muster-agent
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: bench all check check-fast check-fresh check-fuzz fuzz FORCE check-guests check-unit check-golden check-sanitize clean-results demo deps install clean
+.PHONY: bench all check check-fast check-faults reliability check-fresh check-fuzz fuzz FORCE check-guests check-unit check-golden check-sanitize clean-results demo deps install clean
 .SECONDARY:
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -939,7 +939,7 @@ int cidata_render(const struct cidata_input *in, struct cidata *ret, struct must
 	if (needs_network_config(in) && render(DOC_NETWORK_CONFIG, in, NULL, &c, err) < 0)
 		goto out;
 	if (instance_id(&c, in->hostname) < 0) {
-		err_set(err, MUSTER_E_NOMEM, "cannot hash the seed");
+		err_set(err, MUSTER_E_NOMEM, "cannot hash the seed: out of memory");
 		goto out;
 	}
 	if (render(DOC_META_DATA, in, NULL, &c, err) < 0)

@@ -427,7 +427,9 @@ static int pragma_expect(struct store *s, const char *sql, const char *want,
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		got = (const char *) sqlite3_column_text(st, 0);
-		if (!got || strcasecmp(got, want) != 0)
+		if (!got && sqlite3_errcode(s->db) == SQLITE_NOMEM)
+			r = err_nomem(err);
+		else if (!got || strcasecmp(got, want) != 0)
 			r = err_set(err, MUSTER_E_DB, "'%s' gave '%s', not '%s'",
 				    sql, got ? got : "(null)", want);
 	} else if (rc == SQLITE_DONE) {
@@ -593,7 +595,15 @@ static int integrity_check(struct store *s, struct muster_err *err)
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		got = (const char *) sqlite3_column_text(st, 0);
-		if (!got || !streq(got, "ok"))
+		if ((!got && sqlite3_errcode(s->db) == SQLITE_NOMEM) ||
+		    (got && strstr(got, "unable to get the page. error code=7")))
+			/* (the check could not read a page for want of memory: no damage) */
+			r = err_set(err, MUSTER_E_NOMEM, "cannot check database '%s': out of memory",
+				    s->path);
+		else if (got && strstr(got, "unable to get the page. error code="))
+			r = err_set(err, MUSTER_E_DB, "cannot check database '%s': %s", s->path,
+				    got);
+		else if (!got || !streq(got, "ok"))
 			r = integrity_fail(s, got ? got : "no report", err);
 	} else {
 		r = db_fail(s, err);
@@ -681,11 +691,12 @@ static int store_connect(const char *path, int flags, bool wal,
 	int rc;
 
 	if (!s)
-		return err_nomem(err);
+		return err_set(err, MUSTER_E_NOMEM, "cannot open database '%s': out of memory", path);
 	rc = sqlite3_open_v2(path, &s->db, flags, NULL);
 	if (rc != SQLITE_OK) {
 		if (!s->db)
-			return err_nomem(err);
+			return err_set(err, MUSTER_E_NOMEM, "cannot open database '%s': out of memory",
+				       path);
 		(void) db_fail(s, err);
 		err_prefix(err, "cannot open database '%s'", path);
 		return -1;
@@ -749,9 +760,12 @@ int store_open(const char *state_dir, struct store **ret,
 		return err_set(err, MUSTER_E_INVALID,
 			       "the state directory must not be empty");
 	if (buf_printf(&b, "%s/%s", state_dir, STORE_DB_NAME) < 0) {
+		bool nomem = buf_nomem(&b);
+
 		buf_release(&b);
-		return err_set(err, MUSTER_E_INVALID,
-			       "state directory '%s' has too long a path", state_dir);
+		return nomem ? err_nomem(err) :
+			       err_set(err, MUSTER_E_INVALID,
+				       "state directory '%s' has too long a path", state_dir);
 	}
 	path = buf_detach(&b);
 	if (!path)

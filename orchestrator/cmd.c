@@ -149,6 +149,10 @@ int cmd_open_state(const struct cli *cli, char **ret_dir, struct store **ret_sto
 
 	if (statedir_resolve(cli->state_dir, &dir, err) < 0 || statedir_prepare(dir, err) < 0 ||
 	    store_open(dir, ret_store, err) < 0) {
+		/* a failure that names nothing (out of memory) is the state directory's */
+		if (!strchr(err->msg, '\''))
+			err_prefix(err, "state directory '%s'", dir ? dir : cli->state_dir ?
+				   cli->state_dir : "(default)");
 		free(dir);
 		return -1;
 	}
@@ -642,7 +646,7 @@ static int agent_read(const char *path, unsigned char **ret, size_t *ret_n, stru
 	data = malloc((size_t) st.st_size);
 	if (!data) {
 		close(fd);
-		return err_nomem(err);
+		return err_set(err, MUSTER_E_NOMEM, "the guest agent '%s': out of memory", path);
 	}
 	while (got < (size_t) st.st_size) {
 		ssize_t r = read(fd, data + got, (size_t) st.st_size - got);
@@ -693,7 +697,7 @@ int cmd_agent_b64(char **ret_b64, bool *ret_gzip, struct muster_err *err)
 		return -1;
 	}
 	*ret_b64 = cidata_base64(data, n);
-	return *ret_b64 ? 0 : err_nomem(err);
+	return *ret_b64 ? 0 : err_set(err, MUSTER_E_NOMEM, "the guest agent '%s': out of memory", path);
 }
 
 /* ---- a VM's bootstrap ----------------------------------------------------------- */
@@ -739,6 +743,9 @@ int cmd_vm_bootstrap(const char *state_dir, struct store *st, const struct manif
 		r = vmseed_render(&in, ret_seed, err);
 	}
 out:
+	/* every failure names its VM (out of memory included) */
+	if (r < 0 && !strstr(err->msg, "VM '"))
+		err_prefix(err, "VM '%s'", m->vms[vm].name);
 	vmspec_macs_release(&macs);
 	cmd_authkeys_release(&auth);
 	keystore_free(keys, m->n_host_key_types);

@@ -177,6 +177,15 @@ static void outcome(void *shared, size_t i, bool ok, const char *why)
 		return;
 	}
 	run->failed[run->n_failed++] = run->vm[i];
+	/* every failure names its VM: the executor's own (a time-out) do not */
+	if (!why || strncmp(why, "VM '", 4) != 0) {
+		char named[sizeof(((struct muster_err *) 0)->msg) + 96];
+
+		(void) snprintf(named, sizeof(named), "VM '%s': %s",
+				run->fleet.m->vms[run->vm[i]].name, why ? why : "failed");
+		progress_failed(run->progress, i, named);
+		return;
+	}
 	progress_failed(run->progress, i, why);
 }
 
@@ -1281,7 +1290,10 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		       plan->count[PLAN_KEEP]);
 		if (res.failed)
 			printf(", %zu failed", res.failed);
-		if (res.skipped)
+		if (res.skipped && res.all_stuck)
+			printf(", %zu not tried (every worker stuck in a call to the hypervisor)",
+			       res.skipped);
+		else if (res.skipped)
 			printf(", %zu not tried (max_fail_percent %u%% crossed)", res.skipped,
 			       m->batch_max_fail_percent);
 		if (plan->count[PLAN_CONFLICT])

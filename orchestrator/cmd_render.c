@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "afile.h"
 #include "cmd.h"
@@ -75,13 +76,12 @@ static size_t seed_files(const struct cidata *cd, struct seediso_file files[3])
 	return n;
 }
 
-static int write_seed_dir(const char *dir, const struct seediso_file *files, size_t n,
-			  struct muster_err *err)
+/* Write the files into dir, each atomically (afile.h). */
+static int write_files(const char *dir, const struct seediso_file *files, size_t n,
+		       struct muster_err *err)
 {
 	size_t i;
 
-	if (statedir_prepare(dir, err) < 0)
-		return -1;
 	for (i = 0; i < n; i++) {
 		char *path;
 		int r;
@@ -94,6 +94,57 @@ static int write_seed_dir(const char *dir, const struct seediso_file *files, siz
 			return -1;
 	}
 	return 0;
+}
+
+/* Remove a directory of files muster wrote (named in files), and it; what is left stays. */
+static void remove_files(const char *dir, const struct seediso_file *files, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		char *path;
+
+		if (asprintf(&path, "%s/%s", dir, files[i].name) < 0)
+			continue;
+		(void) unlink(path);
+		free(path);
+	}
+	(void) rmdir(dir);
+}
+
+/*
+ * The seed's files into dir. A dir that does not exist yet appears whole
+ * or not at all: the files go to a new directory beside it, renamed into
+ * place once all are written. Into one that exists, each file is replaced
+ * whole (a failure midway may leave some files new, some old).
+ */
+static int write_seed_dir(const char *dir, const struct seediso_file *files, size_t n,
+			  struct muster_err *err)
+{
+	char *tmp = NULL;
+	int r = -1;
+
+	if (access(dir, F_OK) == 0)
+		return statedir_prepare(dir, err) < 0 ? -1 : write_files(dir, files, n, err);
+	if (asprintf(&tmp, "%s.tmp-XXXXXX", dir) < 0)
+		return err_nomem(err);
+	if (!mkdtemp(tmp)) {
+		err_set_errno(err, MUSTER_E_IO, errno, "cannot make a directory beside '%s'", dir);
+		goto out;
+	}
+	if (write_files(tmp, files, n, err) < 0)
+		goto fail;
+	if (rename(tmp, dir) < 0) {
+		err_set_errno(err, MUSTER_E_IO, errno, "cannot rename '%s' to '%s'", tmp, dir);
+		goto fail;
+	}
+	r = 0;
+	goto out;
+fail:
+	remove_files(tmp, files, n);
+out:
+	free(tmp);
+	return r;
 }
 
 /*
@@ -240,11 +291,15 @@ int cmd_render(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	}
 	n_files = seed_files(&cd, files);
 	if (o.iso) {
-		if (seediso_write(o.iso, SEEDISO_VOLID, files, n_files, &err) < 0)
+		if (seediso_write(o.iso, SEEDISO_VOLID, files, n_files, &err) < 0) {
+			err_prefix(&err, "VM '%s': seed image '%s'", m->vms[vm].name, o.iso);
 			goto out;
+		}
 	} else if (o.seed_dir) {
-		if (write_seed_dir(o.seed_dir, files, n_files, &err) < 0)
+		if (write_seed_dir(o.seed_dir, files, n_files, &err) < 0) {
+			err_prefix(&err, "VM '%s': seed directory '%s'", m->vms[vm].name, o.seed_dir);
 			goto out;
+		}
 	} else {
 		size_t i;
 

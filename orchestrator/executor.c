@@ -161,6 +161,34 @@ static void time_out(struct run *r, struct worker *w, size_t nw, unsigned timeou
 	}
 }
 
+/* With r->lock held: whether a worker can still take an item (one not stuck in a timed-out one). */
+static bool any_worker_free(const struct worker *w, size_t nw)
+{
+	size_t k;
+
+	for (k = 0; k < nw; k++)
+		if (w[k].ready && !w[k].given_up)
+			return true;
+	return false;
+}
+
+/*
+ * With r->lock held: every worker is stuck in a call that has not returned
+ * (a hypervisor that stopped answering): the batch's items nobody took
+ * fail, rather than wait for a worker that may never come back.
+ */
+static void fail_untaken(struct run *r, unsigned timeout_s)
+{
+	char why[160];
+
+	(void) snprintf(why, sizeof(why), "not started: every worker is stuck in a call that has "
+			"not returned after %us (a hypervisor that stopped answering?)", timeout_s);
+	for (; r->next < r->end; r->next++) {
+		item_outcome(r, r->next, false, why);
+		r->pending--;
+	}
+}
+
 static void mark_failed(void *runp, size_t i, const char *why)
 {
 	struct run *r = runp;
@@ -181,6 +209,7 @@ int executor_run(size_t n, const struct executor_opts *opts, const struct execut
 	struct worker *w;
 	size_t started = 0, i, first;
 	sigset_t all, old;
+	bool all_stuck = false;
 	int rc = -1;
 
 	memset(ret, 0, sizeof(*ret));
@@ -261,6 +290,10 @@ int executor_run(size_t n, const struct executor_opts *opts, const struct execut
 				until.tv_sec += 1;
 				pthread_cond_timedwait(&r->idle, &r->lock, &until);
 				time_out(r, w, nw, opts->item_timeout_s);
+				if (!any_worker_free(w, nw)) {
+					fail_untaken(r, opts->item_timeout_s);
+					all_stuck = true;
+				}
 			} else {
 				pthread_cond_wait(&r->idle, &r->lock);
 			}
@@ -278,6 +311,12 @@ int executor_run(size_t n, const struct executor_opts *opts, const struct execut
 				ops->wait_ready(shared, ok, k, mark_failed, r);
 				free(ok);
 			}
+		}
+		if (all_stuck && end < n) {
+			ret->stopped = ret->all_stuck = true;
+			ret->skipped = n - end;
+			log_info("every worker is stuck: the %zu items left are not started", n - end);
+			break;
 		}
 		if ((unsigned long long) r->failed * 100 > (unsigned long long) opts->max_fail_percent * n &&
 		    end < n) {

@@ -40,7 +40,9 @@ struct executor_opts {
 	/*
 	 * An item still running after this long fails ("timed out") and its
 	 * batch goes on without it; its worker, stuck in a call that does not
-	 * return, is left to itself (its context is never freed). 0 = no limit.
+	 * return, is left to itself (its context is never freed). When every
+	 * worker is stuck so, the batch's items nobody took fail too, and no
+	 * further batch starts (skipped). 0 = no limit.
 	 */
 	unsigned item_timeout_s;
 };
@@ -50,7 +52,8 @@ struct executor_result {
 	size_t failed;		/* items that failed */
 	size_t skipped;		/* items never started: the failure budget ran out */
 	size_t batches;		/* batches run */
-	bool stopped;		/* the budget stopped the run */
+	bool stopped;		/* the budget stopped the run, or all_stuck */
+	bool all_stuck;		/* every worker stuck in a timed-out item: the rest skipped */
 	size_t stuck;		/* workers left in a call that has not returned: what they
 				 * use (shared, and their contexts) must outlive the run */
 };

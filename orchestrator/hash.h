@@ -20,6 +20,14 @@
 /* An incremental SHA-256 computation. */
 struct hash_ctx;
 
+/*
+ * libcrypto's set-up, once, from main before any input is read: OpenSSL 3
+ * loads its default provider on first use and does not survive an
+ * allocation failing in there (a lock left NULL, then a crash), so that
+ * first use is not left to the middle of a manifest. SHA-256 is fetched.
+ */
+void hash_init(void);
+
 /* A new SHA-256 context (caller frees with hash_free), or NULL. */
 struct hash_ctx *hash_sha256_new(void) WUR;
 

@@ -2,6 +2,7 @@
  * keys.c: SSH key pairs through libssh (keys.h); the only file that
  * includes libssh headers. See keys.h for what makes this thread-safe.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <string.h>
@@ -73,6 +74,9 @@ static pthread_mutex_t keys_parse_lock = PTHREAD_MUTEX_INITIALIZER;
  * generate at once. OpenSSL makes that safe either way, behind
  * CRYPTO_THREAD_run_once, but race detectors (helgrind, DRD) cannot follow
  * it and would bury real reports under its. About 10 ms, once a process.
+ * Not ECDSA: libssh 0.10.4 crashes when an allocation fails while it makes
+ * an ECDSA key (it frees the half-made key), and a process that uses none
+ * should not run that risk for a warm-up.
  */
 static void warm_up(void)
 {
@@ -81,7 +85,6 @@ static void warm_up(void)
 		int parameter;
 	} kinds[] = {
 		{ SSH_KEYTYPE_ED25519, 0 },
-		{ SSH_KEYTYPE_ECDSA_P256, 256 },
 		{ SSH_KEYTYPE_RSA, 1024 },	/* small: only the code path matters */
 	};
 	ssh_key key;
@@ -110,6 +113,27 @@ static int keys_init(struct muster_err *err)
 	if (rc != SSH_OK)
 		return err_set(err, MUSTER_E_INVALID, "cannot initialise libssh");
 	return 0;
+}
+
+/*
+ * A libssh call failed: libssh says no more than that. errno, cleared
+ * before the call, tells an allocation that failed (malloc sets ENOMEM)
+ * from input it refused, so that a key is not called damaged for want of
+ * memory.
+ */
+static int ssh_failed(struct muster_err *err, const char *fmt, ...) PRINTF_LIKE(2, 3);
+
+static int ssh_failed(struct muster_err *err, const char *fmt, ...)
+{
+	bool nomem = errno == ENOMEM;
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void) vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return nomem ? err_set(err, MUSTER_E_NOMEM, "%s: out of memory", msg) :
+		       err_set(err, MUSTER_E_INVALID, "%s", msg);
 }
 
 static void ssh_keyp_free(ssh_key *pk)
@@ -195,11 +219,10 @@ static int public_parts(ssh_key key, enum keys_type t, char **ret_public,
 	struct buf b = BUF_INIT(KEYS_PRIVATE_MAX);
 	int rc;
 
+	errno = 0;
 	if (ssh_pki_export_privkey_to_pubkey(key, &pub) != SSH_OK ||
 	    ssh_pki_export_pubkey_base64(pub, &b64) != SSH_OK || !b64)
-		return err_set(err, MUSTER_E_INVALID,
-			       "cannot derive the public %s key",
-			       keys_types[t].name);
+		return ssh_failed(err, "cannot derive the public %s key", keys_types[t].name);
 	if (buf_printf(&b, "%s %s", keys_types[t].ssh_name, b64) < 0) {
 		buf_release(&b);
 		return err_nomem(err);
@@ -208,16 +231,16 @@ static int public_parts(ssh_key key, enum keys_type t, char **ret_public,
 	if (!line)
 		return err_nomem(err);
 
+	errno = 0;
 	rc = ssh_get_publickey_hash(pub, SSH_PUBLICKEY_HASH_SHA256, &hash, &hlen);
 	if (rc != SSH_OK || !hash)
-		return err_set(err, MUSTER_E_INVALID,
-			       "cannot hash the public %s key", keys_types[t].name);
+		return ssh_failed(err, "cannot hash the public %s key", keys_types[t].name);
+	errno = 0;
 	fp = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash, hlen);
 	ssh_clean_pubkey_hash(&hash);
 	if (!fp || strncmp(fp, "SHA256:", 7) != 0)
-		return err_set(err, MUSTER_E_INVALID,
-			       "cannot format the fingerprint of the %s key",
-			       keys_types[t].name);
+		return ssh_failed(err, "cannot format the fingerprint of the %s key",
+				  keys_types[t].name);
 	*ret_fingerprint = strdup(fp);
 	if (!*ret_fingerprint)
 		return err_nomem(err);
@@ -320,10 +343,13 @@ int keys_from_private(const char *text, struct keypair *ret,
 			       KEYS_PRIVATE_MAX);
 	if (keys_init(err) < 0)
 		return -1;
+	errno = 0;
 	key = import_locked(text, &asked);
 	if (asked)
 		return err_set(err, MUSTER_E_INVALID,
 			       "the private key is protected by a passphrase; muster needs it without one");
+	if (!key && errno == ENOMEM)
+		return err_set(err, MUSTER_E_NOMEM, "cannot read the private key: out of memory");
 	if (!key)
 		return err_set(err, MUSTER_E_INVALID,
 			       "not a private key in OpenSSH or PEM format, or a damaged one");

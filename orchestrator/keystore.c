@@ -55,9 +55,11 @@ static int path_join(char **ret, struct muster_err *err, const char *first, ...)
 		(void) buf_printf(&b, "/%s", part);
 	va_end(ap);
 	if (buf_failed(&b)) {
+		bool nomem = buf_nomem(&b);
+
 		buf_release(&b);
-		return err_set(err, MUSTER_E_INVALID,
-			       "a key path under '%s' is too long", first);
+		return nomem ? err_nomem(err) :
+			       err_set(err, MUSTER_E_INVALID, "a key path under '%s' is too long", first);
 	}
 	p = buf_detach(&b);
 	if (!p)
@@ -73,9 +75,11 @@ static int pub_path(const char *path, char **ret, struct muster_err *err)
 	char *p;
 
 	if (buf_printf(&b, "%s.pub", path) < 0) {
+		bool nomem = buf_nomem(&b);
+
 		buf_release(&b);
-		return err_set(err, MUSTER_E_INVALID, "key path '%s' is too long",
-			       path);
+		return nomem ? err_nomem(err) :
+			       err_set(err, MUSTER_E_INVALID, "key path '%s' is too long", path);
 	}
 	p = buf_detach(&b);
 	if (!p)

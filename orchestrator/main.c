@@ -9,6 +9,7 @@
 #define LOG_TAG "main"
 #include "cmd.h"
 #include "domxml.h"
+#include "hash.h"
 #include "log.h"
 
 static const struct cmd commands[] = {
@@ -131,6 +132,7 @@ int main(int argc, char **argv)
 	(void) signal(SIGPIPE, SIG_IGN);
 	/* before any thread: libxml2 sets itself up once, here (libvirt uses it too) */
 	domxml_init();
+	hash_init();
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "+:hqv", cmd_global_options, NULL)) != -1) {
 		if (opt == 'h') {

@@ -1691,6 +1691,8 @@ static bool expand_group(struct ctx *c, struct mf_group *g, const struct yt_node
 				return false;
 			}
 			vm->name = keep(c, name);
+			if (!vm->name)
+				return false;
 			vm->group = (size_t) (g - m->groups);
 			vm->pos = count->pos;
 			vm->name_index = SIZE_MAX;
@@ -2200,7 +2202,8 @@ static void read_top(struct ctx *c, const struct yt_node *root)
 	section(c, root, "batch", false, read_batch);
 	section(c, root, "rebuild", false, read_rebuild);
 	section(c, root, "groups", true, read_groups);
-	check_fleet(c);
+	if (!c->nomem)	/* (a string that could not be kept is NULL) */
+		check_fleet(c);
 }
 
 static void set_defaults(struct manifest *m)
@@ -2346,10 +2349,15 @@ int manifest_load(const char *file, struct manifest **ret, struct mf_diags *diag
 		if (n == 0)
 			break;
 		if (buf_append(&text, chunk, (size_t) n) < 0) {
+			bool too_long = text.len + (size_t) n > text.max;
+
 			close(fd);
 			buf_release(&text);
-			(void) snprintf(msg, sizeof(msg), "file is larger than %d KiB",
-					YT_MAX_BYTES / 1024);
+			if (too_long)
+				(void) snprintf(msg, sizeof(msg), "file is larger than %d KiB",
+						YT_MAX_BYTES / 1024);
+			else
+				(void) snprintf(msg, sizeof(msg), "out of memory");
 			return diag_simple(diags, 0, 0, "", msg);
 		}
 	}

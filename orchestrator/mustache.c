@@ -797,6 +797,8 @@ static int interpolate(struct render *r, const struct tmpl *t, const struct node
 					t->name, nd->line, nd->col, (int) nd->len, nd->s);
 			return -1;
 		}
+		if (buf_nomem(&r->scratch))
+			return err_nomem(r->err);
 		if (buf_failed(&r->scratch))
 			return err_set(r->err, MUSTER_E_INVALID, "%s:%u:%u: '%.*s' escaped is over "
 				       "the %d-byte limit", t->name, nd->line, nd->col,

@@ -95,6 +95,10 @@ static int parser_problem(const yaml_parser_t *parser, const char *data, size_t 
 {
 	const char *what = parser->problem ? parser->problem : "syntax error";
 
+	if (parser->error == YAML_MEMORY_ERROR) {	/* libyaml's allocation failed */
+		(void) snprintf(p->msg, sizeof(p->msg), "out of memory");
+		return -1;
+	}
 	if (parser->error == YAML_READER_ERROR) {
 		offset_to_pos(data, len, parser->problem_offset, &p->pos);
 		if (strstr(what, "UTF-8") || strstr(what, "utf-8"))

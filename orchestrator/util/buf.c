@@ -11,6 +11,7 @@ void buf_init(struct buf *b, size_t max)
 	b->cap = 0;
 	b->max = max;
 	b->failed = false;
+	b->nomem = false;
 }
 
 void buf_release(struct buf *b)
@@ -23,6 +24,7 @@ void buf_reset(struct buf *b)
 {
 	b->len = 0;
 	b->failed = false;
+	b->nomem = false;
 	if (b->data)
 		b->data[0] = '\0';
 }
@@ -56,7 +58,7 @@ static int buf_grow(struct buf *b, size_t need)
 		cap = b->max + 1;
 	p = realloc(b->data, cap);
 	if (!p) {
-		b->failed = true;
+		b->failed = b->nomem = true;
 		return -1;
 	}
 	b->data = p;
@@ -142,4 +144,9 @@ char *buf_detach(struct buf *b)
 bool buf_failed(const struct buf *b)
 {
 	return b->failed;
+}
+
+bool buf_nomem(const struct buf *b)
+{
+	return b->nomem;
 }

@@ -19,9 +19,10 @@ struct buf {
 	size_t cap;
 	size_t max;		/* largest len allowed */
 	bool failed;
+	bool nomem;		/* failed for want of memory, not past max */
 };
 
-#define BUF_INIT(maxlen) { NULL, 0, 0, (maxlen), false }
+#define BUF_INIT(maxlen) { NULL, 0, 0, (maxlen), false, false }
 
 void buf_init(struct buf *b, size_t max);
 /* Free the contents; the buffer can be used again. */
@@ -42,5 +43,7 @@ const char *buf_str(const struct buf *b);
 /* Take the contents (caller frees); the buffer is left empty. NULL if failed. */
 char *buf_detach(struct buf *b) WUR;
 bool buf_failed(const struct buf *b);
+/* Whether it failed because an allocation did (else: past its max). */
+bool buf_nomem(const struct buf *b);
 
 #endif

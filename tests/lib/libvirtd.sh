@@ -50,9 +50,10 @@ CONF
 	LIBVIRTD_TEST_URI="test+unix:///default?socket=$_lv_dir/run/libvirt-sock"
 	# an interactive virsh holds the connection; a sleeping writer keeps
 	# its input open (a process, not a descriptor of the caller's, so
-	# several daemons can be held at once)
+	# several daemons can be held at once). No keepalive: a daemon a test
+	# stops (SIGSTOP) for a while keeps this connection, so its state.
 	mkfifo "$_lv_dir/hold"
-	virsh -c "$LIBVIRTD_TEST_URI" <"$_lv_dir/hold" >/dev/null 2>&1 &
+	virsh -k 0 -c "$LIBVIRTD_TEST_URI" <"$_lv_dir/hold" >/dev/null 2>&1 &
 	LIBVIRTD_HOLDER=$!
 	sleep 2147483647 >"$_lv_dir/hold" &
 	LIBVIRTD_HOLD_WRITER=$!

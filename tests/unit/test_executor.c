@@ -23,6 +23,7 @@ struct shared {
 	int not_ready;			/* wait_ready fails this item (-1: none) */
 	int outcomes_ok, outcomes_failed;
 	int slow_item;			/* this item sleeps slow_ms (-1: none) */
+	int slow_from;			/* so do the items from this one on (-1: none) */
 	int slow_ms;
 	atomic_int finished;		/* work calls that returned */
 	char last_why[128];
@@ -56,7 +57,7 @@ static int w_work(void *w, size_t i, struct muster_err *err)
 
 	while (now > max && !atomic_compare_exchange_weak(&s->max_running, &max, now))
 		;
-	if ((int) i == s->slow_item) {
+	if ((int) i == s->slow_item || (s->slow_from >= 0 && (int) i >= s->slow_from)) {
 		t.tv_sec = s->slow_ms / 1000;
 		t.tv_nsec = (long) (s->slow_ms % 1000) * 1000 * 1000;
 	}
@@ -106,6 +107,7 @@ static void setup_shared(struct shared *s)
 	s->fail_from = -1;
 	s->not_ready = -1;
 	s->slow_item = -1;
+	s->slow_from = -1;
 	pthread_mutex_init(&s->lock, NULL);
 }
 
@@ -255,6 +257,45 @@ static void test_item_timeout(void **state)
 	assert_int_equal(s.outcomes_failed, 1);		/* its late return is not counted */
 }
 
+/*
+ * Every worker stuck (a hypervisor that stopped answering): the items
+ * nobody took fail at once, the batches after are not started, and the
+ * run returns without waiting for the stuck calls.
+ */
+static void test_every_worker_stuck(void **state)
+{
+	static struct shared s;	/* (as above: the stuck workers return after the run) */
+	struct executor_opts o = { .batch_size = 6, .parallel = 2, .max_fail_percent = 100,
+				   .item_timeout_s = 1 };
+	struct executor_result r;
+	struct timespec t0, t1, wait = { 0, 100 * 1000 * 1000 };
+	double took;
+	int tries = 0;
+
+	(void) state;
+	setup_shared(&s);
+	s.slow_from = 2;
+	s.slow_ms = 2500;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(executor_run(12, &o, &ops, &s, &r, NULL), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	took = (double) (t1.tv_sec - t0.tv_sec) + (double) (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	assert_int_equal(r.done, 2);		/* items 0 and 1 */
+	assert_int_equal(r.failed, 4);		/* 2 and 3 timed out, 4 and 5 never taken */
+	assert_int_equal(r.skipped, 6);		/* the second batch */
+	assert_true(r.stopped);
+	assert_true(r.all_stuck);
+	assert_int_equal(r.stuck, 2);
+	assert_int_equal(r.batches, 1);
+	assert_non_null(strstr(s.last_why, "not started: every worker is stuck"));
+	assert_true(took < 2.3);
+	while (atomic_load(&s.finished) < 4 && tries++ < 60)
+		nanosleep(&wait, NULL);
+	assert_int_equal(atomic_load(&s.finished), 4);
+	assert_int_equal(s.runs[4] + s.runs[5] + s.runs[6], 0);
+	assert_int_equal(s.outcomes_failed, 4);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -265,6 +306,7 @@ int main(void)
 		cmocka_unit_test(test_no_worker_fails_the_run),
 		cmocka_unit_test(test_one_worker_and_tiny_batches),
 		cmocka_unit_test(test_item_timeout),
+		cmocka_unit_test(test_every_worker_stuck),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
