@@ -93,11 +93,12 @@ $(BUILD)/muster: $(BUILD)/obj/orchestrator/main.o $(BUILD)/libmuster.a | $(BUILD
 	$(say) LINK $@
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmuster.a
+# (tests/unit/testutil.c: helpers every unit test may use)
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/testutil.c tests/unit/testutil.h $(BUILD)/libmuster.a
 	@mkdir -p $(dir $@)
 	$(say) TEST $@
 	$(Q)$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags cmocka) $(LDFLAGS) -o $@ $< \
-		$(BUILD)/libmuster.a $(LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
+		tests/unit/testutil.c $(BUILD)/libmuster.a $(LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
 
 # ---- tests -----------------------------------------------------------------
 # Every test prints TAP; tests/run records it under $(BUILD)/results and

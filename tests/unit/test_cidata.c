@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "buf.h"
+#include "testutil.h"
 #include "cidata.h"
 #include "hash.h"
 #include "yamltree.h"
@@ -1180,41 +1181,6 @@ static void test_network_config(void **state)
 
 /* ---- the output checked by cloud-init and PyYAML ------------------------ */
 
-/* Run argv with stdin /dev/null, stdout and stderr into out; the exit status or -1. */
-static int run(const char *const argv[], struct buf *out)
-{
-	posix_spawn_file_actions_t fa;
-	int fds[2], status, rc;
-	char chunk[4096];
-	ssize_t n;
-	pid_t pid;
-
-	buf_reset(out);
-	assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
-	assert_int_equal(posix_spawn_file_actions_init(&fa), 0);
-	assert_int_equal(posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0), 0);
-	assert_int_equal(posix_spawn_file_actions_adddup2(&fa, fds[1], 1), 0);
-	assert_int_equal(posix_spawn_file_actions_adddup2(&fa, fds[1], 2), 0);
-	rc = posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *) argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(fds[1]);
-	if (rc != 0) {
-		close(fds[0]);
-		buf_printf(out, "cannot run %s: %s", argv[0], strerror(rc));
-		return -1;
-	}
-	while ((n = read(fds[0], chunk, sizeof(chunk))) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		assert_true(n > 0);
-		buf_append(out, chunk, (size_t) n);
-	}
-	close(fds[0]);
-	while (waitpid(pid, &status, 0) < 0)
-		assert_int_equal(errno, EINTR);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 static void write_file(const char *dir, const char *name, const void *data, size_t len)
 {
 	char path[512];
@@ -1298,14 +1264,14 @@ static void check_with_tools(const char *dir, const char *name, const struct cid
 	{
 		const char *const argv[] = { "cloud-init", "schema", "--config-file", path, NULL };
 
-		rc = run(argv, &log);
+		rc = tu_run(argv, &log, true);
 		if (rc != 0 || !strstr(buf_str(&log), "Valid cloud-config"))
 			fail_msg("cloud-init schema %s: exit %d:\n%s", name, rc, buf_str(&log));
 	}
 	if (expdir) {
 		const char *const argv[] = { "python3", "-c", pycheck, path, expdir, NULL };
 
-		rc = run(argv, &log);
+		rc = tu_run(argv, &log, true);
 		if (rc != 0 || !strstr(buf_str(&log), "values checked"))
 			fail_msg("PyYAML check of %s: exit %d:\n%s", name, rc, buf_str(&log));
 	}
@@ -1318,7 +1284,7 @@ static void check_with_tools(const char *dir, const char *name, const struct cid
 						     "-k", "yaml", "-D", "debian", "-O", "eni", "-d",
 						     out, NULL };
 
-			rc = run(argv, &log);
+			rc = tu_run(argv, &log, true);
 			if (rc != 0)
 				fail_msg("net-convert %s: exit %d:\n%s", name, rc, buf_str(&log));
 		}

@@ -21,6 +21,7 @@
 #include <libxml/tree.h>
 
 #include "buf.h"
+#include "testutil.h"
 #include "domxml.h"
 
 extern char **environ;
@@ -365,41 +366,6 @@ static void write_file(const char *path, const char *data)
 	assert_int_equal(fclose(fp), 0);
 }
 
-/* Run argv with stdin /dev/null, stdout and stderr into out; the exit status or -1. */
-static int run(const char *const argv[], struct buf *out)
-{
-	posix_spawn_file_actions_t fa;
-	int fds[2], status, rc;
-	char chunk[4096];
-	ssize_t n;
-	pid_t pid;
-
-	buf_reset(out);
-	assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
-	assert_int_equal(posix_spawn_file_actions_init(&fa), 0);
-	assert_int_equal(posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0), 0);
-	assert_int_equal(posix_spawn_file_actions_adddup2(&fa, fds[1], 1), 0);
-	assert_int_equal(posix_spawn_file_actions_adddup2(&fa, fds[1], 2), 0);
-	rc = posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *) argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(fds[1]);
-	if (rc != 0) {
-		close(fds[0]);
-		(void) buf_printf(out, "cannot run %s: %s", argv[0], strerror(rc));
-		return -1;
-	}
-	while ((n = read(fds[0], chunk, sizeof(chunk))) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		assert_true(n > 0);
-		(void) buf_append(out, chunk, (size_t) n);
-	}
-	close(fds[0]);
-	while (waitpid(pid, &status, 0) < 0)
-		assert_int_equal(errno, EINTR);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 /* virt-xml-validate accepts xml as a kind ("domain", "network") document. */
 static void assert_schema_valid(const char *xml, const char *kind, const char *label)
 {
@@ -415,7 +381,7 @@ static void assert_schema_valid(const char *xml, const char *kind, const char *l
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, xml, strlen(xml)), (ssize_t) strlen(xml));
 	assert_int_equal(close(fd), 0);
-	rc = run(argv, &out);
+	rc = tu_run(argv, &out, true);
 	(void) unlink(path);
 	if (rc != 0)
 		fail_msg("%s: virt-xml-validate %s exited %d: %s\n%s", label, kind, rc, buf_str(&out),

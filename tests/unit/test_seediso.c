@@ -19,42 +19,10 @@
 #include <cmocka.h>
 
 #include "buf.h"
+#include "testutil.h"
 #include "seediso.h"
 
 extern char **environ;
-
-/* Run argv with stdin /dev/null and stdout into out (stderr is ours); the exit status. */
-static int run(const char *const argv[], struct buf *out)
-{
-	posix_spawn_file_actions_t fa;
-	int fds[2], status, rc;
-	char chunk[65536];
-	ssize_t n;
-	pid_t pid;
-
-	buf_reset(out);
-	assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
-	assert_int_equal(posix_spawn_file_actions_init(&fa), 0);
-	assert_int_equal(posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0), 0);
-	assert_int_equal(posix_spawn_file_actions_adddup2(&fa, fds[1], 1), 0);
-	rc = posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *) argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(fds[1]);
-	if (rc != 0) {
-		close(fds[0]);
-		fail_msg("cannot run %s: %s", argv[0], strerror(rc));
-	}
-	while ((n = read(fds[0], chunk, sizeof(chunk))) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		assert_true(n > 0);
-		assert_int_equal(buf_append(out, chunk, (size_t) n), 0);
-	}
-	close(fds[0]);
-	while (waitpid(pid, &status, 0) < 0)
-		assert_int_equal(errno, EINTR);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
 
 struct tmp {
 	char dir[64];
@@ -174,7 +142,7 @@ static void extract(const char *iso, const char *how, const char *name, struct b
 {
 	const char *const argv[] = { "isoinfo", how, "-x", name, "-i", iso, NULL };
 
-	assert_int_equal(run(argv, out), 0);
+	assert_int_equal(tu_run(argv, out, false), 0);
 }
 
 static void test_isoinfo_reads_it_back(void **state)
@@ -191,7 +159,7 @@ static void test_isoinfo_reads_it_back(void **state)
 	{
 		const char *const argv[] = { "isoinfo", "-d", "-i", t->iso, NULL };
 
-		assert_int_equal(run(argv, &out), 0);
+		assert_int_equal(tu_run(argv, &out, false), 0);
 		if (!strstr(buf_str(&out), "\nVolume id: cidata\n"))
 			fail_msg("isoinfo -d:\n%s", buf_str(&out));
 		assert_non_null(strstr(buf_str(&out), "Rock Ridge signatures"));
@@ -214,7 +182,7 @@ static void test_isoinfo_reads_it_back(void **state)
 		const char *const argv[] = { "isoinfo", "-R", "-l", "-i", t->iso, NULL };
 		const char *s;
 
-		assert_int_equal(run(argv, &out), 0);
+		assert_int_equal(tu_run(argv, &out, false), 0);
 		s = buf_str(&out);
 		assert_non_null(strstr(s, "-r--r--r--   1    0    0              53 Jan  1 2020"));
 		assert_non_null(strstr(s, " user-data \n"));
@@ -461,13 +429,13 @@ static void test_empty_file_no_files_volid_case(void **state)
 	{
 		const char *const argv[] = { "isoinfo", "-d", "-i", t->iso, NULL };
 
-		assert_int_equal(run(argv, &out), 0);
+		assert_int_equal(tu_run(argv, &out, false), 0);
 		assert_non_null(strstr(buf_str(&out), "\nVolume id: CiData\n"));
 	}
 	{
 		const char *const argv[] = { "isoinfo", "-J", "-l", "-i", t->iso, NULL };
 
-		assert_int_equal(run(argv, &out), 0);
+		assert_int_equal(tu_run(argv, &out, false), 0);
 		assert_non_null(strstr(buf_str(&out), "               0 Jan  1 2020 ["));
 		assert_non_null(strstr(buf_str(&out), "]  vendor-data \n"));
 		assert_non_null(strstr(buf_str(&out), "               1 Jan  1 2020 ["));
@@ -483,7 +451,7 @@ static void test_empty_file_no_files_volid_case(void **state)
 	{
 		const char *const argv[] = { "isoinfo", "-d", "-i", t->iso, NULL };
 
-		assert_int_equal(run(argv, &out), 0);
+		assert_int_equal(tu_run(argv, &out, false), 0);
 		assert_non_null(strstr(buf_str(&out), "\nVolume id: cidata\n"));
 	}
 	buf_release(&out);
