@@ -292,17 +292,6 @@ static int check_path(const char *what, const char *s, struct muster_err *err)
 	return 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* A unicast MAC address (libvirt refuses multicast ones), as 6 bytes. */
 static int check_mac(const char *what, const char *s, uint8_t mac[6], struct muster_err *err)
 {
@@ -326,7 +315,7 @@ static int check_uuid(const char *what, const char *s, struct muster_err *err)
 	for (i = 0; i < len; i++) {
 		bool dash = len == 36 && (i == 8 || i == 13 || i == 18 || i == 23);
 
-		if (dash ? s[i] != '-' : hexval(s[i]) < 0)
+		if (dash ? s[i] != '-' : hex_digit(s[i]) < 0)
 			break;
 	}
 	if ((len != 36 && len != 32) || i != len)

@@ -180,17 +180,6 @@ void identity_mac_format(const uint8_t mac[6], char out[IDENTITY_MAC_STRLEN])
 	}
 }
 
-static int identity_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int identity_mac_parse(const char *s, uint8_t out[6])
 {
 	uint8_t mac[6];
@@ -202,8 +191,8 @@ int identity_mac_parse(const char *s, uint8_t out[6])
 	for (i = 0; i < 6; i++) {
 		const char *p = s + 3 * i;
 
-		hi = identity_hexval(p[0]);
-		lo = identity_hexval(p[1]);
+		hi = hex_digit(p[0]);
+		lo = hex_digit(p[1]);
 		if (hi < 0 || lo < 0)
 			return -1;
 		if (i < 5 && p[2] != ':')

@@ -30,6 +30,18 @@ static inline int streq(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
+/* The value of hex digit c (either case), or -1: the one hex parser. */
+static inline int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 #include "banned.h"
 
 #endif
