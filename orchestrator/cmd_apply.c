@@ -1060,11 +1060,11 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	run.hosts = &hosts;
 	if (cmd_open_state(cli, &state_dir, &st, &err) < 0 ||
 	    cmd_hosts_init(cli, m, &hosts, &err) < 0)
-		goto out;
+		goto fail;
 	if (runlock_acquire(state_dir, &lock, &err) < 0) {
 		fprintf(stderr, "muster apply: %s\n", err.msg);
 		rc = err.code == MUSTER_E_LOCKED ? EXIT_LOCKED : EXIT_FAIL;
-		goto done;
+		goto out;
 	}
 	run.state_dir = state_dir;
 	images = calloc(hosts.n, sizeof(*images));
@@ -1086,7 +1086,7 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	    !placed || !key_vms || !vm_ids || !used || !run.vm || !run.action || !run.resume ||
 	    !run.failed) {
 		err_nomem(&err);
-		goto out;
+		goto fail;
 	}
 	for (i = 0; i < hosts.n; i++) {
 		images[i] = calloc(m->n_images + 1, sizeof(**images));
@@ -1094,7 +1094,7 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		initrds[i] = calloc(m->n_groups + 1, sizeof(**initrds));
 		if (!images[i] || !kernels[i] || !initrds[i]) {
 			err_nomem(&err);
-			goto out;
+			goto fail;
 		}
 	}
 	for (i = 0; i < m->n_images; i++)
@@ -1102,13 +1102,13 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	if (store_fleet_ensure(st, m->fleet, argv[first], &err) < 0 ||
 	    cmd_plan_compute(cli, m, st, &hosts, &plan, &host_of, &err) < 0 ||
 	    vmspec_macs_assign(m, &macs, &err) < 0)
-		goto out;
+		goto fail;
 	{
 		struct cmd_orphan *orphans = NULL;
 		size_t n_orphans = 0;
 
 		if (cmd_orphans(m, st, &hosts, plan, host_of, &orphans, &n_orphans, &err) < 0)
-			goto out;
+			goto fail;
 		if (n_orphans)
 			fprintf(stderr, "muster apply: %zu volume%s in pool '%s' belong%s to no VM of "
 				"the fleet: left alone (muster plan lists them)\n", n_orphans,
@@ -1139,7 +1139,7 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 			/* a kickstart VM still installing is waited for again */
 			if (g->bootstrap == MF_BOOTSTRAP_KICKSTART &&
 			    store_vm_installed_at(st, m->fleet, it->name, &installed, &err) < 0)
-				goto out;
+				goto fail;
 			/* running as wanted but not recorded so (adopted, or a crash
 			 * between start and its record): record what is there */
 			if ((it->recorded != VM_STATE_STARTED && it->recorded != VM_STATE_BOOTED &&
@@ -1164,7 +1164,7 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	keys = calloc(m->n_vms * m->n_host_key_types + 1, sizeof(*keys));
 	if (!keys) {
 		err_nomem(&err);
-		goto out;
+		goto fail;
 	}
 	for (i = 0; i < m->n_host_key_types; i++)
 		key_types[i] = vmseed_key_type(m->host_key_types[i]);
@@ -1178,12 +1178,12 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		};
 
 		if (n_items && keymaker_start(&ko, &run.keymaker, &err) < 0)
-			goto out;
+			goto fail;
 	}
 	for (i = 0; i < m->n_vms; i++)
 		used[host_of[i]] = true;
 	if (installers_fetch(cli, m, state_dir, inst, &err) < 0)
-		goto out;
+		goto fail;
 	/* each host that gets a VM: the pool, the base images, the networks */
 	for (i = 0; i < hosts.n; i++) {
 		struct hv *hv = NULL;
@@ -1202,15 +1202,15 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		if (r < 0) {
 			if (hosts.n > 1)
 				err_prefix(&err, "host %s", hosts.h[i].uri);
-			goto out;
+			goto fail;
 		}
 	}
 	if (cmd_authorized_keys(state_dir, m, &auth, &err) < 0 ||
 	    (needs_agent(m) && cmd_agent_b64(&agent_b64, &agent_gzip, &err) < 0))
-		goto out;
+		goto fail;
 	/* the serial consoles, where they can be written: on this machine */
 	if (all_local(&hosts) && console_dir_make(state_dir, &console_dir, &err) < 0)
-		goto out;
+		goto fail;
 	/* where each VM lives is recorded before anything of it is made there */
 	for (i = 0; i < m->n_vms; i++) {
 		names[i] = m->vms[i].name;
@@ -1220,7 +1220,7 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	if (store_vm_place(st, m->fleet, names, groups, placed, m->n_vms, vm_ids, &err) < 0 ||
 	    ports_assign(m, st, all_local(&hosts), &fwd, &err) < 0 ||
 	    store_run_begin(st, m->fleet, "apply", &run_id, &err) < 0)
-		goto out;
+		goto fail;
 
 	validated = calloc(m->n_groups + 1, sizeof(*validated));
 	agent_paths = calloc(m->n_vms + 1, sizeof(*agent_paths));
@@ -1229,7 +1229,7 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	run.item_of = calloc(m->n_vms + 1, sizeof(*run.item_of));
 	if (!validated || !agent_paths || !item_names || !item_actions || !run.item_of) {
 		err_nomem(&err);
-		goto out;
+		goto fail;
 	}
 	run.fleet = (struct provision_fleet) {
 		.m = m, .macs = &macs, .keys = keys, .key_types = key_types, .vm_ids = vm_ids,
@@ -1249,7 +1249,7 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	run.st = st;
 	if (store_open(state_dir, &steps_st, &err) < 0 ||
 	    store_steps_new(steps_st, &run.steps, &err) < 0)
-		goto out;
+		goto fail;
 	{
 		/* until the agent reports readiness, ready_timeout bounds a VM's provisioning */
 		struct executor_opts eo = { .batch_size = m->batch_size, .parallel = m->batch_parallel,
@@ -1271,9 +1271,9 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		}
 		run.n_items = n_items;
 		if (progress_new(&po, &run.progress, &err) < 0)
-			goto out;
+			goto fail;
 		if (executor_run(n_items, &eo, &ops, &run, &res, &err) < 0)
-			goto out;
+			goto fail;
 		if (n_items)
 			progress_end(run.progress);
 	}
@@ -1308,12 +1308,12 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	}
 	if (store_run_end(st, run_id, rc, &err) < 0)
 		fprintf(stderr, "muster apply: %s\n", err.msg);
-	goto done;
-out:
+	goto out;
+fail:
 	fprintf(stderr, "muster apply: %s\n", err.msg);
 	if (run_id && store_run_end(st, run_id, EXIT_FAIL, &err) < 0)
 		fprintf(stderr, "muster apply: %s\n", err.msg);
-done:
+out:
 	/* before the lock goes: a thread may be writing a key file; not with a
 	 * worker stuck (it may be in keymaker_wait): the process ends below */
 	if (!res.stuck)

@@ -143,26 +143,26 @@ static int lifecycle(const struct cmd *self, struct cli *cli, int argc, char **a
 	chosen = calloc(m->n_vms + 1, sizeof(*chosen));
 	if (!chosen) {
 		err_nomem(&err);
-		goto out;
+		goto fail;
 	}
 	if (argc - first < 2)
 		for (i = 0; i < m->n_vms; i++)
 			chosen[i] = true;
 	else if (!select_vms(m, argv + first + 1, argc - first - 1, chosen)) {
 		rc = EXIT_USAGE;
-		goto done;
+		goto out;
 	}
 	if (cmd_open_state(cli, &state_dir, &st, &err) < 0)
-		goto out;
+		goto fail;
 	if (runlock_acquire(state_dir, &lock, &err) < 0) {
 		fprintf(stderr, "muster %s: %s\n", self->name, err.msg);
 		rc = err.code == MUSTER_E_LOCKED ? EXIT_LOCKED : EXIT_FAIL;
-		goto done;
+		goto out;
 	}
 	if (cmd_hosts_init(cli, m, &hosts, &err) < 0 ||
 	    store_vm_list(st, m->fleet, &recs, &n_recs, &err) < 0 ||
 	    store_run_begin(st, m->fleet, self->name, &run_id, &err) < 0)
-		goto out;
+		goto fail;
 	for (i = 0; i < m->n_vms; i++) {
 		struct hv *hv = NULL;
 
@@ -184,10 +184,10 @@ static int lifecycle(const struct cmd *self, struct cli *cli, int argc, char **a
 		fprintf(stderr, "muster %s: %s\n", self->name, err.msg);
 	if (failed || !cli->quiet)
 		printf("fleet '%s': %s: %zu done, %zu failed\n", m->fleet, self->name, done, failed);
-	goto done;
-out:
+	goto out;
+fail:
 	fprintf(stderr, "muster %s: %s\n", self->name, err.msg);
-done:
+out:
 	runlock_release(lock);
 	store_vm_list_free(recs, n_recs);
 	cmd_hosts_release(&hosts);
