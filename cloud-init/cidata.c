@@ -618,7 +618,8 @@ static void emit_pub_key_modes(struct yt_emitter *em, const struct cidata_input 
  * a volume that cannot be read leaves none of them: cloud-init then makes
  * new keys, which muster's known_hosts refuses, rather than keys that other
  * VMs of the image share. The script is a constant; the volume id is its
- * argument.
+ * argument. (It is the guest's cloud-init that runs it, as an argv with
+ * sh: muster itself spawns nothing here.)
  */
 static const char keys_script[] =
 	"set -eu\n"
@@ -822,7 +823,7 @@ static void emit_meta_data(struct yt_emitter *em, const struct cidata *c, const 
 	yt_emit_doc_end(em);
 }
 
-static int instance_id(struct cidata *c, const char *hostname)
+static int instance_id(struct cidata *c, const struct cidata_input *in)
 {
 	_cleanup_(hash_freep) struct hash_ctx *h = hash_sha256_new();
 	uint8_t md[HASH_SHA256_LEN];
@@ -832,11 +833,16 @@ static int instance_id(struct cidata *c, const char *hostname)
 	    hash_update(h, "", 1) < 0 ||
 	    hash_update(h, c->network_config, c->network_config_len) < 0 ||
 	    hash_update(h, "", 1) < 0 ||
-	    hash_update(h, hostname, strlen(hostname)) < 0)
+	    hash_update(h, in->hostname, strlen(in->hostname)) < 0)
 		return -1;
-	for (i = 0; i < c->n_key_files; i++)
+	/* keys on a volume: not in user-data, so counted here */
+	for (i = 0; in->host_keys_volume && i < in->n_host_keys; i++)
 		if (hash_update(h, "", 1) < 0 ||
-		    hash_update(h, c->key_files[i].data, c->key_files[i].len) < 0)
+		    hash_update(h, in->host_keys[i].private_key,
+				strlen(in->host_keys[i].private_key)) < 0 ||
+		    hash_update(h, "", 1) < 0 ||
+		    hash_update(h, in->host_keys[i].public_key,
+				strlen(in->host_keys[i].public_key)) < 0)
 			return -1;
 	if (hash_final(h, md) < 0)
 		return -1;
@@ -932,13 +938,13 @@ int cidata_render(const struct cidata_input *in, struct cidata *ret, struct must
 		return err_nomem(err);
 	if (render(DOC_USER_DATA, in, in->agent_b64 ? in->agent_b64 : agent_b64, &c, err) < 0)
 		goto out;
-	if (in->host_keys_volume && key_files(in, &c) < 0) {
+	if (in->host_keys_volume && in->key_files && key_files(in, &c) < 0) {
 		err_nomem(err);
 		goto out;
 	}
 	if (needs_network_config(in) && render(DOC_NETWORK_CONFIG, in, NULL, &c, err) < 0)
 		goto out;
-	if (instance_id(&c, in->hostname) < 0) {
+	if (instance_id(&c, in) < 0) {
 		err_set(err, MUSTER_E_NOMEM, "cannot hash the seed: out of memory");
 		goto out;
 	}

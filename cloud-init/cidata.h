@@ -61,10 +61,12 @@ struct cidata_input {
 	 * volume id of a second volume that carries them (a seed served over
 	 * HTTP, behind a token that sits where others can read it): the private
 	 * keys are then not in user-data; its bootcmd installs them from that
-	 * volume before sshd first starts, and cidata_render also gives the
-	 * volume's files (struct cidata's key_files).
+	 * volume before sshd first starts, and with key_files cidata_render
+	 * also gives the volume's files (struct cidata's key_files).
 	 */
 	const char *host_keys_volume;
+	bool key_files;			/* with host_keys_volume: also give the volume's files
+					 * (made from host_keys; what serves user-data needs none) */
 	const char *phone_home_url;	/* NULL = none; must not hold '$' (cloud-init expands $NAME) */
 	const void *agent_binary;	/* NULL = the unit only (hook for a later install) */
 	size_t agent_len;
@@ -94,9 +96,9 @@ struct cidata {
 	size_t network_config_len;
 	/* "iid-" and the first 32 hex digits of SHA-256 over user-data, NUL,
 	 * network-config (or nothing), NUL, hostname, and with
-	 * host_keys_volume the key files' contents */
+	 * host_keys_volume each host key, NUL-separated */
 	char instance_id[40];
-	/* with host_keys_volume: ssh_host_<type>_key and its .pub for each host key */
+	/* with host_keys_volume and key_files: ssh_host_<type>_key and its .pub for each host key */
 	struct cidata_file {
 		char name[CIDATA_KEY_FILE_NAME_MAX];
 		char *data;

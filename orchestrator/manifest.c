@@ -2349,15 +2349,14 @@ int manifest_load(const char *file, struct manifest **ret, struct mf_diags *diag
 		if (n == 0)
 			break;
 		if (buf_append(&text, chunk, (size_t) n) < 0) {
-			bool too_long = text.len + (size_t) n > text.max;
+			bool nomem = buf_nomem(&text);
 
 			close(fd);
 			buf_release(&text);
-			if (too_long)
-				(void) snprintf(msg, sizeof(msg), "file is larger than %d KiB",
-						YT_MAX_BYTES / 1024);
-			else
-				(void) snprintf(msg, sizeof(msg), "out of memory");
+			if (nomem)
+				return diag_simple(diags, 0, 0, "", "out of memory");
+			(void) snprintf(msg, sizeof(msg), "file is larger than %d KiB",
+					YT_MAX_BYTES / 1024);
 			return diag_simple(diags, 0, 0, "", msg);
 		}
 	}

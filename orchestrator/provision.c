@@ -293,6 +293,7 @@ static int seed_begin(const struct provision_fleet *f, size_t vm, struct seed_wo
 		.host_keys = &f->keys[vm * f->m->n_host_key_types],
 		.authorized_keys = f->authorized_keys, .n_authorized_keys = f->n_authorized_keys,
 		.agent_b64 = f->agent_b64, .agent_gzip = f->agent_gzip,
+		.key_files = true,
 	};
 	struct seediso_file files[ARRAY_SIZE(sw->cd.key_files)];
 	size_t nf = 0, i;

@@ -102,6 +102,7 @@ int vmseed_render(const struct vmseed_input *in, struct cidata *ret, struct must
 			.n_host_keys = m->n_host_key_types,
 			/* served over HTTP behind a token others can read: keys on a volume */
 			.host_keys_volume = g->seed_http ? CIDATA_KEYS_VOLID : NULL,
+			.key_files = in->key_files,
 			.phone_home_url = phone,
 			.agent_binary = in->agent,
 			.agent_len = in->agent_len,

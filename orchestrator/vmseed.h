@@ -22,6 +22,7 @@ struct vmseed_input {
 	size_t agent_len;
 	const char *agent_b64;			/* or the binary in base64 (cidata_base64) */
 	bool agent_gzip;			/* agent_b64 is of the gzip'd binary */
+	bool key_files;				/* seed: http: also its keys volume's files */
 };
 
 /* Render the VM's user-data, meta-data and network-config (cidata_release). */

@@ -57,6 +57,21 @@ static atomic_bool armed;
 static atomic_long allocs;
 static long malloc_fail_at;		/* 0: never */
 
+/* A count from the environment: a whole number 0..LONG_MAX, anything else a usage error. */
+static long env_count(const char *name, const char *text)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(text, &end, 10);
+	if (errno || end == text || v < 0 || (*end && *end != ',')) {
+		fprintf(stderr, "faultlib: %s='%s' is not a count\n", name, text);
+		abort();
+	}
+	return v;
+}
+
 /* ---- SQLite: a VFS over the default one ------------------------------------ */
 
 static sqlite3_vfs *real_vfs;
@@ -236,7 +251,7 @@ static void sqlite_shim_init(void)
 
 	if (!env)
 		return;
-	sqlite_fail_at = strtol(env, NULL, 10);
+	sqlite_fail_at = env_count("MUSTER_FAULT_SQLITE", env);
 	if (strstr(env, ",full"))
 		sqlite_fail_rc = SQLITE_FULL;
 	real_vfs = sqlite3_vfs_find(NULL);
@@ -262,6 +277,7 @@ static void sqlite_shim_init(void)
 
 /* ---- allocations ------------------------------------------------------------- */
 
+/* Whether this allocation is the one to fail (errno then ENOMEM, as malloc's). */
 static bool alloc_fails(void)
 {
 	long n;
@@ -269,69 +285,44 @@ static bool alloc_fails(void)
 	if (!atomic_load_explicit(&armed, memory_order_relaxed))
 		return false;
 	n = atomic_fetch_add(&allocs, 1) + 1;
-	return malloc_fail_at > 0 && n == malloc_fail_at;
+	if (malloc_fail_at <= 0 || n != malloc_fail_at)
+		return false;
+	errno = ENOMEM;
+	return true;
 }
 
 void *malloc(size_t n)
 {
-	if (alloc_fails()) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	return __libc_malloc(n);
+	return alloc_fails() ? NULL : __libc_malloc(n);
 }
 
 void *calloc(size_t n, size_t size)
 {
-	if (alloc_fails()) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	return __libc_calloc(n, size);
+	return alloc_fails() ? NULL : __libc_calloc(n, size);
 }
 
 void *realloc(void *p, size_t n)
 {
-	if (alloc_fails()) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	return __libc_realloc(p, n);
+	return alloc_fails() ? NULL : __libc_realloc(p, n);
 }
 
 /* open(2) of the arming path arms the allocation faults (no allocation here) */
-static int do_open(const char *path, int flags, va_list ap)
+int open(const char *path, int flags, ...)
 {
 	mode_t mode = 0;
+	va_list ap;
 
-	if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE)
+	if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) {
+		va_start(ap, flags);
 		mode = (mode_t) va_arg(ap, int);
+		va_end(ap);
+	}
 	if (arm_path && strcmp(path, arm_path) == 0)
 		atomic_store(&armed, true);
 	return (int) syscall(SYS_openat, AT_FDCWD, path, flags, mode);
 }
 
-int open(const char *path, int flags, ...)
-{
-	va_list ap;
-	int r;
-
-	va_start(ap, flags);
-	r = do_open(path, flags, ap);
-	va_end(ap);
-	return r;
-}
-
-int open64(const char *path, int flags, ...)
-{
-	va_list ap;
-	int r;
-
-	va_start(ap, flags);
-	r = do_open(path, flags, ap);
-	va_end(ap);
-	return r;
-}
+int open64(const char *path, int flags, ...) __attribute__((alias("open")));
 
 /* ---- where a crash happened ------------------------------------------------------ */
 
@@ -352,9 +343,9 @@ static void crash_report(int sig, siginfo_t *si, void *ctx)
 		fd = (int) syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 				   0600);
 		if (fd >= 0) {
-			if (write(fd, "crash_in=", 9) < 0 || write(fd, name, strlen(name)) < 0 ||
-			    write(fd, "\n", 1) < 0)
-				fd = fd + 0;
+			/* (nothing to do when a write fails: the report is lost) */
+			if (write(fd, "crash_in=", 9) == 9 && write(fd, name, strlen(name)) >= 0)
+				(void) !write(fd, "\n", 1);
 			close(fd);
 		}
 	}
@@ -381,7 +372,7 @@ __attribute__((constructor)) static void faultlib_init(void)
 	const char *env = getenv("MUSTER_FAULT_MALLOC");
 
 	if (env) {
-		malloc_fail_at = strtol(env, NULL, 10);
+		malloc_fail_at = env_count("MUSTER_FAULT_MALLOC", env);
 		arm_path = getenv("MUSTER_FAULT_ARM");
 		crash_handlers();
 	}

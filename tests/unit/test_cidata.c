@@ -1330,6 +1330,7 @@ static void test_keys_volume(void **state)
 	fx_init(&f);
 	fx_manifest_str(&f, "cloud_init:\n  user_data:\n    bootcmd: [[echo, mine]]\n");
 	f.in.host_keys_volume = CIDATA_KEYS_VOLID;
+	f.in.key_files = true;
 	render_ok(&f.in, &c);
 	assert_null(strstr(c.user_data, "PRIVATE KEY"));
 	assert_null(strstr(c.user_data, "ssh_keys:"));

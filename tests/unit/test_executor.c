@@ -226,6 +226,29 @@ static void test_one_worker_and_tiny_batches(void **state)
 	assert_int_equal(r.done, 7);
 }
 
+/* executor_run over n items, timed in seconds. */
+static double run_timed(size_t n, const struct executor_opts *o, struct shared *s,
+			struct executor_result *r)
+{
+	struct timespec t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(executor_run(n, o, &ops, s, r, NULL), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double) (t1.tv_sec - t0.tv_sec) + (double) (t1.tv_nsec - t0.tv_nsec) / 1e9;
+}
+
+/* Until the stuck work calls came back (want returned in all), 6 s at most. */
+static void wait_finished(struct shared *s, int want)
+{
+	struct timespec wait = { 0, 100 * 1000 * 1000 };
+	int tries = 0;
+
+	while (atomic_load(&s->finished) < want && tries++ < 60)
+		nanosleep(&wait, NULL);
+	assert_int_equal(atomic_load(&s->finished), want);
+}
+
 static void test_item_timeout(void **state)
 {
 	/* static: the stuck worker returns after the run, and still writes here */
@@ -233,27 +256,20 @@ static void test_item_timeout(void **state)
 	struct executor_opts o = { .batch_size = 4, .parallel = 2, .max_fail_percent = 100,
 				   .item_timeout_s = 1 };
 	struct executor_result r;
-	struct timespec t0, t1, wait = { 0, 100 * 1000 * 1000 };
 	double took;
-	int tries = 0;
 
 	(void) state;
 	setup_shared(&s);
 	s.slow_item = 2;
 	s.slow_ms = 3500;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	assert_int_equal(executor_run(8, &o, &ops, &s, &r, NULL), 0);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	took = (double) (t1.tv_sec - t0.tv_sec) + (double) (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	took = run_timed(8, &o, &s, &r);
 	assert_int_equal(r.failed, 1);
 	assert_int_equal(r.done, 7);
 	assert_string_equal(s.last_why, "timed out after 1s");
 	assert_true(took < 3.3);	/* the run did not wait for the stuck item */
 	assert_int_equal(r.stuck, 1);	/* and said it left a worker in it */
 	/* the straggler comes back later: let it, before s goes away */
-	while (atomic_load(&s.finished) < 8 && tries++ < 60)
-		nanosleep(&wait, NULL);
-	assert_int_equal(atomic_load(&s.finished), 8);
+	wait_finished(&s, 8);
 	assert_int_equal(s.outcomes_failed, 1);		/* its late return is not counted */
 }
 
@@ -268,18 +284,13 @@ static void test_every_worker_stuck(void **state)
 	struct executor_opts o = { .batch_size = 6, .parallel = 2, .max_fail_percent = 100,
 				   .item_timeout_s = 1 };
 	struct executor_result r;
-	struct timespec t0, t1, wait = { 0, 100 * 1000 * 1000 };
 	double took;
-	int tries = 0;
 
 	(void) state;
 	setup_shared(&s);
 	s.slow_from = 2;
 	s.slow_ms = 2500;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	assert_int_equal(executor_run(12, &o, &ops, &s, &r, NULL), 0);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	took = (double) (t1.tv_sec - t0.tv_sec) + (double) (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	took = run_timed(12, &o, &s, &r);
 	assert_int_equal(r.done, 2);		/* items 0 and 1 */
 	assert_int_equal(r.failed, 4);		/* 2 and 3 timed out, 4 and 5 never taken */
 	assert_int_equal(r.skipped, 6);		/* the second batch */
@@ -289,9 +300,7 @@ static void test_every_worker_stuck(void **state)
 	assert_int_equal(r.batches, 1);
 	assert_non_null(strstr(s.last_why, "not started: every worker is stuck"));
 	assert_true(took < 2.3);
-	while (atomic_load(&s.finished) < 4 && tries++ < 60)
-		nanosleep(&wait, NULL);
-	assert_int_equal(atomic_load(&s.finished), 4);
+	wait_finished(&s, 4);
 	assert_int_equal(s.runs[4] + s.runs[5] + s.runs[6], 0);
 	assert_int_equal(s.outcomes_failed, 4);
 }
