@@ -31,14 +31,20 @@ ifneq ($(filter-out deps,$(or $(MAKECMDGOALS),all)),)
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS))
 LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS))
 endif
+# The source tree, a folder per concern (README "Where things live"); each
+# includes only its own layer and those below it (tools/layers checks).
+SRC_DIRS := orchestrator/util orchestrator/model orchestrator/hv orchestrator/keys \
+	orchestrator/json orchestrator/fetch db cloud-init kickstart orchestrator/serve \
+	orchestrator/engine orchestrator/cli
+INCLUDES := $(SRC_DIRS:%=-I%) -Iagent
 ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -DMUSTER_VERSION='"$(VERSION)"' \
-	-Iorchestrator -Iorchestrator/util -Idb -Icloud-init -I$(BUILD)/gen $(PKG_CFLAGS)
+	$(INCLUDES) -I$(BUILD)/gen $(PKG_CFLAGS)
 ifneq ($(SANITIZE),)
 ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
-LIB_SRC := $(filter-out orchestrator/main.c,$(wildcard orchestrator/*.c orchestrator/util/*.c db/*.c cloud-init/*.c))
+LIB_SRC := $(filter-out orchestrator/cli/main.c,$(wildcard $(SRC_DIRS:%=%/*.c)))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/db_schema.o
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -89,7 +95,7 @@ $(BUILD)/templates:
 	@mkdir -p $(BUILD)
 	@ln -sfn $(abspath templates) $@
 
-$(BUILD)/muster: $(BUILD)/obj/orchestrator/main.o $(BUILD)/libmuster.a | $(BUILD)/templates
+$(BUILD)/muster: $(BUILD)/obj/orchestrator/cli/main.o $(BUILD)/libmuster.a | $(BUILD)/templates
 	$(say) LINK $@
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -115,6 +121,7 @@ check-unit: $(UNIT_BIN) | clean-results
 	@for t in $(UNIT_BIN); do tests/run $(RESULTS) unit-$$(basename $$t) $$t; done
 
 check-golden: $(BUILD)/muster agent | clean-results
+	@tests/run $(RESULTS) layers tests/layers/run
 	@tests/run $(RESULTS) manifest tests/manifest/run
 	@tests/run $(RESULTS) plan tests/plan/run
 	@tests/run $(RESULTS) cli tests/cli/run
@@ -156,7 +163,7 @@ $(BUILD)/fuzz/libmuster.a: FORCE
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/fuzz/libmuster.a
 	$(say) FUZZ $@
 	$(Q)clang -std=gnu11 $(WARN) -O1 -g -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=all -Iorchestrator -Iorchestrator/util -Idb -Icloud-init \
+		-fno-sanitize-recover=all $(INCLUDES) \
 		$(PKG_CFLAGS) -o $@ $< $(BUILD)/fuzz/libmuster.a $(LIBS)
 
 fuzz: $(FUZZ_BIN)

@@ -11,13 +11,7 @@
 
 #include "cidata.h"
 #include "hash.h"
-
-const char *const cidata_owned_keys[] = {
-	"hostname", "fqdn", "users", "ssh_keys", "ssh_deletekeys", "ssh_genkeytypes",
-	"ssh_authorized_keys", "phone_home", "write_files", "runcmd", "packages",
-	"ssh_pwauth", "disable_root", "prefer_fqdn_over_hostname", "manage_etc_hosts",
-};
-const size_t cidata_owned_keys_count = ARRAY_SIZE(cidata_owned_keys);
+#include "manifest.h"
 
 static const char *const hostkey_types[] = { "ed25519", "rsa", "ecdsa" };
 
@@ -38,16 +32,6 @@ static const char agent_unit[] =
 	"\n"
 	"[Install]\n"
 	"WantedBy=multi-user.target\n";
-
-bool cidata_key_is_owned(const char *key, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < cidata_owned_keys_count; i++)
-		if (strlen(cidata_owned_keys[i]) == len && memcmp(cidata_owned_keys[i], key, len) == 0)
-			return true;
-	return false;
-}
 
 /* ---- checking the input ------------------------------------------------- */
 
@@ -419,7 +403,7 @@ static int check_cloud_init(const struct yt_node *ci, struct muster_err *err)
 		for (i = 0; i < v->n; i += 2) {
 			const struct yt_node *k = v->items[i];
 
-			if (cidata_key_is_owned(k->str, k->len))
+			if (mf_user_data_key_is_owned(k->str, k->len))
 				return tree_err(err, k, "cloud_init.user_data",
 						"'%s' is set by muster itself", k->str);
 			/* PyYAML merges "<<: {...}" into the top level, past the check above */

@@ -1,7 +1,7 @@
 /*
  * cidata.h: a VM's cloud-init NoCloud files (user-data, meta-data,
  * network-config), emitted with libyaml's emitter through yamltree's writer
- * (orchestrator/yamltree.h, the one user of libyaml).
+ * (orchestrator/model/yamltree.h, the one user of libyaml).
  *
  * Nothing is pasted into YAML as text: every value goes through the emitter
  * as a scalar event. A string muster writes itself stays a string whatever it
@@ -80,7 +80,7 @@ struct cidata_input {
 	 * runcmd (list of strings or of argument lists), write_files (list of
 	 * mappings, after muster's own; none at muster's two paths), user_data
 	 * (mapping merged at the top level, after muster's keys; none of
-	 * cidata_owned_keys, and no plain "<<" merge key). No mapping key in
+	 * mf_owned_user_data_keys, and no plain "<<" merge key). No mapping key in
 	 * the copied parts may be null.
 	 */
 	const struct yt_node *cloud_init;
@@ -123,11 +123,5 @@ char *cidata_base64(const void *data, size_t len);
 /* Free what cidata_render put in c and empty it; an empty c is allowed. */
 void cidata_release(struct cidata *c);
 
-/* The top-level user-data keys muster sets itself: a manifest's user_data may not set them. */
-extern const char *const cidata_owned_keys[];
-extern const size_t cidata_owned_keys_count;
-
-/* Whether the len bytes at key are one of cidata_owned_keys. */
-bool cidata_key_is_owned(const char *key, size_t len);
 
 #endif

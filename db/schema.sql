@@ -5,7 +5,7 @@
 -- The store sets PRAGMA user_version: nothing version-related belongs here.
 --
 -- Times are unix milliseconds (INTEGER); NULL means "not yet". VM states are
--- the names in orchestrator/vmstate.c. Only public key material is stored:
+-- the names in orchestrator/model/vmstate.c. Only public key material is stored:
 -- private keys are 0600 files under the state directory, never rows here.
 
 CREATE TABLE fleets (

@@ -894,7 +894,7 @@ static int vm_find(struct store *s, const char *fleet, const char *vm,
 	return 0;
 }
 
-void store_vm_release(struct store_vm *vm)
+void store_vm_release(struct recorded_vm *vm)
 {
 	if (!vm)
 		return;
@@ -909,7 +909,7 @@ void store_vm_release(struct store_vm *vm)
 	memset(vm, 0, sizeof(*vm));
 }
 
-void store_vm_list_free(struct store_vm *vms, size_t n)
+void store_vm_list_free(struct recorded_vm *vms, size_t n)
 {
 	size_t i;
 
@@ -921,7 +921,7 @@ void store_vm_list_free(struct store_vm *vms, size_t n)
 }
 
 /* Fill vm (zeroed) from a SQL_VM_LIST row; on failure vm is released. */
-static int vm_from_row(sqlite3_stmt *st, struct store_vm *vm,
+static int vm_from_row(sqlite3_stmt *st, struct recorded_vm *vm,
 		       struct muster_err *err)
 {
 	const char *state_name = (const char *) sqlite3_column_text(st, 2);
@@ -951,11 +951,11 @@ static int vm_from_row(sqlite3_stmt *st, struct store_vm *vm,
 	return 0;
 }
 
-int store_vm_list(struct store *s, const char *fleet, struct store_vm **ret,
+int store_vm_list(struct store *s, const char *fleet, struct recorded_vm **ret,
 		  size_t *ret_n, struct muster_err *err)
 {
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
-	struct store_vm *list = NULL, *p;
+	struct recorded_vm *list = NULL, *p;
 	size_t n = 0, cap = 0;
 	int rc;
 
@@ -995,7 +995,7 @@ fail:
 }
 
 static int vm_upsert(struct store *s, const char *fleet,
-		     const struct store_vm *vm, struct muster_err *err)
+		     const struct recorded_vm *vm, struct muster_err *err)
 {
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	int64_t fleet_id, now = store_now(s);
@@ -1022,7 +1022,7 @@ static int vm_upsert(struct store *s, const char *fleet,
 }
 
 int store_vm_upsert(struct store *s, const char *fleet,
-		    const struct store_vm *vm, struct muster_err *err)
+		    const struct recorded_vm *vm, struct muster_err *err)
 {
 	if (!vm)
 		return err_set(err, MUSTER_E_INVALID, "no vm to save");
@@ -1889,7 +1889,7 @@ fail:
 	return -1;
 }
 
-void store_forward_list_free(struct store_forward *v, size_t n)
+void store_forward_list_free(struct recorded_forward *v, size_t n)
 {
 	size_t i;
 
@@ -1902,11 +1902,11 @@ void store_forward_list_free(struct store_forward *v, size_t n)
 	free(v);
 }
 
-int store_forward_list(struct store *s, const char *fleet, struct store_forward **ret,
+int store_forward_list(struct store *s, const char *fleet, struct recorded_forward **ret,
 		       size_t *ret_n, struct muster_err *err)
 {
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
-	struct store_forward *list = NULL, *p;
+	struct recorded_forward *list = NULL, *p;
 	size_t n = 0, cap = 0;
 	int rc;
 
@@ -1944,7 +1944,7 @@ fail:
 	return -1;
 }
 
-int store_forward_put_many(struct store *s, const char *fleet, const struct store_forward *items,
+int store_forward_put_many(struct store *s, const char *fleet, const struct recorded_forward *items,
 			   size_t n, struct muster_err *err)
 {
 	int64_t fleet_id, vm_id;
@@ -2142,10 +2142,10 @@ int store_version(struct store *s, struct store_version *ret, struct muster_err 
 
 static int vm_name_cmp(const void *key, const void *elem)
 {
-	return strcmp(key, ((const struct store_vm *) elem)->name);
+	return strcmp(key, ((const struct recorded_vm *) elem)->name);
 }
 
-const struct store_vm *store_vm_find(const struct store_vm *vms, size_t n, const char *name)
+const struct recorded_vm *store_vm_find(const struct recorded_vm *vms, size_t n, const char *name)
 {
 	return n ? bsearch(name, vms, n, sizeof(*vms), vm_name_cmp) : NULL;
 }

@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "views.h"
 #include "vmstate.h"
 
 struct store;
@@ -77,36 +78,21 @@ int store_schema_version(struct store *s, int *ret) WUR;
 int store_fleet_ensure(struct store *s, const char *fleet,
 		       const char *manifest_path, struct muster_err *err) WUR;
 
-/* One VM as recorded. NULL strings and 0 times are "unset". */
-struct store_vm {
-	char *name;
-	char *group;
-	enum vm_state state;
-	int attempts;
-	char *last_error;
-	char *config_hash;
-	char *base_hash;
-	char *domain;		/* libvirt domain name */
-	char *uuid;
-	char *host;		/* libvirt URI it was placed on; NULL: not placed */
-	int64_t created_at, ready_at, rebuilt_at, updated_at;
-};
-
 /*
  * The VMs of fleet, ordered by name: *ret is an array of *ret_n entries
  * (caller frees with store_vm_list_free; NULL when empty). An unknown fleet
  * gives an empty list, not an error.
  */
-int store_vm_list(struct store *s, const char *fleet, struct store_vm **ret,
+int store_vm_list(struct store *s, const char *fleet, struct recorded_vm **ret,
 		  size_t *ret_n, struct muster_err *err) WUR;
 
 /* Free the strings of one entry (not the entry itself); NULL is allowed. */
-void store_vm_release(struct store_vm *vm);
+void store_vm_release(struct recorded_vm *vm);
 
 /* The entry named name in a list store_vm_list made (sorted by name), or NULL. */
-const struct store_vm *store_vm_find(const struct store_vm *vms, size_t n, const char *name);
+const struct recorded_vm *store_vm_find(const struct recorded_vm *vms, size_t n, const char *name);
 /* Free an array from store_vm_list; NULL is allowed. */
-void store_vm_list_free(struct store_vm *vms, size_t n);
+void store_vm_list_free(struct recorded_vm *vms, size_t n);
 
 /*
  * Insert or replace the VM vm->name (required) of fleet, creating the fleet
@@ -116,7 +102,7 @@ void store_vm_list_free(struct store_vm *vms, size_t n);
  * for state changes that belong in the timeline.
  */
 int store_vm_upsert(struct store *s, const char *fleet,
-		    const struct store_vm *vm, struct muster_err *err) WUR;
+		    const struct recorded_vm *vm, struct muster_err *err) WUR;
 
 /*
  * In one transaction: set the state of VM vm of fleet to `to` and record an
@@ -314,27 +300,17 @@ int store_keys_put_many(struct store *s, const char *fleet,
 			const struct store_key_item *items, size_t n,
 			size_t *ret_changed, struct muster_err *err) WUR;
 
-/* A host port muster chose for a user-mode forward (migration 3). */
-struct store_forward {
-	char *fleet;		/* set by store_forward_list; ignored by put_many */
-	char *vm;
-	unsigned nic;		/* the VM's NIC index */
-	char *service;		/* as the manifest writes it: "ssh", "8443" */
-	char *host_addr;
-	unsigned host_port;
-};
-
 /* The recorded forwards of fleet, or of every fleet when fleet is NULL (store_forward_list_free). */
-int store_forward_list(struct store *s, const char *fleet, struct store_forward **ret,
+int store_forward_list(struct store *s, const char *fleet, struct recorded_forward **ret,
 		       size_t *ret_n, struct muster_err *err) WUR;
-void store_forward_list_free(struct store_forward *v, size_t n);
+void store_forward_list_free(struct recorded_forward *v, size_t n);
 
 /*
  * Record items (their VMs must be in the store), replacing what a VM's NIC
  * and service had, in one transaction. An address and port already given
  * to another forward is an error (MUSTER_E_DB), and nothing is recorded.
  */
-int store_forward_put_many(struct store *s, const char *fleet, const struct store_forward *items,
+int store_forward_put_many(struct store *s, const char *fleet, const struct recorded_forward *items,
 			   size_t n, struct muster_err *err) WUR;
 
 /* The names of every fleet in the store, sorted; *ret has *ret_n strings (caller frees each and it). */

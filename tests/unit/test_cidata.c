@@ -21,6 +21,7 @@
 #include "testutil.h"
 #include "cidata.h"
 #include "hash.h"
+#include "manifest.h"
 #include "yamltree.h"
 
 extern char **environ;
@@ -857,17 +858,17 @@ static void test_owned_keys_refused(void **state)
 	int n;
 
 	(void) state;
-	assert_int_equal(cidata_owned_keys_count, 15);
-	for (i = 0; i < cidata_owned_keys_count; i++) {
+	assert_int_equal(mf_owned_user_data_keys_count, 15);
+	for (i = 0; i < mf_owned_user_data_keys_count; i++) {
 		fx_init(&f);
 		n = snprintf(man, sizeof(man), "cloud_init:\n  user_data:\n    timezone: UTC\n"
-			     "    %s: x\n", cidata_owned_keys[i]);
+			     "    %s: x\n", mf_owned_user_data_keys[i]);
 		assert_true(n > 0 && (size_t) n < sizeof(man));
 		fx_manifest(&f, man, (size_t) n);
 		(void) snprintf(want, sizeof(want), "cloud_init.user_data: '%s' is set by muster itself "
-				"(line 4, column 5)", cidata_owned_keys[i]);
+				"(line 4, column 5)", mf_owned_user_data_keys[i]);
 		render_fails(&f.in, want);
-		assert_true(cidata_key_is_owned(cidata_owned_keys[i], strlen(cidata_owned_keys[i])));
+		assert_true(mf_user_data_key_is_owned(mf_owned_user_data_keys[i], strlen(mf_owned_user_data_keys[i])));
 		fx_free(&f);
 	}
 	/* quoted, the key is the same key */
@@ -897,10 +898,10 @@ static void test_owned_keys_refused(void **state)
 		fx_free(&f);
 	}
 
-	assert_false(cidata_key_is_owned("timezone", 8));
-	assert_false(cidata_key_is_owned("hostnam", 7));
-	assert_false(cidata_key_is_owned("hostname\0", 9));
-	assert_false(cidata_key_is_owned("", 0));
+	assert_false(mf_user_data_key_is_owned("timezone", 8));
+	assert_false(mf_user_data_key_is_owned("hostnam", 7));
+	assert_false(mf_user_data_key_is_owned("hostname\0", 9));
+	assert_false(mf_user_data_key_is_owned("", 0));
 }
 
 static void test_cloud_init_shape_refused(void **state)

@@ -1,5 +1,5 @@
 /*
- * test_fetch.c: images by URL into the cache (orchestrator/fetch.c), against
+ * test_fetch.c: images by URL into the cache (orchestrator/fetch/fetch.c), against
  * tests/fetch/server.py on 127.0.0.1 (no other network). The server is
  * started per test with posix_spawnp and logs every request it sees, so a
  * test can tell a cache hit (no request) from a download, and see the Range

@@ -58,7 +58,7 @@ static bool refuse_22203(const char *addr, unsigned port, void *ud)
 static void test_recorded_kept_and_others_avoided(void **state)
 {
 	struct manifest *m = parse(fleet3);
-	struct store_forward rec[] = {
+	struct recorded_forward rec[] = {
 		/* sorted by fleet, vm, nic, service, as the store lists them */
 		{ "e", "x-001", 0, "ssh", "127.0.0.1", 22200 },	/* another fleet's */
 		{ "f", "n-002", 0, "8443", "127.0.0.1", 30001 },

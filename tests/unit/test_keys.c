@@ -1,5 +1,5 @@
 /*
- * test_keys.c: SSH key pairs (orchestrator/keys.c): the type names,
+ * test_keys.c: SSH key pairs (orchestrator/keys/keys.c): the type names,
  * generation, reading private keys back, refusing what is no usable key,
  * and use from several threads at once.
  *

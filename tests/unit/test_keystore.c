@@ -1,6 +1,6 @@
 /*
  * test_keystore.c: SSH keys on disk and in the store
- * (orchestrator/keystore.c), the store functions it adds
+ * (orchestrator/keys/keystore.c), the store functions it adds
  * (store_vm_ensure, store_keys_put_many), and a cross-check of the files
  * with OpenSSH's own ssh-keygen, run with posix_spawnp.
  *
@@ -402,9 +402,9 @@ static void test_reuse_and_rotate(void **state)
 static void test_store_vm_rows(void **state)
 {
 	struct fixture *f = *state;
-	struct store_vm ready = { .name = (char *) "web-002", .group = (char *) "old",
+	struct recorded_vm ready = { .name = (char *) "web-002", .group = (char *) "old",
 				  .state = VM_STATE_READY };
-	struct store_vm *vms = NULL;
+	struct recorded_vm *vms = NULL;
 	struct keypair *keys = NULL;
 	struct muster_err err;
 	size_t n = 0;
@@ -444,7 +444,7 @@ static void test_store_vm_rows(void **state)
 static void test_store_vm_ensure(void **state)
 {
 	struct fixture *f = *state;
-	struct store_vm *vms = NULL;
+	struct recorded_vm *vms = NULL;
 	struct store_event *ev = NULL;
 	struct muster_err err;
 	size_t n = 0;
@@ -484,7 +484,7 @@ static void test_store_keys_put_many(void **state)
 		{ "d", NULL, "host-ed25519", "", "SHA256:four" },
 	};
 	struct store_key *rows = NULL;
-	struct store_vm *vms = NULL;
+	struct recorded_vm *vms = NULL;
 	struct muster_err err;
 	size_t changed = 99, n = 0;
 

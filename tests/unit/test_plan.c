@@ -10,7 +10,9 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "hv.h"
 #include "plan.h"
+#include "store.h"
 
 #define MAXN 8
 
@@ -394,8 +396,8 @@ static void run_case(void **state)
 	size_t n_want = count_want(c), n_rec = count_rec(c), n_dom = count_dom(c);
 	size_t n_exp = count_expect(c), i, want_count[PLAN_ACTION_MAX] = { 0 };
 	struct plan_want want[MAXN];
-	struct store_vm *rec = calloc(MAXN, sizeof(*rec));
-	struct hv_domain *dom = calloc(MAXN, sizeof(*dom));
+	struct recorded_vm *rec = calloc(MAXN, sizeof(*rec));
+	struct listed_domain *dom = calloc(MAXN, sizeof(*dom));
 	struct muster_err err = { 0 };
 	struct plan_input in = { 0 };
 	struct plan *p = NULL;

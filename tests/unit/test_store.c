@@ -1,6 +1,6 @@
 /*
  * test_store.c: the state store (db/store.c), the state directory
- * (orchestrator/statedir.c) and the VM state names (orchestrator/vmstate.c).
+ * (db/statedir.c) and the VM state names (orchestrator/model/vmstate.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -106,7 +106,7 @@ static void write_at(const char *path, off_t off, const void *p, size_t n)
 static void put_vm(struct store *s, const char *fleet, const char *name,
 		   enum vm_state state)
 {
-	struct store_vm vm = { .name = (char *) name, .state = state };
+	struct recorded_vm vm = { .name = (char *) name, .state = state };
 	struct muster_err err;
 
 	err_clear(&err);
@@ -115,9 +115,9 @@ static void put_vm(struct store *s, const char *fleet, const char *name,
 
 /* The recorded VM named name of fleet, copied into *ret (caller releases). */
 static void get_vm(struct store *s, const char *fleet, const char *name,
-		   struct store_vm *ret)
+		   struct recorded_vm *ret)
 {
-	struct store_vm *vms = NULL;
+	struct recorded_vm *vms = NULL;
 	struct muster_err err;
 	size_t n = 0, i;
 	bool found = false;
@@ -203,7 +203,7 @@ static void test_vm_state_round_trip(void **state)
 static void test_every_state_storable(void **state)
 {
 	struct store *s = *state;
-	struct store_vm *vms = NULL;
+	struct recorded_vm *vms = NULL;
 	struct muster_err err;
 	size_t n = 0;
 	char name[32];
@@ -234,8 +234,8 @@ static void test_schema_version(void **state)
 static void test_upsert_list_round_trip(void **state)
 {
 	struct store *s = *state;
-	struct store_vm *vms = NULL;
-	struct store_vm vm = {
+	struct recorded_vm *vms = NULL;
+	struct recorded_vm vm = {
 		.name = "web-002", .group = "web", .state = VM_STATE_DEFINED,
 		.attempts = 2, .last_error = "disk full", .config_hash = "c0ffee",
 		.base_hash = "ba5e", .domain = "prod-web-002",
@@ -322,7 +322,7 @@ static void test_transition_records_event(void **state)
 {
 	struct store *s = *state;
 	struct store_event *ev = NULL;
-	struct store_vm vm = { 0 };
+	struct recorded_vm vm = { 0 };
 	struct muster_err err;
 	int64_t now = 1700000000000;
 	size_t n = 0;
@@ -383,7 +383,7 @@ static void test_transition_records_event(void **state)
 static void test_transition_failed(void **state)
 {
 	struct store *s = *state;
-	struct store_vm vm = { 0 };
+	struct recorded_vm vm = { 0 };
 	struct muster_err err;
 
 	put_vm(s, "prod", "db-001", VM_STATE_STARTED);
@@ -440,7 +440,7 @@ static void test_transition_unknown_vm(void **state)
 static void test_vm_set_spec(void **state)
 {
 	struct store *s = *state;
-	struct store_vm *v = NULL;
+	struct recorded_vm *v = NULL;
 	struct muster_err err;
 	size_t n = 0;
 
@@ -472,7 +472,7 @@ static void test_vm_step(void **state)
 	struct store_vm_step st = { .ensure_group = "web",
 				    STEP_EVENTS(NOTE("intent: create disk")) };
 	struct store_event *ev = NULL;
-	struct store_vm *v = NULL;
+	struct recorded_vm *v = NULL;
 	struct muster_err err;
 	int64_t now = 1700000000000;
 	size_t n = 0;
@@ -530,7 +530,7 @@ static void test_vm_step_pairs(void **state)
 	struct store_vm_step st = { .ensure_group = "web",
 				    STEP_EVENTS(NOTE("intent: clone"), NOTE("intent: seed")) };
 	struct store_event *ev = NULL;
-	struct store_vm *v = NULL;
+	struct recorded_vm *v = NULL;
 	struct muster_err err;
 	int64_t now = 1700000000000, id = 0;
 	size_t n = 0;
@@ -575,7 +575,7 @@ static void test_vm_step_id(void **state)
 	struct store_vm_step st = { .ensure_group = "web",
 				    STEP_EVENTS(NOTE("intent: create disk")) };
 	struct store_event *ev = NULL;
-	struct store_vm *v = NULL;
+	struct recorded_vm *v = NULL;
 	struct muster_err err;
 	int64_t id = 0, gone = 0;
 	size_t n = 0;
@@ -672,7 +672,7 @@ static void test_steps_together(void **state)
 	struct store_steps *ss = NULL;
 	struct step_thread *th = calloc(STEP_THREADS, sizeof(*th));
 	pthread_t tid[STEP_THREADS];
-	struct store_vm *v = NULL;
+	struct recorded_vm *v = NULL;
 	struct muster_err err;
 	int64_t run_id = 0;
 	size_t n = 0, i;
@@ -731,7 +731,7 @@ static void test_vm_place(void **state)
 	int64_t ids[3] = { 0 };
 	struct store *s = *state;
 	size_t i;
-	struct store_vm *v = NULL;
+	struct recorded_vm *v = NULL;
 	struct muster_err err;
 	size_t n = 0;
 
@@ -778,7 +778,7 @@ static void test_vm_place(void **state)
 static void test_foreign_keys(void **state)
 {
 	struct store *s = *state;
-	struct store_vm vm = { 0 };
+	struct recorded_vm vm = { 0 };
 	struct muster_err err;
 	int64_t run = 0;
 
@@ -881,7 +881,7 @@ static void test_file_store_modes_and_reopen(void **state)
 	struct tmp *t = *state;
 	char a[128], ab[128], dir[128], db[160], wal[160], shm[160];
 	struct store *s = NULL;
-	struct store_vm vm = { 0 };
+	struct recorded_vm vm = { 0 };
 	struct muster_err err;
 	mode_t old;
 	int r, v = 0;

@@ -20,8 +20,8 @@ static int64_t now_ms(void)
 static int setup(void **state)
 {
 	struct store *s = NULL;
-	struct store_vm a = { .name = (char *) "web-001", .state = VM_STATE_STARTED };
-	struct store_vm b = { .name = (char *) "web-002", .state = VM_STATE_STARTED };
+	struct recorded_vm a = { .name = (char *) "web-001", .state = VM_STATE_STARTED };
+	struct recorded_vm b = { .name = (char *) "web-002", .state = VM_STATE_STARTED };
 
 	if (store_open_memory(&s, NULL) < 0 || store_vm_upsert(s, "f", &a, NULL) < 0 ||
 	    store_vm_upsert(s, "f", &b, NULL) < 0)
@@ -74,7 +74,7 @@ static void test_issue_and_check(void **state)
 static void test_expiry_and_ready(void **state)
 {
 	struct store *s = *state;
-	struct store_vm ready = { .name = (char *) "web-001", .state = VM_STATE_READY };
+	struct recorded_vm ready = { .name = (char *) "web-001", .state = VM_STATE_READY };
 	char t[TOKEN_LEN + 1];
 	struct muster_err err = { 0 };
 

@@ -59,10 +59,10 @@ static bool select_vms(const struct manifest *m, char **targets, int n, bool *ch
 }
 
 /* The connection to the host VM name was placed on (the only host, if it was never placed). */
-static int vm_host(struct cmd_hosts *hosts, const struct store_vm *recs, size_t n_recs,
+static int vm_host(struct cmd_hosts *hosts, const struct recorded_vm *recs, size_t n_recs,
 		   const char *name, struct hv **ret, struct muster_err *err)
 {
-	const struct store_vm *rec = store_vm_find(recs, n_recs, name);
+	const struct recorded_vm *rec = store_vm_find(recs, n_recs, name);
 	const char *where = rec ? rec->host : NULL;
 	ssize_t h = cmd_hosts_find(hosts, where);
 
@@ -122,7 +122,7 @@ static int lifecycle(const struct cmd *self, struct cli *cli, int argc, char **a
 	struct manifest *m = NULL;
 	struct store *st = NULL;
 	struct cmd_hosts hosts = { 0 };
-	struct store_vm *recs = NULL;
+	struct recorded_vm *recs = NULL;
 	size_t n_recs = 0;
 	char *state_dir = NULL;
 	bool *chosen = NULL;

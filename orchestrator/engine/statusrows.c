@@ -67,7 +67,7 @@ int status_rows_load(struct store *st, const struct manifest *m, const char *fle
 	n_addr = 0;
 	for (i = 0; i < total; i++) {
 		const struct mf_vm *vm = i < n_vms ? &m->vms[i] : NULL;
-		const struct store_vm *rec = vm ? store_vm_find(r->recs, r->n_recs, vm->name) :
+		const struct recorded_vm *rec = vm ? store_vm_find(r->recs, r->n_recs, vm->name) :
 						  &r->recs[i - n_vms];
 		const char *name = vm ? vm->name : rec->name;
 		const struct store_event *e;

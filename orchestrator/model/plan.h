@@ -10,8 +10,8 @@
 
 #include <stdint.h>
 
-#include "hv.h"
-#include "store.h"
+#include "err.h"
+#include "views.h"
 
 enum plan_action {
 	PLAN_CREATE,	/* nothing on the hypervisor yet (or resume a creation) */
@@ -39,9 +39,9 @@ struct plan_input {
 	const char *fleet;
 	const struct plan_want *want;	/* in manifest order */
 	size_t n_want;
-	const struct store_vm *recorded;	/* the store's VMs of this fleet */
+	const struct recorded_vm *recorded;	/* the store's VMs of this fleet */
 	size_t n_recorded;
-	const struct hv_domain *domains;	/* every domain the hypervisor has */
+	const struct listed_domain *domains;	/* every domain the hypervisor has */
 	size_t n_domains;
 	int64_t now_ms;
 	uint64_t max_age_s;	/* rebuild VMs older than this; 0 = never */

@@ -184,7 +184,7 @@ const char *hv_uri(const struct hv *hv)
 	return hv->uri;
 }
 
-static void hv_domain_release(struct hv_domain *d)
+static void hv_domain_release(struct listed_domain *d)
 {
 	free(d->name);
 	free(d->uuid);
@@ -195,7 +195,7 @@ static void hv_domain_release(struct hv_domain *d)
 	free(d->base_hash);
 }
 
-void hv_domain_list_free(struct hv_domain *v, size_t n)
+void hv_domain_list_free(struct listed_domain *v, size_t n)
 {
 	size_t i;
 
@@ -204,7 +204,7 @@ void hv_domain_list_free(struct hv_domain *v, size_t n)
 	free(v);
 }
 
-static int hv_domain_read(virDomainPtr dom, struct hv_domain *d, struct muster_err *err)
+static int hv_domain_read(virDomainPtr dom, struct listed_domain *d, struct muster_err *err)
 {
 	char uuid[VIR_UUID_STRING_BUFLEN];
 	const char *name = virDomainGetName(dom);
@@ -245,10 +245,10 @@ static int hv_domain_read(virDomainPtr dom, struct hv_domain *d, struct muster_e
 	return 0;
 }
 
-int hv_list_domains(struct hv *hv, struct hv_domain **ret, size_t *ret_n, struct muster_err *err)
+int hv_list_domains(struct hv *hv, struct listed_domain **ret, size_t *ret_n, struct muster_err *err)
 {
 	virDomainPtr *doms = NULL;
-	struct hv_domain *v;
+	struct listed_domain *v;
 	int n, i, r = -1;
 
 	n = virConnectListAllDomains(hv->conn, &doms, 0);

@@ -26,7 +26,7 @@ static void forward_name(struct buf *b, const char *addr, unsigned port)
  * and the host end of each user-mode forward to its port 22 (fixed in the
  * manifest, or the port apply chose and recorded).
  */
-static void host_names(const struct manifest *m, size_t vm, const struct store_forward *fw,
+static void host_names(const struct manifest *m, size_t vm, const struct recorded_forward *fw,
 		       size_t n_fw, struct buf *b)
 {
 	const struct mf_group *g = manifest_vm_group(m, &m->vms[vm]);
@@ -63,7 +63,7 @@ int cmd_known_hosts(const struct cmd *self, struct cli *cli, int argc, char **ar
 	struct manifest *m = NULL;
 	struct store *st = NULL;
 	struct keypair *keys = NULL;
-	struct store_forward *fw = NULL;
+	struct recorded_forward *fw = NULL;
 	size_t n_fw = 0;
 	const char *out = NULL;
 	char *state_dir = NULL;

@@ -16,7 +16,7 @@
 #include <stdbool.h>
 
 #include "manifest.h"
-#include "store.h"
+#include "views.h"
 
 #define FORWARDS_FIRST_PORT 22200u
 
@@ -26,7 +26,7 @@ size_t forwards_of_vm(const struct manifest *m, size_t vm);
 struct forwards {
 	unsigned *port;		/* [vm * stride + j]: the host port of the VM's jth forward */
 	size_t stride;		/* the most forwards any VM has */
-	struct store_forward *added;	/* the ports chosen now, to record (strings borrowed) */
+	struct recorded_forward *added;	/* the ports chosen now, to record (strings borrowed) */
 	size_t n_added;
 };
 
@@ -36,7 +36,7 @@ struct forwards {
  * NULL; it returns whether addr:port can be bound now. Release with
  * forwards_release. No port left: MUSTER_E_INVALID naming the VM.
  */
-int forwards_assign(const struct manifest *m, const struct store_forward *recorded,
+int forwards_assign(const struct manifest *m, const struct recorded_forward *recorded,
 		    size_t n_recorded, bool (*probe)(const char *addr, unsigned port, void *ud),
 		    void *ud, struct forwards *ret, struct muster_err *err) WUR;
 void forwards_release(struct forwards *f);
@@ -45,7 +45,7 @@ void forwards_release(struct forwards *f);
  * The recorded port of fleet's vm, nic and service on addr, or 0. rec is
  * sorted by fleet, vm, nic, service (store_forward_list's order).
  */
-unsigned forwards_recorded_port(const struct store_forward *rec, size_t n, const char *fleet,
+unsigned forwards_recorded_port(const struct recorded_forward *rec, size_t n, const char *fleet,
 				const char *vm, size_t nic, const char *service, const char *addr);
 
 #endif

@@ -76,29 +76,29 @@ static int add(struct plan *p, const char *name, const char *group, enum plan_ac
  */
 struct lookup {
 	const struct plan_input *in;
-	const struct store_vm **recs;		/* by name */
-	const struct hv_domain **by_name;	/* by domain name */
-	const struct hv_domain **ours;		/* this fleet's, by VM name */
+	const struct recorded_vm **recs;		/* by name */
+	const struct listed_domain **by_name;	/* by domain name */
+	const struct listed_domain **ours;		/* this fleet's, by VM name */
 	size_t n_ours;
 	const char **want;			/* wanted VM names, sorted */
 };
 
 static int rec_cmp(const void *a, const void *b)
 {
-	return strcmp((*(const struct store_vm *const *) a)->name,
-		      (*(const struct store_vm *const *) b)->name);
+	return strcmp((*(const struct recorded_vm *const *) a)->name,
+		      (*(const struct recorded_vm *const *) b)->name);
 }
 
 static int dom_name_cmp(const void *a, const void *b)
 {
-	return strcmp((*(const struct hv_domain *const *) a)->name,
-		      (*(const struct hv_domain *const *) b)->name);
+	return strcmp((*(const struct listed_domain *const *) a)->name,
+		      (*(const struct listed_domain *const *) b)->name);
 }
 
 static int dom_vm_cmp(const void *a, const void *b)
 {
-	return strcmp((*(const struct hv_domain *const *) a)->vm,
-		      (*(const struct hv_domain *const *) b)->vm);
+	return strcmp((*(const struct listed_domain *const *) a)->vm,
+		      (*(const struct listed_domain *const *) b)->vm);
 }
 
 static int str_cmp(const void *a, const void *b)
@@ -129,7 +129,7 @@ static int lookup_build(const struct plan_input *in, struct lookup *l)
 	for (i = 0; i < in->n_recorded; i++)
 		l->recs[i] = &in->recorded[i];
 	for (i = 0; i < in->n_domains; i++) {
-		const struct hv_domain *d = &in->domains[i];
+		const struct listed_domain *d = &in->domains[i];
 
 		l->by_name[i] = d;
 		if (d->ours && streq(d->fleet, in->fleet))
@@ -144,29 +144,29 @@ static int lookup_build(const struct plan_input *in, struct lookup *l)
 	return 0;
 }
 
-static const struct store_vm *find_record(const struct lookup *l, const char *name)
+static const struct recorded_vm *find_record(const struct lookup *l, const char *name)
 {
-	struct store_vm key = { .name = (char *) name };
-	const struct store_vm *k = &key, *const *r;
+	struct recorded_vm key = { .name = (char *) name };
+	const struct recorded_vm *k = &key, *const *r;
 
 	r = bsearch(&k, l->recs, l->in->n_recorded, sizeof(*l->recs), rec_cmp);
 	return r ? *r : NULL;
 }
 
 /* Our domain for this fleet's VM name, by metadata (never by domain name). */
-static const struct hv_domain *find_ours(const struct lookup *l, const char *vm)
+static const struct listed_domain *find_ours(const struct lookup *l, const char *vm)
 {
-	struct hv_domain key = { .vm = (char *) vm };
-	const struct hv_domain *k = &key, *const *d;
+	struct listed_domain key = { .vm = (char *) vm };
+	const struct listed_domain *k = &key, *const *d;
 
 	d = bsearch(&k, l->ours, l->n_ours, sizeof(*l->ours), dom_vm_cmp);
 	return d ? *d : NULL;
 }
 
-static const struct hv_domain *find_by_name(const struct lookup *l, const char *name)
+static const struct listed_domain *find_by_name(const struct lookup *l, const char *name)
 {
-	struct hv_domain key = { .name = (char *) name };
-	const struct hv_domain *k = &key, *const *d;
+	struct listed_domain key = { .name = (char *) name };
+	const struct listed_domain *k = &key, *const *d;
 
 	d = bsearch(&k, l->by_name, l->in->n_domains, sizeof(*l->by_name), dom_name_cmp);
 	return d ? *d : NULL;
@@ -183,12 +183,12 @@ static bool hash_differs(const char *have, const char *want)
 }
 
 static int plan_wanted_action(const struct lookup *l, struct plan *p,
-			      const struct plan_want *w, const struct store_vm *rec);
+			      const struct plan_want *w, const struct recorded_vm *rec);
 
 /* The action for a wanted VM, with what the store recorded of it. */
 static int plan_wanted(const struct lookup *l, struct plan *p, const struct plan_want *w)
 {
-	const struct store_vm *rec = find_record(l, w->name);
+	const struct recorded_vm *rec = find_record(l, w->name);
 
 	if (plan_wanted_action(l, p, w, rec) < 0)
 		return -1;
@@ -197,11 +197,11 @@ static int plan_wanted(const struct lookup *l, struct plan *p, const struct plan
 }
 
 static int plan_wanted_action(const struct lookup *l, struct plan *p,
-			      const struct plan_want *w, const struct store_vm *rec)
+			      const struct plan_want *w, const struct recorded_vm *rec)
 {
 	const struct plan_input *in = l->in;
-	const struct hv_domain *dom = find_ours(l, w->name);
-	const struct hv_domain *named = find_by_name(l, w->domain);
+	const struct listed_domain *dom = find_ours(l, w->name);
+	const struct listed_domain *named = find_by_name(l, w->domain);
 	bool recorded = rec && rec->state != VM_STATE_DESTROYED;
 
 	if (named && named != dom) {
@@ -289,7 +289,7 @@ int plan_compute(const struct plan_input *in, struct plan **ret, struct muster_e
 	first_extra = p->n_items;
 	/* record names are unique: one destroy each */
 	for (i = 0; i < in->n_recorded; i++) {
-		const struct store_vm *r = &in->recorded[i];
+		const struct recorded_vm *r = &in->recorded[i];
 
 		if (r->state == VM_STATE_DESTROYED || wanted(&l, r->name))
 			continue;
@@ -299,8 +299,8 @@ int plan_compute(const struct plan_input *in, struct plan **ret, struct muster_e
 	}
 	/* our domains by VM name: the first of each name, unless its record was planned above */
 	for (i = 0; i < l.n_ours; i++) {
-		const struct hv_domain *d = l.ours[i];
-		const struct store_vm *r = find_record(&l, d->vm);
+		const struct listed_domain *d = l.ours[i];
+		const struct recorded_vm *r = find_record(&l, d->vm);
 
 		if ((i > 0 && streq(l.ours[i - 1]->vm, d->vm)) || wanted(&l, d->vm) ||
 		    (r && r->state != VM_STATE_DESTROYED))

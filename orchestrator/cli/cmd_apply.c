@@ -958,7 +958,7 @@ static bool port_free(const char *addr, unsigned port, void *ud)
 static int ports_assign(const struct manifest *m, struct store *st, bool local,
 			struct forwards *ret, struct muster_err *err)
 {
-	struct store_forward *rec = NULL;
+	struct recorded_forward *rec = NULL;
 	size_t n_rec = 0;
 	int r;
 

@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "buf.h"
-#include "cidata.h"
 #include "fmt.h"
 #include "identity.h"
 #include "manifest.h"
@@ -253,6 +252,25 @@ static void path_pop(struct ctx *c, size_t mark)
 		c->path.len = mark;
 		c->path.data[mark] = '\0';
 	}
+}
+
+/* ---- the user-data keys muster sets itself -------------------------------- */
+
+const char *const mf_owned_user_data_keys[] = {
+	"hostname", "fqdn", "users", "ssh_keys", "ssh_deletekeys", "ssh_genkeytypes",
+	"ssh_authorized_keys", "phone_home", "write_files", "runcmd", "packages",
+	"ssh_pwauth", "disable_root", "prefer_fqdn_over_hostname", "manage_etc_hosts",
+};
+const size_t mf_owned_user_data_keys_count = ARRAY_SIZE(mf_owned_user_data_keys);
+
+bool mf_user_data_key_is_owned(const char *key, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < mf_owned_user_data_keys_count; i++)
+		if (strlen(mf_owned_user_data_keys[i]) == len && memcmp(mf_owned_user_data_keys[i], key, len) == 0)
+			return true;
+	return false;
 }
 
 /* ---- strings owned by the manifest ----------------------------------------- */
@@ -1587,7 +1605,7 @@ static void read_cloud_init(struct ctx *c, const struct yt_node *ci)
 					path_pop(c, m2);
 					continue;
 				}
-				if (!cidata_key_is_owned(k->str, k->len))
+				if (!mf_user_data_key_is_owned(k->str, k->len))
 					continue;
 				m2 = path_push_node(c, k);
 				if (table_lookup(keys, ARRAY_SIZE(keys), k->str) >= 0)

@@ -17,7 +17,7 @@ struct status_rows {
 	char **owned;			/* strings made here */
 	size_t n_owned;
 	const char **addrs;		/* all VMs' static addresses */
-	struct store_vm *recs;
+	struct recorded_vm *recs;
 	size_t n_recs;
 	struct store_event *ev;		/* each VM's latest event */
 	size_t n_ev;

@@ -31,6 +31,16 @@ const char *mf_domain_type_to_string(enum mf_domain_type t);
 const char *mf_net_type_to_string(enum mf_net_type t);
 const char *mf_bootstrap_to_string(enum mf_bootstrap b);
 const char *mf_format_to_string(enum mf_format f);
+
+/*
+ * The top-level user-data keys muster's seed sets itself (cloud-init/cidata.c):
+ * a group's cloud_init.user_data may not set them.
+ */
+extern const char *const mf_owned_user_data_keys[];
+extern const size_t mf_owned_user_data_keys_count;
+
+/* Whether the len bytes at key are one of mf_owned_user_data_keys. */
+bool mf_user_data_key_is_owned(const char *key, size_t len);
 const char *mf_key_type_to_string(enum mf_key_type t);
 /* The enum value for s, or -1. */
 int mf_domain_type_from_string(const char *s);

@@ -321,14 +321,14 @@ void cmd_hosts_release(struct cmd_hosts *hosts)
 }
 
 /* Every domain on the fleet's hosts, each with the index of its host. */
-static int list_domains(struct cmd_hosts *hosts, struct hv_domain **ret, size_t *ret_n,
+static int list_domains(struct cmd_hosts *hosts, struct listed_domain **ret, size_t *ret_n,
 			struct muster_err *err)
 {
 	size_t i, j, total = 0;
-	struct hv_domain *all = NULL;
+	struct listed_domain *all = NULL;
 
 	for (i = 0; i < hosts->n; i++) {
-		struct hv_domain *v = NULL, *grown;
+		struct listed_domain *v = NULL, *grown;
 		struct hv *hv = NULL;
 		size_t n = 0;
 
@@ -356,13 +356,13 @@ static int list_domains(struct cmd_hosts *hosts, struct hv_domain **ret, size_t 
 
 static int domain_cmp(const void *a, const void *b)
 {
-	return strcmp(((const struct hv_domain *) a)->name, ((const struct hv_domain *) b)->name);
+	return strcmp(((const struct listed_domain *) a)->name, ((const struct listed_domain *) b)->name);
 }
 
 /* bsearch, but an empty array may be NULL (bsearch's may not). */
-static const struct hv_domain *find_domain(const struct hv_domain *doms, size_t n, const char *name)
+static const struct listed_domain *find_domain(const struct listed_domain *doms, size_t n, const char *name)
 {
-	struct hv_domain key = { .name = (char *) name };
+	struct listed_domain key = { .name = (char *) name };
 
 	return n ? bsearch(&key, doms, n, sizeof(*doms), domain_cmp) : NULL;
 }
@@ -373,8 +373,8 @@ static const struct hv_domain *find_domain(const struct hv_domain *doms, size_t 
  * will not guess which one is the VM.
  */
 static int locate(const struct manifest *m, const struct cmd_hosts *hosts,
-		  const struct plan_want *want, struct hv_domain *doms, size_t n_doms,
-		  const struct store_vm *recs, size_t n_recs, size_t **ret, struct muster_err *err)
+		  const struct plan_want *want, struct listed_domain *doms, size_t n_doms,
+		  const struct recorded_vm *recs, size_t n_recs, size_t **ret, struct muster_err *err)
 {
 	_cleanup_free_ ssize_t *cur = NULL;
 	_cleanup_free_ const char **names = NULL;
@@ -397,8 +397,8 @@ static int locate(const struct manifest *m, const struct cmd_hosts *hosts,
 		return err_nomem(err);
 	}
 	for (i = 0; i < m->n_vms; i++) {
-		const struct hv_domain *d = find_domain(doms, n_doms, want[i].domain);
-		const struct store_vm *r = store_vm_find(recs, n_recs, want[i].name);
+		const struct listed_domain *d = find_domain(doms, n_doms, want[i].domain);
+		const struct recorded_vm *r = store_vm_find(recs, n_recs, want[i].name);
 
 		names[i] = want[i].name;
 		cur[i] = d ? (ssize_t) d->host : r ? cmd_hosts_find(hosts, r->host) : -1;
@@ -419,8 +419,8 @@ int cmd_plan_compute(const struct cli *cli, const struct manifest *m, struct sto
 		     struct muster_err *err)
 {
 	struct want_buf want = { 0 };
-	struct store_vm *recs = NULL;
-	struct hv_domain *doms = NULL;
+	struct recorded_vm *recs = NULL;
+	struct listed_domain *doms = NULL;
 	size_t n_recs = 0, n_doms = 0;
 	struct timespec now;
 	int r = -1;
@@ -454,8 +454,8 @@ int cmd_plan_compute(const struct cli *cli, const struct manifest *m, struct sto
 		for (; i < (*ret)->n_items; i++) {
 			struct plan_item *it = &(*ret)->items[i];
 			char dom[IDENTITY_DOMAIN_NAME_MAX + 1];
-			const struct hv_domain *d;
-			const struct store_vm *rec;
+			const struct listed_domain *d;
+			const struct recorded_vm *rec;
 
 			if (identity_domain_name(m->fleet, it->name, dom, sizeof(dom), NULL) == 0 &&
 			    (d = find_domain(doms, n_doms, dom)))

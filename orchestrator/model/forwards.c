@@ -35,17 +35,17 @@ struct rec_key {
 static int rec_cmp(const void *k, const void *e)
 {
 	const struct rec_key *key = k;
-	const struct store_forward *r = e;
+	const struct recorded_forward *r = e;
 	int c = strcmp(key->fleet, r->fleet);
 
 	return c ? c : strcmp(key->vm, r->vm);
 }
 
-unsigned forwards_recorded_port(const struct store_forward *rec, size_t n, const char *fleet,
+unsigned forwards_recorded_port(const struct recorded_forward *rec, size_t n, const char *fleet,
 				const char *vm, size_t nic, const char *service, const char *addr)
 {
 	struct rec_key key = { fleet, vm };
-	const struct store_forward *hit = n ? bsearch(&key, rec, n, sizeof(*rec), rec_cmp) : NULL, *p;
+	const struct recorded_forward *hit = n ? bsearch(&key, rec, n, sizeof(*rec), rec_cmp) : NULL, *p;
 
 	if (!hit)
 		return 0;
@@ -57,7 +57,7 @@ unsigned forwards_recorded_port(const struct store_forward *rec, size_t n, const
 	return 0;
 }
 
-int forwards_assign(const struct manifest *m, const struct store_forward *recorded,
+int forwards_assign(const struct manifest *m, const struct recorded_forward *recorded,
 		    size_t n_recorded, bool (*probe)(const char *addr, unsigned port, void *ud),
 		    void *ud, struct forwards *ret, struct muster_err *err)
 {
@@ -118,7 +118,7 @@ int forwards_assign(const struct manifest *m, const struct store_forward *record
 				}
 				if (chosen) {
 					TAKE(taken, p);
-					f.added[total++] = (struct store_forward) {
+					f.added[total++] = (struct recorded_forward) {
 						.vm = (char *) m->vms[vm].name, .nic = (unsigned) i,
 						.service = (char *) fw->service,
 						.host_addr = (char *) fw->host_addr, .host_port = p,

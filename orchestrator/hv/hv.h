@@ -9,22 +9,9 @@
 #include <stddef.h>
 
 #include "err.h"
+#include "views.h"
 
 struct hv;
-
-/* One domain as the hypervisor reports it. */
-struct hv_domain {
-	char *name;
-	char *uuid;
-	bool active;
-	bool ours;		/* carries muster's metadata; the fields below are set */
-	char *fleet;
-	char *vm;
-	char *group;
-	char *config_hash;
-	char *base_hash;
-	size_t host;		/* set by callers that list several hosts: which one */
-};
 
 /*
  * Whether libvirt URI uri reaches its daemon over a network: a host named
@@ -44,9 +31,9 @@ const char *hv_uri(const struct hv *hv);
  * Every domain, defined or running, with muster's metadata read where there
  * is some: *ret holds *ret_n entries (caller frees with hv_domain_list_free).
  */
-int hv_list_domains(struct hv *hv, struct hv_domain **ret, size_t *ret_n,
+int hv_list_domains(struct hv *hv, struct listed_domain **ret, size_t *ret_n,
 		    struct muster_err *err) WUR;
-void hv_domain_list_free(struct hv_domain *v, size_t n);
+void hv_domain_list_free(struct listed_domain *v, size_t n);
 
 /*
  * The calls below take XML built by domxml.c and return 0 or -1 with err

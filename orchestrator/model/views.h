@@ -1,0 +1,55 @@
+/*
+ * views.h: what the store recorded and what the hypervisors list, as plain
+ * data: the planner's inputs besides the manifest. db/store.c fills the
+ * recorded ones, hv/hv_libvirt.c the listed ones; nothing here does I/O,
+ * so the model reads them without knowing where they came from.
+ */
+#ifndef MUSTER_VIEWS_H
+#define MUSTER_VIEWS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vmstate.h"
+
+/* One VM as recorded. NULL strings and 0 times are "unset". */
+struct recorded_vm {
+	char *name;
+	char *group;
+	enum vm_state state;
+	int attempts;
+	char *last_error;
+	char *config_hash;
+	char *base_hash;
+	char *domain;		/* libvirt domain name */
+	char *uuid;
+	char *host;		/* libvirt URI it was placed on; NULL: not placed */
+	int64_t created_at, ready_at, rebuilt_at, updated_at;
+};
+
+/* One domain as the hypervisor reports it. */
+struct listed_domain {
+	char *name;
+	char *uuid;
+	bool active;
+	bool ours;		/* carries muster's metadata; the fields below are set */
+	char *fleet;
+	char *vm;
+	char *group;
+	char *config_hash;
+	char *base_hash;
+	size_t host;		/* set by callers that list several hosts: which one */
+};
+
+/* A host port muster chose for a user-mode forward (recorded: migration 3). */
+struct recorded_forward {
+	char *fleet;		/* set by store_forward_list; ignored by put_many */
+	char *vm;
+	unsigned nic;		/* the VM's NIC index */
+	char *service;		/* as the manifest writes it: "ssh", "8443" */
+	char *host_addr;
+	unsigned host_port;
+};
+
+#endif
