@@ -17,7 +17,7 @@
 
 #include "afile.h"
 #include "buf.h"
-#include "cmd.h"
+#include "bootstrap.h"
 #include "keystore.h"
 #include "seediso.h"
 #include "statedir.h"
@@ -95,7 +95,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < n; i++)
 		all[i] = i;
 	t0 = now_ms();
-	if (cmd_host_keys(state, st, m, all, n, false, &keys, &err) < 0)
+	if (bootstrap_host_keys(state, st, m, all, n, false, &keys, &err) < 0)
 		die("keys", &err);
 	t_keys = now_ms() - t0;
 

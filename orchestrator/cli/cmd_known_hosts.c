@@ -3,6 +3,7 @@
 
 #include "afile.h"
 #include "buf.h"
+#include "bootstrap.h"
 #include "cmd.h"
 #include "forwards.h"
 #include "keystore.h"
@@ -84,7 +85,7 @@ int cmd_known_hosts(const struct cmd *self, struct cli *cli, int argc, char **ar
 	for (i = 0; i < m->n_vms; i++)
 		all[i] = i;
 	if (cmd_open_state(cli, &state_dir, &st, &err) < 0 ||
-	    cmd_host_keys(state_dir, st, m, all, m->n_vms, 0, &keys, &err) < 0 ||
+	    bootstrap_host_keys(state_dir, st, m, all, m->n_vms, 0, &keys, &err) < 0 ||
 	    store_forward_list(st, m->fleet, &fw, &n_fw, &err) < 0)
 		goto out;
 	(void) buf_printf(&text, "# known_hosts of fleet '%s', written by muster\n", m->fleet);

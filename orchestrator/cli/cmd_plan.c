@@ -3,6 +3,7 @@
 #include "json.h"
 #include "manifest.h"
 #include "plan.h"
+#include "run.h"
 #include "store.h"
 
 static void print_table(const struct plan *p, const char *where, bool show_host)
@@ -46,11 +47,12 @@ int cmd_plan(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	struct muster_err err = { 0 };
 	struct manifest *m = NULL;
 	struct store *st = NULL;
-	struct plan *plan = NULL;
-	struct cmd_hosts hosts = { 0 };
-	struct cmd_orphan *orphans = NULL;
+	const struct plan *plan;
+	const struct hosts *hosts;
+	struct run *run = NULL;
+	struct run_orphan *orphans = NULL;
 	struct json_orphan *jo = NULL;
-	size_t *host_of = NULL, n_orphans = 0, i;
+	size_t n_orphans = 0, i;
 	char *state_dir = NULL;
 	int first, code, rc = EXIT_FAIL;
 
@@ -60,11 +62,20 @@ int cmd_plan(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	code = cmd_load_manifest(argv[first], &m);
 	if (code != EXIT_OK)
 		return code;
-	if (cmd_open_state(cli, &state_dir, &st, &err) < 0 ||
-	    cmd_hosts_init(cli, m, &hosts, &err) < 0 ||
-	    cmd_plan_compute(cli, m, st, &hosts, &plan, &host_of, &err) < 0 ||
-	    cmd_orphans(m, st, &hosts, plan, host_of, &orphans, &n_orphans, &err) < 0)
+	if (cmd_open_state(cli, &state_dir, &st, &err) < 0)
 		goto out;
+	{
+		const struct run_opts ro = {
+			.state_dir = state_dir, .st = st, .connect = cli->connect,
+			.manifest_path = argv[first], .command = "plan",
+		};
+
+		if (run_open(m, &ro, &run, &err) < 0 || run_plan(run, &err) < 0 ||
+		    run_orphans(run, &orphans, &n_orphans, &err) < 0)
+			goto out;
+	}
+	plan = run_get_plan(run);
+	hosts = run_hosts(run);
 	if (cli->json) {
 		jo = calloc(n_orphans + 1, sizeof(*jo));
 		if (!jo) {
@@ -76,7 +87,7 @@ int cmd_plan(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		if (json_write_plan(plan, jo, n_orphans, stdout, &err) < 0)
 			goto out;
 	} else {
-		print_table(plan, hosts.n == 1 ? hosts.h[0].uri : "its hosts", hosts.n > 1);
+		print_table(plan, hosts->n == 1 ? hosts->h[0].uri : "its hosts", hosts->n > 1);
 		if (n_orphans)
 			printf("%zu volume%s in pool '%s' named like the fleet's belong%s to no VM of it "
 			       "(left alone; virsh vol-delete removes one):\n", n_orphans,
@@ -88,11 +99,9 @@ int cmd_plan(const struct cmd *self, struct cli *cli, int argc, char **argv)
 out:
 	if (rc != EXIT_OK)
 		fprintf(stderr, "muster plan: %s: %s\n", argv[first], err.msg);
-	plan_free(plan);
-	cmd_orphans_free(orphans, n_orphans);
+	run_orphans_free(orphans, n_orphans);
 	free(jo);
-	free(host_of);
-	cmd_hosts_release(&hosts);
+	run_close(run);
 	store_free(st);
 	free(state_dir);
 	manifest_free(m);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "afile.h"
+#include "bootstrap.h"
 #include "cmd.h"
 #include "mustache.h"
 #include "seediso.h"
@@ -203,8 +204,7 @@ int cmd_render(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	char *state_dir = NULL;
 	size_t vm, n_files;
 	ssize_t found;
-	char *agent_b64 = NULL;
-	bool agent_gzip = false;
+	struct bootstrap_fleet bf = { 0 };
 	int first, code, rc = EXIT_FAIL;
 
 	first = cmd_parse(cli, self, argc, argv, opts, NULL, render_option, &o, &code);
@@ -272,10 +272,10 @@ int cmd_render(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	}
 	/* the agent goes into a cloud-init VM's user-data as apply and serve put
 	 * it; --no-agent leaves it out (golden files, reading the rest) */
-	if (!o.kickstart && !o.no_agent && cmd_agent_b64(&agent_b64, &agent_gzip, &err) < 0)
+	if (bootstrap_fleet_open(state_dir, m, NULL, o.kickstart || o.no_agent ? 0 : BOOTSTRAP_AGENT,
+				 &bf, &err) < 0)
 		goto out;
-	if (cmd_vm_bootstrap(state_dir, st, m, vm, o.rotate, agent_b64, agent_gzip, &cd, &ks,
-			     &err) < 0) {
+	if (bootstrap_vm(&bf, state_dir, st, vm, o.rotate, &cd, &ks, &err) < 0) {
 		/* the manifest gives the VM a value or template that cannot be used */
 		if (err.code == MUSTER_E_INVALID)
 			rc = EXIT_USAGE;
@@ -317,7 +317,7 @@ out:
 	if (rc != EXIT_OK && err.code != MUSTER_OK)
 		fprintf(stderr, "muster render: %s\n", err.msg);
 	cidata_release(&cd);
-	free(agent_b64);
+	bootstrap_fleet_release(&bf);
 	buf_release(&ks);
 	store_free(st);
 	free(state_dir);

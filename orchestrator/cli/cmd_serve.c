@@ -14,6 +14,7 @@
 #include <time.h>
 
 #define LOG_TAG "serve"
+#include "bootstrap.h"
 #include "buf.h"
 #include "cmd.h"
 #include "httpd.h"
@@ -35,8 +36,7 @@ struct serve {
 	const struct manifest *m;
 	struct store *st;
 	const char *state_dir;
-	char *agent_b64;		/* for NoCloud user-data; NULL: not found at start */
-	bool agent_gzip;
+	struct bootstrap_fleet boot;	/* what every VM's NoCloud files and kickstart share */
 	unsigned char *agent;		/* NULL: not found at start */
 	size_t agent_len;
 	int64_t *phoned_ms;		/* per manifest VM: when its last phone-home was recorded */
@@ -487,7 +487,7 @@ static int ks_get(struct serve *s, size_t k, const struct store_version *v,
 		return -1;
 	free(text);
 	if (stat(c->template_path, &c->template_st) < 0 ||
-	    cmd_vm_bootstrap(s->state_dir, s->st, s->m, k, false, NULL, false, NULL, &ks, err) < 0) {
+	    bootstrap_vm(&s->boot, s->state_dir, s->st, k, false, NULL, &ks, err) < 0) {
 		if (!err->msg[0])
 			err_set_errno(err, MUSTER_E_IO, errno, "cannot stat '%s'", c->template_path);
 		buf_release(&ks);
@@ -553,8 +553,8 @@ static int h_nocloud(struct httpd_req *req, void *userdata)
 	k = vm_by_token(s, req, MF_BOOTSTRAP_CLOUD_INIT, &v, &err);
 	if (k == -1)
 		return httpd_respond_text(req, 404, "not found\n");
-	if (k < 0 || cmd_vm_bootstrap(s->state_dir, s->st, s->m, (size_t) k, false, s->agent_b64,
-				      s->agent_gzip, &cd, NULL, &err) < 0) {
+	if (k < 0 || bootstrap_vm(&s->boot, s->state_dir, s->st, (size_t) k, false, &cd, NULL,
+				  &err) < 0) {
 		cidata_release(&cd);
 		return fail(req, &err);
 	}
@@ -655,7 +655,7 @@ static int h_report(struct httpd_req *req, void *userdata)
 		return fail(req, &err);
 	if (!token_live(t, realtime_ms()))
 		return httpd_respond_text(req, 404, "not found\n");
-	if (cmd_report_key(s->state_dir, s->st, s->m, (size_t) k, want, &err) < 0)
+	if (bootstrap_report_key(s->state_dir, s->st, s->m, (size_t) k, want, &err) < 0)
 		return fail(req, &err);
 	if (!token_report_key_equal(want, httpd_req_arg(req, 1)))
 		return httpd_respond_text(req, 404, "not found\n");
@@ -783,11 +783,13 @@ int cmd_serve(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	if (cmd_open_state(cli, &state_dir, &s.st, &err) < 0)
 		goto out;
 	s.state_dir = state_dir;
-	if (cmd_agent_raw(&s.agent, &s.agent_len, &err) < 0 ||
-	    cmd_agent_b64(&s.agent_b64, &s.agent_gzip, &err) < 0) {
+	if (bootstrap_agent_raw(&s.agent, &s.agent_len, &err) < 0) {
 		log_warn("%s: GET /agent answers 404, NoCloud user-data goes without it", err.msg);
 		err_clear(&err);
 	}
+	if (bootstrap_fleet_open(state_dir, m, NULL, s.agent ? BOOTSTRAP_AGENT : 0, &s.boot,
+				 &err) < 0)
+		goto out;
 	if (!loopback)
 		log_warn("listening on '%s', not a loopback address: whoever reaches it can read "
 			 "the fleet's status and post phone-home events", listen_addr);
@@ -824,7 +826,7 @@ out:
 	if (rc != EXIT_OK)
 		fprintf(stderr, "muster serve: %s\n", err.msg);
 	free(s.agent);
-	free(s.agent_b64);
+	bootstrap_fleet_release(&s.boot);
 	free(s.phoned_ms);
 	vm_cache_free(s.vc, m ? m->n_vms : 0);
 	store_free(s.st);

@@ -1,4 +1,5 @@
 /* cmd_validate.c: `muster validate FILE...` (plays the role of `vmd -n`). */
+#include "bootstrap.h"
 #include "cmd.h"
 #include "manifest.h"
 
@@ -18,7 +19,7 @@ int cmd_validate(const struct cmd *self, struct cli *cli, int argc, char **argv)
 			continue;
 		}
 		/* what only rendering finds: a value that cannot be made safe where it lands */
-		if (cmd_kickstart_check(m, &err) < 0) {
+		if (bootstrap_kickstart_check(m, &err) < 0) {
 			fprintf(stderr, "%s: %s\n", argv[i], err.msg);
 			rc = EXIT_USAGE;
 			manifest_free(m);

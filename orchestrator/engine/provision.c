@@ -10,37 +10,11 @@
 #include "identity.h"
 #include "installer.h"
 #include "keystore.h"
-#include "kickstart.h"
 #include "log.h"
+#include "mustache.h"
 #include "provision.h"
 #include "tokens.h"
 #include "seediso.h"
-#include "vmseed.h"
-
-/* The names of one VM's objects. */
-struct vm_names {
-	char domain[IDENTITY_DOMAIN_NAME_MAX + 1];
-	char disk[IDENTITY_DOMAIN_NAME_MAX + 16];
-	char seed[IDENTITY_DOMAIN_NAME_MAX + 16];
-	char uuid[IDENTITY_UUID_STRLEN];
-	char config[VMSPEC_HASH_LEN];
-	char base[VMSPEC_HASH_LEN];
-};
-
-static int vm_names(const struct manifest *m, size_t vm, struct vm_names *n,
-		    struct muster_err *err)
-{
-	const char *name = m->vms[vm].name;
-
-	if (identity_domain_name(m->fleet, name, n->domain, sizeof(n->domain), err) < 0 ||
-	    identity_volume_name(m->fleet, name, n->disk, sizeof(n->disk), err) < 0 ||
-	    identity_seed_volume_name(m->fleet, name, n->seed, sizeof(n->seed), err) < 0 ||
-	    vmspec_hashes(m, vm, n->config, n->base, err) < 0)
-		return -1;
-	if (identity_vm_uuid(m->fleet, name, n->uuid) < 0)
-		return err_nomem(err);
-	return 0;
-}
 
 /*
  * Fault injection for the crash tests (tests/apply/run): with
@@ -205,14 +179,14 @@ static int record(const struct provision_fleet *f, struct provision_worker *w, s
 
 /* Clone VM vm's disk; ahead: the intent of what follows, recorded with the clone's. */
 static int clone_disk(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
-		      const struct vm_names *n, const char *ahead, struct muster_err *err)
+		      const struct vmrec *n, const char *ahead, struct muster_err *err)
 {
 	const struct mf_group *g = manifest_vm_group(f->m, &f->m->vms[vm]);
 	/* a kickstart VM's installer gets a blank disk */
 	bool backed = g->has_image && g->bootstrap != MF_BOOTSTRAP_KICKSTART;
 	struct domxml_volume v = {
 		.name = n->disk, .capacity = g->disk, .format = "qcow2",
-		.backing_path = backed ? f->image_paths[f->host_of[vm]][g->image] : NULL,
+		.backing_path = backed ? f->image_paths[f->recs->v[vm].host][g->image] : NULL,
 		.backing_format = backed ? f->image_formats[g->image] : NULL,
 	};
 	char *xml;
@@ -252,62 +226,23 @@ struct seed_work {
 	const char *what;		/* in the seed's events: its instance-id, or "kickstart" */
 };
 
-/* The kickstart of VM vm, into sw->ks, as muster render --kickstart gives it. */
-static int seed_kickstart(const struct provision_fleet *f, size_t vm, struct seed_work *sw,
-			  struct muster_err *err)
-{
-	const struct manifest *m = f->m;
-	const struct mf_group *g = manifest_vm_group(m, &m->vms[vm]);
-	const struct keypair *keys = &f->keys[vm * m->n_host_key_types];
-	char report_key[TOKEN_REPORT_KEY_LEN + 1], *path = NULL, *text = NULL;
-	size_t len = 0;
-	int r;
-
-	if (kickstart_template_read(m, vm, &path, &text, &len, err) < 0)
-		return -1;
-	r = token_report_key(keys[0].private_key, m->fleet, m->vms[vm].name, report_key, err);
-	if (r == 0) {
-		struct kickstart_input in = {
-			.m = m, .vm = vm, .macs = f->macs, .host_keys = keys,
-			.authorized_keys = f->authorized_keys,
-			.n_authorized_keys = f->n_authorized_keys,
-			.template_name = g->kickstart.template_path,
-			.template_text = text, .template_len = len, .report_key = report_key,
-		};
-
-		r = kickstart_render(&in, &sw->ks, err);
-	}
-	explicit_bzero(report_key, sizeof(report_key));
-	free(path);
-	free(text);
-	return r;
-}
-
 /* Render the seed's files and start writing its image (nothing is made on the host). */
 static int seed_begin(const struct provision_fleet *f, size_t vm, struct seed_work *sw,
 		      struct muster_err *err)
 {
 	const struct mf_group *g = manifest_vm_group(f->m, &f->m->vms[vm]);
-	struct vmseed_input in = {
-		.m = f->m, .vm = vm, .macs = f->macs,
-		.host_keys = &f->keys[vm * f->m->n_host_key_types],
-		.authorized_keys = f->authorized_keys, .n_authorized_keys = f->n_authorized_keys,
-		.agent_b64 = f->agent_b64, .agent_gzip = f->agent_gzip,
-		.key_files = true,
-	};
+	const struct keypair *keys = &f->keys[vm * f->m->n_host_key_types];
 	struct seediso_file files[ARRAY_SIZE(sw->cd.key_files)];
 	size_t nf = 0, i;
 
 	buf_init(&sw->ks, MU_MAX_OUTPUT);
+	if (bootstrap_render(f->boot, vm, keys, true, &sw->cd, &sw->ks, err) < 0)
+		return -1;
 	if (g->bootstrap == MF_BOOTSTRAP_KICKSTART) {
-		if (seed_kickstart(f, vm, sw, err) < 0)
-			return -1;
 		sw->what = "kickstart";
 		files[nf++] = (struct seediso_file) { INSTALLER_KS_FILE, buf_str(&sw->ks), sw->ks.len };
 		return seediso_start(INSTALLER_KS_LABEL, files, nf, &sw->job, &sw->iso_len, err);
 	}
-	if (vmseed_render(&in, &sw->cd, err) < 0)
-		return -1;
 	sw->what = sw->cd.instance_id;
 	if (g->seed_http) {
 		for (i = 0; i < sw->cd.n_key_files; i++)
@@ -339,7 +274,7 @@ static void seed_end(struct seed_work *sw)
  * already is deleted first (its size may not be the new image's).
  */
 static int make_seed(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
-		     const struct vm_names *n, struct seed_work *sw, const char *seed_intent,
+		     const struct vmrec *n, struct seed_work *sw, const char *seed_intent,
 		     bool replace, struct muster_err *err)
 {
 	struct domxml_volume v = { .name = n->seed, .format = "raw", .capacity = sw->iso_len };
@@ -407,7 +342,7 @@ static int nocloud_serial(const struct provision_fleet *f, struct provision_work
  * installer's closing reboot ends that boot.
  */
 static int domain_xml(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
-		      const struct vm_names *n, const char *install_cmdline, char **ret,
+		      const struct vmrec *n, const char *install_cmdline, char **ret,
 		      struct muster_err *err)
 {
 	const struct manifest *m = f->m;
@@ -415,7 +350,7 @@ static int domain_xml(const struct provision_fleet *f, struct provision_worker *
 	const struct mf_group *g = manifest_vm_group(m, v);
 	struct domxml_meta meta = {
 		.fleet = (char *) m->fleet, .vm = (char *) v->name, .group = (char *) g->name,
-		.config_hash = (char *) n->config, .base_hash = (char *) n->base,
+		.config_hash = (char *) n->config_hash, .base_hash = (char *) n->base_hash,
 	};
 	struct domxml_nic *nics = calloc(g->n_nics + 1, sizeof(*nics));
 	struct domxml_forward *fwd = NULL;
@@ -433,7 +368,7 @@ static int domain_xml(const struct provision_fleet *f, struct provision_worker *
 	for (i = 0, n_fwd = 0; i < g->n_nics; i++) {
 		const struct mf_network *net = &m->networks[g->nics[i].network];
 
-		nics[i].mac = vmspec_mac(f->macs, vm, i);
+		nics[i].mac = vmrec_mac(f->recs, vm, i);
 		switch (net->type) {
 		case MF_NET_NAT:
 		case MF_NET_ISOLATED:
@@ -501,8 +436,8 @@ static int domain_xml(const struct provision_fleet *f, struct provision_worker *
 		if (g->bootstrap == MF_BOOTSTRAP_KICKSTART)
 			d.kernel = d.initrd = d.cmdline = NULL;
 		if (install_cmdline) {
-			d.kernel = f->installer_kernel[f->host_of[vm]][v->group];
-			d.initrd = f->installer_initrd[f->host_of[vm]][v->group];
+			d.kernel = f->installer_kernel[f->recs->v[vm].host][v->group];
+			d.initrd = f->installer_initrd[f->recs->v[vm].host][v->group];
 			d.cmdline = install_cmdline;
 			d.destroy_on_reboot = true;
 		}
@@ -538,18 +473,18 @@ out:
 }
 
 /* What VM n was defined as, recorded with its next event. */
-static void pending_spec(struct provision_worker *w, const struct vm_names *n, bool rebuilt)
+static void pending_spec(struct provision_worker *w, const struct vmrec *n, bool rebuilt)
 {
 	w->pending.has_spec = true;
 	w->pending.spec = (struct store_vm_spec) {
-		.domain = n->domain, .uuid = n->uuid, .config_hash = n->config,
-		.base_hash = n->base, .rebuilt = rebuilt,
+		.domain = n->domain, .uuid = n->uuid, .config_hash = n->config_hash,
+		.base_hash = n->base_hash, .rebuilt = rebuilt,
 	};
 }
 
 /* Define VM vm's domain; ahead: the intent of what follows, recorded with the define's. */
 static int define(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
-		  const struct vm_names *n, bool rebuilt, const char *ahead, struct muster_err *err)
+		  const struct vmrec *n, bool rebuilt, const char *ahead, struct muster_err *err)
 {
 	const struct manifest *m = f->m;
 	const struct mf_vm *v = &m->vms[vm];
@@ -587,7 +522,7 @@ static int needs_install(const struct provision_fleet *f, struct provision_worke
 
 /* A kickstart VM's seed (its OEMDRV volume) written again, for an installer booted again. */
 static int reseed(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
-		  const struct vm_names *n, struct muster_err *err)
+		  const struct vmrec *n, struct muster_err *err)
 {
 	struct seed_work sw = { 0 };
 	char seed_intent[512];
@@ -613,7 +548,7 @@ static int reseed(const struct provision_fleet *f, struct provision_worker *w, s
  * during the install) is left to finish, with its token.
  */
 static int boot_installer(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
-			  const struct vm_names *n, bool seeded, struct muster_err *err)
+			  const struct vmrec *n, bool seeded, struct muster_err *err)
 {
 	const struct manifest *m = f->m;
 	const struct mf_group *g = manifest_vm_group(m, &m->vms[vm]);
@@ -655,7 +590,7 @@ out:
  * readiness wait asks again.
  */
 static void agent_path(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
-		       const struct vm_names *n)
+		       const struct vmrec *n)
 {
 	struct muster_err e = { 0 };
 	char *xml = NULL, *path = NULL;
@@ -675,14 +610,14 @@ static void agent_path(const struct provision_fleet *f, struct provision_worker 
 }
 
 /* The intent of starting a domain (not an installer), into buf. */
-static void start_intent(const struct vm_names *n, char *buf, size_t len)
+static void start_intent(const struct vmrec *n, char *buf, size_t len)
 {
 	(void) snprintf(buf, len, "intent: start '%s'", n->domain);
 }
 
 /* Start VM vm's domain (not an installer). */
 static int start(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
-		 const struct vm_names *n, struct muster_err *err)
+		 const struct vmrec *n, struct muster_err *err)
 {
 	char what[512];
 
@@ -700,7 +635,7 @@ static int start(const struct provision_fleet *f, struct provision_worker *w, si
  * installer's is written again before it boots).
  */
 static int define_start(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
-			const struct vm_names *n, bool rebuilt, bool seeded, struct muster_err *err)
+			const struct vmrec *n, bool rebuilt, bool seeded, struct muster_err *err)
 {
 	char what[512];
 	bool install;
@@ -717,7 +652,7 @@ static int define_start(const struct provision_fleet *f, struct provision_worker
 
 /* Undo a VM's disk, seed and domain, for a rebuild. */
 static int teardown(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
-		    const struct vm_names *n, struct muster_err *err)
+		    const struct vmrec *n, struct muster_err *err)
 {
 	if (record(f, w, vm, VM_STATE_REBUILDING, err, "intent: remove domain '%s', '%s', '%s'",
 		   n->domain, n->disk, n->seed) < 0 ||
@@ -734,18 +669,16 @@ int provision_vm(const struct provision_fleet *f, struct provision_worker *w, si
 	const struct manifest *m = f->m;
 	const char *name = m->vms[vm].name;
 	const struct mf_group *g = manifest_vm_group(m, &m->vms[vm]);
-	struct vm_names n;
+	const struct vmrec *n = &f->recs->v[vm];
 	int r = -1;
 
 	/* the VM's row, recorded with its first event */
 	w->pending = (struct provision_pending) {
 		.group = g->name, .vm_id = f->vm_ids ? f->vm_ids[vm] : 0,
 	};
-	if (vm_names(m, vm, &n, err) < 0)
-		goto fail;
 	switch (action) {
 	case PLAN_REBUILD:
-		if (teardown(f, w, vm, &n, err) < 0)
+		if (teardown(f, w, vm, n, err) < 0)
 			goto fail;
 		/* fall through */
 	case PLAN_CREATE: {
@@ -758,16 +691,16 @@ int provision_vm(const struct provision_fleet *f, struct provision_worker *w, si
 		made = seed_begin(f, vm, &sw, err) == 0;
 		if (made)
 			(void) snprintf(seed_intent, sizeof(seed_intent), "intent: seed '%s' (%s)",
-					n.seed, sw.what);
-		made = made && clone_disk(f, w, vm, &n, seed_intent, err) == 0 &&
-		       make_seed(f, w, vm, &n, &sw, seed_intent, false, err) == 0;
+					n->seed, sw.what);
+		made = made && clone_disk(f, w, vm, n, seed_intent, err) == 0 &&
+		       make_seed(f, w, vm, n, &sw, seed_intent, false, err) == 0;
 		seed_end(&sw);
-		if (!made || define_start(f, w, vm, &n, action == PLAN_REBUILD, true, err) < 0)
+		if (!made || define_start(f, w, vm, n, action == PLAN_REBUILD, true, err) < 0)
 			goto fail;
 		break;
 	}
 	case PLAN_UPDATE:
-		if (define_start(f, w, vm, &n, false, false, err) < 0)
+		if (define_start(f, w, vm, n, false, false, err) < 0)
 			goto fail;
 		break;
 	case PLAN_KEEP: {
@@ -775,12 +708,12 @@ int provision_vm(const struct provision_fleet *f, struct provision_worker *w, si
 
 		/* an installer that has not reported is booted again if it stopped */
 		if (needs_install(f, w, vm, &install, err) < 0 ||
-		    (install && boot_installer(f, w, vm, &n, false, err) < 0))
+		    (install && boot_installer(f, w, vm, n, false, err) < 0))
 			goto fail;
 		/* adopt what runs as wanted: record its spec and its state */
-		if (!install && hv_domain_start(w->hv, n.domain, err) < 0)
+		if (!install && hv_domain_start(w->hv, n->domain, err) < 0)
 			goto fail;
-		pending_spec(w, &n, false);
+		pending_spec(w, n, false);
 		if (!install)
 			result(w, VM_STATE_STARTED, "found running as wanted");
 		break;

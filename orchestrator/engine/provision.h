@@ -14,30 +14,27 @@
 
 #include <stdatomic.h>
 
+#include "bootstrap.h"
 #include "hv.h"
 #include "keys.h"
 #include "manifest.h"
 #include "plan.h"
 #include "store.h"
-#include "vmspec.h"
+#include "vmrec.h"
 
 /* What every worker shares, read-only during the run. */
 struct provision_fleet {
 	const struct manifest *m;
-	const struct vmspec_macs *macs;
+	const struct vmrecs *recs;		/* every VM: names, UUID, MACs, hashes, host */
+	const struct bootstrap_fleet *boot;	/* what every VM's seed shares */
 	const struct keypair *keys;		/* m->n_host_key_types per VM, by VM index */
 	const enum keys_type *key_types;	/* the keys' types: m->host_key_types, in keys.h's terms */
 	const int64_t *vm_ids;			/* per VM: its row in the store; NULL: none yet */
-	const char *const *authorized_keys;
-	size_t n_authorized_keys;
-	const size_t *host_of;			/* per VM: its host's index */
 	const char *const *const *image_paths;	/* per host, per image: the base volume's path */
 	const char *const *image_formats;
 	/* per host, per group: the installer's kernel and initrd volumes (kickstart groups), or NULL */
 	const char *const *const *installer_kernel;
 	const char *const *const *installer_initrd;
-	const char *agent_b64;			/* the guest agent, base64 (cidata_base64) */
-	bool agent_gzip;			/* of the gzip'd agent */
 	const unsigned *ports;			/* [vm * port_stride + j]: forwards.h; NULL: fixed only */
 	size_t port_stride;
 	const char *console_dir;		/* serial console logs go here, or NULL */

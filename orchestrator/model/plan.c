@@ -179,14 +179,14 @@ static bool wanted(const struct lookup *l, const char *name)
 
 static bool hash_differs(const char *have, const char *want)
 {
-	return !have || !want || !streq(have, want);
+	return !have || !want || !*want || !streq(have, want);
 }
 
 static int plan_wanted_action(const struct lookup *l, struct plan *p,
-			      const struct plan_want *w, const struct recorded_vm *rec);
+			      const struct vmrec *w, const struct recorded_vm *rec);
 
 /* The action for a wanted VM, with what the store recorded of it. */
-static int plan_wanted(const struct lookup *l, struct plan *p, const struct plan_want *w)
+static int plan_wanted(const struct lookup *l, struct plan *p, const struct vmrec *w)
 {
 	const struct recorded_vm *rec = find_record(l, w->name);
 
@@ -197,7 +197,7 @@ static int plan_wanted(const struct lookup *l, struct plan *p, const struct plan
 }
 
 static int plan_wanted_action(const struct lookup *l, struct plan *p,
-			      const struct plan_want *w, const struct recorded_vm *rec)
+			      const struct vmrec *w, const struct recorded_vm *rec)
 {
 	const struct plan_input *in = l->in;
 	const struct listed_domain *dom = find_ours(l, w->name);

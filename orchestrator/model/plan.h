@@ -12,6 +12,7 @@
 
 #include "err.h"
 #include "views.h"
+#include "vmrec.h"
 
 enum plan_action {
 	PLAN_CREATE,	/* nothing on the hypervisor yet (or resume a creation) */
@@ -26,18 +27,9 @@ enum plan_action {
 const char *plan_action_to_string(enum plan_action a);
 int plan_action_from_string(const char *s);
 
-/* One VM the manifest wants. */
-struct plan_want {
-	const char *name;
-	const char *group;
-	const char *domain;	/* libvirt domain name: <fleet>-<vm> */
-	const char *config_hash;
-	const char *base_hash;
-};
-
 struct plan_input {
 	const char *fleet;
-	const struct plan_want *want;	/* in manifest order */
+	const struct vmrec *want;	/* what the manifest wants, in manifest order */
 	size_t n_want;
 	const struct recorded_vm *recorded;	/* the store's VMs of this fleet */
 	size_t n_recorded;

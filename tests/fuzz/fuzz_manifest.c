@@ -8,7 +8,7 @@
 #include <stdlib.h>
 
 #include "buf.h"
-#include "cmd.h"
+#include "bootstrap.h"
 #include "manifest.h"
 #include "vmseed.h"
 #include "vmspec.h"
@@ -58,7 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		vmspec_macs_release(&macs);
 	}
 	if (m->n_vms <= VMS_RENDERED)
-		(void) cmd_kickstart_check(m, &err);
+		(void) bootstrap_kickstart_check(m, &err);
 	manifest_free(m);
 	return 0;
 }

@@ -395,7 +395,7 @@ static void run_case(void **state)
 	const struct t_case *c = *state;
 	size_t n_want = count_want(c), n_rec = count_rec(c), n_dom = count_dom(c);
 	size_t n_exp = count_expect(c), i, want_count[PLAN_ACTION_MAX] = { 0 };
-	struct plan_want want[MAXN];
+	struct vmrec want[MAXN];
 	struct recorded_vm *rec = calloc(MAXN, sizeof(*rec));
 	struct listed_domain *dom = calloc(MAXN, sizeof(*dom));
 	struct muster_err err = { 0 };
@@ -408,9 +408,11 @@ static void run_case(void **state)
 	for (i = 0; i < n_want; i++) {
 		want[i].name = c->want[i].name;
 		want[i].group = c->want[i].group;
-		want[i].domain = c->want[i].domain;
-		want[i].config_hash = c->want[i].config;
-		want[i].base_hash = c->want[i].base;
+		(void) snprintf(want[i].domain, sizeof(want[i].domain), "%s", c->want[i].domain);
+		(void) snprintf(want[i].config_hash, sizeof(want[i].config_hash), "%s",
+				c->want[i].config ? c->want[i].config : "");
+		(void) snprintf(want[i].base_hash, sizeof(want[i].base_hash), "%s",
+				c->want[i].base ? c->want[i].base : "");
 	}
 	for (i = 0; i < n_rec; i++) {
 		rec[i].name = dup_or_null(c->rec[i].name);

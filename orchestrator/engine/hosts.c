@@ -1,0 +1,71 @@
+/* hosts.c: the fleet's hypervisors and their connections (hosts.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "hosts.h"
+#include "common.h"
+
+int hosts_init(const char *connect, const struct manifest *m, struct hosts *ret,
+	       struct muster_err *err)
+{
+	const char *single = connect ? connect : m->hypervisor;
+	size_t i, n = single ? 1 : m->n_hosts;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->h = calloc(n + 1, sizeof(*ret->h));
+	ret->hv = calloc(n + 1, sizeof(*ret->hv));
+	if (!ret->h || !ret->hv) {
+		hosts_release(ret);
+		return err_nomem(err);
+	}
+	ret->n = n;
+	for (i = 0; i < n; i++) {
+		ret->h[i].uri = single ? single : m->hosts[i].uri;
+		ret->h[i].max_vms = single ? 0 : m->hosts[i].max_vms;
+	}
+	return 0;
+}
+
+int hosts_hv(struct hosts *hosts, size_t i, struct hv **ret, struct muster_err *err)
+{
+	if (!hosts->hv[i] && hv_open(hosts->h[i].uri, &hosts->hv[i], err) < 0) {
+		hosts->hv[i] = NULL;
+		return -1;
+	}
+	*ret = hosts->hv[i];
+	return 0;
+}
+
+ssize_t hosts_find(const struct hosts *hosts, const char *uri)
+{
+	size_t i;
+
+	for (i = 0; uri && i < hosts->n; i++)
+		if (streq(hosts->h[i].uri, uri))
+			return (ssize_t) i;
+	return -1;
+}
+
+void hosts_release(struct hosts *hosts)
+{
+	size_t i;
+
+	for (i = 0; hosts->hv && i < hosts->n; i++)
+		hv_free(hosts->hv[i]);
+	free(hosts->hv);
+	free(hosts->h);
+	memset(hosts, 0, sizeof(*hosts));
+}
+
+bool hosts_all_local(const struct hosts *hosts)
+{
+	size_t i;
+
+	for (i = 0; i < hosts->n; i++) {
+		const char *p = strstr(hosts->h[i].uri, "://");
+
+		if (!p || p[3] != '/')
+			return false;
+	}
+	return true;
+}

@@ -1,0 +1,285 @@
+/*
+ * readiness.c: the batch gate (run_priv.h: readiness_wait): each VM of a
+ * batch is ready when its agent reports ready with the host keys muster
+ * made for it, over the VM's own channel (channel.h): a guest is known by
+ * the channel it speaks on, never by what it says.
+ */
+#include <stdarg.h>
+#include <time.h>
+
+#define LOG_TAG "readiness"
+#include "channel.h"
+#include "domxml.h"
+#include "log.h"
+#include "run_priv.h"
+#include "common.h"
+
+struct ready_wait {
+	struct run *run;
+	const size_t *items;		/* the batch's items that were started */
+	bool *done;			/* per item: ready, failed or not waited for */
+	bool *booted;
+	bool *installing;		/* per item: its installer runs (kickstart) */
+	size_t remaining;
+	void (*failed)(void *exec, size_t i, const char *why);
+	void *exec;
+	struct channel *ch;
+};
+
+static double seconds_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double) (t.tv_sec - t0->tv_sec) + (double) (t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static void ready_fail(struct ready_wait *rw, size_t k, const char *fmt, ...) PRINTF_LIKE(3, 4);
+
+static void ready_fail(struct ready_wait *rw, size_t k, const char *fmt, ...)
+{
+	struct run *run = rw->run;
+	size_t vm = run->vm[rw->items[k]];
+	struct provision_worker w = { .hv = run->hosts.hv[run->recs.v[vm].host], .st = run->o.st };
+	struct muster_err why = { 0 };
+	char detail[sizeof(why.msg)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void) vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	/* through err_set, as every message: what a guest said is shown (show.h) */
+	(void) err_set(&why, MUSTER_E_HV, "VM '%s': %s", run->fleet.m->vms[vm].name, detail);
+	provision_failed(&run->fleet, &w, vm, &why);
+	rw->failed(rw->exec, rw->items[k], why.msg);
+	rw->done[k] = true;
+	rw->remaining--;
+}
+
+/* Every pregenerated host key's fingerprint is among what the guest reports. */
+static bool keys_match(const struct run *run, size_t vm, const struct channel_msg *msg)
+{
+	size_t t, j, nt = run->fleet.m->n_host_key_types;
+
+	for (t = 0; t < nt; t++) {
+		const char *want = run->fleet.keys[vm * nt + t].fingerprint;
+		bool seen = false;
+
+		for (j = 0; j < msg->n_hostkeys && !seen; j++)
+			seen = streq(msg->hostkeys[j], want);
+		if (!seen)
+			return false;
+	}
+	return nt > 0;
+}
+
+/* A message from the agent of the batch's item k (the VM its socket belongs to). */
+static void on_agent(void *userdata, size_t k, const struct channel_msg *msg)
+{
+	struct ready_wait *rw = userdata;
+	struct run *run = rw->run;
+	const struct manifest *m = run->fleet.m;
+	size_t vm = run->vm[rw->items[k]];
+	struct muster_err err = { 0 };
+
+	if (rw->done[k])
+		return;
+	switch (msg->kind) {
+	case CHANNEL_HELLO:
+	case CHANNEL_PHASE:
+	case CHANNEL_HEARTBEAT:
+		if (!rw->booted[k] &&
+		    store_vm_transition(run->o.st, m->fleet, m->vms[vm].name, VM_STATE_BOOTED,
+					msg->kind == CHANNEL_PHASE && msg->n_addrs ? msg->addrs[0] :
+					"agent connected", run->fleet.run_id, &err) == 0) {
+			rw->booted[k] = true;
+			run_tell_state(run, rw->items[k], VM_STATE_BOOTED);
+		}
+		break;
+	case CHANNEL_READY:
+		if (!keys_match(run, vm, msg)) {
+			ready_fail(rw, k, "its SSH host keys are not the ones muster made for it: "
+				   "the seed was not applied, or something else answered");
+			break;
+		}
+		if (store_vm_transition(run->o.st, m->fleet, m->vms[vm].name, VM_STATE_READY,
+					"ready: host keys verified", run->fleet.run_id, &err) < 0) {
+			ready_fail(rw, k, "%s", err.msg);
+			break;
+		}
+		rw->done[k] = true;
+		rw->remaining--;
+		run_tell_state(run, rw->items[k], VM_STATE_READY);
+		break;
+	case CHANNEL_ERROR:
+		ready_fail(rw, k, "%s failed: %s", msg->phase ? msg->phase : "bootstrap",
+			   msg->detail ? msg->detail : "no detail");
+		break;
+	case CHANNEL_KIND_MAX:
+		break;
+	}
+	if (rw->done[k])
+		channel_remove(rw->ch, k);
+	if (rw->remaining == 0)
+		channel_stop(rw->ch);
+}
+
+/* Listen to item k's agent: 0, or 1 when its domain has no channel (done), or -1 with err. */
+static int listen_agent(struct ready_wait *rw, size_t k, struct muster_err *err)
+{
+	struct run *run = rw->run;
+	size_t vm = run->vm[rw->items[k]];
+	const char *dom = run->recs.v[vm].domain;
+	char *xml = NULL, *path = NULL;
+	struct hv *hv = NULL;
+	int r = -1;
+
+	/* read by the worker that started it (provision.h), once */
+	path = steal_pointer(&run->fleet.agent_paths[vm]);
+	if (path) {
+		r = *path ? channel_add(rw->ch, k, path, err) : 1;
+		free(path);
+		return r;
+	}
+	if (hosts_hv(&run->hosts, run->recs.v[vm].host, &hv, err) < 0 ||
+	    hv_domain_xml(hv, dom, &xml, err) < 0)
+		goto out;
+	if (domxml_channel_path(xml, DOMXML_AGENT_CHANNEL, &path, err) < 0) {
+		r = 1;
+		goto out;
+	}
+	r = channel_add(rw->ch, k, path, err);
+out:
+	free(xml);
+	free(path);
+	return r;
+}
+
+/*
+ * Item k's installer: still running, or stopped. Stopped after its report
+ * (POST /phone-home, recorded by muster serve), the VM boots its disk and
+ * its agent is listened to; stopped without one, the VM failed.
+ */
+static void install_poll(struct ready_wait *rw, size_t k)
+{
+	struct run *run = rw->run;
+	const struct manifest *m = run->fleet.m;
+	size_t vm = run->vm[rw->items[k]];
+	const char *name = m->vms[vm].name;
+	const char *dom = run->recs.v[vm].domain;
+	struct muster_err err = { 0 };
+	struct hv *hv = NULL;
+	int64_t at = 0;
+	int active, r;
+
+	if (hosts_hv(&run->hosts, run->recs.v[vm].host, &hv, &err) < 0 ||
+	    (active = hv_domain_active(hv, dom, &err)) < 0) {
+		ready_fail(rw, k, "%s", err.msg);
+		return;
+	}
+	if (active)
+		return;
+	rw->installing[k] = false;
+	if (store_vm_installed_at(run->o.st, m->fleet, name, &at, &err) < 0) {
+		ready_fail(rw, k, "%s", err.msg);
+		return;
+	}
+	if (!at) {
+		ready_fail(rw, k, "its installer stopped without reporting the install done "
+			   "(its serial console shows why)");
+		return;
+	}
+	if (store_vm_note(run->o.st, m->fleet, name, "intent: start the installed system",
+			  run->fleet.run_id, &err) < 0 ||
+	    hv_domain_start(hv, dom, &err) < 0 ||
+	    store_vm_transition(run->o.st, m->fleet, name, VM_STATE_STARTED,
+				"installed: running its own disk", run->fleet.run_id, &err) < 0) {
+		ready_fail(rw, k, "%s", err.msg);
+		return;
+	}
+	run_tell_state(run, rw->items[k], VM_STATE_STARTED);
+	r = listen_agent(rw, k, &err);
+	if (r < 0) {
+		ready_fail(rw, k, "%s", err.msg);
+	} else if (r > 0) {
+		rw->done[k] = true;	/* no channel: done when it runs */
+		rw->remaining--;
+	}
+}
+
+/*
+ * The executor's ready hook: listen on the batch's agent channels until each
+ * VM reports ready with the host keys muster made for it, or ready_timeout.
+ * A domain whose driver gives it no channel socket (libvirt's test driver)
+ * is done when it runs. A kickstart VM's installer is watched until it
+ * stops (install_poll); the VM then boots its disk.
+ */
+void readiness_wait(void *shared, const size_t *items, size_t n,
+		       void (*failed)(void *exec, size_t i, const char *why), void *exec)
+{
+	struct run *run = shared;
+	const struct manifest *m = run->fleet.m;
+	struct ready_wait rw = { .run = run, .items = items, .failed = failed, .exec = exec };
+	struct muster_err err = { 0 };
+	struct timespec start;
+	size_t k;
+
+	rw.done = calloc(n + 1, sizeof(*rw.done));
+	rw.booted = calloc(n + 1, sizeof(*rw.booted));
+	rw.installing = calloc(n + 1, sizeof(*rw.installing));
+	if (!rw.done || !rw.booted || !rw.installing || channel_new(on_agent, &rw, &rw.ch, &err) < 0) {
+		log_warn("cannot wait for the agents: %s", err.msg[0] ? err.msg : "out of memory");
+		goto out;
+	}
+	for (k = 0; k < n; k++) {
+		size_t vm = run->vm[items[k]];
+		const struct mf_group *g = manifest_vm_group(m, &m->vms[vm]);
+		int64_t installed = 1;
+
+		rw.done[k] = true;
+		if (g->bootstrap == MF_BOOTSTRAP_KICKSTART &&
+		    store_vm_installed_at(run->o.st, m->fleet, m->vms[vm].name, &installed, &err) < 0) {
+			rw.done[k] = false;
+			rw.remaining++;
+			ready_fail(&rw, k, "%s", err.msg);
+			continue;
+		}
+		if (!installed) {
+			rw.installing[k] = true;
+		} else if ((run->action[items[k]] == PLAN_KEEP && !run->resume[items[k]]) ||
+			   listen_agent(&rw, k, &err) != 0) {
+			log_debug("VM '%s': not waiting for its agent: %s", m->vms[vm].name,
+				  err.msg[0] ? err.msg : "no channel");
+			continue;
+		}
+		rw.done[k] = false;
+		rw.remaining++;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (rw.remaining > 0) {
+		double left = (double) run->policy.ready_timeout_s - seconds_since(&start);
+
+		if (left <= 0)
+			break;
+		if (channel_run(rw.ch, left > 1 ? 1000 : (int) (left * 1000) + 1, &err) < 0) {
+			log_warn("listening to the agents: %s", err.msg);
+			break;
+		}
+		for (k = 0; k < n; k++)
+			if (rw.installing[k] && !rw.done[k])
+				install_poll(&rw, k);
+		if (run->cb->tick)
+			run->cb->tick(run->cb->userdata);
+	}
+	for (k = 0; k < n; k++)
+		if (!rw.done[k])
+			ready_fail(&rw, k, rw.installing[k] ?
+				   "its installer did not finish within %us" :
+				   "no ready report from its agent within %us", run->policy.ready_timeout_s);
+out:
+	channel_free(rw.ch);
+	free(rw.done);
+	free(rw.booted);
+	free(rw.installing);
+}
+

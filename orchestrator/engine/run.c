@@ -1,0 +1,765 @@
+/*
+ * run.c: the engine's face (run.h): a run opened, planned, executed and
+ * closed. The readiness gate is readiness.c's, what the hosts need first
+ * setup.c's, one VM's steps provision.c's.
+ */
+#include <stdatomic.h>
+#include <time.h>
+
+#define LOG_TAG "run"
+#include "executor.h"
+#include "keystore.h"
+#include "log.h"
+#include "run_priv.h"
+#include "runlock.h"
+#include "vmseed.h"
+#include "common.h"
+
+/* ---- open and close --------------------------------------------------------------- */
+
+int run_open(const struct manifest *m, const struct run_opts *o, struct run **ret,
+	     struct muster_err *err)
+{
+	struct run *r = calloc(1, sizeof(*r));
+
+	*ret = NULL;
+	if (!r)
+		return err_nomem(err);
+	r->m = m;
+	r->o = *o;
+	r->lock = -1;
+	if (hosts_init(o->connect, m, &r->hosts, err) < 0 ||
+	    (o->lock && runlock_acquire(o->state_dir, &r->lock, err) < 0)) {
+		run_close(r);
+		return -1;
+	}
+	*ret = r;
+	return 0;
+}
+
+void run_close(struct run *r)
+{
+	size_t i;
+
+	if (!r)
+		return;
+	if (r->stuck) {
+		/*
+		 * A worker still in a libvirt call that has not returned (past
+		 * ready_timeout) would go on, when it does, with this run's
+		 * state: none of it is freed (run.h), only the lock goes.
+		 */
+		runlock_release(r->lock);
+		return;
+	}
+	/* before the lock goes: a thread may be writing a key file */
+	keymaker_free(r->keymaker);
+	runlock_release(r->lock);
+	for (i = 0; r->agent_paths && i < r->m->n_vms; i++)
+		free(r->agent_paths[i]);
+	free(r->agent_paths);
+	free(r->validated);
+	free(r->vm_ids);
+	free(r->key_names);
+	keystore_free(r->keys, r->m->n_vms * r->m->n_host_key_types);
+	bootstrap_fleet_release(&r->boot);
+	setup_release(&r->setup);
+	store_steps_free(r->steps);
+	store_free(r->steps_st);
+	free(r->vm);
+	free(r->action);
+	free(r->resume);
+	free(r->items);
+	free(r->item_of);
+	free(r->failed);
+	plan_free(r->plan);
+	vmrecs_release(&r->recs);
+	hosts_release(&r->hosts);
+	free(r);
+}
+
+const struct plan *run_get_plan(const struct run *r)
+{
+	return r->plan;
+}
+
+const struct vmrecs *run_records(const struct run *r)
+{
+	return &r->recs;
+}
+
+struct hosts *run_hosts(struct run *r)
+{
+	return &r->hosts;
+}
+
+/* ---- the plan ---------------------------------------------------------------------- */
+
+/* Every domain on the fleet's hosts, each with the index of its host. */
+static int list_domains(struct hosts *hosts, struct listed_domain **ret, size_t *ret_n,
+			struct muster_err *err)
+{
+	size_t i, j, total = 0;
+	struct listed_domain *all = NULL;
+
+	for (i = 0; i < hosts->n; i++) {
+		struct listed_domain *v = NULL, *grown;
+		struct hv *hv = NULL;
+		size_t n = 0;
+
+		if (hosts_hv(hosts, i, &hv, err) < 0 || hv_list_domains(hv, &v, &n, err) < 0) {
+			hv_domain_list_free(all, total);
+			return -1;
+		}
+		grown = realloc(all, (total + n + 1) * sizeof(*all));
+		if (!grown) {
+			hv_domain_list_free(v, n);
+			hv_domain_list_free(all, total);
+			return err_nomem(err);
+		}
+		all = grown;
+		for (j = 0; j < n; j++)
+			v[j].host = i;
+		memcpy(all + total, v, n * sizeof(*v));
+		total += n;
+		free(v);
+	}
+	*ret = all;
+	*ret_n = total;
+	return 0;
+}
+
+static int domain_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct listed_domain *) a)->name, ((const struct listed_domain *) b)->name);
+}
+
+/* bsearch, but an empty array may be NULL (bsearch's may not). */
+static const struct listed_domain *find_domain(const struct listed_domain *doms, size_t n, const char *name)
+{
+	struct listed_domain key = { .name = (char *) name };
+
+	return n ? bsearch(&key, doms, n, sizeof(*doms), domain_cmp) : NULL;
+}
+
+/*
+ * Where each wanted VM is (recs->v[i].host): its domain's host, else its
+ * recorded host, else placed now. A domain of the fleet's found on two
+ * hosts is an error: muster will not guess which one is the VM.
+ */
+static int locate(const struct manifest *m, const struct hosts *hosts, struct vmrecs *want,
+		  struct listed_domain *doms, size_t n_doms, const struct recorded_vm *recs,
+		  size_t n_recs, struct muster_err *err)
+{
+	_cleanup_free_ ssize_t *cur = NULL;
+	_cleanup_free_ const char **names = NULL;
+	_cleanup_free_ size_t *out = NULL;
+	size_t i;
+
+	if (n_doms > 1)
+		qsort(doms, n_doms, sizeof(*doms), domain_cmp);
+	for (i = 1; i < n_doms; i++)
+		if (streq(doms[i - 1].name, doms[i].name) && doms[i].ours &&
+		    streq(doms[i].fleet, m->fleet))
+			return err_set(err, MUSTER_E_HV,
+				       "domain '%s' is defined on both %s and %s: muster will not "
+				       "guess which one is the VM; undefine one", doms[i].name,
+				       hosts->h[doms[i - 1].host].uri, hosts->h[doms[i].host].uri);
+	cur = calloc(m->n_vms + 1, sizeof(*cur));
+	names = calloc(m->n_vms + 1, sizeof(*names));
+	out = calloc(m->n_vms + 1, sizeof(*out));
+	if (!cur || !names || !out)
+		return err_nomem(err);
+	for (i = 0; i < m->n_vms; i++) {
+		const struct listed_domain *d = find_domain(doms, n_doms, want->v[i].domain);
+		const struct recorded_vm *r = store_vm_find(recs, n_recs, want->v[i].name);
+
+		names[i] = want->v[i].name;
+		cur[i] = d ? (ssize_t) d->host : r ? hosts_find(hosts, r->host) : -1;
+		/* recorded before placement was recorded: on the fleet's only host */
+		if (!d && r && !r->host && hosts->n == 1)
+			cur[i] = 0;
+	}
+	if (placement_compute(hosts->h, hosts->n, cur, names, m->n_vms, out, err) < 0)
+		return -1;
+	for (i = 0; i < m->n_vms; i++)
+		want->v[i].host = out[i];
+	return 0;
+}
+
+
+/*
+ * Where a VM the manifest no longer has lives: its domain's host, else the
+ * one the store last saw it on, else the fleet's only host; NULL: none.
+ */
+static const char *unwanted_host(const struct run *r, const char *name,
+				 const struct listed_domain *doms, size_t n_doms,
+				 const struct recorded_vm *recs, size_t n_recs)
+{
+	char dom[IDENTITY_DOMAIN_NAME_MAX + 1];
+	const struct listed_domain *d;
+	const struct recorded_vm *rec;
+	ssize_t h;
+
+	if (identity_domain_name(r->m->fleet, name, dom, sizeof(dom), NULL) == 0 &&
+	    (d = find_domain(doms, n_doms, dom)))
+		return r->hosts.h[d->host].uri;
+	if ((rec = store_vm_find(recs, n_recs, name)) && (h = hosts_find(&r->hosts, rec->host)) >= 0)
+		return r->hosts.h[h].uri;
+	return r->hosts.n == 1 ? r->hosts.h[0].uri : NULL;
+}
+
+int run_plan(struct run *r, struct muster_err *err)
+{
+	const struct manifest *m = r->m;
+	struct recorded_vm *recs = NULL;
+	struct listed_domain *doms = NULL;
+	size_t n_recs = 0, n_doms = 0, i;
+	struct timespec now;
+	int ret = -1;
+
+	if (r->planned)
+		return 0;
+	if (vmrecs_build(m, &r->recs, err) < 0 ||
+	    store_vm_list(r->o.st, m->fleet, &recs, &n_recs, err) < 0 ||
+	    list_domains(&r->hosts, &doms, &n_doms, err) < 0 ||
+	    locate(m, &r->hosts, &r->recs, doms, n_doms, recs, n_recs, err) < 0)
+		goto out;
+	clock_gettime(CLOCK_REALTIME, &now);
+	{
+		struct plan_input in = {
+			.fleet = m->fleet, .want = r->recs.v, .n_want = r->recs.n,
+			.recorded = recs, .n_recorded = n_recs, .domains = doms, .n_domains = n_doms,
+			.now_ms = (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000,
+			.max_age_s = m->rebuild_max_age,
+		};
+
+		if (plan_compute(&in, &r->plan, err) < 0)
+			goto out;
+	}
+	/* the wanted VMs come first, in manifest order */
+	for (i = 0; i < r->plan->n_items; i++)
+		r->plan->items[i].host = i < m->n_vms ? r->hosts.h[r->recs.v[i].host].uri :
+					 unwanted_host(r, r->plan->items[i].name, doms, n_doms,
+						       recs, n_recs);
+	r->planned = true;
+	ret = 0;
+out:
+	hv_domain_list_free(doms, n_doms);
+	store_vm_list_free(recs, n_recs);
+	return ret;
+}
+
+/* ---- orphaned volumes ---------------------------------------------------------- */
+
+/* The VM a volume name of fleet's names (into vm), or false. */
+static bool volume_vm(const char *fleet, const char *volume, char *vm, size_t vmsz)
+{
+	static const char *const suffixes[] = { "-seed.iso", ".qcow2" };
+	size_t fl = strlen(fleet), i;
+
+	if (strncmp(volume, fleet, fl) != 0 || volume[fl] != '-' ||
+	    strncmp(volume + fl + 1, "img-", 4) == 0)
+		return false;
+	volume += fl + 1;
+	for (i = 0; i < ARRAY_SIZE(suffixes); i++) {
+		size_t vl = strlen(volume), sl = strlen(suffixes[i]);
+
+		if (vl > sl && vl - sl < vmsz && streq(volume + vl - sl, suffixes[i])) {
+			memcpy(vm, volume, vl - sl);
+			vm[vl - sl] = '\0';
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool claimed_by_longer_fleet(const char *fleet, char **fleets, size_t n, const char *volume)
+{
+	size_t i, fl = strlen(fleet);
+
+	for (i = 0; i < n; i++) {
+		size_t l = strlen(fleets[i]);
+
+		if (l > fl && strncmp(fleets[i], fleet, fl) == 0 && fleets[i][fl] == '-' &&
+		    strncmp(volume, fleets[i], l) == 0 && volume[l] == '-')
+			return true;
+	}
+	return false;
+}
+
+void run_orphans_free(struct run_orphan *o, size_t n)
+{
+	size_t i;
+
+	for (i = 0; o && i < n; i++)
+		free(o[i].volume);
+	free(o);
+}
+
+int run_orphans(struct run *run, struct run_orphan **ret, size_t *ret_n, struct muster_err *err)
+{
+	const struct manifest *m = run->m;
+	const struct plan *p = run->plan;
+	struct hosts *hosts = &run->hosts;
+	struct run_orphan *out = NULL;
+	char **fleets = NULL;
+	size_t n_fleets = 0, n = 0, h, i, j;
+	int r = -1;
+
+	*ret = NULL;
+	*ret_n = 0;
+	if (store_fleet_names(run->o.st, &fleets, &n_fleets, err) < 0)
+		return -1;
+	for (h = 0; h < hosts->n; h++) {
+		struct hv *hv = NULL;
+		char **vols = NULL;
+		size_t n_vols = 0;
+
+		if (hosts_hv(hosts, h, &hv, err) < 0 ||
+		    hv_pool_volumes(hv, m->pool, &vols, &n_vols, err) < 0)
+			goto out;
+		for (i = 0; i < n_vols; i++) {
+			char vm[IDENTITY_DOMAIN_NAME_MAX + 1];
+			ssize_t k;
+			bool destroyed = false;
+			struct run_orphan *grown;
+
+			if (!volume_vm(m->fleet, vols[i], vm, sizeof(vm)) ||
+			    claimed_by_longer_fleet(m->fleet, fleets, n_fleets, vols[i]))
+				continue;
+			k = manifest_find_vm(m, vm);
+			if (k >= 0 && run->recs.v[k].host == h)
+				continue;
+			for (j = 0; j < p->n_items; j++)
+				destroyed |= p->items[j].action == PLAN_DESTROY &&
+					     streq(p->items[j].name, vm);
+			if (destroyed)
+				continue;
+			grown = realloc(out, (n + 1) * sizeof(*out));
+			if (!grown) {
+				hv_names_free(vols, n_vols);
+				(void) err_nomem(err);
+				goto out;
+			}
+			out = grown;
+			out[n].volume = vols[i];
+			out[n++].host = hosts->h[h].uri;
+			vols[i] = NULL;
+		}
+		hv_names_free(vols, n_vols);
+	}
+	*ret = out;
+	*ret_n = n;
+	out = NULL;
+	n = 0;
+	r = 0;
+out:
+	run_orphans_free(out, n);
+	for (i = 0; i < n_fleets; i++)
+		free(fleets[i]);
+	free(fleets);
+	return r;
+}
+
+/* ---- the workers -------------------------------------------------------------------- */
+
+/* A worker: its own store connection (its steps go through the run's
+ * shared one) and its own connection to each host. */
+struct run_worker {
+	struct provision_worker pw;
+	struct hv **hv;			/* per host, opened on first use */
+	struct run *run;
+};
+
+static void worker_free(void *wp)
+{
+	struct run_worker *w = wp;
+	size_t h;
+
+	for (h = 0; w->hv && h < w->run->hosts.n; h++)
+		hv_free(w->hv[h]);
+	free(w->hv);
+	store_free(w->pw.st);
+	free(w);
+}
+
+/* The connection to the host of the first VM is opened now: a host that
+ * cannot be reached fails the worker, not each VM. */
+static void *worker_new(void *shared, struct muster_err *err)
+{
+	struct run_worker *w = calloc(1, sizeof(*w));
+	struct run *run = shared;
+
+	if (!w) {
+		err_nomem(err);
+		return NULL;
+	}
+	w->run = run;
+	w->pw.steps = run->steps;
+	w->hv = calloc(run->hosts.n, sizeof(*w->hv));
+	if (!w->hv || store_open(run->o.state_dir, &w->pw.st, err) < 0 ||
+	    (run->n_items &&
+	     hv_open(run->hosts.h[run->recs.v[run->vm[0]].host].uri,
+		     &w->hv[run->recs.v[run->vm[0]].host], err) < 0)) {
+		if (!w->hv)
+			err_nomem(err);
+		worker_free(w);
+		return NULL;
+	}
+	return w;
+}
+
+#define ATTEMPTS 3
+
+/* One VM; a transient failure is retried on a new connection, after 0.5 s, then 1 s. */
+static int work(void *wp, size_t i, struct muster_err *err)
+{
+	struct run_worker *w = wp;
+	struct run *run = w->run;
+	const struct vmrec *rec = &run->recs.v[run->vm[i]];
+	size_t host = rec->host;
+	unsigned attempt;
+
+	/*
+	 * Keys that cannot be made fail the item, not the VM: nothing of it was
+	 * touched, and a VM recorded failed is rebuilt by the next run (its
+	 * state stays as it was; the run reports the failure).
+	 */
+	if (keymaker_wait(run->keymaker, i, err) < 0) {
+		err_prefix(err, "VM '%s': its host keys", rec->name);
+		return -1;
+	}
+	if (run->resume[i])
+		return 0;	/* nothing to make: its batch waits for its agent */
+	for (attempt = 1;; attempt++) {
+		struct timespec pause = { 0, 500L * 1000 * 1000 };
+
+		err_clear(err);
+		/* a reconnection that failed for an earlier VM is tried again */
+		if (!w->hv[host] && hv_open(run->hosts.h[host].uri, &w->hv[host], err) < 0) {
+			w->hv[host] = NULL;
+			err_prefix(err, "VM '%s'", rec->name);
+			break;
+		}
+		w->pw.hv = w->hv[host];
+		if (provision_vm(&run->fleet, &w->pw, run->vm[i], run->action[i], err) == 0)
+			return 0;
+		if (!err->transient || attempt == ATTEMPTS)
+			break;
+		log_info("%s (attempt %u of %d, retrying)", err->msg, attempt, ATTEMPTS);
+		if (attempt > 1)
+			pause = (struct timespec) { 1, 0 };
+		nanosleep(&pause, NULL);
+		hv_free(w->hv[host]);
+		w->hv[host] = w->pw.hv = NULL;
+	}
+	provision_failed(&run->fleet, &w->pw, run->vm[i], err);
+	return -1;
+}
+
+void run_tell_state(struct run *r, size_t i, enum vm_state to)
+{
+	if (r->cb->state && i != SIZE_MAX)
+		r->cb->state(r->cb->userdata, i, to);
+}
+
+/* Serialised by the executor; what succeeded was told as its transitions were recorded. */
+static void outcome(void *shared, size_t i, bool ok, const char *why)
+{
+	struct run *run = shared;
+	const char *name = run->recs.v[run->vm[i]].name;
+
+	if (ok) {
+		run->resumed += run->resume[i];
+		return;
+	}
+	run->failed[run->n_failed++] = name;
+	if (!run->cb->failed)
+		return;
+	/* every failure names its VM: the executor's own (a time-out) do not */
+	if (!why || strncmp(why, "VM '", 4) != 0) {
+		char named[sizeof(((struct muster_err *) 0)->msg) + 96];
+
+		(void) snprintf(named, sizeof(named), "VM '%s': %s", name, why ? why : "failed");
+		run->cb->failed(run->cb->userdata, i, named);
+		return;
+	}
+	run->cb->failed(run->cb->userdata, i, why);
+}
+
+/* A worker's transition, recorded (provision_fleet.on_state). */
+static void on_state(void *userdata, size_t vm, enum vm_state to)
+{
+	struct run *run = userdata;
+
+	run_tell_state(run, run->item_of[vm], to);
+}
+
+/* ---- the items -------------------------------------------------------------------- */
+
+static bool selected(const struct run_selection *sel, ssize_t vm)
+{
+	return vm >= 0 && (!sel || !sel->selected || sel->selected[vm]);
+}
+
+/*
+ * The plan's VMs that are worked on, in manifest order: those it creates,
+ * updates or rebuilds, and those it keeps that are not recorded as up
+ * (adopted, or a crash between start and its record: their state is
+ * recorded) or never reported ready (a run cut short: only waited for).
+ */
+static int items_choose(struct run *r, const struct run_selection *sel, struct muster_err *err)
+{
+	const struct manifest *m = r->m;
+	size_t i, n = m->n_vms + 1;
+
+	r->vm = calloc(n, sizeof(*r->vm));
+	r->action = calloc(n, sizeof(*r->action));
+	r->resume = calloc(n, sizeof(*r->resume));
+	r->items = calloc(n, sizeof(*r->items));
+	r->item_of = calloc(n, sizeof(*r->item_of));
+	r->failed = calloc(n, sizeof(*r->failed));
+	if (!r->vm || !r->action || !r->resume || !r->items || !r->item_of || !r->failed)
+		return err_nomem(err);
+	for (i = 0; i < m->n_vms; i++)
+		r->item_of[i] = SIZE_MAX;	/* not worked on */
+	for (i = 0; i < r->plan->n_items; i++) {
+		const struct plan_item *it = &r->plan->items[i];
+		ssize_t vm = i < m->n_vms ? (ssize_t) i : -1;	/* wanted VMs come first */
+		bool take = false, resume = false;
+
+		if (!selected(sel, vm))
+			continue;
+		switch (it->action) {
+		case PLAN_CREATE:
+		case PLAN_UPDATE:
+		case PLAN_REBUILD:
+			take = true;
+			break;
+		case PLAN_KEEP: {
+			const struct mf_group *g = manifest_vm_group(m, &m->vms[vm]);
+			int64_t installed = 1;
+
+			/* a kickstart VM still installing is waited for again */
+			if (g->bootstrap == MF_BOOTSTRAP_KICKSTART &&
+			    store_vm_installed_at(r->o.st, m->fleet, it->name, &installed, err) < 0)
+				return -1;
+			take = (it->recorded != VM_STATE_STARTED && it->recorded != VM_STATE_BOOTED &&
+				it->recorded != VM_STATE_READY) || !installed;
+			/* started, never ready: its agent answers the host's hello with its state */
+			resume = !take && it->recorded != VM_STATE_READY;
+			take |= resume;
+			break;
+		}
+		case PLAN_CONFLICT:
+		case PLAN_DESTROY:
+		case PLAN_ACTION_MAX:
+			break;
+		}
+		if (!take)
+			continue;
+		r->vm[r->n_items] = (size_t) vm;
+		r->action[r->n_items] = it->action;
+		r->resume[r->n_items] = resume;
+		r->items[r->n_items] = (struct run_item) { m->vms[vm].name, it->action, resume };
+		r->item_of[vm] = r->n_items++;
+	}
+	return 0;
+}
+
+/* The host keys of the items, made ahead of the workers (and while the images are fetched). */
+static int keys_start(struct run *r, struct muster_err *err)
+{
+	const struct manifest *m = r->m;
+	const char **names;
+	size_t i;
+
+	/* the keymaker's threads read the names until run_close */
+	r->key_names = names = calloc(r->n_items + 1, sizeof(*names));
+	r->keys = calloc(m->n_vms * m->n_host_key_types + 1, sizeof(*r->keys));
+	if (!r->keys || !names)
+		return err_nomem(err);
+	for (i = 0; i < m->n_host_key_types; i++)
+		r->key_types[i] = vmseed_key_type(m->host_key_types[i]);
+	for (i = 0; i < r->n_items; i++)
+		names[i] = m->vms[r->vm[i]].name;
+	if (!r->n_items)
+		return 0;
+	{
+		const struct keymaker_opts ko = {
+			.state_dir = r->o.state_dir, .fleet = m->fleet, .vms = names, .n = r->n_items,
+			.types = r->key_types, .n_types = m->n_host_key_types,
+			.keys = r->keys, .slot = r->vm,
+		};
+
+		return keymaker_start(&ko, &r->keymaker, err);
+	}
+}
+
+/* Whether any VM is bootstrapped by cloud-init (its seed carries the agent). */
+static bool needs_agent(const struct manifest *m)
+{
+	size_t g;
+
+	for (g = 0; g < m->n_groups; g++)
+		if (m->groups[g].bootstrap == MF_BOOTSTRAP_CLOUD_INIT && m->groups[g].n_vms)
+			return true;
+	return false;
+}
+
+/* Where each VM lives, recorded before anything of it is made there: *vm_ids, their rows. */
+static int place_record(struct run *r, struct muster_err *err)
+{
+	const struct manifest *m = r->m;
+	_cleanup_free_ const char **names = calloc(m->n_vms + 1, sizeof(*names));
+	_cleanup_free_ const char **groups = calloc(m->n_vms + 1, sizeof(*groups));
+	_cleanup_free_ const char **placed = calloc(m->n_vms + 1, sizeof(*placed));
+	size_t i;
+
+	r->vm_ids = calloc(m->n_vms + 1, sizeof(*r->vm_ids));
+	if (!names || !groups || !placed || !r->vm_ids)
+		return err_nomem(err);
+	for (i = 0; i < m->n_vms; i++) {
+		names[i] = r->recs.v[i].name;
+		groups[i] = r->recs.v[i].group;
+		placed[i] = r->hosts.h[r->recs.v[i].host].uri;
+	}
+	return store_vm_place(r->o.st, m->fleet, names, groups, placed, m->n_vms, r->vm_ids, err);
+}
+
+/* ---- prune -------------------------------------------------------------------------- */
+
+/* Destroy what the plan says is no longer in the manifest; each told through cb->acted. */
+static void prune(struct run *r, struct run_result *res)
+{
+	const struct plan *p = r->plan;
+	size_t i;
+
+	for (i = 0; i < p->n_items; i++) {
+		const struct plan_item *it = &p->items[i];
+		ssize_t h = hosts_find(&r->hosts, it->host);
+		struct muster_err err = { 0 };
+		struct hv *hv = NULL;
+
+		if (it->action != PLAN_DESTROY)
+			continue;
+		if (h < 0)
+			(void) err_set(&err, MUSTER_E_NOTFOUND, "VM '%s': not on any of the fleet's hosts",
+				       it->name);
+		else if (hosts_hv(&r->hosts, (size_t) h, &hv, &err) == 0 &&
+			 provision_destroy(r->m, hv, r->o.st, it->name, it->group[0] ? it->group : NULL,
+					   r->run_id, &err) == 0) {
+			res->destroyed++;
+			if (r->cb->acted)
+				r->cb->acted(r->cb->userdata, it->name, NULL);
+			continue;
+		}
+		res->destroy_failed++;
+		if (r->cb->acted)
+			r->cb->acted(r->cb->userdata, it->name, &err);
+	}
+}
+
+/* ---- execute ---------------------------------------------------------------------- */
+
+void run_policy_from_manifest(const struct manifest *m, struct run_policy *ret)
+{
+	*ret = (struct run_policy) {
+		.batch_size = m->batch_size, .parallel = m->batch_parallel,
+		.max_fail_percent = m->batch_max_fail_percent, .ready_timeout_s = m->ready_timeout,
+	};
+}
+
+int run_execute(struct run *r, const struct run_selection *sel, const struct run_policy *p,
+		const struct run_callbacks *cb, struct run_result *res, struct muster_err *err)
+{
+	static const struct run_callbacks none;
+	static const struct executor_ops ops = {
+		.worker_new = worker_new, .worker_free = worker_free, .work = work,
+		.wait_ready = readiness_wait, .outcome = outcome,
+	};
+	const struct manifest *m = r->m;
+	struct executor_result xr = { 0 };
+	struct muster_err ignored;
+
+	memset(res, 0, sizeof(*res));
+	r->cb = cb ? cb : &none;
+	r->policy = *p;
+	if (!r->planned)
+		return err_set(err, MUSTER_E_INVALID, "the run has no plan (run_plan first)");
+	if (store_fleet_ensure(r->o.st, m->fleet, r->o.manifest_path, err) < 0 ||
+	    items_choose(r, sel, err) < 0 || keys_start(r, err) < 0)
+		return -1;
+	{
+		const struct setup_opts so = {
+			.m = m, .state_dir = r->o.state_dir, .st = r->o.st, .hosts = &r->hosts,
+			.recs = &r->recs, .fetch = r->cb->fetch, .userdata = r->cb->userdata,
+		};
+
+		if (setup_hosts(&so, &r->setup, err) < 0 ||
+		    bootstrap_fleet_open(r->o.state_dir, m, &r->recs,
+					 BOOTSTRAP_TEMPLATES | (needs_agent(m) ? BOOTSTRAP_AGENT : 0),
+					 &r->boot, err) < 0 ||
+		    place_record(r, err) < 0 || setup_ports(&so, &r->setup, err) < 0 ||
+		    store_run_begin(r->o.st, m->fleet, r->o.command, &r->run_id, err) < 0)
+			return -1;
+	}
+	r->validated = calloc(m->n_groups + 1, sizeof(*r->validated));
+	r->agent_paths = calloc(m->n_vms + 1, sizeof(*r->agent_paths));
+	if (!r->validated || !r->agent_paths) {
+		err_nomem(err);
+		goto fail;
+	}
+	r->fleet = (struct provision_fleet) {
+		.m = m, .recs = &r->recs, .boot = &r->boot, .keys = r->keys,
+		.key_types = r->key_types, .vm_ids = r->vm_ids,
+		.image_paths = (const char *const *const *) r->setup.images,
+		.image_formats = r->setup.image_formats, .run_id = r->run_id,
+		.validated = r->validated,
+		.installer_kernel = (const char *const *const *) r->setup.kernels,
+		.installer_initrd = (const char *const *const *) r->setup.initrds,
+		.console_dir = r->setup.console_dir,
+		.ports = r->setup.fwd.port, .port_stride = r->setup.fwd.stride,
+		/* a test hook: agent sockets where a fake guest can bind them */
+		.channel_dir = getenv("MUSTER_TEST_CHANNEL_DIR"),
+		.agent_paths = r->agent_paths,
+		.on_state = on_state, .on_state_data = r,
+	};
+	if (store_open(r->o.state_dir, &r->steps_st, err) < 0 ||
+	    store_steps_new(r->steps_st, &r->steps, err) < 0)
+		goto fail;
+	if (r->cb->begin)
+		r->cb->begin(r->cb->userdata, r->items, r->n_items);
+	{
+		/* until the agent reports readiness, ready_timeout bounds a VM's provisioning */
+		const struct executor_opts eo = {
+			.batch_size = p->batch_size, .parallel = p->parallel,
+			.max_fail_percent = p->max_fail_percent, .item_timeout_s = p->ready_timeout_s,
+		};
+
+		if (executor_run(r->n_items, &eo, &ops, r, &xr, err) < 0)
+			goto fail;
+	}
+	r->stuck = res->stuck = xr.stuck;
+	if (r->n_items && r->cb->end)
+		r->cb->end(r->cb->userdata);
+	res->to_destroy = r->plan->count[PLAN_DESTROY];
+	if (p->prune)
+		prune(r, res);
+	res->started = xr.done - r->resumed;
+	res->kept = r->plan->count[PLAN_KEEP];
+	res->failed = xr.failed;
+	res->skipped = xr.skipped;
+	res->all_stuck = xr.all_stuck;
+	res->conflicts = r->plan->count[PLAN_CONFLICT];
+	res->failed_vms = r->failed;
+	res->ok = !res->failed && !res->skipped && !res->destroy_failed && !res->conflicts;
+	if (store_run_end(r->o.st, r->run_id, res->ok ? 0 : 1, &ignored) < 0)
+		log_warn("cannot record the run's end: %s", ignored.msg);
+	return 0;
+fail:
+	if (store_run_end(r->o.st, r->run_id, 1, &ignored) < 0)
+		log_warn("cannot record the run's end: %s", ignored.msg);
+	return -1;
+}

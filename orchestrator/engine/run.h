@@ -1,0 +1,182 @@
+/*
+ * run.h: the engine: one run over a fleet. Every command that changes or
+ * reads a fleet's VMs goes through here:
+ *
+ *   run_open      the manifest, the state, the hosts (and the run lock)
+ *   run_plan      each VM's record (vmrec.h, computed once), what the store
+ *                 recorded and the hosts list, where each VM lives, the plan
+ *   run_execute   a selection of the plan's VMs, under a policy: in batches
+ *                 on parallel workers (provision.h), each batch gated on its
+ *                 VMs' readiness (their agents), then prune; every step
+ *                 recorded; progress reported through callbacks
+ *   run_close     releases it all (and the lock)
+ *
+ * Nothing here prints or exits: what the operator is told comes back
+ * through the callbacks, the result and errors (the command layer, cli/,
+ * shows them).
+ */
+#ifndef MUSTER_RUN_H
+#define MUSTER_RUN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "hosts.h"
+#include "manifest.h"
+#include "plan.h"
+#include "store.h"
+#include "vmrec.h"
+#include "vmstate.h"
+
+struct run;
+
+struct run_opts {
+	const char *state_dir;		/* resolved and made private (statedir.h) */
+	struct store *st;		/* opened on state_dir; the caller's, outlives the run */
+	const char *connect;		/* a URI that overrides the manifest's hosts, or NULL */
+	const char *manifest_path;	/* as the operator named it: recorded with the fleet */
+	const char *command;		/* what the run is recorded as ("apply") */
+	bool lock;			/* take the state directory's run lock (runlock.h) */
+};
+
+/* 0, or -1 with err (MUSTER_E_LOCKED: another run holds the lock). */
+int run_open(const struct manifest *m, const struct run_opts *o, struct run **ret,
+	     struct muster_err *err) WUR;
+
+/*
+ * Compute every VM's record, read what the store recorded and what the
+ * hosts have, place each VM, and plan. 0, or -1 with err.
+ */
+int run_plan(struct run *r, struct muster_err *err) WUR;
+
+/* After run_plan: the plan (items: wanted VMs in manifest order, then the rest). */
+const struct plan *run_get_plan(const struct run *r);
+/* After run_plan: each VM's record, host included. */
+const struct vmrecs *run_records(const struct run *r);
+/* The run's hosts (their URIs: hosts.h). */
+struct hosts *run_hosts(struct run *r);
+
+/* A pool volume named like the fleet's that belongs to no VM of it. */
+struct run_orphan {
+	char *volume;
+	const char *host;	/* the host's URI (the run's) */
+};
+
+/*
+ * After run_plan: the pools' volumes named like the fleet's (<fleet>-<vm>.qcow2
+ * or <fleet>-<vm>-seed.iso) that are no wanted VM's on its host and no VM
+ * the plan destroys; a name that a longer fleet of the store claims (web-eu
+ * for web) is that fleet's. Free with run_orphans_free.
+ */
+int run_orphans(struct run *r, struct run_orphan **ret, size_t *ret_n,
+		struct muster_err *err) WUR;
+void run_orphans_free(struct run_orphan *o, size_t n);
+
+/*
+ * How the selected VMs are worked on. Today: batches of batch_size, each on
+ * up to parallel workers, each VM given ready_timeout_s to report ready;
+ * once more than max_fail_percent of the items tried failed, no further
+ * batch starts. A rolling rebuild (never more than N of the fleet
+ * unavailable at once) is a window over the same items: a further field
+ * here, which the executor honours when it takes the next item.
+ */
+struct run_policy {
+	size_t batch_size;
+	size_t parallel;
+	unsigned max_fail_percent;
+	unsigned ready_timeout_s;
+	bool prune;			/* destroy what the manifest no longer has */
+};
+
+/* The manifest's batch: settings and ready_timeout, no prune. */
+void run_policy_from_manifest(const struct manifest *m, struct run_policy *ret);
+
+/* Which VMs a run works on: selected[i] for m->vms[i]; NULL: every VM the plan acts on. */
+struct run_selection {
+	const bool *selected;
+};
+
+/* One VM worked on: an item of the run, in the order the executor takes them. */
+struct run_item {
+	const char *name;
+	enum plan_action action;
+	bool resume;		/* started, never ready (a run cut short): only waited for */
+};
+
+/*
+ * What the caller is told while the run works. Every hook is optional and
+ * is called on the calling thread, except state (and failed, for a VM's own
+ * failure), which may come from a worker's thread, serialised.
+ */
+struct run_callbacks {
+	void *userdata;
+	/* before the first batch: the items, in order */
+	void (*begin)(void *userdata, const struct run_item *items, size_t n);
+	/* item i's transition, once recorded */
+	void (*state)(void *userdata, size_t i, enum vm_state to);
+	/* item i failed; why names its VM */
+	void (*failed)(void *userdata, size_t i, const char *why);
+	/* about once a second while a batch waits for its agents */
+	void (*tick)(void *userdata);
+	/* after the last batch */
+	void (*end)(void *userdata);
+	/* a download (a base image, an installer): bytes so far, of total (0: unknown) */
+	void (*fetch)(void *userdata, const char *what, unsigned long long done,
+		      unsigned long long total);
+	/* prune, or a lifecycle verb: done to VM name (err NULL), or not (err says why) */
+	void (*acted)(void *userdata, const char *name, const struct muster_err *err);
+};
+
+struct run_result {
+	size_t started;		/* items brought up (created, updated, rebuilt, adopted) */
+	size_t kept;		/* the plan's keep */
+	size_t failed;		/* items that failed */
+	size_t skipped;		/* items never tried: the failure budget ran out, or all_stuck */
+	bool all_stuck;		/* every worker stuck in a call to the hypervisor */
+	size_t conflicts;	/* the plan's conflicts: left alone */
+	size_t to_destroy;	/* the plan's destroy (done only with prune) */
+	size_t destroyed, destroy_failed;	/* prune */
+	size_t acted;		/* run_lifecycle: VMs it was done to (the others failed) */
+	const char *const *failed_vms;	/* the failed items' VM names, in order (the run's) */
+	size_t stuck;		/* workers left in a call that has not returned: run_close
+				 * frees nothing then, and the process must end soon */
+	bool ok;		/* nothing failed, skipped or in conflict */
+};
+
+/*
+ * Work on the selected VMs under policy p: set up what they need on their
+ * hosts (pool, base images, installers, networks, forwarded ports), make
+ * their host keys, then provision them batch by batch, each batch waiting
+ * for its VMs' agents; then prune when asked. The run is recorded in the
+ * store (runs) with its outcome. 0 with *res (which may count failures), or
+ * -1 with err when the run could not go on (nothing half-made is left
+ * unrecorded).
+ */
+int run_execute(struct run *r, const struct run_selection *sel, const struct run_policy *p,
+		const struct run_callbacks *cb, struct run_result *res, struct muster_err *err) WUR;
+
+/* What run_lifecycle does to each VM. */
+enum run_verb {
+	RUN_START,		/* start its domain */
+	RUN_STOP,		/* ask its guest to shut down */
+	RUN_STOP_FORCE,		/* pull the plug */
+	RUN_REBOOT,		/* ask its guest to reboot */
+	RUN_DESTROY,		/* remove its domain, disk and seed (its keys stay) */
+	RUN_VERB_MAX
+};
+
+/*
+ * Do verb to each selected VM (sel: NULL, every VM), one after the other,
+ * on the host it was placed on, each recorded (intent, then result); no
+ * plan is needed. Each VM's outcome goes to cb->acted; res counts acted
+ * and failed. 0, or -1 with err when the run could not go on.
+ */
+int run_lifecycle(struct run *r, const struct run_selection *sel, enum run_verb verb,
+		  const struct run_callbacks *cb, struct run_result *res,
+		  struct muster_err *err) WUR;
+
+/* Release the run and its lock. After a result with stuck workers, only the lock. */
+void run_close(struct run *r);
+
+#endif

@@ -1,0 +1,69 @@
+/*
+ * run_priv.h: the run's insides, shared by the engine's files that work on
+ * it (run.c, readiness.c); nothing outside engine/ includes this.
+ */
+#ifndef MUSTER_RUN_PRIV_H
+#define MUSTER_RUN_PRIV_H
+
+#include <stdatomic.h>
+
+#include "bootstrap.h"
+#include "keymaker.h"
+#include "keys.h"
+#include "provision.h"
+#include "run.h"
+#include "setup.h"
+
+struct run {
+	/* run_open */
+	const struct manifest *m;
+	struct run_opts o;
+	struct hosts hosts;		/* the calling thread's connections */
+	int lock;			/* the run lock's descriptor, or -1 */
+	/* run_plan */
+	bool planned;
+	struct vmrecs recs;		/* every VM, computed once; .host set by placement */
+	struct plan *plan;
+	/* run_execute */
+	const struct run_callbacks *cb;
+	int64_t run_id;
+	struct run_policy policy;
+	struct setup setup;
+	struct bootstrap_fleet boot;
+	struct keypair *keys;		/* m->n_host_key_types per VM, by VM index */
+	enum keys_type key_types[MF_KEY_TYPE_MAX];
+	struct keymaker *keymaker;	/* the items' host keys, item by item */
+	const char **key_names;		/* per item: its VM's name, for the keymaker */
+	int64_t *vm_ids;		/* per VM: its row in the store */
+	atomic_bool *validated;		/* per group (provision_fleet.validated) */
+	char **agent_paths;		/* per VM (provision_fleet.agent_paths) */
+	struct store *steps_st;		/* the workers' steps, committed together */
+	struct store_steps *steps;
+	struct provision_fleet fleet;
+	/* the items: the VMs worked on, in the executor's order */
+	size_t n_items;
+	size_t *vm;			/* per item: the VM's index */
+	enum plan_action *action;	/* per item */
+	bool *resume;			/* per item: started, never ready: only waited for */
+	struct run_item *items;		/* per item, as the callbacks see them */
+	size_t *item_of;		/* per VM: its item, or SIZE_MAX */
+	const char **failed;		/* the failed items' VM names */
+	size_t n_failed;
+	size_t resumed;			/* resume items that came through */
+	size_t stuck;			/* workers left in a call that has not returned */
+};
+
+/* A transition or failure of item i, told to the caller (run.c). */
+void run_tell_state(struct run *r, size_t i, enum vm_state to);
+
+/*
+ * The executor's ready hook (readiness.c): listen on the batch's agent
+ * channels until each VM reports ready with the host keys muster made for
+ * it, or ready_timeout; a kickstart VM's installer is watched until it
+ * stops, then the VM boots its disk. Late or failed items are marked with
+ * failed(exec, item, why).
+ */
+void readiness_wait(void *shared, const size_t *items, size_t n,
+		    void (*failed)(void *exec, size_t i, const char *why), void *exec);
+
+#endif

@@ -1,0 +1,622 @@
+/* setup.c: what a run's hosts must hold before its VMs (setup.h). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <libgen.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define LOG_TAG "setup"
+#include "domxml.h"
+#include "fetch.h"
+#include "identity.h"
+#include "installer.h"
+#include "log.h"
+#include "setup.h"
+#include "statedir.h"
+#include "common.h"
+
+/* A download's progress, handed on to the caller's hook with what it is. */
+struct progress_relay {
+	const struct setup_opts *so;
+	const char *what;
+};
+
+static void relay(void *userdata, unsigned long long done, unsigned long long total)
+{
+	const struct progress_relay *pr = userdata;
+
+	pr->so->fetch(pr->so->userdata, pr->what, done, total);
+}
+
+/* ---- base images ------------------------------------------------------------------ */
+
+/* The local file holding image im: its path (relative to the manifest) or the fetched copy. */
+static int image_source(const struct setup_opts *so, const struct mf_image *im, char **ret,
+			struct muster_err *err)
+{
+	const struct manifest *m = so->m;
+
+	if (im->url) {
+		char what[128], *cache;
+		struct progress_relay pr = { so, what };
+		struct fetch_opts o = { .progress = so->fetch ? relay : NULL, .userdata = &pr };
+		int r;
+
+		(void) snprintf(what, sizeof(what), "image '%s'", im->name);
+		if (asprintf(&cache, "%s/cache", so->state_dir) < 0)
+			return err_nomem(err);
+		r = fetch_image(im->url, im->sha256, cache, &o, ret, err);
+		free(cache);
+		return r;
+	}
+	if (im->path[0] == '/') {
+		*ret = strdup(im->path);
+	} else {
+		char *copy = strdup(m->file);
+
+		if (!copy || asprintf(ret, "%s/%s", dirname(copy), im->path) < 0)
+			*ret = NULL;
+		free(copy);
+	}
+	return *ret ? 0 : err_nomem(err);
+}
+
+/* Volume name of the pool: 1 with *ret_path (caller frees) when it exists, 0 when not, -1. */
+static int volume_path(struct hv *hv, const char *pool, const char *name, char **ret_path,
+		       struct muster_err *err)
+{
+	struct hv_volume have = { 0 };
+
+	*ret_path = NULL;
+	if (hv_volume_get(hv, pool, name, &have, err) < 0)
+		return -1;
+	if (have.exists)
+		*ret_path = steal_pointer(&have.path);
+	hv_volume_release(&have);
+	return *ret_path ? 1 : 0;
+}
+
+/*
+ * Make volume name of the pool (absent: volume_path said so) from the file
+ * src (what, for messages): created, then uploaded. *ret_path: its path on
+ * the host (caller frees).
+ */
+static int volume_from_file(struct hv *hv, const char *pool, const char *name, const char *fmt,
+			    const char *what, const char *src, char **ret_path,
+			    struct muster_err *err)
+{
+	struct domxml_volume v = { .name = name, .format = fmt };
+	struct stat st;
+	char *xml;
+	int up, r;
+
+	if (stat(src, &st) < 0)
+		return err_set_errno(err, MUSTER_E_IO, errno, "%s: cannot read '%s'", what, src);
+	v.capacity = st.st_size > 0 ? (unsigned long long) st.st_size : 1;
+	xml = domxml_volume_format(&v, err);
+	up = !xml || hv_volume_create(hv, pool, name, xml, err) < 0 ? -1 :
+	     hv_volume_upload_file(hv, pool, name, src, err);
+	free(xml);
+	if (up < 0 || (r = volume_path(hv, pool, name, ret_path, err)) < 0) {
+		err_prefix(err, "%s", what);
+		return -1;
+	}
+	if (r == 0)
+		return err_set(err, MUSTER_E_HV, "%s: volume '%s' is not there after its upload",
+			       what, name);
+	log_info("%s is volume '%s'%s", what, name,
+		 up > 0 ? " (created empty: the driver cannot upload)" : "");
+	return 0;
+}
+
+/* Register each base image the fleet uses as a volume of the pool. */
+static int images_ensure(const struct setup_opts *so, struct hv *hv, char **paths,
+			 struct muster_err *err)
+{
+	const struct manifest *m = so->m;
+	size_t i, g;
+
+	for (i = 0; i < m->n_images; i++) {
+		const struct mf_image *im = &m->images[i];
+		const char *fmt = mf_format_to_string(im->format);
+		char name[IDENTITY_DOMAIN_NAME_MAX + 32], what[128], *src = NULL;
+		bool used = false;
+		int r;
+
+		for (g = 0; g < m->n_groups; g++)
+			used |= m->groups[g].has_image && m->groups[g].image == i &&
+				m->groups[g].n_vms && m->groups[g].bootstrap != MF_BOOTSTRAP_KICKSTART;
+		if (!used)
+			continue;
+		if (snprintf(name, sizeof(name), "%s-img-%s.%s", m->fleet, im->name, fmt) >=
+		    (int) sizeof(name))
+			return err_set(err, MUSTER_E_INVALID, "image '%s': name too long", im->name);
+		(void) snprintf(what, sizeof(what), "image '%s'", im->name);
+		/* the image is fetched only when the host has no volume of it */
+		r = volume_path(hv, m->pool, name, &paths[i], err);
+		if (r != 0) {
+			if (r < 0)
+				return -1;
+			continue;
+		}
+		if (image_source(so, im, &src, err) < 0)
+			return -1;
+		r = volume_from_file(hv, m->pool, name, fmt, what, src, &paths[i], err);
+		free(src);
+		if (r < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- kickstart installers ------------------------------------------------------ */
+
+/* A kickstart group's installer, fetched: local files and their digests. */
+struct installer_local {
+	char *kernel, *initrd;
+	char kernel_sha256[65], initrd_sha256[65];
+};
+
+static void installers_release(struct installer_local *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v && i < n; i++) {
+		free(v[i].kernel);
+		free(v[i].initrd);
+	}
+	free(v);
+}
+
+static bool installs(const struct mf_group *g)
+{
+	return g->bootstrap == MF_BOOTSTRAP_KICKSTART && g->n_vms;
+}
+
+/* One file of an install tree into the cache: checked against sha256 when the tree gives it. */
+static int installer_file(const struct setup_opts *so, const char *cache, const char *url,
+			  char sha256[65], char **ret, struct muster_err *err)
+{
+	char what[512];
+	struct progress_relay pr = { so, what };
+	struct fetch_opts o = { .progress = so->fetch ? relay : NULL, .userdata = &pr };
+
+	(void) snprintf(what, sizeof(what), "the installer's '%s'", url);
+
+	if (fetch_image(url, sha256[0] ? sha256 : NULL, cache, &o, ret, err) < 0)
+		return -1;
+	return sha256[0] ? 0 : fetch_file_sha256(*ret, sha256, err);
+}
+
+/* Fetch the installer of every kickstart group that has VMs (each tree once): loc per group. */
+static int installers_fetch(const struct setup_opts *so, struct installer_local *loc,
+			    struct muster_err *err)
+{
+	const struct manifest *m = so->m;
+	const char *state_dir = so->state_dir;
+	char *cache = NULL;
+	size_t g, h;
+	int r = -1;
+
+	if (asprintf(&cache, "%s/cache", state_dir) < 0)
+		return err_nomem(err);
+	for (g = 0; g < m->n_groups; g++) {
+		const struct mf_group *gr = &m->groups[g];
+		struct installer_boot b = { 0 };
+		bool unsigned_tree;
+
+		if (!installs(gr))
+			continue;
+		for (h = 0; h < g; h++)
+			if (installs(&m->groups[h]) &&
+			    streq(m->groups[h].kickstart.install_tree, gr->kickstart.install_tree))
+				break;
+		if (h < g) {
+			loc[g] = loc[h];
+			loc[g].kernel = strdup(loc[h].kernel);
+			loc[g].initrd = strdup(loc[h].initrd);
+			if (!loc[g].kernel || !loc[g].initrd) {
+				err_nomem(err);
+				goto out;
+			}
+			continue;
+		}
+		if (installer_locate(gr->kickstart.install_tree, "x86_64", &b, err) < 0)
+			goto out;
+		memcpy(loc[g].kernel_sha256, b.kernel_sha256, 65);
+		memcpy(loc[g].initrd_sha256, b.initrd_sha256, 65);
+		unsigned_tree = !b.kernel_sha256[0] || !b.initrd_sha256[0];
+		r = installer_file(so, cache, b.kernel_url, loc[g].kernel_sha256, &loc[g].kernel,
+				   err) < 0 ||
+		    installer_file(so, cache, b.initrd_url, loc[g].initrd_sha256, &loc[g].initrd,
+				   err) < 0 ? -1 : 0;
+		installer_boot_release(&b);
+		if (r < 0) {
+			err_prefix(err, "group '%s': the installer", gr->name);
+			goto out;
+		}
+		r = -1;
+		if (unsigned_tree)
+			log_warn("install tree '%s' lists no SHA-256 of its kernel and initrd in "
+				 ".treeinfo: they are not verified", gr->kickstart.install_tree);
+	}
+	r = 0;
+out:
+	free(cache);
+	return r;
+}
+
+/*
+ * The installers as volumes of a host's pool (<fleet>-installer-<digest>.kernel
+ * and .initrd, so a tree that changes gets new ones): their paths per group.
+ */
+static int installers_ensure(const struct manifest *m, struct hv *hv,
+			     const struct installer_local *loc, char **kernels, char **initrds,
+			     struct muster_err *err)
+{
+	size_t g;
+
+	for (g = 0; g < m->n_groups; g++) {
+		const char *const part[2] = { "kernel", "initrd" };
+		const char *const sum[2] = { loc[g].kernel_sha256, loc[g].initrd_sha256 };
+		const char *const src[2] = { loc[g].kernel, loc[g].initrd };
+		char **const out[2] = { &kernels[g], &initrds[g] };
+		size_t k;
+		int r;
+
+		if (!installs(&m->groups[g]))
+			continue;
+		for (k = 0; k < 2; k++) {
+			char name[IDENTITY_DOMAIN_NAME_MAX + 48], what[96];
+
+			(void) snprintf(what, sizeof(what), "the installer's %s of group '%s'", part[k],
+					m->groups[g].name);
+			if (snprintf(name, sizeof(name), "%s-installer-%.16s.%s", m->fleet, sum[k],
+				     part[k]) >= (int) sizeof(name))
+				return err_set(err, MUSTER_E_INVALID, "%s: name too long", what);
+			r = volume_path(hv, m->pool, name, out[k], err);
+			if (r < 0 ||
+			    (r == 0 && volume_from_file(hv, m->pool, name, "raw", what, src[k], out[k],
+							err) < 0))
+				return -1;
+		}
+	}
+	return 0;
+}
+
+int setup_check(const struct manifest *m, struct muster_err *err)
+{
+	size_t g;
+
+	for (g = 0; g < m->n_groups; g++) {
+		const struct mf_group *gr = &m->groups[g];
+
+		if (!installs(gr))
+			continue;
+		if (!gr->kickstart.install_tree)
+			return err_set(err, MUSTER_E_INVALID,
+				       "group '%s': a kickstart group needs kickstart.install_tree: "
+				       "apply boots its installer from it", gr->name);
+		if (!m->endpoint)
+			return err_set(err, MUSTER_E_INVALID,
+				       "group '%s': a kickstart group needs the fleet's endpoint: "
+				       "its installer fetches the kickstart from `muster serve` there",
+				       gr->name);
+	}
+	return 0;
+}
+
+/* ---- networks ---------------------------------------------------------------------- */
+
+static bool network_matches(const char *live, void *userdata)
+{
+	bool same = false;
+
+	return domxml_network_matches(live, userdata, &same, NULL) == 0 && same;
+}
+
+static bool host_eq(const struct domxml_dhcp_host *a, const struct domxml_dhcp_host *b)
+{
+	return a->mac && b->mac && a->ip && b->ip && strcasecmp(a->mac, b->mac) == 0 &&
+	       streq(a->ip, b->ip) && (a->name ? b->name && streq(a->name, b->name) : !b->name);
+}
+
+static bool host_in(const struct domxml_dhcp_host *h, const struct domxml_dhcp_host *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (host_eq(h, &v[i]))
+			return true;
+	return false;
+}
+
+/*
+ * An existing network that differs from want only in its DHCP hosts (a VM
+ * with a static address added or removed) has them brought in line, live,
+ * with virNetworkUpdate: guests on it keep running. Any other difference is
+ * left for hv_network_ensure to report.
+ */
+static int dhcp_hosts_sync(struct hv *hv, const char *live, const struct domxml_network *want,
+		      struct muster_err *err)
+{
+	struct domxml_dhcp_host *have = NULL;
+	struct domxml_network probe = *want;
+	size_t nh = 0, i;
+	bool same = false;
+	int r = -1;
+
+	if (domxml_network_hosts(live, &have, &nh, err) < 0)
+		return -1;
+	probe.hosts = have;
+	probe.n_hosts = nh;
+	if (domxml_network_matches(live, &probe, &same, NULL) < 0 || !same) {
+		r = 0;	/* more than hosts differ */
+		goto out;
+	}
+	for (i = 0; i < nh; i++) {
+		char *xml;
+
+		if (host_in(&have[i], want->hosts, want->n_hosts))
+			continue;
+		xml = domxml_dhcp_host_format(&have[i], err);
+		if (!xml || hv_network_dhcp_host(hv, want->name, xml, false, err) < 0) {
+			free(xml);
+			goto out;
+		}
+		free(xml);
+	}
+	for (i = 0; i < want->n_hosts; i++) {
+		char *xml;
+
+		if (host_in(&want->hosts[i], have, nh))
+			continue;
+		xml = domxml_dhcp_host_format(&want->hosts[i], err);
+		if (!xml || hv_network_dhcp_host(hv, want->name, xml, true, err) < 0) {
+			free(xml);
+			goto out;
+		}
+		free(xml);
+	}
+	r = 0;
+out:
+	domxml_hosts_free(have, nh);
+	return r;
+}
+
+/* Each libvirt network of the fleet, with the static addresses as DHCP hosts. */
+static int networks_ensure(const struct manifest *m, const struct vmrecs *recs,
+			   struct hv *hv, struct muster_err *err)
+{
+	static const char *const modes[MF_NET_TYPE_MAX] = {
+		[MF_NET_NAT] = "nat", [MF_NET_ISOLATED] = "isolated", [MF_NET_BRIDGE] = "bridge",
+		[MF_NET_VLAN] = "ovs-vlan",
+	};
+	size_t i, v, k;
+
+	for (i = 0; i < m->n_networks; i++) {
+		const struct mf_network *net = &m->networks[i];
+		char name[IDENTITY_DOMAIN_NAME_MAX + 1], gw[INET_ADDRSTRLEN], lo[INET_ADDRSTRLEN],
+		     hi[INET_ADDRSTRLEN];
+		struct domxml_dhcp_host *hosts;
+		struct domxml_network n = { .name = name, .mode = modes[net->type] };
+		size_t nh = 0;
+		char *xml, *live = NULL;
+		int r;
+
+		if (!n.mode)
+			continue;	/* user-mode networking has no libvirt network */
+		if (identity_domain_name(m->fleet, net->name, name, sizeof(name), err) < 0)
+			return -1;
+		hosts = calloc(m->n_vms + 1, sizeof(*hosts));
+		if (!hosts)
+			return err_nomem(err);
+		for (v = 0; v < m->n_vms; v++) {
+			const struct mf_group *g = manifest_vm_group(m, &m->vms[v]);
+
+			for (k = 0; k < g->n_nics; k++)
+				if (g->nics[k].network == i && g->nics[k].ip) {
+					hosts[nh].mac = vmrec_mac(recs, v, k);
+					hosts[nh].ip = g->nics[k].ip;
+					hosts[nh++].name = m->vms[v].name;
+				}
+		}
+		if (net->type == MF_NET_NAT || net->type == MF_NET_ISOLATED) {
+			uint32_t size = (uint32_t) 1 << (32 - net->prefix);
+			struct in_addr a;
+
+			a.s_addr = htonl(net->net_addr + 1);
+			inet_ntop(AF_INET, &a, gw, sizeof(gw));
+			a.s_addr = htonl(net->net_addr + 2);
+			inet_ntop(AF_INET, &a, lo, sizeof(lo));
+			a.s_addr = htonl(net->net_addr + size - 2);
+			inet_ntop(AF_INET, &a, hi, sizeof(hi));
+			n.address = gw;
+			n.prefix = net->prefix;
+			n.dhcp_start = lo;
+			n.dhcp_end = hi;
+			n.hosts = hosts;
+			n.n_hosts = nh;
+		} else {
+			n.bridge = net->bridge;
+			n.vlan = net->vlan;
+		}
+		xml = domxml_network_format(&n, err);
+		r = xml ? hv_network_xml(hv, name, &live, err) : -1;
+		if (r == 0 && live && (net->type == MF_NET_NAT || net->type == MF_NET_ISOLATED))
+			r = dhcp_hosts_sync(hv, live, &n, err);
+		if (r == 0)
+			r = hv_network_ensure(hv, name, xml, network_matches, &n, err);
+		free(live);
+		free(xml);
+		free(hosts);
+		if (r < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- the controller's side --------------------------------------------------------- */
+
+/* <state>/console, absolute (libvirt wants it so), made 0700. */
+static int console_dir_make(const char *state_dir, char **ret, struct muster_err *err)
+{
+	_cleanup_free_ char *abs = realpath(state_dir, NULL);
+
+	if (!abs)
+		return err_set_errno(err, MUSTER_E_IO, errno, "cannot resolve '%s'", state_dir);
+	if (asprintf(ret, "%s/console", abs) < 0) {
+		*ret = NULL;
+		return err_nomem(err);
+	}
+	return statedir_prepare(*ret, err);
+}
+
+/* Whether addr:port can be bound on this machine now. */
+static bool port_free(const char *addr, unsigned port, void *ud)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t) port) };
+	int fd, r;
+
+	(void) ud;
+	if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1)
+		return false;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return true;	/* cannot tell: QEMU will say */
+	r = bind(fd, (struct sockaddr *) &sa, sizeof(sa));
+	close(fd);
+	return r == 0;
+}
+
+int setup_ports(const struct setup_opts *o, struct setup *s, struct muster_err *err)
+{
+	const struct manifest *m = o->m;
+	struct store *st = o->st;
+	struct forwards *ret = &s->fwd;
+	bool local = hosts_all_local(o->hosts);
+	struct recorded_forward *rec = NULL;
+	size_t n_rec = 0;
+	int r;
+
+	if (store_forward_list(st, NULL, &rec, &n_rec, err) < 0)
+		return -1;
+	r = forwards_assign(m, rec, n_rec, local ? port_free : NULL, NULL, ret, err);
+	if (r == 0 && store_forward_put_many(st, m->fleet, ret->added, ret->n_added, err) < 0)
+		r = -1;
+	store_forward_list_free(rec, n_rec);
+	return r;
+}
+
+
+/* ---- the whole ------------------------------------------------------------------- */
+
+void setup_release(struct setup *s)
+{
+	size_t h, j;
+
+	for (h = 0; s->images && h < s->n_hosts; h++) {
+		for (j = 0; s->images[h] && j < s->n_images; j++)
+			free(s->images[h][j]);
+		free(s->images[h]);
+	}
+	for (h = 0; s->kernels && h < s->n_hosts; h++) {
+		for (j = 0; j < s->n_groups; j++) {
+			free(s->kernels[h] ? s->kernels[h][j] : NULL);
+			free(s->initrds && s->initrds[h] ? s->initrds[h][j] : NULL);
+		}
+		free(s->kernels[h]);
+		free(s->initrds ? s->initrds[h] : NULL);
+	}
+	free(s->images);
+	free(s->kernels);
+	free(s->initrds);
+	free(s->image_formats);
+	free(s->console_dir);
+	forwards_release(&s->fwd);
+	memset(s, 0, sizeof(*s));
+}
+
+static int setup_alloc(const struct manifest *m, size_t n_hosts, struct setup *s,
+		       struct muster_err *err)
+{
+	size_t h, i;
+
+	memset(s, 0, sizeof(*s));
+	s->n_hosts = n_hosts;
+	s->n_images = m->n_images;
+	s->n_groups = m->n_groups;
+	s->images = calloc(n_hosts + 1, sizeof(*s->images));
+	s->kernels = calloc(n_hosts + 1, sizeof(*s->kernels));
+	s->initrds = calloc(n_hosts + 1, sizeof(*s->initrds));
+	s->image_formats = calloc(m->n_images + 1, sizeof(*s->image_formats));
+	if (!s->images || !s->kernels || !s->initrds || !s->image_formats)
+		return err_nomem(err);
+	for (h = 0; h < n_hosts; h++) {
+		s->images[h] = calloc(m->n_images + 1, sizeof(**s->images));
+		s->kernels[h] = calloc(m->n_groups + 1, sizeof(**s->kernels));
+		s->initrds[h] = calloc(m->n_groups + 1, sizeof(**s->initrds));
+		if (!s->images[h] || !s->kernels[h] || !s->initrds[h])
+			return err_nomem(err);
+	}
+	for (i = 0; i < m->n_images; i++)
+		s->image_formats[i] = mf_format_to_string(m->images[i].format);
+	return 0;
+}
+
+int setup_hosts(const struct setup_opts *o, struct setup *ret, struct muster_err *err)
+{
+	const struct manifest *m = o->m;
+	struct hosts *hosts = o->hosts;
+	struct installer_local *inst = NULL;
+	bool *used = NULL;
+	size_t i;
+	int r = -1;
+
+	if (setup_alloc(m, hosts->n, ret, err) < 0)
+		return -1;
+	used = calloc(hosts->n + 1, sizeof(*used));
+	inst = calloc(m->n_groups + 1, sizeof(*inst));
+	if (!used || !inst) {
+		err_nomem(err);
+		goto out;
+	}
+	for (i = 0; i < o->recs->n; i++)
+		used[o->recs->v[i].host] = true;
+	if (installers_fetch(o, inst, err) < 0)
+		goto out;
+	/* each host that gets a VM: the pool, the base images, the networks */
+	for (i = 0; i < hosts->n; i++) {
+		struct hv *hv = NULL;
+		char *pool;
+
+		if (!used[i])
+			continue;
+		pool = domxml_pool_format(m->pool, m->pool_path, err);
+		r = !pool || hosts_hv(hosts, i, &hv, err) < 0 ||
+		    hv_pool_ensure(hv, m->pool, pool, err) < 0 ||
+		    images_ensure(o, hv, ret->images[i], err) < 0 ||
+		    installers_ensure(m, hv, inst, ret->kernels[i], ret->initrds[i], err) < 0 ||
+		    networks_ensure(m, o->recs, hv, err) < 0 ? -1 : 0;
+		free(pool);
+		if (r < 0) {
+			if (hosts->n > 1)
+				err_prefix(err, "host %s", hosts->h[i].uri);
+			goto out;
+		}
+	}
+	r = -1;
+	/* the serial consoles, where they can be written: on this machine */
+	if (hosts_all_local(hosts) && console_dir_make(o->state_dir, &ret->console_dir, err) < 0)
+		goto out;
+	r = 0;
+out:
+	installers_release(inst, m->n_groups);
+	free(used);
+	return r;
+}

@@ -1,0 +1,61 @@
+/*
+ * setup.h: what a run's hosts must hold before any of its VMs is made
+ * there: the storage pool, the base images as volumes (fetched by URL
+ * first when need be), the kickstart installers' kernels and initrds as
+ * volumes, the fleet's libvirt networks (with the static addresses as DHCP
+ * hosts); and on the controller the directory for serial console logs and
+ * the host ports of user-mode forwards. Each step finds what is there
+ * already and leaves it.
+ */
+#ifndef MUSTER_SETUP_H
+#define MUSTER_SETUP_H
+
+#include "err.h"
+#include "forwards.h"
+#include "hosts.h"
+#include "manifest.h"
+#include "store.h"
+#include "vmrec.h"
+
+struct setup_opts {
+	const struct manifest *m;
+	const char *state_dir;
+	struct store *st;
+	struct hosts *hosts;
+	const struct vmrecs *recs;	/* placed: each VM's host; and their MACs */
+	/* a download: what, bytes so far, of total (0: unknown); NULL: not told */
+	void (*fetch)(void *userdata, const char *what, unsigned long long done,
+		      unsigned long long total);
+	void *userdata;
+};
+
+struct setup {
+	size_t n_hosts, n_images, n_groups;
+	char ***images;			/* per host, per image: the base volume's path, or NULL */
+	const char **image_formats;	/* per image: "qcow2", "raw" */
+	char ***kernels, ***initrds;	/* per host, per group: the installer's volumes, or NULL */
+	char *console_dir;		/* serial console logs, when every host is this
+					 * machine (they are written there); else NULL */
+	struct forwards fwd;		/* the host ports of user-mode forwards */
+};
+
+/* What installing the manifest's kickstart VMs needs, checked before anything is made. */
+int setup_check(const struct manifest *m, struct muster_err *err) WUR;
+
+/*
+ * The pool, base images, installers and networks on each host that gets a
+ * VM, and the console directory. 0, or -1 with err (naming the host when
+ * there are several). Release ret with setup_release, also after a failure.
+ */
+int setup_hosts(const struct setup_opts *o, struct setup *ret, struct muster_err *err) WUR;
+
+/*
+ * The host ports of the fleet's forwards into s->fwd: kept from the store,
+ * or chosen now (probed with a bind when every host is this machine) and
+ * recorded before any VM uses them.
+ */
+int setup_ports(const struct setup_opts *o, struct setup *s, struct muster_err *err) WUR;
+
+void setup_release(struct setup *s);
+
+#endif
