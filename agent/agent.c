@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "proto.h"
+#include "utf8.h"
 
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 
@@ -359,39 +360,6 @@ line_fmt(struct line *l, const char *fmt, ...)
 	line_add(l, tmp, (size_t)n);
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
-static size_t
-utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t len, i;
-
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		if (s[0] == 0xe0)
-			lo = 0xa0;
-		else if (s[0] == 0xed)
-			hi = 0x9f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		if (s[0] == 0xf0)
-			lo = 0x90;
-		else if (s[0] == 0xf4)
-			hi = 0x8f;
-	} else
-		return 0;
-	if (len > n)
-		return 0;
-	if (s[1] < lo || s[1] > hi)
-		return 0;
-	for (i = 2; i < len; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return len;
-}
-
 /*
  * Append s as a JSON string: quotes, backslashes and control characters
  * escaped, invalid UTF-8 replaced by U+FFFD. At most max bytes of output
@@ -403,6 +371,7 @@ line_str(struct line *l, const char *s, size_t n, size_t max)
 	const unsigned char *p = (const unsigned char *)s;
 	char esc[8];
 	size_t i = 0, k, out = 0;
+	uint32_t cp;
 
 	line_lit(l, "\"");
 	while (i < n) {
@@ -425,7 +394,7 @@ line_str(struct line *l, const char *s, size_t n, size_t max)
 			add = (const char *)p + i;
 			k = 1;
 			i++;
-		} else if ((k = utf8_seq(p + i, n - i)) != 0) {
+		} else if ((k = utf8_decode(p + i, n - i, &cp)) != 0) {
 			add = (const char *)p + i;
 			i += k;
 		} else {

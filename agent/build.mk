@@ -12,9 +12,10 @@
 
 AGENT_SAVED_GOAL := $(.DEFAULT_GOAL)
 
-AGENT_SRC := agent/agent.c
-AGENT_DEPS := $(AGENT_SRC) agent/proto.h agent/build.mk
-AGENT_CFLAGS = -std=gnu11 $(WARN) -D_GNU_SOURCE -Iagent
+# (utf8.c: the controller's UTF-8 decoder, libc only like the agent)
+AGENT_SRC := agent/agent.c orchestrator/util/utf8.c
+AGENT_DEPS := $(AGENT_SRC) agent/proto.h orchestrator/util/utf8.h agent/build.mk
+AGENT_CFLAGS = -std=gnu11 $(WARN) -D_GNU_SOURCE -Iagent -Iorchestrator/util
 AGENT_SAN = $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all)
 
 # The static agent is built against musl (musl-tools): ~90 KB, against

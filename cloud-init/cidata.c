@@ -12,6 +12,7 @@
 #include "cidata.h"
 #include "hash.h"
 #include "manifest.h"
+#include "utf8.h"
 
 static const char *const hostkey_types[] = { "ed25519", "rsa", "ecdsa" };
 
@@ -34,39 +35,6 @@ static const char agent_unit[] =
 	"WantedBy=multi-user.target\n";
 
 /* ---- checking the input ------------------------------------------------- */
-
-static bool utf8_valid(const unsigned char *s, size_t len)
-{
-	size_t i = 0, k, n;
-	uint32_t cp, min;
-
-	while (i < len) {
-		if (s[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if ((s[i] & 0xe0) == 0xc0) {
-			n = 1, cp = s[i] & 0x1f, min = 0x80;
-		} else if ((s[i] & 0xf0) == 0xe0) {
-			n = 2, cp = s[i] & 0x0f, min = 0x800;
-		} else if ((s[i] & 0xf8) == 0xf0) {
-			n = 3, cp = s[i] & 0x07, min = 0x10000;
-		} else {
-			return false;
-		}
-		if (len - i - 1 < n)
-			return false;
-		for (k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += n + 1;
-	}
-	return true;
-}
 
 /*
  * Free text muster writes: present, valid UTF-8, no control character but
@@ -439,35 +407,6 @@ static void emit_str(struct yt_emitter *em, const char *s)
 }
 
 /* ---- the documents ------------------------------------------------------ */
-
-char *cidata_base64(const void *data, size_t len)
-{
-	static const char tbl[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	const unsigned char *p = data;
-	char *out = malloc(4 * ((len + 2) / 3) + 1), *o = out;
-	size_t i;
-	uint32_t v;
-
-	if (!out)
-		return NULL;
-	for (i = 0; i + 2 < len; i += 3) {
-		v = (uint32_t) p[i] << 16 | (uint32_t) p[i + 1] << 8 | p[i + 2];
-		*o++ = tbl[v >> 18];
-		*o++ = tbl[v >> 12 & 63];
-		*o++ = tbl[v >> 6 & 63];
-		*o++ = tbl[v & 63];
-	}
-	if (i < len) {
-		v = (uint32_t) p[i] << 16 | (i + 1 < len ? (uint32_t) p[i + 1] << 8 : 0);
-		*o++ = tbl[v >> 18];
-		*o++ = tbl[v >> 12 & 63];
-		*o++ = i + 1 < len ? tbl[v >> 6 & 63] : '=';
-		*o++ = '=';
-	}
-	*o = '\0';
-	return out;
-}
 
 static void emit_users(struct yt_emitter *em, const struct cidata_input *in)
 {
@@ -918,7 +857,7 @@ int cidata_render(const struct cidata_input *in, struct cidata *ret, struct must
 	    check_bootcmd(in, err) < 0)
 		return -1;
 	if (!in->agent_b64 && in->agent_binary &&
-	    !(agent_b64 = cidata_base64(in->agent_binary, in->agent_len)))
+	    !(agent_b64 = hash_base64(in->agent_binary, in->agent_len)))
 		return err_nomem(err);
 	if (render(DOC_USER_DATA, in, in->agent_b64 ? in->agent_b64 : agent_b64, &c, err) < 0)
 		goto out;

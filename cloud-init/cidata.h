@@ -70,7 +70,7 @@ struct cidata_input {
 	const char *phone_home_url;	/* NULL = none; must not hold '$' (cloud-init expands $NAME) */
 	const void *agent_binary;	/* NULL = the unit only (hook for a later install) */
 	size_t agent_len;
-	const char *agent_b64;		/* or the binary base64-encoded once (cidata_base64) for
+	const char *agent_b64;		/* or the binary base64-encoded once (hash_base64) for
 					 * a whole fleet; takes precedence over agent_binary */
 	bool agent_gzip;		/* agent_b64 is of the gzip'd binary (gz+b64) */
 	const struct cidata_nic *nics;
@@ -116,9 +116,6 @@ struct cidata {
  */
 int cidata_render(const struct cidata_input *in, struct cidata *ret,
 		  struct muster_err *err) WUR;
-
-/* data in base64 (RFC 4648, padded), as the user-data carries a binary; caller frees. NULL: no memory. */
-char *cidata_base64(const void *data, size_t len);
 
 /* Free what cidata_render put in c and empty it; an empty c is allowed. */
 void cidata_release(struct cidata *c);

@@ -20,7 +20,7 @@ struct vmseed_input {
 	size_t n_authorized_keys;
 	const void *agent;			/* the agent binary, or NULL (hook only) */
 	size_t agent_len;
-	const char *agent_b64;			/* or the binary in base64 (cidata_base64) */
+	const char *agent_b64;			/* or the binary in base64 (hash_base64) */
 	bool agent_gzip;			/* agent_b64 is of the gzip'd binary */
 	bool key_files;				/* seed: http: also its keys volume's files */
 };

@@ -8,6 +8,7 @@
 
 #define LOG_TAG "bootstrap"
 #include "bootstrap.h"
+#include "hash.h"
 #include "keystore.h"
 #include "kickstart.h"
 #include "log.h"
@@ -187,7 +188,7 @@ int bootstrap_agent_b64(char **ret_b64, bool *ret_gzip, struct muster_err *err)
 	} else if (agent_read(path, &data, &n, err) < 0) {
 		return -1;
 	}
-	*ret_b64 = cidata_base64(data, n);
+	*ret_b64 = hash_base64(data, n);
 	return *ret_b64 ? 0 : err_set(err, MUSTER_E_NOMEM, "the guest agent '%s': out of memory", path);
 }
 

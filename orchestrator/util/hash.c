@@ -186,3 +186,20 @@ bool hash_equal(const void *a, const void *b, size_t n)
 {
 	return CRYPTO_memcmp(a, b, n) == 0;
 }
+
+char *hash_base64(const void *data, size_t len)
+{
+	size_t out_len = 4 * ((len + 2) / 3);
+	char *out;
+
+	if (len > INT_MAX / 4 * 3 - 3)	/* EVP_EncodeBlock counts in int */
+		return NULL;
+	out = malloc(out_len + 1);
+	if (!out)
+		return NULL;
+	if ((size_t) EVP_EncodeBlock((unsigned char *) out, data, (int) len) != out_len) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}

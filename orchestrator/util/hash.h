@@ -65,4 +65,10 @@ bool hash_equal(const void *a, const void *b, size_t n);
 /* Fill p with n cryptographically random bytes. Returns 0 or -1. */
 int hash_random_bytes(void *p, size_t n) WUR;
 
+/*
+ * data in base64 (RFC 4648, padded, one line: libcrypto's EVP_EncodeBlock),
+ * as user-data carries a binary; caller frees. NULL: no memory (or over 1.5 GiB).
+ */
+char *hash_base64(const void *data, size_t len);
+
 #endif

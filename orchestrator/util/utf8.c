@@ -30,3 +30,17 @@ size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *ret_cp)
 	*ret_cp = cp;
 	return len;
 }
+
+bool utf8_valid(const unsigned char *s, size_t len)
+{
+	size_t i = 0, k;
+	uint32_t cp;
+
+	while (i < len) {
+		k = utf8_decode(s + i, len - i, &cp);
+		if (!k)
+			return false;
+		i += k;
+	}
+	return true;
+}

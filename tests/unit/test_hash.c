@@ -2,6 +2,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
@@ -138,6 +140,33 @@ static void test_random_bytes_differ(void **state)
 	assert_int_equal(hash_random_bytes(a, 0), 0);
 }
 
+/* RFC 4648 section 10's vectors, and a length that is not a multiple of 3. */
+static void test_base64(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} v[] = {
+		{ "", "" }, { "f", "Zg==" }, { "fo", "Zm8=" }, { "foo", "Zm9v" },
+		{ "foob", "Zm9vYg==" }, { "fooba", "Zm9vYmE=" }, { "foobar", "Zm9vYmFy" },
+	};
+	static unsigned char big[100001];
+	char *b;
+	size_t i;
+
+	(void) state;
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		b = hash_base64(v[i].in, strlen(v[i].in));
+		assert_non_null(b);
+		assert_string_equal(b, v[i].out);
+		free(b);
+	}
+	b = hash_base64(big, sizeof(big));
+	assert_non_null(b);
+	assert_int_equal(strlen(b), 4 * ((sizeof(big) + 2) / 3));	/* one line, padded */
+	assert_string_equal(b + strlen(b) - 4, "AAA=");	/* 100001 = 3 * 33333 + 2 */
+	free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -147,6 +176,7 @@ int main(void)
 		cmocka_unit_test(test_incremental_equals_oneshot),
 		cmocka_unit_test(test_use_after_final_fails),
 		cmocka_unit_test(test_hex),
+		cmocka_unit_test(test_base64),
 		cmocka_unit_test(test_random_bytes_differ),
 	};
 

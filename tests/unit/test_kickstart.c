@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "cidata.h"
+#include "hash.h"
 #include "keys.h"
 #include "kickstart.h"
 #include "manifest.h"
@@ -541,7 +542,7 @@ static void test_context(void **state)
 		 "# ed25519 ssh-ed25519 ssh_host_ed25519_key ssh_host_ed25519_key.pub "
 		 "/etc/ssh/ssh_host_ed25519_key /etc/ssh/ssh_host_ed25519_key.pub\n");
 	/* the private key travels as base64, on one line */
-	b64 = cidata_base64(f->key.private_key, strlen(f->key.private_key));
+	b64 = hash_base64(f->key.private_key, strlen(f->key.private_key));
 	assert_non_null(b64);
 	(void) snprintf(want, sizeof(want), "%%post\nprintf %%s '%s' | base64 -d\nprintf %%s '%s'\n%%end\n",
 			b64, f->key.public_key);
