@@ -361,6 +361,29 @@ line_fmt(struct line *l, const char *fmt, ...)
 }
 
 /*
+ * snprintf into a buffer sized for what goes in: not fitting is a bug, and
+ * the agent stops (to be restarted) rather than send or use a cut value.
+ */
+static void
+fit(char *out, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+fit(char *out, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(out, size, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= size) {
+		syslog(LOG_ERR, "a bug: \"%s\" does not fit %zu bytes", fmt, size);
+		abort();
+	}
+}
+
+/*
  * Append s as a JSON string: quotes, backslashes and control characters
  * escaped, invalid UTF-8 replaced by U+FFFD. At most max bytes of output
  * (quotes excluded): the rest is cut at a character boundary.
@@ -387,7 +410,7 @@ line_str(struct line *l, const char *s, size_t n, size_t max)
 			k = 2;
 			i++;
 		} else if (p[i] < 0x20 || p[i] == 0x7f) {
-			snprintf(esc, sizeof(esc), "\\u%04x", p[i]);
+			fit(esc, sizeof(esc), "\\u%04x", p[i]);
 			k = 6;
 			i++;
 		} else if (p[i] < 0x80) {
@@ -530,7 +553,7 @@ port_find(struct agent *a)
 		n = snprintf(a->path, sizeof(a->path), "%s", a->opt_port);
 		return n < 0 || (size_t)n >= sizeof(a->path) ? -1 : 0;
 	}
-	snprintf(a->path, sizeof(a->path), "%s/%s", AGENT_PROTO_DEV_DIR,
+	fit(a->path, sizeof(a->path), "%s/%s", AGENT_PROTO_DEV_DIR,
 	    AGENT_PROTO_PORT_NAME);
 	if (access(a->path, F_OK) == 0)
 		return 0;
@@ -972,9 +995,9 @@ check_network(struct agent *a)
 		if (inet_ntop(i->ifa_addr->sa_family, ap, host, sizeof(host)) == NULL)
 			continue;
 		if ((plen = prefix_len(i->ifa_netmask)) < 0)
-			snprintf(addrs[n++], ADDR_MAX, "%s", host);
+			fit(addrs[n++], ADDR_MAX, "%s", host);
 		else
-			snprintf(addrs[n++], ADDR_MAX, "%s/%u", host, (unsigned)plen & 0xff);
+			fit(addrs[n++], ADDR_MAX, "%s/%u", host, (unsigned)plen & 0xff);
 	}
 	freeifaddrs(ifa);
 
@@ -1190,7 +1213,7 @@ selftest(void)
 		sha256_update(&s, sha[i].in, strlen(sha[i].in));
 		sha256_final(&s, md);
 		for (j = 0; j < 32; j++)
-			snprintf(hex + 2 * j, 3, "%02x", md[j]);
+			fit(hex + 2 * j, 3, "%02x", md[j]);
 		CHECK(strcmp(hex, sha[i].hex) == 0, "sha256 of \"%.8s\" (%zu bytes)",
 		    sha[i].in, strlen(sha[i].in));
 	}
@@ -1200,7 +1223,7 @@ selftest(void)
 		sha256_update(&s, many, sizeof(many));
 	sha256_final(&s, md);
 	for (j = 0; j < 32; j++)
-		snprintf(hex + 2 * j, 3, "%02x", md[j]);
+		fit(hex + 2 * j, 3, "%02x", md[j]);
 	CHECK(strcmp(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0") == 0,
 	    "sha256 of a million 'a'");
 

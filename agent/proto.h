@@ -1,6 +1,9 @@
 /*
  * proto.h: the muster agent protocol, version 1 (agent/PROTOCOL). Shared by
- * the guest agent (agent/agent.c, libc only) and the controller's listener.
+ * the guest agent (agent/agent.c, libc only) and the controller: its
+ * listener (orchestrator/engine/channel.c), its decoder of the agent's
+ * lines (orchestrator/json/agentline.c) and the domain's channel
+ * (orchestrator/hv/domxml.c).
  * Plain C: macros and one enum, nothing beyond <stddef.h>.
  */
 #ifndef MUSTER_AGENT_PROTO_H
@@ -42,6 +45,13 @@ enum agent_proto_type {
 	[AGENT_PROTO_HEARTBEAT] = AGENT_PROTO_TYPE_HEARTBEAT, \
 	[AGENT_PROTO_ERROR] = AGENT_PROTO_TYPE_ERROR, \
 }
+
+#define AGENT_PROTO_STR_(x)		#x
+#define AGENT_PROTO_STR(x)		AGENT_PROTO_STR_(x)
+
+/* the host's hello, sent on every connection: the agent answers with its state */
+#define AGENT_PROTO_HOST_HELLO \
+	"{\"v\":" AGENT_PROTO_STR(AGENT_PROTO_VERSION) ",\"type\":\"" AGENT_PROTO_TYPE_HELLO "\"}\n"
 
 /* values of "phase" */
 #define AGENT_PROTO_PHASE_NETWORK	"network"

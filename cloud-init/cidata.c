@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "cidata.h"
+#include "fmt.h"
 #include "hash.h"
 #include "manifest.h"
 #include "utf8.h"
@@ -181,7 +182,7 @@ static int check_input(const struct cidata_input *in, struct muster_err *err)
 	if (in->n_authorized_keys > CIDATA_MAX_LIST || (in->n_authorized_keys && !in->authorized_keys))
 		return err_set(err, MUSTER_E_INVALID, "bad list of authorized keys");
 	for (i = 0; i < in->n_authorized_keys; i++) {
-		(void) snprintf(what, sizeof(what), "authorized key %zu", i);
+		fmt_fit(what, sizeof(what), "authorized key %zu", i);
 		if (check_text(in->authorized_keys[i], false, what, err) < 0)
 			return -1;
 	}
@@ -199,10 +200,10 @@ static int check_input(const struct cidata_input *in, struct muster_err *err)
 		for (j = 0; j < i; j++)
 			if (streq(in->host_keys[j].type, k->type))
 				return err_set(err, MUSTER_E_INVALID, "two host keys of type '%s'", k->type);
-		(void) snprintf(what, sizeof(what), "the %s private host key", k->type);
+		fmt_fit(what, sizeof(what), "the %s private host key", k->type);
 		if (check_text(k->private_key, true, what, err) < 0)
 			return -1;
-		(void) snprintf(what, sizeof(what), "the %s public host key", k->type);
+		fmt_fit(what, sizeof(what), "the %s public host key", k->type);
 		if (check_text(k->public_key, false, what, err) < 0)
 			return -1;
 	}
@@ -254,7 +255,7 @@ static int tree_err(struct muster_err *err, const struct yt_node *at, const char
 	va_list ap;
 
 	va_start(ap, fmt);
-	(void) vsnprintf(msg, sizeof(msg), fmt, ap);
+	fmt_vcut(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	return err_set(err, MUSTER_E_INVALID, "%s: %s (line %u, column %u)", path, msg,
 		       at->pos.line, at->pos.col);
@@ -469,10 +470,10 @@ static void emit_ssh(struct yt_emitter *em, const struct cidata_input *in)
 	yt_emit_map_begin(em);
 	for (i = 0; i < in->n_host_keys; i++) {
 		/* type is one of hostkey_types: short */
-		(void) snprintf(key, sizeof(key), "%s_private", in->host_keys[i].type);
+		fmt_fit(key, sizeof(key), "%s_private", in->host_keys[i].type);
 		emit_key(em, key);
 		emit_str(em, in->host_keys[i].private_key);
-		(void) snprintf(key, sizeof(key), "%s_public", in->host_keys[i].type);
+		fmt_fit(key, sizeof(key), "%s_public", in->host_keys[i].type);
 		emit_key(em, key);
 		emit_str(em, in->host_keys[i].public_key);
 	}
@@ -527,7 +528,7 @@ static void emit_pub_key_modes(struct yt_emitter *em, const struct cidata_input 
 	emit_str(em, "0644");
 	for (i = 0; i < in->n_host_keys; i++) {
 		/* type is one of hostkey_types: short */
-		(void) snprintf(path, sizeof(path), "/etc/ssh/ssh_host_%s_key.pub",
+		fmt_fit(path, sizeof(path), "/etc/ssh/ssh_host_%s_key.pub",
 				in->host_keys[i].type);
 		emit_str(em, path);
 	}
@@ -585,7 +586,7 @@ static void emit_phone_home(struct yt_emitter *em, const struct cidata_input *in
 	emit_key(em, "post");
 	yt_emit_seq_begin(em);
 	for (i = 0; i < in->n_host_keys; i++) {
-		(void) snprintf(post, sizeof(post), "pub_key_%s", in->host_keys[i].type);
+		fmt_fit(post, sizeof(post), "pub_key_%s", in->host_keys[i].type);
 		emit_str(em, post);
 	}
 	emit_str(em, "instance_id");
@@ -693,7 +694,7 @@ static void emit_network_config(struct yt_emitter *em, const struct cidata_input
 	for (i = 0; i < in->n_nics; i++) {
 		const struct cidata_nic *nic = &in->nics[i];
 
-		(void) snprintf(name, sizeof(name), "nic%zu", i);
+		fmt_fit(name, sizeof(name), "nic%zu", i);
 		emit_key(em, name);
 		yt_emit_map_begin(em);
 		emit_key(em, "match");
@@ -706,7 +707,7 @@ static void emit_network_config(struct yt_emitter *em, const struct cidata_input
 			emit_plain(em, "true");
 		} else {
 			/* ip passed inet_pton: at most INET6_ADDRSTRLEN - 1 characters */
-			(void) snprintf(addr, sizeof(addr), "%s/%u", nic->ip, nic->prefix);
+			fmt_cut(addr, sizeof(addr), "%s/%u", nic->ip, nic->prefix);
 			emit_key(em, "addresses");
 			yt_emit_seq_begin(em);
 			emit_str(em, addr);
@@ -819,7 +820,7 @@ static int key_files(const struct cidata_input *in, struct cidata *c)
 			bool nl = len && text[len - 1] == '\n';
 
 			/* type is one of hostkey_types: short */
-			(void) snprintf(f->name, sizeof(f->name), "ssh_host_%s_key%s", k->type,
+			fmt_fit(f->name, sizeof(f->name), "ssh_host_%s_key%s", k->type,
 					pub ? ".pub" : "");
 			f->data = malloc(len + 2);
 			if (!f->data)

@@ -20,6 +20,7 @@
 #define LOG_TAG "store"
 #include "buf.h"
 #include "err.h"
+#include "fmt.h"
 #include "log.h"
 #include "store.h"
 
@@ -2066,9 +2067,9 @@ static int watch_open(const struct store *s)
 	if (streq(s->path, ":memory:"))
 		return -1;
 	if (!slash)
-		(void) snprintf(dir, sizeof(dir), ".");
+		fmt_fit(dir, sizeof(dir), ".");
 	else if ((size_t) (slash - s->path) < sizeof(dir))
-		(void) snprintf(dir, sizeof(dir), "%.*s", slash == s->path ? 1 : (int) (slash - s->path),
+		fmt_fit(dir, sizeof(dir), "%.*s", slash == s->path ? 1 : (int) (slash - s->path),
 				s->path);
 	else
 		return -1;

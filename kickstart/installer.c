@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "buf.h"
+#include "fmt.h"
 #include "common.h"
 #include "fetch.h"
 #include "installer.h"
@@ -111,7 +112,7 @@ int installer_treeinfo(const char *tree_url, const char *text, size_t len, const
 	if (memchr(text, '\0', len))
 		return err_set(err, MUSTER_E_INVALID, "install tree '%s': .treeinfo is not text",
 			       tree_url);
-	(void) snprintf(images, sizeof(images), "images-%s", arch);
+	fmt_fit(images, sizeof(images), "images-%s", arch);
 	copy = strndup(text, len);
 	if (!copy)
 		return err_nomem(err);

@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "fmt.h"
 #include "hash.h"
 #include "kickstart.h"
 #include "lexers.h"
@@ -106,7 +107,7 @@ static void open_section(struct ks_render *k, const char *toks, size_t n)
 	size_t i, len;
 	bool script = in_table(script_sections, ARRAY_SIZE(script_sections), t, strlen(t));
 
-	(void) snprintf(k->sn.s, sizeof(k->sn.s), "%s", t);
+	fmt_cut(k->sn.s, sizeof(k->sn.s), "%s", t);
 	k->sn.interp[0] = '\0';
 	sh_init(&k->sh);
 	if (!script) {
@@ -128,7 +129,7 @@ static void open_section(struct ks_render *k, const char *toks, size_t n)
 			interp = "";
 	}
 	if (interp && !in_table(shells, ARRAY_SIZE(shells), interp, strlen(interp))) {
-		(void) snprintf(k->sn.interp, sizeof(k->sn.interp), "%s", interp);
+		fmt_cut(k->sn.interp, sizeof(k->sn.interp), "%s", interp);
 		k->sec = SEC_SCRIPT;
 		return;
 	}
@@ -236,7 +237,7 @@ static int refuse(const struct ks_render *k, const struct mu_interp *in, struct 
 	va_list ap;
 
 	va_start(ap, fmt);
-	(void) vsnprintf(why, sizeof(why), fmt, ap);
+	fmt_vcut(why, sizeof(why), fmt, ap);
 	va_end(ap);
 	/* the reasons say "{{x}}" for the tag: give the template's own */
 	x = strstr(why, "{{x}}");
@@ -351,7 +352,7 @@ static int esc_shell(const struct ks_render *k, const struct mu_interp *in,
 	const char *bad = ks_bad_chars(in->text, in->text_len, false, why);
 	bool comment;
 
-	(void) snprintf(where, sizeof(where), "a shell script (%s)", k->sn.s);
+	fmt_cut(where, sizeof(where), "a shell script (%s)", k->sn.s);
 	if (bad)
 		return refuse(k, in, err, where, "%s", bad);
 	bad = sh_landing(s, &comment);
@@ -602,7 +603,7 @@ static int add_nics(const struct kickstart_input *in, struct mu_value *ctx, stru
 			inet_ntop(AF_INET, &a, mask, sizeof(mask));
 		}
 #define NIC_PUT(key, v) \
-	((void) snprintf(path, sizeof(path), "nics[%zu].%s", i, key), put(nm, it, key, v, path))
+	(fmt_fit(path, sizeof(path), "nics[%zu].%s", i, key), put(nm, it, key, v, path))
 		if (NIC_PUT("index", mu_int((long long) i)) < 0 ||
 		    NIC_PUT("first", mu_bool(i == 0)) < 0 ||
 		    NIC_PUT("mac", mu_string(vmspec_mac(in->macs, in->vm, i))) < 0 ||
@@ -640,12 +641,12 @@ static int add_host_keys(const struct kickstart_input *in, struct mu_value *ctx,
 		b64 = hash_base64(kp->private_key, strlen(kp->private_key));
 		if (!b64)
 			return -1;
-		(void) snprintf(file, sizeof(file), "ssh_host_%s_key", type);
-		(void) snprintf(pub, sizeof(pub), "ssh_host_%s_key.pub", type);
-		(void) snprintf(fpath, sizeof(fpath), "/etc/ssh/%s", file);
-		(void) snprintf(ppath, sizeof(ppath), "/etc/ssh/%s", pub);
+		fmt_fit(file, sizeof(file), "ssh_host_%s_key", type);
+		fmt_fit(pub, sizeof(pub), "ssh_host_%s_key.pub", type);
+		fmt_fit(fpath, sizeof(fpath), "/etc/ssh/%s", file);
+		fmt_fit(ppath, sizeof(ppath), "/etc/ssh/%s", pub);
 #define KEY_PUT(key, v) \
-	((void) snprintf(path, sizeof(path), "host_keys[%zu].%s", i, key), put(nm, it, key, v, path))
+	(fmt_fit(path, sizeof(path), "host_keys[%zu].%s", i, key), put(nm, it, key, v, path))
 		if (KEY_PUT("type", mu_string(type)) < 0 ||
 		    KEY_PUT("ssh_type", mu_string(keys_type_ssh_name(kp->type))) < 0 ||
 		    KEY_PUT("public", mu_string(kp->public_key)) < 0 ||
@@ -691,7 +692,7 @@ static int add_vars(const struct kickstart_input *in, struct mu_value *ctx, stru
 		char path[128];
 		size_t n = 0;
 
-		(void) snprintf(path, sizeof(path), "vars.%s", ks->vars[i].name);
+		fmt_cut(path, sizeof(path), "vars.%s", ks->vars[i].name);
 		if (put(nm, vars, ks->vars[i].name, mu_string(v), path) < 0 ||
 		    !list || mu_map_set(words, ks->vars[i].name, list) < 0)
 			return -1;
@@ -702,7 +703,7 @@ static int add_vars(const struct kickstart_input *in, struct mu_value *ctx, stru
 				break;
 			for (w = v; *w && *w != ' ' && *w != '\t'; w++)
 				;
-			(void) snprintf(path, sizeof(path), "vars.%s (word %zu)", ks->vars[i].name, ++n);
+			fmt_cut(path, sizeof(path), "vars.%s (word %zu)", ks->vars[i].name, ++n);
 			{
 				struct mu_value *word = mu_string_n(v, (size_t) (w - v));
 
@@ -851,14 +852,19 @@ int kickstart_template_read(const struct manifest *m, size_t vm, char **ret_path
 		/* muster's own templates: beside its binary (the build links them there), or installed */
 		char exe[PATH_MAX], shipped[2][PATH_MAX + 64];
 		ssize_t k = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		bool fits[2];
 		size_t i;
 
 		if (k > 0) {
 			exe[k] = '\0';
 			(void) dirname(exe);
-			(void) snprintf(shipped[0], sizeof(shipped[0]), "%s/%s", exe, tp);
-			(void) snprintf(shipped[1], sizeof(shipped[1]), "%s/../share/muster/%s", exe, tp);
+			/* a path that does not fit is not tried: cut, it names another file */
+			fits[0] = fmt_cut(shipped[0], sizeof(shipped[0]), "%s/%s", exe, tp);
+			fits[1] = fmt_cut(shipped[1], sizeof(shipped[1]), "%s/../share/muster/%s", exe,
+					  tp);
 			for (i = 0; i < 2 && fd < 0; i++) {
+				if (!fits[i])
+					continue;
 				fd = open(shipped[i], O_RDONLY | O_CLOEXEC | O_NOCTTY);
 				if (fd >= 0) {
 					free(path);

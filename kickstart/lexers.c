@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fmt.h"
 #include "lexers.h"
 #include "utf8.h"
 #include "common.h"
@@ -65,13 +66,13 @@ const char *ks_bad_chars(const char *s, size_t n, bool controls, char why[64])
 		if (cp == '\r')
 			return "it holds a carriage return";
 		if (py_is_line_break(cp)) {
-			(void) snprintf(why, 64, "it holds a line break (U+%04X)", (unsigned) cp);
+			fmt_fit(why, 64, "it holds a line break (U+%04X)", (unsigned) cp);
 			return why;
 		}
 		if (controls && cp == '\t')
 			return "it holds a tab";
 		if (controls && (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))) {
-			(void) snprintf(why, 64, "it holds a control character (U+%04X)", (unsigned) cp);
+			fmt_fit(why, 64, "it holds a control character (U+%04X)", (unsigned) cp);
 			return why;
 		}
 		i += len;

@@ -8,6 +8,7 @@
 
 #define LOG_TAG "bootstrap"
 #include "bootstrap.h"
+#include "fmt.h"
 #include "hash.h"
 #include "keystore.h"
 #include "kickstart.h"
@@ -98,8 +99,8 @@ static int agent_locate(char *out, size_t outsz, struct muster_err *err)
 		if (n < 0)
 			return err_set_errno(err, MUSTER_E_IO, errno, "cannot find muster's own binary");
 		exe[n] = '\0';
-		(void) snprintf(beside, sizeof(beside), "%s/agent/muster-agent", dirname(exe));
-		(void) snprintf(installed, sizeof(installed), "%s/../lib/muster/muster-agent", exe);
+		fmt_fit(beside, sizeof(beside), "%s/agent/muster-agent", dirname(exe));
+		fmt_fit(installed, sizeof(installed), "%s/../lib/muster/muster-agent", exe);
 		if (access(beside, R_OK) == 0)
 			found = beside;
 		else if (access(installed, R_OK) == 0)
@@ -180,7 +181,7 @@ int bootstrap_agent_b64(char **ret_b64, bool *ret_gzip, struct muster_err *err)
 	*ret_gzip = false;
 	if (agent_locate(path, sizeof(path), err) < 0)
 		return -1;
-	(void) snprintf(gz, sizeof(gz), "%s.gz", path);
+	fmt_fit(gz, sizeof(gz), "%s.gz", path);
 	if (access(gz, R_OK) == 0) {
 		if (agent_read(gz, &data, &n, err) < 0)
 			return -1;
@@ -242,15 +243,22 @@ int bootstrap_fleet_open(const char *state_dir, const struct manifest *m,
 	ret->m = m;
 	ret->recs = recs;
 	if (!recs) {
-		if (vmrecs_build(m, &ret->own_recs, err) < 0)
+		if (vmrecs_build(m, &ret->own_recs, err) < 0) {
+			if (!strchr(err->msg, '\''))
+				err_prefix(err, "fleet '%s'", m->fleet);
 			return -1;
+		}
 		ret->recs = &ret->own_recs;
 	}
 	if (((flags & BOOTSTRAP_TEMPLATES) && templates_read(ret, err) < 0) ||
 	    bootstrap_authkeys(state_dir, m, &ret->auth, err) < 0 ||
 	    ((flags & BOOTSTRAP_AGENT) && bootstrap_agent_b64(&ret->agent_b64, &ret->agent_gzip,
-							       err) < 0))
+							       err) < 0)) {
+		/* a failure that names nothing (out of memory) is the fleet's */
+		if (!strchr(err->msg, '\''))
+			err_prefix(err, "fleet '%s'", m->fleet);
 		return -1;
+	}
 	return 0;
 }
 

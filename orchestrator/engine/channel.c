@@ -1,6 +1,6 @@
 /*
  * channel.c: the agent channel listener (channel.h). It frames and
- * rate-limits the guests' lines; json.c parses each one (json_read_agent)
+ * rate-limits the guests' lines; json.c parses each one (agentline_read)
  * and this file checks what the protocol asks beyond its shape.
  *
  * Each VM is in one of three states: waiting for its next connect attempt
@@ -22,11 +22,10 @@
 #include <unistd.h>
 
 #define LOG_TAG "channel"
+#include "agentline.h"
 #include "channel.h"
-#include "json.h"
 #include "log.h"
 
-#define HOST_HELLO "{\"v\":1,\"type\":\"hello\"}\n"
 #define MAX_EVENTS 64
 #define MILLI 1000			/* token bucket fixed point: 1000 = 1 line */
 
@@ -39,14 +38,14 @@ struct vm {
 	int fd;				/* -1 while waiting */
 	long long next_try_ms;		/* VM_WAITING: when to connect */
 	int backoff_ms;			/* the delay after the next failure */
-	size_t hello_off;		/* bytes of HOST_HELLO written */
+	size_t hello_off;		/* bytes of AGENT_PROTO_HOST_HELLO written */
 	bool removed;			/* freed at the end of the loop turn */
 	bool discarding;		/* inside an oversize line */
 	long long tokens;		/* in 1/MILLI lines */
 	long long refill_ms;
 	struct channel_stats stats;
 	size_t len;
-	char line[CHANNEL_LINE_MAX];
+	char line[AGENT_PROTO_LINE_MAX];
 };
 
 struct channel {
@@ -59,30 +58,21 @@ struct channel {
 	struct vm **vms;
 	size_t n_vms, cap_vms;
 	char chunk[CHANNEL_READ_BUDGET];
-	struct json_agent_msg msg;	/* the line being handed to the callback */
+	struct agentline msg;	/* the line being handed to the callback */
 };
 
-/* every line that fits the buffer is one json_read_agent takes */
-_Static_assert(CHANNEL_LINE_MAX <= JSON_AGENT_LINE_MAX, "agent lines longer than json.c reads");
+static const char *const kind_names[AGENT_PROTO_TYPE_MAX] = AGENT_PROTO_TYPE_NAMES;
 
-static const char *const kind_names[CHANNEL_KIND_MAX] = {
-	[CHANNEL_HELLO] = "hello",
-	[CHANNEL_PHASE] = "phase",
-	[CHANNEL_READY] = "ready",
-	[CHANNEL_HEARTBEAT] = "heartbeat",
-	[CHANNEL_ERROR] = "error",
-};
-
-const char *channel_kind_to_string(enum channel_kind kind)
+const char *channel_kind_to_string(enum agent_proto_type kind)
 {
-	return (unsigned) kind < CHANNEL_KIND_MAX ? kind_names[kind] : NULL;
+	return (unsigned) kind < AGENT_PROTO_TYPE_MAX ? kind_names[kind] : NULL;
 }
 
 int channel_kind_from_string(const char *s)
 {
 	size_t i;
 
-	for (i = 0; i < CHANNEL_KIND_MAX; i++)
+	for (i = 0; i < AGENT_PROTO_TYPE_MAX; i++)
 		if (streq(kind_names[i], s))
 			return (int) i;
 	return -1;
@@ -275,9 +265,9 @@ static int vm_watch(struct channel *c, struct vm *v, uint32_t events, int op)
 /* Write what is left of the host hello; then only wait for input. */
 static void vm_send_hello(struct channel *c, struct vm *v, long long now)
 {
-	while (v->hello_off < sizeof(HOST_HELLO) - 1) {
-		ssize_t n = send(v->fd, &HOST_HELLO[v->hello_off],
-				 sizeof(HOST_HELLO) - 1 - v->hello_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (v->hello_off < sizeof(AGENT_PROTO_HOST_HELLO) - 1) {
+		ssize_t n = send(v->fd, &AGENT_PROTO_HOST_HELLO[v->hello_off],
+				 sizeof(AGENT_PROTO_HOST_HELLO) - 1 - v->hello_off, MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -373,16 +363,16 @@ static bool take_token(struct vm *v, long long now)
 /* Parse a line into *m (pointing into c->msg); -1 when it is not a valid message. */
 static int decode(struct channel *c, const char *line, size_t len, struct channel_msg *m)
 {
-	const struct json_agent_msg *j = &c->msg;
+	const struct agentline *j = &c->msg;
 	int kind;
 
-	if (json_read_agent(line, len, &c->msg) < 0)
+	if (agentline_read(line, len, &c->msg) < 0)
 		return -1;
 	kind = channel_kind_from_string(j->type);
 	if (kind < 0)
 		return -1;
 	*m = (struct channel_msg) {
-		.kind = (enum channel_kind) kind,
+		.kind = (enum agent_proto_type) kind,
 		.phase = j->phase,
 		.detail = j->detail,
 		.addrs = j->addrs,
@@ -393,7 +383,7 @@ static int decode(struct channel *c, const char *line, size_t len, struct channe
 		.agent = j->agent,
 		.boot_id = j->boot_id,
 	};
-	if ((m->kind == CHANNEL_PHASE || m->kind == CHANNEL_ERROR) && !m->phase)
+	if ((m->kind == AGENT_PROTO_PHASE || m->kind == AGENT_PROTO_ERROR) && !m->phase)
 		return -1;
 	return 0;
 }
@@ -431,8 +421,8 @@ static void vm_input(struct channel *c, struct vm *v, const char *p, size_t n, l
 
 		if (v->discarding) {
 			/* the rest of an oversize line */
-		} else if (v->len + take >= CHANNEL_LINE_MAX) {
-			/* the newline counts: at most CHANNEL_LINE_MAX - 1 bytes before it */
+		} else if (v->len + take >= AGENT_PROTO_LINE_MAX) {
+			/* the newline counts: at most AGENT_PROTO_LINE_MAX - 1 bytes before it */
 			v->stats.oversize++;
 			v->discarding = true;
 			v->len = 0;
@@ -483,7 +473,7 @@ static void vm_event(struct channel *c, struct vm *v, uint32_t events, long long
 		vm_connect_done(c, v, now);
 		return;
 	case VM_CONNECTED:
-		if ((events & EPOLLOUT) && v->hello_off < sizeof(HOST_HELLO) - 1) {
+		if ((events & EPOLLOUT) && v->hello_off < sizeof(AGENT_PROTO_HOST_HELLO) - 1) {
 			vm_send_hello(c, v, now);
 			if (v->fd < 0)
 				return;

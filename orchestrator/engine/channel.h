@@ -6,12 +6,12 @@
  * JSON object per line. One epoll set serves every VM from one thread.
  *
  * Limits, so that one bad guest never slows the others:
- * - a line is at most CHANNEL_LINE_MAX bytes counting its newline (as
+ * - a line is at most AGENT_PROTO_LINE_MAX bytes counting its newline (as
  *   AGENT_PROTO_LINE_MAX in agent/proto.h); a longer one is dropped up to the
  *   next newline and counted as oversize; a trailing '\r' is ignored;
  * - invalid JSON, a v other than 1, an unknown type or a field of the wrong
  *   type is counted as malformed and ignored; unknown fields are ignored
- *   (json_read_agent in json.h has the exact rules, this file the rest);
+ *   (agentline_read in json.h has the exact rules, this file the rest);
  * - each VM has a token bucket (CHANNEL_RATE lines a second, bursts of
  *   CHANNEL_BURST); lines beyond it are dropped unparsed and counted;
  * - each VM's socket is read at most CHANNEL_READ_BUDGET bytes per loop turn;
@@ -24,8 +24,8 @@
 #include <stddef.h>
 
 #include "err.h"
+#include "proto.h"
 
-#define CHANNEL_LINE_MAX 4096		/* bytes a line, with its newline */
 #define CHANNEL_RATE 20			/* lines a second, per VM */
 #define CHANNEL_BURST 50		/* lines at once, per VM */
 #define CHANNEL_READ_BUDGET 16384	/* bytes read per VM per loop turn */
@@ -34,21 +34,12 @@
 
 struct channel;				/* the listener: one epoll set */
 
-enum channel_kind {
-	CHANNEL_HELLO,
-	CHANNEL_PHASE,
-	CHANNEL_READY,
-	CHANNEL_HEARTBEAT,
-	CHANNEL_ERROR,
-	CHANNEL_KIND_MAX
-};
-
 /*
  * One message. Absent fields are NULL, 0 or -1 (uptime_ms). Everything it
  * points to is valid only during the callback: copy what you keep.
  */
 struct channel_msg {
-	enum channel_kind kind;
+	enum agent_proto_type kind;
 	const char *phase;		/* phase, error */
 	const char *detail;		/* error */
 	const char *const *addrs;	/* phase: "10.20.0.5/24", ... */
@@ -69,7 +60,7 @@ struct channel_msg {
 typedef void (*channel_fn)(void *userdata, size_t vm, const struct channel_msg *msg);
 
 /* "hello", "phase", ...; NULL when out of range. */
-const char *channel_kind_to_string(enum channel_kind kind);
+const char *channel_kind_to_string(enum agent_proto_type kind);
 /* The kind named s, or -1. */
 int channel_kind_from_string(const char *s);
 
@@ -108,7 +99,7 @@ void channel_stop(struct channel *c);
 struct channel_stats {
 	unsigned long long lines;	/* valid messages handed to the callback */
 	unsigned long long malformed;	/* bad JSON, v != 1, unknown type, bad field */
-	unsigned long long oversize;	/* lines over CHANNEL_LINE_MAX */
+	unsigned long long oversize;	/* lines over AGENT_PROTO_LINE_MAX */
 	unsigned long long dropped_rate; /* lines over the rate limit */
 	unsigned long long bytes;	/* bytes read from the socket */
 };

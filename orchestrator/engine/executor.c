@@ -14,6 +14,7 @@
 
 #define LOG_TAG "executor"
 #include "executor.h"
+#include "fmt.h"
 #include "log.h"
 
 struct run {
@@ -153,7 +154,7 @@ static void time_out(struct run *r, struct worker *w, size_t nw, unsigned timeou
 
 		if (!w[k].busy || w[k].given_up || now.tv_sec - w[k].started.tv_sec < (time_t) timeout_s)
 			continue;
-		(void) snprintf(why, sizeof(why), "timed out after %us", timeout_s);
+		fmt_fit(why, sizeof(why), "timed out after %us", timeout_s);
 		w[k].given_up = true;
 		item_outcome(r, w[k].item, false, why);
 		if (--r->pending == 0)
@@ -181,7 +182,7 @@ static void fail_untaken(struct run *r, unsigned timeout_s)
 {
 	char why[160];
 
-	(void) snprintf(why, sizeof(why), "not started: every worker is stuck in a call that has "
+	fmt_fit(why, sizeof(why), "not started: every worker is stuck in a call that has "
 			"not returned after %us (a hypervisor that stopped answering?)", timeout_s);
 	for (; r->next < r->end; r->next++) {
 		item_outcome(r, r->next, false, why);

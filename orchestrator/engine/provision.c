@@ -7,6 +7,7 @@
 
 #define LOG_TAG "provision"
 #include "domxml.h"
+#include "fmt.h"
 #include "identity.h"
 #include "installer.h"
 #include "keystore.h"
@@ -90,7 +91,7 @@ static int flush(const struct provision_fleet *f, struct provision_worker *w, si
 	p->has_spec = false;
 	p->n_results = 0;
 	if (intent)	/* the one it recorded ahead, if any, is the next to come */
-		(void) snprintf(p->announced, sizeof(p->announced), "%s", ahead ? ahead : "");
+		fmt_cut(p->announced, sizeof(p->announced), "%s", ahead ? ahead : "");
 	return 0;
 }
 
@@ -110,7 +111,7 @@ static int intent_ahead(const struct provision_fleet *f, struct provision_worker
 	va_list ap;
 
 	va_start(ap, fmt);
-	(void) vsnprintf(detail, sizeof(detail), fmt, ap);
+	fmt_vcut(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
 	/* nothing done yet, or the last result recorded; with a result pending
 	 * this is the point result() counted */
@@ -150,7 +151,7 @@ static void result(struct provision_worker *w, enum vm_state to, const char *fmt
 	crash_point();	/* the side effect done, its result not recorded */
 	r = pending_result(&w->pending);
 	va_start(ap, fmt);
-	(void) vsnprintf(r->detail, sizeof(r->detail), fmt, ap);
+	fmt_vcut(r->detail, sizeof(r->detail), fmt, ap);
 	va_end(ap);
 	r->to = to;
 	/* the timeline shows when it happened, not when it was written */
@@ -170,7 +171,7 @@ static int record(const struct provision_fleet *f, struct provision_worker *w, s
 	crash_point();	/* nothing done yet */
 	r = pending_result(&w->pending);
 	va_start(ap, fmt);
-	(void) vsnprintf(r->detail, sizeof(r->detail), fmt, ap);
+	fmt_vcut(r->detail, sizeof(r->detail), fmt, ap);
 	va_end(ap);
 	r->to = to;
 	r->at = 0;
@@ -529,7 +530,7 @@ static int reseed(const struct provision_fleet *f, struct provision_worker *w, s
 	int r = -1;
 
 	if (seed_begin(f, vm, &sw, err) == 0) {
-		(void) snprintf(seed_intent, sizeof(seed_intent), "intent: seed '%s' (%s)", n->seed,
+		fmt_cut(seed_intent, sizeof(seed_intent), "intent: seed '%s' (%s)", n->seed,
 				sw.what);
 		r = make_seed(f, w, vm, n, &sw, seed_intent, true, err);
 	}
@@ -604,7 +605,7 @@ static void agent_path(const struct provision_fleet *f, struct provision_worker 
 		return;
 	}
 	/* none: "" (or NULL when out of memory: asked again) */
-	f->agent_paths[vm] = domxml_channel_path(xml, DOMXML_AGENT_CHANNEL, &path, &e) == 0 ?
+	f->agent_paths[vm] = domxml_channel_path(xml, AGENT_PROTO_PORT_NAME, &path, &e) == 0 ?
 				     path : strdup("");
 	free(xml);
 }
@@ -612,7 +613,7 @@ static void agent_path(const struct provision_fleet *f, struct provision_worker 
 /* The intent of starting a domain (not an installer), into buf. */
 static void start_intent(const struct vmrec *n, char *buf, size_t len)
 {
-	(void) snprintf(buf, len, "intent: start '%s'", n->domain);
+	fmt_cut(buf, len, "intent: start '%s'", n->domain);
 }
 
 /* Start VM vm's domain (not an installer). */
@@ -690,7 +691,7 @@ int provision_vm(const struct provision_fleet *f, struct provision_worker *w, si
 		 * intents of both are recorded before the clone */
 		made = seed_begin(f, vm, &sw, err) == 0;
 		if (made)
-			(void) snprintf(seed_intent, sizeof(seed_intent), "intent: seed '%s' (%s)",
+			fmt_cut(seed_intent, sizeof(seed_intent), "intent: seed '%s' (%s)",
 					n->seed, sw.what);
 		made = made && clone_disk(f, w, vm, n, seed_intent, err) == 0 &&
 		       make_seed(f, w, vm, n, &sw, seed_intent, false, err) == 0;

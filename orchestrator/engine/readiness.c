@@ -10,6 +10,7 @@
 #define LOG_TAG "readiness"
 #include "channel.h"
 #include "domxml.h"
+#include "fmt.h"
 #include "log.h"
 #include "run_priv.h"
 #include "common.h"
@@ -46,7 +47,7 @@ static void ready_fail(struct ready_wait *rw, size_t k, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	(void) vsnprintf(detail, sizeof(detail), fmt, ap);
+	fmt_vcut(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
 	/* through err_set, as every message: what a guest said is shown (show.h) */
 	(void) err_set(&why, MUSTER_E_HV, "VM '%s': %s", run->fleet.m->vms[vm].name, detail);
@@ -85,18 +86,18 @@ static void on_agent(void *userdata, size_t k, const struct channel_msg *msg)
 	if (rw->done[k])
 		return;
 	switch (msg->kind) {
-	case CHANNEL_HELLO:
-	case CHANNEL_PHASE:
-	case CHANNEL_HEARTBEAT:
+	case AGENT_PROTO_HELLO:
+	case AGENT_PROTO_PHASE:
+	case AGENT_PROTO_HEARTBEAT:
 		if (!rw->booted[k] &&
 		    store_vm_transition(run->o.st, m->fleet, m->vms[vm].name, VM_STATE_BOOTED,
-					msg->kind == CHANNEL_PHASE && msg->n_addrs ? msg->addrs[0] :
+					msg->kind == AGENT_PROTO_PHASE && msg->n_addrs ? msg->addrs[0] :
 					"agent connected", run->fleet.run_id, &err) == 0) {
 			rw->booted[k] = true;
 			run_tell_state(run, rw->items[k], VM_STATE_BOOTED);
 		}
 		break;
-	case CHANNEL_READY:
+	case AGENT_PROTO_READY:
 		if (!keys_match(run, vm, msg)) {
 			ready_fail(rw, k, "its SSH host keys are not the ones muster made for it: "
 				   "the seed was not applied, or something else answered");
@@ -111,11 +112,11 @@ static void on_agent(void *userdata, size_t k, const struct channel_msg *msg)
 		rw->remaining--;
 		run_tell_state(run, rw->items[k], VM_STATE_READY);
 		break;
-	case CHANNEL_ERROR:
+	case AGENT_PROTO_ERROR:
 		ready_fail(rw, k, "%s failed: %s", msg->phase ? msg->phase : "bootstrap",
 			   msg->detail ? msg->detail : "no detail");
 		break;
-	case CHANNEL_KIND_MAX:
+	case AGENT_PROTO_TYPE_MAX:
 		break;
 	}
 	if (rw->done[k])
@@ -144,7 +145,7 @@ static int listen_agent(struct ready_wait *rw, size_t k, struct muster_err *err)
 	if (hosts_hv(&run->hosts, run->recs.v[vm].host, &hv, err) < 0 ||
 	    hv_domain_xml(hv, dom, &xml, err) < 0)
 		goto out;
-	if (domxml_channel_path(xml, DOMXML_AGENT_CHANNEL, &path, err) < 0) {
+	if (domxml_channel_path(xml, AGENT_PROTO_PORT_NAME, &path, err) < 0) {
 		r = 1;
 		goto out;
 	}

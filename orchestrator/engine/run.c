@@ -8,6 +8,7 @@
 
 #define LOG_TAG "run"
 #include "executor.h"
+#include "fmt.h"
 #include "keystore.h"
 #include "log.h"
 #include "run_priv.h"
@@ -481,7 +482,7 @@ static void outcome(void *shared, size_t i, bool ok, const char *why)
 	if (!why || strncmp(why, "VM '", 4) != 0) {
 		char named[sizeof(((struct muster_err *) 0)->msg) + 96];
 
-		(void) snprintf(named, sizeof(named), "VM '%s': %s", name, why ? why : "failed");
+		fmt_cut(named, sizeof(named), "VM '%s': %s", name, why ? why : "failed");
 		run->cb->failed(run->cb->userdata, i, named);
 		return;
 	}

@@ -13,6 +13,7 @@
 #define LOG_TAG "setup"
 #include "domxml.h"
 #include "fetch.h"
+#include "fmt.h"
 #include "identity.h"
 #include "installer.h"
 #include "log.h"
@@ -47,7 +48,7 @@ static int image_source(const struct setup_opts *so, const struct mf_image *im, 
 		struct fetch_opts o = { .progress = so->fetch ? relay : NULL, .userdata = &pr };
 		int r;
 
-		(void) snprintf(what, sizeof(what), "image '%s'", im->name);
+		fmt_cut(what, sizeof(what), "image '%s'", im->name);
 		if (asprintf(&cache, "%s/cache", so->state_dir) < 0)
 			return err_nomem(err);
 		r = fetch_image(im->url, im->sha256, cache, &o, ret, err);
@@ -136,7 +137,7 @@ static int images_ensure(const struct setup_opts *so, struct hv *hv, char **path
 		if (snprintf(name, sizeof(name), "%s-img-%s.%s", m->fleet, im->name, fmt) >=
 		    (int) sizeof(name))
 			return err_set(err, MUSTER_E_INVALID, "image '%s': name too long", im->name);
-		(void) snprintf(what, sizeof(what), "image '%s'", im->name);
+		fmt_cut(what, sizeof(what), "image '%s'", im->name);
 		/* the image is fetched only when the host has no volume of it */
 		r = volume_path(hv, m->pool, name, &paths[i], err);
 		if (r != 0) {
@@ -186,7 +187,7 @@ static int installer_file(const struct setup_opts *so, const char *cache, const 
 	struct progress_relay pr = { so, what };
 	struct fetch_opts o = { .progress = so->fetch ? relay : NULL, .userdata = &pr };
 
-	(void) snprintf(what, sizeof(what), "the installer's '%s'", url);
+	fmt_cut(what, sizeof(what), "the installer's '%s'", url);
 
 	if (fetch_image(url, sha256[0] ? sha256 : NULL, cache, &o, ret, err) < 0)
 		return -1;
@@ -274,7 +275,7 @@ static int installers_ensure(const struct manifest *m, struct hv *hv,
 		for (k = 0; k < 2; k++) {
 			char name[IDENTITY_DOMAIN_NAME_MAX + 48], what[96];
 
-			(void) snprintf(what, sizeof(what), "the installer's %s of group '%s'", part[k],
+			fmt_cut(what, sizeof(what), "the installer's %s of group '%s'", part[k],
 					m->groups[g].name);
 			if (snprintf(name, sizeof(name), "%s-installer-%.16s.%s", m->fleet, sum[k],
 				     part[k]) >= (int) sizeof(name))

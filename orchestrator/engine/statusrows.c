@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fmt.h"
 #include "common.h"
 #include "statusrows.h"
 
@@ -14,7 +15,7 @@ void status_iso_time(long long ms, char out[32])
 	struct tm tm;
 
 	if (!gmtime_r(&t, &tm) || !strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		(void) snprintf(out, 32, "%lld", ms);
+		fmt_fit(out, 32, "%lld", ms);
 }
 
 static char *event_text(const struct store_event *e)

@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "domxml.h"
+#include "fmt.h"
 #include "utf8.h"
 #include "identity.h"
 
@@ -159,7 +160,7 @@ static void prop_ull(struct tree *t, xmlNodePtr n, const char *name, unsigned lo
 {
 	char s[24];
 
-	(void) snprintf(s, sizeof(s), "%llu", v);
+	fmt_fit(s, sizeof(s), "%llu", v);
 	prop(t, n, name, s);
 }
 
@@ -168,7 +169,7 @@ static xmlNodePtr text_el_ull(struct tree *t, xmlNodePtr parent, const char *nam
 {
 	char s[24];
 
-	(void) snprintf(s, sizeof(s), "%llu", v);
+	fmt_fit(s, sizeof(s), "%llu", v);
 	return text_el(t, parent, name, s);
 }
 
@@ -390,7 +391,7 @@ static int check_forward(const struct domxml_forward *f, size_t nic, size_t i,
 	char what[96];
 	uint32_t a;
 
-	(void) snprintf(what, sizeof(what), "nic %zu forward %zu host address", nic, i);
+	fmt_fit(what, sizeof(what), "nic %zu forward %zu host address", nic, i);
 	if (check_ipv4(what, f->host_addr, &a, err) < 0)
 		return -1;
 	if (f->host_port == 0)
@@ -419,14 +420,14 @@ static int check_nic(const struct domxml_domain *d, enum dom_type type, size_t i
 
 	if ((unsigned) nic->kind >= DOMXML_NIC_KIND_MAX)
 		return err_set(err, MUSTER_E_INVALID, "nic %zu: unknown kind %d", i, (int) nic->kind);
-	(void) snprintf(what, sizeof(what), "nic %zu mac", i);
+	fmt_fit(what, sizeof(what), "nic %zu mac", i);
 	if (nic->mac) {
 		if (check_mac(what, nic->mac, mac, err) < 0)
 			return -1;
 	} else if (nic->kind == DOMXML_NIC_USER) {
 		return err_set(err, MUSTER_E_INVALID, "nic %zu: a user NIC needs a MAC address", i);
 	}
-	(void) snprintf(what, sizeof(what), "nic %zu source", i);
+	fmt_fit(what, sizeof(what), "nic %zu source", i);
 	switch (nic->kind) {
 	case DOMXML_NIC_NETWORK:
 		if (check_name(what, nic->source, err) < 0)
@@ -759,7 +760,7 @@ char *domxml_domain_format(const struct domxml_domain *d, struct muster_err *err
 	n = el(&t, n, NULL, "target");
 	/* libxl refuses virtio channels */
 	prop(&t, n, "type", type == DOM_XEN ? "xen" : "virtio");
-	prop(&t, n, "name", DOMXML_AGENT_CHANNEL);
+	prop(&t, n, "name", AGENT_PROTO_PORT_NAME);
 
 	if (user) {
 		/* libvirt 9.0 has no element for user networking with host forwards */
@@ -866,17 +867,17 @@ static int check_network_ip(const struct domxml_network *n, struct net_want *w,
 		const struct domxml_dhcp_host *h = &n->hosts[i];
 		struct host_key *k = &w->hosts[i];
 
-		(void) snprintf(what, sizeof(what), "DHCP host %zu mac", i);
+		fmt_fit(what, sizeof(what), "DHCP host %zu mac", i);
 		if (check_mac(what, h->mac, k->mac, err) < 0)
 			return -1;
-		(void) snprintf(what, sizeof(what), "DHCP host %zu ip", i);
+		fmt_fit(what, sizeof(what), "DHCP host %zu ip", i);
 		if (check_ipv4(what, h->ip, &k->ip, err) < 0)
 			return -1;
 		if (!in_subnet(k->ip, w->addr, n->prefix) || k->ip == w->addr)
 			return err_set(err, MUSTER_E_INVALID,
 				       "DHCP host %zu ip %s is not a host address of %s/%u other than "
 				       "the gateway", i, h->ip, n->address, n->prefix);
-		(void) snprintf(what, sizeof(what), "DHCP host %zu name", i);
+		fmt_fit(what, sizeof(what), "DHCP host %zu name", i);
 		if (h->name && check_hostname(what, h->name, err) < 0)
 			return -1;
 		k->name = h->name;
@@ -1330,7 +1331,7 @@ int domxml_network_matches(const char *live_xml, const struct domxml_network *wa
 	if (ok && w.mode == NET_OVS_VLAN) {
 		char id[12];
 
-		(void) snprintf(id, sizeof(id), "%u", want->vlan);
+		fmt_fit(id, sizeof(id), "%u", want->vlan);
 		ok = count_children(child(root, "vlan"), "tag") == 1 && attr_is(tag, "id", id);
 	} else if (ok) {
 		ok = !tag;

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 
 #include "err.h"
+#include "proto.h"
 
 /* muster's XML namespace for domain metadata, and the prefix it is written with. */
 #define DOMXML_NS "https://muster.dev/xmlns/domain/1"
@@ -27,7 +28,6 @@
 #define DOMXML_QEMU_NS "http://libvirt.org/schemas/domain/qemu/1.0"
 
 /* The guest agent's virtio-serial port (DESIGN.md "Agent protocol"). */
-#define DOMXML_AGENT_CHANNEL "org.muster.agent.0"
 
 #define DOMXML_VALUE_MAX 4096	/* bytes in one text value */
 #define DOMXML_MAX_NICS 16	/* a user NIC N takes PCI slot 0x10 + N: 0x10..0x1f */
@@ -106,7 +106,7 @@ struct domxml_domain {
 	const char *seed_pool, *seed_volume;	/* the cidata ISO as a read-only cdrom, or NULL */
 	const struct domxml_nic *nics;
 	size_t n_nics;				/* at most DOMXML_MAX_NICS */
-	const char *channel_path;	/* unix socket for DOMXML_AGENT_CHANNEL (absolute, at most
+	const char *channel_path;	/* unix socket for AGENT_PROTO_PORT_NAME (absolute, at most
 					   DOMXML_SOCKET_PATH_MAX bytes); NULL lets libvirt choose */
 	const char *console_log;	/* serial console log file (absolute), or NULL */
 	bool destroy_on_reboot;		/* <on_reboot>destroy</on_reboot> (test guests with panic=-1) */

@@ -12,6 +12,7 @@
 #define LOG_TAG "keys"
 #include "buf.h"
 #include "err.h"
+#include "fmt.h"
 #include "keys.h"
 #include "log.h"
 
@@ -130,7 +131,7 @@ static int ssh_failed(struct muster_err *err, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	(void) vsnprintf(msg, sizeof(msg), fmt, ap);
+	fmt_vcut(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	return nomem ? err_set(err, MUSTER_E_NOMEM, "%s: out of memory", msg) :
 		       err_set(err, MUSTER_E_INVALID, "%s", msg);

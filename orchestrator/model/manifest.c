@@ -2344,7 +2344,7 @@ int manifest_load(const char *file, struct manifest **ret, struct mf_diags *diag
 	memset(diags, 0, sizeof(*diags));
 	fd = open(file, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0) {
-		(void) snprintf(msg, sizeof(msg), "cannot read: %s", strerror(errno));
+		fmt_cut(msg, sizeof(msg), "cannot read: %s", strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return diag_simple(diags, 0, 0, "", msg);
@@ -2359,7 +2359,7 @@ int manifest_load(const char *file, struct manifest **ret, struct mf_diags *diag
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			(void) snprintf(msg, sizeof(msg), "cannot read: %s", strerror(errno));
+			fmt_cut(msg, sizeof(msg), "cannot read: %s", strerror(errno));
 			close(fd);
 			buf_release(&text);
 			return diag_simple(diags, 0, 0, "", msg);
@@ -2373,7 +2373,7 @@ int manifest_load(const char *file, struct manifest **ret, struct mf_diags *diag
 			buf_release(&text);
 			if (nomem)
 				return diag_simple(diags, 0, 0, "", "out of memory");
-			(void) snprintf(msg, sizeof(msg), "file is larger than %d KiB",
+			fmt_cut(msg, sizeof(msg), "file is larger than %d KiB",
 					YT_MAX_BYTES / 1024);
 			return diag_simple(diags, 0, 0, "", msg);
 		}

@@ -9,6 +9,7 @@
 #include <yaml.h>
 
 #include "buf.h"
+#include "fmt.h"
 #include "show.h"
 #include "yamltree.h"
 
@@ -68,7 +69,7 @@ static int problem(struct yt_problem *p, const yaml_mark_t *mark, const char *fm
 	p->pos.line = mark ? (unsigned) mark->line + 1 : 0;
 	p->pos.col = mark ? (unsigned) mark->column + 1 : 0;
 	va_start(ap, fmt);
-	(void) vsnprintf(p->msg, sizeof(p->msg), fmt, ap);
+	fmt_vcut(p->msg, sizeof(p->msg), fmt, ap);
 	va_end(ap);
 	return -1;
 }
@@ -96,24 +97,24 @@ static int parser_problem(const yaml_parser_t *parser, const char *data, size_t 
 	const char *what = parser->problem ? parser->problem : "syntax error";
 
 	if (parser->error == YAML_MEMORY_ERROR) {	/* libyaml's allocation failed */
-		(void) snprintf(p->msg, sizeof(p->msg), "out of memory");
+		fmt_fit(p->msg, sizeof(p->msg), "out of memory");
 		return -1;
 	}
 	if (parser->error == YAML_READER_ERROR) {
 		offset_to_pos(data, len, parser->problem_offset, &p->pos);
 		if (strstr(what, "UTF-8") || strstr(what, "utf-8"))
-			(void) snprintf(p->msg, sizeof(p->msg), "invalid UTF-8 (%s)", what);
+			fmt_cut(p->msg, sizeof(p->msg), "invalid UTF-8 (%s)", what);
 		else
-			(void) snprintf(p->msg, sizeof(p->msg), "unreadable text (%s)", what);
+			fmt_cut(p->msg, sizeof(p->msg), "unreadable text (%s)", what);
 		return -1;
 	}
 	p->pos.line = (unsigned) parser->problem_mark.line + 1;
 	p->pos.col = (unsigned) parser->problem_mark.column + 1;
 	if (parser->context)
-		(void) snprintf(p->msg, sizeof(p->msg), "YAML syntax error: %s %s", what,
+		fmt_cut(p->msg, sizeof(p->msg), "YAML syntax error: %s %s", what,
 				parser->context);
 	else
-		(void) snprintf(p->msg, sizeof(p->msg), "YAML syntax error: %s", what);
+		fmt_cut(p->msg, sizeof(p->msg), "YAML syntax error: %s", what);
 	return -1;
 }
 
@@ -165,7 +166,7 @@ static void path_step(char *out, size_t outsz, const struct yt_node *key, size_t
 	size_t len = strlen(out), room;
 
 	if (!key) {
-		(void) snprintf(out + len, outsz - len, "[%zu]", index);
+		fmt_cut(out + len, outsz - len, "[%zu]", index);
 		return;
 	}
 	if (len && len + 1 < outsz)
@@ -213,7 +214,7 @@ static int map_check_duplicates(const struct yt_node *map, struct yt_problem *p)
 		p->path[0] = '\0';
 		path_step(p->path, sizeof(p->path), dup, 0);
 		p->pos = dup->pos;
-		(void) snprintf(p->msg, sizeof(p->msg),
+		fmt_cut(p->msg, sizeof(p->msg),
 				"duplicate key '%.200s' (first at line %u, column %u)",
 				dup->str, first->pos.line, first->pos.col);
 	}
@@ -327,7 +328,7 @@ static int build(yaml_parser_t *parser, const char *data, size_t len,
 				{
 					size_t l = strlen(p->path);
 
-					(void) snprintf(p->path + l, sizeof(p->path) - l, "%s%s",
+					fmt_cut(p->path + l, sizeof(p->path) - l, "%s%s",
 							l ? "." : "", dup);
 				}
 				goto fail;

@@ -28,6 +28,7 @@
 
 #define LOG_TAG "httpd"
 #include "buf.h"
+#include "fmt.h"
 #include "httpd.h"
 #include "log.h"
 
@@ -256,7 +257,7 @@ static int route_request(struct httpd_req *req, const char *url)
 		return 0;
 	if (!req->route) {
 		req->refuse = 405;
-		(void) snprintf(req->allow, sizeof(req->allow), "%s%s%s",
+		fmt_fit(req->allow, sizeof(req->allow), "%s%s%s",
 				allow_get ? "GET, HEAD" : "", allow_get && allow_post ? ", " : "",
 				allow_post ? "POST" : "");
 		return 0;
@@ -790,11 +791,11 @@ static void on_mhd_message(void *cls, const char *fmt, va_list ap)
 
 	if (atomic_load(&h->stop))
 		return;
-	(void) vsnprintf(msg, sizeof(msg), fmt, ap);
+	fmt_vcut(msg, sizeof(msg), fmt, ap);
 	n = strlen(msg);
 	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '.'))
 		msg[--n] = '\0';
-	(void) snprintf(end, sizeof(end), "refused by libmicrohttpd: %s", msg);
+	fmt_cut(end, sizeof(end), "refused by libmicrohttpd: %s", msg);
 	log_unseen(h, end, &h->refused);
 }
 

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 
 #include "err.h"
+#include "fmt.h"
 #include "show.h"
 
 _Static_assert(sizeof(((struct muster_err *) 0)->msg) <= SHOW_INPLACE_MAX,
@@ -14,14 +15,7 @@ _Static_assert(sizeof(((struct muster_err *) 0)->msg) <= SHOW_INPLACE_MAX,
 
 static void err_vformat(char *dst, size_t size, const char *fmt, va_list ap)
 {
-	int n = vsnprintf(dst, size, fmt, ap);
-
-	if (n < 0) {
-		(void) snprintf(dst, size, "(unformattable message)");
-		return;
-	}
-	if ((size_t) n >= size && size > 4)
-		memcpy(dst + size - 4, "...", 4);
+	fmt_vcut(dst, size, fmt, ap);	/* a message cut ends in "..." */
 }
 
 void err_clear(struct muster_err *err)

@@ -1,5 +1,58 @@
-/* fmt.c: sizes and durations for messages. */
+/* fmt.c: formatted text never cut silently; sizes and durations (fmt.h). */
+#include <stdio.h>
+
+#define LOG_TAG "fmt"
 #include "fmt.h"
+#include "log.h"
+
+bool fmt_vcut(char *out, size_t size, const char *fmt, va_list ap)
+{
+	int n;
+	size_t at;
+
+	if (size == 0)
+		return false;
+	n = vsnprintf(out, size, fmt, ap);
+	if (n < 0) {
+		fmt_fit(out, size, "%.*s", (int) size - 1, "(unformattable message)");
+		return false;
+	}
+	if ((size_t) n < size)
+		return true;
+	if (size < 4)
+		return false;
+	/* "..." at the last character boundary that leaves room for it */
+	at = size - 4;
+	while (at > 0 && ((unsigned char) out[at] & 0xc0) == 0x80)
+		at--;
+	memcpy(out + at, "...", 4);
+	return false;
+}
+
+bool fmt_cut(char *out, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	bool fit;
+
+	va_start(ap, fmt);
+	fit = fmt_vcut(out, size, fmt, ap);
+	va_end(ap);
+	return fit;
+}
+
+void fmt_fit(char *out, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(out, size, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t) n >= size) {
+		log_error("a bug: %d bytes formatted from \"%s\" into a buffer of %zu", n, fmt, size);
+		abort();
+	}
+}
 
 void fmt_size(uint64_t bytes, char *out, size_t outsz)
 {
@@ -10,12 +63,12 @@ void fmt_size(uint64_t bytes, char *out, size_t outsz)
 		uint64_t u = (uint64_t) 1 << (10 * (i + 1));
 
 		if (bytes >= u && bytes % u == 0) {
-			(void) snprintf(out, outsz, "%llu%c", (unsigned long long) (bytes / u),
+			fmt_cut(out, outsz, "%llu%c", (unsigned long long) (bytes / u),
 					units[i]);
 			return;
 		}
 	}
-	(void) snprintf(out, outsz, "%llu bytes", (unsigned long long) bytes);
+	fmt_cut(out, outsz, "%llu bytes", (unsigned long long) bytes);
 }
 
 void fmt_duration(uint64_t s, char *out, size_t outsz)

@@ -2,18 +2,18 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "json.h"
+#include "agentline.h"
 #include "show.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct json_agent_msg msg;	/* ~5 KiB */
+	static struct agentline msg;	/* ~5 KiB */
 	char shown[256];
 	size_t i;
 
-	if (json_read_agent((const char *) data, size, &msg) < 0)
+	if (agentline_read((const char *) data, size, &msg) < 0)
 		return 0;
 	/* what apply records and shows of it */
 	(void) show(shown, sizeof(shown), msg.type);

@@ -297,13 +297,13 @@ static void server_free(struct server *s)
 
 struct seen {
 	size_t n;			/* VMs in the test */
-	int count[N_FLEET][CHANNEL_KIND_MAX];
+	int count[N_FLEET][AGENT_PROTO_TYPE_MAX];
 	int wrong;			/* messages whose content belongs to another VM */
 	int out_of_range;		/* vm ids the test never added */
 	size_t n_ready_vms;		/* VMs with at least one ready */
 	long long last_first_ready;	/* when the last VM's first ready came */
 	bool check[N_FLEET];		/* content follows default_script */
-	enum channel_kind order[MAX_ORDER];	/* of vm 0 */
+	enum agent_proto_type order[MAX_ORDER];	/* of vm 0 */
 	size_t n_order;
 	size_t detail_len;		/* of vm 0's last error */
 	long long uptime;		/* of vm 0's last ready */
@@ -317,17 +317,17 @@ static void check_content(struct seen *s, size_t vm, const struct channel_msg *m
 	char want[64];
 
 	switch (m->kind) {
-	case CHANNEL_HELLO:
+	case AGENT_PROTO_HELLO:
 		snprintf(want, sizeof(want), "boot-%zu", vm);
 		if (!m->boot_id || !streq(m->boot_id, want) || !m->agent || !streq(m->agent, "0.1.0"))
 			s->wrong++;
 		break;
-	case CHANNEL_PHASE:
+	case AGENT_PROTO_PHASE:
 		snprintf(want, sizeof(want), "10.20.%zu.%zu/24", vm / 256, vm % 256);
 		if (m->n_addrs != 1 || !streq(m->addrs[0], want) || !streq(m->phase, "network"))
 			s->wrong++;
 		break;
-	case CHANNEL_READY:
+	case AGENT_PROTO_READY:
 		snprintf(want, sizeof(want), "SHA256:key-%zu", vm);
 		if (m->uptime_ms != (long long) (1000 + vm) || m->n_hostkeys != 1 ||
 		    !streq(m->hostkeys[0], want))
@@ -343,11 +343,11 @@ static void on_msg(void *userdata, size_t vm, const struct channel_msg *m)
 	struct seen *s = userdata;
 	size_t i;
 
-	if (vm >= s->n || (unsigned) m->kind >= CHANNEL_KIND_MAX) {
+	if (vm >= s->n || (unsigned) m->kind >= AGENT_PROTO_TYPE_MAX) {
 		s->out_of_range++;
 		return;
 	}
-	if (m->kind == CHANNEL_READY && s->count[vm][CHANNEL_READY] == 0) {
+	if (m->kind == AGENT_PROTO_READY && s->count[vm][AGENT_PROTO_READY] == 0) {
 		s->n_ready_vms++;
 		s->last_first_ready = mono_ms();
 	}
@@ -358,9 +358,9 @@ static void on_msg(void *userdata, size_t vm, const struct channel_msg *m)
 		return;
 	if (s->n_order < MAX_ORDER)
 		s->order[s->n_order++] = m->kind;
-	if (m->kind == CHANNEL_ERROR)
+	if (m->kind == AGENT_PROTO_ERROR)
 		s->detail_len = m->detail ? strlen(m->detail) : 0;
-	if (m->kind == CHANNEL_READY) {
+	if (m->kind == AGENT_PROTO_READY) {
 		s->uptime = m->uptime_ms;
 		s->hostkeys[0] = '\0';
 		for (i = 0; i < m->n_hostkeys; i++) {
@@ -370,7 +370,7 @@ static void on_msg(void *userdata, size_t vm, const struct channel_msg *m)
 				 i ? "," : "", m->hostkeys[i]);
 		}
 	}
-	if (m->kind == CHANNEL_HELLO && s->remove_on_hello) {
+	if (m->kind == AGENT_PROTO_HELLO && s->remove_on_hello) {
 		channel_remove(s->c, 0);
 		channel_stop(s->c);
 	}
@@ -415,8 +415,8 @@ static char *flood_round(size_t *ret_len)
 		memcpy(p + len, bad[i], strlen(bad[i]));
 		len += strlen(bad[i]);
 	}
-	memset(p + len, 'A', 3 * CHANNEL_LINE_MAX);	/* an oversize line */
-	len += 3 * CHANNEL_LINE_MAX;
+	memset(p + len, 'A', 3 * AGENT_PROTO_LINE_MAX);	/* an oversize line */
+	len += 3 * AGENT_PROTO_LINE_MAX;
 	p[len++] = '\n';
 	for (i = 0; i < 200; i++) {
 		int n = snprintf(p + len, cap - len, "{\"v\":1,\"type\":\"heartbeat\",\"uptime_ms\":%zu}\n", i);
@@ -563,9 +563,9 @@ static void test_fleet_with_a_flooder(void **state)
 	for (i = 0; i < N_FLEET; i++) {
 		if (i == FLOODER)
 			continue;
-		assert_int_equal(s.count[i][CHANNEL_HELLO], 1);
-		assert_int_equal(s.count[i][CHANNEL_PHASE], 1);
-		assert_int_equal(s.count[i][CHANNEL_READY], 1);
+		assert_int_equal(s.count[i][AGENT_PROTO_HELLO], 1);
+		assert_int_equal(s.count[i][AGENT_PROTO_PHASE], 1);
+		assert_int_equal(s.count[i][AGENT_PROTO_READY], 1);
 		assert_int_equal(srv.g[i].conns, 1);
 		assert_int_equal(srv.g[i].hellos, 1);
 		assert_int_equal(srv.g[i].bad_hellos, 0);
@@ -588,7 +588,7 @@ static void test_fleet_with_a_flooder(void **state)
 
 static bool vm0_ready(const struct seen *s)
 {
-	return s->count[0][CHANNEL_READY] > 0;
+	return s->count[0][AGENT_PROTO_READY] > 0;
 }
 
 /* Framing and validation, exactly: which lines pass and how the rest count. */
@@ -616,11 +616,11 @@ static void test_lines_malformed_and_oversize(void **state)
 		      "{\"v\":1,\"type\":\"phase\"}\n"
 		      "{\"v\":1,\"type\":\"phase\",\"phase\":\"net\",\"addrs\":[1]}\n"
 		      "\n");
-	memset(p, 'x', CHANNEL_LINE_MAX + 1000);	/* oversize 1 */
-	p += CHANNEL_LINE_MAX + 1000;
+	memset(p, 'x', AGENT_PROTO_LINE_MAX + 1000);	/* oversize 1 */
+	p += AGENT_PROTO_LINE_MAX + 1000;
 	*p++ = '\n';
-	/* exactly CHANNEL_LINE_MAX bytes with the newline, then one more: valid, then oversize 2 */
-	fill = CHANNEL_LINE_MAX - 1 - strlen(head) - 2;
+	/* exactly AGENT_PROTO_LINE_MAX bytes with the newline, then one more: valid, then oversize 2 */
+	fill = AGENT_PROTO_LINE_MAX - 1 - strlen(head) - 2;
 	for (int extra = 0; extra < 2; extra++) {
 		memcpy(p, head, strlen(head));
 		p += strlen(head);
@@ -649,10 +649,10 @@ static void test_lines_malformed_and_oversize(void **state)
 	server_free(&srv);
 
 	assert_int_equal(s.n_order, 4);
-	assert_int_equal(s.order[0], CHANNEL_HELLO);
-	assert_int_equal(s.order[1], CHANNEL_ERROR);
-	assert_int_equal(s.order[2], CHANNEL_HEARTBEAT);
-	assert_int_equal(s.order[3], CHANNEL_READY);
+	assert_int_equal(s.order[0], AGENT_PROTO_HELLO);
+	assert_int_equal(s.order[1], AGENT_PROTO_ERROR);
+	assert_int_equal(s.order[2], AGENT_PROTO_HEARTBEAT);
+	assert_int_equal(s.order[3], AGENT_PROTO_READY);
 	assert_int_equal(s.detail_len, fill);
 	assert_int_equal(s.uptime, 7);
 	assert_string_equal(s.hostkeys, "k1,k2");
@@ -707,7 +707,7 @@ static void test_rate_limit(void **state)
 	assert_int_equal(st.lines + st.dropped_rate, 81);
 	assert_true(st.lines >= CHANNEL_BURST);
 	assert_true(st.dropped_rate >= 81 - CHANNEL_BURST - 5);
-	assert_int_equal(s.count[0][CHANNEL_HEARTBEAT] + s.count[0][CHANNEL_READY], (int) st.lines);
+	assert_int_equal(s.count[0][AGENT_PROTO_HEARTBEAT] + s.count[0][AGENT_PROTO_READY], (int) st.lines);
 }
 
 /*
@@ -758,14 +758,14 @@ static void test_one_turn_reads_a_budget(void **state)
 	print_message("one turn: %llu bytes of vm 0, %llu of vm 1\n", st0.bytes, st1.bytes);
 	assert_true(st0.bytes > 0);
 	assert_true(st0.bytes <= CHANNEL_READ_BUDGET);
-	assert_int_equal(s.count[1][CHANNEL_READY], 1);
+	assert_int_equal(s.count[1][AGENT_PROTO_READY], 1);
 	assert_int_equal(st1.lines, 3);
 	assert_int_equal(s.wrong, 0);
 }
 
 static bool both_back(const struct seen *s)
 {
-	return s->count[0][CHANNEL_READY] >= 2 && s->count[1][CHANNEL_READY] >= 1;
+	return s->count[0][AGENT_PROTO_READY] >= 2 && s->count[1][AGENT_PROTO_READY] >= 1;
 }
 
 /*
@@ -805,11 +805,11 @@ static void test_reconnect_and_late_socket(void **state)
 	assert_true(took >= 500);	/* vm 1 cannot be ready before its socket exists (700 ms) */
 	assert_int_equal(srv.g[0].conns, 2);
 	assert_int_equal(srv.g[0].hellos, 2);
-	assert_int_equal(s.count[0][CHANNEL_HELLO], 2);
-	assert_int_equal(s.count[0][CHANNEL_READY], 2);
+	assert_int_equal(s.count[0][AGENT_PROTO_HELLO], 2);
+	assert_int_equal(s.count[0][AGENT_PROTO_READY], 2);
 	assert_int_equal(srv.g[1].conns, 1);
 	assert_int_equal(srv.g[1].hellos, 1);
-	assert_int_equal(s.count[1][CHANNEL_READY], 1);
+	assert_int_equal(s.count[1][AGENT_PROTO_READY], 1);
 	assert_int_equal(s.wrong, 0);
 	/* waiting is sleeping: well under a tenth of the wall time on CPU */
 	assert_true(cpu < (took + 200) / 10 + 50);
@@ -843,9 +843,9 @@ static void test_remove_and_stop_from_callback(void **state)
 	server_stop(&srv);
 
 	assert_true(took < 4000);	/* channel_stop, not the timeout */
-	assert_int_equal(s.count[0][CHANNEL_HELLO], 1);
-	assert_int_equal(s.count[0][CHANNEL_PHASE], 0);
-	assert_int_equal(s.count[0][CHANNEL_READY], 0);
+	assert_int_equal(s.count[0][AGENT_PROTO_HELLO], 1);
+	assert_int_equal(s.count[0][AGENT_PROTO_PHASE], 0);
+	assert_int_equal(s.count[0][AGENT_PROTO_READY], 0);
 	assert_int_equal(st.lines, 0);	/* forgotten */
 	assert_int_equal(srv.g[0].conns, 1);
 	server_free(&srv);
@@ -884,15 +884,15 @@ static void test_kind_names_round_trip(void **state)
 	int k;
 
 	(void) state;
-	for (k = 0; k < CHANNEL_KIND_MAX; k++) {
-		const char *name = channel_kind_to_string((enum channel_kind) k);
+	for (k = 0; k < AGENT_PROTO_TYPE_MAX; k++) {
+		const char *name = channel_kind_to_string((enum agent_proto_type) k);
 
 		assert_non_null(name);
 		assert_int_equal(channel_kind_from_string(name), k);
 	}
-	assert_null(channel_kind_to_string(CHANNEL_KIND_MAX));
+	assert_null(channel_kind_to_string(AGENT_PROTO_TYPE_MAX));
 	assert_int_equal(channel_kind_from_string("reboot"), -1);
-	assert_string_equal(channel_kind_to_string(CHANNEL_READY), "ready");
+	assert_string_equal(channel_kind_to_string(AGENT_PROTO_READY), "ready");
 }
 
 int main(void)

@@ -787,7 +787,7 @@ static void test_domain_shapes(void **state)
 	assert_attr(at(doc, "devices/channel/source"), "mode", "bind");
 	assert_null(xmlHasProp(at(doc, "devices/channel/source"), (const xmlChar *) "path"));
 	assert_attr(at(doc, "devices/channel/target"), "type", "virtio");
-	assert_attr(at(doc, "devices/channel/target"), "name", DOMXML_AGENT_CHANNEL);
+	assert_attr(at(doc, "devices/channel/target"), "name", AGENT_PROTO_PORT_NAME);
 	assert_attr(at(doc, "devices/serial"), "type", "pty");
 	assert_attr(at(doc, "devices/console"), "type", "pty");
 	xmlFreeDoc(doc);
@@ -1423,7 +1423,7 @@ static void test_channel_path(void **state)
 	(void) state;
 	/* libvirt's live XML itself is schema-valid */
 	assert_schema_valid(live, "domain", "live-domain-qemu.xml");
-	assert_int_equal(domxml_channel_path(live, DOMXML_AGENT_CHANNEL, &path, &err), 0);
+	assert_int_equal(domxml_channel_path(live, AGENT_PROTO_PORT_NAME, &path, &err), 0);
 	assert_string_equal(path,
 			    "/var/lib/libvirt/qemu/channel/target/domain-3-demo-vm-1/org.muster.agent.0");
 	free(path);
@@ -1445,7 +1445,7 @@ static void test_channel_path(void **state)
 			 "path='/var/lib/libvirt/qemu/channel/target/domain-3-demo-vm-1/org.muster",
 			 "<channel type='pty'>\n      <source mode='bind' "
 			 "path='/var/lib/libvirt/qemu/channel/target/domain-3-demo-vm-1/org.muster");
-	assert_int_equal(domxml_channel_path(other, DOMXML_AGENT_CHANNEL, &path, &err), -1);
+	assert_int_equal(domxml_channel_path(other, AGENT_PROTO_PORT_NAME, &path, &err), -1);
 	assert_int_equal(err.code, MUSTER_E_INVALID);
 	assert_non_null(strstr(err.msg, "is not a unix socket"));
 	assert_ptr_equal(path, sentinel_s);
@@ -1453,14 +1453,14 @@ static void test_channel_path(void **state)
 
 	/* a defined, not started domain: libvirt has not chosen the path yet */
 	xml = domain_ok(&dom_kvm);
-	assert_int_equal(domxml_channel_path(xml, DOMXML_AGENT_CHANNEL, &path, &err), -1);
+	assert_int_equal(domxml_channel_path(xml, AGENT_PROTO_PORT_NAME, &path, &err), -1);
 	assert_int_equal(err.code, MUSTER_E_NOTFOUND);
 	assert_non_null(strstr(err.msg, "has no socket path yet"));
 	assert_ptr_equal(path, sentinel_s);
 	free(xml);
 	/* one muster chose reads back as it was written */
 	xml = domain_ok(&dom_tcg);
-	assert_int_equal(domxml_channel_path(xml, DOMXML_AGENT_CHANNEL, &path, &err), 0);
+	assert_int_equal(domxml_channel_path(xml, AGENT_PROTO_PORT_NAME, &path, &err), 0);
 	assert_string_equal(path, dom_tcg.channel_path);
 	free(path);
 	free(xml);
@@ -1468,10 +1468,10 @@ static void test_channel_path(void **state)
 	/* not a domain */
 	path = sentinel_s;
 	assert_int_equal(domxml_channel_path("<network><name>x</name></network>",
-					     DOMXML_AGENT_CHANNEL, &path, &err), -1);
+					     AGENT_PROTO_PORT_NAME, &path, &err), -1);
 	assert_int_equal(err.code, MUSTER_E_INVALID);
 	assert_non_null(strstr(err.msg, "not a libvirt domain"));
-	assert_int_equal(domxml_channel_path("<domain>", DOMXML_AGENT_CHANNEL, &path, &err), -1);
+	assert_int_equal(domxml_channel_path("<domain>", AGENT_PROTO_PORT_NAME, &path, &err), -1);
 	assert_non_null(strstr(err.msg, "not well-formed"));
 	assert_int_equal(domxml_channel_path("<!DOCTYPE domain [<!ENTITY p '/etc/x'>]><domain>"
 					     "<devices><channel type='unix'><source path='&p;'/>"

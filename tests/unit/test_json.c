@@ -1,5 +1,5 @@
 /*
- * test_json.c: json_read_agent, line by line: what it accepts and what it
+ * test_json.c: agentline_read, line by line: what it accepts and what it
  * copies, and each way a guest's line is turned down; one document written.
  */
 #include <stdarg.h>
@@ -9,9 +9,10 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "agentline.h"
 #include "json.h"
 
-static struct json_agent_msg msg;
+static struct agentline msg;
 
 /* Append to buf (holding *len bytes) and fail the test on truncation. */
 static void PRINTF_LIKE(4, 5) put(char *buf, size_t size, size_t *len, const char *fmt, ...)
@@ -28,7 +29,7 @@ static void PRINTF_LIKE(4, 5) put(char *buf, size_t size, size_t *len, const cha
 
 static int parse(const char *line)
 {
-	return json_read_agent(line, strlen(line), &msg);
+	return agentline_read(line, strlen(line), &msg);
 }
 
 static bool in_strings(const char *p)
@@ -79,7 +80,7 @@ static void test_valid_messages(void **state)
 	assert_int_equal(parse("{\"v\":1,\"type\":\"reboot\"}"), 0);
 	assert_string_equal(msg.type, "reboot");
 
-	/* the bounds themselves pass: uptime 0, empty lists, JSON_AGENT_LIST_MAX strings */
+	/* the bounds themselves pass: uptime 0, empty lists, AGENTLINE_LIST_MAX strings */
 	assert_int_equal(parse("{\"v\":1,\"type\":\"heartbeat\",\"uptime_ms\":0,\"addrs\":[],"
 			       "\"hostkeys\":[]}"), 0);
 	assert_int_equal(msg.uptime_ms, 0);
@@ -87,12 +88,12 @@ static void test_valid_messages(void **state)
 	assert_int_equal(parse("{\"v\":1,\"type\":\"ready\",\"uptime_ms\":9223372036854775807}"), 0);
 	assert_true(msg.uptime_ms == 9223372036854775807LL);
 	put(line, sizeof(line), &len, "{\"v\":1,\"type\":\"ready\",\"hostkeys\":[");
-	for (i = 0; i < JSON_AGENT_LIST_MAX; i++)
+	for (i = 0; i < AGENTLINE_LIST_MAX; i++)
 		put(line, sizeof(line), &len, "%s\"\"", i ? "," : "");
 	put(line, sizeof(line), &len, "]}");
 	assert_int_equal(parse(line), 0);
-	assert_int_equal(msg.n_hostkeys, JSON_AGENT_LIST_MAX);
-	for (i = 0; i < JSON_AGENT_LIST_MAX; i++)
+	assert_int_equal(msg.n_hostkeys, AGENTLINE_LIST_MAX);
+	for (i = 0; i < AGENTLINE_LIST_MAX; i++)
 		assert_string_equal(msg.hostkeys[i], "");
 
 	/* the strings are the message's own */
@@ -107,13 +108,13 @@ static void test_length_not_nul(void **state)
 	char exact[22];
 
 	(void) state;
-	assert_int_equal(json_read_agent(two, 22, &msg), 0);
+	assert_int_equal(agentline_read(two, 22, &msg), 0);
 	assert_string_equal(msg.type, "hello");
 	memcpy(exact, two, sizeof(exact));	/* no NUL at all */
-	assert_int_equal(json_read_agent(exact, sizeof(exact), &msg), 0);
-	assert_int_equal(json_read_agent(two, 21, &msg), -1);
-	assert_int_equal(json_read_agent(two, strlen(two), &msg), -1);
-	assert_int_equal(json_read_agent(two, 0, &msg), -1);
+	assert_int_equal(agentline_read(exact, sizeof(exact), &msg), 0);
+	assert_int_equal(agentline_read(two, 21, &msg), -1);
+	assert_int_equal(agentline_read(two, strlen(two), &msg), -1);
+	assert_int_equal(agentline_read(two, 0, &msg), -1);
 }
 
 static void test_rejects_duplicate_keys(void **state)
@@ -194,7 +195,7 @@ static void test_rejects_long_lists(void **state)
 		len = 0;
 		put(line, sizeof(line), &len, "{\"v\":1,\"type\":\"phase\",\"phase\":\"n\",\"%s\":[",
 		    keys[k]);
-		for (i = 0; i < JSON_AGENT_LIST_MAX + 1; i++)
+		for (i = 0; i < AGENTLINE_LIST_MAX + 1; i++)
 			put(line, sizeof(line), &len, "%s\"\"", i ? "," : "");
 		put(line, sizeof(line), &len, "]}");
 		assert_int_equal(parse(line), -1);
@@ -237,38 +238,38 @@ static void test_rejects_trailing_garbage(void **state)
 	for (i = 0; i < ARRAY_SIZE(lines); i++)
 		assert_int_equal(parse(lines[i]), -1);
 	/* a NUL byte on the line is garbage too */
-	assert_int_equal(json_read_agent(nul, sizeof(nul) - 1, &msg), -1);
+	assert_int_equal(agentline_read(nul, sizeof(nul) - 1, &msg), -1);
 }
 
 /*
- * At the longest line (JSON_AGENT_LINE_MAX - 1 bytes, the newline aside)
+ * At the longest line (AGENT_PROTO_LINE_MAX - 1 bytes, the newline aside)
  * every string is copied whole; one byte more is turned down.
  */
 static void test_longest_line(void **state)
 {
-	static char line[JSON_AGENT_LINE_MAX + 16];
+	static char line[AGENT_PROTO_LINE_MAX + 16];
 	size_t i, fill, len = 0;
 
 	(void) state;
 	put(line, sizeof(line), &len, "{\"v\":1,\"type\":\"error\",\"phase\":\"cloud-init\",\"addrs\":[");
-	for (i = 0; i < JSON_AGENT_LIST_MAX; i++)
+	for (i = 0; i < AGENTLINE_LIST_MAX; i++)
 		put(line, sizeof(line), &len, "%s\"10.0.%zu.1/24\"", i ? "," : "", i);
 	put(line, sizeof(line), &len, "],\"detail\":\"");
-	fill = JSON_AGENT_LINE_MAX - 1 - len - 2;
+	fill = AGENT_PROTO_LINE_MAX - 1 - len - 2;
 	memset(line + len, 'd', fill);
 	len += fill;
 	put(line, sizeof(line), &len, "\"}");
-	assert_int_equal(strlen(line), JSON_AGENT_LINE_MAX - 1);
+	assert_int_equal(strlen(line), AGENT_PROTO_LINE_MAX - 1);
 	assert_int_equal(parse(line), 0);
 	assert_string_equal(msg.phase, "cloud-init");
-	assert_int_equal(msg.n_addrs, JSON_AGENT_LIST_MAX);
-	assert_string_equal(msg.addrs[JSON_AGENT_LIST_MAX - 1], "10.0.63.1/24");
+	assert_int_equal(msg.n_addrs, AGENTLINE_LIST_MAX);
+	assert_string_equal(msg.addrs[AGENTLINE_LIST_MAX - 1], "10.0.63.1/24");
 	assert_int_equal(strlen(msg.detail), fill);
 
 	/* one more byte of detail */
 	len -= 2;
 	put(line, sizeof(line), &len, "d\"}");
-	assert_int_equal(strlen(line), JSON_AGENT_LINE_MAX);
+	assert_int_equal(strlen(line), AGENT_PROTO_LINE_MAX);
 	assert_int_equal(parse(line), -1);
 }
 
