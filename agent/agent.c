@@ -362,7 +362,7 @@ line_fmt(struct line *l, const char *fmt, ...)
 
 /*
  * snprintf into a buffer sized for what goes in: not fitting is a bug, and
- * the agent stops (to be restarted) rather than send or use a cut value.
+ * the agent stops (systemd restarts it) rather than send or use a cut value.
  */
 static void
 fit(char *out, size_t size, const char *fmt, ...)

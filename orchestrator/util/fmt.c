@@ -14,7 +14,7 @@ bool fmt_vcut(char *out, size_t size, const char *fmt, va_list ap)
 		return false;
 	n = vsnprintf(out, size, fmt, ap);
 	if (n < 0) {
-		fmt_fit(out, size, "%.*s", (int) size - 1, "(unformattable message)");
+		fmt_cut(out, size, "%s", "(unformattable message)");
 		return false;
 	}
 	if ((size_t) n < size)
@@ -43,15 +43,13 @@ bool fmt_cut(char *out, size_t size, const char *fmt, ...)
 void fmt_fit(char *out, size_t size, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
+	bool fit;
 
 	va_start(ap, fmt);
-	n = vsnprintf(out, size, fmt, ap);
+	fit = fmt_vcut(out, size, fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t) n >= size) {
-		log_error("a bug: %d bytes formatted from \"%s\" into a buffer of %zu", n, fmt, size);
-		abort();
-	}
+	if (!fit)
+		log_error("a bug: \"%s\" does not fit %zu bytes: \"%s\"", fmt, size, out);
 }
 
 void fmt_size(uint64_t bytes, char *out, size_t outsz)

@@ -27,7 +27,8 @@ bool fmt_vcut(char *out, size_t size, const char *fmt, va_list ap) PRINTF_LIKE(3
 /*
  * snprintf for text muster sized the buffer for (numbers, fixed words,
  * names and paths whose bounds were checked): not fitting is a bug in
- * muster, logged and ended as one (abort), never written cut.
+ * muster, logged as an error with the format and the cut text (which ends
+ * in "..." as fmt_cut's).
  */
 void fmt_fit(char *out, size_t size, const char *fmt, ...) PRINTF_LIKE(3, 4);
 

@@ -15,6 +15,7 @@
 #include "afile.h"
 #include "buf.h"
 #include "err.h"
+#include "fmt.h"
 #define LOG_TAG "test"
 #include "log.h"
 
@@ -431,10 +432,51 @@ static void test_afile_regular_only(void **state)
 	assert_int_equal(rmdir(dir), 0);	/* and no temporary file was left */
 }
 
+/* ---- fmt: formatted text never cut silently ---------------------------- */
+
+static void test_fmt_cut(void **state)
+{
+	char out[8];
+
+	(void) state;
+	assert_true(fmt_cut(out, sizeof(out), "%s", "1234567"));
+	assert_string_equal(out, "1234567");
+	assert_false(fmt_cut(out, sizeof(out), "%s-%d", "abcdef", 42));
+	assert_string_equal(out, "abcd...");
+	/* a cut never splits a character: "é" is 2 bytes, at 3..4 */
+	assert_false(fmt_cut(out, sizeof(out), "%s", "abc\xc3\xa9" "defgh"));
+	assert_string_equal(out, "abc...");
+	assert_false(fmt_cut(out, 3, "%s", "abcdef"));	/* no room for "...": cut plain */
+	assert_string_equal(out, "ab");
+}
+
+static void fit_too_small(void)
+{
+	char out[6];
+
+	log_max_level = LOG_LEVEL_WARN;
+	fmt_fit(out, sizeof(out), "nic %d", 12345);
+	assert_string_equal(out, "ni...");
+}
+
+static void test_fmt_fit_logs(void **state)
+{
+	char got[512];
+	char out[16];
+
+	(void) state;
+	fmt_fit(out, sizeof(out), "nic %d", 7);
+	assert_string_equal(out, "nic 7");
+	capture_stderr(fit_too_small, got, sizeof(got));
+	assert_non_null(strstr(got, "error: a bug: \"nic %d\" does not fit 6 bytes: \"ni...\""));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_buf_empty),
+		cmocka_unit_test(test_fmt_cut),
+		cmocka_unit_test(test_fmt_fit_logs),
 		cmocka_unit_test(test_buf_append),
 		cmocka_unit_test(test_buf_printf_growth),
 		cmocka_unit_test(test_buf_cap),
