@@ -384,6 +384,32 @@ static void tx_rollback(struct store *s)
 	write_release(s);
 }
 
+/*
+ * How a write ends: ok (tx_begin and every write in it succeeded), it is
+ * committed; otherwise, or when the commit fails, rolled back, and err says
+ * what was being recorded (fmt) before why. 0, or -1 with err. A write:
+ *
+ *	ok = tx_begin(s, err) == 0 && write_this(s, ..., err) == 0;
+ *	return tx_end(s, ok, err, "cannot record this of '%s'", vm);
+ */
+static int tx_end(struct store *s, bool ok, struct muster_err *err, const char *fmt, ...)
+	PRINTF_LIKE(4, 5);
+
+static int tx_end(struct store *s, bool ok, struct muster_err *err, const char *fmt, ...)
+{
+	char what[256];
+	va_list ap;
+
+	if (ok && tx_commit(s, err) == 0)
+		return 0;
+	tx_rollback(s);
+	va_start(ap, fmt);
+	fmt_vcut(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	err_prefix(err, "%s", what);
+	return -1;
+}
+
 static int check_name(const char *what, const char *name,
 		      struct muster_err *err)
 {
@@ -808,27 +834,24 @@ int store_fleet_ensure(struct store *s, const char *fleet,
 		       const char *manifest_path, struct muster_err *err)
 {
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	bool ok = false;
 
 	if (check_name("fleet", fleet, err) < 0)
 		return -1;
 	if (tx_begin(s, err) < 0)
-		goto fail;
+		goto out;
 	if (stmt_get(s, SQL_FLEET_ENSURE, &st, err) < 0)
-		goto fail;
+		goto out;
 	if (bind_text(st, 1, fleet) < 0 || bind_text(st, 2, manifest_path) < 0 ||
 	    bind_int64(st, 3, store_now(s)) < 0) {
 		(void) db_fail(s, err);
-		goto fail;
+		goto out;
 	}
 	if (step_done(s, st, err) < 0)
-		goto fail;
-	if (tx_commit(s, err) < 0)
-		goto fail;
-	return 0;
-fail:
-	tx_rollback(s);
-	err_prefix(err, "cannot record fleet '%s'", fleet);
-	return -1;
+		goto out;
+	ok = true;
+out:
+	return tx_end(s, ok, err, "cannot record fleet '%s'", fleet);
 }
 
 /* The id of fleet, creating its row if needed; inside a transaction. */
@@ -1025,6 +1048,8 @@ static int vm_upsert(struct store *s, const char *fleet,
 int store_vm_upsert(struct store *s, const char *fleet,
 		    const struct recorded_vm *vm, struct muster_err *err)
 {
+	bool ok;
+
 	if (!vm)
 		return err_set(err, MUSTER_E_INVALID, "no vm to save");
 	if (check_name("fleet", fleet, err) < 0 ||
@@ -1038,13 +1063,8 @@ int store_vm_upsert(struct store *s, const char *fleet,
 		return err_set(err, MUSTER_E_INVALID,
 			       "cannot save vm '%s': negative attempt count",
 			       vm->name);
-	if (tx_begin(s, err) < 0 || vm_upsert(s, fleet, vm, err) < 0 ||
-	    tx_commit(s, err) < 0) {
-		tx_rollback(s);
-		err_prefix(err, "cannot save vm '%s' of fleet '%s'", vm->name, fleet);
-		return -1;
-	}
-	return 0;
+	ok = tx_begin(s, err) == 0 && vm_upsert(s, fleet, vm, err) == 0;
+	return tx_end(s, ok, err, "cannot save vm '%s' of fleet '%s'", vm->name, fleet);
 }
 
 /*
@@ -1119,20 +1139,17 @@ int store_vm_transition(struct store *s, const char *fleet, const char *vm,
 			enum vm_state to, const char *detail, int64_t run_id,
 			struct muster_err *err)
 {
+	bool ok;
+
 	if (check_name("fleet", fleet, err) < 0 || check_name("vm", vm, err) < 0)
 		return -1;
 	if (!vm_state_to_string(to))
 		return err_set(err, MUSTER_E_INVALID,
 			       "cannot record event for '%s': invalid state %d",
 			       vm, (int) to);
-	if (tx_begin(s, err) < 0 ||
-	    vm_transition(s, fleet, vm, to, detail, run_id, err) < 0 ||
-	    tx_commit(s, err) < 0) {
-		tx_rollback(s);
-		err_prefix(err, "cannot record event for '%s'", vm);
-		return -1;
-	}
-	return 0;
+	ok = tx_begin(s, err) == 0 &&
+	     vm_transition(s, fleet, vm, to, detail, run_id, err) == 0;
+	return tx_end(s, ok, err, "cannot record event for '%s'", vm);
 }
 
 /* ---- events --------------------------------------------------------------- */
@@ -1236,17 +1253,15 @@ int store_run_begin(struct store *s, const char *fleet, const char *command,
 		    int64_t *ret_run_id, struct muster_err *err)
 {
 	int64_t id = 0;
+	bool ok;
 
 	if (check_name("fleet", fleet, err) < 0 ||
 	    check_name("command", command, err) < 0)
 		return -1;
-	if (tx_begin(s, err) < 0 || run_begin(s, fleet, command, &id, err) < 0 ||
-	    tx_commit(s, err) < 0) {
-		tx_rollback(s);
-		err_prefix(err, "cannot record the start of '%s' on fleet '%s'",
-			   command, fleet);
+	ok = tx_begin(s, err) == 0 && run_begin(s, fleet, command, &id, err) == 0;
+	if (tx_end(s, ok, err, "cannot record the start of '%s' on fleet '%s'", command,
+		   fleet) < 0)
 		return -1;
-	}
 	*ret_run_id = id;
 	return 0;
 }
@@ -1255,29 +1270,26 @@ int store_run_end(struct store *s, int64_t run_id, int status,
 		  struct muster_err *err)
 {
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	bool ok = false;
 
 	if (tx_begin(s, err) < 0)
-		goto fail;
+		goto out;
 	if (stmt_get(s, SQL_RUN_END, &st, err) < 0)
-		goto fail;
+		goto out;
 	if (bind_int64(st, 1, run_id) < 0 || bind_int64(st, 2, store_now(s)) < 0 ||
 	    bind_int64(st, 3, status) < 0) {
 		(void) db_fail(s, err);
-		goto fail;
+		goto out;
 	}
 	if (step_done(s, st, err) < 0)
-		goto fail;
+		goto out;
 	if (sqlite3_changes(s->db) == 0) {
 		(void) err_set(err, MUSTER_E_NOTFOUND, "no such run");
-		goto fail;
+		goto out;
 	}
-	if (tx_commit(s, err) < 0)
-		goto fail;
-	return 0;
-fail:
-	tx_rollback(s);
-	err_prefix(err, "cannot record the end of run %" PRId64, run_id);
-	return -1;
+	ok = true;
+out:
+	return tx_end(s, ok, err, "cannot record the end of run %" PRId64, run_id);
 }
 
 /* ---- keys ----------------------------------------------------------------- */
@@ -1306,6 +1318,8 @@ int store_key_put(struct store *s, const char *fleet, const char *vm,
 		  const char *type, const char *public_key,
 		  const char *fingerprint, struct muster_err *err)
 {
+	bool ok;
+
 	if (check_name("fleet", fleet, err) < 0 || check_name("vm", vm, err) < 0 ||
 	    check_name("key type", type, err) < 0)
 		return -1;
@@ -1313,14 +1327,9 @@ int store_key_put(struct store *s, const char *fleet, const char *vm,
 		return err_set(err, MUSTER_E_INVALID,
 			       "cannot record %s key of '%s': the key is empty",
 			       type, vm);
-	if (tx_begin(s, err) < 0 ||
-	    key_put(s, fleet, vm, type, public_key, fingerprint, err) < 0 ||
-	    tx_commit(s, err) < 0) {
-		tx_rollback(s);
-		err_prefix(err, "cannot record %s key of '%s'", type, vm);
-		return -1;
-	}
-	return 0;
+	ok = tx_begin(s, err) == 0 &&
+	     key_put(s, fleet, vm, type, public_key, fingerprint, err) == 0;
+	return tx_end(s, ok, err, "cannot record %s key of '%s'", type, vm);
 }
 
 void store_key_list_free(struct store_key *keys, size_t n)
@@ -1429,18 +1438,13 @@ int store_vm_ensure(struct store *s, const char *fleet, const char *vm,
 		    const char *group, struct muster_err *err)
 {
 	int64_t fleet_id, vm_id;
+	bool ok;
 
 	if (check_name("fleet", fleet, err) < 0 || check_name("vm", vm, err) < 0)
 		return -1;
-	if (tx_begin(s, err) < 0 ||
-	    fleet_id_ensure(s, fleet, &fleet_id, err) < 0 ||
-	    vm_ensure_id(s, fleet_id, vm, group, &vm_id, err) < 0 ||
-	    tx_commit(s, err) < 0) {
-		tx_rollback(s);
-		err_prefix(err, "cannot record vm '%s' of fleet '%s'", vm, fleet);
-		return -1;
-	}
-	return 0;
+	ok = tx_begin(s, err) == 0 && fleet_id_ensure(s, fleet, &fleet_id, err) == 0 &&
+	     vm_ensure_id(s, fleet_id, vm, group, &vm_id, err) == 0;
+	return tx_end(s, ok, err, "cannot record vm '%s' of fleet '%s'", vm, fleet);
 }
 
 /* Key it of the VM whose row is vm_id (its vm and group not used); *changed
@@ -1496,6 +1500,7 @@ int store_keys_put_many(struct store *s, const char *fleet,
 	const struct store_key_item *it;
 	size_t i, changed = 0;
 	int64_t fleet_id;
+	bool ok = false;
 
 	if (check_name("fleet", fleet, err) < 0)
 		return -1;
@@ -1518,11 +1523,11 @@ int store_keys_put_many(struct store *s, const char *fleet,
 			*ret_changed = 0;
 		return 0;
 	case -1:
-		goto fail;
+		goto out;
 	}
 	if (tx_begin(s, err) < 0 ||
 	    fleet_id_ensure(s, fleet, &fleet_id, err) < 0)
-		goto fail;
+		goto out;
 	for (i = 0; i < n; i++) {
 		int64_t vm_id;
 
@@ -1530,18 +1535,16 @@ int store_keys_put_many(struct store *s, const char *fleet,
 		    key_put_id(s, vm_id, &items[i], &changed, err) < 0) {
 			err_prefix(err, "cannot record %s key of '%s'",
 				   items[i].type, items[i].vm);
-			goto fail;
+			goto out;
 		}
 	}
-	if (tx_commit(s, err) < 0)
-		goto fail;
+	ok = true;
+out:
+	if (tx_end(s, ok, err, "cannot record the keys of fleet '%s'", fleet) < 0)
+		return -1;
 	if (ret_changed)
 		*ret_changed = changed;
 	return 0;
-fail:
-	tx_rollback(s);
-	err_prefix(err, "cannot record the keys of fleet '%s'", fleet);
-	return -1;
 }
 
 /* Record the spec of VM vm, whose row is vm_id (store_vm_set_spec); inside a transaction. */
@@ -1574,16 +1577,13 @@ int store_vm_set_spec(struct store *s, const char *fleet, const char *vm, const 
 	};
 	int64_t vm_id;
 	enum vm_state state;
+	bool ok;
 
 	if (check_name("fleet", fleet, err) < 0 || check_name("vm", vm, err) < 0)
 		return -1;
-	if (tx_begin(s, err) < 0 || vm_find(s, fleet, vm, &vm_id, &state, err) < 0 ||
-	    vm_set_spec(s, vm, vm_id, &spec, err) < 0 || tx_commit(s, err) < 0) {
-		tx_rollback(s);
-		err_prefix(err, "cannot record the spec of '%s'", vm);
-		return -1;
-	}
-	return 0;
+	ok = tx_begin(s, err) == 0 && vm_find(s, fleet, vm, &vm_id, &state, err) == 0 &&
+	     vm_set_spec(s, vm, vm_id, &spec, err) == 0;
+	return tx_end(s, ok, err, "cannot record the spec of '%s'", vm);
 }
 
 int store_vm_note(struct store *s, const char *fleet, const char *vm, const char *detail,
@@ -1591,17 +1591,13 @@ int store_vm_note(struct store *s, const char *fleet, const char *vm, const char
 {
 	int64_t vm_id;
 	enum vm_state now;
+	bool ok;
 
 	if (check_name("fleet", fleet, err) < 0 || check_name("vm", vm, err) < 0)
 		return -1;
-	if (tx_begin(s, err) < 0 || vm_find(s, fleet, vm, &vm_id, &now, err) < 0 ||
-	    event_put(s, vm, vm_id, VM_STATE_MAX, detail, run_id, 0, true, err) < 0 ||
-	    tx_commit(s, err) < 0) {
-		tx_rollback(s);
-		err_prefix(err, "cannot record event for '%s'", vm);
-		return -1;
-	}
-	return 0;
+	ok = tx_begin(s, err) == 0 && vm_find(s, fleet, vm, &vm_id, &now, err) == 0 &&
+	     event_put(s, vm, vm_id, VM_STATE_MAX, detail, run_id, 0, true, err) == 0;
+	return tx_end(s, ok, err, "cannot record event for '%s'", vm);
 }
 
 /*
@@ -1657,13 +1653,11 @@ int store_vm_step(struct store *s, const char *fleet, const char *vm,
 		  const struct store_vm_step *step, int64_t run_id, struct muster_err *err)
 {
 	int64_t vm_id;
+	bool ok;
 
-	if (tx_begin(s, err) < 0 || vm_step(s, fleet, vm, step, run_id, &vm_id, err) < 0 ||
-	    tx_commit(s, err) < 0) {
-		tx_rollback(s);
-		err_prefix(err, "cannot record event for '%s'", vm);
+	ok = tx_begin(s, err) == 0 && vm_step(s, fleet, vm, step, run_id, &vm_id, err) == 0;
+	if (tx_end(s, ok, err, "cannot record event for '%s'", vm) < 0)
 		return -1;
-	}
 	if (step->vm_id)
 		*step->vm_id = vm_id;	/* committed: an id that stays the VM's */
 	return 0;
@@ -1822,6 +1816,7 @@ int store_vm_place(struct store *s, const char *fleet, const char *const *vms,
 {
 	int64_t fleet_id, vm_id;
 	size_t i;
+	bool ok = false;
 
 	if (check_name("fleet", fleet, err) < 0)
 		return -1;
@@ -1829,29 +1824,25 @@ int store_vm_place(struct store *s, const char *fleet, const char *const *vms,
 		if (check_name("vm", vms[i], err) < 0)
 			return -1;
 	if (tx_begin(s, err) < 0 || fleet_id_ensure(s, fleet, &fleet_id, err) < 0)
-		goto fail;
+		goto out;
 	for (i = 0; i < n; i++) {
 		_cleanup_reset_ sqlite3_stmt *st = NULL;
 
 		if (vm_ensure_id(s, fleet_id, vms[i], groups[i], &vm_id, err) < 0 ||
 		    stmt_get(s, SQL_VM_PLACE, &st, err) < 0)
-			goto fail;
+			goto out;
 		if (bind_int64(st, 1, vm_id) < 0 || bind_text(st, 2, hosts[i]) < 0) {
 			(void) db_fail(s, err);
-			goto fail;
+			goto out;
 		}
 		if (step_done(s, st, err) < 0)
-			goto fail;
+			goto out;
 		if (ret_ids)
 			ret_ids[i] = vm_id;
 	}
-	if (tx_commit(s, err) < 0)
-		goto fail;
-	return 0;
-fail:
-	tx_rollback(s);
-	err_prefix(err, "cannot record where the VMs of fleet '%s' run", fleet);
-	return -1;
+	ok = true;
+out:
+	return tx_end(s, ok, err, "cannot record where the VMs of fleet '%s' run", fleet);
 }
 
 int store_fleet_names(struct store *s, char ***ret, size_t *ret_n, struct muster_err *err)
@@ -1951,36 +1942,33 @@ int store_forward_put_many(struct store *s, const char *fleet, const struct reco
 	int64_t fleet_id, vm_id;
 	enum vm_state state;
 	size_t i;
+	bool ok = false;
 
 	if (check_name("fleet", fleet, err) < 0)
 		return -1;
 	if (n == 0)
 		return 0;
 	if (tx_begin(s, err) < 0 || fleet_id_ensure(s, fleet, &fleet_id, err) < 0)
-		goto fail;
+		goto out;
 	for (i = 0; i < n; i++) {
 		_cleanup_reset_ sqlite3_stmt *st = NULL;
 
 		if (vm_find(s, fleet, items[i].vm, &vm_id, &state, err) < 0 ||
 		    stmt_get(s, SQL_FORWARD_PUT, &st, err) < 0)
-			goto fail;
+			goto out;
 		if (bind_int64(st, 1, vm_id) < 0 || bind_int64(st, 2, items[i].nic) < 0 ||
 		    bind_text(st, 3, items[i].service) < 0 ||
 		    bind_text(st, 4, items[i].host_addr) < 0 ||
 		    bind_int64(st, 5, items[i].host_port) < 0) {
 			(void) db_fail(s, err);
-			goto fail;
+			goto out;
 		}
 		if (step_done(s, st, err) < 0)
-			goto fail;
+			goto out;
 	}
-	if (tx_commit(s, err) < 0)
-		goto fail;
-	return 0;
-fail:
-	tx_rollback(s);
-	err_prefix(err, "cannot record the forwarded ports of fleet '%s'", fleet);
-	return -1;
+	ok = true;
+out:
+	return tx_end(s, ok, err, "cannot record the forwarded ports of fleet '%s'", fleet);
 }
 
 int store_event_last(struct store *s, const char *fleet, struct store_event **ret, size_t *ret_n,
@@ -1997,31 +1985,28 @@ int store_token_put(struct store *s, const char *fleet, const char *vm, const ch
 {
 	int64_t vm_id;
 	enum vm_state state;
+	bool ok = false;
 
 	if (check_name("fleet", fleet, err) < 0 || check_name("vm", vm, err) < 0)
 		return -1;
 	if (tx_begin(s, err) < 0 || vm_find(s, fleet, vm, &vm_id, &state, err) < 0)
-		goto fail;
+		goto out;
 	{
 		_cleanup_reset_ sqlite3_stmt *st = NULL;
 
 		if (stmt_get(s, SQL_TOKEN_PUT, &st, err) < 0)
-			goto fail;
+			goto out;
 		if (bind_int64(st, 1, vm_id) < 0 || bind_text(st, 2, sha256_hex) < 0 ||
 		    bind_int64(st, 3, store_now(s)) < 0 || bind_int64(st, 4, expires_at) < 0) {
 			(void) db_fail(s, err);
-			goto fail;
+			goto out;
 		}
 		if (step_done(s, st, err) < 0)
-			goto fail;
+			goto out;
 	}
-	if (tx_commit(s, err) < 0)
-		goto fail;
-	return 0;
-fail:
-	tx_rollback(s);
-	err_prefix(err, "cannot record the token of '%s'", vm);
-	return -1;
+	ok = true;
+out:
+	return tx_end(s, ok, err, "cannot record the token of '%s'", vm);
 }
 
 int store_token_get(struct store *s, const char *fleet, const char *vm, char sha256_hex[65],
@@ -2178,18 +2163,14 @@ int store_vm_installed(struct store *s, const char *fleet, const char *vm, const
 {
 	int64_t vm_id;
 	enum vm_state now;
+	bool ok;
 
 	if (check_name("fleet", fleet, err) < 0 || check_name("vm", vm, err) < 0)
 		return -1;
-	if (tx_begin(s, err) < 0 || vm_find(s, fleet, vm, &vm_id, &now, err) < 0 ||
-	    installed_set(s, vm_id, store_now(s), err) < 0 ||
-	    event_put(s, vm, vm_id, VM_STATE_MAX, detail, run_id, 0, true, err) < 0 ||
-	    tx_commit(s, err) < 0) {
-		tx_rollback(s);
-		err_prefix(err, "cannot record the install of '%s'", vm);
-		return -1;
-	}
-	return 0;
+	ok = tx_begin(s, err) == 0 && vm_find(s, fleet, vm, &vm_id, &now, err) == 0 &&
+	     installed_set(s, vm_id, store_now(s), err) == 0 &&
+	     event_put(s, vm, vm_id, VM_STATE_MAX, detail, run_id, 0, true, err) == 0;
+	return tx_end(s, ok, err, "cannot record the install of '%s'", vm);
 }
 
 int store_vm_uninstalled(struct store *s, const char *fleet, const char *vm,
@@ -2197,16 +2178,13 @@ int store_vm_uninstalled(struct store *s, const char *fleet, const char *vm,
 {
 	int64_t vm_id;
 	enum vm_state now;
+	bool ok;
 
 	if (check_name("fleet", fleet, err) < 0 || check_name("vm", vm, err) < 0)
 		return -1;
-	if (tx_begin(s, err) < 0 || vm_find(s, fleet, vm, &vm_id, &now, err) < 0 ||
-	    installed_set(s, vm_id, 0, err) < 0 || tx_commit(s, err) < 0) {
-		tx_rollback(s);
-		err_prefix(err, "cannot record the blank disk of '%s'", vm);
-		return -1;
-	}
-	return 0;
+	ok = tx_begin(s, err) == 0 && vm_find(s, fleet, vm, &vm_id, &now, err) == 0 &&
+	     installed_set(s, vm_id, 0, err) == 0;
+	return tx_end(s, ok, err, "cannot record the blank disk of '%s'", vm);
 }
 
 int store_vm_installed_at(struct store *s, const char *fleet, const char *vm, int64_t *ret,
