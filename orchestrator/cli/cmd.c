@@ -133,8 +133,8 @@ int cmd_load_manifest(const char *file, struct manifest **ret)
 	return EXIT_USAGE;
 }
 
-int cmd_open_state(const struct cli *cli, char **ret_dir, struct store **ret_store,
-		   struct muster_err *err)
+static int open_state(const struct cli *cli, char **ret_dir, struct store **ret_store,
+		      struct muster_err *err)
 {
 	char *dir = NULL;
 
@@ -151,3 +151,32 @@ int cmd_open_state(const struct cli *cli, char **ret_dir, struct store **ret_sto
 	return 0;
 }
 
+
+int cmd_fleet_begin(const struct cmd *self, struct cli *cli, int argc, char **argv,
+		    const struct cmd_options *own, struct cmd_fleet *ret)
+{
+	static const struct cmd_options none;
+	int code;
+
+	memset(ret, 0, sizeof(*ret));
+	if (!own)
+		own = &none;
+	ret->first = cmd_parse(cli, self, argc, argv, own->longs, own->shorts, own->take,
+			       own->userdata, &code);
+	if (ret->first < 0)
+		return code;
+	return cmd_load_manifest(argv[ret->first], &ret->m);
+}
+
+int cmd_fleet_state(const struct cli *cli, struct cmd_fleet *f, struct muster_err *err)
+{
+	return open_state(cli, &f->state_dir, &f->st, err);
+}
+
+void cmd_fleet_end(struct cmd_fleet *f)
+{
+	store_free(f->st);
+	free(f->state_dir);
+	manifest_free(f->m);
+	memset(f, 0, sizeof(*f));
+}

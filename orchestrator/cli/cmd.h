@@ -59,9 +59,35 @@ int cmd_global_option(struct cli *cli, int opt, const char *arg);
 /* Load and validate a manifest; its problems are printed. Returns an exit code. */
 int cmd_load_manifest(const char *file, struct manifest **ret);
 
-/* Resolve and prepare the state directory and open the store (caller frees both). */
-int cmd_open_state(const struct cli *cli, char **ret_dir, struct store **ret_store,
-		   struct muster_err *err) WUR;
+/* A command's own options: long ones, short letters, and what takes them (cmd_parse). */
+struct cmd_options {
+	const struct option *longs;	/* NULL-terminated, or NULL */
+	const char *shorts;		/* getopt letters, or NULL */
+	int (*take)(int opt, const char *arg, void *userdata);
+	void *userdata;
+};
+
+/* What a command over one fleet works with: its manifest, then its state. */
+struct cmd_fleet {
+	int first;			/* argv's first operand: the manifest's file */
+	struct manifest *m;
+	char *state_dir;		/* once cmd_fleet_state opened them */
+	struct store *st;
+};
+
+/*
+ * Every fleet command's start: parse argv (the global options and own, as
+ * cmd_parse), then load the manifest its first operand names (problems
+ * printed). EXIT_OK, or the exit code to return (EXIT_OK after --help:
+ * then ret->m is NULL). Release ret with cmd_fleet_end in every case.
+ */
+int cmd_fleet_begin(const struct cmd *self, struct cli *cli, int argc, char **argv,
+		    const struct cmd_options *own, struct cmd_fleet *ret) WUR;
+
+/* Its state directory, prepared, and store, opened: 0, or -1 with err. */
+int cmd_fleet_state(const struct cli *cli, struct cmd_fleet *f, struct muster_err *err) WUR;
+
+void cmd_fleet_end(struct cmd_fleet *f);
 
 /* muster serve's routes (*ret_n of them): what the HTTP fuzzer routes against too. */
 struct httpd_route;

@@ -170,8 +170,8 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct muster_err err = { 0 };
-	struct manifest *m = NULL;
-	struct store *st = NULL;
+	struct cmd_fleet f;
+	const struct manifest *m;
 	struct run *run = NULL;
 	struct run_policy pol;
 	struct run_result res = { 0 };
@@ -180,28 +180,26 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		.userdata = &view, .begin = on_begin, .state = on_state, .failed = on_failed,
 		.tick = on_tick, .end = on_end, .fetch = on_fetch, .acted = on_acted,
 	};
-	char *state_dir = NULL;
 	bool do_prune = false;
-	int first, code, rc = EXIT_FAIL;
+	const struct cmd_options own = { opts, NULL, apply_option, &do_prune };
+	int rc;
 
-	first = cmd_parse(cli, self, argc, argv, opts, NULL, apply_option, &do_prune, &code);
-	if (first < 0)
-		return code;
-	code = cmd_load_manifest(argv[first], &m);
-	if (code != EXIT_OK)
-		return code;
-	view.m = m;
+	rc = cmd_fleet_begin(self, cli, argc, argv, &own, &f);
+	if (rc != EXIT_OK || !f.m)
+		goto out;
+	m = view.m = f.m;
 	if (setup_check(m, &err) < 0 || bootstrap_kickstart_check(m, &err) < 0) {
 		fprintf(stderr, "muster apply: %s\n", err.msg);
-		manifest_free(m);
-		return EXIT_USAGE;
+		rc = EXIT_USAGE;
+		goto out;
 	}
-	if (cmd_open_state(cli, &state_dir, &st, &err) < 0)
+	rc = EXIT_FAIL;
+	if (cmd_fleet_state(cli, &f, &err) < 0)
 		goto fail;
 	{
 		const struct run_opts ro = {
-			.state_dir = state_dir, .st = st, .connect = cli->connect,
-			.manifest_path = argv[first], .command = "apply", .lock = true,
+			.state_dir = f.state_dir, .st = f.st, .connect = cli->connect,
+			.manifest_path = argv[f.first], .command = "apply", .lock = true,
 		};
 
 		if (run_open(m, &ro, &run, &err) < 0) {
@@ -244,8 +242,6 @@ out:
 	progress_free(view.progress);
 	free(view.names);
 	free(view.actions);
-	store_free(st);
-	free(state_dir);
-	manifest_free(m);
+	cmd_fleet_end(&f);
 	return rc;
 }

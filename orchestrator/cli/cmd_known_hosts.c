@@ -61,33 +61,32 @@ int cmd_known_hosts(const struct cmd *self, struct cli *cli, int argc, char **ar
 	};
 	struct muster_err err = { 0 };
 	struct buf text = BUF_INIT(256u << 20);
-	struct manifest *m = NULL;
-	struct store *st = NULL;
+	struct cmd_fleet f;
+	const struct manifest *m;
 	struct keypair *keys = NULL;
 	struct recorded_forward *fw = NULL;
 	size_t n_fw = 0;
 	const char *out = NULL;
-	char *state_dir = NULL;
+	const struct cmd_options own = { opts, "o:", out_option, &out };
 	size_t *all = NULL, i, j;
-	int first, code, rc = EXIT_FAIL;
+	int rc;
 
-	first = cmd_parse(cli, self, argc, argv, opts, "o:", out_option, &out, &code);
-	if (first < 0)
-		return code;
-	code = cmd_load_manifest(argv[first], &m);
-	if (code != EXIT_OK)
-		return code;
+	rc = cmd_fleet_begin(self, cli, argc, argv, &own, &f);
+	if (rc != EXIT_OK || !f.m)
+		goto out;
+	rc = EXIT_FAIL;
+	m = f.m;
 	all = calloc(m->n_vms + 1, sizeof(*all));
 	if (!all) {
 		err_nomem(&err);
-		goto out;
+		goto fail;
 	}
 	for (i = 0; i < m->n_vms; i++)
 		all[i] = i;
-	if (cmd_open_state(cli, &state_dir, &st, &err) < 0 ||
-	    bootstrap_host_keys(state_dir, st, m, all, m->n_vms, 0, &keys, &err) < 0 ||
-	    store_forward_list(st, m->fleet, &fw, &n_fw, &err) < 0)
-		goto out;
+	if (cmd_fleet_state(cli, &f, &err) < 0 ||
+	    bootstrap_host_keys(f.state_dir, f.st, m, all, m->n_vms, 0, &keys, &err) < 0 ||
+	    store_forward_list(f.st, m->fleet, &fw, &n_fw, &err) < 0)
+		goto fail;
 	(void) buf_printf(&text, "# known_hosts of fleet '%s', written by muster\n", m->fleet);
 	for (i = 0; i < m->n_vms; i++) {
 		for (j = 0; j < m->n_host_key_types; j++) {
@@ -97,26 +96,25 @@ int cmd_known_hosts(const struct cmd *self, struct cli *cli, int argc, char **ar
 	}
 	if (buf_failed(&text)) {
 		err_nomem(&err);
-		goto out;
+		goto fail;
 	}
 	if (out) {
 		/* public keys only: readable by all, like ~/.ssh/known_hosts */
 		if (afile_write_all(out, buf_str(&text), text.len, 0644, &err) < 0)
-			goto out;
+			goto fail;
 	} else if (fwrite(buf_str(&text), 1, text.len, stdout) != text.len || fflush(stdout) == EOF) {
 		err_set_errno(&err, MUSTER_E_IO, errno, "cannot write the output");
-		goto out;
+		goto fail;
 	}
 	rc = EXIT_OK;
+	goto out;
+fail:
+	fprintf(stderr, "muster known-hosts: %s\n", err.msg);
 out:
-	if (rc != EXIT_OK)
-		fprintf(stderr, "muster known-hosts: %s\n", err.msg);
-	keystore_free(keys, m ? m->n_vms * m->n_host_key_types : 0);
+	keystore_free(keys, f.m ? f.m->n_vms * f.m->n_host_key_types : 0);
 	store_forward_list_free(fw, n_fw);
 	buf_release(&text);
-	store_free(st);
-	free(state_dir);
 	free(all);
-	manifest_free(m);
+	cmd_fleet_end(&f);
 	return rc;
 }

@@ -80,28 +80,29 @@ static int lifecycle(const struct cmd *self, struct cli *cli, int argc, char **a
 	};
 	struct lifecycle_opts o = { 0 };
 	struct muster_err err = { 0 };
-	struct manifest *m = NULL;
-	struct store *st = NULL;
+	const struct cmd_options own = { opts, NULL, lifecycle_option, &o };
+	struct cmd_fleet f;
+	const struct manifest *m;
 	struct run *run = NULL;
 	struct run_result res = { 0 };
 	struct lifecycle_view view = { .cli = cli, .verb = self->name };
 	const struct run_callbacks cb = { .userdata = &view, .acted = on_acted };
 	enum run_verb rv;
-	char *state_dir = NULL;
 	bool *chosen = NULL;
 	size_t i;
-	int first, code, rc = EXIT_FAIL;
+	int first, rc;
 
-	first = cmd_parse(cli, self, argc, argv, opts, NULL, lifecycle_option, &o, &code);
-	if (first < 0)
-		return code;
+	rc = cmd_fleet_begin(self, cli, argc, argv, &own, &f);
+	if (rc != EXIT_OK || !f.m)
+		goto out;
+	m = f.m;
+	first = f.first;
 	if (verb == VERB_DESTROY && argc - first < 2 && !o.all) {
 		fprintf(stderr, "muster destroy: name the VMs or groups to destroy, or give --all\n");
-		return EXIT_USAGE;
+		rc = EXIT_USAGE;
+		goto out;
 	}
-	code = cmd_load_manifest(argv[first], &m);
-	if (code != EXIT_OK)
-		return code;
+	rc = EXIT_FAIL;
 	chosen = calloc(m->n_vms + 1, sizeof(*chosen));
 	if (!chosen) {
 		err_nomem(&err);
@@ -114,11 +115,11 @@ static int lifecycle(const struct cmd *self, struct cli *cli, int argc, char **a
 		rc = EXIT_USAGE;
 		goto out;
 	}
-	if (cmd_open_state(cli, &state_dir, &st, &err) < 0)
+	if (cmd_fleet_state(cli, &f, &err) < 0)
 		goto fail;
 	{
 		const struct run_opts ro = {
-			.state_dir = state_dir, .st = st, .connect = cli->connect,
+			.state_dir = f.state_dir, .st = f.st, .connect = cli->connect,
 			.manifest_path = argv[first], .command = self->name, .lock = true,
 		};
 		const struct run_selection sel = { chosen };
@@ -142,10 +143,8 @@ fail:
 	fprintf(stderr, "muster %s: %s\n", self->name, err.msg);
 out:
 	run_close(run);
-	store_free(st);
-	free(state_dir);
 	free(chosen);
-	manifest_free(m);
+	cmd_fleet_end(&f);
 	return rc;
 }
 

@@ -45,34 +45,30 @@ static void print_table(const struct plan *p, const char *where, bool show_host)
 int cmd_plan(const struct cmd *self, struct cli *cli, int argc, char **argv)
 {
 	struct muster_err err = { 0 };
-	struct manifest *m = NULL;
-	struct store *st = NULL;
+	struct cmd_fleet f;
 	const struct plan *plan;
 	const struct hosts *hosts;
 	struct run *run = NULL;
 	struct run_orphan *orphans = NULL;
 	struct json_orphan *jo = NULL;
 	size_t n_orphans = 0, i;
-	char *state_dir = NULL;
-	int first, code, rc = EXIT_FAIL;
+	int rc;
 
-	first = cmd_parse(cli, self, argc, argv, NULL, NULL, NULL, NULL, &code);
-	if (first < 0)
-		return code;
-	code = cmd_load_manifest(argv[first], &m);
-	if (code != EXIT_OK)
-		return code;
-	if (cmd_open_state(cli, &state_dir, &st, &err) < 0)
+	rc = cmd_fleet_begin(self, cli, argc, argv, NULL, &f);
+	if (rc != EXIT_OK || !f.m)
 		goto out;
+	rc = EXIT_FAIL;
+	if (cmd_fleet_state(cli, &f, &err) < 0)
+		goto fail;
 	{
 		const struct run_opts ro = {
-			.state_dir = state_dir, .st = st, .connect = cli->connect,
-			.manifest_path = argv[first], .command = "plan",
+			.state_dir = f.state_dir, .st = f.st, .connect = cli->connect,
+			.manifest_path = argv[f.first], .command = "plan",
 		};
 
-		if (run_open(m, &ro, &run, &err) < 0 || run_plan(run, &err) < 0 ||
+		if (run_open(f.m, &ro, &run, &err) < 0 || run_plan(run, &err) < 0 ||
 		    run_orphans(run, &orphans, &n_orphans, &err) < 0)
-			goto out;
+			goto fail;
 	}
 	plan = run_get_plan(run);
 	hosts = run_hosts(run);
@@ -80,30 +76,29 @@ int cmd_plan(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		jo = calloc(n_orphans + 1, sizeof(*jo));
 		if (!jo) {
 			err_nomem(&err);
-			goto out;
+			goto fail;
 		}
 		for (i = 0; i < n_orphans; i++)
 			jo[i] = (struct json_orphan) { orphans[i].volume, orphans[i].host };
 		if (json_write_plan(plan, jo, n_orphans, stdout, &err) < 0)
-			goto out;
+			goto fail;
 	} else {
 		print_table(plan, hosts->n == 1 ? hosts->h[0].uri : "its hosts", hosts->n > 1);
 		if (n_orphans)
 			printf("%zu volume%s in pool '%s' named like the fleet's belong%s to no VM of it "
 			       "(left alone; virsh vol-delete removes one):\n", n_orphans,
-			       n_orphans == 1 ? "" : "s", m->pool, n_orphans == 1 ? "s" : "");
+			       n_orphans == 1 ? "" : "s", f.m->pool, n_orphans == 1 ? "s" : "");
 		for (i = 0; i < n_orphans; i++)
 			printf("  %s on %s\n", orphans[i].volume, orphans[i].host);
 	}
 	rc = EXIT_OK;
+	goto out;
+fail:
+	fprintf(stderr, "muster plan: %s: %s\n", argv[f.first], err.msg);
 out:
-	if (rc != EXIT_OK)
-		fprintf(stderr, "muster plan: %s: %s\n", argv[first], err.msg);
 	run_orphans_free(orphans, n_orphans);
 	free(jo);
 	run_close(run);
-	store_free(st);
-	free(state_dir);
-	manifest_free(m);
+	cmd_fleet_end(&f);
 	return rc;
 }

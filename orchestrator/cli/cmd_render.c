@@ -196,86 +196,83 @@ int cmd_render(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	};
 	struct render_opts o = { 0 };
 	struct muster_err err = { 0 };
-	struct manifest *m = NULL;
-	struct store *st = NULL;
+	const struct cmd_options own = { opts, NULL, render_option, &o };
+	struct cmd_fleet f;
+	const struct manifest *m;
 	struct cidata cd = { 0 };
 	struct buf ks = BUF_INIT(MU_MAX_OUTPUT);
 	struct seediso_file files[3];
-	char *state_dir = NULL;
 	size_t vm, n_files;
 	ssize_t found;
 	struct bootstrap_fleet bf = { 0 };
-	int first, code, rc = EXIT_FAIL;
+	int rc;
 
-	first = cmd_parse(cli, self, argc, argv, opts, NULL, render_option, &o, &code);
-	if (first < 0)
-		return code;
+	rc = cmd_fleet_begin(self, cli, argc, argv, &own, &f);
+	if (rc != EXIT_OK || !f.m)
+		goto out;
+	m = f.m;
+	rc = EXIT_USAGE;
 	if (o.seed_dir && o.iso) {
 		fprintf(stderr, "muster render: give --seed-dir or --iso, not both\n");
-		return EXIT_USAGE;
+		goto out;
 	}
 	if ((o.kickstart || o.ks_url) && (o.seed_dir || o.iso)) {
 		fprintf(stderr, "muster render: %s prints the %s: give no %s\n",
 			o.kickstart ? "--kickstart" : "--ks-url",
 			o.kickstart ? "kickstart" : "kickstart's URL", o.seed_dir ? "--seed-dir" : "--iso");
-		return EXIT_USAGE;
+		goto out;
 	}
 	if (o.kickstart && o.ks_url) {
 		fprintf(stderr, "muster render: give --kickstart or --ks-url, not both\n");
-		return EXIT_USAGE;
+		goto out;
 	}
 	if (o.nocloud_url && (o.seed_dir || o.iso || o.kickstart || o.ks_url)) {
 		fprintf(stderr, "muster render: --nocloud-url prints a URL: give it alone\n");
-		return EXIT_USAGE;
+		goto out;
 	}
 	if (o.listen && !o.ks_url && !o.nocloud_url) {
 		fprintf(stderr, "muster render: --listen goes with --ks-url or --nocloud-url\n");
-		return EXIT_USAGE;
+		goto out;
 	}
-	code = cmd_load_manifest(argv[first], &m);
-	if (code != EXIT_OK)
-		return code;
-	found = manifest_find_vm(m, argv[first + 1]);
+	found = manifest_find_vm(m, argv[f.first + 1]);
 	if (found < 0) {
-		fprintf(stderr, "muster render: fleet '%s' has no VM '%s'\n", m->fleet, argv[first + 1]);
-		manifest_free(m);
-		return EXIT_USAGE;
+		fprintf(stderr, "muster render: fleet '%s' has no VM '%s'\n", m->fleet,
+			argv[f.first + 1]);
+		goto out;
 	}
 	vm = (size_t) found;
 	if (manifest_vm_group(m, &m->vms[vm])->bootstrap == MF_BOOTSTRAP_KICKSTART) {
 		if (o.nocloud_url) {
 			fprintf(stderr, "muster render: VM '%s' bootstraps with kickstart: its URL is "
 				"--ks-url's\n", m->vms[vm].name);
-			rc = EXIT_USAGE;
 			goto out;
 		}
 		if (!o.kickstart && !o.ks_url) {
 			fprintf(stderr, "muster render: VM '%s' bootstraps with kickstart: render it "
 				"with --kickstart\n", m->vms[vm].name);
-			rc = EXIT_USAGE;
 			goto out;
 		}
 	} else if (o.kickstart || o.ks_url) {
 		fprintf(stderr, "muster render: VM '%s' bootstraps with cloud-init: render it without "
 			"%s (--seed-dir DIR or --iso FILE write its seed)\n", m->vms[vm].name,
 			o.kickstart ? "--kickstart" : "--ks-url");
-		rc = EXIT_USAGE;
 		goto out;
 	}
-	if (cmd_open_state(cli, &state_dir, &st, &err) < 0)
+	rc = EXIT_FAIL;
+	if (cmd_fleet_state(cli, &f, &err) < 0)
 		goto out;
 	if (o.ks_url || o.nocloud_url) {
-		if (print_url(st, m, vm, o.listen, &err) < 0)
+		if (print_url(f.st, m, vm, o.listen, &err) < 0)
 			goto out;
 		rc = EXIT_OK;
 		goto out;
 	}
 	/* the agent goes into a cloud-init VM's user-data as apply and serve put
 	 * it; --no-agent leaves it out (golden files, reading the rest) */
-	if (bootstrap_fleet_open(state_dir, m, NULL, o.kickstart || o.no_agent ? 0 : BOOTSTRAP_AGENT,
-				 &bf, &err) < 0)
+	if (bootstrap_fleet_open(f.state_dir, m, NULL,
+				 o.kickstart || o.no_agent ? 0 : BOOTSTRAP_AGENT, &bf, &err) < 0)
 		goto out;
-	if (bootstrap_vm(&bf, state_dir, st, vm, o.rotate, &cd, &ks, &err) < 0) {
+	if (bootstrap_vm(&bf, f.state_dir, f.st, vm, o.rotate, &cd, &ks, &err) < 0) {
 		/* the manifest gives the VM a value or template that cannot be used */
 		if (err.code == MUSTER_E_INVALID)
 			rc = EXIT_USAGE;
@@ -319,8 +316,6 @@ out:
 	cidata_release(&cd);
 	bootstrap_fleet_release(&bf);
 	buf_release(&ks);
-	store_free(st);
-	free(state_dir);
-	manifest_free(m);
+	cmd_fleet_end(&f);
 	return rc;
 }

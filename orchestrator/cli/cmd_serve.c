@@ -752,44 +752,45 @@ int cmd_serve(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct muster_err err = { 0 };
-	struct manifest *m = NULL;
+	const char *listen_addr = SERVE_DEFAULT_LISTEN;
+	const struct cmd_options own = { opts, "l:", on_option, &listen_addr };
+	struct cmd_fleet f;
+	const struct manifest *m = NULL;
 	struct serve s = { 0 };
 	struct httpd *h = NULL;
-	const char *listen_addr = SERVE_DEFAULT_LISTEN;
-	char *state_dir = NULL;
 	sigset_t sigs;
 	bool loopback = false;
-	int first, code, sig = 0, rc = EXIT_FAIL;
+	int sig = 0, rc;
 
-	first = cmd_parse(cli, self, argc, argv, opts, "l:", on_option, &listen_addr, &code);
-	if (first < 0)
-		return code;
+	rc = cmd_fleet_begin(self, cli, argc, argv, &own, &f);
+	if (rc != EXIT_OK || !f.m)
+		goto out;
 	if (!cli->quiet && log_max_level < LOG_LEVEL_INFO)
 		log_max_level = LOG_LEVEL_INFO;		/* the request log */
 	if (httpd_listen_check(listen_addr, &loopback, &err) < 0) {
 		fprintf(stderr, "muster serve: %s\n", err.msg);
-		return EXIT_USAGE;
+		rc = EXIT_USAGE;
+		goto out;
 	}
-	code = cmd_load_manifest(argv[first], &m);
-	if (code != EXIT_OK)
-		return code;
-	s.m = m;
+	rc = EXIT_FAIL;
+	m = s.m = f.m;
 	s.phoned_ms = calloc(m->n_vms + 1, sizeof(*s.phoned_ms));
 	s.vc = calloc(m->n_vms + 1, sizeof(*s.vc));
 	if (!s.phoned_ms || !s.vc) {
 		(void) err_nomem(&err);
-		goto out;
+		goto fail;
 	}
-	if (cmd_open_state(cli, &state_dir, &s.st, &err) < 0)
-		goto out;
-	s.state_dir = state_dir;
+	if (cmd_fleet_state(cli, &f, &err) < 0)
+		goto fail;
+	s.st = f.st;
+	s.state_dir = f.state_dir;
 	if (bootstrap_agent_raw(&s.agent, &s.agent_len, &err) < 0) {
 		log_warn("%s: GET /agent answers 404, NoCloud user-data goes without it", err.msg);
 		err_clear(&err);
 	}
-	if (bootstrap_fleet_open(state_dir, m, NULL, s.agent ? BOOTSTRAP_AGENT : 0, &s.boot,
+	if (bootstrap_fleet_open(f.state_dir, m, NULL, s.agent ? BOOTSTRAP_AGENT : 0, &s.boot,
 				 &err) < 0)
-		goto out;
+		goto fail;
 	if (!loopback)
 		log_warn("listening on '%s', not a loopback address: whoever reaches it can read "
 			 "the fleet's status and post phone-home events", listen_addr);
@@ -803,7 +804,7 @@ int cmd_serve(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	sigaddset(&sigs, SIGTERM);
 	if (pthread_sigmask(SIG_BLOCK, &sigs, NULL) != 0) {
 		(void) err_set(&err, MUSTER_E_IO, "cannot block SIGINT and SIGTERM");
-		goto out;
+		goto fail;
 	}
 	(void) signal(SIGPIPE, SIG_IGN);
 	{
@@ -813,7 +814,7 @@ int cmd_serve(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		};
 
 		if (httpd_start(&cfg, &h, &err) < 0)
-			goto out;
+			goto fail;
 		log_info("serving fleet '%s' on http://%.*s:%u/", m->fleet,
 			 (int) (strrchr(listen_addr, ':') - listen_addr), listen_addr, httpd_port(h));
 		if (sigwait(&sigs, &sig) != 0)
@@ -822,15 +823,14 @@ int cmd_serve(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		httpd_stop(h);
 	}
 	rc = EXIT_OK;
+	goto out;
+fail:
+	fprintf(stderr, "muster serve: %s\n", err.msg);
 out:
-	if (rc != EXIT_OK)
-		fprintf(stderr, "muster serve: %s\n", err.msg);
 	free(s.agent);
 	bootstrap_fleet_release(&s.boot);
 	free(s.phoned_ms);
 	vm_cache_free(s.vc, m ? m->n_vms : 0);
-	store_free(s.st);
-	free(state_dir);
-	manifest_free(m);
+	cmd_fleet_end(&f);
 	return rc;
 }

@@ -17,25 +17,23 @@ static int status_or_list(const struct cmd *self, struct cli *cli, int argc, cha
 			  bool summary)
 {
 	struct muster_err err = { 0 };
-	struct manifest *m = NULL;
-	struct store *st = NULL;
+	struct cmd_fleet f;
+	const struct manifest *m;
 	struct status_rows rows = { 0 };
-	char *state_dir = NULL;
 	size_t i, count[VM_STATE_MAX + 1] = { 0 };
-	int first, code, rc = EXIT_FAIL;
+	int rc = EXIT_FAIL;
 
-	first = cmd_parse(cli, self, argc, argv, NULL, NULL, NULL, NULL, &code);
-	if (first < 0)
-		return code;
-	code = cmd_load_manifest(argv[first], &m);
-	if (code != EXIT_OK)
-		return code;
-	if (cmd_open_state(cli, &state_dir, &st, &err) < 0 ||
-	    status_rows_load(st, m, m->fleet, true, &rows, &err) < 0)
+	rc = cmd_fleet_begin(self, cli, argc, argv, NULL, &f);
+	if (rc != EXIT_OK || !f.m)
 		goto out;
+	rc = EXIT_FAIL;
+	m = f.m;
+	if (cmd_fleet_state(cli, &f, &err) < 0 ||
+	    status_rows_load(f.st, m, m->fleet, true, &rows, &err) < 0)
+		goto fail;
 	if (cli->json) {
 		if (json_write_status(m->fleet, rows.v, rows.n, stdout, &err) < 0)
-			goto out;
+			goto fail;
 		rc = EXIT_OK;
 		goto out;
 	}
@@ -64,13 +62,12 @@ static int status_or_list(const struct cmd *self, struct cli *cli, int argc, cha
 		printf("\n");
 	}
 	rc = EXIT_OK;
+	goto out;
+fail:
+	fprintf(stderr, "muster %s: %s\n", self->name, err.msg);
 out:
-	if (rc != EXIT_OK)
-		fprintf(stderr, "muster %s: %s\n", self->name, err.msg);
 	status_rows_release(&rows);
-	store_free(st);
-	free(state_dir);
-	manifest_free(m);
+	cmd_fleet_end(&f);
 	return rc;
 }
 
@@ -87,36 +84,32 @@ int cmd_list(const struct cmd *self, struct cli *cli, int argc, char **argv)
 int cmd_events(const struct cmd *self, struct cli *cli, int argc, char **argv)
 {
 	struct muster_err err = { 0 };
-	struct manifest *m = NULL;
-	struct store *st = NULL;
+	struct cmd_fleet f;
 	struct store_event *ev = NULL;
 	struct json_event *jev = NULL;
-	char *state_dir = NULL;
 	const char *vm;
 	size_t n = 0, i;
-	int first, code, rc = EXIT_FAIL;
+	int rc;
 
-	first = cmd_parse(cli, self, argc, argv, NULL, NULL, NULL, NULL, &code);
-	if (first < 0)
-		return code;
-	code = cmd_load_manifest(argv[first], &m);
-	if (code != EXIT_OK)
-		return code;
-	vm = first + 1 < argc ? argv[first + 1] : NULL;
-	if (cmd_open_state(cli, &state_dir, &st, &err) < 0 ||
-	    store_event_list(st, m->fleet, vm, &ev, &n, &err) < 0)
+	rc = cmd_fleet_begin(self, cli, argc, argv, NULL, &f);
+	if (rc != EXIT_OK || !f.m)
 		goto out;
+	rc = EXIT_FAIL;
+	vm = f.first + 1 < argc ? argv[f.first + 1] : NULL;
+	if (cmd_fleet_state(cli, &f, &err) < 0 ||
+	    store_event_list(f.st, f.m->fleet, vm, &ev, &n, &err) < 0)
+		goto fail;
 	if (cli->json) {
 		jev = calloc(n + 1, sizeof(*jev));
 		if (!jev) {
 			err_nomem(&err);
-			goto out;
+			goto fail;
 		}
 		for (i = 0; i < n; i++)
 			jev[i] = (struct json_event) { ev[i].vm, (long long) ev[i].at, ev[i].from,
 						       ev[i].to, ev[i].detail };
-		if (json_write_events(m->fleet, jev, n, stdout, &err) < 0)
-			goto out;
+		if (json_write_events(f.m->fleet, jev, n, stdout, &err) < 0)
+			goto fail;
 	} else {
 		for (i = 0; i < n; i++) {
 			char when[32], detail[STATUS_SHOWN_MAX];
@@ -128,13 +121,12 @@ int cmd_events(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		}
 	}
 	rc = EXIT_OK;
+	goto out;
+fail:
+	fprintf(stderr, "muster events: %s\n", err.msg);
 out:
-	if (rc != EXIT_OK)
-		fprintf(stderr, "muster events: %s\n", err.msg);
 	free(jev);
 	store_event_list_free(ev, n);
-	store_free(st);
-	free(state_dir);
-	manifest_free(m);
+	cmd_fleet_end(&f);
 	return rc;
 }

@@ -69,25 +69,24 @@ int afile_write(struct afile *f, const void *p, size_t n, struct muster_err *err
 	return 0;
 }
 
-static int fsync_dir_of(const char *path)
+/* The directory holding path, opened to sync it once a name in it changed: fd, or -1 (errno). */
+static int dir_of(const char *path)
 {
 	char *copy = strdup(path);
-	int fd, r = -1;
+	int fd, e;
 
 	if (!copy)
 		return -1;
 	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		r = fsync(fd);
-		close(fd);
-	}
+	e = errno;
 	free(copy);
-	return r;
+	errno = e;
+	return fd;
 }
 
 int afile_commit(struct afile *f, struct muster_err *err)
 {
-	int e;
+	int e, dir;
 
 	if (fsync(f->fd) < 0) {
 		err_set_errno(err, MUSTER_E_IO, errno, "cannot sync a new '%s'", f->path);
@@ -101,18 +100,26 @@ int afile_commit(struct afile *f, struct muster_err *err)
 		afile_abort(f);
 		return -1;
 	}
-	if (rename(f->tmp, f->path) < 0) {
-		err_set_errno(err, MUSTER_E_IO, errno, "cannot put '%s' in place", f->path);
+	/* what can fail for want of memory or descriptors fails before the new
+	 * file is in place: an error then leaves the old one, or none */
+	dir = dir_of(f->path);
+	if (dir < 0) {
+		err_set_errno(err, MUSTER_E_IO, errno, "cannot open the directory of '%s'", f->path);
 		afile_abort(f);
 		return -1;
 	}
-	if (fsync_dir_of(f->path) < 0) {
-		err_set_errno(err, MUSTER_E_IO, errno, "cannot sync the directory of '%s'", f->path);
-		afile_reset(f);
+	if (rename(f->tmp, f->path) < 0) {
+		err_set_errno(err, MUSTER_E_IO, errno, "cannot put '%s' in place", f->path);
+		close(dir);
+		afile_abort(f);
 		return -1;
 	}
+	e = fsync(dir);
+	if (e < 0)
+		err_set_errno(err, MUSTER_E_IO, errno, "cannot sync the directory of '%s'", f->path);
+	close(dir);
 	afile_reset(f);
-	return 0;
+	return e < 0 ? -1 : 0;
 }
 
 void afile_abort(struct afile *f)
