@@ -27,20 +27,18 @@ struct apply_view {
 	const struct manifest *m;
 	struct progress *progress;
 	const char **names, **actions;	/* per item, for the display */
-	struct muster_err err;		/* the display could not be made */
 };
 
-static void on_begin(void *userdata, const struct run_item *items, size_t n)
+static int on_begin(void *userdata, const struct run_item *items, size_t n,
+		    struct muster_err *err)
 {
 	struct apply_view *v = userdata;
 	size_t i;
 
 	v->names = calloc(n + 1, sizeof(*v->names));
 	v->actions = calloc(n + 1, sizeof(*v->actions));
-	if (!v->names || !v->actions) {
-		(void) err_nomem(&v->err);
-		return;
-	}
+	if (!v->names || !v->actions)
+		return err_nomem(err);
 	for (i = 0; i < n; i++) {
 		v->names[i] = items[i].name;
 		v->actions[i] = plan_action_to_string(items[i].action);
@@ -52,8 +50,7 @@ static void on_begin(void *userdata, const struct run_item *items, size_t n)
 			.names = v->names, .actions = v->actions,
 		};
 
-		if (progress_new(&po, &v->progress, &v->err) < 0)
-			v->progress = NULL;
+		return progress_new(&po, &v->progress, err);
 	}
 }
 
@@ -213,8 +210,6 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	if (run_plan(run, &err) < 0 || tell_plan(run, m, &err) < 0 ||
 	    run_execute(run, NULL, &pol, &cb, &res, &err) < 0)
 		goto fail;
-	if (view.err.msg[0])
-		fprintf(stderr, "muster apply: %s\n", view.err.msg);
 	if (!do_prune && res.to_destroy)
 		fprintf(stderr, "muster apply: %zu VM%s no longer in the manifest (muster plan lists "
 			"them): apply --prune destroys them\n", res.to_destroy,
@@ -222,6 +217,8 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	rc = res.ok ? EXIT_OK : EXIT_FAIL;
 	if (!cli->quiet || rc != EXIT_OK)
 		summary(m, run, &pol, &res);
+	if (res.unrecorded.code != MUSTER_OK)
+		fprintf(stderr, "muster apply: %s\n", res.unrecorded.msg);
 	goto out;
 fail:
 	fprintf(stderr, "muster apply: %s\n", err.msg);

@@ -135,6 +135,8 @@ static int lifecycle(const struct cmd *self, struct cli *cli, int argc, char **a
 			goto fail;
 	}
 	rc = res.ok ? EXIT_OK : EXIT_FAIL;
+	if (res.unrecorded.code != MUSTER_OK)
+		fprintf(stderr, "muster %s: %s\n", self->name, res.unrecorded.msg);
 	if (res.failed || !cli->quiet)
 		printf("fleet '%s': %s: %zu done, %zu failed\n", m->fleet, self->name, res.acted,
 		       res.failed);

@@ -788,8 +788,13 @@ int cmd_serve(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		log_warn("%s: GET /agent answers 404, NoCloud user-data goes without it", err.msg);
 		err_clear(&err);
 	}
-	if (bootstrap_fleet_open(f.state_dir, m, NULL, s.agent ? BOOTSTRAP_AGENT : 0, &s.boot,
-				 &err) < 0)
+	if (s.agent && bootstrap_fleet_open(f.state_dir, m, NULL, BOOTSTRAP_AGENT, &s.boot,
+					    &err) < 0) {
+		log_warn("%s: NoCloud user-data goes without the agent", err.msg);
+		err_clear(&err);
+		bootstrap_fleet_release(&s.boot);
+	}
+	if (!s.boot.m && bootstrap_fleet_open(f.state_dir, m, NULL, 0, &s.boot, &err) < 0)
 		goto fail;
 	if (!loopback)
 		log_warn("listening on '%s', not a loopback address: whoever reaches it can read "

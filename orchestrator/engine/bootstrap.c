@@ -250,8 +250,10 @@ int bootstrap_fleet_open(const char *state_dir, const struct manifest *m,
 		}
 		ret->recs = &ret->own_recs;
 	}
+	ret->has_auth = flags & BOOTSTRAP_AUTHKEYS;
 	if (((flags & BOOTSTRAP_TEMPLATES) && templates_read(ret, err) < 0) ||
-	    bootstrap_authkeys(state_dir, m, &ret->auth, err) < 0 ||
+	    ((flags & BOOTSTRAP_AUTHKEYS) &&
+	     bootstrap_authkeys(state_dir, m, &ret->auth, err) < 0) ||
 	    ((flags & BOOTSTRAP_AGENT) && bootstrap_agent_b64(&ret->agent_b64, &ret->agent_gzip,
 							       err) < 0)) {
 		/* a failure that names nothing (out of memory) is the fleet's */
@@ -263,8 +265,9 @@ int bootstrap_fleet_open(const char *state_dir, const struct manifest *m,
 }
 
 /* The kickstart of VM vm, appended to out, as muster render --kickstart gives it. */
-static int render_kickstart(const struct bootstrap_fleet *bf, size_t vm,
-			    const struct keypair *keys, struct buf *out, struct muster_err *err)
+static int render_kickstart(const struct bootstrap_fleet *bf, const struct authkeys *auth,
+			    size_t vm, const struct keypair *keys, struct buf *out,
+			    struct muster_err *err)
 {
 	const struct manifest *m = bf->m;
 	const struct mf_group *g = manifest_vm_group(m, &m->vms[vm]);
@@ -282,7 +285,7 @@ static int render_kickstart(const struct bootstrap_fleet *bf, size_t vm,
 	if (r == 0) {
 		struct kickstart_input in = {
 			.m = m, .vm = vm, .macs = &bf->recs->macs, .host_keys = keys,
-			.authorized_keys = bf->auth.keys, .n_authorized_keys = bf->auth.n,
+			.authorized_keys = auth->keys, .n_authorized_keys = auth->n,
 			.template_name = g->kickstart.template_path,
 			.template_text = text, .template_len = len, .report_key = report_key,
 		};
@@ -297,20 +300,21 @@ static int render_kickstart(const struct bootstrap_fleet *bf, size_t vm,
 	return r;
 }
 
-int bootstrap_render(const struct bootstrap_fleet *bf, size_t vm, const struct keypair *keys,
-		     bool key_files, struct cidata *ret_seed, struct buf *ret_ks,
-		     struct muster_err *err)
+/* bootstrap_render with the keys that may log in given. */
+static int render_with(const struct bootstrap_fleet *bf, const struct authkeys *auth, size_t vm,
+		       const struct keypair *keys, bool key_files, struct cidata *ret_seed,
+		       struct buf *ret_ks, struct muster_err *err)
 {
 	const struct manifest *m = bf->m;
 	const struct mf_group *g = manifest_vm_group(m, &m->vms[vm]);
 	int r;
 
 	if (g->bootstrap == MF_BOOTSTRAP_KICKSTART) {
-		r = render_kickstart(bf, vm, keys, ret_ks, err);
+		r = render_kickstart(bf, auth, vm, keys, ret_ks, err);
 	} else {
 		struct vmseed_input in = {
 			.m = m, .vm = vm, .macs = &bf->recs->macs, .host_keys = keys,
-			.authorized_keys = bf->auth.keys, .n_authorized_keys = bf->auth.n,
+			.authorized_keys = auth->keys, .n_authorized_keys = auth->n,
 			.agent_b64 = bf->agent_b64, .agent_gzip = bf->agent_gzip,
 			.key_files = key_files,
 		};
@@ -323,6 +327,16 @@ int bootstrap_render(const struct bootstrap_fleet *bf, size_t vm, const struct k
 	return r;
 }
 
+int bootstrap_render(const struct bootstrap_fleet *bf, size_t vm, const struct keypair *keys,
+		     bool key_files, struct cidata *ret_seed, struct buf *ret_ks,
+		     struct muster_err *err)
+{
+	if (!bf->has_auth)
+		return err_set(err, MUSTER_E_INVALID, "VM '%s': no keys to log in with (a bug)",
+			       bf->m->vms[vm].name);
+	return render_with(bf, &bf->auth, vm, keys, key_files, ret_seed, ret_ks, err);
+}
+
 int bootstrap_vm(const struct bootstrap_fleet *bf, const char *state_dir, struct store *st,
 		 size_t vm, bool rotate, struct cidata *ret_seed, struct buf *ret_ks,
 		 struct muster_err *err)
@@ -330,6 +344,7 @@ int bootstrap_vm(const struct bootstrap_fleet *bf, const char *state_dir, struct
 	const struct manifest *m = bf->m;
 	const struct mf_group *g = manifest_vm_group(m, &m->vms[vm]);
 	struct keypair *keys = NULL;
+	struct authkeys auth = { 0 };
 	char *path = NULL, *text = NULL;
 	size_t len = 0;
 	int r = -1;
@@ -339,12 +354,15 @@ int bootstrap_vm(const struct bootstrap_fleet *bf, const char *state_dir, struct
 	    kickstart_template_read(m, vm, &path, &text, &len, err) < 0)
 		goto out;
 	if (bootstrap_host_keys(state_dir, st, m, &vm, 1, rotate ? KEYSTORE_ROTATE : 0, &keys,
-				err) < 0)
+				err) < 0 ||
+	    (!bf->has_auth && bootstrap_authkeys(state_dir, m, &auth, err) < 0))
 		goto out;
-	r = bootstrap_render(bf, vm, keys, false, ret_seed, ret_ks, err);
+	r = render_with(bf, bf->has_auth ? &bf->auth : &auth, vm, keys, false, ret_seed, ret_ks,
+			err);
 out:
 	if (r < 0 && !strstr(err->msg, "VM '"))
 		err_prefix(err, "VM '%s'", m->vms[vm].name);
+	authkeys_release(&auth);
 	keystore_free(keys, m->n_host_key_types);
 	free(path);
 	free(text);

@@ -60,6 +60,7 @@ int bootstrap_agent_raw(unsigned char **ret, size_t *ret_n, struct muster_err *e
 struct bootstrap_fleet {
 	const struct manifest *m;
 	const struct vmrecs *recs;	/* the VMs' MACs: the caller's, or own_recs */
+	bool has_auth;			/* BOOTSTRAP_AUTHKEYS: auth loaded once, here */
 	struct authkeys auth;
 	char *agent_b64;		/* the agent (BOOTSTRAP_AGENT), or NULL: a seed without it */
 	bool agent_gzip;
@@ -73,6 +74,9 @@ enum {
 	BOOTSTRAP_AGENT = 1 << 0,	/* the guest agent goes into cloud-init seeds */
 	BOOTSTRAP_TEMPLATES = 1 << 1,	/* each kickstart group's template read now, once;
 					 * else each kickstart is rendered from the file as it is */
+	BOOTSTRAP_AUTHKEYS = 1 << 2,	/* the keys that may log in loaded now, once (the
+					 * fleet's admin key made if need be); else by each
+					 * bootstrap_vm, after the VM's template and host keys */
 };
 
 /*
@@ -88,9 +92,9 @@ void bootstrap_fleet_release(struct bootstrap_fleet *bf);
  * VM vm's bootstrap with its host keys (m->n_host_key_types of them): a
  * cloud-init VM's NoCloud files into *ret_seed (cidata_release), with the
  * private keys as files too when key_files (the seed volume of seed: http);
- * a kickstart VM's Kickstart file appended to *ret_ks. 0, or -1 with err
- * naming the VM (MUSTER_E_INVALID: the manifest gives it something that
- * cannot be used).
+ * a kickstart VM's Kickstart file appended to *ret_ks. The fleet was opened
+ * with BOOTSTRAP_AUTHKEYS. 0, or -1 with err naming the VM
+ * (MUSTER_E_INVALID: the manifest gives it something that cannot be used).
  */
 int bootstrap_render(const struct bootstrap_fleet *bf, size_t vm, const struct keypair *keys,
 		     bool key_files, struct cidata *ret_seed, struct buf *ret_ks,

@@ -66,7 +66,6 @@ int run_lifecycle(struct run *r, const struct run_selection *sel, enum run_verb 
 	static const struct run_callbacks none;
 	const struct manifest *m = r->m;
 	struct recorded_vm *recs = NULL;
-	struct muster_err ignored;
 	size_t n_recs = 0, i;
 	int ret = -1;
 
@@ -95,8 +94,9 @@ int run_lifecycle(struct run *r, const struct run_selection *sel, enum run_verb 
 			r->cb->acted(r->cb->userdata, r->recs.v[i].name, NULL);
 	}
 	res->ok = !res->failed;
-	if (store_run_end(r->o.st, r->run_id, res->ok ? 0 : 1, &ignored) < 0)
-		log_warn("cannot record the run's end: %s", ignored.msg);
+	/* the run is done either way: a store that fails here is said in res */
+	if (store_run_end(r->o.st, r->run_id, res->ok ? 0 : 1, &res->unrecorded) < 0)
+		log_debug("run %lld: its end is not recorded", (long long) r->run_id);
 	ret = 0;
 out:
 	store_vm_list_free(recs, n_recs);

@@ -221,6 +221,9 @@ int run_plan(struct run *r, struct muster_err *err)
 
 	if (r->planned)
 		return 0;
+	/* a run that may change the fleet records it first, whatever follows */
+	if (r->o.lock && store_fleet_ensure(r->o.st, m->fleet, r->o.manifest_path, err) < 0)
+		return -1;
 	if (vmrecs_build(m, &r->recs, err) < 0 ||
 	    store_vm_list(r->o.st, m->fleet, &recs, &n_recs, err) < 0 ||
 	    list_domains(&r->hosts, &doms, &n_doms, err) < 0 ||
@@ -689,8 +692,7 @@ int run_execute(struct run *r, const struct run_selection *sel, const struct run
 	r->policy = *p;
 	if (!r->planned)
 		return err_set(err, MUSTER_E_INVALID, "the run has no plan (run_plan first)");
-	if (store_fleet_ensure(r->o.st, m->fleet, r->o.manifest_path, err) < 0 ||
-	    items_choose(r, sel, err) < 0 || keys_start(r, err) < 0)
+	if (items_choose(r, sel, err) < 0 || keys_start(r, err) < 0)
 		return -1;
 	{
 		const struct setup_opts so = {
@@ -700,7 +702,8 @@ int run_execute(struct run *r, const struct run_selection *sel, const struct run
 
 		if (setup_hosts(&so, &r->setup, err) < 0 ||
 		    bootstrap_fleet_open(r->o.state_dir, m, &r->recs,
-					 BOOTSTRAP_TEMPLATES | (needs_agent(m) ? BOOTSTRAP_AGENT : 0),
+					 BOOTSTRAP_TEMPLATES | BOOTSTRAP_AUTHKEYS |
+					 (needs_agent(m) ? BOOTSTRAP_AGENT : 0),
 					 &r->boot, err) < 0 ||
 		    place_record(r, err) < 0 || setup_ports(&so, &r->setup, err) < 0 ||
 		    store_run_begin(r->o.st, m->fleet, r->o.command, &r->run_id, err) < 0)
@@ -730,8 +733,8 @@ int run_execute(struct run *r, const struct run_selection *sel, const struct run
 	if (store_open(r->o.state_dir, &r->steps_st, err) < 0 ||
 	    store_steps_new(r->steps_st, &r->steps, err) < 0)
 		goto fail;
-	if (r->cb->begin)
-		r->cb->begin(r->cb->userdata, r->items, r->n_items);
+	if (r->cb->begin && r->cb->begin(r->cb->userdata, r->items, r->n_items, err) < 0)
+		goto fail;
 	{
 		/* until the agent reports readiness, ready_timeout bounds a VM's provisioning */
 		const struct executor_opts eo = {
@@ -756,11 +759,12 @@ int run_execute(struct run *r, const struct run_selection *sel, const struct run
 	res->conflicts = r->plan->count[PLAN_CONFLICT];
 	res->failed_vms = r->failed;
 	res->ok = !res->failed && !res->skipped && !res->destroy_failed && !res->conflicts;
-	if (store_run_end(r->o.st, r->run_id, res->ok ? 0 : 1, &ignored) < 0)
-		log_warn("cannot record the run's end: %s", ignored.msg);
+	/* the run is done either way: a store that fails here is said in res */
+	if (store_run_end(r->o.st, r->run_id, res->ok ? 0 : 1, &res->unrecorded) < 0)
+		log_debug("run %lld: its end is not recorded", (long long) r->run_id);
 	return 0;
 fail:
-	if (store_run_end(r->o.st, r->run_id, 1, &ignored) < 0)
+	if (r->run_id && store_run_end(r->o.st, r->run_id, 1, &ignored) < 0)
 		log_warn("cannot record the run's end: %s", ignored.msg);
 	return -1;
 }

@@ -46,7 +46,8 @@ int run_open(const struct manifest *m, const struct run_opts *o, struct run **re
 
 /*
  * Compute every VM's record, read what the store recorded and what the
- * hosts have, place each VM, and plan. 0, or -1 with err.
+ * hosts have, place each VM, and plan. A run that holds the lock (one
+ * that may change the fleet) records the fleet first. 0, or -1 with err.
  */
 int run_plan(struct run *r, struct muster_err *err) WUR;
 
@@ -111,8 +112,9 @@ struct run_item {
  */
 struct run_callbacks {
 	void *userdata;
-	/* before the first batch: the items, in order */
-	void (*begin)(void *userdata, const struct run_item *items, size_t n);
+	/* before the first batch: the items, in order; -1 (with err) stops the run there */
+	int (*begin)(void *userdata, const struct run_item *items, size_t n,
+		     struct muster_err *err);
 	/* item i's transition, once recorded */
 	void (*state)(void *userdata, size_t i, enum vm_state to);
 	/* item i failed; why names its VM */
@@ -142,6 +144,8 @@ struct run_result {
 	size_t stuck;		/* workers left in a call that has not returned: run_close
 				 * frees nothing then, and the process must end soon */
 	bool ok;		/* nothing failed, skipped or in conflict */
+	struct muster_err unrecorded;	/* code != MUSTER_OK: the run's end could not be
+					 * recorded (the run itself is as above) */
 };
 
 /*
