@@ -10,6 +10,9 @@
 set -eu
 bin=$(cd "$(dirname "${MUSTER_BIN:-build/muster}")" && pwd)/$(basename "${MUSTER_BIN:-build/muster}")
 src=$(cd "$(dirname "$0")/.." && pwd)
+# (sourced before the cd below: it finds tests/lib from this script's path)
+# shellcheck source-path=SCRIPTDIR/.. source=tests/lib/libvirtd.sh disable=SC1091 # (followed with -x)
+. "$src/tests/lib/libvirtd.sh"
 shell_n=${SHELL_VMS:-50}
 work=$(mktemp -d "${MUSTER_BENCH_DIR:-/var/tmp}/muster-bench-apply-XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -206,8 +209,6 @@ muster_ms=$(echo "$local_secs * 1000 / 1000" | bc -l)
 # empty one)
 daemon=
 if [ "$(id -u)" = 0 ]; then
-	# shellcheck source-path=SCRIPTDIR/.. source=tests/lib/libvirtd.sh disable=SC1091 # (followed with -x)
-	. "$src/tests/lib/libvirtd.sh"
 	trap 'libvirtd_stop; rm -rf "$work"' EXIT
 	if libvirtd_start "$work/libvirtd"; then
 		daemon=1
