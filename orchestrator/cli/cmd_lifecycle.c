@@ -122,7 +122,7 @@ static int lifecycle(const struct cmd *self, struct cli *cli, int argc, char **a
 			.state_dir = f.state_dir, .st = f.st, .connect = cli->connect,
 			.manifest_path = argv[first], .command = self->name, .lock = true,
 		};
-		const struct run_selection sel = { chosen };
+		const struct run_selection sel = { .selected = chosen };
 
 		if (run_open(m, &ro, &run, &err) < 0) {
 			fprintf(stderr, "muster %s: %s\n", self->name, err.msg);

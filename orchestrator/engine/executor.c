@@ -202,13 +202,29 @@ static void mark_failed(void *runp, size_t i, const char *why)
 	pthread_mutex_unlock(&r->lock);
 }
 
+/* Where the batch from first ends: batch_size items, at most window of them taking a slot. */
+static size_t batch_end(const struct executor_opts *opts, size_t first, size_t n, size_t bs)
+{
+	size_t end = first, slots = 0;
+
+	while (end < n && end - first < bs) {
+		if (opts->window && opts->takes_slot && opts->takes_slot[end]) {
+			if (slots == opts->window)
+				break;
+			slots++;
+		}
+		end++;
+	}
+	return end;
+}
+
 int executor_run(size_t n, const struct executor_opts *opts, const struct executor_ops *ops,
 		 void *shared, struct executor_result *ret, struct muster_err *err)
 {
 	struct run *r = calloc(1, sizeof(*r));
 	size_t nw = opts->parallel ? opts->parallel : 1, bs = opts->batch_size ? opts->batch_size : 1;
 	struct worker *w;
-	size_t started = 0, i, first;
+	size_t started = 0, i, first, end;
 	sigset_t all, old;
 	bool all_stuck = false;
 	int rc = -1;
@@ -274,8 +290,8 @@ int executor_run(size_t n, const struct executor_opts *opts, const struct execut
 	if (started < nw)
 		log_info("%zu of %zu workers could not start: %s", nw - started, nw, w[0].err.msg);
 
-	for (first = 0; first < n; first += bs) {
-		size_t end = first + bs < n ? first + bs : n;
+	for (first = 0; first < n; first = end) {
+		end = batch_end(opts, first, n, bs);
 
 		pthread_mutex_lock(&r->lock);
 		r->end = end;

@@ -45,6 +45,15 @@ struct executor_opts {
 	 * further batch starts (skipped). 0 = no limit.
 	 */
 	unsigned item_timeout_s;
+	/*
+	 * A rolling window: with window > 0, a batch holds at most window of
+	 * the items takes_slot[] marks (those that make something unavailable
+	 * that was not: a ready VM rebuilt), the others besides, up to
+	 * batch_size; the next batch starts once this one is ready
+	 * (wait_ready), so no more than window such items are ever underway.
+	 */
+	size_t window;
+	const bool *takes_slot;		/* per item, with window; NULL: none does */
 };
 
 struct executor_result {

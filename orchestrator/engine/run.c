@@ -73,6 +73,7 @@ void run_close(struct run *r)
 	free(r->items);
 	free(r->item_of);
 	free(r->failed);
+	free(r->takes_slot);
 	plan_free(r->plan);
 	vmrecs_release(&r->recs);
 	hosts_release(&r->hosts);
@@ -524,18 +525,26 @@ static int items_choose(struct run *r, const struct run_selection *sel, struct m
 	r->items = calloc(n, sizeof(*r->items));
 	r->item_of = calloc(n, sizeof(*r->item_of));
 	r->failed = calloc(n, sizeof(*r->failed));
-	if (!r->vm || !r->action || !r->resume || !r->items || !r->item_of || !r->failed)
+	r->takes_slot = calloc(n, sizeof(*r->takes_slot));
+	if (!r->vm || !r->action || !r->resume || !r->items || !r->item_of || !r->failed ||
+	    !r->takes_slot)
 		return err_nomem(err);
 	for (i = 0; i < m->n_vms; i++)
 		r->item_of[i] = SIZE_MAX;	/* not worked on */
 	for (i = 0; i < r->plan->n_items; i++) {
 		const struct plan_item *it = &r->plan->items[i];
 		ssize_t vm = i < m->n_vms ? (ssize_t) i : -1;	/* wanted VMs come first */
+		enum plan_action action = it->action;
 		bool take = false, resume = false;
 
 		if (!selected(sel, vm))
 			continue;
-		switch (it->action) {
+		if (sel && sel->rebuild && it->action != PLAN_CONFLICT && it->action != PLAN_DESTROY) {
+			/* asked for: rebuilt, or made when there is nothing yet */
+			take = true;
+			action = it->action == PLAN_CREATE ? PLAN_CREATE : PLAN_REBUILD;
+		}
+		switch (take ? PLAN_ACTION_MAX : it->action) {
 		case PLAN_CREATE:
 		case PLAN_UPDATE:
 		case PLAN_REBUILD:
@@ -564,9 +573,20 @@ static int items_choose(struct run *r, const struct run_selection *sel, struct m
 		if (!take)
 			continue;
 		r->vm[r->n_items] = (size_t) vm;
-		r->action[r->n_items] = it->action;
+		r->action[r->n_items] = action;
 		r->resume[r->n_items] = resume;
-		r->items[r->n_items] = (struct run_item) { m->vms[vm].name, it->action, resume };
+		/*
+		 * A VM that is up taken down holds a slot of the window until it
+		 * is ready again. Up: recorded started, booted or ready (a driver
+		 * with no agent channel, as the test driver, never reports ready;
+		 * one started and not ready yet counts too, which only makes the
+		 * roll more careful). Failed or never made: no slot.
+		 */
+		r->takes_slot[r->n_items] = action == PLAN_REBUILD &&
+					    (it->recorded == VM_STATE_READY ||
+					     it->recorded == VM_STATE_BOOTED ||
+					     it->recorded == VM_STATE_STARTED);
+		r->items[r->n_items] = (struct run_item) { m->vms[vm].name, action, resume };
 		r->item_of[vm] = r->n_items++;
 	}
 	return 0;
@@ -669,9 +689,14 @@ static void prune(struct run *r, struct run_result *res)
 
 void run_policy_from_manifest(const struct manifest *m, struct run_policy *ret)
 {
+	size_t window = m->rebuild_max_unavailable;
+
+	if (m->rebuild_max_unavailable_percent)
+		window = (size_t) ((unsigned long long) m->n_vms * m->rebuild_max_unavailable / 100);
 	*ret = (struct run_policy) {
 		.batch_size = m->batch_size, .parallel = m->batch_parallel,
 		.max_fail_percent = m->batch_max_fail_percent, .ready_timeout_s = m->ready_timeout,
+		.max_unavailable = window ? window : 1,
 	};
 }
 
@@ -740,6 +765,7 @@ int run_execute(struct run *r, const struct run_selection *sel, const struct run
 		const struct executor_opts eo = {
 			.batch_size = p->batch_size, .parallel = p->parallel,
 			.max_fail_percent = p->max_fail_percent, .item_timeout_s = p->ready_timeout_s,
+			.window = p->max_unavailable, .takes_slot = r->takes_slot,
 		};
 
 		if (executor_run(r->n_items, &eo, &ops, r, &xr, err) < 0)

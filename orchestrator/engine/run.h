@@ -75,27 +75,38 @@ int run_orphans(struct run *r, struct run_orphan **ret, size_t *ret_n,
 void run_orphans_free(struct run_orphan *o, size_t n);
 
 /*
- * How the selected VMs are worked on. Today: batches of batch_size, each on
- * up to parallel workers, each VM given ready_timeout_s to report ready;
- * once more than max_fail_percent of the items tried failed, no further
- * batch starts. A rolling rebuild (never more than N of the fleet
- * unavailable at once) is a window over the same items: a further field
- * here, which the executor honours when it takes the next item.
+ * How the selected VMs are worked on: batches of batch_size, each on up to
+ * parallel workers, each VM given ready_timeout_s to report ready; once
+ * more than max_fail_percent of the items tried failed, no further batch
+ * starts. Rolling: never more than max_unavailable VMs made unavailable by
+ * the run at once. A ready VM taken down to be rebuilt holds a slot until
+ * it reports ready again; a VM that is not ready already (failed, missing,
+ * being made) takes none, so rebuilding those never waits for a slot.
  */
 struct run_policy {
 	size_t batch_size;
 	size_t parallel;
 	unsigned max_fail_percent;
 	unsigned ready_timeout_s;
+	size_t max_unavailable;		/* 0: no window */
 	bool prune;			/* destroy what the manifest no longer has */
 };
 
-/* The manifest's batch: settings and ready_timeout, no prune. */
+/*
+ * The manifest's batch: settings, ready_timeout and rebuild.max_unavailable
+ * (a percent of the fleet's VMs, at least 1), no prune.
+ */
 void run_policy_from_manifest(const struct manifest *m, struct run_policy *ret);
 
-/* Which VMs a run works on: selected[i] for m->vms[i]; NULL: every VM the plan acts on. */
+/*
+ * Which VMs a run works on: selected[i] for m->vms[i]; NULL: every VM the
+ * plan acts on. With rebuild, each selected VM is rebuilt whatever the plan
+ * says (kept, updated, failed), or created when it does not exist yet; a
+ * VM in conflict is left alone.
+ */
 struct run_selection {
 	const bool *selected;
+	bool rebuild;
 };
 
 /* One VM worked on: an item of the run, in the order the executor takes them. */

@@ -45,6 +45,7 @@ struct run {
 	size_t *vm;			/* per item: the VM's index */
 	enum plan_action *action;	/* per item */
 	bool *resume;			/* per item: started, never ready: only waited for */
+	bool *takes_slot;		/* per item: holds a slot of the rolling window */
 	struct run_item *items;		/* per item, as the callbacks see them */
 	size_t *item_of;		/* per VM: its item, or SIZE_MAX */
 	const char **failed;		/* the failed items' VM names */

@@ -305,6 +305,47 @@ static void test_every_worker_stuck(void **state)
 	assert_int_equal(s.outcomes_failed, 4);
 }
 
+/*
+ * A rolling window of 3 over 20 items, every other one taking a slot: no
+ * batch holds more than 3 slot-takers, each batch waits for the one before
+ * to be ready, and the window is reached (a batch with 3 of them).
+ */
+static void test_window(void **state)
+{
+	bool takes[20];
+	struct executor_opts o = { .batch_size = 20, .parallel = 4, .max_fail_percent = 0,
+				   .window = 3, .takes_slot = takes };
+	struct executor_result r;
+	struct shared s;
+	int per_batch[21] = { 0 }, peak = 0;
+	size_t i;
+
+	(void) state;
+	for (i = 0; i < 20; i++)
+		takes[i] = i % 2 == 0;
+	setup_shared(&s);
+	assert_int_equal(executor_run(20, &o, &ops, &s, &r, NULL), 0);
+	assert_int_equal(r.done, 20);
+	for (i = 0; i < 20; i++) {
+		assert_int_equal(s.runs[i], 1);
+		if (takes[i])
+			per_batch[s.batch_of_ready[i]]++;
+	}
+	for (i = 1; i <= (size_t) s.ready_calls; i++)
+		if (per_batch[i] > peak)
+			peak = per_batch[i];
+	assert_int_equal(peak, 3);
+	/* 10 slot-takers, 3 a batch: 4 batches, in order */
+	assert_int_equal(r.batches, 4);
+	for (i = 1; i < 20; i++)
+		assert_true(s.batch_of_ready[i] >= s.batch_of_ready[i - 1]);
+	/* without a window, one batch */
+	o.window = 0;
+	setup_shared(&s);
+	assert_int_equal(executor_run(20, &o, &ops, &s, &r, NULL), 0);
+	assert_int_equal(r.batches, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -316,6 +357,7 @@ int main(void)
 		cmocka_unit_test(test_one_worker_and_tiny_batches),
 		cmocka_unit_test(test_item_timeout),
 		cmocka_unit_test(test_every_worker_stuck),
+		cmocka_unit_test(test_window),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

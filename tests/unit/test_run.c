@@ -214,7 +214,7 @@ static void test_lifecycle_selection(void **state)
 	struct seen s = { 0 };
 	const struct run_callbacks cb = { .userdata = &s, .acted = on_acted };
 	const bool chosen[N_VMS] = { false, true, false };
-	const struct run_selection sel = { chosen };
+	const struct run_selection sel = { .selected = chosen };
 	struct muster_err err = { 0 };
 	struct recorded_vm *recs = NULL;
 	struct run_result res;
