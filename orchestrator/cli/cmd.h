@@ -101,6 +101,7 @@ int cmd_plan(const struct cmd *self, struct cli *cli, int argc, char **argv);
 int cmd_render(const struct cmd *self, struct cli *cli, int argc, char **argv);
 int cmd_known_hosts(const struct cmd *self, struct cli *cli, int argc, char **argv);
 int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv);
+int cmd_rebuild(const struct cmd *self, struct cli *cli, int argc, char **argv);
 int cmd_start(const struct cmd *self, struct cli *cli, int argc, char **argv);
 int cmd_stop(const struct cmd *self, struct cli *cli, int argc, char **argv);
 int cmd_reboot(const struct cmd *self, struct cli *cli, int argc, char **argv);

@@ -33,6 +33,21 @@ static const struct cmd commands[] = {
 	  "On a terminal a live display: the batch, its VMs under way with their\n"
 	  "state and time in it, the totals; elsewhere a line per transition\n"
 	  "(VM: ACTION: STATE). Failures: standard error, a line each (-q: only them).\n" },
+	{ "rebuild", 1, 256, cmd_rebuild,
+	  "FILE [VM|GROUP...] [--older-than DURATION] [--failed] [--drifted] [--all] [--dry-run]",
+	  "rebuild VMs rolling, never more than rebuild.max_unavailable down at once",
+	  "Chooses VMs: those named (a VM or a group), made or last rebuilt longer\n"
+	  "ago than --older-than, recorded failed (--failed), changed by the\n"
+	  "manifest (--drifted: the plan updates or rebuilds them), or every one\n"
+	  "(--all); these add up. With none of them, the VMs the plan rebuilds.\n"
+	  "Prints the roll, then rebuilds each chosen VM from its image, keeping its\n"
+	  "name, UUID, MACs, addresses, forwarded ports and SSH host keys. A VM that\n"
+	  "is up holds one of rebuild.max_unavailable slots (a count, or a percent\n"
+	  "of the fleet) from when it is taken down until its agent reports ready;\n"
+	  "one that is down already takes none. batch.max_fail_percent stops the\n"
+	  "roll, leaving the rest as they are. --dry-run prints the roll and does\n"
+	  "nothing. Exit 0 when every chosen VM is ready again, 1 when one failed,\n"
+	  "75 when another run holds the lock.\n" },
 	{ "start", 1, 256, cmd_start, "FILE [VM|GROUP...]",
 	  "start VMs (all of the fleet's when none is named)",
 	  "Starts the named VMs, or the VMs of the named groups, or the whole fleet.\n" },

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <time.h>
 #include <unistd.h>
 
 #define LOG_TAG "provision"
@@ -32,6 +33,21 @@ static void crash_init(void)
 	const char *env = getenv("MUSTER_TEST_KILL_AT");
 
 	crash_at = env ? strtol(env, NULL, 10) : 0;
+}
+
+/*
+ * A test hook (tests/rebuild/run): with MUSTER_TEST_REBUILD_DELAY_MS=N, a
+ * VM being rebuilt stays down N ms after its teardown, so that a roll's
+ * overlap can be measured from the recorded events' times.
+ */
+static void rebuild_delay(void)
+{
+	const char *env = getenv("MUSTER_TEST_REBUILD_DELAY_MS");
+	long ms = env ? strtol(env, NULL, 10) : 0;
+	struct timespec t = { ms / 1000, (ms % 1000) * 1000 * 1000 };
+
+	if (ms > 0 && ms < 60000)
+		nanosleep(&t, NULL);
 }
 
 static void crash_point(void)
@@ -681,6 +697,7 @@ int provision_vm(const struct provision_fleet *f, struct provision_worker *w, si
 	case PLAN_REBUILD:
 		if (teardown(f, w, vm, n, err) < 0)
 			goto fail;
+		rebuild_delay();
 		/* fall through */
 	case PLAN_CREATE: {
 		struct seed_work sw = { 0 };

@@ -74,6 +74,7 @@ void run_close(struct run *r)
 	free(r->item_of);
 	free(r->failed);
 	free(r->takes_slot);
+	store_vm_list_free(r->recorded, r->n_recorded);
 	plan_free(r->plan);
 	vmrecs_release(&r->recs);
 	hosts_release(&r->hosts);
@@ -248,11 +249,63 @@ int run_plan(struct run *r, struct muster_err *err)
 					 unwanted_host(r, r->plan->items[i].name, doms, n_doms,
 						       recs, n_recs);
 	r->planned = true;
+	r->recorded = steal_pointer(&recs);
+	r->n_recorded = n_recs;
+	n_recs = 0;
 	ret = 0;
 out:
 	hv_domain_list_free(doms, n_doms);
 	store_vm_list_free(recs, n_recs);
 	return ret;
+}
+
+/* ---- selection ---------------------------------------------------------------------- */
+
+static bool target_names(const struct run *r, size_t vm, const char *t)
+{
+	return streq(r->recs.v[vm].name, t) || streq(r->recs.v[vm].group, t);
+}
+
+int run_select(const struct run *r, const struct run_selectors *s, bool *selected,
+	       struct muster_err *err)
+{
+	const struct manifest *m = r->m;
+	bool any = s->n_targets || s->older_than_s >= 0 || s->failed || s->drifted || s->all;
+	int64_t now = s->now_ms;
+	struct timespec ts;
+	size_t i, t;
+
+	if (!r->planned)
+		return err_set(err, MUSTER_E_INVALID, "nothing is planned yet (run_plan first)");
+	if (!now) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		now = (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	}
+	for (t = 0; t < s->n_targets; t++) {
+		for (i = 0; i < m->n_vms && !target_names(r, i, s->targets[t]); i++)
+			;
+		if (i == m->n_vms)
+			return err_set(err, MUSTER_E_NOTFOUND, "fleet '%s' has no VM or group '%s'",
+				       m->fleet, s->targets[t]);
+	}
+	for (i = 0; i < m->n_vms; i++) {
+		const struct plan_item *it = &r->plan->items[i];	/* wanted VMs come first */
+		const struct recorded_vm *rec = store_vm_find(r->recorded, r->n_recorded,
+							      r->recs.v[i].name);
+		int64_t born = rec ? (rec->rebuilt_at > rec->created_at ? rec->rebuilt_at :
+				      rec->created_at) : 0;
+		bool pick = !any && it->action == PLAN_REBUILD;
+
+		for (t = 0; t < s->n_targets && !pick; t++)
+			pick = target_names(r, i, s->targets[t]);
+		pick |= s->all;
+		pick |= s->failed && rec && rec->state == VM_STATE_FAILED;
+		pick |= s->drifted && (it->action == PLAN_UPDATE || it->action == PLAN_REBUILD);
+		pick |= s->older_than_s >= 0 && born > 0 && rec->state != VM_STATE_DESTROYED &&
+			now - born >= s->older_than_s * 1000;
+		selected[i] = pick;
+	}
+	return 0;
 }
 
 /* ---- orphaned volumes ---------------------------------------------------------- */
@@ -537,8 +590,10 @@ static int items_choose(struct run *r, const struct run_selection *sel, struct m
 		enum plan_action action = it->action;
 		bool take = false, resume = false;
 
-		if (!selected(sel, vm))
+		if (!selected(sel, vm)) {
+			r->kept += vm >= 0 && it->action == PLAN_KEEP;
 			continue;
+		}
 		if (sel && sel->rebuild && it->action != PLAN_CONFLICT && it->action != PLAN_DESTROY) {
 			/* asked for: rebuilt, or made when there is nothing yet */
 			take = true;
@@ -570,6 +625,8 @@ static int items_choose(struct run *r, const struct run_selection *sel, struct m
 		case PLAN_ACTION_MAX:
 			break;
 		}
+		/* kept: what the plan keeps and the run does not change */
+		r->kept += it->action == PLAN_KEEP && action == PLAN_KEEP;
 		if (!take)
 			continue;
 		r->vm[r->n_items] = (size_t) vm;
@@ -778,7 +835,7 @@ int run_execute(struct run *r, const struct run_selection *sel, const struct run
 	if (p->prune)
 		prune(r, res);
 	res->started = xr.done - r->resumed;
-	res->kept = r->plan->count[PLAN_KEEP];
+	res->kept = r->kept;
 	res->failed = xr.failed;
 	res->skipped = xr.skipped;
 	res->all_stuck = xr.all_stuck;

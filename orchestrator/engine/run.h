@@ -109,6 +109,24 @@ struct run_selection {
 	bool rebuild;
 };
 
+/* What muster rebuild chooses by: a union; none given, the VMs the plan marks rebuild. */
+struct run_selectors {
+	char *const *targets;		/* VM or group names */
+	size_t n_targets;
+	int64_t older_than_s;		/* made or last rebuilt at least this long ago; -1: not asked */
+	bool failed;			/* recorded failed */
+	bool drifted;			/* the manifest changed them: the plan updates or rebuilds them */
+	bool all;			/* every VM of the manifest */
+	int64_t now_ms;			/* the clock older_than_s reads; 0: now */
+};
+
+/*
+ * After run_plan: selected[i] (m->n_vms of them) for the VMs s chooses. A
+ * target that names no VM or group of the fleet: -1 with err.
+ */
+int run_select(const struct run *r, const struct run_selectors *s, bool *selected,
+	       struct muster_err *err) WUR;
+
 /* One VM worked on: an item of the run, in the order the executor takes them. */
 struct run_item {
 	const char *name;

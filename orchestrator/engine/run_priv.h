@@ -23,6 +23,8 @@ struct run {
 	/* run_plan */
 	bool planned;
 	struct vmrecs recs;		/* every VM, computed once; .host set by placement */
+	struct recorded_vm *recorded;	/* what the store recorded of the fleet, by name */
+	size_t n_recorded;
 	struct plan *plan;
 	/* run_execute */
 	const struct run_callbacks *cb;
@@ -51,6 +53,7 @@ struct run {
 	const char **failed;		/* the failed items' VM names */
 	size_t n_failed;
 	size_t resumed;			/* resume items that came through */
+	size_t kept;			/* VMs the plan keeps and the run leaves so */
 	size_t stuck;			/* workers left in a call that has not returned */
 };
 

@@ -631,12 +631,31 @@ out:
 	return ok;
 }
 
+bool mf_parse_duration(const char *s, size_t len, uint64_t *ret)
+{
+	uint64_t n, mult = 0;
+
+	if (len >= 2) {
+		switch (s[len - 1]) {
+		case 's': mult = 1; break;
+		case 'm': mult = 60; break;
+		case 'h': mult = 3600; break;
+		case 'd': mult = 86400; break;
+		default: break;
+		}
+	}
+	if (!mult || !parse_uint64(s, len - 1, &n) || n > UINT64_MAX / mult)
+		return false;
+	*ret = n * mult;
+	return true;
+}
+
 /* "30s", "10m", "2h", "7d". */
 static bool duration_field(struct ctx *c, const struct yt_node *map, const char *key,
 			   uint64_t min, uint64_t max, uint64_t *out)
 {
 	const struct yt_node *v = field(c, map, key, false);
-	uint64_t n, mult = 0;
+	uint64_t n;
 	size_t mark;
 	bool ok = false;
 
@@ -645,20 +664,11 @@ static bool duration_field(struct ctx *c, const struct yt_node *map, const char 
 	mark = path_push_key(c, key);
 	if (!expect_kind(c, v, YT_SCALAR))
 		goto out;
-	if (v->len >= 2) {
-		switch (v->str[v->len - 1]) {
-		case 's': mult = 1; break;
-		case 'm': mult = 60; break;
-		case 'h': mult = 3600; break;
-		case 'd': mult = 86400; break;
-		default: break;
-		}
-	}
-	if (!mult || !parse_uint64(v->str, v->len - 1, &n) || n > UINT64_MAX / mult) {
+	if (!mf_parse_duration(v->str, v->len, &n)) {
 		diag(c, v, "expected a duration such as 30s, 10m, 2h or 7d, got '%.40s'", v->str);
 		goto out;
 	}
-	if (n * mult < min || n * mult > max) {
+	if (n < min || n > max) {
 		char lo[32], hi[32];
 
 		fmt_duration(min, lo, sizeof(lo));
@@ -666,7 +676,7 @@ static bool duration_field(struct ctx *c, const struct yt_node *map, const char 
 		diag(c, v, "duration '%.40s' is out of range (%s to %s)", v->str, lo, hi);
 		goto out;
 	}
-	*out = n * mult;
+	*out = n;
 	ok = true;
 out:
 	path_pop(c, mark);

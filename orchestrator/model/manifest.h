@@ -39,6 +39,9 @@ const char *mf_format_to_string(enum mf_format f);
 extern const char *const mf_owned_user_data_keys[];
 extern const size_t mf_owned_user_data_keys_count;
 
+/* A duration as the manifest writes it ("30s", "10m", "2h", "7d") in seconds: false if it is not one. */
+bool mf_parse_duration(const char *s, size_t len, uint64_t *ret);
+
 /* Whether the len bytes at key are one of mf_owned_user_data_keys. */
 bool mf_user_data_key_is_owned(const char *key, size_t len);
 const char *mf_key_type_to_string(enum mf_key_type t);

@@ -1,0 +1,175 @@
+/*
+ * cmd_rebuild.c: `muster rebuild FILE [VM|GROUP...] [--older-than DURATION]
+ * [--failed] [--drifted] [--all] [--dry-run]`: rebuild the chosen VMs,
+ * rolling, never more than rebuild.max_unavailable of the fleet down at once
+ * (run.h: run_select, run_execute with a rebuilding selection).
+ */
+#include <errno.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "fmt.h"
+#include "run.h"
+#include "runview.h"
+#include "setup.h"
+
+enum { OPT_OLDER = 1000, OPT_FAILED, OPT_DRIFTED, OPT_ALL, OPT_DRY_RUN };
+
+struct rebuild_opts {
+	struct run_selectors sel;
+	bool dry_run;
+};
+
+static int rebuild_option(int opt, const char *arg, void *userdata)
+{
+	struct rebuild_opts *o = userdata;
+	uint64_t s;
+
+	switch (opt) {
+	case OPT_OLDER:
+		if (!mf_parse_duration(arg, strlen(arg), &s) || s > INT64_MAX / 1000) {
+			fprintf(stderr, "muster rebuild: --older-than wants a duration such as 30s, "
+				"10m, 2h or 7d, not '%s'\n", arg);
+			return -1;
+		}
+		o->sel.older_than_s = (int64_t) s;
+		return 0;
+	case OPT_FAILED:
+		o->sel.failed = true;
+		return 0;
+	case OPT_DRIFTED:
+		o->sel.drifted = true;
+		return 0;
+	case OPT_ALL:
+		o->sel.all = true;
+		return 0;
+	case OPT_DRY_RUN:
+		o->dry_run = true;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+/* The roll, before it starts: each chosen VM, what it is now, and whether it takes a slot. */
+static void print_roll(const struct manifest *m, struct run *run, const bool *chosen,
+		       const struct run_policy *pol)
+{
+	const struct plan *p = run_get_plan(run);
+	size_t i, n = 0, up = 0;
+
+	for (i = 0; i < m->n_vms; i++) {
+		const struct plan_item *it = &p->items[i];
+		bool is_up = it->recorded == VM_STATE_READY || it->recorded == VM_STATE_BOOTED ||
+			     it->recorded == VM_STATE_STARTED;
+
+		if (!chosen[i] || it->action == PLAN_CONFLICT)
+			continue;
+		n++;
+		up += is_up;
+		printf("%-20s %-12s %-10s %s\n", it->name, it->group,
+		       it->recorded >= 0 ? vm_state_to_string((enum vm_state) it->recorded) : "new",
+		       it->action == PLAN_CREATE ? "create (nothing to rebuild)" :
+		       is_up ? "rebuild (takes a slot while down)" : "rebuild (down already: no slot)");
+	}
+	printf("fleet '%s': %zu VM%s to rebuild, %zu of them up: at most %zu down at once "
+	       "(rebuild.max_unavailable)\n", m->fleet, n, n == 1 ? "" : "s", up,
+	       pol->max_unavailable);
+}
+
+int cmd_rebuild(const struct cmd *self, struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "older-than", required_argument, NULL, OPT_OLDER },
+		{ "failed", no_argument, NULL, OPT_FAILED },
+		{ "drifted", no_argument, NULL, OPT_DRIFTED },
+		{ "all", no_argument, NULL, OPT_ALL },
+		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct rebuild_opts o = { .sel = { .older_than_s = -1 } };
+	const struct cmd_options own = { opts, NULL, rebuild_option, &o };
+	struct muster_err err = { 0 };
+	struct cmd_fleet f;
+	const struct manifest *m;
+	struct run *run = NULL;
+	struct run_policy pol;
+	struct run_result res = { 0 };
+	struct run_view view;
+	bool *chosen = NULL;
+	int rc;
+
+	run_view_init(&view, cli, NULL, "rebuild");
+	rc = cmd_fleet_begin(self, cli, argc, argv, &own, &f);
+	if (rc != EXIT_OK || !f.m)
+		goto out;
+	m = view.m = f.m;
+	if (setup_check(m, &err) < 0) {
+		fprintf(stderr, "muster rebuild: %s\n", err.msg);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	rc = EXIT_FAIL;
+	o.sel.targets = argv + f.first + 1;
+	o.sel.n_targets = (size_t) (argc - f.first - 1);
+	/* a test sets the clock --older-than reads (unix ms) */
+	if (getenv("MUSTER_TEST_NOW_MS"))
+		o.sel.now_ms = strtoll(getenv("MUSTER_TEST_NOW_MS"), NULL, 10);
+	chosen = calloc(m->n_vms + 1, sizeof(*chosen));
+	if (!chosen) {
+		err_nomem(&err);
+		goto fail;
+	}
+	if (cmd_fleet_state(cli, &f, &err) < 0)
+		goto fail;
+	{
+		const struct run_opts ro = {
+			.state_dir = f.state_dir, .st = f.st, .connect = cli->connect,
+			.manifest_path = argv[f.first], .command = "rebuild", .lock = !o.dry_run,
+		};
+		const struct run_selection sel = { .selected = chosen, .rebuild = true };
+
+		if (run_open(m, &ro, &run, &err) < 0) {
+			fprintf(stderr, "muster rebuild: %s\n", err.msg);
+			rc = err.code == MUSTER_E_LOCKED ? EXIT_LOCKED : EXIT_FAIL;
+			goto out;
+		}
+		if (run_plan(run, &err) < 0)
+			goto fail;
+		if (run_select(run, &o.sel, chosen, &err) < 0) {
+			rc = EXIT_USAGE;
+			goto fail;
+		}
+		run_policy_from_manifest(m, &pol);
+		if (!cli->quiet || o.dry_run)
+			print_roll(m, run, chosen, &pol);
+		if (o.dry_run) {
+			rc = EXIT_OK;
+			goto out;
+		}
+		if (run_view_tell_plan(&view, run, &err) < 0 ||
+		    run_execute(run, &sel, &pol, &view.cb, &res, &err) < 0)
+			goto fail;
+	}
+	rc = res.ok ? EXIT_OK : EXIT_FAIL;
+	if (!cli->quiet || rc != EXIT_OK)
+		run_view_summary(&view, run, &pol, &res);
+	if (res.unrecorded.code != MUSTER_OK)
+		fprintf(stderr, "muster rebuild: %s\n", res.unrecorded.msg);
+	goto out;
+fail:
+	fprintf(stderr, "muster rebuild: %s\n", err.msg);
+out:
+	run_close(run);
+	if (res.stuck) {
+		fprintf(stderr, "muster rebuild: %zu worker%s still in a call that has not returned: "
+			"exiting without it\n", res.stuck, res.stuck == 1 ? "" : "s");
+		fflush(stdout);
+		fflush(stderr);
+		_exit(rc);
+	}
+	run_view_release(&view);
+	free(chosen);
+	cmd_fleet_end(&f);
+	return rc;
+}

@@ -1,0 +1,161 @@
+/* runview.c: what a run shows (runview.h). */
+#include <unistd.h>
+
+#include "runview.h"
+
+static int on_begin(void *userdata, const struct run_item *items, size_t n,
+		    struct muster_err *err)
+{
+	struct run_view *v = userdata;
+	size_t i;
+
+	v->names = calloc(n + 1, sizeof(*v->names));
+	v->actions = calloc(n + 1, sizeof(*v->actions));
+	if (!v->names || !v->actions)
+		return err_nomem(err);
+	for (i = 0; i < n; i++) {
+		v->names[i] = items[i].name;
+		v->actions[i] = plan_action_to_string(items[i].action);
+	}
+	{
+		const struct progress_opts po = {
+			.out = stdout, .tty = isatty(STDOUT_FILENO), .quiet = v->cli->quiet,
+			.n_items = n, .batch_size = v->m->batch_size,
+			.names = v->names, .actions = v->actions,
+		};
+
+		return progress_new(&po, &v->progress, err);
+	}
+}
+
+static void on_state(void *userdata, size_t i, enum vm_state to)
+{
+	struct run_view *v = userdata;
+
+	if (v->progress)
+		progress_state(v->progress, i, to);
+}
+
+static void on_failed(void *userdata, size_t i, const char *why)
+{
+	struct run_view *v = userdata;
+
+	if (v->progress)
+		progress_failed(v->progress, i, why);
+	else
+		fprintf(stderr, "muster %s: %s\n", v->verb, why);
+}
+
+static void on_tick(void *userdata)
+{
+	struct run_view *v = userdata;
+
+	if (v->progress)
+		progress_tick(v->progress);
+}
+
+static void on_end(void *userdata)
+{
+	struct run_view *v = userdata;
+
+	if (v->progress)
+		progress_end(v->progress);
+}
+
+static void on_fetch(void *userdata, const char *what, unsigned long long done,
+		     unsigned long long total)
+{
+	struct run_view *v = userdata;
+
+	if (v->cli->quiet || !isatty(STDERR_FILENO))
+		return;
+	if (total)
+		fprintf(stderr, "\r%s: %llu of %llu MiB", what, done >> 20, total >> 20);
+	else
+		fprintf(stderr, "\r%s: %llu MiB", what, done >> 20);
+	if (total && done >= total)
+		fputc('\n', stderr);
+}
+
+static void on_acted(void *userdata, const char *name, const struct muster_err *err)
+{
+	const struct run_view *v = userdata;
+
+	if (err)
+		fprintf(stderr, "muster %s: %s\n", v->verb, err->msg);
+	else
+		printf("%s: destroyed\n", name);
+}
+
+/* What the plan leaves alone, said before anything is done. */
+int run_view_tell_plan(struct run_view *v, struct run *run, struct muster_err *err)
+{
+	const struct manifest *m = v->m;
+	const struct plan *p = run_get_plan(run);
+	struct run_orphan *orphans = NULL;
+	size_t n_orphans = 0, i;
+
+	if (run_orphans(run, &orphans, &n_orphans, err) < 0)
+		return -1;
+	if (n_orphans)
+		fprintf(stderr, "muster %s: %zu volume%s in pool '%s' belong%s to no VM of "
+			"the fleet: left alone (muster plan lists them)\n", v->verb, n_orphans,
+			n_orphans == 1 ? "" : "s", m->pool, n_orphans == 1 ? "s" : "");
+	run_orphans_free(orphans, n_orphans);
+	for (i = 0; i < p->n_items; i++)
+		if (p->items[i].action == PLAN_CONFLICT)
+			fprintf(stderr, "muster %s: VM '%s': %s: left alone\n", v->verb,
+				p->items[i].name,
+				p->items[i].reason);
+	return 0;
+}
+
+void run_view_summary(const struct run_view *v, struct run *run, const struct run_policy *pol,
+		      const struct run_result *res)
+{
+	const struct manifest *m = v->m;
+	const struct hosts *hosts = run_hosts(run);
+	size_t i;
+
+	printf("fleet '%s' on %s: %zu started, %zu kept", m->fleet,
+	       hosts->n == 1 ? hosts->h[0].uri : "its hosts", res->started, res->kept);
+	if (res->failed)
+		printf(", %zu failed", res->failed);
+	if (res->skipped && res->all_stuck)
+		printf(", %zu not tried (every worker stuck in a call to the hypervisor)",
+		       res->skipped);
+	else if (res->skipped)
+		printf(", %zu not tried (max_fail_percent %u%% crossed)", res->skipped,
+		       pol->max_fail_percent);
+	if (res->conflicts)
+		printf(", %zu in conflict", res->conflicts);
+	if (res->failed) {
+		printf(" (");
+		for (i = 0; i < res->failed && i < 10; i++)
+			printf("%s%s", i ? ", " : "", res->failed_vms[i]);
+		printf("%s)", res->failed > 10 ? ", ..." : "");
+	}
+	printf("\n");
+}
+
+void run_view_init(struct run_view *v, const struct cli *cli, const struct manifest *m,
+		   const char *verb)
+{
+	*v = (struct run_view) {
+		.cli = cli, .m = m, .verb = verb,
+		.cb = {
+			.begin = on_begin, .state = on_state, .failed = on_failed,
+			.tick = on_tick, .end = on_end, .fetch = on_fetch, .acted = on_acted,
+		},
+	};
+	v->cb.userdata = v;
+}
+
+void run_view_release(struct run_view *v)
+{
+	progress_free(v->progress);
+	free(v->names);
+	free(v->actions);
+	v->progress = NULL;
+	v->names = v->actions = NULL;
+}

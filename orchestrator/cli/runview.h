@@ -1,0 +1,33 @@
+/*
+ * runview.h: what a run shows while the engine works (run.h's callbacks):
+ * the progress display (progress.h), downloads, what prune or a verb did,
+ * what the plan leaves alone, and the summary line. apply and rebuild.
+ */
+#ifndef MUSTER_RUNVIEW_H
+#define MUSTER_RUNVIEW_H
+
+#include "cmd.h"
+#include "progress.h"
+#include "run.h"
+
+struct run_view {
+	const struct cli *cli;
+	const struct manifest *m;
+	const char *verb;		/* "apply", "rebuild": in messages */
+	struct progress *progress;
+	const char **names, **actions;	/* per item, for the display */
+	struct run_callbacks cb;	/* what run_execute is given */
+};
+
+void run_view_init(struct run_view *v, const struct cli *cli, const struct manifest *m,
+		   const char *verb);
+void run_view_release(struct run_view *v);
+
+/* What the plan leaves alone (orphaned volumes, VMs in conflict), said before anything is done. */
+int run_view_tell_plan(struct run_view *v, struct run *run, struct muster_err *err) WUR;
+
+/* "fleet 'F' on HOST: N started, N kept, N failed (...)" */
+void run_view_summary(const struct run_view *v, struct run *run, const struct run_policy *pol,
+		      const struct run_result *res);
+
+#endif
