@@ -768,6 +768,14 @@ static int instance_id(struct cidata *c, const struct cidata_input *in)
 		    hash_update(h, in->host_keys[i].public_key,
 				strlen(in->host_keys[i].public_key)) < 0)
 			return -1;
+	/* a rebuild is a new instance, whatever else stays the same */
+	if (in->generation) {
+		char g[24];
+
+		fmt_fit(g, sizeof(g), "%u", in->generation);
+		if (hash_update(h, "\0generation ", 12) < 0 || hash_update(h, g, strlen(g)) < 0)
+			return -1;
+	}
 	if (hash_final(h, md) < 0)
 		return -1;
 	/* "iid-", 32 hex digits and a NUL: 37 of the 40 bytes */

@@ -55,6 +55,8 @@ struct cidata_input {
 	size_t n_authorized_keys;
 	const struct cidata_hostkey *host_keys;	/* one per type at most */
 	size_t n_host_keys;
+	unsigned generation;		/* times the VM was rebuilt: part of the instance-id
+					 * (0 leaves the instance-id as it was before rebuilds) */
 	/*
 	 * NULL: the host keys are in user-data (ssh_keys), for a seed whose
 	 * user-data is read from a volume only root on the host reads. Else the

@@ -100,6 +100,7 @@ int vmseed_render(const struct vmseed_input *in, struct cidata *ret, struct must
 			.n_authorized_keys = in->n_authorized_keys,
 			.host_keys = hk,
 			.n_host_keys = m->n_host_key_types,
+			.generation = in->generation,
 			/* served over HTTP behind a token others can read: keys on a volume */
 			.host_keys_volume = g->seed_http ? CIDATA_KEYS_VOLID : NULL,
 			.key_files = in->key_files,

@@ -23,6 +23,7 @@ struct vmseed_input {
 	const char *agent_b64;			/* or the binary in base64 (hash_base64) */
 	bool agent_gzip;			/* agent_b64 is of the gzip'd binary */
 	bool key_files;				/* seed: http: also its keys volume's files */
+	unsigned generation;			/* times rebuilt (cidata_input.generation) */
 };
 
 /* Render the VM's user-data, meta-data and network-config (cidata_release). */

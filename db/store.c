@@ -65,6 +65,7 @@ enum store_sql {
 	SQL_VM_INSTALLED_SET,
 	SQL_TOKEN_DELETE,
 	SQL_VM_INSTALLED_GET,
+	SQL_VM_GENERATION_GET,
 	SQL_SAVEPOINT,
 	SQL_RELEASE,
 	SQL_ROLLBACK_TO,
@@ -107,7 +108,7 @@ static const char *const store_sql_text[SQL_MAX] = {
 	[SQL_VM_LIST] =
 		"SELECT v.name, v.grp, v.state, v.attempts, v.last_error,"
 		" v.config_hash, v.base_hash, v.domain, v.uuid, v.created_at,"
-		" v.ready_at, v.rebuilt_at, v.updated_at, v.host"
+		" v.ready_at, v.rebuilt_at, v.updated_at, v.host, v.generation"
 		" FROM vms v JOIN fleets f ON f.id = v.fleet_id"
 		" WHERE f.name = ?1 ORDER BY v.name",
 	[SQL_VM_TRANSITION] =
@@ -161,7 +162,8 @@ static const char *const store_sql_text[SQL_MAX] = {
 		" OR fingerprint IS NOT excluded.fingerprint",
 	[SQL_VM_SET_SPEC] =
 		"UPDATE vms SET domain = ?2, uuid = ?3, config_hash = ?4, base_hash = ?5,"
-		" rebuilt_at = CASE WHEN ?6 THEN ?7 ELSE rebuilt_at END, updated_at = ?7"
+		" rebuilt_at = CASE WHEN ?6 THEN ?7 ELSE rebuilt_at END, updated_at = ?7,"
+		" generation = generation + CASE WHEN ?6 THEN 1 ELSE 0 END"
 		" WHERE id = ?1",
 	[SQL_FLEET_NAMES] = "SELECT name FROM fleets ORDER BY name",
 	/* ?1 NULL: every fleet's */
@@ -200,6 +202,9 @@ static const char *const store_sql_text[SQL_MAX] = {
 	[SQL_TOKEN_DELETE] = "DELETE FROM tokens WHERE vm_id = ?1",
 	[SQL_VM_INSTALLED_GET] =
 		"SELECT v.installed_at FROM vms v JOIN fleets f ON f.id = v.fleet_id"
+		" WHERE f.name = ?1 AND v.name = ?2",
+	[SQL_VM_GENERATION_GET] =
+		"SELECT v.generation FROM vms v JOIN fleets f ON f.id = v.fleet_id"
 		" WHERE f.name = ?1 AND v.name = ?2"
 };
 
@@ -961,6 +966,7 @@ static int vm_from_row(sqlite3_stmt *st, struct recorded_vm *vm,
 	vm->ready_at = column_time(st, 10);
 	vm->rebuilt_at = column_time(st, 11);
 	vm->updated_at = column_time(st, 12);
+	vm->generation = (unsigned) sqlite3_column_int64(st, 14);
 	if (column_strdup(st, 0, &vm->name) < 0 ||
 	    column_strdup(st, 1, &vm->group) < 0 ||
 	    column_strdup(st, 4, &vm->last_error) < 0 ||
@@ -2204,5 +2210,25 @@ int store_vm_installed_at(struct store *s, const char *fleet, const char *vm, in
 	if (rc != SQLITE_ROW)
 		return db_fail(s, err);
 	*ret = sqlite3_column_int64(st, 0);
+	return 0;
+}
+
+int store_vm_generation(struct store *s, const char *fleet, const char *vm, unsigned *ret,
+			struct muster_err *err)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	int rc;
+
+	*ret = 0;
+	if (stmt_get(s, SQL_VM_GENERATION_GET, &st, err) < 0)
+		return -1;
+	if (bind_text(st, 1, fleet) < 0 || bind_text(st, 2, vm) < 0)
+		return db_fail(s, err);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return db_fail(s, err);
+	*ret = (unsigned) sqlite3_column_int64(st, 0);
 	return 0;
 }

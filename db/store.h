@@ -385,4 +385,11 @@ int store_vm_uninstalled(struct store *s, const char *fleet, const char *vm,
 int store_vm_installed_at(struct store *s, const char *fleet, const char *vm, int64_t *ret,
 			  struct muster_err *err) WUR;
 
+/*
+ * How many times fleet's vm was rebuilt (migration 8): 0 for one never
+ * rebuilt or not recorded. Its seed's instance-id carries it.
+ */
+int store_vm_generation(struct store *s, const char *fleet, const char *vm, unsigned *ret,
+			struct muster_err *err) WUR;
+
 #endif

@@ -302,8 +302,8 @@ static int render_kickstart(const struct bootstrap_fleet *bf, const struct authk
 
 /* bootstrap_render with the keys that may log in given. */
 static int render_with(const struct bootstrap_fleet *bf, const struct authkeys *auth, size_t vm,
-		       const struct keypair *keys, bool key_files, struct cidata *ret_seed,
-		       struct buf *ret_ks, struct muster_err *err)
+		       const struct keypair *keys, bool key_files, unsigned generation,
+		       struct cidata *ret_seed, struct buf *ret_ks, struct muster_err *err)
 {
 	const struct manifest *m = bf->m;
 	const struct mf_group *g = manifest_vm_group(m, &m->vms[vm]);
@@ -316,7 +316,7 @@ static int render_with(const struct bootstrap_fleet *bf, const struct authkeys *
 			.m = m, .vm = vm, .macs = &bf->recs->macs, .host_keys = keys,
 			.authorized_keys = auth->keys, .n_authorized_keys = auth->n,
 			.agent_b64 = bf->agent_b64, .agent_gzip = bf->agent_gzip,
-			.key_files = key_files,
+			.key_files = key_files, .generation = generation,
 		};
 
 		r = vmseed_render(&in, ret_seed, err);
@@ -328,13 +328,13 @@ static int render_with(const struct bootstrap_fleet *bf, const struct authkeys *
 }
 
 int bootstrap_render(const struct bootstrap_fleet *bf, size_t vm, const struct keypair *keys,
-		     bool key_files, struct cidata *ret_seed, struct buf *ret_ks,
-		     struct muster_err *err)
+		     bool key_files, unsigned generation, struct cidata *ret_seed,
+		     struct buf *ret_ks, struct muster_err *err)
 {
 	if (!bf->has_auth)
 		return err_set(err, MUSTER_E_INVALID, "VM '%s': no keys to log in with (a bug)",
 			       bf->m->vms[vm].name);
-	return render_with(bf, &bf->auth, vm, keys, key_files, ret_seed, ret_ks, err);
+	return render_with(bf, &bf->auth, vm, keys, key_files, generation, ret_seed, ret_ks, err);
 }
 
 int bootstrap_vm(const struct bootstrap_fleet *bf, const char *state_dir, struct store *st,
@@ -346,6 +346,7 @@ int bootstrap_vm(const struct bootstrap_fleet *bf, const char *state_dir, struct
 	struct keypair *keys = NULL;
 	struct authkeys auth = { 0 };
 	char *path = NULL, *text = NULL;
+	unsigned generation = 0;
 	size_t len = 0;
 	int r = -1;
 
@@ -355,10 +356,11 @@ int bootstrap_vm(const struct bootstrap_fleet *bf, const char *state_dir, struct
 		goto out;
 	if (bootstrap_host_keys(state_dir, st, m, &vm, 1, rotate ? KEYSTORE_ROTATE : 0, &keys,
 				err) < 0 ||
+	    store_vm_generation(st, m->fleet, m->vms[vm].name, &generation, err) < 0 ||
 	    (!bf->has_auth && bootstrap_authkeys(state_dir, m, &auth, err) < 0))
 		goto out;
-	r = render_with(bf, bf->has_auth ? &bf->auth : &auth, vm, keys, false, ret_seed, ret_ks,
-			err);
+	r = render_with(bf, bf->has_auth ? &bf->auth : &auth, vm, keys, false, generation,
+			ret_seed, ret_ks, err);
 out:
 	if (r < 0 && !strstr(err->msg, "VM '"))
 		err_prefix(err, "VM '%s'", m->vms[vm].name);

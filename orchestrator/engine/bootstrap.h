@@ -91,18 +91,19 @@ void bootstrap_fleet_release(struct bootstrap_fleet *bf);
 /*
  * VM vm's bootstrap with its host keys (m->n_host_key_types of them): a
  * cloud-init VM's NoCloud files into *ret_seed (cidata_release), with the
- * private keys as files too when key_files (the seed volume of seed: http);
+ * private keys as files too when key_files (the seed volume of seed: http)
+ * and generation (times rebuilt, store_vm_generation) in its instance-id;
  * a kickstart VM's Kickstart file appended to *ret_ks. The fleet was opened
  * with BOOTSTRAP_AUTHKEYS. 0, or -1 with err naming the VM
  * (MUSTER_E_INVALID: the manifest gives it something that cannot be used).
  */
 int bootstrap_render(const struct bootstrap_fleet *bf, size_t vm, const struct keypair *keys,
-		     bool key_files, struct cidata *ret_seed, struct buf *ret_ks,
-		     struct muster_err *err) WUR;
+		     bool key_files, unsigned generation, struct cidata *ret_seed,
+		     struct buf *ret_ks, struct muster_err *err) WUR;
 
 /*
  * The same with the VM's host keys from the keystore: loaded, made on
- * first use, or made anew with rotate (the template, when read here, is
+ * first use, or made anew with rotate, and its generation as recorded (the template, when read here, is
  * read before any key is made).
  */
 int bootstrap_vm(const struct bootstrap_fleet *bf, const char *state_dir, struct store *st,

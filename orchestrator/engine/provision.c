@@ -253,7 +253,8 @@ static int seed_begin(const struct provision_fleet *f, size_t vm, struct seed_wo
 	size_t nf = 0, i;
 
 	buf_init(&sw->ks, MU_MAX_OUTPUT);
-	if (bootstrap_render(f->boot, vm, keys, true, &sw->cd, &sw->ks, err) < 0)
+	if (bootstrap_render(f->boot, vm, keys, true, f->generation ? f->generation[vm] : 0,
+			     &sw->cd, &sw->ks, err) < 0)
 		return -1;
 	if (g->bootstrap == MF_BOOTSTRAP_KICKSTART) {
 		sw->what = "kickstart";

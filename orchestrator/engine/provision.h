@@ -30,6 +30,8 @@ struct provision_fleet {
 	const struct keypair *keys;		/* m->n_host_key_types per VM, by VM index */
 	const enum keys_type *key_types;	/* the keys' types: m->host_key_types, in keys.h's terms */
 	const int64_t *vm_ids;			/* per VM: its row in the store; NULL: none yet */
+	const unsigned *generation;		/* per VM: its seed's generation (rebuilds),
+						 * or NULL: 0 */
 	const char *const *const *image_paths;	/* per host, per image: the base volume's path */
 	const char *const *image_formats;
 	/* per host, per group: the installer's kernel and initrd volumes (kickstart groups), or NULL */

@@ -61,6 +61,7 @@ void run_close(struct run *r)
 	free(r->agent_paths);
 	free(r->validated);
 	free(r->vm_ids);
+	free(r->generation);
 	free(r->key_names);
 	keystore_free(r->keys, r->m->n_vms * r->m->n_host_key_types);
 	bootstrap_fleet_release(&r->boot);
@@ -768,6 +769,7 @@ int run_execute(struct run *r, const struct run_selection *sel, const struct run
 	const struct manifest *m = r->m;
 	struct executor_result xr = { 0 };
 	struct muster_err ignored;
+	size_t i;
 
 	memset(res, 0, sizeof(*res));
 	r->cb = cb ? cb : &none;
@@ -793,13 +795,23 @@ int run_execute(struct run *r, const struct run_selection *sel, const struct run
 	}
 	r->validated = calloc(m->n_groups + 1, sizeof(*r->validated));
 	r->agent_paths = calloc(m->n_vms + 1, sizeof(*r->agent_paths));
-	if (!r->validated || !r->agent_paths) {
+	r->generation = calloc(m->n_vms + 1, sizeof(*r->generation));
+	if (!r->validated || !r->agent_paths || !r->generation) {
 		err_nomem(err);
 		goto fail;
 	}
+	/* a rebuild's seed is the next generation: a new instance to cloud-init */
+	for (i = 0; i < m->n_vms; i++) {
+		const struct recorded_vm *rec = store_vm_find(r->recorded, r->n_recorded,
+							      r->recs.v[i].name);
+
+		r->generation[i] = rec ? rec->generation : 0;
+	}
+	for (i = 0; i < r->n_items; i++)
+		r->generation[r->vm[i]] += r->action[i] == PLAN_REBUILD;
 	r->fleet = (struct provision_fleet) {
 		.m = m, .recs = &r->recs, .boot = &r->boot, .keys = r->keys,
-		.key_types = r->key_types, .vm_ids = r->vm_ids,
+		.key_types = r->key_types, .vm_ids = r->vm_ids, .generation = r->generation,
 		.image_paths = (const char *const *const *) r->setup.images,
 		.image_formats = r->setup.image_formats, .run_id = r->run_id,
 		.validated = r->validated,

@@ -26,6 +26,7 @@ struct recorded_vm {
 	char *uuid;
 	char *host;		/* libvirt URI it was placed on; NULL: not placed */
 	int64_t created_at, ready_at, rebuilt_at, updated_at;
+	unsigned generation;	/* times rebuilt (its seed's instance-id carries it) */
 };
 
 /* One domain as the hypervisor reports it. */

@@ -1073,6 +1073,9 @@ static void test_instance_id(void **state)
 	CHANGED((f.in.hostname = "web-002", f.in.fqdn = "web-002.lab.example.com"));
 	CHANGED(f.in.fqdn = "web-001.lab2.example.com");
 	CHANGED(f.in.fqdn = NULL);
+	/* each rebuild a new instance (generation 0 is the instance-id above) */
+	CHANGED(f.in.generation = 1);
+	CHANGED(f.in.generation = 2);
 	CHANGED(f.in.user = "admin");
 	CHANGED((f.in.authorized_keys = other_ak, f.in.n_authorized_keys = 1));
 	CHANGED(f.in.n_host_keys = 1);
