@@ -235,7 +235,8 @@ void progress_failed(struct progress *p, size_t i, const char *why)
 		erase(p);
 		fflush(p->o.out);
 	}
-	fprintf(stderr, "muster apply: %s\n", why);	/* an error message: shown (err.c) */
+	/* an error message: shown (err.c) */
+	fprintf(stderr, "muster %s: %s\n", p->o.verb ? p->o.verb : "apply", why);
 	redraw(p, true, false);
 	(void) pthread_mutex_unlock(&p->lock);
 }

@@ -26,6 +26,7 @@ struct progress_opts {
 	size_t batch_size;	/* items a batch (the executor's) */
 	const char *const *names;	/* per item: the VM's name (outlives the progress) */
 	const char *const *actions;	/* per item: what is done to it ("create", ...) */
+	const char *verb;		/* the command, in failure lines ("apply"); NULL: "apply" */
 };
 
 int progress_new(const struct progress_opts *o, struct progress **ret, struct muster_err *err) WUR;

@@ -21,7 +21,7 @@ static int on_begin(void *userdata, const struct run_item *items, size_t n,
 		const struct progress_opts po = {
 			.out = stdout, .tty = isatty(STDOUT_FILENO), .quiet = v->cli->quiet,
 			.n_items = n, .batch_size = v->m->batch_size,
-			.names = v->names, .actions = v->actions,
+			.names = v->names, .actions = v->actions, .verb = v->verb,
 		};
 
 		return progress_new(&po, &v->progress, err);

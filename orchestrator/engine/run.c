@@ -75,6 +75,8 @@ void run_close(struct run *r)
 	free(r->item_of);
 	free(r->failed);
 	free(r->takes_slot);
+	free(r->key_slot);
+	free(r->key_item);
 	store_vm_list_free(r->recorded, r->n_recorded);
 	plan_free(r->plan);
 	vmrecs_release(&r->recs);
@@ -485,7 +487,7 @@ static int work(void *wp, size_t i, struct muster_err *err)
 	 * touched, and a VM recorded failed is rebuilt by the next run (its
 	 * state stays as it was; the run reports the failure).
 	 */
-	if (keymaker_wait(run->keymaker, i, err) < 0) {
+	if (keymaker_wait(run->keymaker, run->key_item[i], err) < 0) {
 		err_prefix(err, "VM '%s': its host keys", rec->name);
 		return -1;
 	}
@@ -580,8 +582,10 @@ static int items_choose(struct run *r, const struct run_selection *sel, struct m
 	r->item_of = calloc(n, sizeof(*r->item_of));
 	r->failed = calloc(n, sizeof(*r->failed));
 	r->takes_slot = calloc(n, sizeof(*r->takes_slot));
+	r->key_slot = calloc(n, sizeof(*r->key_slot));
+	r->key_item = calloc(n, sizeof(*r->key_item));
 	if (!r->vm || !r->action || !r->resume || !r->items || !r->item_of || !r->failed ||
-	    !r->takes_slot)
+	    !r->takes_slot || !r->key_slot || !r->key_item)
 		return err_nomem(err);
 	for (i = 0; i < m->n_vms; i++)
 		r->item_of[i] = SIZE_MAX;	/* not worked on */
@@ -664,19 +668,63 @@ static int keys_start(struct run *r, struct muster_err *err)
 		return err_nomem(err);
 	for (i = 0; i < m->n_host_key_types; i++)
 		r->key_types[i] = vmseed_key_type(m->host_key_types[i]);
-	for (i = 0; i < r->n_items; i++)
+	for (i = 0; i < r->n_items; i++) {
 		names[i] = m->vms[r->vm[i]].name;
+		r->key_slot[i] = r->vm[i];	/* the keymaker's, while r->vm may change */
+		r->key_item[i] = i;
+	}
 	if (!r->n_items)
 		return 0;
 	{
 		const struct keymaker_opts ko = {
 			.state_dir = r->o.state_dir, .fleet = m->fleet, .vms = names, .n = r->n_items,
 			.types = r->key_types, .n_types = m->n_host_key_types,
-			.keys = r->keys, .slot = r->vm,
+			.keys = r->keys, .slot = r->key_slot,
 		};
 
 		return keymaker_start(&ko, &r->keymaker, err);
 	}
+}
+
+/*
+ * The items whose VM is made from an image that could not be had fail now,
+ * with its reason, before the first batch: they leave the items the
+ * executor works on (and its failure budget, which is for VMs that were
+ * tried), nothing of them is touched, and the next run tries them again.
+ */
+static void items_block(struct run *r)
+{
+	const struct manifest *m = r->m;
+	size_t i, k = 0;
+
+	for (i = 0; i < r->n_items; i++) {
+		size_t vm = r->vm[i];
+		const struct mf_group *g = manifest_vm_group(m, &m->vms[vm]);
+		const struct muster_err *e = NULL;
+
+		if (g->has_image && g->bootstrap != MF_BOOTSTRAP_KICKSTART && !r->resume[i] &&
+		    (r->action[i] == PLAN_CREATE || r->action[i] == PLAN_REBUILD))
+			e = &r->setup.image_err[g->image];
+		if (e && e->code != MUSTER_OK) {
+			char why[sizeof(e->msg) + 96];
+
+			fmt_cut(why, sizeof(why), "VM '%s': %s", m->vms[vm].name, e->msg);
+			r->failed[r->n_failed++] = m->vms[vm].name;
+			r->item_of[vm] = SIZE_MAX;
+			r->blocked++;
+			if (r->cb->failed)
+				r->cb->failed(r->cb->userdata, SIZE_MAX, why);
+			continue;
+		}
+		r->vm[k] = vm;
+		r->action[k] = r->action[i];
+		r->resume[k] = r->resume[i];
+		r->takes_slot[k] = r->takes_slot[i];
+		r->items[k] = r->items[i];
+		r->key_item[k] = r->key_item[i];
+		r->item_of[vm] = k++;
+	}
+	r->n_items = k;
 }
 
 /* Whether any VM is bootstrapped by cloud-init (its seed carries the agent). */
@@ -784,8 +832,10 @@ int run_execute(struct run *r, const struct run_selection *sel, const struct run
 			.recs = &r->recs, .fetch = r->cb->fetch, .userdata = r->cb->userdata,
 		};
 
-		if (setup_hosts(&so, &r->setup, err) < 0 ||
-		    bootstrap_fleet_open(r->o.state_dir, m, &r->recs,
+		if (setup_hosts(&so, &r->setup, err) < 0)
+			return -1;
+		items_block(r);
+		if (bootstrap_fleet_open(r->o.state_dir, m, &r->recs,
 					 BOOTSTRAP_TEMPLATES | BOOTSTRAP_AUTHKEYS |
 					 (needs_agent(m) ? BOOTSTRAP_AGENT : 0),
 					 &r->boot, err) < 0 ||
@@ -848,7 +898,7 @@ int run_execute(struct run *r, const struct run_selection *sel, const struct run
 		prune(r, res);
 	res->started = xr.done - r->resumed;
 	res->kept = r->kept;
-	res->failed = xr.failed;
+	res->failed = xr.failed + r->blocked;
 	res->skipped = xr.skipped;
 	res->all_stuck = xr.all_stuck;
 	res->conflicts = r->plan->count[PLAN_CONFLICT];

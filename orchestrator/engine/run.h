@@ -146,7 +146,11 @@ struct run_callbacks {
 		     struct muster_err *err);
 	/* item i's transition, once recorded */
 	void (*state)(void *userdata, size_t i, enum vm_state to);
-	/* item i failed; why names its VM */
+	/*
+	 * item i failed; why names its VM. i is SIZE_MAX for a VM that failed
+	 * before the first batch (its image could not be had): not one of
+	 * begin's items, and nothing of it was touched
+	 */
 	void (*failed)(void *userdata, size_t i, const char *why);
 	/* about once a second while a batch waits for its agents */
 	void (*tick)(void *userdata);
@@ -164,6 +168,7 @@ struct run_result {
 	size_t kept;		/* the plan's keep */
 	size_t failed;		/* items that failed */
 	size_t skipped;		/* items never tried: the failure budget ran out, or all_stuck */
+	/* (failed counts too the VMs whose image could not be had: never tried) */
 	bool all_stuck;		/* every worker stuck in a call to the hypervisor */
 	size_t conflicts;	/* the plan's conflicts: left alone */
 	size_t to_destroy;	/* the plan's destroy (done only with prune) */

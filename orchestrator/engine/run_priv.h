@@ -35,6 +35,8 @@ struct run {
 	struct keypair *keys;		/* m->n_host_key_types per VM, by VM index */
 	enum keys_type key_types[MF_KEY_TYPE_MAX];
 	struct keymaker *keymaker;	/* the items' host keys, item by item */
+	size_t *key_slot;		/* per keymaker item: its VM (r->vm as it was) */
+	size_t *key_item;		/* per item: its keymaker item */
 	const char **key_names;		/* per item: its VM's name, for the keymaker */
 	int64_t *vm_ids;		/* per VM: its row in the store */
 	unsigned *generation;		/* per VM: its seed's generation (one more if rebuilt now) */
@@ -54,6 +56,7 @@ struct run {
 	const char **failed;		/* the failed items' VM names */
 	size_t n_failed;
 	size_t resumed;			/* resume items that came through */
+	size_t blocked;			/* items failed before the run: their image */
 	size_t kept;			/* VMs the plan keeps and the run leaves so */
 	size_t stuck;			/* workers left in a call that has not returned */
 };

@@ -115,9 +115,13 @@ static int volume_from_file(struct hv *hv, const char *pool, const char *name, c
 	return 0;
 }
 
-/* Register each base image the fleet uses as a volume of the pool. */
+/*
+ * Register each base image the fleet uses as a volume of the pool. An image
+ * that cannot be had (fetched, verified, read or uploaded) is that image's
+ * failure, kept in img_err[i], not the run's: the other images go on.
+ */
 static int images_ensure(const struct setup_opts *so, struct hv *hv, char **paths,
-			 struct muster_err *err)
+			 struct muster_err *img_err, struct muster_err *err)
 {
 	const struct manifest *m = so->m;
 	size_t i, g;
@@ -132,7 +136,7 @@ static int images_ensure(const struct setup_opts *so, struct hv *hv, char **path
 		for (g = 0; g < m->n_groups; g++)
 			used |= m->groups[g].has_image && m->groups[g].image == i &&
 				m->groups[g].n_vms && m->groups[g].bootstrap != MF_BOOTSTRAP_KICKSTART;
-		if (!used)
+		if (!used || img_err[i].code != MUSTER_OK)
 			continue;
 		if (snprintf(name, sizeof(name), "%s-img-%s.%s", m->fleet, im->name, fmt) >=
 		    (int) sizeof(name))
@@ -145,12 +149,16 @@ static int images_ensure(const struct setup_opts *so, struct hv *hv, char **path
 				return -1;
 			continue;
 		}
-		if (image_source(so, im, &src, err) < 0)
-			return -1;
-		r = volume_from_file(hv, m->pool, name, fmt, what, src, &paths[i], err);
+		r = image_source(so, im, &src, err) < 0 ? -1 :
+		    volume_from_file(hv, m->pool, name, fmt, what, src, &paths[i], err);
 		free(src);
-		if (r < 0)
-			return -1;
+		if (r < 0) {
+			if (!strstr(err->msg, "image '"))
+				err_prefix(err, "%s", what);
+			img_err[i] = *err;
+			log_warn("%s: the VMs made from it fail, the others go on", err->msg);
+			err_clear(err);
+		}
 	}
 	return 0;
 }
@@ -538,6 +546,7 @@ void setup_release(struct setup *s)
 	free(s->kernels);
 	free(s->initrds);
 	free(s->image_formats);
+	free(s->image_err);
 	free(s->console_dir);
 	forwards_release(&s->fwd);
 	memset(s, 0, sizeof(*s));
@@ -556,7 +565,8 @@ static int setup_alloc(const struct manifest *m, size_t n_hosts, struct setup *s
 	s->kernels = calloc(n_hosts + 1, sizeof(*s->kernels));
 	s->initrds = calloc(n_hosts + 1, sizeof(*s->initrds));
 	s->image_formats = calloc(m->n_images + 1, sizeof(*s->image_formats));
-	if (!s->images || !s->kernels || !s->initrds || !s->image_formats)
+	s->image_err = calloc(m->n_images + 1, sizeof(*s->image_err));
+	if (!s->images || !s->kernels || !s->initrds || !s->image_formats || !s->image_err)
 		return err_nomem(err);
 	for (h = 0; h < n_hosts; h++) {
 		s->images[h] = calloc(m->n_images + 1, sizeof(**s->images));
@@ -601,7 +611,7 @@ int setup_hosts(const struct setup_opts *o, struct setup *ret, struct muster_err
 		pool = domxml_pool_format(m->pool, m->pool_path, err);
 		r = !pool || hosts_hv(hosts, i, &hv, err) < 0 ||
 		    hv_pool_ensure(hv, m->pool, pool, err) < 0 ||
-		    images_ensure(o, hv, ret->images[i], err) < 0 ||
+		    images_ensure(o, hv, ret->images[i], ret->image_err, err) < 0 ||
 		    installers_ensure(m, hv, inst, ret->kernels[i], ret->initrds[i], err) < 0 ||
 		    networks_ensure(m, o->recs, hv, err) < 0 ? -1 : 0;
 		free(pool);

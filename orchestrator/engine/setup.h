@@ -33,6 +33,8 @@ struct setup {
 	size_t n_hosts, n_images, n_groups;
 	char ***images;			/* per host, per image: the base volume's path, or NULL */
 	const char **image_formats;	/* per image: "qcow2", "raw" */
+	struct muster_err *image_err;	/* per image: code != MUSTER_OK, it could not be had
+					 * (on some host): the VMs made from it fail */
 	char ***kernels, ***initrds;	/* per host, per group: the installer's volumes, or NULL */
 	char *console_dir;		/* serial console logs, when every host is this
 					 * machine (they are written there); else NULL */
@@ -45,7 +47,8 @@ int setup_check(const struct manifest *m, struct muster_err *err) WUR;
 /*
  * The pool, base images, installers and networks on each host that gets a
  * VM, and the console directory. 0, or -1 with err (naming the host when
- * there are several). Release ret with setup_release, also after a failure.
+ * there are several). An image that cannot be had fails only its VMs
+ * (ret->image_err). Release ret with setup_release, also after a failure.
  */
 int setup_hosts(const struct setup_opts *o, struct setup *ret, struct muster_err *err) WUR;
 
