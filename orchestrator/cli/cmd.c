@@ -4,6 +4,7 @@
  * state.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
@@ -14,6 +15,7 @@
 
 #define LOG_TAG "cmd"
 #include "cmd.h"
+#include "fmt.h"
 #include "log.h"
 #include "statedir.h"
 
@@ -38,7 +40,7 @@ int cmd_global_option(struct cli *cli, int opt, const char *arg)
 	switch (opt) {
 	case 's':
 		if (!*arg) {
-			fprintf(stderr, "muster: --state needs a directory\n");
+			cmd_error("muster: --state needs a directory\n");
 			return -1;
 		}
 		cli->state_dir = arg;
@@ -95,11 +97,11 @@ int cmd_parse(struct cli *cli, const struct cmd *cmd, int argc, char **argv,
 		}
 		if (opt == '?' || opt == ':') {
 			if (opt == ':')
-				fprintf(stderr, "muster %s: option '%s' needs a value\n", cmd->name,
-					argv[optind - 1]);
+				cmd_error("muster %s: option '%s' needs a value\n", cmd->name,
+					  argv[optind - 1]);
 			else
-				fprintf(stderr, "muster %s: unknown option '%s'\n", cmd->name,
-					argv[optind - 1]);
+				cmd_error("muster %s: unknown option '%s'\n", cmd->name,
+					  argv[optind - 1]);
 			cmd_usage(cmd, stderr);
 			*ret_exit = EXIT_USAGE;
 			return -1;
@@ -114,7 +116,7 @@ int cmd_parse(struct cli *cli, const struct cmd *cmd, int argc, char **argv,
 	}
 	nargs = argc - optind;
 	if (nargs < cmd->min_args || nargs > cmd->max_args) {
-		fprintf(stderr, "muster %s: expected %s\n", cmd->name, cmd->usage);
+		cmd_error("muster %s: expected %s\n", cmd->name, cmd->usage);
 		cmd_usage(cmd, stderr);
 		*ret_exit = EXIT_USAGE;
 		return -1;
@@ -179,4 +181,24 @@ void cmd_fleet_end(struct cmd_fleet *f)
 	free(f->state_dir);
 	manifest_free(f->m);
 	memset(f, 0, sizeof(*f));
+}
+
+void cmd_error(const char *fmt, ...)
+{
+	char line[2048];
+	size_t n;
+	va_list ap;
+
+	va_start(ap, fmt);
+	fmt_vcut(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	(void) fputs(line, stderr);
+	n = strlen(line);
+	if (n && line[n - 1] == '\n')
+		n--;
+	/* "muster " is syslog's ident already */
+	if (strncmp(line, "muster ", 7) == 0)
+		log_syslog_line(LOG_LEVEL_ERROR, line + 7, n - 7);
+	else
+		log_syslog_line(LOG_LEVEL_ERROR, line, n);
 }

@@ -56,6 +56,13 @@ void cmd_usage(const struct cmd *cmd, FILE *f);
 extern const struct option cmd_global_options[];
 int cmd_global_option(struct cli *cli, int opt, const char *arg);
 
+/*
+ * A line for the operator on standard error (fmt ends in "\n"): an error,
+ * a warning, what was left alone. To syslog too when main asked for it
+ * (log_syslog: standard error is not a terminal).
+ */
+void cmd_error(const char *fmt, ...) PRINTF_LIKE(1, 2);
+
 /* Load and validate a manifest; its problems are printed. Returns an exit code. */
 int cmd_load_manifest(const char *file, struct manifest **ret);
 

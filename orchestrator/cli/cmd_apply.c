@@ -44,7 +44,7 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		goto out;
 	m = view.m = f.m;
 	if (setup_check(m, &err) < 0 || bootstrap_kickstart_check(m, &err) < 0) {
-		fprintf(stderr, "muster apply: %s\n", err.msg);
+		cmd_error("muster apply: %s\n", err.msg);
 		rc = EXIT_USAGE;
 		goto out;
 	}
@@ -58,7 +58,7 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		};
 
 		if (run_open(m, &ro, &run, &err) < 0) {
-			fprintf(stderr, "muster apply: %s\n", err.msg);
+			cmd_error("muster apply: %s\n", err.msg);
 			rc = err.code == MUSTER_E_LOCKED ? EXIT_LOCKED : EXIT_FAIL;
 			goto out;
 		}
@@ -69,17 +69,17 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	    run_execute(run, NULL, &pol, &view.cb, &res, &err) < 0)
 		goto fail;
 	if (!do_prune && res.to_destroy)
-		fprintf(stderr, "muster apply: %zu VM%s no longer in the manifest (muster plan lists "
-			"them): apply --prune destroys them\n", res.to_destroy,
-			res.to_destroy == 1 ? " is" : "s are");
+		cmd_error("muster apply: %zu VM%s no longer in the manifest (muster plan lists "
+			  "them): apply --prune destroys them\n", res.to_destroy,
+			  res.to_destroy == 1 ? " is" : "s are");
 	rc = res.ok ? EXIT_OK : EXIT_FAIL;
 	if (!cli->quiet || rc != EXIT_OK)
 		run_view_summary(&view, run, &pol, &res);
 	if (res.unrecorded.code != MUSTER_OK)
-		fprintf(stderr, "muster apply: %s\n", res.unrecorded.msg);
+		cmd_error("muster apply: %s\n", res.unrecorded.msg);
 	goto out;
 fail:
-	fprintf(stderr, "muster apply: %s\n", err.msg);
+	cmd_error("muster apply: %s\n", err.msg);
 out:
 	run_close(run);
 	if (res.stuck) {
@@ -88,8 +88,8 @@ out:
 		 * on, when it does, with the run's state (run_close freed none of
 		 * it): the process ends here, not in main.
 		 */
-		fprintf(stderr, "muster apply: %zu worker%s still in a call that has not returned: "
-			"exiting without it\n", res.stuck, res.stuck == 1 ? "" : "s");
+		cmd_error("muster apply: %zu worker%s still in a call that has not returned: "
+			  "exiting without it\n", res.stuck, res.stuck == 1 ? "" : "s");
 		fflush(stdout);
 		fflush(stderr);
 		_exit(rc);

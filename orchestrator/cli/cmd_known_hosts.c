@@ -109,7 +109,7 @@ int cmd_known_hosts(const struct cmd *self, struct cli *cli, int argc, char **ar
 	rc = EXIT_OK;
 	goto out;
 fail:
-	fprintf(stderr, "muster known-hosts: %s\n", err.msg);
+	cmd_error("muster known-hosts: %s\n", err.msg);
 out:
 	keystore_free(keys, f.m ? f.m->n_vms * f.m->n_host_key_types : 0);
 	store_forward_list_free(fw, n_fw);

@@ -47,8 +47,8 @@ static bool select_vms(const struct manifest *m, char **targets, int n, bool *ch
 			}
 		}
 		if (!hit) {
-			fprintf(stderr, "muster: fleet '%s' has no VM or group '%s'\n", m->fleet,
-				targets[t]);
+			cmd_error("muster: fleet '%s' has no VM or group '%s'\n", m->fleet,
+				  targets[t]);
 			ok = false;
 		}
 	}
@@ -66,7 +66,7 @@ static void on_acted(void *userdata, const char *name, const struct muster_err *
 	const struct lifecycle_view *v = userdata;
 
 	if (err)
-		fprintf(stderr, "muster %s: %s\n", v->verb, err->msg);
+		cmd_error("muster %s: %s\n", v->verb, err->msg);
 	else if (!v->cli->quiet)
 		printf("%s: %s\n", name, v->verb);
 }
@@ -98,7 +98,7 @@ static int lifecycle(const struct cmd *self, struct cli *cli, int argc, char **a
 	m = f.m;
 	first = f.first;
 	if (verb == VERB_DESTROY && argc - first < 2 && !o.all) {
-		fprintf(stderr, "muster destroy: name the VMs or groups to destroy, or give --all\n");
+		cmd_error("muster destroy: name the VMs or groups to destroy, or give --all\n");
 		rc = EXIT_USAGE;
 		goto out;
 	}
@@ -125,7 +125,7 @@ static int lifecycle(const struct cmd *self, struct cli *cli, int argc, char **a
 		const struct run_selection sel = { .selected = chosen };
 
 		if (run_open(m, &ro, &run, &err) < 0) {
-			fprintf(stderr, "muster %s: %s\n", self->name, err.msg);
+			cmd_error("muster %s: %s\n", self->name, err.msg);
 			rc = err.code == MUSTER_E_LOCKED ? EXIT_LOCKED : EXIT_FAIL;
 			goto out;
 		}
@@ -136,13 +136,13 @@ static int lifecycle(const struct cmd *self, struct cli *cli, int argc, char **a
 	}
 	rc = res.ok ? EXIT_OK : EXIT_FAIL;
 	if (res.unrecorded.code != MUSTER_OK)
-		fprintf(stderr, "muster %s: %s\n", self->name, res.unrecorded.msg);
+		cmd_error("muster %s: %s\n", self->name, res.unrecorded.msg);
 	if (res.failed || !cli->quiet)
 		printf("fleet '%s': %s: %zu done, %zu failed\n", m->fleet, self->name, res.acted,
 		       res.failed);
 	goto out;
 fail:
-	fprintf(stderr, "muster %s: %s\n", self->name, err.msg);
+	cmd_error("muster %s: %s\n", self->name, err.msg);
 out:
 	run_close(run);
 	free(chosen);

@@ -94,7 +94,7 @@ int cmd_plan(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	rc = EXIT_OK;
 	goto out;
 fail:
-	fprintf(stderr, "muster plan: %s: %s\n", argv[f.first], err.msg);
+	cmd_error("muster plan: %s: %s\n", argv[f.first], err.msg);
 out:
 	run_orphans_free(orphans, n_orphans);
 	free(jo);

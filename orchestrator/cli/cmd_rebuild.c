@@ -28,8 +28,8 @@ static int rebuild_option(int opt, const char *arg, void *userdata)
 	switch (opt) {
 	case OPT_OLDER:
 		if (!mf_parse_duration(arg, strlen(arg), &s) || s > INT64_MAX / 1000) {
-			fprintf(stderr, "muster rebuild: --older-than wants a duration such as 30s, "
-				"10m, 2h or 7d, not '%s'\n", arg);
+			cmd_error("muster rebuild: --older-than wants a duration such as 30s, "
+				  "10m, 2h or 7d, not '%s'\n", arg);
 			return -1;
 		}
 		o->sel.older_than_s = (int64_t) s;
@@ -105,7 +105,7 @@ int cmd_rebuild(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		goto out;
 	m = view.m = f.m;
 	if (setup_check(m, &err) < 0) {
-		fprintf(stderr, "muster rebuild: %s\n", err.msg);
+		cmd_error("muster rebuild: %s\n", err.msg);
 		rc = EXIT_USAGE;
 		goto out;
 	}
@@ -130,7 +130,7 @@ int cmd_rebuild(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		const struct run_selection sel = { .selected = chosen, .rebuild = true };
 
 		if (run_open(m, &ro, &run, &err) < 0) {
-			fprintf(stderr, "muster rebuild: %s\n", err.msg);
+			cmd_error("muster rebuild: %s\n", err.msg);
 			rc = err.code == MUSTER_E_LOCKED ? EXIT_LOCKED : EXIT_FAIL;
 			goto out;
 		}
@@ -155,15 +155,15 @@ int cmd_rebuild(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	if (!cli->quiet || rc != EXIT_OK)
 		run_view_summary(&view, run, &pol, &res);
 	if (res.unrecorded.code != MUSTER_OK)
-		fprintf(stderr, "muster rebuild: %s\n", res.unrecorded.msg);
+		cmd_error("muster rebuild: %s\n", res.unrecorded.msg);
 	goto out;
 fail:
-	fprintf(stderr, "muster rebuild: %s\n", err.msg);
+	cmd_error("muster rebuild: %s\n", err.msg);
 out:
 	run_close(run);
 	if (res.stuck) {
-		fprintf(stderr, "muster rebuild: %zu worker%s still in a call that has not returned: "
-			"exiting without it\n", res.stuck, res.stuck == 1 ? "" : "s");
+		cmd_error("muster rebuild: %zu worker%s still in a call that has not returned: "
+			  "exiting without it\n", res.stuck, res.stuck == 1 ? "" : "s");
 		fflush(stdout);
 		fflush(stderr);
 		_exit(rc);

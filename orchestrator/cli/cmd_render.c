@@ -213,49 +213,49 @@ int cmd_render(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	m = f.m;
 	rc = EXIT_USAGE;
 	if (o.seed_dir && o.iso) {
-		fprintf(stderr, "muster render: give --seed-dir or --iso, not both\n");
+		cmd_error("muster render: give --seed-dir or --iso, not both\n");
 		goto out;
 	}
 	if ((o.kickstart || o.ks_url) && (o.seed_dir || o.iso)) {
-		fprintf(stderr, "muster render: %s prints the %s: give no %s\n",
-			o.kickstart ? "--kickstart" : "--ks-url",
-			o.kickstart ? "kickstart" : "kickstart's URL", o.seed_dir ? "--seed-dir" : "--iso");
+		cmd_error("muster render: %s prints the %s: give no %s\n",
+			  o.kickstart ? "--kickstart" : "--ks-url",
+			  o.kickstart ? "kickstart" : "kickstart's URL", o.seed_dir ? "--seed-dir" : "--iso");
 		goto out;
 	}
 	if (o.kickstart && o.ks_url) {
-		fprintf(stderr, "muster render: give --kickstart or --ks-url, not both\n");
+		cmd_error("muster render: give --kickstart or --ks-url, not both\n");
 		goto out;
 	}
 	if (o.nocloud_url && (o.seed_dir || o.iso || o.kickstart || o.ks_url)) {
-		fprintf(stderr, "muster render: --nocloud-url prints a URL: give it alone\n");
+		cmd_error("muster render: --nocloud-url prints a URL: give it alone\n");
 		goto out;
 	}
 	if (o.listen && !o.ks_url && !o.nocloud_url) {
-		fprintf(stderr, "muster render: --listen goes with --ks-url or --nocloud-url\n");
+		cmd_error("muster render: --listen goes with --ks-url or --nocloud-url\n");
 		goto out;
 	}
 	found = manifest_find_vm(m, argv[f.first + 1]);
 	if (found < 0) {
-		fprintf(stderr, "muster render: fleet '%s' has no VM '%s'\n", m->fleet,
-			argv[f.first + 1]);
+		cmd_error("muster render: fleet '%s' has no VM '%s'\n", m->fleet,
+			  argv[f.first + 1]);
 		goto out;
 	}
 	vm = (size_t) found;
 	if (manifest_vm_group(m, &m->vms[vm])->bootstrap == MF_BOOTSTRAP_KICKSTART) {
 		if (o.nocloud_url) {
-			fprintf(stderr, "muster render: VM '%s' bootstraps with kickstart: its URL is "
-				"--ks-url's\n", m->vms[vm].name);
+			cmd_error("muster render: VM '%s' bootstraps with kickstart: its URL is "
+				  "--ks-url's\n", m->vms[vm].name);
 			goto out;
 		}
 		if (!o.kickstart && !o.ks_url) {
-			fprintf(stderr, "muster render: VM '%s' bootstraps with kickstart: render it "
-				"with --kickstart\n", m->vms[vm].name);
+			cmd_error("muster render: VM '%s' bootstraps with kickstart: render it "
+				  "with --kickstart\n", m->vms[vm].name);
 			goto out;
 		}
 	} else if (o.kickstart || o.ks_url) {
-		fprintf(stderr, "muster render: VM '%s' bootstraps with cloud-init: render it without "
-			"%s (--seed-dir DIR or --iso FILE write its seed)\n", m->vms[vm].name,
-			o.kickstart ? "--kickstart" : "--ks-url");
+		cmd_error("muster render: VM '%s' bootstraps with cloud-init: render it without "
+			  "%s (--seed-dir DIR or --iso FILE write its seed)\n", m->vms[vm].name,
+			  o.kickstart ? "--kickstart" : "--ks-url");
 		goto out;
 	}
 	rc = EXIT_FAIL;
@@ -312,7 +312,7 @@ int cmd_render(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	rc = EXIT_OK;
 out:
 	if (rc != EXIT_OK && err.code != MUSTER_OK)
-		fprintf(stderr, "muster render: %s\n", err.msg);
+		cmd_error("muster render: %s\n", err.msg);
 	cidata_release(&cd);
 	bootstrap_fleet_release(&bf);
 	buf_release(&ks);

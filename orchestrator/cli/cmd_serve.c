@@ -768,7 +768,7 @@ int cmd_serve(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	if (!cli->quiet && log_max_level < LOG_LEVEL_INFO)
 		log_max_level = LOG_LEVEL_INFO;		/* the request log */
 	if (httpd_listen_check(listen_addr, &loopback, &err) < 0) {
-		fprintf(stderr, "muster serve: %s\n", err.msg);
+		cmd_error("muster serve: %s\n", err.msg);
 		rc = EXIT_USAGE;
 		goto out;
 	}
@@ -830,7 +830,7 @@ int cmd_serve(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	rc = EXIT_OK;
 	goto out;
 fail:
-	fprintf(stderr, "muster serve: %s\n", err.msg);
+	cmd_error("muster serve: %s\n", err.msg);
 out:
 	free(s.agent);
 	bootstrap_fleet_release(&s.boot);

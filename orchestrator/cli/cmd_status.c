@@ -64,7 +64,7 @@ static int status_or_list(const struct cmd *self, struct cli *cli, int argc, cha
 	rc = EXIT_OK;
 	goto out;
 fail:
-	fprintf(stderr, "muster %s: %s\n", self->name, err.msg);
+	cmd_error("muster %s: %s\n", self->name, err.msg);
 out:
 	status_rows_release(&rows);
 	cmd_fleet_end(&f);
@@ -123,7 +123,7 @@ int cmd_events(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	rc = EXIT_OK;
 	goto out;
 fail:
-	fprintf(stderr, "muster events: %s\n", err.msg);
+	cmd_error("muster events: %s\n", err.msg);
 out:
 	free(jev);
 	store_event_list_free(ev, n);

@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define LOG_TAG "main"
 #include "cmd.h"
@@ -148,6 +149,9 @@ int main(int argc, char **argv)
 	/* before any thread: libxml2 sets itself up once, here (libvirt uses it too) */
 	domxml_init();
 	hash_init();
+	/* unattended (cron, a timer): what is said goes to syslog too */
+	if (!isatty(STDERR_FILENO))
+		log_syslog(true);
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "+:hqv", cmd_global_options, NULL)) != -1) {
 		if (opt == 'h') {
@@ -160,8 +164,8 @@ int main(int argc, char **argv)
 		}
 		if (opt == '?' || opt == ':' || cmd_global_option(&cli, opt, optarg) != 0) {
 			if (opt == '?' || opt == ':')
-				fprintf(stderr, "muster: %s option '%s'\n",
-					opt == '?' ? "unknown" : "missing value for", argv[optind - 1]);
+				cmd_error("muster: %s option '%s'\n",
+					  opt == '?' ? "unknown" : "missing value for", argv[optind - 1]);
 			usage(stderr);
 			return EXIT_USAGE;
 		}
@@ -177,7 +181,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!cmd) {
-		fprintf(stderr, "muster: unknown command '%s'\n", argv[optind]);
+		cmd_error("muster: unknown command '%s'\n", argv[optind]);
 		usage(stderr);
 		return EXIT_USAGE;
 	}

@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "common.h"
+#include "cmd.h"
 #include "progress.h"
 
 #define REDRAW_MS 100		/* a terminal is redrawn at most this often */
@@ -236,7 +237,7 @@ void progress_failed(struct progress *p, size_t i, const char *why)
 		fflush(p->o.out);
 	}
 	/* an error message: shown (err.c) */
-	fprintf(stderr, "muster %s: %s\n", p->o.verb ? p->o.verb : "apply", why);
+	cmd_error("muster %s: %s\n", p->o.verb ? p->o.verb : "apply", why);
 	redraw(p, true, false);
 	(void) pthread_mutex_unlock(&p->lock);
 }

@@ -43,7 +43,7 @@ static void on_failed(void *userdata, size_t i, const char *why)
 	if (v->progress)
 		progress_failed(v->progress, i, why);
 	else
-		fprintf(stderr, "muster %s: %s\n", v->verb, why);
+		cmd_error("muster %s: %s\n", v->verb, why);
 }
 
 static void on_tick(void *userdata)
@@ -82,7 +82,7 @@ static void on_acted(void *userdata, const char *name, const struct muster_err *
 	const struct run_view *v = userdata;
 
 	if (err)
-		fprintf(stderr, "muster %s: %s\n", v->verb, err->msg);
+		cmd_error("muster %s: %s\n", v->verb, err->msg);
 	else
 		printf("%s: destroyed\n", name);
 }
@@ -98,15 +98,15 @@ int run_view_tell_plan(struct run_view *v, struct run *run, struct muster_err *e
 	if (run_orphans(run, &orphans, &n_orphans, err) < 0)
 		return -1;
 	if (n_orphans)
-		fprintf(stderr, "muster %s: %zu volume%s in pool '%s' belong%s to no VM of "
-			"the fleet: left alone (muster plan lists them)\n", v->verb, n_orphans,
-			n_orphans == 1 ? "" : "s", m->pool, n_orphans == 1 ? "s" : "");
+		cmd_error("muster %s: %zu volume%s in pool '%s' belong%s to no VM of "
+			  "the fleet: left alone (muster plan lists them)\n", v->verb, n_orphans,
+			  n_orphans == 1 ? "" : "s", m->pool, n_orphans == 1 ? "s" : "");
 	run_orphans_free(orphans, n_orphans);
 	for (i = 0; i < p->n_items; i++)
 		if (p->items[i].action == PLAN_CONFLICT)
-			fprintf(stderr, "muster %s: VM '%s': %s: left alone\n", v->verb,
-				p->items[i].name,
-				p->items[i].reason);
+			cmd_error("muster %s: VM '%s': %s: left alone\n", v->verb,
+				  p->items[i].name,
+				  p->items[i].reason);
 	return 0;
 }
 

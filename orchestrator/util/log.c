@@ -1,11 +1,41 @@
-/* log.c: leveled logging to stderr. */
+/* log.c: leveled logging to stderr, and to syslog when asked (log.h). */
 #include <stdarg.h>
+#include <syslog.h>
 
 #define LOG_TAG "log"
 #include "log.h"
 #include "show.h"
 
 enum log_level log_max_level = LOG_LEVEL_WARN;
+
+/* log_syslog(true): every line goes to syslog(3) too */
+static bool to_syslog;
+
+static const int syslog_prio[LOG_LEVEL_MAX] = {
+	[LOG_LEVEL_ERROR] = LOG_ERR,
+	[LOG_LEVEL_WARN] = LOG_WARNING,
+	[LOG_LEVEL_INFO] = LOG_INFO,
+	[LOG_LEVEL_DEBUG] = LOG_DEBUG,
+};
+
+void log_syslog(bool on)
+{
+	if (on && !to_syslog)
+		openlog("muster", LOG_PID, LOG_DAEMON);
+	else if (!on && to_syslog)
+		closelog();
+	to_syslog = on;
+}
+
+void log_syslog_line(enum log_level level, const char *line, size_t len)
+{
+	char shown[2048];
+
+	if (!to_syslog || level >= LOG_LEVEL_MAX)
+		return;
+	/* one line of visible text, whatever it carries (show.h) */
+	syslog(syslog_prio[level], "%s", show_n(shown, sizeof(shown), line, len));
+}
 
 #define HOLD_MAX 16384
 
@@ -101,6 +131,8 @@ void log_put(enum log_level level, const char *tag, const char *msg, size_t len)
 	} else {
 		n += strlen(show_n(line + n, sizeof(line) - 1 - n, msg, len));
 	}
+	/* to syslog without "muster: " (its ident says so) */
+	log_syslog_line(level, line + 8, n - 8);
 	line[n++] = '\n';
 	emit(line, n);
 }

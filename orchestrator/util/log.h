@@ -36,6 +36,16 @@ void log_put(enum log_level level, const char *tag, const char *msg, size_t len)
 void log_hold(bool on);
 void log_flush(void);
 
+/*
+ * Every line, the log's and those log_syslog_line is given, to syslog(3)
+ * too (facility LOG_DAEMON, ident "muster"), from now on: main asks for it
+ * when standard error is not a terminal (cron, a timer).
+ */
+void log_syslog(bool on);
+
+/* A line the command layer writes itself (len bytes, no newline), to syslog when asked. */
+void log_syslog_line(enum log_level level, const char *line, size_t len);
+
 #ifndef LOG_TAG
 #error "define LOG_TAG before including log.h"
 #endif
