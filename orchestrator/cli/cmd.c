@@ -128,9 +128,26 @@ int cmd_load_manifest(const char *file, struct manifest **ret)
 {
 	struct mf_diags diags;
 
+	char *text = NULL, *line, *next;
+	size_t len = 0;
+	FILE *f;
+
 	if (manifest_load(file, ret, &diags) == 0)
 		return EXIT_OK;
-	mf_diags_print(&diags, file, stderr);
+	/* each problem a line of its own through cmd_error (and so to syslog) */
+	f = open_memstream(&text, &len);
+	if (!f) {
+		mf_diags_print(&diags, file, stderr);
+	} else {
+		mf_diags_print(&diags, file, f);
+		if (fclose(f) == 0 && text)
+			for (line = text; *line; line = next) {
+				next = strchr(line, '\n');
+				next = next ? next + 1 : line + strlen(line);
+				cmd_error("%.*s", (int) (next - line), line);
+			}
+		free(text);
+	}
 	mf_diags_release(&diags);
 	return EXIT_USAGE;
 }
