@@ -2193,14 +2193,15 @@ int store_vm_uninstalled(struct store *s, const char *fleet, const char *vm,
 	return tx_end(s, ok, err, "cannot record the blank disk of '%s'", vm);
 }
 
-int store_vm_installed_at(struct store *s, const char *fleet, const char *vm, int64_t *ret,
-			  struct muster_err *err)
+/* One integer of fleet's vm (sql: ?1 fleet, ?2 vm, one column): 0 when there is no such VM. */
+static int vm_int_get(struct store *s, enum store_sql sql, const char *fleet, const char *vm,
+		      int64_t *ret, struct muster_err *err)
 {
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	int rc;
 
 	*ret = 0;
-	if (stmt_get(s, SQL_VM_INSTALLED_GET, &st, err) < 0)
+	if (stmt_get(s, sql, &st, err) < 0)
 		return -1;
 	if (bind_text(st, 1, fleet) < 0 || bind_text(st, 2, vm) < 0)
 		return db_fail(s, err);
@@ -2213,22 +2214,18 @@ int store_vm_installed_at(struct store *s, const char *fleet, const char *vm, in
 	return 0;
 }
 
+int store_vm_installed_at(struct store *s, const char *fleet, const char *vm, int64_t *ret,
+			  struct muster_err *err)
+{
+	return vm_int_get(s, SQL_VM_INSTALLED_GET, fleet, vm, ret, err);
+}
+
 int store_vm_generation(struct store *s, const char *fleet, const char *vm, unsigned *ret,
 			struct muster_err *err)
 {
-	_cleanup_reset_ sqlite3_stmt *st = NULL;
-	int rc;
+	int64_t g;
+	int r = vm_int_get(s, SQL_VM_GENERATION_GET, fleet, vm, &g, err);
 
-	*ret = 0;
-	if (stmt_get(s, SQL_VM_GENERATION_GET, &st, err) < 0)
-		return -1;
-	if (bind_text(st, 1, fleet) < 0 || bind_text(st, 2, vm) < 0)
-		return db_fail(s, err);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		return 0;
-	if (rc != SQLITE_ROW)
-		return db_fail(s, err);
-	*ret = (unsigned) sqlite3_column_int64(st, 0);
-	return 0;
+	*ret = (unsigned) g;
+	return r;
 }

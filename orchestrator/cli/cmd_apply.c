@@ -81,20 +81,7 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 fail:
 	cmd_error("muster apply: %s\n", err.msg);
 out:
-	run_close(run);
-	if (res.stuck) {
-		/*
-		 * A worker still in a libvirt call that has not returned would go
-		 * on, when it does, with the run's state (run_close freed none of
-		 * it): the process ends here, not in main.
-		 */
-		cmd_error("muster apply: %zu worker%s still in a call that has not returned: "
-			  "exiting without it\n", res.stuck, res.stuck == 1 ? "" : "s");
-		fflush(stdout);
-		fflush(stderr);
-		_exit(rc);
-	}
-	run_view_release(&view);
+	run_view_close(&view, run, &res, rc);
 	cmd_fleet_end(&f);
 	return rc;
 }

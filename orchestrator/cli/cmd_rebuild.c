@@ -60,8 +60,7 @@ static void print_roll(const struct manifest *m, struct run *run, const bool *ch
 
 	for (i = 0; i < m->n_vms; i++) {
 		const struct plan_item *it = &p->items[i];
-		bool is_up = it->recorded == VM_STATE_READY || it->recorded == VM_STATE_BOOTED ||
-			     it->recorded == VM_STATE_STARTED;
+		bool is_up = vm_state_is_up(it->recorded);
 
 		if (!chosen[i] || it->action == PLAN_CONFLICT)
 			continue;
@@ -160,15 +159,7 @@ int cmd_rebuild(const struct cmd *self, struct cli *cli, int argc, char **argv)
 fail:
 	cmd_error("muster rebuild: %s\n", err.msg);
 out:
-	run_close(run);
-	if (res.stuck) {
-		cmd_error("muster rebuild: %zu worker%s still in a call that has not returned: "
-			  "exiting without it\n", res.stuck, res.stuck == 1 ? "" : "s");
-		fflush(stdout);
-		fflush(stderr);
-		_exit(rc);
-	}
-	run_view_release(&view);
+	run_view_close(&view, run, &res, rc);
 	free(chosen);
 	cmd_fleet_end(&f);
 	return rc;

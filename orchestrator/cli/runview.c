@@ -151,8 +151,16 @@ void run_view_init(struct run_view *v, const struct cli *cli, const struct manif
 	v->cb.userdata = v;
 }
 
-void run_view_release(struct run_view *v)
+void run_view_close(struct run_view *v, struct run *run, const struct run_result *res, int rc)
 {
+	run_close(run);
+	if (res->stuck) {
+		cmd_error("muster %s: %zu worker%s still in a call that has not returned: "
+			  "exiting without it\n", v->verb, res->stuck, res->stuck == 1 ? "" : "s");
+		fflush(stdout);
+		fflush(stderr);
+		_exit(rc);
+	}
 	progress_free(v->progress);
 	free(v->names);
 	free(v->actions);

@@ -21,7 +21,13 @@ struct run_view {
 
 void run_view_init(struct run_view *v, const struct cli *cli, const struct manifest *m,
 		   const char *verb);
-void run_view_release(struct run_view *v);
+
+/*
+ * Close run (NULL allowed) and release v. After a result with workers still
+ * in a call that has not returned (res->stuck), the process ends here with
+ * exit status rc: the run's state, which they would go on with, is not freed.
+ */
+void run_view_close(struct run_view *v, struct run *run, const struct run_result *res, int rc);
 
 /* What the plan leaves alone (orphaned volumes, VMs in conflict), said before anything is done. */
 int run_view_tell_plan(struct run_view *v, struct run *run, struct muster_err *err) WUR;

@@ -644,10 +644,7 @@ static int items_choose(struct run *r, const struct run_selection *sel, struct m
 		 * one started and not ready yet counts too, which only makes the
 		 * roll more careful). Failed or never made: no slot.
 		 */
-		r->takes_slot[r->n_items] = action == PLAN_REBUILD &&
-					    (it->recorded == VM_STATE_READY ||
-					     it->recorded == VM_STATE_BOOTED ||
-					     it->recorded == VM_STATE_STARTED);
+		r->takes_slot[r->n_items] = action == PLAN_REBUILD && vm_state_is_up(it->recorded);
 		r->items[r->n_items] = (struct run_item) { m->vms[vm].name, action, resume };
 		r->item_of[vm] = r->n_items++;
 	}

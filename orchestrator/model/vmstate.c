@@ -33,3 +33,8 @@ int vm_state_from_string(const char *s)
 			return (int) i;
 	return -1;
 }
+
+bool vm_state_is_up(int state)
+{
+	return state == VM_STATE_STARTED || state == VM_STATE_BOOTED || state == VM_STATE_READY;
+}

@@ -8,6 +8,8 @@
 #ifndef MUSTER_VMSTATE_H
 #define MUSTER_VMSTATE_H
 
+#include <stdbool.h>
+
 #include "common.h"
 
 enum vm_state {
@@ -27,6 +29,13 @@ enum vm_state {
 
 /* The lowercase name of a state ("planned"), or NULL if out of range. Static. */
 const char *vm_state_to_string(enum vm_state state);
+
+/*
+ * Whether a VM recorded in state (an enum vm_state, or -1: not recorded) is
+ * up: started, booted or ready. A rebuild takes one that is up down, and
+ * holds a slot of the rolling window while it is.
+ */
+bool vm_state_is_up(int state);
 
 /* The state named s (exact, lowercase), or -1 if s is NULL or unknown. */
 int vm_state_from_string(const char *s);
