@@ -66,6 +66,7 @@ enum store_sql {
 	SQL_TOKEN_DELETE,
 	SQL_VM_INSTALLED_GET,
 	SQL_VM_GENERATION_GET,
+	SQL_VM_MARK,
 	SQL_SAVEPOINT,
 	SQL_RELEASE,
 	SQL_ROLLBACK_TO,
@@ -108,14 +109,18 @@ static const char *const store_sql_text[SQL_MAX] = {
 	[SQL_VM_LIST] =
 		"SELECT v.name, v.grp, v.state, v.attempts, v.last_error,"
 		" v.config_hash, v.base_hash, v.domain, v.uuid, v.created_at,"
-		" v.ready_at, v.rebuilt_at, v.updated_at, v.host, v.generation"
+		" v.ready_at, v.rebuilt_at, v.updated_at, v.host, v.generation,"
+		" v.seed_size, v.seed_mtime, v.stopped_at, v.off_since"
 		" FROM vms v JOIN fleets f ON f.id = v.fleet_id"
 		" WHERE f.name = ?1 ORDER BY v.name",
 	[SQL_VM_TRANSITION] =
 		"UPDATE vms SET state = ?2, updated_at = ?3,"
 		" attempts = attempts + ?4,"
 		" last_error = CASE WHEN ?4 THEN ?5 ELSE last_error END,"
-		" ready_at = CASE WHEN ?6 THEN ?3 ELSE ready_at END"
+		" ready_at = CASE WHEN ?6 THEN ?3 ELSE ready_at END,"
+		/* started by muster: no longer an operator's stop, nor off */
+		" stopped_at = CASE WHEN ?2 = 'started' THEN NULL ELSE stopped_at END,"
+		" off_since = CASE WHEN ?2 = 'started' THEN NULL ELSE off_since END"
 		" WHERE id = ?1",
 	/* from: the row's state as it is; to NULL: a note (to = from) */
 	[SQL_EVENT_INSERT] =
@@ -163,7 +168,9 @@ static const char *const store_sql_text[SQL_MAX] = {
 	[SQL_VM_SET_SPEC] =
 		"UPDATE vms SET domain = ?2, uuid = ?3, config_hash = ?4, base_hash = ?5,"
 		" rebuilt_at = CASE WHEN ?6 THEN ?7 ELSE rebuilt_at END, updated_at = ?7,"
-		" generation = generation + CASE WHEN ?6 THEN 1 ELSE 0 END"
+		" generation = generation + CASE WHEN ?6 THEN 1 ELSE 0 END,"
+		" seed_size = CASE WHEN ?8 THEN ?9 ELSE seed_size END,"
+		" seed_mtime = CASE WHEN ?8 THEN ?10 ELSE seed_mtime END"
 		" WHERE id = ?1",
 	[SQL_FLEET_NAMES] = "SELECT name FROM fleets ORDER BY name",
 	/* ?1 NULL: every fleet's */
@@ -205,7 +212,13 @@ static const char *const store_sql_text[SQL_MAX] = {
 		" WHERE f.name = ?1 AND v.name = ?2",
 	[SQL_VM_GENERATION_GET] =
 		"SELECT v.generation FROM vms v JOIN fleets f ON f.id = v.fleet_id"
-		" WHERE f.name = ?1 AND v.name = ?2"
+		" WHERE f.name = ?1 AND v.name = ?2",
+	/* ?3: 1 stopped by an operator at ?2, 0 that cleared, 2 first seen off at ?2 */
+	[SQL_VM_MARK] =
+		"UPDATE vms SET"
+		" stopped_at = CASE ?3 WHEN 1 THEN ?2 WHEN 0 THEN NULL ELSE stopped_at END,"
+		" off_since = CASE ?3 WHEN 2 THEN coalesce(off_since, ?2) ELSE off_since END"
+		" WHERE id = ?1 AND (?3 != 2 OR off_since IS NULL)"
 };
 
 struct store {
@@ -935,6 +948,7 @@ void store_vm_release(struct recorded_vm *vm)
 	free(vm->domain);
 	free(vm->uuid);
 	free(vm->host);
+	free(vm->seed_mtime);
 	memset(vm, 0, sizeof(*vm));
 }
 
@@ -967,6 +981,10 @@ static int vm_from_row(sqlite3_stmt *st, struct recorded_vm *vm,
 	vm->rebuilt_at = column_time(st, 11);
 	vm->updated_at = column_time(st, 12);
 	vm->generation = (unsigned) sqlite3_column_int64(st, 14);
+	vm->seed_size = sqlite3_column_type(st, 15) == SQLITE_NULL ? -1 :
+			sqlite3_column_int64(st, 15);
+	vm->stopped_at = column_time(st, 17);
+	vm->off_since = column_time(st, 18);
 	if (column_strdup(st, 0, &vm->name) < 0 ||
 	    column_strdup(st, 1, &vm->group) < 0 ||
 	    column_strdup(st, 4, &vm->last_error) < 0 ||
@@ -974,7 +992,8 @@ static int vm_from_row(sqlite3_stmt *st, struct recorded_vm *vm,
 	    column_strdup(st, 6, &vm->base_hash) < 0 ||
 	    column_strdup(st, 7, &vm->domain) < 0 ||
 	    column_strdup(st, 8, &vm->uuid) < 0 ||
-	    column_strdup(st, 13, &vm->host) < 0) {
+	    column_strdup(st, 13, &vm->host) < 0 ||
+	    column_strdup(st, 16, &vm->seed_mtime) < 0) {
 		store_vm_release(vm);
 		return err_nomem(err);
 	}
@@ -1564,7 +1583,9 @@ static int vm_set_spec(struct store *s, const char *vm, int64_t vm_id,
 	if (bind_int64(st, 1, vm_id) < 0 ||
 	    bind_text(st, 2, spec->domain) < 0 || bind_text(st, 3, spec->uuid) < 0 ||
 	    bind_text(st, 4, spec->config_hash) < 0 || bind_text(st, 5, spec->base_hash) < 0 ||
-	    bind_int64(st, 6, spec->rebuilt) < 0 || bind_int64(st, 7, store_now(s)) < 0)
+	    bind_int64(st, 6, spec->rebuilt) < 0 || bind_int64(st, 7, store_now(s)) < 0 ||
+	    bind_int64(st, 8, spec->seeded) < 0 || bind_int64(st, 9, spec->seed_size) < 0 ||
+	    bind_text(st, 10, spec->seed_mtime) < 0)
 		return db_fail(s, err);
 	if (step_done(s, st, err) < 0)
 		return -1;
@@ -2228,4 +2249,42 @@ int store_vm_generation(struct store *s, const char *fleet, const char *vm, unsi
 
 	*ret = (unsigned) g;
 	return r;
+}
+
+/* Mark vm (what: SQL_VM_MARK's ?3) and, when that changed its row, record detail as a note. */
+static int vm_mark(struct store *s, const char *fleet, const char *vm, int what,
+		   const char *detail, int64_t run_id, bool *ret_changed, struct muster_err *err)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	int64_t vm_id;
+	enum vm_state now;
+	bool ok, changed = false;
+
+	if (check_name("fleet", fleet, err) < 0 || check_name("vm", vm, err) < 0)
+		return -1;
+	ok = tx_begin(s, err) == 0 && vm_find(s, fleet, vm, &vm_id, &now, err) == 0 &&
+	     stmt_get(s, SQL_VM_MARK, &st, err) == 0;
+	if (ok && (bind_int64(st, 1, vm_id) < 0 || bind_int64(st, 2, store_now(s)) < 0 ||
+		   bind_int64(st, 3, what) < 0)) {
+		(void) db_fail(s, err);
+		ok = false;
+	}
+	ok = ok && step_done(s, st, err) == 0;
+	if (ok && (changed = sqlite3_changes(s->db) > 0))
+		ok = event_put(s, vm, vm_id, VM_STATE_MAX, detail, run_id, 0, true, err) == 0;
+	if (ret_changed)
+		*ret_changed = ok && changed;
+	return tx_end(s, ok, err, "cannot record what became of '%s'", vm);
+}
+
+int store_vm_stopped(struct store *s, const char *fleet, const char *vm, bool stopped,
+		     const char *detail, int64_t run_id, struct muster_err *err)
+{
+	return vm_mark(s, fleet, vm, stopped ? 1 : 0, detail, run_id, NULL, err);
+}
+
+int store_vm_seen_off(struct store *s, const char *fleet, const char *vm, const char *detail,
+		      int64_t run_id, bool *ret_new, struct muster_err *err)
+{
+	return vm_mark(s, fleet, vm, 2, detail, run_id, ret_new, err);
 }

@@ -139,6 +139,9 @@ struct store_vm_spec {
 	const char *config_hash;
 	const char *base_hash;
 	bool rebuilt;		/* also set rebuilt_at to now */
+	bool seeded;		/* a seed volume was written: record the two below */
+	int64_t seed_size;	/* its size in bytes */
+	const char *seed_mtime;	/* its modification time as the host reported it, or NULL */
 };
 
 struct store_key_item;
@@ -389,6 +392,23 @@ int store_vm_installed_at(struct store *s, const char *fleet, const char *vm, in
  * How many times fleet's vm was rebuilt (migration 8): 0 for one never
  * rebuilt or not recorded. Its seed's instance-id carries it.
  */
+/*
+ * `muster stop` stopped vm (stopped), or `muster start` undid that: its
+ * stopped_at set to now or cleared, with detail as a note. A transition to
+ * started clears it too.
+ */
+int store_vm_stopped(struct store *s, const char *fleet, const char *vm, bool stopped,
+		     const char *detail, int64_t run_id, struct muster_err *err) WUR;
+
+/*
+ * A run saw vm shut off without muster stopping it: its off_since set to
+ * now, with detail as a note, unless it was set already (then nothing is
+ * recorded; *ret_new, when not NULL, says which). A transition to started
+ * clears it.
+ */
+int store_vm_seen_off(struct store *s, const char *fleet, const char *vm, const char *detail,
+		      int64_t run_id, bool *ret_new, struct muster_err *err) WUR;
+
 int store_vm_generation(struct store *s, const char *fleet, const char *vm, unsigned *ret,
 			struct muster_err *err) WUR;
 

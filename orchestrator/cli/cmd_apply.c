@@ -1,5 +1,5 @@
 /*
- * cmd_apply.c: `muster apply FILE [--prune]`: bring the fleet to what the
+ * cmd_apply.c: `muster apply FILE [--prune] [--restart]`: bring the fleet to what the
  * manifest says (the engine, run.h), showing its progress (progress.h).
  */
 #include <unistd.h>
@@ -10,14 +10,24 @@
 #include "runview.h"
 #include "setup.h"
 
-enum { OPT_PRUNE = 1000 };
+enum { OPT_PRUNE = 1000, OPT_RESTART };
+
+struct apply_opts {
+	bool prune;
+	bool restart;		/* VMs running an older definition get a cold restart */
+};
 
 static int apply_option(int opt, const char *arg, void *userdata)
 {
+	struct apply_opts *o = userdata;
+
 	(void) arg;
-	if (opt != OPT_PRUNE)
+	if (opt == OPT_PRUNE)
+		o->prune = true;
+	else if (opt == OPT_RESTART)
+		o->restart = true;
+	else
 		return -1;
-	*(bool *) userdata = true;
 	return 0;
 }
 
@@ -25,6 +35,7 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "prune", no_argument, NULL, OPT_PRUNE },
+		{ "restart", no_argument, NULL, OPT_RESTART },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct muster_err err = { 0 };
@@ -34,8 +45,8 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	struct run_policy pol;
 	struct run_result res = { 0 };
 	struct run_view view;
-	bool do_prune = false;
-	const struct cmd_options own = { opts, NULL, apply_option, &do_prune };
+	struct apply_opts o = { 0 };
+	const struct cmd_options own = { opts, NULL, apply_option, &o };
 	int rc;
 
 	run_view_init(&view, cli, NULL, "apply");
@@ -55,6 +66,7 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		const struct run_opts ro = {
 			.state_dir = f.state_dir, .st = f.st, .connect = cli->connect,
 			.manifest_path = argv[f.first], .command = "apply", .lock = true,
+			.restart = o.restart,
 		};
 
 		if (run_open(m, &ro, &run, &err) < 0) {
@@ -64,11 +76,11 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		}
 	}
 	run_policy_from_manifest(m, &pol);
-	pol.prune = do_prune;
+	pol.prune = o.prune;
 	if (run_plan(run, &err) < 0 || run_view_tell_plan(&view, run, &err) < 0 ||
 	    run_execute(run, NULL, &pol, &view.cb, &res, &err) < 0)
 		goto fail;
-	if (!do_prune && res.to_destroy)
+	if (!o.prune && res.to_destroy)
 		cmd_error("muster apply: %zu VM%s no longer in the manifest (muster plan lists "
 			  "them): apply --prune destroys them\n", res.to_destroy,
 			  res.to_destroy == 1 ? " is" : "s are");

@@ -4,6 +4,7 @@
 #include "manifest.h"
 #include "plan.h"
 #include "run.h"
+#include "show.h"
 #include "store.h"
 
 static void print_table(const struct plan *p, const char *where, bool show_host)
@@ -28,11 +29,14 @@ static void print_table(const struct plan *p, const char *where, bool show_host)
 	printf("%-*s  %s\n", (int) wa, "ACTION", "REASON");
 	for (i = 0; i < p->n_items; i++) {
 		const struct plan_item *it = &p->items[i];
+		char why[2048];
 
 		printf("%-*s  %-*s  ", (int) wn, it->name, (int) wg, it->group[0] ? it->group : "-");
 		if (show_host)
 			printf("%-*s  ", (int) wh, it->host ? it->host : "-");
-		printf("%-*s  %s\n", (int) wa, plan_action_to_string(it->action), it->reason);
+		/* a reason may quote what a host or a guest said */
+		printf("%-*s  %s\n", (int) wa, plan_action_to_string(it->action),
+		       show(why, sizeof(why), it->reason));
 	}
 	printf("fleet '%s' on %s: %zu VM%s:", p->fleet, where, p->n_items,
 	       p->n_items == 1 ? "" : "s");

@@ -1,6 +1,6 @@
 /*
  * cmd_rebuild.c: `muster rebuild FILE [VM|GROUP...] [--older-than DURATION]
- * [--failed] [--drifted] [--all] [--dry-run]`: rebuild the chosen VMs,
+ * [--failed] [--drifted] [--all] [--restart] [--dry-run]`: rebuild the chosen VMs,
  * rolling, never more than rebuild.max_unavailable of the fleet down at once
  * (run.h: run_select, run_execute with a rebuilding selection).
  */
@@ -12,12 +12,14 @@
 #include "run.h"
 #include "runview.h"
 #include "setup.h"
+#include "show.h"
 
-enum { OPT_OLDER = 1000, OPT_FAILED, OPT_DRIFTED, OPT_ALL, OPT_DRY_RUN };
+enum { OPT_OLDER = 1000, OPT_FAILED, OPT_DRIFTED, OPT_ALL, OPT_DRY_RUN, OPT_RESTART };
 
 struct rebuild_opts {
 	struct run_selectors sel;
 	bool dry_run;
+	bool restart;
 };
 
 static int rebuild_option(int opt, const char *arg, void *userdata)
@@ -46,14 +48,27 @@ static int rebuild_option(int opt, const char *arg, void *userdata)
 	case OPT_DRY_RUN:
 		o->dry_run = true;
 		return 0;
+	case OPT_RESTART:
+		o->restart = true;
+		return 0;
 	default:
 		return -1;
 	}
 }
 
+/* What the roll does to item it: rebuilt when asked for, else what the plan says. */
+static const char *roll_action(const struct plan_item *it, bool rebuild)
+{
+	if (it->action == PLAN_CREATE)
+		return "create (nothing to rebuild)";
+	if (rebuild || it->action == PLAN_REBUILD)
+		return "rebuild";
+	return it->action == PLAN_RESTART ? "restart (cold)" : "update (in place)";
+}
+
 /* The roll, before it starts: each chosen VM, what it is now, and whether it takes a slot. */
 static void print_roll(const struct manifest *m, struct run *run, const bool *chosen,
-		       const struct run_policy *pol)
+		       const bool *rebuild, const struct run_policy *pol)
 {
 	const struct plan *p = run_get_plan(run);
 	size_t i, n = 0, up = 0;
@@ -61,17 +76,21 @@ static void print_roll(const struct manifest *m, struct run *run, const bool *ch
 	for (i = 0; i < m->n_vms; i++) {
 		const struct plan_item *it = &p->items[i];
 		bool is_up = vm_state_is_up(it->recorded);
+		bool slot = is_up && (rebuild[i] || it->action == PLAN_REBUILD ||
+				      it->action == PLAN_RESTART);
+		char why[160];
 
 		if (!chosen[i] || it->action == PLAN_CONFLICT)
 			continue;
 		n++;
-		up += is_up;
-		printf("%-20s %-12s %-10s %s\n", it->name, it->group,
+		up += slot;
+		show(why, sizeof(why), it->reason);
+		printf("%-20s %-12s %-10s %s%s: %s\n", it->name, it->group,
 		       it->recorded >= 0 ? vm_state_to_string((enum vm_state) it->recorded) : "new",
-		       it->action == PLAN_CREATE ? "create (nothing to rebuild)" :
-		       is_up ? "rebuild (takes a slot while down)" : "rebuild (down already: no slot)");
+		       roll_action(it, rebuild[i]), slot ? ", takes a slot while down" :
+		       it->action == PLAN_UPDATE && !rebuild[i] ? "" : ", no slot", why);
 	}
-	printf("fleet '%s': %zu VM%s to rebuild, %zu of them up: at most %zu down at once "
+	printf("fleet '%s': %zu VM%s to roll, %zu of them taken down: at most %zu down at once "
 	       "(rebuild.max_unavailable)\n", m->fleet, n, n == 1 ? "" : "s", up,
 	       pol->max_unavailable);
 }
@@ -84,6 +103,7 @@ int cmd_rebuild(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		{ "drifted", no_argument, NULL, OPT_DRIFTED },
 		{ "all", no_argument, NULL, OPT_ALL },
 		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+		{ "restart", no_argument, NULL, OPT_RESTART },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct rebuild_opts o = { .sel = { .older_than_s = -1 } };
@@ -95,7 +115,7 @@ int cmd_rebuild(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	struct run_policy pol;
 	struct run_result res = { 0 };
 	struct run_view view;
-	bool *chosen = NULL;
+	bool *chosen = NULL, *rebuild = NULL;
 	int rc;
 
 	run_view_init(&view, cli, NULL, "rebuild");
@@ -115,7 +135,8 @@ int cmd_rebuild(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	if (getenv("MUSTER_TEST_NOW_MS"))
 		o.sel.now_ms = strtoll(getenv("MUSTER_TEST_NOW_MS"), NULL, 10);
 	chosen = calloc(m->n_vms + 1, sizeof(*chosen));
-	if (!chosen) {
+	rebuild = calloc(m->n_vms + 1, sizeof(*rebuild));
+	if (!chosen || !rebuild) {
 		err_nomem(&err);
 		goto fail;
 	}
@@ -125,8 +146,9 @@ int cmd_rebuild(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		const struct run_opts ro = {
 			.state_dir = f.state_dir, .st = f.st, .connect = cli->connect,
 			.manifest_path = argv[f.first], .command = "rebuild", .lock = !o.dry_run,
+			.restart = o.restart,
 		};
-		const struct run_selection sel = { .selected = chosen, .rebuild = true };
+		const struct run_selection sel = { .selected = chosen, .rebuild = rebuild };
 
 		if (run_open(m, &ro, &run, &err) < 0) {
 			cmd_error("muster rebuild: %s\n", err.msg);
@@ -135,13 +157,13 @@ int cmd_rebuild(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		}
 		if (run_plan(run, &err) < 0)
 			goto fail;
-		if (run_select(run, &o.sel, chosen, &err) < 0) {
+		if (run_select(run, &o.sel, chosen, rebuild, &err) < 0) {
 			rc = EXIT_USAGE;
 			goto fail;
 		}
 		run_policy_from_manifest(m, &pol);
 		if (!cli->quiet || o.dry_run)
-			print_roll(m, run, chosen, &pol);
+			print_roll(m, run, chosen, rebuild, &pol);
 		if (o.dry_run) {
 			rc = EXIT_OK;
 			goto out;
@@ -161,6 +183,7 @@ fail:
 out:
 	run_view_close(&view, run, &res, rc);
 	free(chosen);
+	free(rebuild);
 	cmd_fleet_end(&f);
 	return rc;
 }

@@ -20,10 +20,15 @@ static const struct cmd commands[] = {
 	  "FILE:LINE:COLUMN: key.path: message, one per line.\n" },
 	{ "plan", 1, 1, cmd_plan, "FILE [--json]",
 	  "show what apply would do to each VM, and why",
-	  "For every VM: create, keep, update (in place), rebuild, destroy, or conflict\n"
-	  "(a domain of that name exists that muster did not make), with the reason,\n"
-	  "from the manifest, the state store and what the hypervisor reports.\n" },
-	{ "apply", 1, 1, cmd_apply, "FILE [--prune]",
+	  "For every VM: create, keep, update (in place), rebuild, restart (cold),\n"
+	  "destroy, or conflict (a domain of that name exists that muster did not\n"
+	  "make), with the reason, from the manifest, the state store and what the\n"
+	  "hypervisor reports. Drift is named: a definition edited outside muster\n"
+	  "(memory, vCPUs, disks, interfaces, boot; both the persistent and the live\n"
+	  "definition), a disk on another backing file, a seed volume missing or\n"
+	  "changed, a VM shut off outside muster longer than rebuild.stopped_grace.\n"
+	  "An update waiting for a cold restart is kept, shown as pending.\n" },
+	{ "apply", 1, 1, cmd_apply, "FILE [--prune] [--restart]",
 	  "create, update or rebuild the fleet's VMs, in batches, every step recorded",
 	  "Plans as `muster plan` does, then: the storage pool, the base images as\n"
 	  "volumes, the fleet's networks; then per VM, batch.size at a time on\n"
@@ -31,16 +36,22 @@ static const struct cmd commands[] = {
 	  "started. A run stops after the batch in which failures cross\n"
 	  "batch.max_fail_percent. VMs no longer in the manifest are destroyed only\n"
 	  "with --prune. A rerun resumes where a crash stopped; one run at a time.\n"
+	  "An update redefines a running VM for its next cold start; --restart (or\n"
+	  "rebuild.restart) restarts such VMs cold (shut down, start), rolling under\n"
+	  "rebuild.max_unavailable. VMs stopped with `muster stop` are left off.\n"
 	  "On a terminal a live display: the batch, its VMs under way with their\n"
 	  "state and time in it, the totals; elsewhere a line per transition\n"
 	  "(VM: ACTION: STATE). Failures: standard error, a line each (-q: only them).\n" },
 	{ "rebuild", 1, 256, cmd_rebuild,
-	  "FILE [VM|GROUP...] [--older-than DURATION] [--failed] [--drifted] [--all] [--dry-run]",
+	  "FILE [VM|GROUP...] [--older-than DURATION] [--failed] [--drifted] [--all]\n"
+	  "                [--restart] [--dry-run]",
 	  "rebuild VMs rolling, never more than rebuild.max_unavailable down at once",
 	  "Chooses VMs: those named (a VM or a group), made or last rebuilt longer\n"
-	  "ago than --older-than, recorded failed (--failed), changed by the\n"
-	  "manifest (--drifted: the plan updates or rebuilds them), or every one\n"
-	  "(--all); these add up. With none of them, the VMs the plan rebuilds.\n"
+	  "ago than --older-than, recorded failed (--failed), or every one (--all),\n"
+	  "are rebuilt; --drifted takes the VMs that are not as muster would define\n"
+	  "them and mends each as the plan says (update, cold restart with\n"
+	  "--restart, rebuild). These add up. With none of them, the VMs the plan\n"
+	  "rebuilds.\n"
 	  "Prints the roll, then rebuilds each chosen VM from its image, keeping its\n"
 	  "name, UUID, MACs, addresses, forwarded ports and SSH host keys. A VM that\n"
 	  "is up holds one of rebuild.max_unavailable slots (a count, or a percent\n"

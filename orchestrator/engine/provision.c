@@ -287,6 +287,21 @@ static void seed_end(struct seed_work *sw)
 	buf_release(&sw->ks);
 }
 
+/* The seed volume as the host has it now, recorded with the spec: later runs see it changed. */
+static int seed_stamp(const struct provision_fleet *f, struct provision_worker *w,
+		      const struct vmrec *n, struct muster_err *err)
+{
+	struct listed_volume v;
+
+	if (hv_volume_facts(w->hv, f->m->pool, n->seed, &v, err) < 0)
+		return -1;
+	w->pending.seeded = v.exists;
+	w->pending.seed_size = (int64_t) v.capacity;
+	fmt_cut(w->pending.seed_mtime, sizeof(w->pending.seed_mtime), "%s", v.mtime ? v.mtime : "");
+	hv_listed_volume_release(&v);
+	return 0;
+}
+
 /*
  * The seed's volume, with the image seed_begin started; replace: one there
  * already is deleted first (its size may not be the new image's).
@@ -309,7 +324,7 @@ static int make_seed(const struct provision_fleet *f, struct provision_worker *w
 		goto out;
 	/* always upload: a crash may have cut the last upload short */
 	up = hv_volume_upload(w->hv, f->m->pool, n->seed, iso, iso_len, err);
-	if (up < 0)
+	if (up < 0 || seed_stamp(f, w, n, err) < 0)
 		goto out;
 	result(w, VM_STATE_SEEDED, "seed '%s' (%s)%s", n->seed, sw->what,
 	       up > 0 ? ", created empty: the driver cannot upload" : "");
@@ -497,6 +512,8 @@ static void pending_spec(struct provision_worker *w, const struct vmrec *n, bool
 	w->pending.spec = (struct store_vm_spec) {
 		.domain = n->domain, .uuid = n->uuid, .config_hash = n->config_hash,
 		.base_hash = n->base_hash, .rebuilt = rebuilt,
+		.seeded = w->pending.seeded, .seed_size = w->pending.seed_size,
+		.seed_mtime = w->pending.seed_mtime[0] ? w->pending.seed_mtime : NULL,
 	};
 }
 
@@ -638,11 +655,15 @@ static int start(const struct provision_fleet *f, struct provision_worker *w, si
 		 const struct vmrec *n, struct muster_err *err)
 {
 	char what[512];
+	int r;
 
 	start_intent(n, what, sizeof(what));
-	if (intent_ahead(f, w, vm, NULL, err, "%s", what) < 0 || hv_domain_start(w->hv, n->domain, err) < 0)
+	if (intent_ahead(f, w, vm, NULL, err, "%s", what) < 0 ||
+	    (r = hv_domain_start(w->hv, n->domain, err)) < 0)
 		return -1;
-	result(w, VM_STATE_STARTED, "running");
+	/* a running domain redefined runs as it was until its next cold start */
+	result(w, VM_STATE_STARTED, r ? "running; its new definition is pending a cold restart "
+	       "(apply --restart)" : "running");
 	agent_path(f, w, vm, n);
 	return 0;
 }
@@ -666,6 +687,28 @@ static int define_start(const struct provision_fleet *f, struct provision_worker
 	    (install ? boot_installer(f, w, vm, n, seeded, err) : start(f, w, vm, n, err)) < 0)
 		return -1;
 	return 0;
+}
+
+/*
+ * A cold restart: the guest shut down (pulled after f->stop_timeout_ms),
+ * then the domain defined as wanted and started, so that what runs is its
+ * definition (a reboot keeps the old one: the same QEMU process).
+ */
+static int cold_restart(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
+			const struct vmrec *n, struct muster_err *err)
+{
+	bool forced = false;
+
+	if (intent_ahead(f, w, vm, NULL, err, "intent: cold restart '%s' (shut down, start)",
+			 n->domain) < 0 ||
+	    hv_domain_shutdown_wait(w->hv, n->domain, f->stop_timeout_ms, true, &forced, err) < 0)
+		return -1;
+	if (forced)
+		result(w, VM_STATE_DEFINED, "off, forced: it did not shut down within %u s",
+		       f->stop_timeout_ms / 1000);
+	else
+		result(w, VM_STATE_DEFINED, "shut down for a cold restart");
+	return define_start(f, w, vm, n, false, false, err);
 }
 
 /* Undo a VM's disk, seed and domain, for a rebuild. */
@@ -720,6 +763,10 @@ int provision_vm(const struct provision_fleet *f, struct provision_worker *w, si
 	}
 	case PLAN_UPDATE:
 		if (define_start(f, w, vm, n, false, false, err) < 0)
+			goto fail;
+		break;
+	case PLAN_RESTART:
+		if (cold_restart(f, w, vm, n, err) < 0)
 			goto fail;
 		break;
 	case PLAN_KEEP: {

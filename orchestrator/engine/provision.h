@@ -40,6 +40,7 @@ struct provision_fleet {
 	const unsigned *ports;			/* [vm * port_stride + j]: forwards.h; NULL: fixed only */
 	size_t port_stride;
 	const char *console_dir;		/* serial console logs go here, or NULL */
+	unsigned stop_timeout_ms;		/* a cold restart's shut down: forced after this */
 	const char *channel_dir;		/* agent sockets here (tests); NULL: libvirt picks */
 	int64_t run_id;
 	atomic_bool *validated;			/* per group: a domain of it was defined with validation */
@@ -75,6 +76,9 @@ struct provision_pending {
 	struct provision_result results[2];
 	size_t n_results;
 	char announced[512];		/* an intent recorded ahead of its turn; "": none */
+	bool seeded;			/* a seed volume was written: recorded with the spec */
+	int64_t seed_size;		/* its size as the host reports it */
+	char seed_mtime[64];		/* its modification time, "" when the host says none */
 	int64_t vm_id;			/* the VM's row, once a step recorded it */
 };
 

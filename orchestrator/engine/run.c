@@ -8,6 +8,7 @@
 
 #define LOG_TAG "run"
 #include "executor.h"
+#include "inspect.h"
 #include "fmt.h"
 #include "keystore.h"
 #include "log.h"
@@ -102,8 +103,8 @@ struct hosts *run_hosts(struct run *r)
 /* ---- the plan ---------------------------------------------------------------------- */
 
 /* Every domain on the fleet's hosts, each with the index of its host. */
-static int list_domains(struct hosts *hosts, struct listed_domain **ret, size_t *ret_n,
-			struct muster_err *err)
+static int list_domains(struct hosts *hosts, const char *fleet, struct listed_domain **ret,
+			size_t *ret_n, struct muster_err *err)
 {
 	size_t i, j, total = 0;
 	struct listed_domain *all = NULL;
@@ -113,7 +114,7 @@ static int list_domains(struct hosts *hosts, struct listed_domain **ret, size_t 
 		struct hv *hv = NULL;
 		size_t n = 0;
 
-		if (hosts_hv(hosts, i, &hv, err) < 0 || hv_list_domains(hv, &v, &n, err) < 0) {
+		if (hosts_hv(hosts, i, &hv, err) < 0 || hv_list_domains(hv, fleet, &v, &n, err) < 0) {
 			hv_domain_list_free(all, total);
 			return -1;
 		}
@@ -215,13 +216,37 @@ static const char *unwanted_host(const struct run *r, const char *name,
 	return r->hosts.n == 1 ? r->hosts.h[0].uri : NULL;
 }
 
+/*
+ * A VM muster started (recorded up) whose domain is off, and that no
+ * operator stopped: recorded as seen off now, once, so that
+ * rebuild.stopped_grace counts from the first run that saw it.
+ */
+static int note_off(struct run *r, const struct listed_domain *d, struct recorded_vm *rec,
+		    int64_t now, struct muster_err *err)
+{
+	char detail[128];
+	bool fresh = false;
+
+	if (d->active || !rec || !vm_state_is_up((int) rec->state) || rec->stopped_at ||
+	    rec->off_since)
+		return 0;
+	fmt_cut(detail, sizeof(detail), "shut off outside muster (seen by %s)", r->o.command);
+	if (store_vm_seen_off(r->o.st, r->m->fleet, rec->name, detail, 0, &fresh, err) < 0)
+		return -1;
+	rec->off_since = now;
+	return 0;
+}
+
 int run_plan(struct run *r, struct muster_err *err)
 {
 	const struct manifest *m = r->m;
 	struct recorded_vm *recs = NULL;
 	struct listed_domain *doms = NULL;
+	struct inspection insp = { 0 };
+	bool *has_domain = NULL;
 	size_t n_recs = 0, n_doms = 0, i;
 	struct timespec now;
+	int64_t now_ms;
 	int ret = -1;
 
 	if (r->planned)
@@ -231,16 +256,38 @@ int run_plan(struct run *r, struct muster_err *err)
 		return -1;
 	if (vmrecs_build(m, &r->recs, err) < 0 ||
 	    store_vm_list(r->o.st, m->fleet, &recs, &n_recs, err) < 0 ||
-	    list_domains(&r->hosts, &doms, &n_doms, err) < 0 ||
+	    list_domains(&r->hosts, m->fleet, &doms, &n_doms, err) < 0 ||
 	    locate(m, &r->hosts, &r->recs, doms, n_doms, recs, n_recs, err) < 0)
 		goto out;
 	clock_gettime(CLOCK_REALTIME, &now);
+	now_ms = (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	has_domain = calloc(m->n_vms + 1, sizeof(*has_domain));
+	if (!has_domain) {
+		err_nomem(err);
+		goto out;
+	}
+	for (i = 0; i < m->n_vms; i++) {
+		const struct listed_domain *d = find_domain(doms, n_doms, r->recs.v[i].domain);
+
+		has_domain[i] = d && d->ours && streq(d->fleet, m->fleet) &&
+				streq(d->vm, r->recs.v[i].name);
+		if (has_domain[i] && r->o.lock &&
+		    note_off(r, d, (struct recorded_vm *) store_vm_find(recs, n_recs,
+									 r->recs.v[i].name),
+			     now_ms, err) < 0)
+			goto out;
+	}
+	if (inspect_fleet(m, &r->recs, has_domain, &r->hosts, &insp, err) < 0)
+		goto out;
 	{
 		struct plan_input in = {
 			.fleet = m->fleet, .want = r->recs.v, .n_want = r->recs.n,
 			.recorded = recs, .n_recorded = n_recs, .domains = doms, .n_domains = n_doms,
-			.now_ms = (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000,
+			.want_facts = insp.want, .volumes = insp.volumes,
+			.now_ms = now_ms,
 			.max_age_s = m->rebuild_max_age,
+			.stopped_grace_s = m->rebuild_stopped_grace,
+			.restart = r->o.restart || m->rebuild_restart,
 		};
 
 		if (plan_compute(&in, &r->plan, err) < 0)
@@ -257,6 +304,8 @@ int run_plan(struct run *r, struct muster_err *err)
 	n_recs = 0;
 	ret = 0;
 out:
+	inspect_release(&insp);
+	free(has_domain);
 	hv_domain_list_free(doms, n_doms);
 	store_vm_list_free(recs, n_recs);
 	return ret;
@@ -270,7 +319,7 @@ static bool target_names(const struct run *r, size_t vm, const char *t)
 }
 
 int run_select(const struct run *r, const struct run_selectors *s, bool *selected,
-	       struct muster_err *err)
+	       bool *rebuild, struct muster_err *err)
 {
 	const struct manifest *m = r->m;
 	bool any = s->n_targets || s->older_than_s >= 0 || s->failed || s->drifted || s->all;
@@ -297,16 +346,20 @@ int run_select(const struct run *r, const struct run_selectors *s, bool *selecte
 							      r->recs.v[i].name);
 		int64_t born = rec ? (rec->rebuilt_at > rec->created_at ? rec->rebuilt_at :
 				      rec->created_at) : 0;
-		bool pick = !any && it->action == PLAN_REBUILD;
+		bool pick = false, drift;
 
 		for (t = 0; t < s->n_targets && !pick; t++)
 			pick = target_names(r, i, s->targets[t]);
 		pick |= s->all;
 		pick |= s->failed && rec && rec->state == VM_STATE_FAILED;
-		pick |= s->drifted && (it->action == PLAN_UPDATE || it->action == PLAN_REBUILD);
 		pick |= s->older_than_s >= 0 && born > 0 && rec->state != VM_STATE_DESTROYED &&
 			now - born >= s->older_than_s * 1000;
-		selected[i] = pick;
+		/* drift is mended as the plan says: what an update or a restart mends is not rebuilt */
+		drift = (!any || s->drifted) && it->action == PLAN_REBUILD;
+		drift |= s->drifted && (it->action == PLAN_UPDATE || it->action == PLAN_RESTART);
+		selected[i] = pick || drift;
+		if (rebuild)
+			rebuild[i] = pick;
 	}
 	return 0;
 }
@@ -599,7 +652,8 @@ static int items_choose(struct run *r, const struct run_selection *sel, struct m
 			r->kept += vm >= 0 && it->action == PLAN_KEEP;
 			continue;
 		}
-		if (sel && sel->rebuild && it->action != PLAN_CONFLICT && it->action != PLAN_DESTROY) {
+		if (sel && sel->rebuild && sel->rebuild[vm] && it->action != PLAN_CONFLICT &&
+		    it->action != PLAN_DESTROY) {
 			/* asked for: rebuilt, or made when there is nothing yet */
 			take = true;
 			action = it->action == PLAN_CREATE ? PLAN_CREATE : PLAN_REBUILD;
@@ -608,12 +662,15 @@ static int items_choose(struct run *r, const struct run_selection *sel, struct m
 		case PLAN_CREATE:
 		case PLAN_UPDATE:
 		case PLAN_REBUILD:
+		case PLAN_RESTART:
 			take = true;
 			break;
 		case PLAN_KEEP: {
 			const struct mf_group *g = manifest_vm_group(m, &m->vms[vm]);
 			int64_t installed = 1;
 
+			if (it->held)	/* stopped by an operator: left off */
+				break;
 			/* a kickstart VM still installing is waited for again */
 			if (g->bootstrap == MF_BOOTSTRAP_KICKSTART &&
 			    store_vm_installed_at(r->o.st, m->fleet, it->name, &installed, err) < 0)
@@ -644,7 +701,8 @@ static int items_choose(struct run *r, const struct run_selection *sel, struct m
 		 * one started and not ready yet counts too, which only makes the
 		 * roll more careful). Failed or never made: no slot.
 		 */
-		r->takes_slot[r->n_items] = action == PLAN_REBUILD && vm_state_is_up(it->recorded);
+		r->takes_slot[r->n_items] = (action == PLAN_REBUILD || action == PLAN_RESTART) &&
+					    vm_state_is_up(it->recorded);
 		r->items[r->n_items] = (struct run_item) { m->vms[vm].name, action, resume };
 		r->item_of[vm] = r->n_items++;
 	}
@@ -800,6 +858,7 @@ void run_policy_from_manifest(const struct manifest *m, struct run_policy *ret)
 		.batch_size = m->batch_size, .parallel = m->batch_parallel,
 		.max_fail_percent = m->batch_max_fail_percent, .ready_timeout_s = m->ready_timeout,
 		.max_unavailable = window ? window : 1,
+		.stop_timeout_s = RUN_STOP_TIMEOUT_S,
 	};
 }
 
@@ -865,6 +924,7 @@ int run_execute(struct run *r, const struct run_selection *sel, const struct run
 		.installer_kernel = (const char *const *const *) r->setup.kernels,
 		.installer_initrd = (const char *const *const *) r->setup.initrds,
 		.console_dir = r->setup.console_dir,
+		.stop_timeout_ms = p->stop_timeout_s * 1000,
 		.ports = r->setup.fwd.port, .port_stride = r->setup.fwd.stride,
 		/* a test hook: agent sockets where a fake guest can bind them */
 		.channel_dir = getenv("MUSTER_TEST_CHANNEL_DIR"),

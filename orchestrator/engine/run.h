@@ -38,6 +38,8 @@ struct run_opts {
 	const char *manifest_path;	/* as the operator named it: recorded with the fleet */
 	const char *command;		/* what the run is recorded as ("apply") */
 	bool lock;			/* take the state directory's run lock (runlock.h) */
+	bool restart;			/* plan cold restarts for VMs that run an older
+					   definition (--restart; or rebuild.restart) */
 };
 
 /* 0, or -1 with err (MUSTER_E_LOCKED: another run holds the lock). */
@@ -83,12 +85,16 @@ void run_orphans_free(struct run_orphan *o, size_t n);
  * it reports ready again; a VM that is not ready already (failed, missing,
  * being made) takes none, so rebuilding those never waits for a slot.
  */
+#define RUN_STOP_TIMEOUT_S 120	/* a guest's shut down, before muster says it did not */
+
 struct run_policy {
 	size_t batch_size;
 	size_t parallel;
 	unsigned max_fail_percent;
 	unsigned ready_timeout_s;
 	size_t max_unavailable;		/* 0: no window */
+	unsigned stop_timeout_s;	/* a cold restart pulls the plug of a guest that has
+					   not shut down after this */
 	bool prune;			/* destroy what the manifest no longer has */
 };
 
@@ -100,32 +106,39 @@ void run_policy_from_manifest(const struct manifest *m, struct run_policy *ret);
 
 /*
  * Which VMs a run works on: selected[i] for m->vms[i]; NULL: every VM the
- * plan acts on. With rebuild, each selected VM is rebuilt whatever the plan
- * says (kept, updated, failed), or created when it does not exist yet; a
- * VM in conflict is left alone.
+ * plan acts on. A selected VM with rebuild[i] (rebuild may be NULL) is
+ * rebuilt whatever the plan says (kept, updated, failed), or created when
+ * it does not exist yet; the others get what the plan says. A VM in
+ * conflict is left alone.
  */
 struct run_selection {
 	const bool *selected;
-	bool rebuild;
+	const bool *rebuild;
 };
 
-/* What muster rebuild chooses by: a union; none given, the VMs the plan marks rebuild. */
+/*
+ * What muster rebuild chooses by: a union; none given, the VMs the plan
+ * marks rebuild. drifted takes what the plan mends (update, restart,
+ * rebuild) as the plan says; the others are rebuilt.
+ */
 struct run_selectors {
 	char *const *targets;		/* VM or group names */
 	size_t n_targets;
 	int64_t older_than_s;		/* made or last rebuilt at least this long ago; -1: not asked */
 	bool failed;			/* recorded failed */
-	bool drifted;			/* the manifest changed them: the plan updates or rebuilds them */
+	bool drifted;			/* not as muster would define them: the plan mends them */
 	bool all;			/* every VM of the manifest */
 	int64_t now_ms;			/* the clock older_than_s reads; 0: now */
 };
 
 /*
- * After run_plan: selected[i] (m->n_vms of them) for the VMs s chooses. A
- * target that names no VM or group of the fleet: -1 with err.
+ * After run_plan: selected[i] (m->n_vms of them) for the VMs s chooses, and
+ * rebuild[i] (rebuild may be NULL) for those to rebuild whatever the plan
+ * says (run_selection). A target that names no VM or group of the fleet:
+ * -1 with err.
  */
 int run_select(const struct run *r, const struct run_selectors *s, bool *selected,
-	       struct muster_err *err) WUR;
+	       bool *rebuild, struct muster_err *err) WUR;
 
 /* One VM worked on: an item of the run, in the order the executor takes them. */
 struct run_item {

@@ -138,9 +138,8 @@ static int images_ensure(const struct setup_opts *so, struct hv *hv, char **path
 				m->groups[g].n_vms && m->groups[g].bootstrap != MF_BOOTSTRAP_KICKSTART;
 		if (!used || img_err[i].code != MUSTER_OK)
 			continue;
-		if (snprintf(name, sizeof(name), "%s-img-%s.%s", m->fleet, im->name, fmt) >=
-		    (int) sizeof(name))
-			return err_set(err, MUSTER_E_INVALID, "image '%s': name too long", im->name);
+		if (identity_image_volume_name(m->fleet, im->name, fmt, name, sizeof(name), err) < 0)
+			return -1;
 		fmt_cut(what, sizeof(what), "image '%s'", im->name);
 		/* the image is fetched only when the host has no volume of it */
 		r = volume_path(hv, m->pool, name, &paths[i], err);

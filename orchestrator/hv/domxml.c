@@ -5,6 +5,8 @@
  * attribute values or text nodes, which libxml2 escapes when it writes.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdint.h>
 
@@ -1366,15 +1368,6 @@ void domxml_hosts_free(struct domxml_dhcp_host *h, size_t n)
 	free(h);
 }
 
-static char *attr_dup(xmlNodePtr n, const char *name)
-{
-	xmlChar *v = xmlGetNoNsProp(n, X(name));
-	char *s = v ? strdup((const char *) v) : NULL;
-
-	xmlFree(v);
-	return s;
-}
-
 int domxml_network_hosts(const char *live_xml, struct domxml_dhcp_host **ret, size_t *ret_n,
 			 struct muster_err *err)
 {
@@ -1393,9 +1386,9 @@ int domxml_network_hosts(const char *live_xml, struct domxml_dhcp_host **ret, si
 		return err_nomem(err);
 	}
 	for (h = child(dhcp, "host"); h; h = next_named(h), k++) {
-		v[k].mac = attr_dup(h, "mac");
-		v[k].ip = attr_dup(h, "ip");
-		v[k].name = attr_dup(h, "name");
+		v[k].mac = attr(h, "mac");
+		v[k].ip = attr(h, "ip");
+		v[k].name = attr(h, "name");
 	}
 	xmlFreeDoc(doc);
 	*ret = v;
@@ -1425,4 +1418,198 @@ char *domxml_dhcp_host_format(const struct domxml_dhcp_host *h, struct muster_er
 void domxml_init(void)
 {
 	xmlInitParser();
+}
+
+/* ---- facts: what a definition says (facts.h) ---------------------------- */
+
+/* The text of element n, trimmed, as a number; false when absent or not one. */
+static bool text_ull(xmlNodePtr n, unsigned long long *ret)
+{
+	xmlChar *v = n ? xmlNodeGetContent(n) : NULL;
+	const char *s = (const char *) v;
+	char *end;
+	bool ok = false;
+
+	if (s) {
+		while (*s == ' ' || *s == '\n' || *s == '\t')
+			s++;
+		errno = 0;
+		*ret = strtoull(s, &end, 10);
+		while (*end == ' ' || *end == '\n' || *end == '\t')
+			end++;
+		ok = *s >= '0' && *s <= '9' && !*end && errno == 0;
+	}
+	xmlFree(v);
+	return ok;
+}
+
+static char *text_dup(xmlNodePtr n, bool *failed)
+{
+	xmlChar *v;
+	char *s;
+
+	if (!n)
+		return NULL;
+	v = xmlNodeGetContent(n);
+	s = v ? strdup((const char *) v) : NULL;
+	if (v && !s)
+		*failed = true;
+	xmlFree(v);
+	return s;
+}
+
+static char *attr_or_fail(xmlNodePtr n, const char *name, bool *failed)
+{
+	char *s;
+
+	if (!n || !xmlHasProp(n, X(name)))
+		return NULL;
+	s = attr(n, name);
+	if (!s)
+		*failed = true;
+	return s;
+}
+
+/* <memory unit=...>N</memory> in KiB (libvirt writes KiB; other units are read too). */
+static unsigned long long memory_kib(xmlNodePtr n)
+{
+	static const struct { const char *unit; unsigned long long mul, div; } units[] = {
+		{ "b", 1, 1024 }, { "bytes", 1, 1024 }, { "k", 1, 1 }, { "KiB", 1, 1 },
+		{ "M", 1024, 1 }, { "MiB", 1024, 1 }, { "G", 1024 * 1024, 1 },
+		{ "GiB", 1024 * 1024, 1 },
+	};
+	unsigned long long v;
+	size_t i;
+
+	if (!text_ull(n, &v))
+		return 0;
+	if (attr_is(n, "unit", NULL))
+		return v;
+	for (i = 0; i < ARRAY_SIZE(units); i++)
+		if (attr_is(n, "unit", units[i].unit))
+			return v / units[i].div * units[i].mul;
+	return 0;
+}
+
+/* A disk's source as facts.h writes it. */
+static char *disk_source(xmlNodePtr disk, bool *failed)
+{
+	xmlNodePtr src = child(disk, "source");
+	const char *what = NULL, *attr1 = NULL, *attr2 = NULL;
+	char *a = NULL, *b = NULL, *s = NULL;
+
+	if (attr_is(disk, "type", "volume"))
+		what = "volume", attr1 = "pool", attr2 = "volume";
+	else if (attr_is(disk, "type", "file"))
+		what = "file", attr1 = "file";
+	else if (attr_is(disk, "type", "block"))
+		what = "block", attr1 = "dev";
+	if (!what || !src || !xmlHasProp(src, X(attr1)))
+		return strdup("none") ? : (*failed = true, NULL);
+	a = attr_or_fail(src, attr1, failed);
+	b = attr2 ? attr_or_fail(src, attr2, failed) : NULL;
+	if (a && asprintf(&s, "%s %s%s%s", what, a, b ? "/" : "", b ? b : "") < 0) {
+		s = NULL;
+		*failed = true;
+	}
+	free(a);
+	free(b);
+	return s;
+}
+
+/* muster's <vm> element in <metadata>: in muster's namespace (or in none, as written). */
+static xmlNodePtr meta_element(xmlNodePtr root)
+{
+	xmlNodePtr n;
+
+	for (n = child(root, "metadata") ? child(root, "metadata")->children : NULL; n; n = n->next)
+		if (n->type == XML_ELEMENT_NODE && xmlStrEqual(n->name, X("vm")) &&
+		    (!n->ns || xmlStrEqual(n->ns->href, X(DOMXML_NS))))
+			return n;
+	return NULL;
+}
+
+int domxml_facts_parse(const char *domain_xml, struct domain_facts *ret, struct muster_err *err)
+{
+	xmlDocPtr doc = live_parse(domain_xml, "domain", err);
+	struct domain_facts f = { .read = true };
+	xmlNodePtr root, os, devs, n, meta;
+	unsigned long long v;
+	bool failed = false;
+	size_t k;
+
+	if (!doc)
+		return -1;
+	root = xmlDocGetRootElement(doc);
+	if ((meta = meta_element(root))) {
+		f.config_hash = attr_or_fail(meta, "config", &failed);
+		f.base_hash = attr_or_fail(meta, "base", &failed);
+	}
+	f.memory_kib = memory_kib(child(root, "memory"));
+	n = child(root, "vcpu");
+	if (n && xmlHasProp(n, X("current"))) {
+		xmlChar *c = xmlGetNoNsProp(n, X("current"));
+
+		f.vcpus = (unsigned) strtoul((const char *) c, NULL, 10);
+		xmlFree(c);
+	} else if (text_ull(n, &v) && v <= UINT_MAX) {
+		f.vcpus = (unsigned) v;
+	}
+	os = child(root, "os");
+	f.kernel = text_dup(child(os, "kernel"), &failed);
+	f.initrd = text_dup(child(os, "initrd"), &failed);
+	f.cmdline = text_dup(child(os, "cmdline"), &failed);
+	devs = child(root, "devices");
+	f.disks = calloc(count_children(devs, "disk") + 1, sizeof(*f.disks));
+	f.nics = calloc(count_children(devs, "interface") + 1, sizeof(*f.nics));
+	if (!f.disks || !f.nics)
+		failed = true;
+	for (n = child(devs, "disk"); !failed && n; n = next_named(n)) {
+		struct disk_fact *d = &f.disks[f.n_disks++];
+
+		d->device = attr_or_fail(n, "device", &failed);
+		d->source = disk_source(n, &failed);
+	}
+	for (n = child(devs, "interface"); !failed && n; n = next_named(n)) {
+		struct nic_fact *i = &f.nics[f.n_nics++];
+		xmlNodePtr src = child(n, "source"), tag = child(child(n, "vlan"), "tag");
+		xmlChar *id;
+
+		i->kind = attr_or_fail(n, "type", &failed);
+		i->mac = attr_or_fail(child(n, "mac"), "address", &failed);
+		for (k = 0; i->mac && i->mac[k]; k++)
+			i->mac[k] = (char) tolower((unsigned char) i->mac[k]);
+		i->source = attr_or_fail(src, "network", &failed);
+		if (!i->source && !failed)
+			i->source = attr_or_fail(src, "bridge", &failed);
+		if (tag && (id = xmlGetNoNsProp(tag, X("id")))) {
+			i->vlan = (unsigned) strtoul((const char *) id, NULL, 10);
+			xmlFree(id);
+		}
+	}
+	xmlFreeDoc(doc);
+	if (failed) {
+		facts_release(&f);
+		return err_nomem(err);
+	}
+	*ret = f;
+	return 0;
+}
+
+int domxml_volume_facts(const char *vol_xml, struct listed_volume *ret, struct muster_err *err)
+{
+	xmlDocPtr doc = live_parse(vol_xml, "volume", err);
+	xmlNodePtr root, bs;
+	bool failed = false;
+
+	if (!doc)
+		return -1;
+	root = xmlDocGetRootElement(doc);
+	ret->format = attr_or_fail(child(child(root, "target"), "format"), "type", &failed);
+	ret->mtime = text_dup(child(child(child(root, "target"), "timestamps"), "mtime"), &failed);
+	bs = child(root, "backingStore");
+	ret->backing_path = text_dup(child(bs, "path"), &failed);
+	ret->backing_format = attr_or_fail(child(bs, "format"), "type", &failed);
+	xmlFreeDoc(doc);
+	return failed ? err_nomem(err) : 0;
 }

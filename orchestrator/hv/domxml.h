@@ -19,6 +19,7 @@
 
 #include "err.h"
 #include "proto.h"
+#include "views.h"
 
 /* muster's XML namespace for domain metadata, and the prefix it is written with. */
 #define DOMXML_NS "https://muster.dev/xmlns/domain/1"
@@ -222,6 +223,22 @@ char *domxml_dhcp_host_format(const struct domxml_dhcp_host *h, struct muster_er
 
 int domxml_network_matches(const char *live_xml, const struct domxml_network *want, bool *ret,
 			   struct muster_err *err) WUR;
+
+/*
+ * The facts of a domain definition (facts.h): muster's metadata hashes,
+ * memory, vCPUs, direct kernel boot, disks, interfaces. What is absent
+ * stays empty (0, NULL); *ret is released with facts_release.
+ */
+int domxml_facts_parse(const char *domain_xml, struct domain_facts *ret,
+		       struct muster_err *err) WUR;
+
+/*
+ * From a volume's XML (virStorageVolGetXMLDesc): its format, backing store
+ * path and format, and modification time, into *ret (the strings; the
+ * caller sets exists and capacity and frees them).
+ */
+int domxml_volume_facts(const char *vol_xml, struct listed_volume *ret,
+			struct muster_err *err) WUR;
 
 /*
  * libxml2's global set-up (xmlInitParser): call once from main, before any

@@ -30,8 +30,10 @@ const char *hv_uri(const struct hv *hv);
 /*
  * Every domain, defined or running, with muster's metadata read where there
  * is some: *ret holds *ret_n entries (caller frees with hv_domain_list_free).
+ * Domains of fleet (NULL: none) also get their definitions' facts, the
+ * persistent one and, when running, the live one (two more calls each).
  */
-int hv_list_domains(struct hv *hv, struct listed_domain **ret, size_t *ret_n,
+int hv_list_domains(struct hv *hv, const char *fleet, struct listed_domain **ret, size_t *ret_n,
 		    struct muster_err *err) WUR;
 void hv_domain_list_free(struct listed_domain *v, size_t n);
 
@@ -54,6 +56,16 @@ struct hv_volume {
 int hv_volume_get(struct hv *hv, const char *pool, const char *name, struct hv_volume *ret,
 		  struct muster_err *err) WUR;
 void hv_volume_release(struct hv_volume *v);
+
+/*
+ * Volume name of pool as the host has it, with its format, backing store
+ * and modification time (ret->exists false if there is no such volume, or
+ * no such pool); release with hv_listed_volume_release. Returns 1, with
+ * nothing read, when the pool is not running (its volumes are unknown).
+ */
+int hv_volume_facts(struct hv *hv, const char *pool, const char *name, struct listed_volume *ret,
+		    struct muster_err *err) WUR;
+void hv_listed_volume_release(struct listed_volume *v);
 
 /* The names of pool's volumes (none if there is no such pool); free with hv_names_free. */
 int hv_pool_volumes(struct hv *hv, const char *pool, char ***ret, size_t *ret_n,
@@ -85,7 +97,7 @@ int hv_volume_delete(struct hv *hv, const char *pool, const char *name, struct m
  * once per shape of XML, ~ms each on some drivers).
  */
 int hv_domain_define(struct hv *hv, const char *xml, bool validate, struct muster_err *err) WUR;
-/* Start domain name; one already running is success. */
+/* Start domain name: 0; one already running is success too: 1. */
 int hv_domain_start(struct hv *hv, const char *name, struct muster_err *err) WUR;
 /*
  * Boot the defined domain name once with the configuration xml (an
@@ -100,6 +112,13 @@ int hv_domain_active(struct hv *hv, const char *name, struct muster_err *err) WU
 int hv_domain_remove(struct hv *hv, const char *name, struct muster_err *err) WUR;
 /* Ask domain name to shut down (ACPI), or with force pull the plug; one not running is success. */
 int hv_domain_stop(struct hv *hv, const char *name, bool force, struct muster_err *err) WUR;
+/*
+ * Ask domain name to shut down and wait, polling, until it is off (a
+ * missing domain is off). After timeout_ms: with pull, pull the plug
+ * (*pulled set); without, -1 saying it still runs.
+ */
+int hv_domain_shutdown_wait(struct hv *hv, const char *name, unsigned timeout_ms, bool pull,
+			    bool *pulled, struct muster_err *err) WUR;
 /* Ask domain name to reboot. */
 int hv_domain_reboot(struct hv *hv, const char *name, struct muster_err *err) WUR;
 

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libvirt/libvirt.h>
@@ -193,6 +194,8 @@ static void hv_domain_release(struct listed_domain *d)
 	free(d->group);
 	free(d->config_hash);
 	free(d->base_hash);
+	facts_release(&d->persistent);
+	facts_release(&d->live);
 }
 
 void hv_domain_list_free(struct listed_domain *v, size_t n)
@@ -204,7 +207,24 @@ void hv_domain_list_free(struct listed_domain *v, size_t n)
 	free(v);
 }
 
-static int hv_domain_read(virDomainPtr dom, struct listed_domain *d, struct muster_err *err)
+/* The facts of dom's definition: flags 0 what runs, VIR_DOMAIN_XML_INACTIVE what boots next. */
+static int hv_domain_facts(virDomainPtr dom, unsigned flags, struct domain_facts *ret,
+			   struct muster_err *err)
+{
+	char *xml = virDomainGetXMLDesc(dom, flags);
+	int r;
+
+	if (!xml)
+		return hv_fail(err, "cannot read the definition of domain", virDomainGetName(dom));
+	r = domxml_facts_parse(xml, ret, err);
+	free(xml);
+	if (r < 0)
+		err_prefix(err, "domain '%s'", virDomainGetName(dom));
+	return r;
+}
+
+static int hv_domain_read(virDomainPtr dom, const char *fleet, struct listed_domain *d,
+			  struct muster_err *err)
 {
 	char uuid[VIR_UUID_STRING_BUFLEN];
 	const char *name = virDomainGetName(dom);
@@ -242,10 +262,15 @@ static int hv_domain_read(virDomainPtr dom, struct listed_domain *d, struct must
 	} else {
 		virResetLastError();
 	}
+	if (d->ours && fleet && strcmp(d->fleet, fleet) == 0 &&
+	    (hv_domain_facts(dom, VIR_DOMAIN_XML_INACTIVE, &d->persistent, err) < 0 ||
+	     (d->active && hv_domain_facts(dom, 0, &d->live, err) < 0)))
+		return -1;
 	return 0;
 }
 
-int hv_list_domains(struct hv *hv, struct listed_domain **ret, size_t *ret_n, struct muster_err *err)
+int hv_list_domains(struct hv *hv, const char *fleet, struct listed_domain **ret, size_t *ret_n,
+		    struct muster_err *err)
 {
 	virDomainPtr *doms = NULL;
 	struct listed_domain *v;
@@ -260,7 +285,7 @@ int hv_list_domains(struct hv *hv, struct listed_domain **ret, size_t *ret_n, st
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
-		if (hv_domain_read(doms[i], &v[i], err) < 0) {
+		if (hv_domain_read(doms[i], fleet, &v[i], err) < 0) {
 			hv_domain_list_free(v, (size_t) n);
 			goto out;
 		}
@@ -400,6 +425,62 @@ int hv_volume_get(struct hv *hv, const char *pool, const char *name, struct hv_v
 	ret->capacity = info.capacity;
 	virStorageVolFree(vol);
 	return 0;
+}
+
+void hv_listed_volume_release(struct listed_volume *v)
+{
+	free(v->path);
+	free(v->format);
+	free(v->backing_path);
+	free(v->backing_format);
+	free(v->mtime);
+	memset(v, 0, sizeof(*v));
+}
+
+int hv_volume_facts(struct hv *hv, const char *pool, const char *name, struct listed_volume *ret,
+		    struct muster_err *err)
+{
+	virStorageVolInfo info;
+	virStoragePoolPtr p;
+	virStorageVolPtr vol;
+	bool missing;
+	char *xml;
+	int active, r = -1;
+
+	memset(ret, 0, sizeof(*ret));
+	p = pool_lookup(hv, pool);
+	if (!p) {
+		if (!last_error_is(VIR_ERR_NO_STORAGE_POOL))
+			return hv_fail(err, "cannot look up storage pool", pool);
+		virResetLastError();
+		return 0;	/* no pool, no volume */
+	}
+	active = virStoragePoolIsActive(p);
+	virStoragePoolFree(p);
+	if (active < 0)
+		return hv_fail(err, "cannot read state of storage pool", pool);
+	if (!active)
+		return 1;
+	vol = volume_lookup(hv, pool, name, &missing, err);
+	if (!vol)
+		return missing ? 0 : -1;
+	if (virStorageVolGetInfo(vol, &info) < 0 || !(ret->path = virStorageVolGetPath(vol)) ||
+	    !(xml = virStorageVolGetXMLDesc(vol, 0))) {
+		hv_fail(err, "cannot read volume", name);
+		hv_listed_volume_release(ret);
+		goto out;
+	}
+	ret->exists = true;
+	ret->capacity = info.capacity;
+	r = domxml_volume_facts(xml, ret, err);
+	free(xml);
+	if (r < 0) {
+		err_prefix(err, "volume '%s'", name);
+		hv_listed_volume_release(ret);
+	}
+out:
+	virStorageVolFree(vol);
+	return r;
 }
 
 int hv_pool_volumes(struct hv *hv, const char *pool_name, char ***ret, size_t *ret_n,
@@ -675,6 +756,7 @@ int hv_domain_start(struct hv *hv, const char *name, struct muster_err *err)
 		(void) hv_fail(&why, "cannot start domain", name);
 		if (virDomainIsActive(dom) == 1) {
 			virResetLastError();
+			r = 1;
 		} else {
 			if (err)
 				*err = why;
@@ -763,6 +845,40 @@ int hv_domain_stop(struct hv *hv, const char *name, bool force, struct muster_er
 		r = hv_fail(err, "cannot stop domain", name);
 	virDomainFree(dom);
 	return r;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int hv_domain_shutdown_wait(struct hv *hv, const char *name, unsigned timeout_ms, bool pull,
+			    bool *pulled, struct muster_err *err)
+{
+	const struct timespec tick = { 0, 100 * 1000 * 1000 };
+	int64_t until;
+	int active;
+
+	*pulled = false;
+	if (hv_domain_stop(hv, name, false, err) < 0)
+		return -1;
+	until = mono_ms() + timeout_ms;
+	for (;;) {
+		active = hv_domain_active(hv, name, err);
+		if (active <= 0)
+			return active < 0 && err->code == MUSTER_E_NOTFOUND ? 0 : active;
+		if (mono_ms() >= until)
+			break;
+		nanosleep(&tick, NULL);
+	}
+	if (!pull)
+		return err_set(err, MUSTER_E_HV, "domain '%s' is still running %u s after it was "
+			       "asked to shut down (--force pulls the plug)", name, timeout_ms / 1000);
+	*pulled = true;
+	return hv_domain_stop(hv, name, true, err);
 }
 
 int hv_domain_reboot(struct hv *hv, const char *name, struct muster_err *err)

@@ -131,6 +131,17 @@ int identity_volume_name(const char *fleet, const char *vm, char *out,
 			     out, outsz, err);
 }
 
+int identity_image_volume_name(const char *fleet, const char *image, const char *format,
+			       char *out, size_t outsz, struct muster_err *err)
+{
+	int n = snprintf(out, outsz, "%s-img-%s.%s", fleet, image, format);
+
+	if (n < 0 || (size_t) n >= outsz)
+		return err_set(err, MUSTER_E_INVALID, "image '%s': its volume's name is too long",
+			       image);
+	return 0;
+}
+
 int identity_seed_volume_name(const char *fleet, const char *vm, char *out,
 			      size_t outsz, struct muster_err *err)
 {

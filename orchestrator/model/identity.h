@@ -54,6 +54,10 @@ int identity_domain_name(const char *fleet, const char *vm, char *out,
 int identity_volume_name(const char *fleet, const char *vm, char *out,
 			 size_t outsz, struct muster_err *err) WUR;
 
+/* A base image's volume "<fleet>-img-<image>.<format>"; as above. */
+int identity_image_volume_name(const char *fleet, const char *image, const char *format,
+			       char *out, size_t outsz, struct muster_err *err) WUR;
+
 /* The cloud-init seed volume "<fleet>-<vm>-seed.iso"; as above. */
 int identity_seed_volume_name(const char *fleet, const char *vm, char *out,
 			      size_t outsz, struct muster_err *err) WUR;

@@ -1264,13 +1264,18 @@ static void read_batch(struct ctx *c, const struct yt_node *b)
 
 static void read_rebuild(struct ctx *c, const struct yt_node *r)
 {
-	static const char *const keys[] = { "max_age", "max_unavailable" };
+	static const char *const keys[] = {
+		"max_age", "max_unavailable", "per_group", "stopped_grace", "restart",
+	};
 	struct manifest *m = c->m;
 	const struct yt_node *v;
 
 	if (!check_map(c, r, keys, ARRAY_SIZE(keys)))
 		return;
 	(void) duration_field(c, r, "max_age", 3600, 3650ull * 86400, &m->rebuild_max_age);
+	(void) duration_field(c, r, "stopped_grace", 0, 3650ull * 86400, &m->rebuild_stopped_grace);
+	(void) bool_field(c, r, "per_group", &m->rebuild_per_group);
+	(void) bool_field(c, r, "restart", &m->rebuild_restart);
 	if ((v = field(c, r, "max_unavailable", false))) {
 		size_t mark = path_push_key(c, "max_unavailable");
 		uint64_t n;
@@ -2248,6 +2253,7 @@ static void set_defaults(struct manifest *m)
 	m->ready_timeout = 600;
 	m->rebuild_max_unavailable = 10;
 	m->rebuild_max_unavailable_percent = true;
+	m->rebuild_stopped_grace = 3600;
 }
 
 void manifest_free(struct manifest *m)

@@ -162,6 +162,10 @@ struct manifest {
 	uint64_t rebuild_max_age;	/* seconds, 0 = never */
 	unsigned rebuild_max_unavailable;
 	bool rebuild_max_unavailable_percent;
+	bool rebuild_per_group;		/* max_unavailable counts each group on its own */
+	uint64_t rebuild_stopped_grace;	/* seconds a VM may be off outside muster before
+					   it counts as drift (rebuilt); default 3600 */
+	bool rebuild_restart;		/* apply pending updates by cold restarts */
 	struct mf_group *groups;
 	size_t n_groups;
 	struct mf_vm *vms;

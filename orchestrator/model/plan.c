@@ -7,7 +7,7 @@
 
 static const char *const action_names[PLAN_ACTION_MAX] = {
 	[PLAN_CREATE] = "create", [PLAN_KEEP] = "keep", [PLAN_UPDATE] = "update",
-	[PLAN_REBUILD] = "rebuild", [PLAN_DESTROY] = "destroy", [PLAN_CONFLICT] = "conflict",
+	[PLAN_REBUILD] = "rebuild", [PLAN_RESTART] = "restart", [PLAN_DESTROY] = "destroy", [PLAN_CONFLICT] = "conflict",
 };
 
 const char *plan_action_to_string(enum plan_action a)
@@ -196,6 +196,56 @@ static int plan_wanted(const struct lookup *l, struct plan *p, const struct vmre
 	return 0;
 }
 
+#define DRIFT_MAX 1024	/* bytes of drift named in one reason */
+
+/* facts_diff into a bounded buffer: its text ("" when none), cut with "..." when long. */
+static size_t drift(const struct domain_facts *want, const struct domain_facts *have,
+		    char out[DRIFT_MAX])
+{
+	struct buf b = BUF_INIT(DRIFT_MAX * 4);
+	size_t found = facts_diff(want, have, &b);
+
+	fmt_cut(out, DRIFT_MAX, "%s", b.data ? b.data : "");
+	buf_release(&b);
+	return found;
+}
+
+/* Its volumes' drift that only a rebuild mends: why into out, or "" when none. */
+static void volume_drift(const struct plan_volumes *v, const struct recorded_vm *rec,
+			 const struct vmrec *w, char *out, size_t len)
+{
+	const struct listed_volume *d = &v->disk, *s = &v->seed;
+
+	*out = '\0';
+	if (!v->read)
+		return;
+	if (!d->exists)
+		fmt_cut(out, len, "disk volume '%s' missing on the host", w->disk);
+	else if (d->format && !streq(d->format, "qcow2"))
+		fmt_cut(out, len, "disk volume '%s' is %s, not qcow2", w->disk, d->format);
+	else if (v->image && !v->image_path)
+		fmt_cut(out, len, "its base image volume '%s' is missing on the host", v->image);
+	else if (v->image && (!d->backing_path || !streq(d->backing_path, v->image_path)))
+		fmt_cut(out, len, "disk sits on %s, its image is %s",
+			d->backing_path ? d->backing_path : "no backing file", v->image_path);
+	else if (v->image && v->image_format && d->backing_format &&
+		 !streq(d->backing_format, v->image_format))
+		fmt_cut(out, len, "disk reads its image as %s, the image is %s", d->backing_format,
+			v->image_format);
+	else if (!v->image && d->backing_path)
+		fmt_cut(out, len, "disk sits on %s, a blank disk wanted", d->backing_path);
+	else if (v->seed_wanted && !s->exists)
+		fmt_cut(out, len, "seed volume '%s' missing on the host", w->seed);
+	else if (v->seed_wanted && rec && rec->seed_size >= 0 &&
+		 s->capacity != (unsigned long long) rec->seed_size)
+		fmt_cut(out, len, "seed volume '%s' changed: %llu bytes, muster wrote %lld", w->seed,
+			s->capacity, (long long) rec->seed_size);
+	else if (v->seed_wanted && rec && rec->seed_mtime && s->mtime &&
+		 !streq(rec->seed_mtime, s->mtime))
+		fmt_cut(out, len, "seed volume '%s' changed: modified at %s, muster wrote it at %s",
+			w->seed, s->mtime, rec->seed_mtime);
+}
+
 static int plan_wanted_action(const struct lookup *l, struct plan *p,
 			      const struct vmrec *w, const struct recorded_vm *rec)
 {
@@ -203,6 +253,7 @@ static int plan_wanted_action(const struct lookup *l, struct plan *p,
 	const struct listed_domain *dom = find_ours(l, w->name);
 	const struct listed_domain *named = find_by_name(l, w->domain);
 	bool recorded = rec && rec->state != VM_STATE_DESTROYED;
+	size_t k = (size_t) (w - in->want);
 
 	if (named && named != dom) {
 		if (!named->ours)
@@ -219,14 +270,27 @@ static int plan_wanted_action(const struct lookup *l, struct plan *p,
 		return add(p, w->name, w->group, PLAN_REBUILD, "failed (attempt %d): %s",
 			   rec->attempts, rec->last_error ? rec->last_error : "no reason recorded");
 	if (dom) {
+		const struct domain_facts *want = in->want_facts ? &in->want_facts[k] : NULL;
+		const struct domain_facts *pers = dom->persistent.read ? &dom->persistent : NULL;
+		const char *config = pers ? pers->config_hash : dom->config_hash;
+		const char *base = pers ? pers->base_hash : dom->base_hash;
+		char why[DRIFT_MAX];
 		int64_t born = 0;
 
-		if (hash_differs(dom->base_hash, w->base_hash))
+		if (hash_differs(base, w->base_hash))
 			return add(p, w->name, w->group, PLAN_REBUILD,
 				   "image, disk, bootstrap or keys changed");
-		if (hash_differs(dom->config_hash, w->config_hash))
+		if (in->volumes) {
+			volume_drift(&in->volumes[k], recorded ? rec : NULL, w, why, sizeof(why));
+			if (*why)
+				return add(p, w->name, w->group, PLAN_REBUILD, "%s", why);
+		}
+		if (hash_differs(config, w->config_hash))
 			return add(p, w->name, w->group, PLAN_UPDATE,
 				   "cpus, memory, networks or boot settings changed");
+		if (want && pers && drift(want, pers, why))
+			return add(p, w->name, w->group, PLAN_UPDATE,
+				   "definition edited outside muster: %s", why);
 		if (recorded)
 			born = rec->rebuilt_at > rec->created_at ? rec->rebuilt_at : rec->created_at;
 		if (in->max_age_s && born > 0 && in->now_ms > born &&
@@ -238,8 +302,32 @@ static int plan_wanted_action(const struct lookup *l, struct plan *p,
 			return add(p, w->name, w->group, PLAN_REBUILD, "%s old, older than max_age %s",
 				   age, max);
 		}
-		if (!dom->active)
-			return add(p, w->name, w->group, PLAN_UPDATE, "defined but not running");
+		if (!dom->active) {
+			char off[32], grace[32];
+			uint64_t for_s;
+
+			if (recorded && rec->stopped_at) {
+				if (add(p, w->name, w->group, PLAN_KEEP,
+					"stopped with muster stop; muster start starts it") < 0)
+					return -1;
+				p->items[p->n_items - 1].held = true;
+				return 0;
+			}
+			if (!recorded || !vm_state_is_up((int) rec->state))
+				return add(p, w->name, w->group, PLAN_UPDATE, "defined but not running");
+			if (!rec->off_since || in->now_ms <= rec->off_since)
+				return add(p, w->name, w->group, PLAN_UPDATE,
+					   "shut off outside muster (seen now)");
+			for_s = (uint64_t) (in->now_ms - rec->off_since) / 1000;
+			fmt_duration(for_s, off, sizeof(off));
+			fmt_duration(in->stopped_grace_s, grace, sizeof(grace));
+			if (for_s > in->stopped_grace_s)
+				return add(p, w->name, w->group, PLAN_REBUILD,
+					   "shut off outside muster for %s, longer than stopped_grace %s",
+					   off, grace);
+			return add(p, w->name, w->group, PLAN_UPDATE,
+				   "shut off outside muster for %s (stopped_grace %s)", off, grace);
+		}
 		if (!recorded)
 			return add(p, w->name, w->group, PLAN_KEEP,
 				   "adopted: running on the hypervisor, not yet in the store");
@@ -247,6 +335,24 @@ static int plan_wanted_action(const struct lookup *l, struct plan *p,
 		if (rec->state == VM_STATE_STARTED || rec->state == VM_STATE_BOOTED)
 			return add(p, w->name, w->group, PLAN_KEEP,
 				   "resume: %s, not reported ready yet", vm_state_to_string(rec->state));
+		/* what runs against what it is defined as (not while an installer runs: ready only) */
+		*why = '\0';
+		if (rec->state == VM_STATE_READY && dom->live.read) {
+			if (want)
+				(void) drift(want, &dom->live, why);
+			if (!*why && hash_differs(dom->live.config_hash, w->config_hash))
+				fmt_cut(why, sizeof(why), "cpus, memory, networks or boot settings changed");
+		}
+		if (*why && in->restart)
+			return add(p, w->name, w->group, PLAN_RESTART,
+				   "runs an older definition: %s", why);
+		if (*why) {
+			if (add(p, w->name, w->group, PLAN_KEEP,
+				"update pending a cold restart (--restart): %s", why) < 0)
+				return -1;
+			p->items[p->n_items - 1].pending = true;
+			return 0;
+		}
 		return add(p, w->name, w->group, PLAN_KEEP, "up to date");
 	}
 	if (!recorded)

@@ -19,6 +19,7 @@ enum plan_action {
 	PLAN_KEEP,	/* up to date */
 	PLAN_UPDATE,	/* redefine or start in place; disk and keys kept */
 	PLAN_REBUILD,	/* new disk and seed from the image; identity kept */
+	PLAN_RESTART,	/* a cold restart (shut down, start): runs an older definition */
 	PLAN_DESTROY,	/* no longer in the manifest */
 	PLAN_CONFLICT,	/* a domain of that name is not muster's: left alone */
 	PLAN_ACTION_MAX
@@ -26,6 +27,20 @@ enum plan_action {
 
 const char *plan_action_to_string(enum plan_action a);
 int plan_action_from_string(const char *s);
+
+/*
+ * What a host has of a wanted VM besides its domain: its volumes, and the
+ * base image volume its disk should sit on (run_plan reads them where the
+ * VM's domain is).
+ */
+struct plan_volumes {
+	bool read;			/* false: not looked at; nothing below is compared */
+	struct listed_volume disk, seed;
+	bool seed_wanted;		/* the VM has a seed volume (cloud-init) */
+	const char *image;		/* the image volume's name, NULL: a blank disk (kickstart) */
+	const char *image_path;		/* its path on the host, NULL: the host has no such volume */
+	const char *image_format;
+};
 
 struct plan_input {
 	const char *fleet;
@@ -35,8 +50,13 @@ struct plan_input {
 	size_t n_recorded;
 	const struct listed_domain *domains;	/* every domain the hypervisor has */
 	size_t n_domains;
+	/* per wanted VM, or NULL: what muster would define (facts_wanted), and its volumes */
+	const struct domain_facts *want_facts;
+	const struct plan_volumes *volumes;
 	int64_t now_ms;
 	uint64_t max_age_s;	/* rebuild VMs older than this; 0 = never */
+	uint64_t stopped_grace_s;	/* rebuild VMs shut off outside muster longer than this */
+	bool restart;		/* restart VMs that run an older definition (else: pending) */
 };
 
 struct plan_item {
@@ -45,6 +65,9 @@ struct plan_item {
 	enum plan_action action;
 	char *reason;
 	int recorded;		/* the store's enum vm_state for it, -1 when not recorded */
+	bool pending;		/* keep, but what runs is older than its definition:
+				   a cold restart applies it (PLAN_RESTART when asked) */
+	bool held;		/* keep: stopped with `muster stop`, left off */
 	const char *host;	/* not the planner's: the caller may say where it lives */
 };
 

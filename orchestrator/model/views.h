@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "facts.h"
 #include "vmstate.h"
 
 /* One VM as recorded. NULL strings and 0 times are "unset". */
@@ -27,6 +28,10 @@ struct recorded_vm {
 	char *host;		/* libvirt URI it was placed on; NULL: not placed */
 	int64_t created_at, ready_at, rebuilt_at, updated_at;
 	unsigned generation;	/* times rebuilt (its seed's instance-id carries it) */
+	int64_t seed_size;	/* its seed volume as muster wrote it: bytes, -1 unknown */
+	char *seed_mtime;	/* and its modification time, as the host said it; NULL unknown */
+	int64_t stopped_at;	/* stopped by `muster stop` then, 0: not stopped by an operator */
+	int64_t off_since;	/* first seen shut off without muster stopping it, 0: not seen */
 };
 
 /* One domain as the hypervisor reports it. */
@@ -41,6 +46,22 @@ struct listed_domain {
 	char *config_hash;
 	char *base_hash;
 	size_t host;		/* set by callers that list several hosts: which one */
+	/*
+	 * The fleet's own domains only (hv_list_domains' fleet): each
+	 * definition's facts. persistent is what the next cold start boots;
+	 * live is what runs (read only when active).
+	 */
+	struct domain_facts persistent, live;
+};
+
+/* A volume as the host has it (the disk's backing, the seed's stamp). */
+struct listed_volume {
+	bool exists;
+	char *path;			/* its path (key) on the host */
+	unsigned long long capacity;	/* bytes */
+	char *format;			/* "qcow2", "raw", ... NULL: not said */
+	char *backing_path, *backing_format;	/* NULL: no backing store */
+	char *mtime;			/* "SECONDS.NANOSECONDS", NULL: the driver says none */
 };
 
 /* A host port muster chose for a user-mode forward (recorded: migration 3). */

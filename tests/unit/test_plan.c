@@ -32,12 +32,47 @@ struct t_rec {
 	int attempts;
 	const char *last_error;
 	int64_t created_at, rebuilt_at;
+	int64_t stopped_at, off_since;
+	int64_t seed_size;		/* 0: not recorded */
+	const char *seed_mtime;
+};
+
+/*
+ * A definition's facts as a change to what is wanted (t_case.facts): 0 and
+ * NULL leave a field as wanted. Wanted, VM web-00N: 1024 MiB, 2 vCPUs, disk
+ * "volume muster/web-web-00N.qcow2", cdrom "volume muster/web-web-00N-seed.iso",
+ * one interface 52:54:00:00:00:0N on network "web-lan", no kernel.
+ */
+struct t_facts {
+	unsigned long long memory_kib;
+	unsigned vcpus;
+	const char *disk;		/* the first disk's source */
+	bool no_seed;			/* no cdrom */
+	bool extra_disk;		/* one more disk */
+	const char *mac;		/* the interface's MAC */
+	const char *nic_source;
+	const char *kernel;
+	const char *config;		/* the definition's metadata config hash */
 };
 
 struct t_dom {
 	const char *name;
 	bool active, ours;
 	const char *fleet, *vm, *group, *config, *base;
+	struct t_facts pers, live;	/* with t_case.facts */
+};
+
+/* What the host has of a wanted VM's volumes (with t_case.facts); 0 and NULL: as muster made them. */
+struct t_vol {
+	bool unread;			/* nothing known (the pool is not running) */
+	bool disk_missing, seed_missing;
+	const char *disk_format;	/* default qcow2 */
+	const char *backing;		/* default the image's path */
+	const char *backing_format;	/* default qcow2 */
+	bool no_image;			/* the host has no image volume */
+	bool blank;			/* a kickstart VM: no image wanted */
+	unsigned long long seed_size;	/* default 4096 */
+	const char *seed_mtime;		/* default "100.5" */
 };
 
 struct t_item {
@@ -54,6 +89,10 @@ struct t_case {
 	struct t_dom dom[MAXN];
 	int64_t now_ms;
 	uint64_t max_age_s;
+	bool facts;			/* compare definitions and volumes (drift) */
+	struct t_vol vol[MAXN];		/* per wanted VM */
+	uint64_t stopped_grace_s;
+	bool restart;
 	struct t_item expect[MAXN];
 };
 
@@ -61,7 +100,9 @@ struct t_case {
 #define W(vm) { vm, "web", "web-" vm, "c1", "b1" }
 #define WH(vm, config, base) { vm, "web", "web-" vm, config, base }
 /* Recorded a day ago, never rebuilt. */
-#define R(vm, state) { vm, "web", state, 0, NULL, NOW - D_MS, 0 }
+#define R(vm, state) { vm, "web", state, 0, NULL, NOW - D_MS, 0, 0, 0, 0, NULL }
+/* Recorded ready, its seed as muster wrote it (4096 bytes at 100.5). */
+#define RS(vm) { vm, "web", VM_STATE_READY, 0, NULL, NOW - D_MS, 0, 0, 0, 4096, "100.5" }
 #define RG(vm, group, state) { vm, group, state, 0, NULL, NOW - D_MS, 0 }
 #define RT(vm, created, rebuilt) { vm, "web", VM_STATE_READY, 0, NULL, created, rebuilt }
 /* Our domain of fleet web with the wanted hashes. */
@@ -75,6 +116,7 @@ struct t_case {
 #define KEEP(vm, reason) { vm, "web", PLAN_KEEP, reason, true }
 #define UPDATE(vm, reason) { vm, "web", PLAN_UPDATE, reason, true }
 #define REBUILD(vm, reason) { vm, "web", PLAN_REBUILD, reason, true }
+#define RESTART(vm, reason) { vm, "web", PLAN_RESTART, reason, true }
 #define DESTROY(vm, group, reason) { vm, group, PLAN_DESTROY, reason, true }
 #define CONFLICT(vm, reason) { vm, "web", PLAN_CONFLICT, reason, true }
 #define CONFLICT_SUB(vm, reason) { vm, "web", PLAN_CONFLICT, reason, false }
@@ -316,6 +358,189 @@ static const struct t_case cases[] = {
 	  .dom = { DF("shop-shop-001", "shop", "shop-001"), DF("webx-web-001", "webx", "web-001"),
 		   DF("we-web-001", "we", "web-001"), DX("test"), DX("web-web-001") } },
 
+	/* ---- drift: definitions (persistent and live) against what muster defines ---- */
+	{ .title = "drift: definitions as muster made them, volumes too: keep",
+	  .facts = true,
+	  .want = { W("web-001") },
+	  .rec = { RS("web-001") },
+	  .dom = { D("web-001", true) },
+	  .expect = { KEEP("web-001", R_UP) } },
+	{ .title = "drift: memory and vCPUs edited in the persistent definition: update, named",
+	  .facts = true,
+	  .want = { W("web-001"), W("web-002") },
+	  .rec = { RS("web-001"), RS("web-002") },
+	  .dom = { { "web-web-001", true, true, "web", "web-001", "web", "c1", "b1",
+		     .pers = { .memory_kib = 2048 * 1024 } },
+		   { "web-web-002", true, true, "web", "web-002", "web", "c1", "b1",
+		     .pers = { .vcpus = 4 } } },
+	  .expect = { UPDATE("web-001", "definition edited outside muster: memory 2048 MiB on the "
+					"host, 1024 MiB wanted"),
+		      UPDATE("web-002", "definition edited outside muster: 4 vCPUs on the host, "
+					"2 wanted") } },
+	{ .title = "drift: memory within the MiB the hypervisor rounds to: keep",
+	  .facts = true,
+	  .want = { W("web-001") },
+	  .rec = { RS("web-001") },
+	  .dom = { { "web-web-001", true, true, "web", "web-001", "web", "c1", "b1",
+		     .pers = { .memory_kib = 1024 * 1024 }, .live = { .memory_kib = 1024 * 1024 } } },
+	  .expect = { KEEP("web-001", R_UP) } },
+	{ .title = "drift: a disk, the seed cdrom, an extra disk: update, each named",
+	  .facts = true,
+	  .want = { W("web-001"), W("web-002"), W("web-003") },
+	  .rec = { RS("web-001"), RS("web-002"), RS("web-003") },
+	  .dom = { { "web-web-001", true, true, "web", "web-001", "web", "c1", "b1",
+		     .pers = { .disk = "file /tmp/other.qcow2" } },
+		   { "web-web-002", true, true, "web", "web-002", "web", "c1", "b1",
+		     .pers = { .no_seed = true } },
+		   { "web-web-003", true, true, "web", "web-003", "web", "c1", "b1",
+		     .pers = { .extra_disk = true } } },
+	  .expect = { UPDATE("web-001", "definition edited outside muster: disk 1: disk file "
+					"/tmp/other.qcow2 on the host, disk volume "
+					"muster/web-web-001.qcow2 wanted"),
+		      UPDATE("web-002", "definition edited outside muster: 1 disks on the host, "
+					"2 wanted"),
+		      UPDATE("web-003", "definition edited outside muster: 3 disks on the host, "
+					"2 wanted") } },
+	{ .title = "drift: interfaces: another network, another MAC: update, named",
+	  .facts = true,
+	  .want = { W("web-001"), W("web-002") },
+	  .rec = { RS("web-001"), RS("web-002") },
+	  .dom = { { "web-web-001", true, true, "web", "web-001", "web", "c1", "b1",
+		     .pers = { .nic_source = "default" } },
+		   { "web-web-002", true, true, "web", "web-002", "web", "c1", "b1",
+		     .pers = { .mac = "52:54:00:aa:bb:cc" } } },
+	  .expect = { UPDATE("web-001", "definition edited outside muster: interface "
+					"52:54:00:00:00:01: network 'default' vlan 0 on the host, "
+					"network 'web-lan' vlan 0 wanted"),
+		      UPDATE("web-002", "definition edited outside muster: interface "
+					"52:54:00:00:00:02 missing on the host; interface "
+					"52:54:00:aa:bb:cc on the host is not the manifest's") } },
+	{ .title = "drift: boot: a kernel the manifest does not boot: update",
+	  .facts = true,
+	  .want = { W("web-001") },
+	  .rec = { RS("web-001") },
+	  .dom = { { "web-web-001", true, true, "web", "web-001", "web", "c1", "b1",
+		     .pers = { .kernel = "/boot/evil" } } },
+	  .expect = { UPDATE("web-001", "definition edited outside muster: boot: kernel /boot/evil "
+					"on the host, none wanted") } },
+	{ .title = "drift: the live definition only (set live, or an update applied to a running "
+		   "VM): keep, pending a cold restart",
+	  .facts = true,
+	  .want = { W("web-001"), W("web-002") },
+	  .rec = { RS("web-001"), RS("web-002") },
+	  .dom = { { "web-web-001", true, true, "web", "web-001", "web", "c1", "b1",
+		     .live = { .memory_kib = 512 * 1024 } },
+		   { "web-web-002", true, true, "web", "web-002", "web", "c1", "b1",
+		     .live = { .config = "c0" } } },
+	  .expect = { KEEP("web-001", "update pending a cold restart (--restart): memory 512 MiB "
+				      "on the host, 1024 MiB wanted"),
+		      KEEP("web-002", "update pending a cold restart (--restart): " R_CONFIG) } },
+	{ .title = "drift: pending, with restart asked for: restart",
+	  .facts = true, .restart = true,
+	  .want = { W("web-001"), W("web-002") },
+	  .rec = { RS("web-001"), RS("web-002") },
+	  .dom = { { "web-web-001", true, true, "web", "web-001", "web", "c1", "b1",
+		     .live = { .vcpus = 1 } },
+		   D("web-002", true) },
+	  .expect = { RESTART("web-001", "runs an older definition: 1 vCPUs on the host, 2 wanted"),
+		      KEEP("web-002", R_UP) } },
+	{ .title = "drift: the live definition is not compared before ready (an installer runs)",
+	  .facts = true, .restart = true,
+	  .want = { W("web-001") },
+	  .rec = { R("web-001", VM_STATE_STARTED) },
+	  .dom = { { "web-web-001", true, true, "web", "web-001", "web", "c1", "b1",
+		     .live = { .kernel = "/installer/vmlinuz" } } },
+	  .expect = { KEEP("web-001", "resume: started, not reported ready yet") } },
+	{ .title = "drift: the persistent definition's hash wins over the live one (updated, "
+		   "not restarted yet)",
+	  .facts = true,
+	  .want = { W("web-001") },
+	  .rec = { RS("web-001") },
+	  .dom = { { "web-web-001", true, true, "web", "web-001", "web", "c0", "b1",
+		     .pers = { .config = "c1" }, .live = { .config = "c0" } } },
+	  .expect = { KEEP("web-001", "update pending a cold restart (--restart): " R_CONFIG) } },
+
+	/* ---- drift: volumes ---- */
+	{ .title = "drift: the disk missing, of another format, on another backing file: rebuild",
+	  .facts = true,
+	  .want = { W("web-001"), W("web-002"), W("web-003"), W("web-004") },
+	  .rec = { RS("web-001"), RS("web-002"), RS("web-003"), RS("web-004") },
+	  .dom = { D("web-001", true), D("web-002", true), D("web-003", true), D("web-004", true) },
+	  .vol = { { .disk_missing = true }, { .disk_format = "raw" },
+		   { .backing = "/var/lib/other.qcow2" }, { .backing_format = "raw" } },
+	  .expect = { REBUILD("web-001", "disk volume 'web-web-001.qcow2' missing on the host"),
+		      REBUILD("web-002", "disk volume 'web-web-002.qcow2' is raw, not qcow2"),
+		      REBUILD("web-003", "disk sits on /var/lib/other.qcow2, its image is "
+					 "/pool/web-img-base.qcow2"),
+		      REBUILD("web-004", "disk reads its image as raw, the image is qcow2") } },
+	{ .title = "drift: the image volume gone from the host; a blank disk with a backing file",
+	  .facts = true,
+	  .want = { W("web-001"), W("web-002") },
+	  .rec = { RS("web-001"), RS("web-002") },
+	  .dom = { D("web-001", true), D("web-002", true) },
+	  .vol = { { .no_image = true }, { .blank = true } },
+	  .expect = { REBUILD("web-001", "its base image volume 'web-img-base.qcow2' is missing on "
+					 "the host"),
+		      REBUILD("web-002", "disk sits on /pool/web-img-base.qcow2, a blank disk "
+					 "wanted") } },
+	{ .title = "drift: the seed volume missing, resized, rewritten: rebuild",
+	  .facts = true,
+	  .want = { W("web-001"), W("web-002"), W("web-003") },
+	  .rec = { RS("web-001"), RS("web-002"), RS("web-003") },
+	  .dom = { D("web-001", true), D("web-002", true), D("web-003", true) },
+	  .vol = { { .seed_missing = true }, { .seed_size = 8192 }, { .seed_mtime = "200.1" } },
+	  .expect = { REBUILD("web-001", "seed volume 'web-web-001-seed.iso' missing on the host"),
+		      REBUILD("web-002", "seed volume 'web-web-002-seed.iso' changed: 8192 bytes, "
+					 "muster wrote 4096"),
+		      REBUILD("web-003", "seed volume 'web-web-003-seed.iso' changed: modified at "
+					 "200.1, muster wrote it at 100.5") } },
+	{ .title = "drift: a seed muster did not record the size of is not judged; unread "
+		   "volumes are not either",
+	  .facts = true,
+	  .want = { W("web-001"), W("web-002") },
+	  .rec = { R("web-001", VM_STATE_READY), RS("web-002") },
+	  .dom = { D("web-001", true), D("web-002", true) },
+	  .vol = { { .seed_size = 8192, .seed_mtime = "9.9" }, { .unread = true } },
+	  .expect = { KEEP("web-001", R_UP), KEEP("web-002", R_UP) } },
+	{ .title = "drift: base hash before volumes, volumes before max_age and config",
+	  .facts = true, .max_age_s = DAYS(7),
+	  .want = { W("web-001"), W("web-002") },
+	  .rec = { RT("web-001", NOW - 8 * D_MS, 0), RT("web-002", NOW - 8 * D_MS, 0) },
+	  .dom = { DH("web-001", true, "c1", "b0"), DH("web-002", true, "c0", "b1") },
+	  .vol = { { .disk_missing = true }, { .disk_missing = true } },
+	  .expect = { REBUILD("web-001", R_BASE),
+		      REBUILD("web-002", "disk volume 'web-web-002.qcow2' missing on the host") } },
+
+	/* ---- drift: off ---- */
+	{ .title = "off: stopped with muster stop: keep, left off",
+	  .want = { W("web-001") },
+	  .rec = { { "web-001", "web", VM_STATE_DEFINED, 0, NULL, NOW - D_MS, 0, NOW - H_MS, 0, 0,
+		     NULL } },
+	  .dom = { D("web-001", false) },
+	  .stopped_grace_s = 60,
+	  .expect = { KEEP("web-001", "stopped with muster stop; muster start starts it") } },
+	{ .title = "off outside muster: seen now, within stopped_grace: update (start); "
+		   "longer: rebuild",
+	  .want = { W("web-001"), W("web-002"), W("web-003") },
+	  .rec = { R("web-001", VM_STATE_READY),
+		   { "web-002", "web", VM_STATE_READY, 0, NULL, NOW - D_MS, 0, 0, NOW - 30 * S_MS,
+		     0, NULL },
+		   { "web-003", "web", VM_STATE_READY, 0, NULL, NOW - D_MS, 0, 0, NOW - 2 * H_MS,
+		     0, NULL } },
+	  .dom = { D("web-001", false), D("web-002", false), D("web-003", false) },
+	  .stopped_grace_s = 3600,
+	  .expect = { UPDATE("web-001", "shut off outside muster (seen now)"),
+		      UPDATE("web-002", "shut off outside muster for 30s (stopped_grace 1h)"),
+		      REBUILD("web-003", "shut off outside muster for 2h, longer than "
+					 "stopped_grace 1h") } },
+	{ .title = "off, never brought up by muster (defined): update, not drift",
+	  .want = { W("web-001") },
+	  .rec = { { "web-001", "web", VM_STATE_DEFINED, 0, NULL, NOW - D_MS, 0, 0, NOW - 9 * H_MS,
+		     0, NULL } },
+	  .dom = { D("web-001", false) },
+	  .stopped_grace_s = 60,
+	  .expect = { UPDATE("web-001", R_STOPPED) } },
+
 	/* ---- everything at once ---- */
 	{ .title = "one of each action: counts match the items",
 	  .want = { W("web-001"), W("web-002"), W("web-003"), W("web-004"), W("web-005"),
@@ -390,6 +615,101 @@ static void print_plan(const struct t_case *c, const struct plan *p)
 			    plan_action_to_string(p->items[i].action), p->items[i].reason);
 }
 
+#define T_POOL "muster"
+#define T_IMAGE "web-img-base.qcow2"
+#define T_IMAGE_PATH "/pool/" T_IMAGE
+
+static void fill_disk(struct disk_fact *d, const char *device, const char *source)
+{
+	d->device = dup_or_null(device);
+	d->source = dup_or_null(source);
+}
+
+/* What muster wants of VM number k (1-based) named vm. */
+static void want_facts(struct domain_facts *f, const char *vm, size_t k)
+{
+	char src[128], mac[32];
+
+	memset(f, 0, sizeof(*f));
+	f->read = true;
+	f->config_hash = dup_or_null("c1");
+	f->base_hash = dup_or_null("b1");
+	f->memory_kib = 1024 * 1024;
+	f->vcpus = 2;
+	f->disks = calloc(3, sizeof(*f->disks));
+	f->nics = calloc(1, sizeof(*f->nics));
+	assert_non_null(f->disks);
+	assert_non_null(f->nics);
+	(void) snprintf(src, sizeof(src), "volume " T_POOL "/web-%s.qcow2", vm);
+	fill_disk(&f->disks[f->n_disks++], "disk", src);
+	(void) snprintf(src, sizeof(src), "volume " T_POOL "/web-%s-seed.iso", vm);
+	fill_disk(&f->disks[f->n_disks++], "cdrom", src);
+	(void) snprintf(mac, sizeof(mac), "52:54:00:00:00:%02zx", k);
+	f->nics[0].mac = dup_or_null(mac);
+	f->nics[0].kind = dup_or_null("network");
+	f->nics[0].source = dup_or_null("web-lan");
+	f->n_nics = 1;
+}
+
+/* The host's definition: what is wanted, changed as t says. */
+static void host_facts(struct domain_facts *f, const struct t_facts *t, const char *vm, size_t k)
+{
+	want_facts(f, vm, k);
+	if (t->memory_kib)
+		f->memory_kib = t->memory_kib;
+	if (t->vcpus)
+		f->vcpus = t->vcpus;
+	if (t->disk) {
+		free(f->disks[0].source);
+		f->disks[0].source = dup_or_null(t->disk);
+	}
+	if (t->no_seed) {
+		free(f->disks[1].device);
+		free(f->disks[1].source);
+		f->n_disks = 1;
+	}
+	if (t->extra_disk)
+		fill_disk(&f->disks[f->n_disks++], "disk", "file /tmp/extra.img");
+	if (t->mac) {
+		free(f->nics[0].mac);
+		f->nics[0].mac = dup_or_null(t->mac);
+	}
+	if (t->nic_source) {
+		free(f->nics[0].source);
+		f->nics[0].source = dup_or_null(t->nic_source);
+	}
+	if (t->kernel)
+		f->kernel = dup_or_null(t->kernel);
+	if (t->config) {
+		free(f->config_hash);
+		f->config_hash = dup_or_null(t->config);
+	}
+}
+
+/* The volumes of VM vm as t says. */
+static void host_volumes(struct plan_volumes *v, const struct t_vol *t, const char *vm)
+{
+	char path[128];
+
+	memset(v, 0, sizeof(*v));
+	if (t->unread)
+		return;
+	v->read = true;
+	v->seed_wanted = true;
+	v->image = t->blank ? NULL : T_IMAGE;
+	v->image_path = t->blank || t->no_image ? NULL : T_IMAGE_PATH;
+	v->image_format = t->blank ? NULL : "qcow2";
+	v->disk.exists = !t->disk_missing;
+	(void) snprintf(path, sizeof(path), "/pool/web-%s.qcow2", vm);
+	v->disk.path = dup_or_null(path);
+	v->disk.format = dup_or_null(t->disk_format ? t->disk_format : "qcow2");
+	v->disk.backing_path = dup_or_null(t->backing ? t->backing : T_IMAGE_PATH);
+	v->disk.backing_format = dup_or_null(t->backing_format ? t->backing_format : "qcow2");
+	v->seed.exists = !t->seed_missing;
+	v->seed.capacity = t->seed_size ? t->seed_size : 4096;
+	v->seed.mtime = dup_or_null(t->seed_mtime ? t->seed_mtime : "100.5");
+}
+
 static void run_case(void **state)
 {
 	const struct t_case *c = *state;
@@ -401,6 +721,8 @@ static void run_case(void **state)
 	struct muster_err err = { 0 };
 	struct plan_input in = { 0 };
 	struct plan *p = NULL;
+	struct domain_facts wf[MAXN];
+	struct plan_volumes vols[MAXN];
 	int a;
 
 	assert_non_null(rec);
@@ -409,6 +731,9 @@ static void run_case(void **state)
 		want[i].name = c->want[i].name;
 		want[i].group = c->want[i].group;
 		(void) snprintf(want[i].domain, sizeof(want[i].domain), "%s", c->want[i].domain);
+		(void) snprintf(want[i].disk, sizeof(want[i].disk), "web-%s.qcow2", c->want[i].name);
+		(void) snprintf(want[i].seed, sizeof(want[i].seed), "web-%s-seed.iso",
+				c->want[i].name);
 		(void) snprintf(want[i].config_hash, sizeof(want[i].config_hash), "%s",
 				c->want[i].config ? c->want[i].config : "");
 		(void) snprintf(want[i].base_hash, sizeof(want[i].base_hash), "%s",
@@ -422,6 +747,10 @@ static void run_case(void **state)
 		rec[i].last_error = dup_or_null(c->rec[i].last_error);
 		rec[i].created_at = c->rec[i].created_at;
 		rec[i].rebuilt_at = c->rec[i].rebuilt_at;
+		rec[i].stopped_at = c->rec[i].stopped_at;
+		rec[i].off_since = c->rec[i].off_since;
+		rec[i].seed_size = c->rec[i].seed_size ? c->rec[i].seed_size : -1;
+		rec[i].seed_mtime = dup_or_null(c->rec[i].seed_mtime);
 	}
 	for (i = 0; i < n_dom; i++) {
 		dom[i].name = dup_or_null(c->dom[i].name);
@@ -432,6 +761,30 @@ static void run_case(void **state)
 		dom[i].group = dup_or_null(c->dom[i].group);
 		dom[i].config_hash = dup_or_null(c->dom[i].config);
 		dom[i].base_hash = dup_or_null(c->dom[i].base);
+		if (c->facts && c->dom[i].ours) {
+			/* the wanted VM it is, by number: web-00N */
+			size_t k = strtoul(c->dom[i].vm + strlen(c->dom[i].vm) - 3, NULL, 10);
+
+			host_facts(&dom[i].persistent, &c->dom[i].pers, c->dom[i].vm, k);
+			/* the definition's own hashes are the listed ones unless the case says */
+			free(dom[i].persistent.config_hash);
+			dom[i].persistent.config_hash = dup_or_null(c->dom[i].pers.config ?
+								    c->dom[i].pers.config :
+								    c->dom[i].config);
+			free(dom[i].persistent.base_hash);
+			dom[i].persistent.base_hash = dup_or_null(c->dom[i].base);
+			if (c->dom[i].active) {
+				host_facts(&dom[i].live, &c->dom[i].live, c->dom[i].vm, k);
+				if (!c->dom[i].live.config) {
+					free(dom[i].live.config_hash);
+					dom[i].live.config_hash = dup_or_null(c->dom[i].config);
+				}
+			}
+		}
+	}
+	for (i = 0; c->facts && i < n_want; i++) {
+		want_facts(&wf[i], c->want[i].name, i + 1);
+		host_volumes(&vols[i], &c->vol[i], c->want[i].name);
 	}
 	in.fleet = "web";
 	in.want = want;
@@ -442,6 +795,10 @@ static void run_case(void **state)
 	in.n_domains = n_dom;
 	in.now_ms = c->now_ms ? c->now_ms : NOW;
 	in.max_age_s = c->max_age_s;
+	in.want_facts = c->facts ? wf : NULL;
+	in.volumes = c->facts ? vols : NULL;
+	in.stopped_grace_s = c->stopped_grace_s;
+	in.restart = c->restart;
 
 	if (plan_compute(&in, &p, &err) != 0)
 		fail_msg("case '%s': plan_compute failed: %s", c->title, err.msg);
@@ -474,13 +831,19 @@ static void run_case(void **state)
 	plan_free(p);
 	store_vm_list_free(rec, n_rec);
 	hv_domain_list_free(dom, n_dom);
+	for (i = 0; c->facts && i < n_want; i++) {
+		facts_release(&wf[i]);
+		hv_listed_volume_release(&vols[i].disk);
+		hv_listed_volume_release(&vols[i].seed);
+	}
 }
 
 static void test_action_names(void **state)
 {
 	static const char *const names[PLAN_ACTION_MAX] = {
 		[PLAN_CREATE] = "create", [PLAN_KEEP] = "keep", [PLAN_UPDATE] = "update",
-		[PLAN_REBUILD] = "rebuild", [PLAN_DESTROY] = "destroy", [PLAN_CONFLICT] = "conflict",
+		[PLAN_REBUILD] = "rebuild", [PLAN_RESTART] = "restart", [PLAN_DESTROY] = "destroy",
+		[PLAN_CONFLICT] = "conflict",
 	};
 	static const char *const unknown[] = {
 		"", "Create", "CREATE", "create ", " keep", "kee", "keeps", "none", "destroyed",
