@@ -2,31 +2,46 @@
  * cmd_lifecycle.c: `muster start|stop|reboot|destroy FILE [VM|GROUP...]`:
  * act on some of a fleet's VMs (all of them when none is named; destroy
  * wants them named, or --all), each step recorded, under the run lock.
+ * start and reboot wait for the VMs' agents and show their progress as
+ * apply does; stop waits until the VMs are off.
  */
 #include "cmd.h"
 #include "run.h"
+#include "runview.h"
 
 enum verb { VERB_START, VERB_STOP, VERB_REBOOT, VERB_DESTROY };
 
 struct lifecycle_opts {
 	bool force;	/* stop: pull the plug */
 	bool all;	/* destroy: the whole fleet */
+	unsigned timeout_s;	/* stop: how long to wait for the guests; 0: the default */
 };
 
-enum { OPT_FORCE = 1000, OPT_ALL };
+enum { OPT_FORCE = 1000, OPT_ALL, OPT_TIMEOUT };
 
 static int lifecycle_option(int opt, const char *arg, void *userdata)
 {
 	struct lifecycle_opts *o = userdata;
+	uint64_t s;
 
-	(void) arg;
-	if (opt == OPT_FORCE)
+	switch (opt) {
+	case OPT_FORCE:
 		o->force = true;
-	else if (opt == OPT_ALL)
+		return 0;
+	case OPT_ALL:
 		o->all = true;
-	else
+		return 0;
+	case OPT_TIMEOUT:
+		if (!mf_parse_duration(arg, strlen(arg), &s) || s < 1 || s > 86400) {
+			cmd_error("muster stop: --timeout wants a duration from 1s to 1d, such as "
+				  "30s or 5m, not '%s'\n", arg);
+			return -1;
+		}
+		o->timeout_s = (unsigned) s;
+		return 0;
+	default:
 		return -1;
-	return 0;
+	}
 }
 
 /* Mark the VMs the targets name (a VM's name or a group's); false if a target names none. */
@@ -76,6 +91,7 @@ static int lifecycle(const struct cmd *self, struct cli *cli, int argc, char **a
 	static const struct option opts[] = {
 		{ "force", no_argument, NULL, OPT_FORCE },
 		{ "all", no_argument, NULL, OPT_ALL },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct lifecycle_opts o = { 0 };
@@ -87,15 +103,19 @@ static int lifecycle(const struct cmd *self, struct cli *cli, int argc, char **a
 	struct run_result res = { 0 };
 	struct lifecycle_view view = { .cli = cli, .verb = self->name };
 	const struct run_callbacks cb = { .userdata = &view, .acted = on_acted };
+	bool waits = verb == VERB_START || verb == VERB_REBOOT;	/* for the agents */
+	struct run_view rview;
+	struct run_policy pol;
 	enum run_verb rv;
 	bool *chosen = NULL;
 	size_t i;
 	int first, rc;
 
+	run_view_init(&rview, cli, NULL, self->name);
 	rc = cmd_fleet_begin(self, cli, argc, argv, &own, &f);
 	if (rc != EXIT_OK || !f.m)
 		goto out;
-	m = f.m;
+	m = rview.m = f.m;
 	first = f.first;
 	if (verb == VERB_DESTROY && argc - first < 2 && !o.all) {
 		cmd_error("muster destroy: name the VMs or groups to destroy, or give --all\n");
@@ -121,6 +141,7 @@ static int lifecycle(const struct cmd *self, struct cli *cli, int argc, char **a
 		const struct run_opts ro = {
 			.state_dir = f.state_dir, .st = f.st, .connect = cli->connect,
 			.manifest_path = argv[first], .command = self->name, .lock = true,
+			.stop_timeout_s = o.timeout_s,
 		};
 		const struct run_selection sel = { .selected = chosen };
 
@@ -131,20 +152,24 @@ static int lifecycle(const struct cmd *self, struct cli *cli, int argc, char **a
 		}
 		rv = verb == VERB_START ? RUN_START : verb == VERB_REBOOT ? RUN_REBOOT :
 		     verb == VERB_DESTROY ? RUN_DESTROY : o.force ? RUN_STOP_FORCE : RUN_STOP;
-		if (run_lifecycle(run, &sel, rv, &cb, &res, &err) < 0)
+		if (run_lifecycle(run, &sel, rv, waits ? &rview.cb : &cb, &res, &err) < 0)
 			goto fail;
 	}
 	rc = res.ok ? EXIT_OK : EXIT_FAIL;
 	if (res.unrecorded.code != MUSTER_OK)
 		cmd_error("muster %s: %s\n", self->name, res.unrecorded.msg);
-	if (res.failed || !cli->quiet)
+	if (waits && (res.failed || !cli->quiet)) {
+		run_policy_from_manifest(m, &pol);
+		run_view_summary(&rview, run, &pol, &res);
+	} else if (res.failed || !cli->quiet) {
 		printf("fleet '%s': %s: %zu done, %zu failed\n", m->fleet, self->name, res.acted,
 		       res.failed);
+	}
 	goto out;
 fail:
 	cmd_error("muster %s: %s\n", self->name, err.msg);
 out:
-	run_close(run);
+	run_view_close(&rview, run, &res, rc);
 	free(chosen);
 	cmd_fleet_end(&f);
 	return rc;

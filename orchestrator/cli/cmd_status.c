@@ -1,14 +1,64 @@
 /*
  * cmd_status.c: `muster status`, `list` and `events`: the fleet as the
- * store recorded it (no hypervisor is asked: it answers at once, for any
- * number of hosts).
+ * store recorded it; status also shows what each VM's host says of it now
+ * (--recorded: only the store, which answers at once for any number of
+ * hosts, reachable or not).
  */
 #include <time.h>
 
 #include "cmd.h"
 #include "json.h"
+#include "run.h"
 #include "show.h"
 #include "statusrows.h"
+
+enum { OPT_RECORDED = 1000 };
+
+static int status_option(int opt, const char *arg, void *userdata)
+{
+	(void) arg;
+	if (opt != OPT_RECORDED)
+		return -1;
+	*(bool *) userdata = true;
+	return 0;
+}
+
+/*
+ * What each row's host says of it now, into hv[] (the row's VM by name in
+ * the manifest; rows only recorded: "-"). An unreachable host is said once.
+ */
+static int host_view(struct cli *cli, struct cmd_fleet *f, const char *manifest_path,
+		     struct status_rows *rows, const char **hv, struct muster_err *err)
+{
+	const struct manifest *m = f->m;
+	const struct run_opts ro = {
+		.state_dir = f->state_dir, .st = f->st, .connect = cli->connect,
+		.manifest_path = manifest_path, .command = "status",
+	};
+	_cleanup_free_ enum run_host_state *states = calloc(m->n_vms + 1, sizeof(*states));
+	struct muster_err unreachable;
+	struct run *run = NULL;
+	size_t i, j;
+	int r = -1;
+
+	if (!states)
+		return err_nomem(err);
+	if (run_open(m, &ro, &run, err) < 0 || run_host_view(run, states, &unreachable, err) < 0)
+		goto out;
+	if (unreachable.code != MUSTER_OK)
+		cmd_error("muster status: %s\n", unreachable.msg);
+	for (i = 0; i < rows->n; i++) {
+		hv[i] = "-";
+		for (j = 0; j < m->n_vms; j++)
+			if (streq(rows->v[i].name, m->vms[j].name))
+				hv[i] = run_host_state_to_string(states[j]);
+		rows->v[i].hypervisor = hv[i];
+	}
+	r = 0;
+out:
+	run_close(run);
+	return r;
+}
 
 #define STATUS_SHOWN_MAX 512	/* bytes of an error or event detail in a table */
 
@@ -16,14 +66,21 @@
 static int status_or_list(const struct cmd *self, struct cli *cli, int argc, char **argv,
 			  bool summary)
 {
+	static const struct option opts[] = {
+		{ "recorded", no_argument, NULL, OPT_RECORDED },
+		{ NULL, 0, NULL, 0 },
+	};
 	struct muster_err err = { 0 };
 	struct cmd_fleet f;
 	const struct manifest *m;
 	struct status_rows rows = { 0 };
 	size_t i, count[VM_STATE_MAX + 1] = { 0 };
+	bool recorded = false;
+	const struct cmd_options own = { opts, NULL, status_option, &recorded };
+	const char **hv = NULL;
 	int rc = EXIT_FAIL;
 
-	rc = cmd_fleet_begin(self, cli, argc, argv, NULL, &f);
+	rc = cmd_fleet_begin(self, cli, argc, argv, summary ? &own : NULL, &f);
 	if (rc != EXIT_OK || !f.m)
 		goto out;
 	rc = EXIT_FAIL;
@@ -31,6 +88,15 @@ static int status_or_list(const struct cmd *self, struct cli *cli, int argc, cha
 	if (cmd_fleet_state(cli, &f, &err) < 0 ||
 	    status_rows_load(f.st, m, m->fleet, true, &rows, &err) < 0)
 		goto fail;
+	if (summary && !recorded) {
+		hv = calloc(rows.n + 1, sizeof(*hv));
+		if (!hv) {
+			err_nomem(&err);
+			goto fail;
+		}
+		if (host_view(cli, &f, argv[f.first], &rows, hv, &err) < 0)
+			goto fail;
+	}
 	if (cli->json) {
 		if (json_write_status(m->fleet, rows.v, rows.n, stdout, &err) < 0)
 			goto fail;
@@ -47,8 +113,10 @@ static int status_or_list(const struct cmd *self, struct cli *cli, int argc, cha
 
 			(void) show(why, sizeof(why), rows.v[i].error ? rows.v[i].error :
 				    rows.v[i].last_event);
-			printf("%-20s %-12s %-10s %s\n", rows.v[i].name, rows.v[i].group,
-			       rows.v[i].state, why);
+			printf("%-20s %-12s %-10s ", rows.v[i].name, rows.v[i].group, rows.v[i].state);
+			if (hv)
+				printf("%-11s ", hv[i]);
+			printf("%s\n", why);
 		} else
 			printf("%s %s\n", rows.v[i].name, rows.v[i].state);
 	}
@@ -66,6 +134,7 @@ static int status_or_list(const struct cmd *self, struct cli *cli, int argc, cha
 fail:
 	cmd_error("muster %s: %s\n", self->name, err.msg);
 out:
+	free(hv);
 	status_rows_release(&rows);
 	cmd_fleet_end(&f);
 	return rc;

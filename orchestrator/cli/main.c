@@ -61,15 +61,24 @@ static const struct cmd commands[] = {
 	  "nothing. Exit 0 when every chosen VM is ready again, 1 when one failed,\n"
 	  "75 when another run holds the lock.\n" },
 	{ "start", 1, 256, cmd_start, "FILE [VM|GROUP...]",
-	  "start VMs (all of the fleet's when none is named)",
-	  "Starts the named VMs, or the VMs of the named groups, or the whole fleet.\n" },
-	{ "stop", 1, 256, cmd_stop, "FILE [VM|GROUP...] [--force]",
-	  "shut VMs down (ACPI), or with --force pull the plug",
-	  "Asks the named VMs (or groups, or the whole fleet) to shut down; --force\n"
-	  "stops them at once.\n" },
+	  "start VMs and wait for their agents (all of the fleet's when none is named)",
+	  "Defines each named VM (or each VM of a named group, or the whole fleet) as\n"
+	  "the manifest wants it, starts it, and waits for its agent to report ready,\n"
+	  "in batches as apply does. A VM stopped with `muster stop` is no longer\n"
+	  "held off. A VM that was never made fails (muster apply makes it).\n" },
+	{ "stop", 1, 256, cmd_stop, "FILE [VM|GROUP...] [--force] [--timeout DURATION]",
+	  "shut VMs down (ACPI) and wait until they are off, or with --force pull the plug",
+	  "Asks the named VMs (or groups, or the whole fleet) to shut down, then waits\n"
+	  "until each is off (--timeout, default 2m: a VM still running then fails,\n"
+	  "said so); --force stops them at once. apply and rebuild leave a VM stopped\n"
+	  "this way off, and do not count it unavailable, until start or reboot.\n" },
 	{ "reboot", 1, 256, cmd_reboot, "FILE [VM|GROUP...]",
-	  "reboot VMs",
-	  "Asks the named VMs (or groups, or the whole fleet) to reboot.\n" },
+	  "restart VMs cold and wait for their agents",
+	  "Shuts each named VM (or group, or the whole fleet) down and starts it again\n"
+	  "(a new QEMU process: what runs is then its definition, pending updates\n"
+	  "included, which a guest's own reboot would not give), rolling under\n"
+	  "rebuild.max_unavailable, each waited for until its agent reports ready.\n"
+	  "A VM that is off is started.\n" },
 	{ "destroy", 1, 256, cmd_destroy, "FILE VM|GROUP... | FILE --all",
 	  "remove VMs: domain, disk and seed (host keys are kept)",
 	  "Stops and undefines each named VM (or each VM of a named group; --all: the\n"
@@ -90,11 +99,14 @@ static const struct cmd commands[] = {
 	  "ones. A cloud-init VM's user-data carries the guest agent, as apply and\n"
 	  "serve give it (--no-agent leaves it out). The output holds the VM's\n"
 	  "private host keys: treat it as a secret.\n" },
-	{ "status", 1, 1, cmd_status, "FILE [--json]",
-	  "the fleet as recorded: each VM's state, last event or error, and a summary",
-	  "From the state store, without asking the hypervisor. --json prints\n"
-	  "{\"fleet\", \"vms\": [{\"name\", \"group\", \"state\", \"domain\", \"addresses\",\n"
-	  "\"last_event\", \"error\"}]}.\n" },
+	{ "status", 1, 1, cmd_status, "FILE [--json] [--recorded]",
+	  "each VM's recorded state, what its host says now, its last event or error",
+	  "From the state store, and from each VM's host: running, shut off, missing,\n"
+	  "unreachable (said once on standard error), or not placed; so a VM that\n"
+	  "stopped outside muster shows as shut off beside its recorded state.\n"
+	  "--recorded asks no host. --json prints {\"fleet\", \"vms\": [{\"name\",\n"
+	  "\"group\", \"state\", \"domain\", \"addresses\", \"last_event\", \"error\",\n"
+	  "\"hypervisor\"}]} (no \"hypervisor\" with --recorded).\n" },
 	{ "list", 1, 1, cmd_list, "FILE [--json]",
 	  "one line per VM: its name and state",
 	  "The same data as status, one VM per line; --json prints the same document.\n" },
@@ -110,7 +122,7 @@ static const struct cmd commands[] = {
 	  "  GET  /metrics                      Prometheus text: VMs by fleet and state,\n"
 	  "                                     requests by status code\n"
 	  "  GET  /api/v1/fleets                the fleets and their VMs' states (JSON)\n"
-	  "  GET  /api/v1/fleets/FLEET/vms      what `status --json` prints\n"
+	  "  GET  /api/v1/fleets/FLEET/vms      what `status --recorded --json` prints\n"
 	  "  GET  /agent                        the guest agent binary\n"
 	  "  POST /phone-home/VM                cloud-init's phone_home: an event for VM\n"
 	  "  POST /phone-home/VM/KEY            a kickstart VM's installer: installed (KEY:\n"

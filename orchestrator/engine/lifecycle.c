@@ -7,6 +7,8 @@
 #include "run_priv.h"
 #include "common.h"
 
+#include <time.h>
+
 /* The connection to the host VM name was placed on (the only host, if it was never placed). */
 static int vm_host(struct hosts *hosts, const struct recorded_vm *recs, size_t n_recs,
 		   const char *name, struct hv **ret, struct muster_err *err)
@@ -26,38 +28,131 @@ static int vm_host(struct hosts *hosts, const struct recorded_vm *recs, size_t n
 	return hosts_hv(hosts, (size_t) h, ret, err);
 }
 
-static int act(enum run_verb verb, const struct manifest *m, const struct vmrec *v,
-	       struct hv *hv, struct store *st, int64_t run_id, struct muster_err *err)
+/* Ask VM v to stop (force: pull the plug), recorded; *asked: it ran and was asked. */
+static int stop_ask(const struct manifest *m, const struct vmrec *v, struct hv *hv,
+		    struct store *st, bool force, int64_t run_id, bool *asked,
+		    struct muster_err *err)
 {
-	const char *name = v->name;
-	bool force = verb == RUN_STOP_FORCE;
+	int active;
 
-	if (store_vm_ensure(st, m->fleet, name, v->group, err) < 0)
+	*asked = false;
+	if (store_vm_ensure(st, m->fleet, v->name, v->group, err) < 0 ||
+	    (active = hv_domain_active(hv, v->domain, err)) < 0)
 		return -1;
-	switch (verb) {
-	case RUN_START:
-		return store_vm_note(st, m->fleet, name, "intent: start", run_id, err) < 0 ||
-		       hv_domain_start(hv, v->domain, err) < 0 ||
-		       store_vm_transition(st, m->fleet, name, VM_STATE_STARTED, "started", run_id,
-					   err) < 0 ? -1 : 0;
-	case RUN_STOP:
-	case RUN_STOP_FORCE:
-		return store_vm_note(st, m->fleet, name, force ? "intent: stop (forced)" :
-				     "intent: shut down", run_id, err) < 0 ||
-		       hv_domain_stop(hv, v->domain, force, err) < 0 ||
-		       store_vm_transition(st, m->fleet, name, VM_STATE_DEFINED,
-					   force ? "stopped" : "asked to shut down", run_id,
-					   err) < 0 ? -1 : 0;
-	case RUN_REBOOT:
-		return store_vm_note(st, m->fleet, name, "intent: reboot", run_id, err) < 0 ||
-		       hv_domain_reboot(hv, v->domain, err) < 0 ||
-		       store_vm_note(st, m->fleet, name, "rebooted", run_id, err) < 0 ? -1 : 0;
-	case RUN_DESTROY:
-		return provision_destroy(m, hv, st, name, v->group, run_id, err);
-	case RUN_VERB_MAX:
-		break;
+	if (!active)	/* off already: an operator's stop all the same */
+		return store_vm_transition(st, m->fleet, v->name, VM_STATE_DEFINED, "off already",
+					   run_id, err) < 0 ||
+		       store_vm_stopped(st, m->fleet, v->name, true, "stopped with muster stop",
+					run_id, err) < 0 ? -1 : 0;
+	if (store_vm_note(st, m->fleet, v->name, force ? "intent: stop (plug pulled)" :
+			  "intent: shut down", run_id, err) < 0 ||
+	    hv_domain_stop(hv, v->domain, force, err) < 0)
+		return -1;
+	*asked = true;
+	return 0;
+}
+
+/* VM v is off after muster stop: recorded so, and left off by apply and rebuild. */
+static int stop_done(const struct manifest *m, const struct vmrec *v, struct store *st,
+		     bool force, int64_t run_id, struct muster_err *err)
+{
+	return store_vm_transition(st, m->fleet, v->name, VM_STATE_DEFINED,
+				   force ? "stopped: plug pulled" : "shut down", run_id, err) < 0 ||
+	       store_vm_stopped(st, m->fleet, v->name, true, "stopped with muster stop", run_id,
+				err) < 0 ? -1 : 0;
+}
+
+static void acted(struct run *r, struct run_result *res, const char *name, struct muster_err *e)
+{
+	if (e) {
+		res->failed++;
+		err_prefix(e, "VM '%s'", name);
+	} else {
+		res->acted++;
 	}
-	return err_set(err, MUSTER_E_INVALID, "no such action (%d)", (int) verb);
+	if (r->cb->acted)
+		r->cb->acted(r->cb->userdata, name, e);
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Stop: every selected VM asked first, then each waited for until it is
+ * off or the timeout passes, all at once (a fleet's shut down takes as
+ * long as its slowest guest, not their sum).
+ */
+static int stop_all(struct run *r, const struct run_selection *sel, bool force,
+		    const struct recorded_vm *recs, size_t n_recs, struct run_result *res)
+{
+	const struct manifest *m = r->m;
+	unsigned timeout_s = r->o.stop_timeout_s ? r->o.stop_timeout_s : RUN_STOP_TIMEOUT_S;
+	const struct timespec tick = { 0, 100 * 1000 * 1000 };
+	_cleanup_free_ struct hv **waiting = calloc(m->n_vms + 1, sizeof(*waiting));
+	size_t i, left = 0;
+	int64_t until;
+
+	if (!waiting)
+		return -1;
+	for (i = 0; i < m->n_vms; i++) {
+		const struct vmrec *v = &r->recs.v[i];
+		struct muster_err e = { 0 };
+		struct hv *hv = NULL;
+		bool asked;
+
+		if (sel && sel->selected && !sel->selected[i])
+			continue;
+		if (vm_host(&r->hosts, recs, n_recs, v->name, &hv, &e) < 0 ||
+		    stop_ask(m, v, hv, r->o.st, force, r->run_id, &asked, &e) < 0) {
+			acted(r, res, v->name, &e);
+			continue;
+		}
+		if (!asked) {
+			acted(r, res, v->name, NULL);
+			continue;
+		}
+		waiting[i] = hv;
+		left++;
+	}
+	until = mono_ms() + (int64_t) timeout_s * 1000;
+	while (left) {
+		for (i = 0; i < m->n_vms; i++) {
+			const struct vmrec *v = &r->recs.v[i];
+			struct muster_err e = { 0 };
+			int active;
+
+			if (!waiting[i])
+				continue;
+			active = hv_domain_active(waiting[i], v->domain, &e);
+			if (active < 0 && e.code == MUSTER_E_NOTFOUND)
+				active = 0;
+			if (active < 0 ||
+			    (!active && stop_done(m, v, r->o.st, force, r->run_id, &e) < 0)) {
+				acted(r, res, v->name, &e);
+			} else if (!active) {
+				acted(r, res, v->name, NULL);
+			} else if (mono_ms() >= until) {
+				if (store_vm_note(r->o.st, m->fleet, v->name, "still running after the "
+						  "shut down's timeout", r->run_id, &e) < 0)
+					log_debug("VM '%s': %s", v->name, e.msg);
+				err_set(&e, MUSTER_E_HV, "still running %u s after it was asked to "
+					"shut down (muster stop --force pulls the plug)", timeout_s);
+				acted(r, res, v->name, &e);
+			} else {
+				continue;
+			}
+			waiting[i] = NULL;
+			left--;
+		}
+		if (left)
+			nanosleep(&tick, NULL);
+	}
+	return 0;
 }
 
 int run_lifecycle(struct run *r, const struct run_selection *sel, enum run_verb verb,
@@ -70,28 +165,43 @@ int run_lifecycle(struct run *r, const struct run_selection *sel, enum run_verb 
 	int ret = -1;
 
 	memset(res, 0, sizeof(*res));
+	if (verb == RUN_START || verb == RUN_REBOOT) {
+		/* through the executor: batches, the rolling window, the agents' ready */
+		struct run_selection s = { .selected = sel ? sel->selected : NULL, .verb = verb };
+		struct run_policy p;
+
+		run_policy_from_manifest(m, &p);
+		return run_plan(r, err) < 0 ? -1 : run_execute(r, &s, &p, cb, res, err);
+	}
 	r->cb = cb ? cb : &none;
 	if ((!r->recs.v && vmrecs_build(m, &r->recs, err) < 0) ||
 	    store_vm_list(r->o.st, m->fleet, &recs, &n_recs, err) < 0 ||
 	    store_run_begin(r->o.st, m->fleet, r->o.command, &r->run_id, err) < 0)
 		goto out;
-	for (i = 0; i < m->n_vms; i++) {
-		struct muster_err e = { 0 };
-		struct hv *hv = NULL;
-
-		if (sel && sel->selected && !sel->selected[i])
-			continue;
-		if (vm_host(&r->hosts, recs, n_recs, r->recs.v[i].name, &hv, &e) < 0 ||
-		    act(verb, m, &r->recs.v[i], hv, r->o.st, r->run_id, &e) < 0) {
-			res->failed++;
-			err_prefix(&e, "VM '%s'", r->recs.v[i].name);
-			if (r->cb->acted)
-				r->cb->acted(r->cb->userdata, r->recs.v[i].name, &e);
-			continue;
+	if (verb == RUN_STOP || verb == RUN_STOP_FORCE) {
+		if (stop_all(r, sel, verb == RUN_STOP_FORCE, recs, n_recs, res) < 0) {
+			err_nomem(err);
+			goto out;
 		}
-		res->acted++;
-		if (r->cb->acted)
-			r->cb->acted(r->cb->userdata, r->recs.v[i].name, NULL);
+	} else if (verb == RUN_DESTROY) {
+		for (i = 0; i < m->n_vms; i++) {
+			const struct vmrec *v = &r->recs.v[i];
+			struct muster_err e = { 0 };
+			struct hv *hv = NULL;
+
+			if (sel && sel->selected && !sel->selected[i])
+				continue;
+			if (vm_host(&r->hosts, recs, n_recs, v->name, &hv, &e) < 0 ||
+			    store_vm_ensure(r->o.st, m->fleet, v->name, v->group, &e) < 0 ||
+			    provision_destroy(m, hv, r->o.st, v->name, v->group, r->run_id, &e) < 0) {
+				acted(r, res, v->name, &e);
+				continue;
+			}
+			acted(r, res, v->name, NULL);
+		}
+	} else {
+		err_set(err, MUSTER_E_INVALID, "no such action (%d)", (int) verb);
+		goto out;
 	}
 	res->ok = !res->failed;
 	/* the run is done either way: a store that fails here is said in res */

@@ -311,6 +311,74 @@ out:
 	return ret;
 }
 
+/* ---- what the hosts say now ------------------------------------------------------- */
+
+const char *run_host_state_to_string(enum run_host_state s)
+{
+	static const char *const names[RUN_HOST_STATE_MAX] = {
+		[RUN_HOST_RUNNING] = "running", [RUN_HOST_OFF] = "shut off",
+		[RUN_HOST_MISSING] = "missing", [RUN_HOST_UNREACHABLE] = "unreachable",
+		[RUN_HOST_UNPLACED] = "not placed",
+	};
+
+	return (unsigned) s < RUN_HOST_STATE_MAX ? names[s] : NULL;
+}
+
+int run_host_view(struct run *r, enum run_host_state *states, struct muster_err *unreachable,
+		  struct muster_err *err)
+{
+	const struct manifest *m = r->m;
+	struct recorded_vm *recs = NULL;
+	size_t n_recs = 0, h, i;
+	int ret = -1;
+
+	err_clear(unreachable);
+	if ((!r->recs.v && vmrecs_build(m, &r->recs, err) < 0) ||
+	    store_vm_list(r->o.st, m->fleet, &recs, &n_recs, err) < 0)
+		goto out;
+	for (i = 0; i < m->n_vms; i++) {
+		const struct recorded_vm *rec = store_vm_find(recs, n_recs, r->recs.v[i].name);
+
+		/* where it was recorded, else (never placed) nowhere but the only host */
+		states[i] = (rec && rec->host) || r->hosts.n == 1 ? RUN_HOST_MISSING :
+			    RUN_HOST_UNPLACED;
+	}
+	for (h = 0; h < r->hosts.n; h++) {
+		struct listed_domain *doms = NULL;
+		struct muster_err e = { 0 };
+		struct hv *hv = NULL;
+		size_t n = 0, k;
+
+		if (hosts_hv(&r->hosts, h, &hv, &e) < 0 || hv_list_domains(hv, NULL, &doms, &n, &e) < 0) {
+			if (unreachable->code == MUSTER_OK)
+				*unreachable = e;
+			for (i = 0; i < m->n_vms; i++) {
+				const struct recorded_vm *rec = store_vm_find(recs, n_recs,
+									      r->recs.v[i].name);
+				ssize_t at = rec ? hosts_find(&r->hosts, rec->host) : -1;
+
+				if (at == (ssize_t) h || (at < 0 && r->hosts.n == 1))
+					states[i] = RUN_HOST_UNREACHABLE;
+			}
+			continue;
+		}
+		for (k = 0; k < n; k++) {
+			const struct listed_domain *d = &doms[k];
+
+			if (!d->ours || !streq(d->fleet, m->fleet))
+				continue;
+			for (i = 0; i < m->n_vms; i++)
+				if (streq(d->vm, r->recs.v[i].name))
+					states[i] = d->active ? RUN_HOST_RUNNING : RUN_HOST_OFF;
+		}
+		hv_domain_list_free(doms, n);
+	}
+	ret = 0;
+out:
+	store_vm_list_free(recs, n_recs);
+	return ret;
+}
+
 /* ---- selection ---------------------------------------------------------------------- */
 
 static bool target_names(const struct run *r, size_t vm, const char *t)
@@ -618,6 +686,40 @@ static bool selected(const struct run_selection *sel, ssize_t vm)
 }
 
 /*
+ * What start and reboot do to VM vm, whatever the plan says of it:
+ * start: it is defined as wanted and started (no longer stopped by an
+ * operator); reboot: one that runs is restarted cold (shut down, started:
+ * what runs is then its definition, which a guest reboot would not give),
+ * one that is off is started. Each then waits for its agent as apply's
+ * VMs do. A VM with nothing to start fails here, before the first batch:
+ * *action PLAN_ACTION_MAX.
+ */
+static int verb_item(struct run *r, enum run_verb verb, const struct plan_item *it, size_t vm,
+		     enum plan_action *action, struct muster_err *err)
+{
+	const char *name = r->m->vms[vm].name;
+	char why[1200];
+
+	*action = PLAN_ACTION_MAX;
+	if (it->action == PLAN_CREATE || it->action == PLAN_CONFLICT) {
+		fmt_cut(why, sizeof(why), "VM '%s': nothing to %s: %s (%s)", name,
+			verb == RUN_START ? "start" : "reboot", plan_action_to_string(it->action),
+			it->reason);
+		r->failed[r->n_failed++] = name;
+		r->blocked++;
+		if (r->cb->failed)
+			r->cb->failed(r->cb->userdata, SIZE_MAX, why);
+		return 0;
+	}
+	if (it->held && store_vm_stopped(r->o.st, r->m->fleet, name, false,
+					 verb == RUN_START ? "muster start: no longer stopped" :
+					 "muster reboot: no longer stopped", 0, err) < 0)
+		return -1;
+	*action = verb == RUN_REBOOT && it->running ? PLAN_RESTART : PLAN_UPDATE;
+	return 0;
+}
+
+/*
  * The plan's VMs that are worked on, in manifest order: those it creates,
  * updates or rebuilds, and those it keeps that are not recorded as up
  * (adopted, or a crash between start and its record: their state is
@@ -652,8 +754,14 @@ static int items_choose(struct run *r, const struct run_selection *sel, struct m
 			r->kept += vm >= 0 && it->action == PLAN_KEEP;
 			continue;
 		}
-		if (sel && sel->rebuild && sel->rebuild[vm] && it->action != PLAN_CONFLICT &&
-		    it->action != PLAN_DESTROY) {
+		if (sel && (sel->verb == RUN_START || sel->verb == RUN_REBOOT)) {
+			if (verb_item(r, sel->verb, it, (size_t) vm, &action, err) < 0)
+				return -1;
+			if (action == PLAN_ACTION_MAX)
+				continue;
+			take = true;
+		} else if (sel && sel->rebuild && sel->rebuild[vm] && it->action != PLAN_CONFLICT &&
+			   it->action != PLAN_DESTROY) {
 			/* asked for: rebuilt, or made when there is nothing yet */
 			take = true;
 			action = it->action == PLAN_CREATE ? PLAN_CREATE : PLAN_REBUILD;

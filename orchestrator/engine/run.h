@@ -40,6 +40,8 @@ struct run_opts {
 	bool lock;			/* take the state directory's run lock (runlock.h) */
 	bool restart;			/* plan cold restarts for VMs that run an older
 					   definition (--restart; or rebuild.restart) */
+	unsigned stop_timeout_s;	/* run_lifecycle's stop: how long it waits for a guest
+					   to shut down; 0: RUN_STOP_TIMEOUT_S */
 };
 
 /* 0, or -1 with err (MUSTER_E_LOCKED: another run holds the lock). */
@@ -59,6 +61,29 @@ const struct plan *run_get_plan(const struct run *r);
 const struct vmrecs *run_records(const struct run *r);
 /* The run's hosts (their URIs: hosts.h). */
 struct hosts *run_hosts(struct run *r);
+
+/* What a VM's host says of it now (run_host_view). */
+enum run_host_state {
+	RUN_HOST_RUNNING,
+	RUN_HOST_OFF,		/* defined, shut off */
+	RUN_HOST_MISSING,	/* no domain of it on its host */
+	RUN_HOST_UNREACHABLE,	/* its host did not answer */
+	RUN_HOST_UNPLACED,	/* never placed on a host */
+	RUN_HOST_STATE_MAX
+};
+
+/* "running", "shut off", "missing", "unreachable", "not placed". */
+const char *run_host_state_to_string(enum run_host_state s);
+
+/*
+ * After run_open, without a plan: what each VM's host (where its domain
+ * is, or where it was recorded) says of it now: states[i] for m->vms[i].
+ * A host that cannot be listed leaves its VMs unreachable, its error the
+ * first in *unreachable (code MUSTER_OK when all answered). 0, or -1 with
+ * err (the store, memory).
+ */
+int run_host_view(struct run *r, enum run_host_state *states, struct muster_err *unreachable,
+		  struct muster_err *err) WUR;
 
 /* A pool volume named like the fleet's that belongs to no VM of it. */
 struct run_orphan {
@@ -104,6 +129,17 @@ struct run_policy {
  */
 void run_policy_from_manifest(const struct manifest *m, struct run_policy *ret);
 
+/* What run_lifecycle does to each VM. */
+enum run_verb {
+	RUN_NONE,		/* nothing: the plan's actions */
+	RUN_START,		/* start it, waiting for its agent (no longer stopped) */
+	RUN_STOP,		/* ask its guest to shut down, and wait until it is off */
+	RUN_STOP_FORCE,		/* pull the plug */
+	RUN_REBOOT,		/* restart it cold, waiting for its agent */
+	RUN_DESTROY,		/* remove its domain, disk and seed (its keys stay) */
+	RUN_VERB_MAX
+};
+
 /*
  * Which VMs a run works on: selected[i] for m->vms[i]; NULL: every VM the
  * plan acts on. A selected VM with rebuild[i] (rebuild may be NULL) is
@@ -114,6 +150,8 @@ void run_policy_from_manifest(const struct manifest *m, struct run_policy *ret);
 struct run_selection {
 	const bool *selected;
 	const bool *rebuild;
+	enum run_verb verb;	/* RUN_START, RUN_REBOOT: done to each selected VM that
+				   exists whatever the plan says (run_lifecycle) */
 };
 
 /*
@@ -207,21 +245,18 @@ struct run_result {
 int run_execute(struct run *r, const struct run_selection *sel, const struct run_policy *p,
 		const struct run_callbacks *cb, struct run_result *res, struct muster_err *err) WUR;
 
-/* What run_lifecycle does to each VM. */
-enum run_verb {
-	RUN_START,		/* start its domain */
-	RUN_STOP,		/* ask its guest to shut down */
-	RUN_STOP_FORCE,		/* pull the plug */
-	RUN_REBOOT,		/* ask its guest to reboot */
-	RUN_DESTROY,		/* remove its domain, disk and seed (its keys stay) */
-	RUN_VERB_MAX
-};
 
 /*
- * Do verb to each selected VM (sel: NULL, every VM), one after the other,
- * on the host it was placed on, each recorded (intent, then result); no
- * plan is needed. Each VM's outcome goes to cb->acted; res counts acted
- * and failed. 0, or -1 with err when the run could not go on.
+ * Do verb to each selected VM (sel: NULL, every VM), on the host it was
+ * placed on, each recorded (intent, then result).
+ *   stop, stop --force, destroy: no plan is needed; each VM's outcome goes
+ *     to cb->acted; res counts acted and failed. Stop asks every VM, then
+ *     waits for all of them to be off (o.stop_timeout_s; one that is not is
+ *     a failure); a VM muster stopped is left off by apply and rebuild
+ *     until start or reboot.
+ *   start, reboot: run_plan and run_execute under the manifest's policy,
+ *     with the selection's verb (run_selection): cb and res as run_execute's.
+ * 0, or -1 with err when the run could not go on.
  */
 int run_lifecycle(struct run *r, const struct run_selection *sel, enum run_verb verb,
 		  const struct run_callbacks *cb, struct run_result *res,

@@ -83,8 +83,12 @@ int json_write_status(const char *fleet, const struct json_vm *vms, size_t n, FI
 			      "domain", string_or_null(vms[i].domain), "addresses", addrs,
 			      "last_event", string_or_null(vms[i].last_event),
 			      "error", string_or_null(vms[i].error));
-		if (!o || json_array_append_new(list, o) < 0)
+		if (!o || (vms[i].hypervisor &&
+			   json_object_set_new(o, "hypervisor", json_string(vms[i].hypervisor)) < 0) ||
+		    json_array_append_new(list, o) < 0) {
+			json_decref(o);
 			goto nomem;
+		}
 	}
 	json_decref(list);
 	return dump(doc, f, err);

@@ -30,9 +30,13 @@ struct json_vm {
 	size_t n_addresses;
 	const char *last_event;		/* NULL = none */
 	const char *error;		/* NULL = none */
+	const char *hypervisor;		/* what its host says now; NULL: not asked (left out) */
 };
 
-/* {"fleet": "...", "vms": [{"name","group","state","domain","addresses","last_event","error"}]} */
+/*
+ * {"fleet": "...", "vms": [{"name","group","state","domain","addresses","last_event","error"
+ * [,"hypervisor"]}]}
+ */
 int json_write_status(const char *fleet, const struct json_vm *vms, size_t n, FILE *f,
 		      struct muster_err *err) WUR;
 

@@ -190,9 +190,12 @@ static int plan_wanted(const struct lookup *l, struct plan *p, const struct vmre
 {
 	const struct recorded_vm *rec = find_record(l, w->name);
 
+	const struct listed_domain *dom = find_ours(l, w->name);
+
 	if (plan_wanted_action(l, p, w, rec) < 0)
 		return -1;
 	p->items[p->n_items - 1].recorded = rec ? (int) rec->state : -1;
+	p->items[p->n_items - 1].running = dom && dom->active;
 	return 0;
 }
 

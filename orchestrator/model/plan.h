@@ -68,6 +68,7 @@ struct plan_item {
 	bool pending;		/* keep, but what runs is older than its definition:
 				   a cold restart applies it (PLAN_RESTART when asked) */
 	bool held;		/* keep: stopped with `muster stop`, left off */
+	bool running;		/* its domain exists and runs */
 	const char *host;	/* not the planner's: the caller may say where it lives */
 };
 
