@@ -130,6 +130,7 @@ check-golden: $(BUILD)/muster agent | clean-results
 	@tests/run $(RESULTS) ssh tests/ssh/run
 	@tests/run $(RESULTS) apply tests/apply/run
 	@tests/run $(RESULTS) rebuild tests/rebuild/run
+	@tests/run $(RESULTS) drift tests/drift/run
 	@tests/run $(RESULTS) hosts tests/hosts/run
 	@tests/run $(RESULTS) kickstart tests/kickstart/run
 	@tests/run $(RESULTS) serve tests/serve/run

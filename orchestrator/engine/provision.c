@@ -662,8 +662,8 @@ static int start(const struct provision_fleet *f, struct provision_worker *w, si
 	    (r = hv_domain_start(w->hv, n->domain, err)) < 0)
 		return -1;
 	/* a running domain redefined runs as it was until its next cold start */
-	result(w, VM_STATE_STARTED, r ? "running; its new definition is pending a cold restart "
-	       "(apply --restart)" : "running");
+	result(w, VM_STATE_STARTED, r ? "running already: what it is defined as now takes "
+	       "effect at its next cold start (apply --restart)" : "running");
 	agent_path(f, w, vm, n);
 	return 0;
 }
