@@ -90,9 +90,16 @@ static void print_roll(const struct manifest *m, struct run *run, const bool *ch
 		       roll_action(it, rebuild[i]), slot ? ", takes a slot while down" :
 		       it->action == PLAN_UPDATE && !rebuild[i] ? "" : ", no slot", why);
 	}
-	printf("fleet '%s': %zu VM%s to roll, %zu of them taken down: at most %zu down at once "
-	       "(rebuild.max_unavailable)\n", m->fleet, n, n == 1 ? "" : "s", up,
-	       pol->max_unavailable);
+	printf("fleet '%s': %zu VM%s to roll, %zu of them taken down: ", m->fleet, n,
+	       n == 1 ? "" : "s", up);
+	if (!pol->per_group) {
+		printf("at most %zu down at once (rebuild.max_unavailable)\n", pol->max_unavailable);
+		return;
+	}
+	printf("at most, down at once, per group (rebuild.max_unavailable, per_group):");
+	for (i = 0; i < m->n_groups; i++)
+		printf("%s %s %zu", i ? "," : "", m->groups[i].name, run_window(m, m->groups[i].n_vms));
+	printf("\n");
 }
 
 int cmd_rebuild(const struct cmd *self, struct cli *cli, int argc, char **argv)

@@ -202,16 +202,31 @@ static void mark_failed(void *runp, size_t i, const char *why)
 	pthread_mutex_unlock(&r->lock);
 }
 
-/* Where the batch from first ends: batch_size items, at most window of them taking a slot. */
+/* The window item i's slot counts against, and the items it shares it with. */
+static size_t window_of(const struct executor_opts *opts, size_t i)
+{
+	return opts->item_group ? opts->group_window[opts->item_group[i]] : opts->window;
+}
+
+static bool same_window(const struct executor_opts *opts, size_t a, size_t b)
+{
+	return !opts->item_group || opts->item_group[a] == opts->item_group[b];
+}
+
+/*
+ * Where the batch from first ends: batch_size items, at most its window of
+ * those taking a slot (one window, or each group's).
+ */
 static size_t batch_end(const struct executor_opts *opts, size_t first, size_t n, size_t bs)
 {
-	size_t end = first, slots = 0;
+	size_t end = first, k, slots;
 
 	while (end < n && end - first < bs) {
-		if (opts->window && opts->takes_slot && opts->takes_slot[end]) {
-			if (slots == opts->window)
+		if (opts->takes_slot && opts->takes_slot[end] && window_of(opts, end)) {
+			for (k = first, slots = 0; k < end; k++)
+				slots += opts->takes_slot[k] && same_window(opts, k, end);
+			if (slots >= window_of(opts, end))
 				break;
-			slots++;
 		}
 		end++;
 	}

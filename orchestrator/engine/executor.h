@@ -54,6 +54,13 @@ struct executor_opts {
 	 */
 	size_t window;
 	const bool *takes_slot;		/* per item, with window; NULL: none does */
+	/*
+	 * Windows of their own (rebuild.per_group): item i's slot counts
+	 * against group_window[item_group[i]], shared with its group's items
+	 * only (window is then unused). NULL: one window.
+	 */
+	const size_t *item_group;
+	const size_t *group_window;
 };
 
 struct executor_result {

@@ -725,10 +725,52 @@ static int verb_item(struct run *r, enum run_verb verb, const struct plan_item *
  * (adopted, or a crash between start and its record: their state is
  * recorded) or never reported ready (a run cut short: only waited for).
  */
+struct item_order {
+	size_t rank, group, vm;
+};
+
+static int rank_cmp(const void *a, const void *b)
+{
+	const struct item_order *x = a, *y = b;
+
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
+	return x->group < y->group ? -1 : x->group > y->group;
+}
+
+/*
+ * The order VMs are taken in: the manifest's; with a window per group
+ * (rebuild.per_group), each group's first VM, then each group's second,
+ * and so on, so that a batch holds a slot of every group's window.
+ */
+static int items_order(const struct run *r, size_t **ret, struct muster_err *err)
+{
+	const struct manifest *m = r->m;
+	_cleanup_free_ struct item_order *o = calloc(m->n_vms + 1, sizeof(*o));
+	size_t *order = calloc(m->n_vms + 1, sizeof(*order)), i;
+
+	if (!o || !order) {
+		free(order);
+		return err_nomem(err);
+	}
+	for (i = 0; i < m->n_vms; i++) {
+		size_t g = m->vms[i].group;
+
+		o[i] = (struct item_order) { i - m->groups[g].first_vm, g, i };
+	}
+	if (r->policy.per_group && m->n_vms > 1)
+		qsort(o, m->n_vms, sizeof(*o), rank_cmp);
+	for (i = 0; i < m->n_vms; i++)
+		order[i] = o[i].vm;
+	*ret = order;
+	return 0;
+}
+
 static int items_choose(struct run *r, const struct run_selection *sel, struct muster_err *err)
 {
 	const struct manifest *m = r->m;
-	size_t i, n = m->n_vms + 1;
+	_cleanup_free_ size_t *order = NULL;
+	size_t i, k, n = m->n_vms + 1;
 
 	r->vm = calloc(n, sizeof(*r->vm));
 	r->action = calloc(n, sizeof(*r->action));
@@ -744,9 +786,12 @@ static int items_choose(struct run *r, const struct run_selection *sel, struct m
 		return err_nomem(err);
 	for (i = 0; i < m->n_vms; i++)
 		r->item_of[i] = SIZE_MAX;	/* not worked on */
-	for (i = 0; i < r->plan->n_items; i++) {
-		const struct plan_item *it = &r->plan->items[i];
-		ssize_t vm = i < m->n_vms ? (ssize_t) i : -1;	/* wanted VMs come first */
+	if (items_order(r, &order, err) < 0)
+		return -1;
+	/* the plan's wanted VMs come first, in manifest order: the items are of those */
+	for (k = 0; k < m->n_vms; k++) {
+		const struct plan_item *it = &r->plan->items[order[k]];
+		ssize_t vm = (ssize_t) order[k];
 		enum plan_action action = it->action;
 		bool take = false, resume = false;
 
@@ -956,16 +1001,21 @@ static void prune(struct run *r, struct run_result *res)
 
 /* ---- execute ---------------------------------------------------------------------- */
 
-void run_policy_from_manifest(const struct manifest *m, struct run_policy *ret)
+size_t run_window(const struct manifest *m, size_t n_vms)
 {
 	size_t window = m->rebuild_max_unavailable;
 
 	if (m->rebuild_max_unavailable_percent)
-		window = (size_t) ((unsigned long long) m->n_vms * m->rebuild_max_unavailable / 100);
+		window = (size_t) ((unsigned long long) n_vms * m->rebuild_max_unavailable / 100);
+	return window ? window : 1;
+}
+
+void run_policy_from_manifest(const struct manifest *m, struct run_policy *ret)
+{
 	*ret = (struct run_policy) {
 		.batch_size = m->batch_size, .parallel = m->batch_parallel,
 		.max_fail_percent = m->batch_max_fail_percent, .ready_timeout_s = m->ready_timeout,
-		.max_unavailable = window ? window : 1,
+		.max_unavailable = run_window(m, m->n_vms), .per_group = m->rebuild_per_group,
 		.stop_timeout_s = RUN_STOP_TIMEOUT_S,
 	};
 }
@@ -1046,12 +1096,28 @@ int run_execute(struct run *r, const struct run_selection *sel, const struct run
 		goto fail;
 	{
 		/* until the agent reports readiness, ready_timeout bounds a VM's provisioning */
-		const struct executor_opts eo = {
+		struct executor_opts eo = {
 			.batch_size = p->batch_size, .parallel = p->parallel,
 			.max_fail_percent = p->max_fail_percent, .item_timeout_s = p->ready_timeout_s,
 			.window = p->max_unavailable, .takes_slot = r->takes_slot,
 		};
+		_cleanup_free_ size_t *item_group = NULL, *group_window = NULL;
 
+		/* rebuild.per_group: each group's window, of its own VMs */
+		if (p->per_group && p->max_unavailable) {
+			item_group = calloc(r->n_items + 1, sizeof(*item_group));
+			group_window = calloc(m->n_groups + 1, sizeof(*group_window));
+			if (!item_group || !group_window) {
+				err_nomem(err);
+				goto fail;
+			}
+			for (i = 0; i < m->n_groups; i++)
+				group_window[i] = run_window(m, m->groups[i].n_vms);
+			for (i = 0; i < r->n_items; i++)
+				item_group[i] = m->vms[r->vm[i]].group;
+			eo.item_group = item_group;
+			eo.group_window = group_window;
+		}
 		if (executor_run(r->n_items, &eo, &ops, r, &xr, err) < 0)
 			goto fail;
 	}

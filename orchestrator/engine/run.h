@@ -118,14 +118,19 @@ struct run_policy {
 	unsigned max_fail_percent;
 	unsigned ready_timeout_s;
 	size_t max_unavailable;		/* 0: no window */
+	bool per_group;			/* rebuild.per_group: each group has a window of its
+					   own, run_window of its VMs */
 	unsigned stop_timeout_s;	/* a cold restart pulls the plug of a guest that has
 					   not shut down after this */
 	bool prune;			/* destroy what the manifest no longer has */
 };
 
+/* rebuild.max_unavailable of n_vms VMs: the count, or the percent of them; at least 1. */
+size_t run_window(const struct manifest *m, size_t n_vms);
+
 /*
  * The manifest's batch: settings, ready_timeout and rebuild.max_unavailable
- * (a percent of the fleet's VMs, at least 1), no prune.
+ * (run_window of the fleet's VMs) and per_group, no prune.
  */
 void run_policy_from_manifest(const struct manifest *m, struct run_policy *ret);
 

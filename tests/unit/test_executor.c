@@ -346,6 +346,45 @@ static void test_window(void **state)
 	assert_int_equal(r.batches, 1);
 }
 
+/*
+ * Windows per group (rebuild.per_group): 12 slot-takers, items 0-7 in group
+ * 0 (window 2), 8-11 in group 1 (window 1): no batch holds more than 2 of
+ * group 0 or 1 of group 1, both are reached, and in the same batch (3 down
+ * at once, more than either window alone).
+ */
+static void test_window_per_group(void **state)
+{
+	bool takes[12];
+	size_t group[12], window[2] = { 2, 1 };
+	struct executor_opts o = { .batch_size = 12, .parallel = 4, .max_fail_percent = 0,
+				   .window = 1, .takes_slot = takes, .item_group = group,
+				   .group_window = window };
+	struct executor_result r;
+	struct shared s;
+	int per_batch[2][13] = { { 0 } }, peak[2] = { 0, 0 }, both = 0;
+	size_t i, b;
+
+	(void) state;
+	for (i = 0; i < 12; i++) {
+		takes[i] = true;
+		group[i] = i < 8 ? 0 : 1;
+	}
+	setup_shared(&s);
+	assert_int_equal(executor_run(12, &o, &ops, &s, &r, NULL), 0);
+	assert_int_equal(r.done, 12);
+	for (i = 0; i < 12; i++)
+		per_batch[group[i]][s.batch_of_ready[i]]++;
+	for (b = 1; b <= (size_t) s.ready_calls; b++) {
+		for (i = 0; i < 2; i++)
+			if (per_batch[i][b] > peak[i])
+				peak[i] = per_batch[i][b];
+		both |= per_batch[0][b] + per_batch[1][b] == 3;
+	}
+	assert_int_equal(peak[0], 2);
+	assert_int_equal(peak[1], 1);
+	assert_true(both);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -358,6 +397,7 @@ int main(void)
 		cmocka_unit_test(test_item_timeout),
 		cmocka_unit_test(test_every_worker_stuck),
 		cmocka_unit_test(test_window),
+		cmocka_unit_test(test_window_per_group),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

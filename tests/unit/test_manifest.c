@@ -137,7 +137,7 @@ static const char full_text[] =
 	"  authorized_keys: [ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5 ops]\n"
 	"  host_key_types: [rsa, ecdsa]\n"
 	"batch: {size: 5, parallel: 2, max_fail_percent: 0, ready_timeout: 90s}\n"
-	"rebuild: {max_age: 7d, max_unavailable: 3}\n"
+	"rebuild: {max_age: 7d, max_unavailable: 3, per_group: true, stopped_grace: 30m, restart: true}\n"
 	"groups:\n"
 	"  web:\n"
 	"    count: 100\n"
@@ -205,6 +205,9 @@ static void test_model_top_level(void **state)
 	assert_int_equal(m->rebuild_max_age, 7 * 86400);
 	assert_int_equal(m->rebuild_max_unavailable, 3);
 	assert_false(m->rebuild_max_unavailable_percent);
+	assert_true(m->rebuild_per_group);
+	assert_int_equal(m->rebuild_stopped_grace, 30 * 60);
+	assert_true(m->rebuild_restart);
 	manifest_free(m);
 }
 
@@ -365,6 +368,9 @@ static void test_defaults(void **state)
 	assert_int_equal(m->rebuild_max_age, 0);
 	assert_int_equal(m->rebuild_max_unavailable, 10);
 	assert_true(m->rebuild_max_unavailable_percent);
+	assert_false(m->rebuild_per_group);
+	assert_int_equal(m->rebuild_stopped_grace, 3600);
+	assert_false(m->rebuild_restart);
 	assert_int_equal(m->images[0].format, MF_FORMAT_QCOW2);
 	assert_int_equal(g->cpus, 1);
 	assert_int_equal(g->memory, 1 * GiB);
