@@ -1,8 +1,9 @@
 /*
  * cmd_rebuild.c: `muster rebuild FILE [VM|GROUP...] [--older-than DURATION]
- * [--failed] [--drifted] [--all] [--restart] [--dry-run]`: rebuild the chosen VMs,
- * rolling, never more than rebuild.max_unavailable of the fleet down at once
- * (run.h: run_select, run_execute with a rebuilding selection).
+ * [--failed] [--drifted] [--all] [--restart] [--rotate-keys] [--dry-run]`:
+ * rebuild the chosen VMs, rolling, never more than rebuild.max_unavailable
+ * of the fleet down at once (run.h: run_select, run_execute with a
+ * rebuilding selection).
  */
 #include <errno.h>
 #include <unistd.h>
@@ -14,12 +15,13 @@
 #include "setup.h"
 #include "show.h"
 
-enum { OPT_OLDER = 1000, OPT_FAILED, OPT_DRIFTED, OPT_ALL, OPT_DRY_RUN, OPT_RESTART };
+enum { OPT_OLDER = 1000, OPT_FAILED, OPT_DRIFTED, OPT_ALL, OPT_DRY_RUN, OPT_RESTART, OPT_ROTATE };
 
 struct rebuild_opts {
 	struct run_selectors sel;
 	bool dry_run;
 	bool restart;
+	bool rotate_keys;
 };
 
 static int rebuild_option(int opt, const char *arg, void *userdata)
@@ -50,6 +52,9 @@ static int rebuild_option(int opt, const char *arg, void *userdata)
 		return 0;
 	case OPT_RESTART:
 		o->restart = true;
+		return 0;
+	case OPT_ROTATE:
+		o->rotate_keys = true;
 		return 0;
 	default:
 		return -1;
@@ -111,6 +116,7 @@ int cmd_rebuild(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		{ "all", no_argument, NULL, OPT_ALL },
 		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 		{ "restart", no_argument, NULL, OPT_RESTART },
+		{ "rotate-keys", no_argument, NULL, OPT_ROTATE },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct rebuild_opts o = { .sel = { .older_than_s = -1 } };
@@ -155,7 +161,9 @@ int cmd_rebuild(const struct cmd *self, struct cli *cli, int argc, char **argv)
 			.manifest_path = argv[f.first], .command = "rebuild", .lock = !o.dry_run,
 			.restart = o.restart,
 		};
-		const struct run_selection sel = { .selected = chosen, .rebuild = rebuild };
+		const struct run_selection sel = {
+			.selected = chosen, .rebuild = rebuild, .rotate_keys = o.rotate_keys,
+		};
 
 		if (run_open(m, &ro, &run, &err) < 0) {
 			cmd_error("muster rebuild: %s\n", err.msg);

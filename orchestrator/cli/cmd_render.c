@@ -298,8 +298,14 @@ int cmd_render(const struct cmd *self, struct cli *cli, int argc, char **argv)
 			goto out;
 		}
 	} else {
+		unsigned generation = 0;
 		size_t i;
 
+		/* what the files are of: the VM's rebuild generation, in its instance-id */
+		if (store_vm_generation(f.st, m->fleet, m->vms[vm].name, &generation, &err) < 0)
+			goto out;
+		printf("# VM '%s', generation %u (rebuilt %u time%s; the instance-id changes with each)\n",
+		       m->vms[vm].name, generation, generation, generation == 1 ? "" : "s");
 		for (i = 0; i < n_files; i++) {
 			printf("%s==> %s <==\n", i ? "\n" : "", files[i].name);
 			fwrite(files[i].data, 1, files[i].len, stdout);

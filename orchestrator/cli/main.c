@@ -44,7 +44,7 @@ static const struct cmd commands[] = {
 	  "(VM: ACTION: STATE). Failures: standard error, a line each (-q: only them).\n" },
 	{ "rebuild", 1, 256, cmd_rebuild,
 	  "FILE [VM|GROUP...] [--older-than DURATION] [--failed] [--drifted] [--all]\n"
-	  "                [--restart] [--dry-run]",
+	  "                [--restart] [--rotate-keys] [--dry-run]",
 	  "rebuild VMs rolling, never more than rebuild.max_unavailable down at once",
 	  "Chooses VMs: those named (a VM or a group), made or last rebuilt longer\n"
 	  "ago than --older-than, recorded failed (--failed), or every one (--all),\n"
@@ -53,7 +53,8 @@ static const struct cmd commands[] = {
 	  "--restart, rebuild). These add up. With none of them, the VMs the plan\n"
 	  "rebuilds.\n"
 	  "Prints the roll, then rebuilds each chosen VM from its image, keeping its\n"
-	  "name, UUID, MACs, addresses, forwarded ports and SSH host keys. A VM that\n"
+	  "name, UUID, MACs, addresses, forwarded ports and SSH host keys (new ones\n"
+	  "with --rotate-keys: write known_hosts again after). A VM that\n"
 	  "is up holds one of rebuild.max_unavailable slots (a count, or a percent\n"
 	  "of the fleet) from when it is taken down until its agent reports ready;\n"
 	  "one that is down already takes none. batch.max_fail_percent stops the\n"

@@ -711,6 +711,34 @@ static int cold_restart(const struct provision_fleet *f, struct provision_worker
 	return define_start(f, w, vm, n, false, false, err);
 }
 
+/*
+ * New host keys for VM vm, once its old disk is gone (rebuild
+ * --rotate-keys): written over its key files, then recorded with its next
+ * step. A crash before they are recorded leaves the VM rebuilding: the
+ * rerun rebuilds it with the keys its files then hold, and records those.
+ */
+static int rotate_keys(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
+		       struct muster_err *err)
+{
+	const struct manifest *m = f->m;
+	const char *name = m->vms[vm].name;
+	size_t nt = m->n_host_key_types, j;
+	struct keypair *fresh = NULL;
+
+	if (keystore_host_keys(f->state_dir, NULL, m->fleet, &name, NULL, 1, f->key_types, nt,
+			       KEYSTORE_ROTATE | KEYSTORE_UNRECORDED | KEYSTORE_THIS_THREAD, &fresh,
+			       err) < 0)
+		return -1;
+	for (j = 0; j < nt; j++) {
+		keypair_release(&f->keys[vm * nt + j]);
+		f->keys[vm * nt + j] = fresh[j];
+	}
+	free(fresh);
+	/* recorded with the next step, as a VM's first keys are */
+	w->pending.group = manifest_vm_group(m, &m->vms[vm])->name;
+	return 0;
+}
+
 /* Undo a VM's disk, seed and domain, for a rebuild. */
 static int teardown(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
 		    const struct vmrec *n, struct muster_err *err)
@@ -739,7 +767,8 @@ int provision_vm(const struct provision_fleet *f, struct provision_worker *w, si
 	};
 	switch (action) {
 	case PLAN_REBUILD:
-		if (teardown(f, w, vm, n, err) < 0)
+		if (teardown(f, w, vm, n, err) < 0 ||
+		    (f->rotate && f->rotate[vm] && rotate_keys(f, w, vm, err) < 0))
 			goto fail;
 		rebuild_delay();
 		/* fall through */

@@ -27,7 +27,12 @@ struct provision_fleet {
 	const struct manifest *m;
 	const struct vmrecs *recs;		/* every VM: names, UUID, MACs, hashes, host */
 	const struct bootstrap_fleet *boot;	/* what every VM's seed shares */
-	const struct keypair *keys;		/* m->n_host_key_types per VM, by VM index */
+	struct keypair *keys;			/* m->n_host_key_types per VM, by VM index (a
+						 * VM's own worker replaces its keys when they
+						 * are rotated) */
+	const bool *rotate;			/* per VM, or NULL: a rebuild makes it new host
+						 * keys (rebuild --rotate-keys) */
+	const char *state_dir;			/* where the key files are */
 	const enum keys_type *key_types;	/* the keys' types: m->host_key_types, in keys.h's terms */
 	const int64_t *vm_ids;			/* per VM: its row in the store; NULL: none yet */
 	const unsigned *generation;		/* per VM: its seed's generation (rebuilds),

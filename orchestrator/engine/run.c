@@ -63,6 +63,7 @@ void run_close(struct run *r)
 	free(r->validated);
 	free(r->vm_ids);
 	free(r->generation);
+	free(r->rotate);
 	free(r->key_names);
 	keystore_free(r->keys, r->m->n_vms * r->m->n_host_key_types);
 	bootstrap_fleet_release(&r->boot);
@@ -1060,7 +1061,8 @@ int run_execute(struct run *r, const struct run_selection *sel, const struct run
 	r->validated = calloc(m->n_groups + 1, sizeof(*r->validated));
 	r->agent_paths = calloc(m->n_vms + 1, sizeof(*r->agent_paths));
 	r->generation = calloc(m->n_vms + 1, sizeof(*r->generation));
-	if (!r->validated || !r->agent_paths || !r->generation) {
+	r->rotate = calloc(m->n_vms + 1, sizeof(*r->rotate));
+	if (!r->validated || !r->agent_paths || !r->generation || !r->rotate) {
 		err_nomem(err);
 		goto fail;
 	}
@@ -1071,11 +1073,14 @@ int run_execute(struct run *r, const struct run_selection *sel, const struct run
 
 		r->generation[i] = rec ? rec->generation : 0;
 	}
-	for (i = 0; i < r->n_items; i++)
+	for (i = 0; i < r->n_items; i++) {
 		r->generation[r->vm[i]] += r->action[i] == PLAN_REBUILD;
+		r->rotate[r->vm[i]] = sel && sel->rotate_keys && r->action[i] == PLAN_REBUILD;
+	}
 	r->fleet = (struct provision_fleet) {
 		.m = m, .recs = &r->recs, .boot = &r->boot, .keys = r->keys,
 		.key_types = r->key_types, .vm_ids = r->vm_ids, .generation = r->generation,
+		.rotate = r->rotate, .state_dir = r->o.state_dir,
 		.image_paths = (const char *const *const *) r->setup.images,
 		.image_formats = r->setup.image_formats, .run_id = r->run_id,
 		.validated = r->validated,

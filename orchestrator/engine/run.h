@@ -157,6 +157,7 @@ struct run_selection {
 	const bool *rebuild;
 	enum run_verb verb;	/* RUN_START, RUN_REBOOT: done to each selected VM that
 				   exists whatever the plan says (run_lifecycle) */
+	bool rotate_keys;	/* each VM rebuilt gets new SSH host keys */
 };
 
 /*

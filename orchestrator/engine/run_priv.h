@@ -40,6 +40,7 @@ struct run {
 	const char **key_names;		/* per item: its VM's name, for the keymaker */
 	int64_t *vm_ids;		/* per VM: its row in the store */
 	unsigned *generation;		/* per VM: its seed's generation (one more if rebuilt now) */
+	bool *rotate;			/* per VM: its rebuild makes new host keys */
 	atomic_bool *validated;		/* per group (provision_fleet.validated) */
 	char **agent_paths;		/* per VM (provision_fleet.agent_paths) */
 	struct store *steps_st;		/* the workers' steps, committed together */
