@@ -276,6 +276,8 @@ int executor_run(size_t n, const struct executor_opts *opts, const struct execut
 		w[i].ctx = ops->worker_new(shared, &w[i].err);
 		w[i].ready = w[i].ctx != NULL;
 	}
+	if (ops->started)
+		ops->started(shared);
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);	/* signals stay with the main thread */
 	r->workers = w;

@@ -31,6 +31,8 @@ struct executor_ops {
 			   void (*failed)(void *run, size_t i, const char *why), void *run);
 	/* Optional: told of each item's outcome, on the worker's thread, serialised. */
 	void (*outcome)(void *shared, size_t i, bool ok, const char *why);
+	/* Optional: once every worker has its context, before the first item. */
+	void (*started)(void *shared);
 };
 
 struct executor_opts {

@@ -15,6 +15,7 @@
 #include "run_priv.h"
 #include "runlock.h"
 #include "vmseed.h"
+#include "watch.h"
 #include "common.h"
 
 /* ---- open and close --------------------------------------------------------------- */
@@ -54,8 +55,9 @@ void run_close(struct run *r)
 		runlock_release(r->lock);
 		return;
 	}
-	/* before the lock goes: a thread may be writing a key file */
+	/* before the lock goes: a thread may be writing a key file, or an event */
 	keymaker_free(r->keymaker);
+	watch_stop(r->watch);
 	runlock_release(r->lock);
 	for (i = 0; r->agent_paths && i < r->m->n_vms; i++)
 		free(r->agent_paths[i]);
@@ -1011,6 +1013,20 @@ size_t run_window(const struct manifest *m, size_t n_vms)
 	return window ? window : 1;
 }
 
+/*
+ * The executor's workers have their connections: from here on the hosts'
+ * lifecycle events are recorded (watch.h; libvirt's event loop, which
+ * watches the connections opened after it starts, is not in their way).
+ */
+static void watch_hosts(void *shared)
+{
+	struct run *r = shared;
+	struct muster_err e = { 0 };
+
+	if (watch_start(r->o.state_dir, r->m, &r->recs, &r->hosts, r->run_id, &r->watch, &e) < 0)
+		log_info("the VMs' lifecycle events are not recorded: %s", e.msg);
+}
+
 void run_policy_from_manifest(const struct manifest *m, struct run_policy *ret)
 {
 	*ret = (struct run_policy) {
@@ -1027,7 +1043,7 @@ int run_execute(struct run *r, const struct run_selection *sel, const struct run
 	static const struct run_callbacks none;
 	static const struct executor_ops ops = {
 		.worker_new = worker_new, .worker_free = worker_free, .work = work,
-		.wait_ready = readiness_wait, .outcome = outcome,
+		.wait_ready = readiness_wait, .outcome = outcome, .started = watch_hosts,
 	};
 	const struct manifest *m = r->m;
 	struct executor_result xr = { 0 };
@@ -1132,6 +1148,7 @@ int run_execute(struct run *r, const struct run_selection *sel, const struct run
 	res->to_destroy = r->plan->count[PLAN_DESTROY];
 	if (p->prune)
 		prune(r, res);
+	watch_stop(steal_pointer(&r->watch));
 	res->started = xr.done - r->resumed;
 	res->kept = r->kept;
 	res->failed = xr.failed + r->blocked;

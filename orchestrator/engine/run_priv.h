@@ -12,6 +12,7 @@
 #include "keys.h"
 #include "provision.h"
 #include "run.h"
+#include "watch.h"
 #include "setup.h"
 
 struct run {
@@ -40,6 +41,7 @@ struct run {
 	const char **key_names;		/* per item: its VM's name, for the keymaker */
 	int64_t *vm_ids;		/* per VM: its row in the store */
 	unsigned *generation;		/* per VM: its seed's generation (one more if rebuilt now) */
+	struct watch *watch;		/* the hosts' lifecycle events, while the executor runs */
 	bool *rotate;			/* per VM: its rebuild makes new host keys */
 	atomic_bool *validated;		/* per group (provision_fleet.validated) */
 	char **agent_paths;		/* per VM (provision_fleet.agent_paths) */

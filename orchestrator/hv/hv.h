@@ -22,6 +22,23 @@ struct hv;
  */
 bool hv_uri_is_network(const char *uri);
 
+/*
+ * Lifecycle events of the domains on the host at uri (libvirt's
+ * VIR_DOMAIN_EVENT_ID_LIFECYCLE), on a connection of their own: fn(ud,
+ * domain, what) on libvirt's event loop thread, what such as "stopped
+ * (shutdown)" or "started (booted)". Starting a watch starts that loop
+ * for the process: connections opened afterwards are watched by it (a
+ * little slower; those opened before are not). After hv_watch_stop no new
+ * fn starts, but one may be running: ud_release(ud) (when not NULL) is
+ * called, on any thread, once none can run any more; until then ud must
+ * stay. On failure ud_release is not called.
+ */
+struct hv_watch;
+typedef void (*hv_event_fn)(void *ud, const char *domain, const char *what);
+int hv_watch_start(const char *uri, hv_event_fn fn, void *ud, void (*ud_release)(void *ud),
+		   struct hv_watch **ret, struct muster_err *err) WUR;
+void hv_watch_stop(struct hv_watch *w);
+
 /* Connect to the libvirt URI uri. *ret: caller frees with hv_free. */
 int hv_open(const char *uri, struct hv **ret, struct muster_err *err) WUR;
 void hv_free(struct hv *hv);

@@ -12,6 +12,7 @@
 
 #define LOG_TAG "hv"
 #include "domxml.h"
+#include "fmt.h"
 #include "hv.h"
 #include "log.h"
 
@@ -163,6 +164,129 @@ int hv_open(const char *uri, struct hv **ret, struct muster_err *err)
 	}
 	*ret = hv;
 	return 0;
+}
+
+/* ---- lifecycle events ------------------------------------------------------ */
+
+struct hv_watch {
+	virConnectPtr conn;
+	int id;			/* the callback's, -1: none */
+	hv_event_fn fn;
+	void *ud;
+	void (*ud_release)(void *ud);
+};
+
+/* libvirt's free callback: no callback runs on w any more. */
+static void watch_free(void *opaque)
+{
+	struct hv_watch *w = opaque;
+
+	if (w->ud_release)
+		w->ud_release(w->ud);
+	free(w);
+}
+
+/* What a lifecycle event and its detail say, as text. */
+static void event_text(int event, int detail, char *out, size_t len)
+{
+	static const char *const events[] = {
+		[VIR_DOMAIN_EVENT_DEFINED] = "defined", [VIR_DOMAIN_EVENT_UNDEFINED] = "undefined",
+		[VIR_DOMAIN_EVENT_STARTED] = "started", [VIR_DOMAIN_EVENT_SUSPENDED] = "suspended",
+		[VIR_DOMAIN_EVENT_RESUMED] = "resumed", [VIR_DOMAIN_EVENT_STOPPED] = "stopped",
+		[VIR_DOMAIN_EVENT_SHUTDOWN] = "shutting down", [VIR_DOMAIN_EVENT_PMSUSPENDED] =
+		"suspended to memory", [VIR_DOMAIN_EVENT_CRASHED] = "crashed",
+	};
+	static const char *const stopped[] = {
+		[VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN] = "shutdown",
+		[VIR_DOMAIN_EVENT_STOPPED_DESTROYED] = "destroyed",
+		[VIR_DOMAIN_EVENT_STOPPED_CRASHED] = "crashed",
+		[VIR_DOMAIN_EVENT_STOPPED_MIGRATED] = "migrated",
+		[VIR_DOMAIN_EVENT_STOPPED_SAVED] = "saved",
+		[VIR_DOMAIN_EVENT_STOPPED_FAILED] = "failed",
+		[VIR_DOMAIN_EVENT_STOPPED_FROM_SNAPSHOT] = "from snapshot",
+	};
+	static const char *const started[] = {
+		[VIR_DOMAIN_EVENT_STARTED_BOOTED] = "booted",
+		[VIR_DOMAIN_EVENT_STARTED_MIGRATED] = "migrated",
+		[VIR_DOMAIN_EVENT_STARTED_RESTORED] = "restored",
+		[VIR_DOMAIN_EVENT_STARTED_FROM_SNAPSHOT] = "from snapshot",
+		[VIR_DOMAIN_EVENT_STARTED_WAKEUP] = "wakeup",
+	};
+	const char *e = event >= 0 && (size_t) event < ARRAY_SIZE(events) ? events[event] : NULL;
+	const char *d = NULL;
+
+	if (event == VIR_DOMAIN_EVENT_STOPPED && detail >= 0 && (size_t) detail < ARRAY_SIZE(stopped))
+		d = stopped[detail];
+	else if (event == VIR_DOMAIN_EVENT_STARTED && detail >= 0 &&
+		 (size_t) detail < ARRAY_SIZE(started))
+		d = started[detail];
+	if (!e)
+		fmt_cut(out, len, "event %d (detail %d)", event, detail);
+	else if (d)
+		fmt_cut(out, len, "%s (%s)", e, d);
+	else
+		fmt_cut(out, len, "%s", e);
+}
+
+static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
+{
+	struct hv_watch *w = opaque;
+	const char *name = virDomainGetName(dom);
+	char what[64];
+
+	(void) conn;
+	if (!name)
+		return 0;
+	event_text(event, detail, what, sizeof(what));
+	w->fn(w->ud, name, what);
+	return 0;
+}
+
+int hv_watch_start(const char *uri, hv_event_fn fn, void *ud, void (*ud_release)(void *ud),
+		   struct hv_watch **ret, struct muster_err *err)
+{
+	struct hv_watch *w;
+
+	pthread_once(&event_once, event_start);
+	if (!event_loop)
+		return err_set(err, MUSTER_E_HV, "cannot start libvirt's event loop");
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return err_nomem(err);
+	w->id = -1;
+	w->fn = fn;
+	w->ud = ud;
+	w->ud_release = ud_release;
+	virSetErrorFunc(NULL, hv_error_sink);
+	w->conn = virConnectOpen(uri);
+	if (!w->conn) {
+		free(w);
+		return hv_fail(err, "cannot connect to hypervisor", uri);
+	}
+	/* w is freed by libvirt once no callback can be running (watch_free) */
+	w->id = virConnectDomainEventRegisterAny(w->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+						 VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), w,
+						 watch_free);
+	if (w->id < 0) {
+		hv_fail(err, "cannot watch the domains' events on", uri);
+		virConnectClose(w->conn);
+		free(w);
+		return -1;
+	}
+	*ret = w;
+	return 0;
+}
+
+void hv_watch_stop(struct hv_watch *w)
+{
+	virConnectPtr conn;
+
+	if (!w)
+		return;
+	conn = w->conn;
+	if (virConnectDomainEventDeregisterAny(conn, w->id) < 0)	/* w may be gone after */
+		virResetLastError();
+	virConnectClose(conn);
 }
 
 void hv_free(struct hv *hv)

@@ -26,6 +26,9 @@ struct shared {
 	int slow_from;			/* so do the items from this one on (-1: none) */
 	int slow_ms;
 	atomic_int finished;		/* work calls that returned */
+	int started_calls;		/* the started hook */
+	int workers_at_start;		/* workers made when it was called */
+	int finished_at_start;		/* items done then */
 	char last_why[128];
 	pthread_mutex_t lock;
 };
@@ -99,7 +102,16 @@ static void w_outcome(void *sh, size_t i, bool ok, const char *why)
 		(void) snprintf(s->last_why, sizeof(s->last_why), "%s", why);
 }
 
-static const struct executor_ops ops = { w_new, w_free, w_work, w_ready, w_outcome };
+static void w_started(void *sh)
+{
+	struct shared *s = sh;
+
+	s->started_calls++;
+	s->workers_at_start = atomic_load(&s->workers_made);
+	s->finished_at_start = atomic_load(&s->finished);
+}
+
+static const struct executor_ops ops = { w_new, w_free, w_work, w_ready, w_outcome, w_started };
 
 static void setup_shared(struct shared *s)
 {
@@ -136,6 +148,10 @@ static void test_every_item_once_in_parallel(void **state)
 	for (i = 0; i < 100; i++)
 		assert_int_equal(s.batch_of_ready[i], (int) (i / 20) + 1);
 	assert_int_equal(s.outcomes_ok, 100);
+	/* started: once, every worker made, no item taken yet */
+	assert_int_equal(s.started_calls, 1);
+	assert_int_equal(s.workers_at_start, 4);
+	assert_int_equal(s.finished_at_start, 0);
 }
 
 static void test_budget_stops_after_the_crossing_batch(void **state)
