@@ -2288,3 +2288,24 @@ int store_vm_seen_off(struct store *s, const char *fleet, const char *vm, const 
 {
 	return vm_mark(s, fleet, vm, 2, detail, run_id, ret_new, err);
 }
+
+int store_vm_notes(struct store *s, const char *fleet, const struct store_note *notes, size_t n,
+		   int64_t run_id, struct muster_err *err)
+{
+	bool ok;
+	size_t i;
+
+	if (check_name("fleet", fleet, err) < 0)
+		return -1;
+	ok = tx_begin(s, err) == 0;
+	for (i = 0; ok && i < n; i++) {
+		int64_t vm_id;
+		enum vm_state now;
+
+		ok = check_name("vm", notes[i].vm, err) == 0 &&
+		     vm_find(s, fleet, notes[i].vm, &vm_id, &now, err) == 0 &&
+		     event_put(s, notes[i].vm, vm_id, VM_STATE_MAX, notes[i].detail, run_id,
+			       notes[i].at, false, err) == 0;
+	}
+	return tx_end(s, ok, err, "cannot record %zu events", n);
+}

@@ -409,6 +409,20 @@ int store_vm_stopped(struct store *s, const char *fleet, const char *vm, bool st
 int store_vm_seen_off(struct store *s, const char *fleet, const char *vm, const char *detail,
 		      int64_t run_id, bool *ret_new, struct muster_err *err) WUR;
 
+/* A note of a VM's (an event that keeps its state), for store_vm_notes. */
+struct store_note {
+	const char *vm;
+	const char *detail;
+	int64_t at;		/* when (unix ms); 0: now */
+};
+
+/*
+ * Record n notes of fleet's VMs in one transaction, none changing a row
+ * (the VMs' updated_at included). 0, or -1 with err (nothing recorded).
+ */
+int store_vm_notes(struct store *s, const char *fleet, const struct store_note *notes, size_t n,
+		   int64_t run_id, struct muster_err *err) WUR;
+
 int store_vm_generation(struct store *s, const char *fleet, const char *vm, unsigned *ret,
 			struct muster_err *err) WUR;
 

@@ -65,7 +65,7 @@ static int rebuild_option(int opt, const char *arg, void *userdata)
 static const char *roll_action(const struct plan_item *it, bool rebuild)
 {
 	if (it->action == PLAN_CREATE)
-		return "create (nothing to rebuild)";
+		return rebuild ? "create (nothing to rebuild)" : "create";
 	if (rebuild || it->action == PLAN_REBUILD)
 		return "rebuild";
 	return it->action == PLAN_RESTART ? "restart (cold)" : "update (in place)";
@@ -93,7 +93,8 @@ static void print_roll(const struct manifest *m, struct run *run, const bool *ch
 		printf("%-20s %-12s %-10s %s%s: %s\n", it->name, it->group,
 		       it->recorded >= 0 ? vm_state_to_string((enum vm_state) it->recorded) : "new",
 		       roll_action(it, rebuild[i]), slot ? ", takes a slot while down" :
-		       it->action == PLAN_UPDATE && !rebuild[i] ? "" : ", no slot", why);
+		       it->action == PLAN_UPDATE && !rebuild[i] ? "" :
+		       ", no slot", why);
 	}
 	printf("fleet '%s': %zu VM%s to roll, %zu of them taken down: ", m->fleet, n,
 	       n == 1 ? "" : "s", up);

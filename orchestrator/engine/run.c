@@ -389,6 +389,32 @@ static bool target_names(const struct run *r, size_t vm, const char *t)
 	return streq(r->recs.v[vm].name, t) || streq(r->recs.v[vm].group, t);
 }
 
+/*
+ * Whether a run cut short left item's VM half made (cloned, seeded,
+ * defined, being rebuilt or destroyed), or one that was up vanished from
+ * its host: the next run finishes it, as the plan says. (One started and
+ * not ready yet runs: apply waits for its agent.)
+ */
+static bool unfinished(const struct plan_item *it)
+{
+	if (it->action == PLAN_CONFLICT || it->action == PLAN_DESTROY || it->held)
+		return false;
+	switch (it->recorded) {
+	case VM_STATE_CLONED:
+	case VM_STATE_SEEDED:
+	case VM_STATE_DEFINED:
+	case VM_STATE_REBUILDING:
+	case VM_STATE_DESTROYING:
+		return true;	/* a domain of it that runs is recorded so (apply's keep) */
+	case VM_STATE_STARTED:
+	case VM_STATE_BOOTED:
+	case VM_STATE_READY:
+		return it->action == PLAN_CREATE;
+	default:
+		return false;
+	}
+}
+
 int run_select(const struct run *r, const struct run_selectors *s, bool *selected,
 	       bool *rebuild, struct muster_err *err)
 {
@@ -428,6 +454,12 @@ int run_select(const struct run *r, const struct run_selectors *s, bool *selecte
 		/* drift is mended as the plan says: what an update or a restart mends is not rebuilt */
 		drift = (!any || s->drifted) && it->action == PLAN_REBUILD;
 		drift |= s->drifted && (it->action == PLAN_UPDATE || it->action == PLAN_RESTART);
+		/*
+		 * whatever the selectors, what a run cut short left half made (a
+		 * rebuild past its teardown is a creation to resume) or what
+		 * vanished from its host is finished as the plan says
+		 */
+		drift |= unfinished(it);
 		selected[i] = pick || drift;
 		if (rebuild)
 			rebuild[i] = pick;

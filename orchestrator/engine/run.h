@@ -163,7 +163,9 @@ struct run_selection {
 /*
  * What muster rebuild chooses by: a union; none given, the VMs the plan
  * marks rebuild. drifted takes what the plan mends (update, restart,
- * rebuild) as the plan says; the others are rebuilt.
+ * rebuild) as the plan says; the others are rebuilt. Whatever is given, a
+ * VM a run cut short left half made, or one missing from its host, is
+ * taken too, and finished as the plan says.
  */
 struct run_selectors {
 	char *const *targets;		/* VM or group names */
