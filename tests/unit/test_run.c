@@ -1,7 +1,8 @@
 /*
  * test_run.c: the engine driven as a command drives it (run.h), with no
  * command layer: open, plan, execute with callbacks, a second run that
- * keeps everything, a lifecycle verb on a selection, and the run lock. On
+ * keeps everything, a lifecycle verb on a selection, rebuild's selectors,
+ * and the run lock. On
  * libvirt's test driver in this process (test:///default: its connections
  * share one state while one is open; the fixture keeps one open).
  */
@@ -235,6 +236,75 @@ static void test_lifecycle_selection(void **state)
 	store_vm_list_free(recs, n);
 }
 
+/*
+ * The selectors of muster rebuild, table-driven (run_select): after
+ * test_lifecycle_selection web-002 is stopped by an operator; here web-001
+ * is recorded failed, web-003 is left started.
+ */
+static void test_select(void **state)
+{
+	struct fixture *f = *state;
+	static char *web3[] = { "web-003" }, *group[] = { "web" }, *nosuch[] = { "nosuch" };
+	struct muster_err err = { 0 };
+	struct recorded_vm *recs = NULL;
+	int64_t born = 0;
+	size_t n = 0, i, k;
+	struct run *r;
+	struct {
+		const char *title;
+		struct run_selectors s;
+		int64_t now_from_born_s;	/* the clock: born + this; 0: now */
+		const char *selected, *rebuild;	/* "100": web-001 only */
+	} cases[] = {
+		{ "none: what the plan rebuilds (the failed one), as the plan says",
+		  { .older_than_s = -1 }, 0, "100", "000" },
+		{ "a VM by name: rebuilt", { .targets = web3, .n_targets = 1, .older_than_s = -1 },
+		  0, "001", "001" },
+		{ "a group: its VMs, rebuilt", { .targets = group, .n_targets = 1, .older_than_s = -1 },
+		  0, "111", "111" },
+		{ "--failed", { .older_than_s = -1, .failed = true }, 0, "100", "100" },
+		{ "--older-than 1h, a second short", { .older_than_s = 3600 }, 3599, "000", "000" },
+		{ "--older-than 1h, at 1h", { .older_than_s = 3600 }, 3600, "111", "111" },
+		{ "--all", { .older_than_s = -1, .all = true }, 0, "111", "111" },
+		{ "--drifted: what the plan mends, as it says (the held one is left)",
+		  { .older_than_s = -1, .drifted = true }, 0, "100", "000" },
+		{ "--failed and a VM: a union", { .targets = web3, .n_targets = 1, .older_than_s = -1,
+		  .failed = true }, 0, "101", "101" },
+	};
+
+	assert_int_equal(store_vm_transition(f->st, "t", "web-001", VM_STATE_FAILED, "boom", 0, &err), 0);
+	assert_int_equal(store_vm_list(f->st, "t", &recs, &n, &err), 0);
+	for (i = 0; i < n; i++)
+		if (recs[i].created_at > born)
+			born = recs[i].created_at;
+	store_vm_list_free(recs, n);
+	r = open_run(f, "rebuild", false);
+	assert_int_equal(run_plan(r, &err), 0);
+	for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		bool sel[N_VMS] = { false }, reb[N_VMS] = { false };
+		char got_s[N_VMS + 1] = "", got_r[N_VMS + 1] = "";
+
+		cases[k].s.now_ms = cases[k].now_from_born_s ? born + cases[k].now_from_born_s * 1000 : 0;
+		if (run_select(r, &cases[k].s, sel, reb, &err) < 0)
+			fail_msg("%s: %s", cases[k].title, err.msg);
+		for (i = 0; i < N_VMS; i++) {
+			got_s[i] = sel[i] ? '1' : '0';
+			got_r[i] = reb[i] ? '1' : '0';
+		}
+		if (strcmp(got_s, cases[k].selected) || strcmp(got_r, cases[k].rebuild))
+			fail_msg("%s: selected %s rebuilt %s, want %s %s", cases[k].title, got_s, got_r,
+				 cases[k].selected, cases[k].rebuild);
+	}
+	{
+		const struct run_selectors bad = { .targets = nosuch, .n_targets = 1, .older_than_s = -1 };
+		bool sel[N_VMS], reb[N_VMS];
+
+		assert_int_equal(run_select(r, &bad, sel, reb, &err), -1);
+		assert_int_equal(err.code, MUSTER_E_NOTFOUND);
+	}
+	run_close(r);
+}
+
 static void test_lock(void **state)
 {
 	struct fixture *f = *state;
@@ -260,6 +330,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_apply_then_keep),
 		cmocka_unit_test(test_lifecycle_selection),
+		cmocka_unit_test(test_select),
 		cmocka_unit_test(test_lock),
 	};
 
