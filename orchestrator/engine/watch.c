@@ -23,6 +23,7 @@
 
 #define WATCH_FLUSH_MS 250
 #define WATCH_QUEUE_MAX 65536	/* events held at most; more are dropped, said once */
+#define WATCH_UNWATCH_S 5	/* ending the watches, at most */
 
 struct queued {
 	const char *vm;		/* the run's record's (while it watches) */
@@ -202,14 +203,24 @@ int watch_start(const char *state_dir, const struct manifest *m, const struct vm
 	return 0;
 }
 
+/* The hosts' watches ended: each deregistered and its connection closed. */
+static void *unwatch_main(void *arg)
+{
+	struct watch *w = arg;
+	size_t i;
+
+	for (i = 0; w->hv && i < w->n_hosts; i++)
+		hv_watch_stop(w->hv[i]);
+	return NULL;
+}
+
 void watch_stop(struct watch *w)
 {
-	size_t i;
+	struct timespec until;
+	pthread_t tid;
 
 	if (!w)
 		return;
-	for (i = 0; w->hv && i < w->n_hosts; i++)
-		hv_watch_stop(w->hv[i]);
 	/* what came until now is written; a callback still running finds stopped */
 	pthread_mutex_lock(&w->lock);
 	w->stopped = true;
@@ -222,5 +233,19 @@ void watch_stop(struct watch *w)
 	store_free(w->st);
 	w->st = NULL;
 	pthread_mutex_unlock(&w->lock);
+	/*
+	 * Ending a watch is a call to its host, which may not answer (a daemon
+	 * stopped, a host lost): it gets WATCH_UNWATCH_S, then is left to
+	 * itself, and so is the watch (the command ends soon after).
+	 */
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += WATCH_UNWATCH_S;
+	if (pthread_create(&tid, NULL, unwatch_main, w) != 0) {
+		unwatch_main(w);
+	} else if (pthread_timedjoin_np(tid, NULL, &until) != 0) {
+		log_info("a host does not answer: its lifecycle events are left to it");
+		pthread_detach(tid);
+		return;
+	}
 	watch_release(w);	/* the rest goes with the last callback that can run */
 }

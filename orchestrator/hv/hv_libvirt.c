@@ -526,29 +526,37 @@ void hv_volume_release(struct hv_volume *v)
 	memset(v, 0, sizeof(*v));
 }
 
+/* Volume vol's path (*path, the caller frees) and capacity: 0, or -1 with err naming it. */
+static int volume_read(virStorageVolPtr vol, const char *name, char **path,
+		       unsigned long long *capacity, struct muster_err *err)
+{
+	virStorageVolInfo info;
+
+	*path = virStorageVolGetPath(vol);
+	if (!*path || virStorageVolGetInfo(vol, &info) < 0) {
+		free(*path);
+		*path = NULL;
+		return hv_fail(err, "cannot read volume", name);
+	}
+	*capacity = info.capacity;
+	return 0;
+}
+
 int hv_volume_get(struct hv *hv, const char *pool, const char *name, struct hv_volume *ret,
 		  struct muster_err *err)
 {
-	virStorageVolInfo info;
 	virStorageVolPtr vol;
 	bool missing;
-	char *path;
+	int r;
 
 	memset(ret, 0, sizeof(*ret));
 	vol = volume_lookup(hv, pool, name, &missing, err);
 	if (!vol)
 		return missing ? 0 : -1;
-	path = virStorageVolGetPath(vol);
-	if (!path || virStorageVolGetInfo(vol, &info) < 0) {
-		free(path);
-		virStorageVolFree(vol);
-		return hv_fail(err, "cannot read volume", name);
-	}
-	ret->exists = true;
-	ret->path = path;
-	ret->capacity = info.capacity;
+	r = volume_read(vol, name, &ret->path, &ret->capacity, err);
+	ret->exists = r == 0;
 	virStorageVolFree(vol);
-	return 0;
+	return r;
 }
 
 void hv_listed_volume_release(struct listed_volume *v)
@@ -564,7 +572,6 @@ void hv_listed_volume_release(struct listed_volume *v)
 int hv_volume_facts(struct hv *hv, const char *pool, const char *name, struct listed_volume *ret,
 		    struct muster_err *err)
 {
-	virStorageVolInfo info;
 	virStoragePoolPtr p;
 	virStorageVolPtr vol;
 	bool missing;
@@ -588,14 +595,14 @@ int hv_volume_facts(struct hv *hv, const char *pool, const char *name, struct li
 	vol = volume_lookup(hv, pool, name, &missing, err);
 	if (!vol)
 		return missing ? 0 : -1;
-	if (virStorageVolGetInfo(vol, &info) < 0 || !(ret->path = virStorageVolGetPath(vol)) ||
-	    !(xml = virStorageVolGetXMLDesc(vol, 0))) {
+	if (volume_read(vol, name, &ret->path, &ret->capacity, err) < 0)
+		goto out;
+	if (!(xml = virStorageVolGetXMLDesc(vol, 0))) {
 		hv_fail(err, "cannot read volume", name);
 		hv_listed_volume_release(ret);
 		goto out;
 	}
 	ret->exists = true;
-	ret->capacity = info.capacity;
 	r = domxml_volume_facts(xml, ret, err);
 	free(xml);
 	if (r < 0) {
