@@ -1,9 +1,10 @@
 /*
  * inspect.h: what the hosts have of each wanted VM beyond the domain list:
- * the facts muster would define it with, and its disk and seed volumes
- * and the base image volume its disk should sit on, so the planner can
- * tell drift (plan.h: plan_volumes, facts.h). Read only where the VM's
- * domain is: a VM not made yet costs nothing.
+ * its definitions' facts (persistent and live) and the facts muster would
+ * define it with, its disk and seed volumes and the base image volume its
+ * disk should sit on, so the planner can tell drift (plan.h: plan_volumes,
+ * facts.h). Read only where the VM's domain is: a VM not made yet costs
+ * nothing; the reads go on a few threads, each with its connections.
  */
 #ifndef MUSTER_INSPECT_H
 #define MUSTER_INSPECT_H
@@ -24,12 +25,14 @@ struct inspection {
 };
 
 /*
- * Inspect every VM of recs that has a domain (has_domain[i]), on its host
- * (recs->v[i].host). 0, or -1 with err naming the VM; release ret with
- * inspect_release, also after a failure.
+ * Inspect every VM of recs that has a domain (dom_of[i], its listed
+ * domain), on its host (recs->v[i].host): its definitions' facts go into
+ * dom_of[i] (persistent, live), its volumes into ret. 0, or -1 with err
+ * naming the VM; release ret with inspect_release, also after a failure.
  */
-int inspect_fleet(const struct manifest *m, const struct vmrecs *recs, const bool *has_domain,
-		  struct hosts *hosts, struct inspection *ret, struct muster_err *err) WUR;
+int inspect_fleet(const struct manifest *m, const struct vmrecs *recs,
+		  struct listed_domain *const *dom_of, struct hosts *hosts,
+		  struct inspection *ret, struct muster_err *err) WUR;
 void inspect_release(struct inspection *in);
 
 #endif

@@ -106,8 +106,8 @@ struct hosts *run_hosts(struct run *r)
 /* ---- the plan ---------------------------------------------------------------------- */
 
 /* Every domain on the fleet's hosts, each with the index of its host. */
-static int list_domains(struct hosts *hosts, const char *fleet, struct listed_domain **ret,
-			size_t *ret_n, struct muster_err *err)
+static int list_domains(struct hosts *hosts, struct listed_domain **ret, size_t *ret_n,
+			struct muster_err *err)
 {
 	size_t i, j, total = 0;
 	struct listed_domain *all = NULL;
@@ -117,7 +117,7 @@ static int list_domains(struct hosts *hosts, const char *fleet, struct listed_do
 		struct hv *hv = NULL;
 		size_t n = 0;
 
-		if (hosts_hv(hosts, i, &hv, err) < 0 || hv_list_domains(hv, fleet, &v, &n, err) < 0) {
+		if (hosts_hv(hosts, i, &hv, err) < 0 || hv_list_domains(hv, &v, &n, err) < 0) {
 			hv_domain_list_free(all, total);
 			return -1;
 		}
@@ -246,7 +246,7 @@ int run_plan(struct run *r, struct muster_err *err)
 	struct recorded_vm *recs = NULL;
 	struct listed_domain *doms = NULL;
 	struct inspection insp = { 0 };
-	bool *has_domain = NULL;
+	struct listed_domain **dom_of = NULL;
 	size_t n_recs = 0, n_doms = 0, i;
 	struct timespec now;
 	int64_t now_ms;
@@ -259,28 +259,29 @@ int run_plan(struct run *r, struct muster_err *err)
 		return -1;
 	if (vmrecs_build(m, &r->recs, err) < 0 ||
 	    store_vm_list(r->o.st, m->fleet, &recs, &n_recs, err) < 0 ||
-	    list_domains(&r->hosts, m->fleet, &doms, &n_doms, err) < 0 ||
+	    list_domains(&r->hosts, &doms, &n_doms, err) < 0 ||
 	    locate(m, &r->hosts, &r->recs, doms, n_doms, recs, n_recs, err) < 0)
 		goto out;
 	clock_gettime(CLOCK_REALTIME, &now);
 	now_ms = (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000;
-	has_domain = calloc(m->n_vms + 1, sizeof(*has_domain));
-	if (!has_domain) {
+	dom_of = calloc(m->n_vms + 1, sizeof(*dom_of));
+	if (!dom_of) {
 		err_nomem(err);
 		goto out;
 	}
 	for (i = 0; i < m->n_vms; i++) {
-		const struct listed_domain *d = find_domain(doms, n_doms, r->recs.v[i].domain);
+		struct listed_domain *d = (struct listed_domain *)
+					  find_domain(doms, n_doms, r->recs.v[i].domain);
 
-		has_domain[i] = d && d->ours && streq(d->fleet, m->fleet) &&
-				streq(d->vm, r->recs.v[i].name);
-		if (has_domain[i] && r->o.lock &&
+		if (d && d->ours && streq(d->fleet, m->fleet) && streq(d->vm, r->recs.v[i].name))
+			dom_of[i] = d;
+		if (dom_of[i] && r->o.lock &&
 		    note_off(r, d, (struct recorded_vm *) store_vm_find(recs, n_recs,
 									 r->recs.v[i].name),
 			     now_ms, err) < 0)
 			goto out;
 	}
-	if (inspect_fleet(m, &r->recs, has_domain, &r->hosts, &insp, err) < 0)
+	if (inspect_fleet(m, &r->recs, dom_of, &r->hosts, &insp, err) < 0)
 		goto out;
 	{
 		struct plan_input in = {
@@ -308,7 +309,7 @@ int run_plan(struct run *r, struct muster_err *err)
 	ret = 0;
 out:
 	inspect_release(&insp);
-	free(has_domain);
+	free(dom_of);
 	hv_domain_list_free(doms, n_doms);
 	store_vm_list_free(recs, n_recs);
 	return ret;
@@ -352,7 +353,7 @@ int run_host_view(struct run *r, enum run_host_state *states, struct muster_err 
 		struct hv *hv = NULL;
 		size_t n = 0, k;
 
-		if (hosts_hv(&r->hosts, h, &hv, &e) < 0 || hv_list_domains(hv, NULL, &doms, &n, &e) < 0) {
+		if (hosts_hv(&r->hosts, h, &hv, &e) < 0 || hv_list_domains(hv, &doms, &n, &e) < 0) {
 			if (unreachable->code == MUSTER_OK)
 				*unreachable = e;
 			for (i = 0; i < m->n_vms; i++) {

@@ -1605,6 +1605,10 @@ int domxml_volume_facts(const char *vol_xml, struct listed_volume *ret, struct m
 	if (!doc)
 		return -1;
 	root = xmlDocGetRootElement(doc);
+	ret->path = text_dup(child(child(root, "target"), "path"), &failed);
+	if (!text_ull(child(root, "capacity"), &ret->capacity) ||
+	    !attr_is(child(root, "capacity"), "unit", "bytes"))
+		ret->capacity = 0;
 	ret->format = attr_or_fail(child(child(root, "target"), "format"), "type", &failed);
 	ret->mtime = text_dup(child(child(child(root, "target"), "timestamps"), "mtime"), &failed);
 	bs = child(root, "backingStore");

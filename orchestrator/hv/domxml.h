@@ -233,9 +233,10 @@ int domxml_facts_parse(const char *domain_xml, struct domain_facts *ret,
 		       struct muster_err *err) WUR;
 
 /*
- * From a volume's XML (virStorageVolGetXMLDesc): its format, backing store
- * path and format, and modification time, into *ret (the strings; the
- * caller sets exists and capacity and frees them).
+ * From a volume's XML (virStorageVolGetXMLDesc): its path, capacity (in
+ * bytes, as libvirt writes it; 0 when not), format, backing store path and
+ * format, and modification time, into *ret (the caller sets exists and
+ * frees the strings).
  */
 int domxml_volume_facts(const char *vol_xml, struct listed_volume *ret,
 			struct muster_err *err) WUR;

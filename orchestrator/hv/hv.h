@@ -46,12 +46,19 @@ const char *hv_uri(const struct hv *hv);
 
 /*
  * Every domain, defined or running, with muster's metadata read where there
- * is some: *ret holds *ret_n entries (caller frees with hv_domain_list_free).
- * Domains of fleet (NULL: none) also get their definitions' facts, the
- * persistent one and, when running, the live one (two more calls each).
+ * is some: *ret holds *ret_n entries (caller frees with hv_domain_list_free;
+ * the facts of the entries, when a caller filled them, too).
  */
-int hv_list_domains(struct hv *hv, const char *fleet, struct listed_domain **ret, size_t *ret_n,
+int hv_list_domains(struct hv *hv, struct listed_domain **ret, size_t *ret_n,
 		    struct muster_err *err) WUR;
+
+/*
+ * The facts of domain name's definitions: the persistent one and, when it
+ * runs, the live one (*live left empty otherwise); release both with
+ * facts_release. MUSTER_E_NOTFOUND: no such domain.
+ */
+int hv_domain_facts(struct hv *hv, const char *name, struct domain_facts *persistent,
+		    struct domain_facts *live, struct muster_err *err) WUR;
 void hv_domain_list_free(struct listed_domain *v, size_t n);
 
 /*

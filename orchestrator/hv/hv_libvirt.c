@@ -332,8 +332,8 @@ void hv_domain_list_free(struct listed_domain *v, size_t n)
 }
 
 /* The facts of dom's definition: flags 0 what runs, VIR_DOMAIN_XML_INACTIVE what boots next. */
-static int hv_domain_facts(virDomainPtr dom, unsigned flags, struct domain_facts *ret,
-			   struct muster_err *err)
+static int definition_facts(virDomainPtr dom, unsigned flags, struct domain_facts *ret,
+			    struct muster_err *err)
 {
 	char *xml = virDomainGetXMLDesc(dom, flags);
 	int r;
@@ -347,8 +347,7 @@ static int hv_domain_facts(virDomainPtr dom, unsigned flags, struct domain_facts
 	return r;
 }
 
-static int hv_domain_read(virDomainPtr dom, const char *fleet, struct listed_domain *d,
-			  struct muster_err *err)
+static int hv_domain_read(virDomainPtr dom, struct listed_domain *d, struct muster_err *err)
 {
 	char uuid[VIR_UUID_STRING_BUFLEN];
 	const char *name = virDomainGetName(dom);
@@ -386,14 +385,10 @@ static int hv_domain_read(virDomainPtr dom, const char *fleet, struct listed_dom
 	} else {
 		virResetLastError();
 	}
-	if (d->ours && fleet && strcmp(d->fleet, fleet) == 0 &&
-	    (hv_domain_facts(dom, VIR_DOMAIN_XML_INACTIVE, &d->persistent, err) < 0 ||
-	     (d->active && hv_domain_facts(dom, 0, &d->live, err) < 0)))
-		return -1;
 	return 0;
 }
 
-int hv_list_domains(struct hv *hv, const char *fleet, struct listed_domain **ret, size_t *ret_n,
+int hv_list_domains(struct hv *hv, struct listed_domain **ret, size_t *ret_n,
 		    struct muster_err *err)
 {
 	virDomainPtr *doms = NULL;
@@ -409,7 +404,7 @@ int hv_list_domains(struct hv *hv, const char *fleet, struct listed_domain **ret
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
-		if (hv_domain_read(doms[i], fleet, &v[i], err) < 0) {
+		if (hv_domain_read(doms[i], &v[i], err) < 0) {
 			hv_domain_list_free(v, (size_t) n);
 			goto out;
 		}
@@ -574,9 +569,8 @@ int hv_volume_facts(struct hv *hv, const char *pool, const char *name, struct li
 {
 	virStoragePoolPtr p;
 	virStorageVolPtr vol;
-	bool missing;
 	char *xml;
-	int active, r = -1;
+	int r = -1;
 
 	memset(ret, 0, sizeof(*ret));
 	p = pool_lookup(hv, pool);
@@ -586,20 +580,20 @@ int hv_volume_facts(struct hv *hv, const char *pool, const char *name, struct li
 		virResetLastError();
 		return 0;	/* no pool, no volume */
 	}
-	active = virStoragePoolIsActive(p);
+	vol = virStorageVolLookupByName(p, name);
+	if (!vol) {
+		/* (read before any other call: each resets libvirt's last error) */
+		r = last_error_is(VIR_ERR_NO_STORAGE_VOL) ? 0 :
+		    last_error_is(VIR_ERR_OPERATION_INVALID) ? 1 :	/* the pool is not running */
+		    hv_fail(err, "cannot look up volume", name);
+		virResetLastError();
+		virStoragePoolFree(p);
+		return r;
+	}
 	virStoragePoolFree(p);
-	if (active < 0)
-		return hv_fail(err, "cannot read state of storage pool", pool);
-	if (!active)
-		return 1;
-	vol = volume_lookup(hv, pool, name, &missing, err);
-	if (!vol)
-		return missing ? 0 : -1;
-	if (volume_read(vol, name, &ret->path, &ret->capacity, err) < 0)
-		goto out;
+	/* one call: the XML says the path and capacity too */
 	if (!(xml = virStorageVolGetXMLDesc(vol, 0))) {
 		hv_fail(err, "cannot read volume", name);
-		hv_listed_volume_release(ret);
 		goto out;
 	}
 	ret->exists = true;
@@ -1023,6 +1017,32 @@ int hv_domain_reboot(struct hv *hv, const char *name, struct muster_err *err)
 		return missing ? err_set(err, MUSTER_E_NOTFOUND, "no domain '%s'", name) : -1;
 	if (virDomainReboot(dom, 0) < 0)
 		r = hv_fail(err, "cannot reboot domain", name);
+	virDomainFree(dom);
+	return r;
+}
+
+int hv_domain_facts(struct hv *hv, const char *name, struct domain_facts *persistent,
+		    struct domain_facts *live, struct muster_err *err)
+{
+	virDomainPtr dom;
+	bool missing;
+	int active, r = -1;
+
+	memset(persistent, 0, sizeof(*persistent));
+	memset(live, 0, sizeof(*live));
+	dom = domain_lookup(hv, name, &missing, err);
+	if (!dom)
+		return missing ? err_set(err, MUSTER_E_NOTFOUND, "no domain '%s'", name) : -1;
+	active = virDomainIsActive(dom);
+	if (active < 0)
+		hv_fail(err, "cannot read state of domain", name);
+	else if (definition_facts(dom, VIR_DOMAIN_XML_INACTIVE, persistent, err) == 0 &&
+		 (!active || definition_facts(dom, 0, live, err) == 0))
+		r = 0;
+	if (r < 0) {
+		facts_release(persistent);
+		facts_release(live);
+	}
 	virDomainFree(dom);
 	return r;
 }

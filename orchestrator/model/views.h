@@ -47,9 +47,9 @@ struct listed_domain {
 	char *base_hash;
 	size_t host;		/* set by callers that list several hosts: which one */
 	/*
-	 * The fleet's own domains only (hv_list_domains' fleet): each
-	 * definition's facts. persistent is what the next cold start boots;
-	 * live is what runs (read only when active).
+	 * Each definition's facts, when the caller read them (a plan reads
+	 * its fleet's: engine/inspect.c). persistent is what the next cold
+	 * start boots; live is what runs (read only when active).
 	 */
 	struct domain_facts persistent, live;
 };
