@@ -90,11 +90,13 @@ static void print_roll(const struct manifest *m, struct run *run, const bool *ch
 		n++;
 		up += slot;
 		show(why, sizeof(why), it->reason);
-		printf("%-20s %-12s %-10s %s%s: %s\n", it->name, it->group,
+		/* chosen by a selector: the plan's reason is what the VM is now */
+		printf("%-20s %-12s %-10s %s%s: %s%s\n", it->name, it->group,
 		       it->recorded >= 0 ? vm_state_to_string((enum vm_state) it->recorded) : "new",
 		       roll_action(it, rebuild[i]), slot ? ", takes a slot while down" :
 		       it->action == PLAN_UPDATE && !rebuild[i] ? "" :
-		       ", no slot", why);
+		       ", no slot", rebuild[i] && it->action != PLAN_REBUILD &&
+		       it->action != PLAN_CREATE ? "chosen; the plan: " : "", why);
 	}
 	printf("fleet '%s': %zu VM%s to roll, %zu of them taken down: ", m->fleet, n,
 	       n == 1 ? "" : "s", up);

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #define LOG_TAG "serve"
+#include "clock.h"
 #include "bootstrap.h"
 #include "buf.h"
 #include "cmd.h"
@@ -358,14 +359,6 @@ static void sanitize(char *v)
 		memcpy(v + PHONE_HOME_MAX_VALUE - 3, "...", 4);
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---- a VM's bootstrap, behind its token ------------------------------------------------ */
 
 /*
@@ -584,7 +577,7 @@ static int phone_home(struct serve *s, struct httpd_req *req, size_t k, bool ins
 	struct muster_err err = { 0 };
 	const char *vm = s->m->vms[k].name;
 	char *vals[ARRAY_SIZE(keys)], *detail = NULL;
-	int64_t now = now_ms();
+	int64_t now = clock_mono_ms();
 	size_t i;
 	int r;
 

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "buf.h"
 #include "common.h"
 #include "cmd.h"
@@ -33,14 +34,6 @@ struct progress {
 	int name_cols;		/* the longest name, up to NAME_COLS */
 };
 
-static int64_t now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t) t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 int progress_new(const struct progress_opts *o, struct progress **ret, struct muster_err *err)
 {
 	struct progress *p = calloc(1, sizeof(*p));
@@ -65,7 +58,7 @@ int progress_new(const struct progress_opts *o, struct progress **ret, struct mu
 		if (len > (size_t) p->name_cols)
 			p->name_cols = len < NAME_COLS ? (int) len : NAME_COLS;
 	}
-	p->t0_ms = now_ms();
+	p->t0_ms = clock_mono_ms();
 	*ret = p;
 	return 0;
 }
@@ -129,7 +122,7 @@ static void draw(struct progress *p, struct buf *b, bool final)
 	/* (the batch's items are first..end-1: the executor takes them in order) */
 	size_t count[STAGE_MAX] = { 0 }, b_count[STAGE_MAX] = { 0 };
 	size_t i, start = 0, shown = 0, more = 0, per_line, entry = (size_t) p->name_cols + 18;
-	int64_t now = now_ms();
+	int64_t now = clock_mono_ms();
 	enum stage st;
 
 	for (i = 0; i < n; i++) {
@@ -188,7 +181,7 @@ static void erase(struct progress *p)
 static void redraw(struct progress *p, bool force, bool final)
 {
 	struct buf b = BUF_INIT(64 * 1024);
-	int64_t now = now_ms();
+	int64_t now = clock_mono_ms();
 	size_t i;
 
 	if (!p->o.tty || p->o.quiet || (!force && now - p->drawn_ms < REDRAW_MS))
@@ -211,7 +204,7 @@ void progress_state(struct progress *p, size_t i, enum vm_state to)
 		return;
 	(void) pthread_mutex_lock(&p->lock);
 	p->items[i].state = to;
-	p->items[i].since_ms = now_ms();
+	p->items[i].since_ms = clock_mono_ms();
 	if (i / p->o.batch_size > p->batch)
 		p->batch = i / p->o.batch_size;
 	if (!p->o.tty && !p->o.quiet) {
@@ -230,7 +223,7 @@ void progress_failed(struct progress *p, size_t i, const char *why)
 	(void) pthread_mutex_lock(&p->lock);
 	if (i < p->o.n_items) {
 		p->items[i].failed = true;
-		p->items[i].since_ms = now_ms();
+		p->items[i].since_ms = clock_mono_ms();
 	}
 	if (p->o.tty && !p->o.quiet) {
 		erase(p);

@@ -3,6 +3,7 @@
  * was placed on (run.h: run_lifecycle).
  */
 #define LOG_TAG "lifecycle"
+#include "clock.h"
 #include "log.h"
 #include "run_priv.h"
 #include "common.h"
@@ -74,14 +75,6 @@ static void acted(struct run *r, struct run_result *res, const char *name, struc
 		r->cb->acted(r->cb->userdata, name, e);
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * Stop: every selected VM asked first, then each waited for until it is
  * off or the timeout passes, all at once (a fleet's shut down takes as
@@ -119,7 +112,7 @@ static int stop_all(struct run *r, const struct run_selection *sel, bool force,
 		waiting[i] = hv;
 		left++;
 	}
-	until = mono_ms() + (int64_t) timeout_s * 1000;
+	until = clock_mono_ms() + (int64_t) timeout_s * 1000;
 	while (left) {
 		for (i = 0; i < m->n_vms; i++) {
 			const struct vmrec *v = &r->recs.v[i];
@@ -136,7 +129,7 @@ static int stop_all(struct run *r, const struct run_selection *sel, bool force,
 				acted(r, res, v->name, &e);
 			} else if (!active) {
 				acted(r, res, v->name, NULL);
-			} else if (mono_ms() >= until) {
+			} else if (clock_mono_ms() >= until) {
 				if (store_vm_note(r->o.st, m->fleet, v->name, "still running after the "
 						  "shut down's timeout", r->run_id, &e) < 0)
 					log_debug("VM '%s': %s", v->name, e.msg);

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #define LOG_TAG "watch"
+#include "clock.h"
 #include "fmt.h"
 #include "log.h"
 #include "store.h"
@@ -56,14 +57,6 @@ static int by_domain_cmp(const void *a, const void *b)
 		      (*(const struct vmrec *const *) b)->domain);
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Queue an event of one of the run's VMs: on libvirt's event loop thread. */
 static void on_event(void *ud, const char *domain, const char *what)
 {
@@ -95,7 +88,7 @@ static void on_event(void *ud, const char *domain, const char *what)
 	}
 	w->q[w->n_q].vm = (*v)->name;
 	fmt_cut(w->q[w->n_q].detail, sizeof(w->q[w->n_q].detail), "libvirt: %s", what);
-	w->q[w->n_q++].at = now_ms();
+	w->q[w->n_q++].at = clock_real_ms();
 out:
 	pthread_mutex_unlock(&w->lock);
 }

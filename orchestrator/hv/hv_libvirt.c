@@ -11,6 +11,7 @@
 #include <libvirt/virterror.h>
 
 #define LOG_TAG "hv"
+#include "clock.h"
 #include "domxml.h"
 #include "fmt.h"
 #include "hv.h"
@@ -972,14 +973,6 @@ int hv_domain_stop(struct hv *hv, const char *name, bool force, struct muster_er
 	return r;
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int hv_domain_shutdown_wait(struct hv *hv, const char *name, unsigned timeout_ms, bool pull,
 			    bool *pulled, struct muster_err *err)
 {
@@ -990,12 +983,12 @@ int hv_domain_shutdown_wait(struct hv *hv, const char *name, unsigned timeout_ms
 	*pulled = false;
 	if (hv_domain_stop(hv, name, false, err) < 0)
 		return -1;
-	until = mono_ms() + timeout_ms;
+	until = clock_mono_ms() + timeout_ms;
 	for (;;) {
 		active = hv_domain_active(hv, name, err);
 		if (active <= 0)
 			return active < 0 && err->code == MUSTER_E_NOTFOUND ? 0 : active;
-		if (mono_ms() >= until)
+		if (clock_mono_ms() >= until)
 			break;
 		nanosleep(&tick, NULL);
 	}

@@ -1,0 +1,13 @@
+/* clock.h: milliseconds, as muster measures and records time. */
+#ifndef MUSTER_CLOCK_H
+#define MUSTER_CLOCK_H
+
+#include <stdint.h>
+
+/* Monotonic: for how long something took or may take. */
+int64_t clock_mono_ms(void);
+
+/* Unix time: for what is recorded or compared with what was. */
+int64_t clock_real_ms(void);
+
+#endif
