@@ -1728,6 +1728,78 @@ static void test_pool_and_volumes(void **state)
 	free(v2);
 }
 
+/*
+ * The facts of a running domain's XML as QEMU's driver gives it (aliases,
+ * addresses, a port id, the network's bridge, current vCPUs), and of a
+ * volume's: what drift compares (facts.h).
+ */
+static void test_facts_parse(void **state)
+{
+	static const char live[] =
+		"<domain type='kvm' id='3'><name>web-web-001</name>"
+		"<metadata><muster:vm xmlns:muster='" DOMXML_NS "' fleet='web' name='web-001' "
+		"group='web' config='c1' base='b1'/></metadata>"
+		"<memory unit='KiB'>1048576</memory><currentMemory unit='KiB'>524288</currentMemory>"
+		"<vcpu placement='static' current='1'>2</vcpu>"
+		"<os><type arch='x86_64'>hvm</type><kernel>/boot/vmlinuz</kernel>"
+		"<cmdline>console=ttyS0</cmdline></os>"
+		"<devices>"
+		"<disk type='volume' device='disk'><driver name='qemu' type='qcow2'/>"
+		"<source pool='muster' volume='web-web-001.qcow2' index='2'/>"
+		"<target dev='vda' bus='virtio'/><alias name='virtio-disk0'/></disk>"
+		"<disk type='file' device='cdrom'><source file='/var/x.iso'/><target dev='sda'/></disk>"
+		"<interface type='network'><mac address='52:54:00:AB:CD:EF'/>"
+		"<source network='web-lan' portid='1f' bridge='virbr1'/><model type='virtio'/></interface>"
+		"<interface type='bridge'><mac address='52:54:00:00:00:02'/><source bridge='ovsbr0'/>"
+		"<vlan><tag id='42'/></vlan><virtualport type='openvswitch'/></interface>"
+		"</devices></domain>";
+	static const char vol[] =
+		"<volume type='file'><name>web-web-001.qcow2</name>"
+		"<capacity unit='bytes'>1073741824</capacity>"
+		"<target><path>/pool/web-web-001.qcow2</path><format type='qcow2'/>"
+		"<timestamps><mtime>1700000000.5</mtime></timestamps></target>"
+		"<backingStore><path>/pool/web-img-base.qcow2</path><format type='qcow2'/></backingStore>"
+		"</volume>";
+	struct domain_facts f;
+	struct listed_volume v = { 0 };
+	struct muster_err err = { 0 };
+
+	(void) state;
+	assert_int_equal(domxml_facts_parse(live, &f, &err), 0);
+	assert_true(f.read);
+	assert_string_equal(f.config_hash, "c1");
+	assert_string_equal(f.base_hash, "b1");
+	assert_int_equal(f.memory_kib, 1048576);
+	assert_int_equal(f.vcpus, 1);		/* what runs: current= */
+	assert_string_equal(f.kernel, "/boot/vmlinuz");
+	assert_null(f.initrd);
+	assert_string_equal(f.cmdline, "console=ttyS0");
+	assert_int_equal(f.n_disks, 2);
+	assert_string_equal(f.disks[0].device, "disk");
+	assert_string_equal(f.disks[0].source, "volume muster/web-web-001.qcow2");
+	assert_string_equal(f.disks[1].source, "file /var/x.iso");
+	assert_int_equal(f.n_nics, 2);
+	assert_string_equal(f.nics[0].mac, "52:54:00:ab:cd:ef");	/* lowercased */
+	assert_string_equal(f.nics[0].kind, "network");
+	assert_string_equal(f.nics[0].source, "web-lan");
+	assert_string_equal(f.nics[1].source, "ovsbr0");
+	assert_int_equal(f.nics[1].vlan, 42);
+	facts_release(&f);
+	assert_int_equal(domxml_facts_parse("<network/>", &f, &err), -1);
+	assert_int_equal(domxml_volume_facts(vol, &v, &err), 0);
+	assert_string_equal(v.path, "/pool/web-web-001.qcow2");
+	assert_int_equal(v.capacity, 1073741824ULL);
+	assert_string_equal(v.format, "qcow2");
+	assert_string_equal(v.backing_path, "/pool/web-img-base.qcow2");
+	assert_string_equal(v.backing_format, "qcow2");
+	assert_string_equal(v.mtime, "1700000000.5");
+	free(v.path);
+	free(v.format);
+	free(v.backing_path);
+	free(v.backing_format);
+	free(v.mtime);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1756,6 +1828,7 @@ int main(void)
 		cmocka_unit_test(test_network_matches),
 		cmocka_unit_test(test_network_matches_refused),
 		cmocka_unit_test(test_pool_and_volumes),
+		cmocka_unit_test(test_facts_parse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
