@@ -114,6 +114,7 @@ int cmd_stop(const struct cmd *self, struct cli *cli, int argc, char **argv);
 int cmd_reboot(const struct cmd *self, struct cli *cli, int argc, char **argv);
 int cmd_destroy(const struct cmd *self, struct cli *cli, int argc, char **argv);
 int cmd_status(const struct cmd *self, struct cli *cli, int argc, char **argv);
+int cmd_hosts(const struct cmd *self, struct cli *cli, int argc, char **argv);
 int cmd_list(const struct cmd *self, struct cli *cli, int argc, char **argv);
 int cmd_events(const struct cmd *self, struct cli *cli, int argc, char **argv);
 int cmd_serve(const struct cmd *self, struct cli *cli, int argc, char **argv);

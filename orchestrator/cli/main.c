@@ -109,6 +109,17 @@ static const struct cmd commands[] = {
 	  "--recorded asks no host. --json prints {\"fleet\", \"vms\": [{\"name\",\n"
 	  "\"group\", \"state\", \"domain\", \"addresses\", \"last_event\", \"error\",\n"
 	  "\"hypervisor\"}]} (no \"hypervisor\" with --recorded).\n" },
+	{ "hosts", 1, 1, cmd_hosts, "FILE [--json]",
+	  "the fleet's hypervisor hosts as they are now",
+	  "For each host (the manifest's hosts:, its hypervisor, or --connect):\n"
+	  "reachable or not (and libvirt's reason), libvirt's and the hypervisor's\n"
+	  "versions, CPUs, memory free, the fleet's pool (free of its size), the\n"
+	  "fleet's domains there (running), the VMs placed there and max_vms.\n"
+	  "Exit 0 when every host answers, 1 when one does not. --json prints\n"
+	  "{\"fleet\", \"hosts\": [{\"uri\", \"reachable\", \"error\", \"hypervisor\",\n"
+	  "\"libvirt_version\", \"hypervisor_version\", \"cpus\", \"memory_bytes\",\n"
+	  "\"memory_free_bytes\", \"pool\", \"max_vms\", \"domains\", \"running\",\n"
+	  "\"placed\"}]}.\n" },
 	{ "list", 1, 1, cmd_list, "FILE [--json]",
 	  "one line per VM: its name and state",
 	  "The same data as status, one VM per line; --json prints the same document.\n" },

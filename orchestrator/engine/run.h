@@ -85,6 +85,27 @@ const char *run_host_state_to_string(enum run_host_state s);
 int run_host_view(struct run *r, enum run_host_state *states, struct muster_err *unreachable,
 		  struct muster_err *err) WUR;
 
+/* One host of the fleet as it is now (muster hosts). */
+struct run_host_report {
+	const char *uri;		/* the run's */
+	unsigned max_vms;		/* the manifest's limit; 0: none */
+	bool reachable;
+	struct muster_err error;	/* why not, when not */
+	struct hv_host_info info;	/* when reachable */
+	size_t domains;			/* the fleet's domains there */
+	size_t running;			/* of them, running */
+	size_t placed;			/* the fleet's VMs recorded as placed there */
+};
+
+/*
+ * After run_open: each of the fleet's hosts, in the manifest's order: *ret
+ * holds *ret_n of them (free with free()). A host that cannot be reached
+ * is reported so, with why, not failed. 0, or -1 with err (the store,
+ * memory).
+ */
+int run_hosts_report(struct run *r, struct run_host_report **ret, size_t *ret_n,
+		     struct muster_err *err) WUR;
+
 /* A pool volume named like the fleet's that belongs to no VM of it. */
 struct run_orphan {
 	char *volume;

@@ -39,6 +39,23 @@ int hv_watch_start(const char *uri, hv_event_fn fn, void *ud, void (*ud_release)
 		   struct hv_watch **ret, struct muster_err *err) WUR;
 void hv_watch_stop(struct hv_watch *w);
 
+/* What a host is and has (muster hosts). */
+struct hv_host_info {
+	char hypervisor[32];		/* libvirt's driver name: "QEMU", "Test", "Xen" */
+	unsigned long long libvirt_version;	/* major * 1000000 + minor * 1000 + release */
+	unsigned long long hv_version;		/* the hypervisor's, as libvirt says; 0: unknown */
+	unsigned cpus;
+	unsigned long long memory_total;	/* bytes */
+	unsigned long long memory_free;		/* bytes */
+	bool pool_found;		/* the fleet's pool is defined there */
+	bool pool_active;
+	unsigned long long pool_capacity, pool_available;	/* bytes (when active) */
+};
+
+/* The host behind hv, and its storage pool pool. 0, or -1 with err. */
+int hv_host_info(struct hv *hv, const char *pool, struct hv_host_info *ret,
+		 struct muster_err *err) WUR;
+
 /* Connect to the libvirt URI uri. *ret: caller frees with hv_free. */
 int hv_open(const char *uri, struct hv **ret, struct muster_err *err) WUR;
 void hv_free(struct hv *hv);

@@ -451,6 +451,51 @@ static virStoragePoolPtr pool_lookup(struct hv *hv, const char *name)
 	return hv->pool;
 }
 
+int hv_host_info(struct hv *hv, const char *pool, struct hv_host_info *ret,
+		 struct muster_err *err)
+{
+	unsigned long lib = 0, ver = 0;
+	unsigned long long free_mem;
+	const char *type;
+	virNodeInfo node;
+	virStoragePoolPtr p;
+	virStoragePoolInfo pi;
+
+	memset(ret, 0, sizeof(*ret));
+	type = virConnectGetType(hv->conn);
+	if (!type || virConnectGetLibVersion(hv->conn, &lib) < 0 || virNodeGetInfo(hv->conn, &node) < 0)
+		return hv_fail(err, "cannot read the host", hv->uri);
+	fmt_cut(ret->hypervisor, sizeof(ret->hypervisor), "%s", type);
+	ret->libvirt_version = lib;
+	if (virConnectGetVersion(hv->conn, &ver) == 0)
+		ret->hv_version = ver;
+	else
+		virResetLastError();	/* some drivers say none */
+	ret->cpus = node.cpus;
+	ret->memory_total = (unsigned long long) node.memory * 1024;
+	free_mem = virNodeGetFreeMemory(hv->conn);
+	if (free_mem == 0)
+		virResetLastError();	/* unknown: 0 */
+	ret->memory_free = free_mem;
+	p = virStoragePoolLookupByName(hv->conn, pool);
+	if (!p) {
+		if (!last_error_is(VIR_ERR_NO_STORAGE_POOL))
+			return hv_fail(err, "cannot look up storage pool", pool);
+		virResetLastError();
+		return 0;
+	}
+	ret->pool_found = true;
+	if (virStoragePoolGetInfo(p, &pi) < 0) {
+		virStoragePoolFree(p);
+		return hv_fail(err, "cannot read storage pool", pool);
+	}
+	ret->pool_active = pi.state == VIR_STORAGE_POOL_RUNNING;
+	ret->pool_capacity = pi.capacity;
+	ret->pool_available = pi.available;
+	virStoragePoolFree(p);
+	return 0;
+}
+
 int hv_pool_ensure(struct hv *hv, const char *name, const char *pool_xml, struct muster_err *err)
 {
 	virStoragePoolPtr pool;

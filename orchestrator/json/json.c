@@ -98,6 +98,50 @@ nomem:
 	return err_nomem(err);
 }
 
+int json_write_hosts(const char *fleet, const struct json_host *hosts, size_t n, FILE *f,
+		     struct muster_err *err)
+{
+	json_t *doc = json_object(), *list = json_array();
+	size_t i;
+
+	if (!doc || !list || json_object_set_new(doc, "fleet", json_string(fleet)) < 0 ||
+	    json_object_set(doc, "hosts", list) < 0)
+		goto nomem;
+	for (i = 0; i < n; i++) {
+		const struct json_host *h = &hosts[i];
+		json_t *pool = h->pool_found ?
+			       json_pack("{s:b, s:I, s:I}", "active", h->pool_active,
+					 "capacity_bytes", (json_int_t) h->pool_capacity_bytes,
+					 "free_bytes", (json_int_t) h->pool_free_bytes) :
+			       json_null();
+		json_t *o = pool ? json_pack("{s:s, s:b, s:o, s:o, s:o, s:o, s:I, s:I, s:I, s:o, "
+					     "s:I, s:I, s:I, s:I}",
+					     "uri", h->uri, "reachable", h->reachable,
+					     "error", string_or_null(h->error),
+					     "hypervisor", string_or_null(h->hypervisor),
+					     "libvirt_version", string_or_null(h->libvirt_version),
+					     "hypervisor_version", string_or_null(h->hypervisor_version),
+					     "cpus", (json_int_t) h->cpus,
+					     "memory_bytes", (json_int_t) h->memory_bytes,
+					     "memory_free_bytes", (json_int_t) h->memory_free_bytes,
+					     "pool", pool, "max_vms", (json_int_t) h->max_vms,
+					     "domains", (json_int_t) h->domains,
+					     "running", (json_int_t) h->running,
+					     "placed", (json_int_t) h->placed) : NULL;
+
+		if (!o || json_array_append_new(list, o) < 0) {
+			json_decref(o);
+			goto nomem;
+		}
+	}
+	json_decref(list);
+	return dump(doc, f, err);
+nomem:
+	json_decref(list);
+	json_decref(doc);
+	return err_nomem(err);
+}
+
 int json_write_events(const char *fleet, const struct json_event *ev, size_t n, FILE *f,
 		      struct muster_err *err)
 {

@@ -7,6 +7,7 @@
 #ifndef MUSTER_JSON_H
 #define MUSTER_JSON_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "err.h"
@@ -39,6 +40,30 @@ struct json_vm {
  */
 int json_write_status(const char *fleet, const struct json_vm *vms, size_t n, FILE *f,
 		      struct muster_err *err) WUR;
+
+/* One host of `muster hosts --json`. */
+struct json_host {
+	const char *uri;
+	bool reachable;
+	const char *error;		/* NULL when reachable */
+	const char *hypervisor;		/* when reachable */
+	const char *libvirt_version, *hypervisor_version;	/* "9.0.0"; NULL: unknown */
+	unsigned cpus;
+	unsigned long long memory_bytes, memory_free_bytes;
+	bool pool_found, pool_active;
+	unsigned long long pool_capacity_bytes, pool_free_bytes;
+	unsigned max_vms;		/* 0: no limit */
+	size_t domains, running, placed;
+};
+
+/*
+ * {"fleet": "...", "hosts": [{"uri", "reachable", "error", "hypervisor",
+ * "libvirt_version", "hypervisor_version", "cpus", "memory_bytes",
+ * "memory_free_bytes", "pool": null | {"active", "capacity_bytes",
+ * "free_bytes"}, "max_vms", "domains", "running", "placed"}]}
+ */
+int json_write_hosts(const char *fleet, const struct json_host *hosts, size_t n, FILE *f,
+		     struct muster_err *err) WUR;
 
 /* {"fleet": "...", "events": [{"vm","at" (ms),"from","to","detail"}]} */
 struct json_event {
