@@ -186,8 +186,15 @@ static void install_poll(struct ready_wait *rw, size_t k)
 		return;
 	}
 	if (!at) {
-		ready_fail(rw, k, "its installer stopped without reporting the install done "
-			   "(its serial console shows why)");
+		/* the console's log is kept only where muster can write it: this machine */
+		if (run->setup.console_dir)
+			ready_fail(rw, k, "its installer stopped without reporting the install done "
+				   "(its serial console shows why: %s/%s.log)",
+				   run->setup.console_dir, dom);
+		else
+			ready_fail(rw, k, "its installer stopped without reporting the install done "
+				   "(its serial console shows why; on %s muster keeps no log of it)",
+				   run->hosts.h[run->recs.v[vm].host].uri);
 		return;
 	}
 	if (store_vm_note(run->o.st, m->fleet, name, "intent: start the installed system",
