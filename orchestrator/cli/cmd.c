@@ -184,6 +184,7 @@ int cmd_fleet_begin(const struct cmd *self, struct cli *cli, int argc, char **ar
 			       own->userdata, &code);
 	if (ret->first < 0)
 		return code;
+	ret->path = argv[ret->first];
 	return cmd_load_manifest(argv[ret->first], &ret->m);
 }
 
@@ -218,4 +219,19 @@ void cmd_error(const char *fmt, ...)
 		log_syslog_line(LOG_LEVEL_ERROR, line + 7, n - 7);
 	else
 		log_syslog_line(LOG_LEVEL_ERROR, line, n);
+}
+
+int cmd_fleet_run(const struct cli *cli, const struct cmd_fleet *f, struct run_opts *o,
+		  struct run **ret, struct muster_err *err)
+{
+	o->state_dir = f->state_dir;
+	o->st = f->st;
+	o->connect = cli->connect;
+	o->manifest_path = f->path;
+	return run_open(f->m, o, ret, err);
+}
+
+int cmd_run_exit(const struct muster_err *err)
+{
+	return err->code == MUSTER_E_LOCKED ? EXIT_LOCKED : EXIT_FAIL;
 }

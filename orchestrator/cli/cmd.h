@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "manifest.h"
+#include "run.h"
 #include "store.h"
 #include "common.h"
 
@@ -77,6 +78,7 @@ struct cmd_options {
 /* What a command over one fleet works with: its manifest, then its state. */
 struct cmd_fleet {
 	int first;			/* argv's first operand: the manifest's file */
+	const char *path;		/* that file, as the operator named it */
 	struct manifest *m;
 	char *state_dir;		/* once cmd_fleet_state opened them */
 	struct store *st;
@@ -90,6 +92,18 @@ struct cmd_fleet {
  */
 int cmd_fleet_begin(const struct cmd *self, struct cli *cli, int argc, char **argv,
 		    const struct cmd_options *own, struct cmd_fleet *ret) WUR;
+
+/*
+ * Open the engine's run over f's fleet (after cmd_fleet_state): o's
+ * command and policy fields are the caller's, the rest (state, --connect,
+ * the manifest's path) f's and cli's. 0, or -1 with err: cmd_run_exit(err)
+ * is the exit code then.
+ */
+int cmd_fleet_run(const struct cli *cli, const struct cmd_fleet *f, struct run_opts *o,
+		  struct run **ret, struct muster_err *err) WUR;
+
+/* EXIT_LOCKED when another run holds the lock, else EXIT_FAIL. */
+int cmd_run_exit(const struct muster_err *err);
 
 /* Its state directory, prepared, and store, opened: 0, or -1 with err. */
 int cmd_fleet_state(const struct cli *cli, struct cmd_fleet *f, struct muster_err *err) WUR;

@@ -63,15 +63,11 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	if (cmd_fleet_state(cli, &f, &err) < 0)
 		goto fail;
 	{
-		const struct run_opts ro = {
-			.state_dir = f.state_dir, .st = f.st, .connect = cli->connect,
-			.manifest_path = argv[f.first], .command = "apply", .lock = true,
-			.restart = o.restart,
-		};
+		struct run_opts ro = { .command = "apply", .lock = true, .restart = o.restart };
 
-		if (run_open(m, &ro, &run, &err) < 0) {
+		if (cmd_fleet_run(cli, &f, &ro, &run, &err) < 0) {
 			cmd_error("muster apply: %s\n", err.msg);
-			rc = err.code == MUSTER_E_LOCKED ? EXIT_LOCKED : EXIT_FAIL;
+			rc = cmd_run_exit(&err);
 			goto out;
 		}
 	}
@@ -84,11 +80,7 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		cmd_error("muster apply: %zu VM%s no longer in the manifest (muster plan lists "
 			  "them): apply --prune destroys them\n", res.to_destroy,
 			  res.to_destroy == 1 ? " is" : "s are");
-	rc = res.ok ? EXIT_OK : EXIT_FAIL;
-	if (!cli->quiet || rc != EXIT_OK)
-		run_view_summary(&view, run, &pol, &res);
-	if (res.unrecorded.code != MUSTER_OK)
-		cmd_error("muster apply: %s\n", res.unrecorded.msg);
+	rc = run_view_end(&view, run, &pol, &res);
 	goto out;
 fail:
 	cmd_error("muster apply: %s\n", err.msg);

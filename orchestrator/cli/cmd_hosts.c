@@ -107,12 +107,10 @@ int cmd_hosts(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	if (cmd_fleet_state(cli, &f, &err) < 0)
 		goto fail;
 	{
-		const struct run_opts ro = {
-			.state_dir = f.state_dir, .st = f.st, .connect = cli->connect,
-			.manifest_path = argv[f.first], .command = "hosts",
-		};
+		struct run_opts ro = { .command = "hosts" };
 
-		if (run_open(f.m, &ro, &run, &err) < 0 || run_hosts_report(run, &v, &n, &err) < 0)
+		if (cmd_fleet_run(cli, &f, &ro, &run, &err) < 0 ||
+		    run_hosts_report(run, &v, &n, &err) < 0)
 			goto fail;
 	}
 	if (cli->json ? print_json(f.m->fleet, v, n, &err) < 0 : (print_table(f.m->fleet, v, n), 0))

@@ -138,16 +138,14 @@ static int lifecycle(const struct cmd *self, struct cli *cli, int argc, char **a
 	if (cmd_fleet_state(cli, &f, &err) < 0)
 		goto fail;
 	{
-		const struct run_opts ro = {
-			.state_dir = f.state_dir, .st = f.st, .connect = cli->connect,
-			.manifest_path = argv[first], .command = self->name, .lock = true,
-			.stop_timeout_s = o.timeout_s,
+		struct run_opts ro = {
+			.command = self->name, .lock = true, .stop_timeout_s = o.timeout_s,
 		};
 		const struct run_selection sel = { .selected = chosen };
 
-		if (run_open(m, &ro, &run, &err) < 0) {
+		if (cmd_fleet_run(cli, &f, &ro, &run, &err) < 0) {
 			cmd_error("muster %s: %s\n", self->name, err.msg);
-			rc = err.code == MUSTER_E_LOCKED ? EXIT_LOCKED : EXIT_FAIL;
+			rc = cmd_run_exit(&err);
 			goto out;
 		}
 		rv = verb == VERB_START ? RUN_START : verb == VERB_REBOOT ? RUN_REBOOT :
@@ -155,16 +153,17 @@ static int lifecycle(const struct cmd *self, struct cli *cli, int argc, char **a
 		if (run_lifecycle(run, &sel, rv, waits ? &rview.cb : &cb, &res, &err) < 0)
 			goto fail;
 	}
+	if (waits) {
+		run_policy_from_manifest(m, &pol);
+		rc = run_view_end(&rview, run, &pol, &res);
+		goto out;
+	}
 	rc = res.ok ? EXIT_OK : EXIT_FAIL;
 	if (res.unrecorded.code != MUSTER_OK)
 		cmd_error("muster %s: %s\n", self->name, res.unrecorded.msg);
-	if (waits && (res.failed || !cli->quiet)) {
-		run_policy_from_manifest(m, &pol);
-		run_view_summary(&rview, run, &pol, &res);
-	} else if (res.failed || !cli->quiet) {
+	if (res.failed || !cli->quiet)
 		printf("fleet '%s': %s: %zu done, %zu failed\n", m->fleet, self->name, res.acted,
 		       res.failed);
-	}
 	goto out;
 fail:
 	cmd_error("muster %s: %s\n", self->name, err.msg);

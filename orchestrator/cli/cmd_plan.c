@@ -65,12 +65,9 @@ int cmd_plan(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	if (cmd_fleet_state(cli, &f, &err) < 0)
 		goto fail;
 	{
-		const struct run_opts ro = {
-			.state_dir = f.state_dir, .st = f.st, .connect = cli->connect,
-			.manifest_path = argv[f.first], .command = "plan",
-		};
+		struct run_opts ro = { .command = "plan" };
 
-		if (run_open(f.m, &ro, &run, &err) < 0 || run_plan(run, &err) < 0 ||
+		if (cmd_fleet_run(cli, &f, &ro, &run, &err) < 0 || run_plan(run, &err) < 0 ||
 		    run_orphans(run, &orphans, &n_orphans, &err) < 0)
 			goto fail;
 	}

@@ -159,18 +159,14 @@ int cmd_rebuild(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	if (cmd_fleet_state(cli, &f, &err) < 0)
 		goto fail;
 	{
-		const struct run_opts ro = {
-			.state_dir = f.state_dir, .st = f.st, .connect = cli->connect,
-			.manifest_path = argv[f.first], .command = "rebuild", .lock = !o.dry_run,
-			.restart = o.restart,
-		};
+		struct run_opts ro = { .command = "rebuild", .lock = !o.dry_run, .restart = o.restart };
 		const struct run_selection sel = {
 			.selected = chosen, .rebuild = rebuild, .rotate_keys = o.rotate_keys,
 		};
 
-		if (run_open(m, &ro, &run, &err) < 0) {
+		if (cmd_fleet_run(cli, &f, &ro, &run, &err) < 0) {
 			cmd_error("muster rebuild: %s\n", err.msg);
-			rc = err.code == MUSTER_E_LOCKED ? EXIT_LOCKED : EXIT_FAIL;
+			rc = cmd_run_exit(&err);
 			goto out;
 		}
 		if (run_plan(run, &err) < 0)
@@ -190,11 +186,7 @@ int cmd_rebuild(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		    run_execute(run, &sel, &pol, &view.cb, &res, &err) < 0)
 			goto fail;
 	}
-	rc = res.ok ? EXIT_OK : EXIT_FAIL;
-	if (!cli->quiet || rc != EXIT_OK)
-		run_view_summary(&view, run, &pol, &res);
-	if (res.unrecorded.code != MUSTER_OK)
-		cmd_error("muster rebuild: %s\n", res.unrecorded.msg);
+	rc = run_view_end(&view, run, &pol, &res);
 	goto out;
 fail:
 	cmd_error("muster rebuild: %s\n", err.msg);

@@ -27,14 +27,11 @@ static int status_option(int opt, const char *arg, void *userdata)
  * What each row's host says of it now, into hv[] (the row's VM by name in
  * the manifest; rows only recorded: "-"). An unreachable host is said once.
  */
-static int host_view(struct cli *cli, struct cmd_fleet *f, const char *manifest_path,
+static int host_view(struct cli *cli, struct cmd_fleet *f,
 		     struct status_rows *rows, const char **hv, struct muster_err *err)
 {
 	const struct manifest *m = f->m;
-	const struct run_opts ro = {
-		.state_dir = f->state_dir, .st = f->st, .connect = cli->connect,
-		.manifest_path = manifest_path, .command = "status",
-	};
+	struct run_opts ro = { .command = "status" };
 	_cleanup_free_ enum run_host_state *states = calloc(m->n_vms + 1, sizeof(*states));
 	struct muster_err unreachable;
 	struct run *run = NULL;
@@ -43,7 +40,8 @@ static int host_view(struct cli *cli, struct cmd_fleet *f, const char *manifest_
 
 	if (!states)
 		return err_nomem(err);
-	if (run_open(m, &ro, &run, err) < 0 || run_host_view(run, states, &unreachable, err) < 0)
+	if (cmd_fleet_run(cli, f, &ro, &run, err) < 0 ||
+	    run_host_view(run, states, &unreachable, err) < 0)
 		goto out;
 	if (unreachable.code != MUSTER_OK)
 		cmd_error("muster status: %s\n", unreachable.msg);
@@ -94,7 +92,7 @@ static int status_or_list(const struct cmd *self, struct cli *cli, int argc, cha
 			err_nomem(&err);
 			goto fail;
 		}
-		if (host_view(cli, &f, argv[f.first], &rows, hv, &err) < 0)
+		if (host_view(cli, &f, &rows, hv, &err) < 0)
 			goto fail;
 	}
 	if (cli->json) {

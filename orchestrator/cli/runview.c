@@ -167,3 +167,14 @@ void run_view_close(struct run_view *v, struct run *run, const struct run_result
 	v->progress = NULL;
 	v->names = v->actions = NULL;
 }
+int run_view_end(const struct run_view *v, struct run *run, const struct run_policy *pol,
+		 const struct run_result *res)
+{
+	int rc = res->ok ? EXIT_OK : EXIT_FAIL;
+
+	if (!v->cli->quiet || rc != EXIT_OK)
+		run_view_summary(v, run, pol, res);
+	if (res->unrecorded.code != MUSTER_OK)
+		cmd_error("muster %s: %s\n", v->verb, res->unrecorded.msg);
+	return rc;
+}

@@ -32,6 +32,14 @@ void run_view_close(struct run_view *v, struct run *run, const struct run_result
 /* What the plan leaves alone (orphaned volumes, VMs in conflict), said before anything is done. */
 int run_view_tell_plan(struct run_view *v, struct run *run, struct muster_err *err) WUR;
 
+/*
+ * The run's end as told: the summary (not with -q when all went well),
+ * and a run whose end could not be recorded said so. EXIT_OK when res is
+ * ok, else EXIT_FAIL.
+ */
+int run_view_end(const struct run_view *v, struct run *run, const struct run_policy *pol,
+		 const struct run_result *res);
+
 /* "fleet 'F' on HOST: N started, N kept, N failed (...)" */
 void run_view_summary(const struct run_view *v, struct run *run, const struct run_policy *pol,
 		      const struct run_result *res);

@@ -188,10 +188,10 @@ int inspect_fleet(const struct manifest *m, const struct vmrecs *recs,
 		struct plan_volumes *v = &in->volumes[i];
 		struct hv *hv = NULL;
 
+		if (!dom_of[i])
+			continue;	/* nothing there to compare */
 		if (facts_wanted(m, recs, i, &in->want[i], err) < 0)
 			goto fail;
-		if (!dom_of[i])
-			continue;
 		v->seed_wanted = g->bootstrap == MF_BOOTSTRAP_CLOUD_INIT;
 		if (g->has_image && g->bootstrap != MF_BOOTSTRAP_KICKSTART) {
 			v->image = in->image_names[g->image];

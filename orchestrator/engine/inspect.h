@@ -16,7 +16,7 @@
 #include "vmrec.h"
 
 struct inspection {
-	struct domain_facts *want;	/* per VM: facts_wanted */
+	struct domain_facts *want;	/* per VM with a domain: facts_wanted (else empty) */
 	struct plan_volumes *volumes;	/* per VM */
 	char ***image_paths;		/* per host, per image: its volume's path, NULL none */
 	bool **image_read;		/* per host, per image: looked up */

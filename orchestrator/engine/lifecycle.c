@@ -75,6 +75,19 @@ static void acted(struct run *r, struct run_result *res, const char *name, struc
 		r->cb->acted(r->cb->userdata, name, e);
 }
 
+/* A host's running domains this tick (hv_running_names). */
+struct running {
+	bool listed;
+	char **names;
+	size_t n;
+	struct muster_err err;
+};
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
 /*
  * Stop: every selected VM asked first, then each waited for until it is
  * off or the timeout passes, all at once (a fleet's shut down takes as
@@ -87,10 +100,11 @@ static int stop_all(struct run *r, const struct run_selection *sel, bool force,
 	unsigned timeout_s = r->o.stop_timeout_s ? r->o.stop_timeout_s : RUN_STOP_TIMEOUT_S;
 	const struct timespec tick = { 0, 100 * 1000 * 1000 };
 	_cleanup_free_ struct hv **waiting = calloc(m->n_vms + 1, sizeof(*waiting));
-	size_t i, left = 0;
+	_cleanup_free_ struct running *up = calloc(r->hosts.n + 1, sizeof(*up));
+	size_t i, h, left = 0;
 	int64_t until;
 
-	if (!waiting)
+	if (!waiting || !up)
 		return -1;
 	for (i = 0; i < m->n_vms; i++) {
 		const struct vmrec *v = &r->recs.v[i];
@@ -114,16 +128,32 @@ static int stop_all(struct run *r, const struct run_selection *sel, bool force,
 	}
 	until = clock_mono_ms() + (int64_t) timeout_s * 1000;
 	while (left) {
+		/* what runs, one call per host a tick (not one per VM) */
+		for (h = 0; h < r->hosts.n; h++) {
+			hv_names_free(up[h].names, up[h].n);
+			up[h] = (struct running) { 0 };
+		}
 		for (i = 0; i < m->n_vms; i++) {
 			const struct vmrec *v = &r->recs.v[i];
+			struct running *u;
 			struct muster_err e = { 0 };
+			const char *key = v->domain;
 			int active;
 
 			if (!waiting[i])
 				continue;
-			active = hv_domain_active(waiting[i], v->domain, &e);
-			if (active < 0 && e.code == MUSTER_E_NOTFOUND)
-				active = 0;
+			/* the host of the connection vm_host gave it */
+			for (h = 0; h < r->hosts.n - 1 && r->hosts.hv[h] != waiting[i]; h++)
+				;
+			u = &up[h];
+			if (!u->listed && hv_running_names(waiting[i], &u->names, &u->n, &u->err) == 0)
+				u->listed = true;
+			if (!u->listed) {
+				e = u->err;
+				active = -1;
+			} else {
+				active = bsearch(&key, u->names, u->n, sizeof(*u->names), name_cmp) != NULL;
+			}
 			if (active < 0 ||
 			    (!active && stop_done(m, v, r->o.st, force, r->run_id, &e) < 0)) {
 				acted(r, res, v->name, &e);
@@ -145,6 +175,8 @@ static int stop_all(struct run *r, const struct run_selection *sel, bool force,
 		if (left)
 			nanosleep(&tick, NULL);
 	}
+	for (h = 0; h < r->hosts.n; h++)
+		hv_names_free(up[h].names, up[h].n);
 	return 0;
 }
 

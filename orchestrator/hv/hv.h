@@ -138,6 +138,12 @@ int hv_volume_delete(struct hv *hv, const char *pool, const char *name, struct m
  * once per shape of XML, ~ms each on some drivers).
  */
 int hv_domain_define(struct hv *hv, const char *xml, bool validate, struct muster_err *err) WUR;
+/*
+ * The names of the domains that run now, in one call (caller frees with
+ * hv_names_free), sorted (strcmp).
+ */
+int hv_running_names(struct hv *hv, char ***ret, size_t *ret_n, struct muster_err *err) WUR;
+
 /* Start domain name: 0; one already running is success too: 1. */
 int hv_domain_start(struct hv *hv, const char *name, struct muster_err *err) WUR;
 /*

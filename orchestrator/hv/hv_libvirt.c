@@ -902,6 +902,39 @@ static virDomainPtr domain_lookup(struct hv *hv, const char *name, bool *ret_mis
 	return dom;
 }
 
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+int hv_running_names(struct hv *hv, char ***ret, size_t *ret_n, struct muster_err *err)
+{
+	virDomainPtr *doms = NULL;
+	char **names;
+	int n, i, k = 0;
+
+	n = virConnectListAllDomains(hv->conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+	if (n < 0)
+		return hv_fail(err, "cannot list domains on", hv->uri);
+	names = calloc((size_t) n + 1, sizeof(*names));
+	for (i = 0; i < n; i++) {
+		const char *name = names ? virDomainGetName(doms[i]) : NULL;
+
+		if (name && !(names[k++] = strdup(name)))
+			k--;
+		virDomainFree(doms[i]);
+	}
+	free(doms);
+	if (!names || k < n) {
+		hv_names_free(names, (size_t) k);
+		return err_nomem(err);
+	}
+	qsort(names, (size_t) k, sizeof(*names), name_cmp);
+	*ret = names;
+	*ret_n = (size_t) k;
+	return 0;
+}
+
 int hv_domain_start(struct hv *hv, const char *name, struct muster_err *err)
 {
 	const char *just = hv->defined ? virDomainGetName(hv->defined) : NULL;

@@ -59,15 +59,43 @@ nomem:
 	return err_nomem(err);
 }
 
+/*
+ * {"fleet": fleet, key: []}: the document, *list its array (a reference of
+ * the caller's too, for list_end); NULL when out of memory (nothing kept).
+ */
+static json_t *list_doc(const char *fleet, const char *key, json_t **list)
+{
+	json_t *doc = json_object();
+
+	*list = json_array();
+	if (!doc || !*list || json_object_set_new(doc, "fleet", json_string(fleet)) < 0 ||
+	    json_object_set(doc, key, *list) < 0) {
+		json_decref(*list);
+		json_decref(doc);
+		return NULL;
+	}
+	return doc;
+}
+
+/* list_doc's document written to f when ok, else out of memory; both released. */
+static int list_end(json_t *doc, json_t *list, bool ok, FILE *f, struct muster_err *err)
+{
+	json_decref(list);
+	if (!ok) {
+		json_decref(doc);
+		return err_nomem(err);
+	}
+	return dump(doc, f, err);
+}
+
 int json_write_status(const char *fleet, const struct json_vm *vms, size_t n, FILE *f,
 		      struct muster_err *err)
 {
-	json_t *doc = json_object(), *list = json_array();
+	json_t *list, *doc = list_doc(fleet, "vms", &list);
 	size_t i, j;
 
-	if (!doc || !list || json_object_set_new(doc, "fleet", json_string(fleet)) < 0 ||
-	    json_object_set(doc, "vms", list) < 0)
-		goto nomem;
+	if (!doc)
+		return err_nomem(err);
 	for (i = 0; i < n; i++) {
 		json_t *addrs = json_array(), *o;
 
@@ -83,30 +111,28 @@ int json_write_status(const char *fleet, const struct json_vm *vms, size_t n, FI
 			      "domain", string_or_null(vms[i].domain), "addresses", addrs,
 			      "last_event", string_or_null(vms[i].last_event),
 			      "error", string_or_null(vms[i].error));
-		if (!o || (vms[i].hypervisor &&
-			   json_object_set_new(o, "hypervisor", json_string(vms[i].hypervisor)) < 0) ||
-		    json_array_append_new(list, o) < 0) {
+		if (o && vms[i].hypervisor &&
+		    json_object_set_new(o, "hypervisor", json_string(vms[i].hypervisor)) < 0) {
 			json_decref(o);
 			goto nomem;
 		}
+		/* (json_array_append_new takes o, also when it fails) */
+		if (!o || json_array_append_new(list, o) < 0)
+			goto nomem;
 	}
-	json_decref(list);
-	return dump(doc, f, err);
+	return list_end(doc, list, true, f, err);
 nomem:
-	json_decref(list);
-	json_decref(doc);
-	return err_nomem(err);
+	return list_end(doc, list, false, f, err);
 }
 
 int json_write_hosts(const char *fleet, const struct json_host *hosts, size_t n, FILE *f,
 		     struct muster_err *err)
 {
-	json_t *doc = json_object(), *list = json_array();
+	json_t *list, *doc = list_doc(fleet, "hosts", &list);
 	size_t i;
 
-	if (!doc || !list || json_object_set_new(doc, "fleet", json_string(fleet)) < 0 ||
-	    json_object_set(doc, "hosts", list) < 0)
-		goto nomem;
+	if (!doc)
+		return err_nomem(err);
 	for (i = 0; i < n; i++) {
 		const struct json_host *h = &hosts[i];
 		json_t *pool = h->pool_found ?
@@ -129,28 +155,22 @@ int json_write_hosts(const char *fleet, const struct json_host *hosts, size_t n,
 					     "running", (json_int_t) h->running,
 					     "placed", (json_int_t) h->placed) : NULL;
 
-		if (!o || json_array_append_new(list, o) < 0) {
-			json_decref(o);
+		if (!o || json_array_append_new(list, o) < 0)
 			goto nomem;
-		}
 	}
-	json_decref(list);
-	return dump(doc, f, err);
+	return list_end(doc, list, true, f, err);
 nomem:
-	json_decref(list);
-	json_decref(doc);
-	return err_nomem(err);
+	return list_end(doc, list, false, f, err);
 }
 
 int json_write_events(const char *fleet, const struct json_event *ev, size_t n, FILE *f,
 		      struct muster_err *err)
 {
-	json_t *doc = json_object(), *list = json_array();
+	json_t *list, *doc = list_doc(fleet, "events", &list);
 	size_t i;
 
-	if (!doc || !list || json_object_set_new(doc, "fleet", json_string(fleet)) < 0 ||
-	    json_object_set(doc, "events", list) < 0)
-		goto nomem;
+	if (!doc)
+		return err_nomem(err);
 	for (i = 0; i < n; i++) {
 		json_t *o = json_pack("{s:s, s:I, s:o, s:s, s:o}", "vm", ev[i].vm,
 				      "at", (json_int_t) ev[i].at, "from", string_or_null(ev[i].from),
@@ -159,12 +179,9 @@ int json_write_events(const char *fleet, const struct json_event *ev, size_t n, 
 		if (!o || json_array_append_new(list, o) < 0)
 			goto nomem;
 	}
-	json_decref(list);
-	return dump(doc, f, err);
+	return list_end(doc, list, true, f, err);
 nomem:
-	json_decref(list);
-	json_decref(doc);
-	return err_nomem(err);
+	return list_end(doc, list, false, f, err);
 }
 
 int json_write_fleets(const struct json_fleet *fleets, size_t n, FILE *f, struct muster_err *err)
