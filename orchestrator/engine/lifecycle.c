@@ -98,7 +98,6 @@ static int stop_all(struct run *r, const struct run_selection *sel, bool force,
 {
 	const struct manifest *m = r->m;
 	unsigned timeout_s = r->o.stop_timeout_s ? r->o.stop_timeout_s : RUN_STOP_TIMEOUT_S;
-	const struct timespec tick = { 0, 100 * 1000 * 1000 };
 	_cleanup_free_ struct hv **waiting = calloc(m->n_vms + 1, sizeof(*waiting));
 	_cleanup_free_ struct running *up = calloc(r->hosts.n + 1, sizeof(*up));
 	size_t i, h, left = 0;
@@ -173,7 +172,7 @@ static int stop_all(struct run *r, const struct run_selection *sel, bool force,
 			left--;
 		}
 		if (left)
-			nanosleep(&tick, NULL);
+			clock_sleep_ms(100);
 	}
 	for (h = 0; h < r->hosts.n; h++)
 		hv_names_free(up[h].names, up[h].n);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #define LOG_TAG "provision"
+#include "clock.h"
 #include "domxml.h"
 #include "fmt.h"
 #include "identity.h"
@@ -44,10 +45,9 @@ static void rebuild_delay(void)
 {
 	const char *env = getenv("MUSTER_TEST_REBUILD_DELAY_MS");
 	long ms = env ? strtol(env, NULL, 10) : 0;
-	struct timespec t = { ms / 1000, (ms % 1000) * 1000 * 1000 };
 
 	if (ms > 0 && ms < 60000)
-		nanosleep(&t, NULL);
+		clock_sleep_ms(ms);
 }
 
 static void crash_point(void)

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #define LOG_TAG "run"
+#include "clock.h"
 #include "executor.h"
 #include "inspect.h"
 #include "fmt.h"
@@ -651,8 +652,6 @@ static int work(void *wp, size_t i, struct muster_err *err)
 	if (run->resume[i])
 		return 0;	/* nothing to make: its batch waits for its agent */
 	for (attempt = 1;; attempt++) {
-		struct timespec pause = { 0, 500L * 1000 * 1000 };
-
 		err_clear(err);
 		/* a reconnection that failed for an earlier VM is tried again */
 		if (!w->hv[host] && hv_open(run->hosts.h[host].uri, &w->hv[host], err) < 0) {
@@ -666,9 +665,7 @@ static int work(void *wp, size_t i, struct muster_err *err)
 		if (!err->transient || attempt == ATTEMPTS)
 			break;
 		log_info("%s (attempt %u of %d, retrying)", err->msg, attempt, ATTEMPTS);
-		if (attempt > 1)
-			pause = (struct timespec) { 1, 0 };
-		nanosleep(&pause, NULL);
+		clock_sleep_ms(attempt > 1 ? 1000 : 500);
 		hv_free(w->hv[host]);
 		w->hv[host] = w->pw.hv = NULL;
 	}

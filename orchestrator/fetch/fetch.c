@@ -25,6 +25,7 @@
 
 #define LOG_TAG "fetch"
 #include "buf.h"
+#include "clock.h"
 #include "err.h"
 #include "fetch.h"
 #include "hash.h"
@@ -714,13 +715,6 @@ static enum outcome xfer_attempt(struct xfer *x, const char *url, const char *wa
 	}
 }
 
-static void sleep_s(unsigned s)
-{
-	struct timespec t = { .tv_sec = (time_t) s, .tv_nsec = 0 };
-
-	while (nanosleep(&t, &t) < 0 && errno == EINTR)
-		;
-}
 
 /* What every transfer of ours sets: http(s) only, redirects bounded, errors as errors. */
 static int curl_common(CURL *c, const char *url, unsigned timeout_s)
@@ -846,7 +840,7 @@ static int download(const char *url, const char *sha256, const char *cache_dir,
 					wait = FETCH_BACKOFF_MAX_S;
 				log_debug("%s: retrying in %u s", err->msg, wait);
 				failures++;
-				sleep_s(wait);
+				clock_sleep_ms((int64_t) wait * 1000);
 			}
 			break;
 		}
@@ -1002,7 +996,7 @@ int fetch_text(const char *url, size_t max, char **ret, size_t *ret_len, struct 
 		if (!transient || failures >= FETCH_DEFAULT_RETRIES)
 			goto out;
 		log_debug("%s: retrying in %u s", err->msg, 1U << failures);
-		sleep_s(1U << failures);
+		clock_sleep_ms((int64_t) (1U << failures) * 1000);
 		failures++;
 	}
 out:

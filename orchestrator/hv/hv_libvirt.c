@@ -1054,7 +1054,6 @@ int hv_domain_stop(struct hv *hv, const char *name, bool force, struct muster_er
 int hv_domain_shutdown_wait(struct hv *hv, const char *name, unsigned timeout_ms, bool pull,
 			    bool *pulled, struct muster_err *err)
 {
-	const struct timespec tick = { 0, 100 * 1000 * 1000 };
 	int64_t until;
 	int active;
 
@@ -1068,7 +1067,7 @@ int hv_domain_shutdown_wait(struct hv *hv, const char *name, unsigned timeout_ms
 			return active < 0 && err->code == MUSTER_E_NOTFOUND ? 0 : active;
 		if (clock_mono_ms() >= until)
 			break;
-		nanosleep(&tick, NULL);
+		clock_sleep_ms(100);
 	}
 	if (!pull)
 		return err_set(err, MUSTER_E_HV, "domain '%s' is still running %u s after it was "

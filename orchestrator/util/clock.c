@@ -1,4 +1,5 @@
 /* clock.c: milliseconds (clock.h). */
+#include <errno.h>
 #include <time.h>
 
 #include "clock.h"
@@ -19,4 +20,16 @@ int64_t clock_mono_ms(void)
 int64_t clock_real_ms(void)
 {
 	return ms(CLOCK_REALTIME);
+}
+
+void clock_sleep_ms(int64_t ms)
+{
+	struct timespec t;
+
+	if (ms <= 0)
+		return;
+	t.tv_sec = (time_t) (ms / 1000);
+	t.tv_nsec = (long) (ms % 1000) * 1000000L;
+	while (nanosleep(&t, &t) < 0 && errno == EINTR)
+		;
 }

@@ -10,4 +10,7 @@ int64_t clock_mono_ms(void);
 /* Unix time: for what is recorded or compared with what was. */
 int64_t clock_real_ms(void);
 
+/* Sleeps ms milliseconds, through interrupting signals; 0 or less returns at once. */
+void clock_sleep_ms(int64_t ms);
+
 #endif
