@@ -245,6 +245,11 @@ bench: $(BUILD)/bench/seed $(BUILD)/muster
 	@echo "== serve"
 	@MUSTER_BIN=$(BUILD)/muster bench/serve.sh
 
+# the agents of real guests, through libvirt and through QEMU's sockets
+# (boots guests: not in `make bench`)
+bench-channels: $(BUILD)/bench/channels $(BUILD)/muster agent
+	@MUSTER_BIN=$(BUILD)/muster bench/channels.sh
+
 clean-results:
 	@rm -rf $(RESULTS)
 
@@ -281,7 +286,7 @@ install: $(BUILD)/muster $(BUILD)/agent/muster-agent $(BUILD)/agent/muster-agent
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: bench all check check-fast check-faults reliability check-fresh check-fuzz fuzz FORCE check-guests check-unit check-golden check-sanitize clean-results demo deps install clean
+.PHONY: bench bench-channels all check check-fast check-faults reliability check-fresh check-fuzz fuzz FORCE check-guests check-unit check-golden check-sanitize clean-results demo deps install clean
 .SECONDARY:
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

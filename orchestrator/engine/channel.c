@@ -33,7 +33,9 @@ enum vm_state { VM_WAITING, VM_CONNECTING, VM_CONNECTED };
 
 struct vm {
 	size_t id;
-	char *path;
+	char *path;			/* the socket's; or what open reaches, for the log */
+	channel_open_fn open;		/* NULL: connect to path */
+	void *open_ctx;
 	enum vm_state state;
 	int fd;				/* -1 while waiting */
 	long long next_try_ms;		/* VM_WAITING: when to connect */
@@ -165,15 +167,13 @@ void channel_free(struct channel *c)
 	free(c);
 }
 
-int channel_add(struct channel *c, size_t vm, const char *path, struct muster_err *err)
+static int vm_new(struct channel *c, size_t vm, const char *path, struct vm **ret,
+		  struct muster_err *err)
 {
-	struct sockaddr_un sa;
 	struct vm *v;
 
 	if (find_vm(c, vm))
 		return err_set(err, MUSTER_E_INVALID, "vm %zu already has a channel", vm);
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return err_set(err, MUSTER_E_INVALID, "channel socket path '%s' too long", path);
 	if (c->n_vms == c->cap_vms) {
 		size_t cap = c->cap_vms ? 2 * c->cap_vms : 16;
 		struct vm **p = reallocarray(c->vms, cap, sizeof(*p));
@@ -195,7 +195,41 @@ int channel_add(struct channel *c, size_t vm, const char *path, struct muster_er
 	v->backoff_ms = CHANNEL_RETRY_MIN_MS;
 	v->tokens = (long long) CHANNEL_BURST * MILLI;
 	v->refill_ms = v->next_try_ms;
+	*ret = v;
+	return 0;
+}
+
+int channel_add(struct channel *c, size_t vm, const char *path, struct muster_err *err)
+{
+	struct sockaddr_un sa;
+	struct vm *v;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return err_set(err, MUSTER_E_INVALID, "channel socket path '%s' too long", path);
+	if (vm_new(c, vm, path, &v, err) < 0)
+		return -1;
 	c->vms[c->n_vms++] = v;
+	return 0;
+}
+
+static void vm_opened(struct channel *c, struct vm *v, int fd, long long now);
+
+int channel_add_open(struct channel *c, size_t vm, const char *what, channel_open_fn open,
+		     void *ctx, struct muster_err *err)
+{
+	struct vm *v;
+	int fd;
+
+	if (vm_new(c, vm, what, &v, err) < 0)
+		return -1;
+	if (open(ctx, vm, &fd, err) < 0) {
+		vm_free(v);
+		return -1;
+	}
+	v->open = open;
+	v->open_ctx = ctx;
+	c->vms[c->n_vms++] = v;
+	vm_opened(c, v, fd, now_ms());
 	return 0;
 }
 
@@ -298,10 +332,33 @@ static void vm_connected(struct channel *c, struct vm *v, long long now)
 	vm_send_hello(c, v, now);
 }
 
+/* An opener's fd: in the set, and the hello on its way. */
+static void vm_opened(struct channel *c, struct vm *v, int fd, long long now)
+{
+	v->fd = fd;
+	if (vm_watch(c, v, EPOLLIN, EPOLL_CTL_ADD) < 0) {
+		log_debug("vm %zu: cannot watch %s: %s", v->id, v->path, strerror(errno));
+		vm_retry(v, now);
+		return;
+	}
+	vm_connected(c, v, now);
+}
+
 static void vm_connect(struct channel *c, struct vm *v, long long now)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int r;
+	struct muster_err e = { 0 };
+	int r, fd;
+
+	if (v->open) {
+		if (v->open(v->open_ctx, v->id, &fd, &e) < 0) {
+			log_debug("vm %zu: cannot open %s: %s", v->id, v->path, e.msg);
+			vm_retry(v, now);
+			return;
+		}
+		vm_opened(c, v, fd, now);
+		return;
+	}
 
 	/* the length was checked by channel_add */
 	memcpy(sa.sun_path, v->path, strlen(v->path) + 1);

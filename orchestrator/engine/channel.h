@@ -1,9 +1,11 @@
 /*
  * channel.h: the controller's listener over every VM's agent channel
  * (DESIGN.md "Agent protocol"). Each VM's domain has a virtio-serial port
- * backed by a unix socket that QEMU binds; the listener connects to each
- * socket, writes {"v":1,"type":"hello"} on every (re)connect and reads one
- * JSON object per line. One epoll set serves every VM from one thread.
+ * backed by a unix socket that QEMU binds. The listener reaches it through
+ * an opener (channel_add_open: a libvirt stream's end, hv.h, on any host)
+ * or by connecting to the socket itself (channel_add: on this machine),
+ * writes {"v":1,"type":"hello"} on every (re)connect and reads one JSON
+ * object per line. One epoll set serves every VM from one thread.
  *
  * Limits, so that one bad guest never slows the others:
  * - a line is at most AGENT_PROTO_LINE_MAX bytes counting its newline (as
@@ -79,6 +81,20 @@ void channel_free(struct channel *c);
  * path does not fit a unix socket address.
  */
 int channel_add(struct channel *c, size_t vm, const char *path, struct muster_err *err) WUR;
+/*
+ * Open a VM's channel: *fd, a connected, non-blocking stream socket, the
+ * listener's to close; or -1 with err.
+ */
+typedef int (*channel_open_fn)(void *ctx, size_t vm, int *fd, struct muster_err *err);
+
+/*
+ * Watch VM vm's channel through open(ctx, vm, ...): opened now, and a
+ * failure returned (not retried); opened again, with the backoff above,
+ * whenever it ends (EOF), for as long as vm is watched. what names the
+ * channel in the log (copied). Fails as channel_add when vm is watched.
+ */
+int channel_add_open(struct channel *c, size_t vm, const char *what, channel_open_fn open,
+		     void *ctx, struct muster_err *err) WUR;
 /* Stop watching vm and close its socket; forgets its stats. No-op if unknown. */
 void channel_remove(struct channel *c, size_t vm);
 

@@ -125,31 +125,60 @@ static void on_agent(void *userdata, size_t k, const struct channel_msg *msg)
 		channel_stop(rw->ch);
 }
 
-/* Listen to item k's agent: 0, or 1 when its domain has no channel (done), or -1 with err. */
+/* channel_open_fn: item k's agent channel, through libvirt (hv.h). */
+static int open_agent(void *ctx, size_t k, int *fd, struct muster_err *err)
+{
+	struct ready_wait *rw = ctx;
+	struct run *run = rw->run;
+	size_t vm = run->vm[rw->items[k]];
+	struct hv *hv = NULL;
+
+	if (hosts_hv(&run->hosts, run->recs.v[vm].host, &hv, err) < 0)
+		return -1;
+	return hv_channel_open(hv, run->recs.v[vm].domain, AGENT_PROTO_PORT_NAME, fd, err);
+}
+
+/*
+ * Listen to item k's agent: 0, or 1 when its domain has no channel (done),
+ * or -1 with err when its channel cannot be opened. The channel is opened
+ * through libvirt, on whatever host; a driver that cannot (libxl opens
+ * only pty channels) is listened to through its socket, when its host is
+ * this machine.
+ */
 static int listen_agent(struct ready_wait *rw, size_t k, struct muster_err *err)
 {
 	struct run *run = rw->run;
 	size_t vm = run->vm[rw->items[k]];
 	const char *dom = run->recs.v[vm].domain;
+	const char *uri = run->hosts.h[run->recs.v[vm].host].uri;
 	char *xml = NULL, *path = NULL;
 	struct hv *hv = NULL;
 	int r = -1;
 
 	/* read by the worker that started it (provision.h), once */
 	path = steal_pointer(&run->fleet.agent_paths[vm]);
-	if (path) {
-		r = *path ? channel_add(rw->ch, k, path, err) : 1;
-		free(path);
-		return r;
+	if (!path) {
+		if (hosts_hv(&run->hosts, run->recs.v[vm].host, &hv, err) < 0 ||
+		    hv_domain_xml(hv, dom, &xml, err) < 0)
+			goto out;
+		if (domxml_channel_path(xml, AGENT_PROTO_PORT_NAME, &path, err) < 0) {
+			r = 1;
+			goto out;
+		}
 	}
-	if (hosts_hv(&run->hosts, run->recs.v[vm].host, &hv, err) < 0 ||
-	    hv_domain_xml(hv, dom, &xml, err) < 0)
-		goto out;
-	if (domxml_channel_path(xml, AGENT_PROTO_PORT_NAME, &path, err) < 0) {
+	if (!*path) {
 		r = 1;
 		goto out;
 	}
-	r = channel_add(rw->ch, k, path, err);
+	r = channel_add_open(rw->ch, k, dom, open_agent, rw, err);
+	if (r < 0 && err->code == MUSTER_E_UNSUPPORTED && !hv_uri_is_network(uri)) {
+		log_debug("VM '%s': %s: listening to its socket on this machine",
+			  run->fleet.m->vms[vm].name, err->msg);
+		err_clear(err);
+		r = channel_add(rw->ch, k, path, err);
+	}
+	if (r < 0)
+		err_prefix(err, "cannot hear its agent");
 out:
 	free(xml);
 	free(path);
@@ -231,6 +260,7 @@ void readiness_wait(void *shared, const size_t *items, size_t n,
 	struct muster_err err = { 0 };
 	struct timespec start;
 	size_t k;
+	int r = 0;
 
 	rw.done = calloc(n + 1, sizeof(*rw.done));
 	rw.booted = calloc(n + 1, sizeof(*rw.booted));
@@ -245,6 +275,7 @@ void readiness_wait(void *shared, const size_t *items, size_t n,
 		int64_t installed = 1;
 
 		rw.done[k] = true;
+		r = 0;
 		if (g->bootstrap == MF_BOOTSTRAP_KICKSTART &&
 		    store_vm_installed_at(run->o.st, m->fleet, m->vms[vm].name, &installed, &err) < 0) {
 			rw.done[k] = false;
@@ -254,14 +285,16 @@ void readiness_wait(void *shared, const size_t *items, size_t n,
 		}
 		if (!installed) {
 			rw.installing[k] = true;
-		} else if ((run->action[items[k]] == PLAN_KEEP && !run->resume[items[k]]) ||
-			   listen_agent(&rw, k, &err) != 0) {
-			log_debug("VM '%s': not waiting for its agent: %s", m->vms[vm].name,
-				  err.msg[0] ? err.msg : "no channel");
+		} else if (run->action[items[k]] == PLAN_KEEP && !run->resume[items[k]]) {
+			continue;
+		} else if ((r = listen_agent(&rw, k, &err)) > 0) {
+			log_debug("VM '%s': not waiting for its agent: no channel", m->vms[vm].name);
 			continue;
 		}
 		rw.done[k] = false;
 		rw.remaining++;
+		if (r < 0)	/* said at once, with libvirt's error */
+			ready_fail(&rw, k, "%s", err.msg);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	while (rw.remaining > 0) {

@@ -39,6 +39,23 @@ int hv_watch_start(const char *uri, hv_event_fn fn, void *ud, void (*ud_release)
 		   struct hv_watch **ret, struct muster_err *err) WUR;
 void hv_watch_stop(struct hv_watch *w);
 
+/*
+ * Open the channel named name (a virtio-serial port's target name) of the
+ * running domain domain through libvirt: virDomainOpenChannel over a
+ * stream, so it works on any host hv reaches, with no access to the host's
+ * files. *fd is the caller's end of a socket pair (non-blocking,
+ * close-on-exec): what the guest writes comes out of it, what is written to
+ * it goes to the guest. libvirt's event loop carries the bytes (started
+ * here when need be; the streams go over a connection of hv's own, opened
+ * once it runs). Flow is bounded: while the caller does not read, the
+ * stream is not read either. The caller sees EOF when the channel closes
+ * (QEMU exits) or the host is lost; closing *fd ends the stream. 0, or -1
+ * with libvirt's error: MUSTER_E_UNSUPPORTED when the driver opens no
+ * channels (libvirt's test driver; libxl opens only pty ones).
+ */
+int hv_channel_open(struct hv *hv, const char *domain, const char *name, int *fd,
+		    struct muster_err *err) WUR;
+
 /* What a host is and has (muster hosts). */
 struct hv_host_info {
 	char hypervisor[32];		/* libvirt's driver name: "QEMU", "Test", "Xen" */

@@ -15,20 +15,9 @@
 #include "domxml.h"
 #include "fmt.h"
 #include "hv.h"
+#include "hv_priv.h"
 #include "log.h"
 
-struct hv {
-	virConnectPtr conn;
-	char *uri;
-	/* saved round trips: a run asks for the same pool for every volume,
-	 * uploads into the volume it has just created, and starts the domain
-	 * it has just defined */
-	virStoragePoolPtr pool;		/* the last pool looked up (a reference of ours) */
-	virStorageVolPtr created;	/* the last volume created (a reference of ours), */
-	char *created_pool;		/* in this pool */
-	virDomainPtr defined;		/* the last domain defined (a reference of ours) */
-	bool no_upload;			/* the driver said it cannot upload (VIR_ERR_NO_SUPPORT) */
-};
 
 static void created_forget(struct hv *hv)
 {
@@ -64,7 +53,7 @@ static bool transient_error(const virErrorPtr e)
 	}
 }
 
-static int hv_fail(struct muster_err *err, const char *what, const char *subject)
+int hv_fail(struct muster_err *err, const char *what, const char *subject)
 {
 	virErrorPtr e = virGetLastError();
 	bool transient = transient_error(e);
@@ -115,6 +104,12 @@ static void event_start(void)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
+bool hv_event_loop(void)
+{
+	pthread_once(&event_once, event_start);
+	return event_loop;
+}
+
 bool hv_uri_is_network(const char *uri)
 {
 	const char *sep = strstr(uri, "://"), *plus, *host, *end;
@@ -139,7 +134,7 @@ int hv_open(const char *uri, struct hv **ret, struct muster_err *err)
 	struct hv *hv;
 
 	if (hv_uri_is_network(uri))
-		pthread_once(&event_once, event_start);
+		(void) hv_event_loop();
 
 	virSetErrorFunc(NULL, hv_error_sink);
 	hv = calloc(1, sizeof(*hv));
@@ -147,6 +142,7 @@ int hv_open(const char *uri, struct hv **ret, struct muster_err *err)
 		free(hv);
 		return err_nomem(err);
 	}
+	pthread_mutex_init(&hv->chan_lock, NULL);
 	hv->conn = virConnectOpen(uri);
 	if (!hv->conn) {
 		hv_fail(err, "cannot connect to hypervisor", uri);
@@ -248,8 +244,7 @@ int hv_watch_start(const char *uri, hv_event_fn fn, void *ud, void (*ud_release)
 {
 	struct hv_watch *w;
 
-	pthread_once(&event_once, event_start);
-	if (!event_loop)
+	if (!hv_event_loop())
 		return err_set(err, MUSTER_E_HV, "cannot start libvirt's event loop");
 	w = calloc(1, sizeof(*w));
 	if (!w)
@@ -299,6 +294,8 @@ void hv_free(struct hv *hv)
 	created_forget(hv);
 	if (hv->defined)
 		virDomainFree(hv->defined);
+	hv_channel_release(hv);
+	pthread_mutex_destroy(&hv->chan_lock);
 	if (hv->conn)
 		virConnectClose(hv->conn);
 	free(hv->uri);
@@ -888,7 +885,13 @@ int hv_domain_define(struct hv *hv, const char *xml, bool validate, struct muste
 static virDomainPtr domain_lookup(struct hv *hv, const char *name, bool *ret_missing,
 				  struct muster_err *err)
 {
-	virDomainPtr dom = virDomainLookupByName(hv->conn, name);
+	return hv_domain_lookup(hv->conn, name, ret_missing, err);
+}
+
+virDomainPtr hv_domain_lookup(virConnectPtr conn, const char *name, bool *ret_missing,
+			      struct muster_err *err)
+{
+	virDomainPtr dom = virDomainLookupByName(conn, name);
 
 	*ret_missing = false;
 	if (!dom) {

@@ -14,6 +14,11 @@
 #                             `lo`, up (see below).
 #   libvirtd_qemu_exec CMD... run CMD in the daemon's mount namespace, and in
 #                             its network namespace when it has one
+#   libvirtd_qemu_net CMD...  run CMD in the daemon's network namespace when it
+#                             has one (else as it is), in the machine's own
+#                             mount namespace: as on a controller that reaches
+#                             the daemon by its socket and the guests by the
+#                             network, never the daemon's files (muster)
 #   libvirtd_qemu_stop        destroy running domains, stop both daemons,
 #                             kill whatever still runs with their tmpfs
 #                             (leftover qemu-system), wait until all are gone
@@ -178,6 +183,18 @@ libvirtd_qemu_exec() {
 		nsenter -t "$LIBVIRTD_QEMU_PID" -m -n -- "$@"
 	else
 		nsenter -t "$LIBVIRTD_QEMU_PID" -m -- "$@"
+	fi
+}
+
+libvirtd_qemu_net() {
+	if [ -z "${LIBVIRTD_QEMU_PID:-}" ]; then
+		echo "libvirtd_qemu_net: no daemon started" >&2
+		return 1
+	fi
+	if [ -n "${LIBVIRTD_QEMU_NET:-}" ]; then
+		nsenter -t "$LIBVIRTD_QEMU_PID" -n -- "$@"
+	else
+		"$@"
 	fi
 }
 

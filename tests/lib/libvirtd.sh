@@ -8,6 +8,12 @@
 # test driver's state lives until libvirtd_stop. Needs root.
 #
 #   libvirtd_start DIR    start it, files under DIR; 0 when it answers
+#                         With LIBVIRTD_TCP=1 it also listens on TCP at
+#                         127.0.0.1:16509 in its network namespace (lo
+#                         up), no authentication: LIBVIRTD_TCP_URI
+#                         (test+tcp://...) reaches it over libvirt's network
+#                         transport, from inside that namespace only
+#                         (libvirtd_net CMD...: CMD run there).
 #   libvirtd_stop         stop it and wait until it is gone
 #
 # Several at once: save LIBVIRTD_PID, LIBVIRTD_HOLDER, LIBVIRTD_HOLD_WRITER
@@ -37,10 +43,24 @@ auth_unix_rw = "none"
 auth_unix_ro = "none"
 log_outputs = "3:file:$_lv_dir/log/libvirtd.log"
 CONF
+	_lv_listen=
+	if [ "${LIBVIRTD_TCP:-}" = 1 ]; then
+		cat >>"$_lv_dir/libvirtd.conf" <<CONF
+listen_tls = 0
+listen_tcp = 1
+listen_addr = "127.0.0.1"
+auth_tcp = "none"
+CONF
+		_lv_listen=--listen
+	fi
 	unshare --mount --net --propagation private sh -c '
+		if [ -n "$4" ]; then
+			ip link set lo up || exit 1
+		fi
 		. "$3" && libvirt_private_dirs &&
-		exec libvirtd --config "$1" --pid-file "$2"' sh "$_lv_dir/libvirtd.conf" \
-		"$_lv_dir/run/libvirtd.pid" "$_lv_lib/libvirt-dirs.sh" >"$_lv_dir/log/stderr" 2>&1 &
+		exec libvirtd $4 --config "$1" --pid-file "$2"' sh "$_lv_dir/libvirtd.conf" \
+		"$_lv_dir/run/libvirtd.pid" "$_lv_lib/libvirt-dirs.sh" "$_lv_listen" \
+		>"$_lv_dir/log/stderr" 2>&1 &
 	LIBVIRTD_PID=$!
 	_lv_i=0
 	while [ ! -S "$_lv_dir/run/libvirt-sock" ] && [ "$_lv_i" -lt 150 ]; do
@@ -48,6 +68,8 @@ CONF
 		_lv_i=$((_lv_i + 1))
 	done
 	LIBVIRTD_TEST_URI="test+unix:///default?socket=$_lv_dir/run/libvirt-sock"
+	LIBVIRTD_TCP_URI=
+	[ -n "$_lv_listen" ] && LIBVIRTD_TCP_URI="test+tcp://127.0.0.1/default"
 	# an interactive virsh holds the connection; a sleeping writer keeps
 	# its input open (a process, not a descriptor of the caller's, so
 	# several daemons can be held at once). No keepalive: a daemon a test
@@ -58,6 +80,10 @@ CONF
 	sleep 2147483647 >"$_lv_dir/hold" &
 	LIBVIRTD_HOLD_WRITER=$!
 	virsh -c "$LIBVIRTD_TEST_URI" list --all >/dev/null 2>&1
+}
+
+libvirtd_net() {
+	nsenter -t "$LIBVIRTD_PID" -n -- "$@"
 }
 
 libvirtd_stop() {

@@ -879,6 +879,115 @@ static void test_add_rejects(void **state)
 	channel_free(NULL);
 }
 
+/* ---- channels through an opener (a libvirt stream's end, in muster) ------ */
+
+struct opener {
+	int guest[2];		/* per VM: the guest's end of its current pair */
+	int calls[2];
+	bool fail[2];		/* the next open of that VM fails */
+};
+
+static int open_pair(void *ctx, size_t vm, int *fd, struct muster_err *err)
+{
+	struct opener *o = ctx;
+	int sv[2];
+
+	o->calls[vm]++;
+	if (o->fail[vm]) {
+		o->fail[vm] = false;
+		return err_set(err, MUSTER_E_HV, "cannot open the agent channel of domain 'vm%zu': "
+			       "domain is not running", vm);
+	}
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+	o->guest[vm] = sv[0];
+	*fd = sv[1];
+	return 0;
+}
+
+/* What the host wrote to the guest's end so far: its hellos, counted. */
+static int hellos_at(int fd)
+{
+	char buf[256];
+	ssize_t n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+	int count = 0;
+	char *p;
+
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	for (p = buf; (p = strstr(p, HOST_HELLO "\n")); p += strlen(HOST_HELLO) + 1)
+		count++;
+	return count;
+}
+
+static bool vm0_ready_twice(const struct seen *s)
+{
+	return s->count[0][AGENT_PROTO_READY] >= 2;
+}
+
+#define READY_LINE "{\"v\":1,\"type\":\"ready\",\"uptime_ms\":5,\"hostkeys\":[\"SHA256:k\"]}\n"
+
+/*
+ * A channel reached through an opener: opened at once (a failure is the
+ * caller's, at once, and nothing stays watched), the hello written on
+ * it, its lines credited to its VM; at EOF it is opened again after the
+ * backoff, and the new one gets the hello and is heard.
+ */
+static void test_opener(void **state)
+{
+	static struct seen s;
+	struct opener o = { .guest = { -1, -1 } };
+	struct muster_err err;
+	struct channel *c;
+	long long took;
+
+	(void) state;
+	memset(&s, 0, sizeof(s));
+	s.n = 2;
+	c = new_channel(&s);
+
+	o.fail[1] = true;
+	err_clear(&err);
+	assert_int_equal(channel_add_open(c, 1, "vm1", open_pair, &o, &err), -1);
+	assert_int_equal(err.code, MUSTER_E_HV);
+	assert_non_null(strstr(err.msg, "domain is not running"));
+	assert_int_equal(o.calls[1], 1);
+	/* not watched: it can be added again, and now opens */
+	assert_int_equal(channel_add_open(c, 1, "vm1", open_pair, &o, &err), 0);
+
+	assert_int_equal(channel_add_open(c, 0, "vm0", open_pair, &o, &err), 0);
+	assert_int_equal(o.calls[0], 1);
+	assert_int_equal(hellos_at(o.guest[0]), 1);	/* written by channel_add_open */
+	write_all(o.guest[0], READY_LINE, strlen(READY_LINE));
+	took = run_until(c, &s, vm0_ready, 2000);
+	assert_true(took < 2000);
+	assert_int_equal(s.count[0][AGENT_PROTO_READY], 1);
+	assert_int_equal(s.count[1][AGENT_PROTO_READY], 0);
+	assert_string_equal(s.hostkeys, "SHA256:k");
+
+	/* the stream ends (QEMU restarted): opened again after the backoff */
+	(void) close(o.guest[0]);
+	o.guest[0] = -1;
+	took = run_until(c, &s, NULL, CHANNEL_RETRY_MIN_MS * 3);
+	assert_int_equal(o.calls[0], 2);
+	assert_int_equal(hellos_at(o.guest[0]), 1);
+	write_all(o.guest[0], READY_LINE, strlen(READY_LINE));
+	took = run_until(c, &s, vm0_ready_twice, 2000);
+	assert_true(took < 2000);
+	assert_int_equal(s.count[0][AGENT_PROTO_READY], 2);
+	assert_int_equal(s.out_of_range, 0);
+	assert_int_equal(o.calls[1], 2);	/* vm 1 never closed: opened once more only */
+
+	assert_int_equal(hellos_at(o.guest[1]), 1);
+
+	channel_free(c);
+	/* the listener closed its ends: each guest sees EOF */
+	assert_int_equal(recv(o.guest[0], &err, 1, MSG_DONTWAIT), 0);
+	assert_int_equal(recv(o.guest[1], &err, 1, MSG_DONTWAIT), 0);
+	(void) close(o.guest[0]);
+	(void) close(o.guest[1]);
+}
+
 static void test_kind_names_round_trip(void **state)
 {
 	int k;
@@ -903,6 +1012,7 @@ int main(void)
 		cmocka_unit_test(test_lines_malformed_and_oversize),
 		cmocka_unit_test(test_rate_limit),
 		cmocka_unit_test(test_remove_and_stop_from_callback),
+		cmocka_unit_test(test_opener),
 		cmocka_unit_test(test_one_turn_reads_a_budget),
 		cmocka_unit_test(test_reconnect_and_late_socket),
 		cmocka_unit_test(test_fleet_with_a_flooder),
