@@ -213,6 +213,7 @@ reliability:
 check-guests: $(BUILD)/muster agent
 	@rm -rf $(BUILD)/guest-results
 	@tests/run $(BUILD)/guest-results guest tests/guest/run
+	@tests/run $(BUILD)/guest-results guest-hosts tests/guest/hosts
 	@tests/summary $(BUILD)/guest-results
 
 # Everything; the last line adds up every tier. Each tier runs whatever

@@ -278,7 +278,13 @@ int hv_channel_open(struct hv *hv, const char *domain, const char *name, int *fd
 		(void) hv_fail(err, "cannot make a stream for domain", domain);
 		goto out;
 	}
-	if (virDomainOpenChannel(dom, name, p->st, 0) < 0) {
+	/*
+	 * FORCE: a stream of the channel still open takes the fall. It is
+	 * ours (a run hears each channel once): one closed a moment ago whose
+	 * abort the daemon has not had yet; without FORCE the daemon refused
+	 * a reopen then ("Active channel stream exists for this domain").
+	 */
+	if (virDomainOpenChannel(dom, name, p->st, VIR_DOMAIN_CHANNEL_FORCE) < 0) {
 		virErrorPtr e = virGetLastError();
 
 		(void) hv_fail(err, "cannot open the channel of domain", domain);

@@ -15,7 +15,9 @@
 # /etc/libvirt/storage and /etc/libvirt/secrets do not exist, and a mount
 # needs its mount point. So:
 #  - /run: a tmpfs of its own, as a booted machine's /run is, holding only
-#    libvirt/ (and what the daemons make there);
+#    libvirt/ (and what the daemons make there) and lock/ (1777, which
+#    /var/lock points to: libvirt locks a channel or console there, UUCP
+#    style, while a client has it open through virDomainOpenChannel);
 #  - /etc/libvirt: a tmpfs holding a copy of the machine's configuration
 #    files as the packages installed them, with qemu/ empty and without
 #    storage/ and secrets/, which the daemon makes as on its first start
@@ -35,6 +37,7 @@ libvirt_private_dirs() {
 	# (mount -n: libmount's record of it is not written to the machine's /run)
 	mount -n -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run || return 1
 	mkdir -m 0755 /run/libvirt || return 1
+	mkdir -m 1777 /run/lock || return 1
 	libvirt_etc_without qemu storage secrets || return 1
 	mkdir -m 0755 /etc/libvirt/qemu || return 1
 	for _ld in /var/lib/libvirt /var/cache/libvirt /var/log/libvirt; do
