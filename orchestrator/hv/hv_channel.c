@@ -20,11 +20,15 @@
  * hv_channel_open. It ends (pump_end) when the stream ends or fails, or
  * the caller closes its end: the stream is aborted and freed at once, as
  * virsh's console does, and the pump's own end of the socket pair is
- * closed in the handle's free callback, when libvirt polls it no more.
- * The pump itself goes when both of libvirt's registrations are gone.
+ * closed in the handle's free callback, when libvirt polls it no more,
+ * and the pump freed there too. Not in the stream callback's: libvirt's
+ * remote driver (9.0) never calls that one (remoteStreamCallbackFree
+ * tests the callback it has just kept), so a pump freed there leaked, one
+ * per channel (found under ASan). The stream's callback is removed before
+ * the handle, on the loop's thread, so none can run once the handle's
+ * free callback does.
  */
 #include <errno.h>
-#include <stdatomic.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -44,7 +48,6 @@ struct pump {
 	virStreamPtr st;	/* NULL once ended */
 	int fd;			/* the pump's end of the socket pair */
 	int watch;		/* virEventAddHandle's id; -1: none */
-	atomic_int refs;	/* one per registration with libvirt */
 	bool ended;
 	char *domain;		/* for the log */
 	size_t in_off, in_len;
@@ -53,32 +56,17 @@ struct pump {
 	char out[PUMP_OUT];
 };
 
-static void pump_unref(struct pump *p)
+/* The handle's free callback: libvirt polls the fd no more, and the stream's callback is gone. */
+static void pump_handle_gone(void *opaque)
 {
-	if (atomic_fetch_sub(&p->refs, 1) != 1)
-		return;
+	struct pump *p = opaque;
+
+	/* (closed only now: its number could be reused while polled) */
 	if (p->fd >= 0)
 		(void) close(p->fd);
 	pthread_mutex_destroy(&p->lock);
 	free(p->domain);
 	free(p);
-}
-
-/* libvirt's free callbacks: a registration is gone. */
-static void pump_stream_gone(void *opaque)
-{
-	pump_unref(opaque);
-}
-
-static void pump_handle_gone(void *opaque)
-{
-	struct pump *p = opaque;
-
-	/* libvirt polls the fd no more: it may be closed (and its number reused) */
-	if (p->fd >= 0)
-		(void) close(p->fd);
-	p->fd = -1;
-	pump_unref(p);
 }
 
 static void pump_end(struct pump *p, const char *why)
@@ -299,7 +287,6 @@ int hv_channel_open(struct hv *hv, const char *domain, const char *name, int *fd
 	p->fd = sv[1];
 	sv[1] = -1;
 	pthread_mutex_lock(&p->lock);
-	atomic_store(&p->refs, 1);
 	p->watch = virEventAddHandle(p->fd, VIR_EVENT_HANDLE_READABLE, on_handle, p,
 				     pump_handle_gone);
 	if (p->watch < 0) {
@@ -307,14 +294,11 @@ int hv_channel_open(struct hv *hv, const char *domain, const char *name, int *fd
 		(void) hv_fail(err, "cannot watch the channel of domain", domain);
 		goto out;
 	}
-	atomic_store(&p->refs, 2);
 	if (virStreamEventAddCallback(p->st, VIR_STREAM_EVENT_READABLE | VIR_STREAM_EVENT_ERROR |
-				      VIR_STREAM_EVENT_HANGUP, on_stream, p,
-				      pump_stream_gone) < 0) {
+				      VIR_STREAM_EVENT_HANGUP, on_stream, p, NULL) < 0) {
 		int watch = p->watch;
 
 		(void) hv_fail(err, "cannot listen to the channel of domain", domain);
-		atomic_store(&p->refs, 1);
 		p->ended = true;
 		(void) virStreamAbort(p->st);
 		(void) virStreamFree(p->st);
