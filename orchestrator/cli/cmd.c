@@ -221,9 +221,11 @@ void cmd_error(const char *fmt, ...)
 		log_syslog_line(LOG_LEVEL_ERROR, line, n);
 }
 
-int cmd_fleet_run(const struct cli *cli, const struct cmd_fleet *f, struct run_opts *o,
+int cmd_fleet_run(const struct cli *cli, struct cmd_fleet *f, struct run_opts *o,
 		  struct run **ret, struct muster_err *err)
 {
+	if (!f->st && cmd_fleet_state(cli, f, err) < 0)
+		return -1;
 	o->state_dir = f->state_dir;
 	o->st = f->st;
 	o->connect = cli->connect;

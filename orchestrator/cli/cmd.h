@@ -94,12 +94,12 @@ int cmd_fleet_begin(const struct cmd *self, struct cli *cli, int argc, char **ar
 		    const struct cmd_options *own, struct cmd_fleet *ret) WUR;
 
 /*
- * Open the engine's run over f's fleet (after cmd_fleet_state): o's
- * command and policy fields are the caller's, the rest (state, --connect,
- * the manifest's path) f's and cli's. 0, or -1 with err: cmd_run_exit(err)
- * is the exit code then.
+ * Open the engine's run over f's fleet, and its state first (as
+ * cmd_fleet_state) when not open yet: o's command and policy fields are the
+ * caller's, the rest (state, --connect, the manifest's path) f's and cli's.
+ * 0, or -1 with err: cmd_run_exit(err) is the exit code then.
  */
-int cmd_fleet_run(const struct cli *cli, const struct cmd_fleet *f, struct run_opts *o,
+int cmd_fleet_run(const struct cli *cli, struct cmd_fleet *f, struct run_opts *o,
 		  struct run **ret, struct muster_err *err) WUR;
 
 /* EXIT_LOCKED when another run holds the lock, else EXIT_FAIL. */

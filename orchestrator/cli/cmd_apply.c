@@ -60,8 +60,6 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	rc = EXIT_FAIL;
-	if (cmd_fleet_state(cli, &f, &err) < 0)
-		goto fail;
 	{
 		struct run_opts ro = { .command = "apply", .lock = true, .restart = o.restart };
 

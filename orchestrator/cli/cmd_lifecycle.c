@@ -135,8 +135,6 @@ static int lifecycle(const struct cmd *self, struct cli *cli, int argc, char **a
 		rc = EXIT_USAGE;
 		goto out;
 	}
-	if (cmd_fleet_state(cli, &f, &err) < 0)
-		goto fail;
 	{
 		struct run_opts ro = {
 			.command = self->name, .lock = true, .stop_timeout_s = o.timeout_s,

@@ -62,8 +62,6 @@ int cmd_plan(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	if (rc != EXIT_OK || !f.m)
 		goto out;
 	rc = EXIT_FAIL;
-	if (cmd_fleet_state(cli, &f, &err) < 0)
-		goto fail;
 	{
 		struct run_opts ro = { .command = "plan" };
 

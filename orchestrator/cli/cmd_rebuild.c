@@ -156,8 +156,6 @@ int cmd_rebuild(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		err_nomem(&err);
 		goto fail;
 	}
-	if (cmd_fleet_state(cli, &f, &err) < 0)
-		goto fail;
 	{
 		struct run_opts ro = { .command = "rebuild", .lock = !o.dry_run, .restart = o.restart };
 		const struct run_selection sel = {
