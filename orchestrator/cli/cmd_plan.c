@@ -4,6 +4,7 @@
 #include "manifest.h"
 #include "plan.h"
 #include "run.h"
+#include "runview.h"
 #include "show.h"
 #include "store.h"
 
@@ -90,7 +91,9 @@ int cmd_plan(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		for (i = 0; i < n_orphans; i++)
 			printf("  %s on %s\n", orphans[i].volume, orphans[i].host);
 	}
-	rc = EXIT_OK;
+	/* a plan with hosts that do not answer is not the whole plan: said, and not 0 */
+	fflush(stdout);
+	rc = run_view_tell_down("plan", run) ? EXIT_FAIL : EXIT_OK;
 	goto out;
 fail:
 	cmd_error("muster plan: %s: %s\n", argv[f.first], err.msg);

@@ -87,6 +87,28 @@ static void on_acted(void *userdata, const char *name, const struct muster_err *
 		printf("%s: destroyed\n", name);
 }
 
+size_t run_view_tell_down(const char *verb, struct run *run)
+{
+	struct hosts *hosts = run_hosts(run);
+	const struct plan *p = run_get_plan(run);
+	size_t h, i, n = 0;
+
+	for (h = 0; h < hosts->n; h++) {
+		struct muster_err e = { 0 };
+		size_t vms = 0;
+
+		if (!hosts_is_down(hosts, h, &e))
+			continue;
+		for (i = 0; p && i < p->n_items; i++)
+			vms += p->items[i].action == PLAN_UNKNOWN && p->items[i].host &&
+			       streq(p->items[i].host, hosts->h[h].uri);
+		cmd_error("muster %s: host %s does not answer: %s: its %zu VM%s unknown\n", verb,
+			  hosts->h[h].uri, e.msg, vms, vms == 1 ? " is" : "s are");
+		n++;
+	}
+	return n;
+}
+
 /* What the plan leaves alone, said before anything is done. */
 int run_view_tell_plan(struct run_view *v, struct run *run, struct muster_err *err)
 {
@@ -95,6 +117,7 @@ int run_view_tell_plan(struct run_view *v, struct run *run, struct muster_err *e
 	struct run_orphan *orphans = NULL;
 	size_t n_orphans = 0, i;
 
+	(void) run_view_tell_down(v->verb, run);
 	if (run_orphans(run, &orphans, &n_orphans, err) < 0)
 		return -1;
 	if (n_orphans)

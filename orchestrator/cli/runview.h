@@ -29,7 +29,16 @@ void run_view_init(struct run_view *v, const struct cli *cli, const struct manif
  */
 void run_view_close(struct run_view *v, struct run *run, const struct run_result *res, int rc);
 
-/* What the plan leaves alone (orphaned volumes, VMs in conflict), said before anything is done. */
+/*
+ * Each of the run's hosts that does not answer, said as "muster VERB: host
+ * U does not answer: ...: its VMs are unknown" (after run_plan). How many.
+ */
+size_t run_view_tell_down(const char *verb, struct run *run);
+
+/*
+ * What the plan leaves alone (hosts that do not answer, orphaned volumes,
+ * VMs in conflict), said before anything is done.
+ */
 int run_view_tell_plan(struct run_view *v, struct run *run, struct muster_err *err) WUR;
 
 /*

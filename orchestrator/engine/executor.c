@@ -233,6 +233,24 @@ static size_t batch_end(const struct executor_opts *opts, size_t first, size_t n
 	return end;
 }
 
+/*
+ * Whether failed items of n (and those that failed before the run) cross
+ * max_fail_percent: then the left items are skipped and the run stops.
+ */
+static bool over_budget(const struct executor_opts *opts, size_t failed, size_t n, size_t left,
+			struct executor_result *ret)
+{
+	unsigned long long f = failed + opts->failed_before, all = n + opts->failed_before;
+
+	if (f * 100 <= (unsigned long long) opts->max_fail_percent * all)
+		return false;
+	ret->stopped = true;
+	ret->skipped = left;
+	log_info("%llu of %llu failed, more than max_fail_percent %u%%: stopping", f, all,
+		 opts->max_fail_percent);
+	return true;
+}
+
 int executor_run(size_t n, const struct executor_opts *opts, const struct executor_ops *ops,
 		 void *shared, struct executor_result *ret, struct muster_err *err)
 {
@@ -308,6 +326,8 @@ int executor_run(size_t n, const struct executor_opts *opts, const struct execut
 		log_info("%zu of %zu workers could not start: %s", nw - started, nw, w[0].err.msg);
 
 	for (first = 0; first < n; first = end) {
+		if (first == 0 && over_budget(opts, 0, n, n, ret))
+			break;
 		end = batch_end(opts, first, n, bs);
 
 		pthread_mutex_lock(&r->lock);
@@ -352,14 +372,8 @@ int executor_run(size_t n, const struct executor_opts *opts, const struct execut
 			log_info("every worker is stuck: the %zu items left are not started", n - end);
 			break;
 		}
-		if ((unsigned long long) r->failed * 100 > (unsigned long long) opts->max_fail_percent * n &&
-		    end < n) {
-			ret->stopped = true;
-			ret->skipped = n - end;
-			log_info("%zu of %zu failed, more than max_fail_percent %u%%: stopping", r->failed,
-				 n, opts->max_fail_percent);
+		if (end < n && over_budget(opts, r->failed, n, n - end, ret))
 			break;
-		}
 	}
 	rc = 0;
 out:

@@ -40,6 +40,12 @@ struct executor_opts {
 	size_t parallel;		/* >= 1 workers */
 	unsigned max_fail_percent;	/* 0..100 */
 	/*
+	 * Items that failed before the run (their host could not be used):
+	 * they count against max_fail_percent, as failed of n + failed_before;
+	 * already over it, no batch starts.
+	 */
+	size_t failed_before;
+	/*
 	 * An item still running after this long fails ("timed out") and its
 	 * batch goes on without it; its worker, stuck in a call that does not
 	 * return, is left to itself (its context is never freed). When every

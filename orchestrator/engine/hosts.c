@@ -14,7 +14,9 @@ int hosts_init(const char *connect, const struct manifest *m, struct hosts *ret,
 	memset(ret, 0, sizeof(*ret));
 	ret->h = calloc(n + 1, sizeof(*ret->h));
 	ret->hv = calloc(n + 1, sizeof(*ret->hv));
-	if (!ret->h || !ret->hv) {
+	ret->down = calloc(n + 1, sizeof(*ret->down));
+	pthread_mutex_init(&ret->down_lock, NULL);
+	if (!ret->h || !ret->hv || !ret->down) {
 		hosts_release(ret);
 		return err_nomem(err);
 	}
@@ -28,12 +30,42 @@ int hosts_init(const char *connect, const struct manifest *m, struct hosts *ret,
 
 int hosts_hv(struct hosts *hosts, size_t i, struct hv **ret, struct muster_err *err)
 {
+	*ret = NULL;
+	if (hosts_is_down(hosts, i, err))
+		return -1;
 	if (!hosts->hv[i] && hv_open(hosts->h[i].uri, &hosts->hv[i], err) < 0) {
 		hosts->hv[i] = NULL;
 		return -1;
 	}
 	*ret = hosts->hv[i];
 	return 0;
+}
+
+void hosts_set_down(struct hosts *hosts, size_t i, const struct muster_err *why)
+{
+	if (hosts->n < 2 || i >= hosts->n)
+		return;
+	pthread_mutex_lock(&hosts->down_lock);
+	if (hosts->down[i].code == MUSTER_OK) {
+		hosts->down[i] = *why;
+		if (hosts->down[i].code == MUSTER_OK)
+			hosts->down[i].code = MUSTER_E_HV;
+	}
+	pthread_mutex_unlock(&hosts->down_lock);
+}
+
+bool hosts_is_down(struct hosts *hosts, size_t i, struct muster_err *why)
+{
+	bool down;
+
+	if (i >= hosts->n)
+		return false;
+	pthread_mutex_lock(&hosts->down_lock);
+	down = hosts->down[i].code != MUSTER_OK;
+	if (down && why)
+		*why = hosts->down[i];
+	pthread_mutex_unlock(&hosts->down_lock);
+	return down;
 }
 
 ssize_t hosts_find(const struct hosts *hosts, const char *uri)
@@ -54,6 +86,9 @@ void hosts_release(struct hosts *hosts)
 		hv_free(hosts->hv[i]);
 	free(hosts->hv);
 	free(hosts->h);
+	if (hosts->down)
+		pthread_mutex_destroy(&hosts->down_lock);
+	free(hosts->down);
 	memset(hosts, 0, sizeof(*hosts));
 }
 

@@ -815,6 +815,7 @@ int provision_vm(const struct provision_fleet *f, struct provision_worker *w, si
 	}
 	case PLAN_DESTROY:
 	case PLAN_CONFLICT:
+	case PLAN_UNKNOWN:
 	case PLAN_ACTION_MAX:
 		return err_set(err, MUSTER_E_INVALID, "VM '%s': nothing to provision for %s", name,
 			       plan_action_to_string(action));

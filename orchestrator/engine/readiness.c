@@ -135,7 +135,32 @@ static int open_agent(void *ctx, size_t k, int *fd, struct muster_err *err)
 
 	if (hosts_hv(&run->hosts, run->recs.v[vm].host, &hv, err) < 0)
 		return -1;
-	return hv_channel_open(hv, run->recs.v[vm].domain, AGENT_PROTO_PORT_NAME, fd, err);
+	if (hv_channel_open(hv, run->recs.v[vm].domain, AGENT_PROTO_PORT_NAME, fd, err) == 0)
+		return 0;
+	/* its VMs fail at the loop's next turn (hosts_lost), not at ready_timeout */
+	if (err->code == MUSTER_E_UNREACHABLE)
+		hosts_set_down(&run->hosts, run->recs.v[vm].host, err);
+	return -1;
+}
+
+/*
+ * The items waited for whose host is down (lost while they were made, or
+ * while their agents were listened to) fail with its error.
+ */
+static void hosts_lost(struct ready_wait *rw, size_t n)
+{
+	struct run *run = rw->run;
+	size_t k;
+
+	for (k = 0; k < n; k++) {
+		size_t h = run->recs.v[run->vm[rw->items[k]]].host;
+		struct muster_err e = { 0 };
+
+		if (!rw->done[k] && hosts_is_down(&run->hosts, h, &e)) {
+			channel_remove(rw->ch, k);
+			ready_fail(rw, k, "its host %s was lost: %s", run->hosts.h[h].uri, e.msg);
+		}
+	}
 }
 
 /*
@@ -306,6 +331,7 @@ void readiness_wait(void *shared, const size_t *items, size_t n,
 			log_warn("listening to the agents: %s", err.msg);
 			break;
 		}
+		hosts_lost(&rw, n);
 		for (k = 0; k < n; k++)
 			if (rw.installing[k] && !rw.done[k])
 				install_poll(&rw, k);

@@ -106,21 +106,36 @@ struct hosts *run_hosts(struct run *r)
 
 /* ---- the plan ---------------------------------------------------------------------- */
 
-/* Every domain on the fleet's hosts, each with the index of its host. */
+/*
+ * Every domain on the fleet's hosts, each with the index of its host. A
+ * host that does not answer is down (hosts.h), its domains unknown; when
+ * none answers, that is the run's error.
+ */
 static int list_domains(struct hosts *hosts, struct listed_domain **ret, size_t *ret_n,
 			struct muster_err *err)
 {
-	size_t i, j, total = 0;
+	size_t i, j, total = 0, down = 0;
 	struct listed_domain *all = NULL;
+	struct muster_err first = { 0 };
 
 	for (i = 0; i < hosts->n; i++) {
 		struct listed_domain *v = NULL, *grown;
+		struct muster_err e = { 0 };
 		struct hv *hv = NULL;
 		size_t n = 0;
 
-		if (hosts_hv(hosts, i, &hv, err) < 0 || hv_list_domains(hv, &v, &n, err) < 0) {
-			hv_domain_list_free(all, total);
-			return -1;
+		if (hosts_hv(hosts, i, &hv, &e) < 0 || hv_list_domains(hv, &v, &n, &e) < 0) {
+			if (e.code == MUSTER_E_NOMEM || hosts->n == 1) {
+				hv_domain_list_free(all, total);
+				*err = e;
+				return -1;
+			}
+			log_info("host %s does not answer: %s", hosts->h[i].uri, e.msg);
+			hosts_set_down(hosts, i, &e);
+			hosts->h[i].down = true;
+			if (!down++)
+				first = e;
+			continue;
 		}
 		grown = realloc(all, (total + n + 1) * sizeof(*all));
 		if (!grown) {
@@ -134,6 +149,12 @@ static int list_domains(struct hosts *hosts, struct listed_domain **ret, size_t 
 		memcpy(all + total, v, n * sizeof(*v));
 		total += n;
 		free(v);
+	}
+	if (down == hosts->n) {
+		*err = first;
+		err_prefix(err, "none of the fleet's %zu hosts answers", hosts->n);
+		hv_domain_list_free(all, total);
+		return -1;
 	}
 	*ret = all;
 	*ret_n = total;
@@ -248,7 +269,9 @@ int run_plan(struct run *r, struct muster_err *err)
 	struct listed_domain *doms = NULL;
 	struct inspection insp = { 0 };
 	struct listed_domain **dom_of = NULL;
-	size_t n_recs = 0, n_doms = 0, i;
+	_cleanup_free_ const char **want_down = NULL;
+	_cleanup_free_ struct plan_host_down *down = NULL;
+	size_t n_recs = 0, n_doms = 0, n_down = 0, i;
 	struct timespec now;
 	int64_t now_ms;
 	int ret = -1;
@@ -266,10 +289,20 @@ int run_plan(struct run *r, struct muster_err *err)
 	clock_gettime(CLOCK_REALTIME, &now);
 	now_ms = (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000;
 	dom_of = calloc(m->n_vms + 1, sizeof(*dom_of));
-	if (!dom_of) {
+	want_down = calloc(m->n_vms + 1, sizeof(*want_down));
+	down = calloc(r->hosts.n + 1, sizeof(*down));
+	if (!dom_of || !want_down || !down) {
 		err_nomem(err);
 		goto out;
 	}
+	/* the hosts list_domains found down: what lives there is unknown */
+	for (i = 0; i < r->hosts.n; i++)
+		if (r->hosts.h[i].down)
+			down[n_down++] = (struct plan_host_down) { r->hosts.h[i].uri,
+								   r->hosts.down[i].msg };
+	for (i = 0; i < m->n_vms; i++)
+		if (r->hosts.h[r->recs.v[i].host].down)
+			want_down[i] = r->hosts.down[r->recs.v[i].host].msg;
 	for (i = 0; i < m->n_vms; i++) {
 		struct listed_domain *d = (struct listed_domain *)
 					  find_domain(doms, n_doms, r->recs.v[i].domain);
@@ -293,6 +326,7 @@ int run_plan(struct run *r, struct muster_err *err)
 			.max_age_s = m->rebuild_max_age,
 			.stopped_grace_s = m->rebuild_stopped_grace,
 			.restart = r->o.restart || m->rebuild_restart,
+			.want_down = n_down ? want_down : NULL, .down = down, .n_down = n_down,
 		};
 
 		if (plan_compute(&in, &r->plan, err) < 0)
@@ -399,7 +433,8 @@ static bool target_names(const struct run *r, size_t vm, const char *t)
  */
 static bool unfinished(const struct plan_item *it)
 {
-	if (it->action == PLAN_CONFLICT || it->action == PLAN_DESTROY || it->held)
+	if (it->action == PLAN_CONFLICT || it->action == PLAN_DESTROY ||
+	    it->action == PLAN_UNKNOWN || it->held)
 		return false;
 	switch (it->recorded) {
 	case VM_STATE_CLONED:
@@ -535,6 +570,8 @@ int run_orphans(struct run *run, struct run_orphan **ret, size_t *ret_n, struct 
 		char **vols = NULL;
 		size_t n_vols = 0;
 
+		if (hosts_is_down(hosts, h, NULL))
+			continue;	/* nothing known there (the plan says so) */
 		if (hosts_hv(hosts, h, &hv, err) < 0 ||
 		    hv_pool_volumes(hv, m->pool, &vols, &n_vols, err) < 0)
 			goto out;
@@ -603,8 +640,11 @@ static void worker_free(void *wp)
 	free(w);
 }
 
-/* The connection to the host of the first VM is opened now: a host that
- * cannot be reached fails the worker, not each VM. */
+/*
+ * The connection to the host of the first VM is opened now. A host that
+ * cannot be reached fails the worker when it is the fleet's only one;
+ * else it is down (hosts.h), and its VMs fail, not the worker.
+ */
 static void *worker_new(void *shared, struct muster_err *err)
 {
 	struct run_worker *w = calloc(1, sizeof(*w));
@@ -617,28 +657,50 @@ static void *worker_new(void *shared, struct muster_err *err)
 	w->run = run;
 	w->pw.steps = run->steps;
 	w->hv = calloc(run->hosts.n, sizeof(*w->hv));
-	if (!w->hv || store_open(run->o.state_dir, &w->pw.st, err) < 0 ||
-	    (run->n_items &&
-	     hv_open(run->hosts.h[run->recs.v[run->vm[0]].host].uri,
-		     &w->hv[run->recs.v[run->vm[0]].host], err) < 0)) {
+	if (!w->hv || store_open(run->o.state_dir, &w->pw.st, err) < 0) {
 		if (!w->hv)
 			err_nomem(err);
 		worker_free(w);
 		return NULL;
+	}
+	if (run->n_items) {
+		size_t h = run->recs.v[run->vm[0]].host;
+
+		if (!hosts_is_down(&run->hosts, h, NULL) &&
+		    hv_open(run->hosts.h[h].uri, &w->hv[h], err) < 0) {
+			w->hv[h] = NULL;
+			if (run->hosts.n == 1) {
+				worker_free(w);
+				return NULL;
+			}
+			hosts_set_down(&run->hosts, h, err);
+			err_clear(err);
+		}
 	}
 	return w;
 }
 
 #define ATTEMPTS 3
 
-/* One VM; a transient failure is retried on a new connection, after 0.5 s, then 1 s. */
+/*
+ * One VM; a transient failure is retried on a new connection, after 0.5 s,
+ * then 1 s. A host that cannot be connected to is down (hosts.h): its
+ * VMs not begun fail at once, untouched and unrecorded.
+ */
 static int work(void *wp, size_t i, struct muster_err *err)
 {
 	struct run_worker *w = wp;
 	struct run *run = w->run;
 	const struct vmrec *rec = &run->recs.v[run->vm[i]];
 	size_t host = rec->host;
+	struct muster_err down = { 0 };
 	unsigned attempt;
+
+	if (hosts_is_down(&run->hosts, host, &down)) {
+		(void) err_set(err, MUSTER_E_HV, "VM '%s': its host %s cannot be used: %s",
+			       rec->name, run->hosts.h[host].uri, down.msg);
+		return -1;
+	}
 
 	/*
 	 * Keys that cannot be made fail the item, not the VM: nothing of it was
@@ -656,7 +718,10 @@ static int work(void *wp, size_t i, struct muster_err *err)
 		/* a reconnection that failed for an earlier VM is tried again */
 		if (!w->hv[host] && hv_open(run->hosts.h[host].uri, &w->hv[host], err) < 0) {
 			w->hv[host] = NULL;
+			hosts_set_down(&run->hosts, host, err);
 			err_prefix(err, "VM '%s'", rec->name);
+			if (attempt == 1)
+				return -1;	/* untouched: its record stays as it was */
 			break;
 		}
 		w->pw.hv = w->hv[host];
@@ -719,6 +784,38 @@ static bool selected(const struct run_selection *sel, ssize_t vm)
 }
 
 /*
+ * VM vm fails before the first batch, with why (which names it): nothing
+ * of it is touched. One whose host cannot be used counts against the
+ * failure budget (lost); the others (an image that could not be had,
+ * nothing to start) do not: they were never tried.
+ */
+static void fail_before(struct run *r, size_t vm, const char *why, bool lost)
+{
+	r->failed[r->n_failed++] = r->m->vms[vm].name;
+	if (lost)
+		r->lost++;
+	else
+		r->blocked++;
+	if (r->cb->failed)
+		r->cb->failed(r->cb->userdata, SIZE_MAX, why);
+}
+
+/* Whether VM vm's host cannot be used; if so, it fails before the first batch. */
+static bool fail_if_host_down(struct run *r, size_t vm)
+{
+	size_t h = r->recs.v[vm].host;
+	struct muster_err e = { 0 };
+	char why[sizeof(e.msg) + 256];
+
+	if (!hosts_is_down(&r->hosts, h, &e))
+		return false;
+	fmt_cut(why, sizeof(why), "VM '%s': its host %s cannot be used: %s", r->m->vms[vm].name,
+		r->hosts.h[h].uri, e.msg);
+	fail_before(r, vm, why, true);
+	return true;
+}
+
+/*
  * What start and reboot do to VM vm, whatever the plan says of it:
  * start: it is defined as wanted and started (no longer stopped by an
  * operator); reboot: one that runs is restarted cold (shut down, started:
@@ -738,10 +835,7 @@ static int verb_item(struct run *r, enum run_verb verb, const struct plan_item *
 		fmt_cut(why, sizeof(why), "VM '%s': nothing to %s: %s (%s)", name,
 			verb == RUN_START ? "start" : "reboot", plan_action_to_string(it->action),
 			it->reason);
-		r->failed[r->n_failed++] = name;
-		r->blocked++;
-		if (r->cb->failed)
-			r->cb->failed(r->cb->userdata, SIZE_MAX, why);
+		fail_before(r, vm, why, false);
 		return 0;
 	}
 	if (it->held && store_vm_stopped(r->o.st, r->m->fleet, name, false,
@@ -832,6 +926,10 @@ static int items_choose(struct run *r, const struct run_selection *sel, struct m
 			r->kept += vm >= 0 && it->action == PLAN_KEEP;
 			continue;
 		}
+		if (it->action == PLAN_UNKNOWN) {
+			(void) fail_if_host_down(r, (size_t) vm);
+			continue;
+		}
 		if (sel && (sel->verb == RUN_START || sel->verb == RUN_REBOOT)) {
 			if (verb_item(r, sel->verb, it, (size_t) vm, &action, err) < 0)
 				return -1;
@@ -870,6 +968,7 @@ static int items_choose(struct run *r, const struct run_selection *sel, struct m
 		}
 		case PLAN_CONFLICT:
 		case PLAN_DESTROY:
+		case PLAN_UNKNOWN:
 		case PLAN_ACTION_MAX:
 			break;
 		}
@@ -928,10 +1027,12 @@ static int keys_start(struct run *r, struct muster_err *err)
 }
 
 /*
- * The items whose VM is made from an image that could not be had fail now,
+ * The items whose host could not be set up (setup_hosts: it is down), and
+ * those whose VM is made from an image that could not be had, fail now,
  * with its reason, before the first batch: they leave the items the
- * executor works on (and its failure budget, which is for VMs that were
- * tried), nothing of them is touched, and the next run tries them again.
+ * executor works on (the image's also its failure budget, which is for
+ * VMs that were tried), nothing of them is touched, and the next run tries
+ * them again.
  */
 static void items_block(struct run *r)
 {
@@ -946,15 +1047,16 @@ static void items_block(struct run *r)
 		if (g->has_image && g->bootstrap != MF_BOOTSTRAP_KICKSTART && !r->resume[i] &&
 		    (r->action[i] == PLAN_CREATE || r->action[i] == PLAN_REBUILD))
 			e = &r->setup.image_err[g->image];
+		if (fail_if_host_down(r, vm)) {
+			r->item_of[vm] = SIZE_MAX;
+			continue;
+		}
 		if (e && e->code != MUSTER_OK) {
 			char why[sizeof(e->msg) + 96];
 
 			fmt_cut(why, sizeof(why), "VM '%s': %s", m->vms[vm].name, e->msg);
-			r->failed[r->n_failed++] = m->vms[vm].name;
 			r->item_of[vm] = SIZE_MAX;
-			r->blocked++;
-			if (r->cb->failed)
-				r->cb->failed(r->cb->userdata, SIZE_MAX, why);
+			fail_before(r, vm, why, false);
 			continue;
 		}
 		r->vm[k] = vm;
@@ -1149,7 +1251,8 @@ int run_execute(struct run *r, const struct run_selection *sel, const struct run
 		/* until the agent reports readiness, ready_timeout bounds a VM's provisioning */
 		struct executor_opts eo = {
 			.batch_size = p->batch_size, .parallel = p->parallel,
-			.max_fail_percent = p->max_fail_percent, .item_timeout_s = p->ready_timeout_s,
+			.max_fail_percent = p->max_fail_percent, .failed_before = r->lost,
+			.item_timeout_s = p->ready_timeout_s,
 			.window = p->max_unavailable, .takes_slot = r->takes_slot,
 		};
 		_cleanup_free_ size_t *item_group = NULL, *group_window = NULL;
@@ -1181,7 +1284,7 @@ int run_execute(struct run *r, const struct run_selection *sel, const struct run
 	watch_stop(steal_pointer(&r->watch));
 	res->started = xr.done - r->resumed;
 	res->kept = r->kept;
-	res->failed = xr.failed + r->blocked;
+	res->failed = xr.failed + r->blocked + r->lost;
 	res->skipped = xr.skipped;
 	res->all_stuck = xr.all_stuck;
 	res->conflicts = r->plan->count[PLAN_CONFLICT];

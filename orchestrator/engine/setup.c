@@ -605,7 +605,7 @@ int setup_hosts(const struct setup_opts *o, struct setup *ret, struct muster_err
 		struct hv *hv = NULL;
 		char *pool;
 
-		if (!used[i])
+		if (!used[i] || hosts_is_down(hosts, i, NULL))
 			continue;
 		pool = domxml_pool_format(m->pool, m->pool_path, err);
 		r = !pool || hosts_hv(hosts, i, &hv, err) < 0 ||
@@ -614,9 +614,12 @@ int setup_hosts(const struct setup_opts *o, struct setup *ret, struct muster_err
 		    installers_ensure(m, hv, inst, ret->kernels[i], ret->initrds[i], err) < 0 ||
 		    networks_ensure(m, o->recs, hv, err) < 0 ? -1 : 0;
 		free(pool);
-		if (r < 0) {
-			if (hosts->n > 1)
-				err_prefix(err, "host %s", hosts->h[i].uri);
+		if (r < 0 && hosts->n > 1 && err->code != MUSTER_E_NOMEM) {
+			/* one host that cannot be set up fails its own VMs, not the run */
+			log_info("host %s cannot be used: %s", hosts->h[i].uri, err->msg);
+			hosts_set_down(hosts, i, err);
+			err_clear(err);
+		} else if (r < 0) {
 			goto out;
 		}
 	}

@@ -46,8 +46,9 @@ int setup_check(const struct manifest *m, struct muster_err *err) WUR;
 
 /*
  * The pool, base images, installers and networks on each host that gets a
- * VM, and the console directory. 0, or -1 with err (naming the host when
- * there are several). An image that cannot be had fails only its VMs
+ * VM and answers, and the console directory. 0, or -1 with err. Of a fleet
+ * of several hosts, one that cannot be set up is down (hosts.h), with why:
+ * that fails its VMs only. An image that cannot be had fails only its VMs
  * (ret->image_err). Release ret with setup_release, also after a failure.
  */
 int setup_hosts(const struct setup_opts *o, struct setup *ret, struct muster_err *err) WUR;

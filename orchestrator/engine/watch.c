@@ -145,7 +145,7 @@ static void watch_release(void *ud)
 }
 
 int watch_start(const char *state_dir, const struct manifest *m, const struct vmrecs *recs,
-		const struct hosts *hosts, int64_t run_id, struct watch **ret,
+		struct hosts *hosts, int64_t run_id, struct watch **ret,
 		struct muster_err *err)
 {
 	struct watch *w = calloc(1, sizeof(*w));
@@ -185,6 +185,8 @@ int watch_start(const char *state_dir, const struct manifest *m, const struct vm
 	for (i = 0; i < hosts->n; i++) {
 		struct muster_err e = { 0 };
 
+		if (hosts_is_down(hosts, i, NULL))
+			continue;	/* (its VMs are not worked on) */
 		atomic_fetch_add(&w->refs, 1);
 		if (hv_watch_start(hosts->h[i].uri, on_event, w, watch_release, &w->hv[i], &e) < 0) {
 			atomic_fetch_sub(&w->refs, 1);

@@ -23,7 +23,7 @@ struct watch;
  * (memory, the store).
  */
 int watch_start(const char *state_dir, const struct manifest *m, const struct vmrecs *recs,
-		const struct hosts *hosts, int64_t run_id, struct watch **ret,
+		struct hosts *hosts, int64_t run_id, struct watch **ret,
 		struct muster_err *err) WUR;
 
 /* Stop watching: nothing is recorded once it returns. NULL is allowed. */

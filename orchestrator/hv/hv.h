@@ -53,7 +53,10 @@ void hv_watch_stop(struct hv_watch *w);
  * of the channel still open (one closed a moment ago) is ended by the
  * daemon for this one (VIR_DOMAIN_CHANNEL_FORCE). 0, or -1
  * with libvirt's error: MUSTER_E_UNSUPPORTED when the driver opens no
- * channels (libvirt's test driver; libxl opens only pty ones).
+ * channels (libvirt's test driver; libxl opens only pty ones);
+ * MUSTER_E_UNREACHABLE when the host cannot be connected to, or its
+ * connection for streams was lost (then it is not tried again: a host
+ * that does not answer would hang the caller).
  */
 int hv_channel_open(struct hv *hv, const char *domain, const char *name, int *fd,
 		    struct muster_err *err) WUR;
@@ -75,7 +78,10 @@ struct hv_host_info {
 int hv_host_info(struct hv *hv, const char *pool, struct hv_host_info *ret,
 		 struct muster_err *err) WUR;
 
-/* Connect to the libvirt URI uri. *ret: caller frees with hv_free. */
+/*
+ * Connect to the libvirt URI uri. *ret: caller frees with hv_free. A
+ * failure is MUSTER_E_UNREACHABLE.
+ */
 int hv_open(const char *uri, struct hv **ret, struct muster_err *err) WUR;
 void hv_free(struct hv *hv);
 const char *hv_uri(const struct hv *hv);

@@ -211,16 +211,27 @@ static virConnectPtr chan_conn(struct hv *hv, struct muster_err *err)
 		return NULL;
 	}
 	pthread_mutex_lock(&hv->chan_lock);
-	if (hv->chan_conn && virConnectIsAlive(hv->chan_conn) != 1) {
+	if (hv->chan_lost) {
+		(void) err_set(err, MUSTER_E_UNREACHABLE, "lost the connection to '%s'", hv->uri);
+	} else if (hv->chan_conn && virConnectIsAlive(hv->chan_conn) != 1) {
+		/*
+		 * Its daemon went, or stopped answering (keepalive): the host is
+		 * lost, and not asked again (a new connection to a host that does
+		 * not answer would hang its caller, the listener).
+		 */
 		(void) virConnectClose(hv->chan_conn);
 		hv->chan_conn = NULL;
-	}
-	if (!hv->chan_conn) {
+		hv->chan_lost = true;
+		(void) err_set(err, MUSTER_E_UNREACHABLE, "lost the connection to '%s'", hv->uri);
+	} else if (!hv->chan_conn) {
 		hv->chan_conn = virConnectOpen(hv->uri);
-		if (!hv->chan_conn)
+		if (!hv->chan_conn) {
 			(void) hv_fail(err, "cannot connect to hypervisor", hv->uri);
-		else if (virConnectSetKeepAlive(hv->chan_conn, 5, 3) < 0)
+			if (err)
+				err->code = MUSTER_E_UNREACHABLE;
+		} else if (virConnectSetKeepAlive(hv->chan_conn, 5, 3) < 0) {
 			virResetLastError();	/* a local driver: nothing to keep alive */
+		}
 	}
 	c = hv->chan_conn;
 	if (c)

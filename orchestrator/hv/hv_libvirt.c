@@ -41,6 +41,9 @@ static bool transient_error(const virErrorPtr e)
 {
 	if (!e)
 		return false;
+	/* the connection itself: "client socket is closed", a keepalive timeout */
+	if (e->domain == VIR_FROM_RPC)
+		return true;
 	switch (e->code) {
 	case VIR_ERR_RPC:
 	case VIR_ERR_NO_CONNECT:
@@ -146,6 +149,8 @@ int hv_open(const char *uri, struct hv **ret, struct muster_err *err)
 	hv->conn = virConnectOpen(uri);
 	if (!hv->conn) {
 		hv_fail(err, "cannot connect to hypervisor", uri);
+		if (err)
+			err->code = MUSTER_E_UNREACHABLE;
 		hv_free(hv);
 		return -1;
 	}

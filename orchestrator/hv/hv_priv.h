@@ -27,6 +27,7 @@ struct hv {
 	 * once libvirt's event loop runs, which a stream needs */
 	pthread_mutex_t chan_lock;
 	virConnectPtr chan_conn;
+	bool chan_lost;			/* chan_conn died: the host is not asked again */
 };
 
 /* err from libvirt's last error: "what 'subject': libvirt's message"; -1. */

@@ -6,12 +6,13 @@
  * A VM that is somewhere stays there: a rerun never moves a disk or a
  * domain. Each new VM, in manifest order, goes to the host with the fewest
  * of the fleet's VMs that still has room (max_vms, 0 = no limit); ties go
- * to the host listed first. So the same inputs always give the same
+ * to the host listed first; a host that does not answer takes none. So the same inputs always give the same
  * placement, and growing a group places only the new VMs.
  */
 #ifndef MUSTER_PLACEMENT_H
 #define MUSTER_PLACEMENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -20,6 +21,7 @@
 struct placement_host {
 	const char *uri;
 	unsigned max_vms;	/* 0: no limit */
+	bool down;		/* it does not answer: it keeps its VMs, takes no new one */
 };
 
 /*

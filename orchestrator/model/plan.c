@@ -8,6 +8,7 @@
 static const char *const action_names[PLAN_ACTION_MAX] = {
 	[PLAN_CREATE] = "create", [PLAN_KEEP] = "keep", [PLAN_UPDATE] = "update",
 	[PLAN_REBUILD] = "rebuild", [PLAN_RESTART] = "restart", [PLAN_DESTROY] = "destroy", [PLAN_CONFLICT] = "conflict",
+	[PLAN_UNKNOWN] = "unknown",
 };
 
 const char *plan_action_to_string(enum plan_action a)
@@ -191,8 +192,12 @@ static int plan_wanted(const struct lookup *l, struct plan *p, const struct vmre
 	const struct recorded_vm *rec = find_record(l, w->name);
 
 	const struct listed_domain *dom = find_ours(l, w->name);
+	const char *down = l->in->want_down ? l->in->want_down[w - l->in->want] : NULL;
 
-	if (plan_wanted_action(l, p, w, rec) < 0)
+	/* nothing is known of a VM whose host does not answer, conflicts included */
+	if (down ? add(p, w->name, w->group, PLAN_UNKNOWN, "its host does not answer: %s",
+		       down) < 0 :
+	    plan_wanted_action(l, p, w, rec) < 0)
 		return -1;
 	p->items[p->n_items - 1].recorded = rec ? (int) rec->state : -1;
 	p->items[p->n_items - 1].running = dom && dom->active;
@@ -400,9 +405,17 @@ int plan_compute(const struct plan_input *in, struct plan **ret, struct muster_e
 	for (i = 0; i < in->n_recorded; i++) {
 		const struct recorded_vm *r = &in->recorded[i];
 
+		const struct plan_host_down *down = NULL;
+		size_t k;
+
 		if (r->state == VM_STATE_DESTROYED || wanted(&l, r->name))
 			continue;
-		if (add(p, r->name, r->group, PLAN_DESTROY, "no longer in the manifest") < 0)
+		for (k = 0; r->host && k < in->n_down && !down; k++)
+			if (streq(in->down[k].uri, r->host))
+				down = &in->down[k];
+		if (down ? add(p, r->name, r->group, PLAN_UNKNOWN, "no longer in the manifest; "
+			       "its host does not answer: %s", down->why) < 0 :
+		    add(p, r->name, r->group, PLAN_DESTROY, "no longer in the manifest") < 0)
 			goto nomem;
 		p->items[p->n_items - 1].recorded = (int) r->state;
 	}

@@ -22,6 +22,7 @@ enum plan_action {
 	PLAN_RESTART,	/* a cold restart (shut down, start): runs an older definition */
 	PLAN_DESTROY,	/* no longer in the manifest */
 	PLAN_CONFLICT,	/* a domain of that name is not muster's: left alone */
+	PLAN_UNKNOWN,	/* its host does not answer: nothing known of it, nothing done */
 	PLAN_ACTION_MAX
 };
 
@@ -42,6 +43,12 @@ struct plan_volumes {
 	const char *image_format;
 };
 
+/* A host that did not answer, and why (run_plan's). */
+struct plan_host_down {
+	const char *uri;
+	const char *why;
+};
+
 struct plan_input {
 	const char *fleet;
 	const struct vmrec *want;	/* what the manifest wants, in manifest order */
@@ -57,6 +64,15 @@ struct plan_input {
 	uint64_t max_age_s;	/* rebuild VMs older than this; 0 = never */
 	uint64_t stopped_grace_s;	/* rebuild VMs shut off outside muster longer than this */
 	bool restart;		/* restart VMs that run an older definition (else: pending) */
+	/*
+	 * Hosts that did not answer: what lives there is unknown. want_down:
+	 * per wanted VM, or NULL: why its host does not answer, NULL when it
+	 * does; down: the hosts, for a VM recorded there that the manifest no
+	 * longer has.
+	 */
+	const char *const *want_down;
+	const struct plan_host_down *down;
+	size_t n_down;
 };
 
 struct plan_item {

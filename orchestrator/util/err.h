@@ -19,6 +19,7 @@ enum muster_errc {
 	MUSTER_E_LOCKED,	/* another run holds the lock */
 	MUSTER_E_NOTFOUND,	/* no such object */
 	MUSTER_E_UNSUPPORTED,	/* the hypervisor's driver cannot do it */
+	MUSTER_E_UNREACHABLE,	/* a hypervisor that cannot be reached, or was lost */
 	MUSTER_E_MAX
 };
 

@@ -21,7 +21,7 @@ static void place(const struct placement_host *h, size_t nh, const ssize_t *cur,
 
 static void test_balanced(void **state)
 {
-	const struct placement_host h[] = { { "h0", 0 }, { "h1", 0 } };
+	const struct placement_host h[] = { { "h0", 0, false }, { "h1", 0, false } };
 	const ssize_t cur[] = { -1, -1, -1, -1, -1 };
 	size_t out[5], want[] = { 0, 1, 0, 1, 0 };
 
@@ -32,7 +32,7 @@ static void test_balanced(void **state)
 
 static void test_capped_host_fills_then_others(void **state)
 {
-	const struct placement_host h[] = { { "h0", 2 }, { "h1", 0 } };
+	const struct placement_host h[] = { { "h0", 2, false }, { "h1", 0, false } };
 	const ssize_t cur[] = { -1, -1, -1, -1, -1 };
 	size_t out[5], want[] = { 0, 1, 0, 1, 1 };
 
@@ -43,7 +43,7 @@ static void test_capped_host_fills_then_others(void **state)
 
 static void test_placed_vms_stay_and_count(void **state)
 {
-	const struct placement_host h[] = { { "h0", 0 }, { "h1", 0 } };
+	const struct placement_host h[] = { { "h0", 0, false }, { "h1", 0, false } };
 	/* three already on h1: the new ones go to h0 until it catches up */
 	const ssize_t cur[] = { 1, 1, 1, -1, -1, -1 };
 	size_t out[6], want[] = { 1, 1, 1, 0, 0, 0 };
@@ -56,7 +56,7 @@ static void test_placed_vms_stay_and_count(void **state)
 static void test_over_capacity_is_kept(void **state)
 {
 	/* max_vms lowered below what runs: nothing moves, new VMs go elsewhere */
-	const struct placement_host h[] = { { "h0", 1 }, { "h1", 0 } };
+	const struct placement_host h[] = { { "h0", 1, false }, { "h1", 0, false } };
 	const ssize_t cur[] = { 0, 0, -1 };
 	size_t out[3], want[] = { 0, 0, 1 };
 
@@ -67,7 +67,7 @@ static void test_over_capacity_is_kept(void **state)
 
 static void test_unknown_host_index_is_placed_anew(void **state)
 {
-	const struct placement_host h[] = { { "h0", 0 } };
+	const struct placement_host h[] = { { "h0", 0, false } };
 	const ssize_t cur[] = { 5, -1 };
 	size_t out[2], want[] = { 0, 0 };
 
@@ -78,7 +78,7 @@ static void test_unknown_host_index_is_placed_anew(void **state)
 
 static void test_full_names_the_vm(void **state)
 {
-	const struct placement_host h[] = { { "h0", 1 }, { "h1", 1 } };
+	const struct placement_host h[] = { { "h0", 1, false }, { "h1", 1, false } };
 	const ssize_t cur[] = { -1, -1, -1 };
 	struct muster_err err = { 0 };
 	size_t out[3];
@@ -88,6 +88,42 @@ static void test_full_names_the_vm(void **state)
 	assert_int_equal(err.code, MUSTER_E_INVALID);
 	assert_non_null(strstr(err.msg, "VM 'c' has no host with room"));
 	assert_non_null(strstr(err.msg, "2 hosts take 2 VMs"));
+}
+
+static void test_down_host_keeps_its_vms_and_takes_no_new(void **state)
+{
+	const struct placement_host h[] = { { "h0", 0, true }, { "h1", 0, false } };
+	const ssize_t cur[] = { 0, -1, -1 };
+	size_t out[3], want[] = { 0, 1, 1 };
+
+	(void) state;
+	place(h, 2, cur, 3, out);
+	assert_memory_equal(out, want, sizeof(want));
+}
+
+static void test_down_hosts_room_is_not_counted(void **state)
+{
+	const struct placement_host h[] = { { "h0", 5, true }, { "h1", 1, false } };
+	const ssize_t cur[] = { -1, -1, -1 };
+	struct muster_err err = { 0 };
+	size_t out[3];
+
+	(void) state;
+	assert_int_equal(placement_compute(h, 2, cur, names, 3, out, &err), -1);
+	assert_non_null(strstr(err.msg, "VM 'b' has no host with room"));
+	assert_non_null(strstr(err.msg, "the 1 host that answer take 1 VMs"));
+}
+
+static void test_every_host_down_is_said(void **state)
+{
+	const struct placement_host h[] = { { "h0", 0, true }, { "h1", 0, true } };
+	const ssize_t cur[] = { 1, -1, -1 };
+	struct muster_err err = { 0 };
+	size_t out[3];
+
+	(void) state;
+	assert_int_equal(placement_compute(h, 2, cur, names, 3, out, &err), -1);
+	assert_non_null(strstr(err.msg, "VM 'b' has no host: none of the fleet's hosts answers"));
 }
 
 static void test_no_hosts(void **state)
@@ -109,6 +145,9 @@ int main(void)
 		cmocka_unit_test(test_over_capacity_is_kept),
 		cmocka_unit_test(test_unknown_host_index_is_placed_anew),
 		cmocka_unit_test(test_full_names_the_vm),
+		cmocka_unit_test(test_down_host_keeps_its_vms_and_takes_no_new),
+		cmocka_unit_test(test_down_hosts_room_is_not_counted),
+		cmocka_unit_test(test_every_host_down_is_said),
 		cmocka_unit_test(test_no_hosts),
 	};
 

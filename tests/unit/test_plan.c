@@ -93,6 +93,10 @@ struct t_case {
 	struct t_vol vol[MAXN];		/* per wanted VM */
 	uint64_t stopped_grace_s;
 	bool restart;
+	/* hosts that do not answer: per wanted VM why its host does not; per record its host */
+	const char *want_down[MAXN];
+	const char *rec_host[MAXN];
+	struct plan_host_down down[2];
 	struct t_item expect[MAXN];
 };
 
@@ -120,6 +124,7 @@ struct t_case {
 #define DESTROY(vm, group, reason) { vm, group, PLAN_DESTROY, reason, true }
 #define CONFLICT(vm, reason) { vm, "web", PLAN_CONFLICT, reason, true }
 #define CONFLICT_SUB(vm, reason) { vm, "web", PLAN_CONFLICT, reason, false }
+#define UNKNOWN(vm, group, reason) { vm, group, PLAN_UNKNOWN, reason, true }
 
 #define R_UP "up to date"
 #define R_ADOPT "adopted: running on the hypervisor, not yet in the store"
@@ -541,6 +546,28 @@ static const struct t_case cases[] = {
 	  .stopped_grace_s = 60,
 	  .expect = { UPDATE("web-001", R_STOPPED) } },
 
+	/* ---- a host that does not answer ---- */
+	{ .title = "host down: its VMs unknown whatever is recorded; the others planned as ever",
+	  .want = { W("web-001"), W("web-002"), W("web-003") },
+	  .rec = { R("web-001", VM_STATE_READY), R("web-002", VM_STATE_FAILED),
+		   R("web-003", VM_STATE_READY) },
+	  .dom = { D("web-003", true), DX("web-web-002") },
+	  .want_down = { "refused", "refused", NULL },
+	  .expect = { UNKNOWN("web-001", "web", "its host does not answer: refused"),
+		      UNKNOWN("web-002", "web", "its host does not answer: refused"),
+		      KEEP("web-003", R_UP) } },
+	{ .title = "host down: a VM gone from the manifest recorded there is unknown, not destroyed",
+	  .want = { W("web-001") },
+	  .rec = { R("web-001", VM_STATE_READY), R("web-007", VM_STATE_READY),
+		   R("web-008", VM_STATE_READY), R("web-009", VM_STATE_READY) },
+	  .rec_host = { "a", "b", "a", NULL },
+	  .dom = { D("web-001", true) },
+	  .down = { { "b", "timed out" } },
+	  .expect = { KEEP("web-001", R_UP),
+		      UNKNOWN("web-007", "web", "no longer in the manifest; its host does not "
+			      "answer: timed out"),
+		      DESTROY("web-008", "web", R_GONE), DESTROY("web-009", "web", R_GONE) } },
+
 	/* ---- everything at once ---- */
 	{ .title = "one of each action: counts match the items",
 	  .want = { W("web-001"), W("web-002"), W("web-003"), W("web-004"), W("web-005"),
@@ -751,6 +778,7 @@ static void run_case(void **state)
 		rec[i].off_since = c->rec[i].off_since;
 		rec[i].seed_size = c->rec[i].seed_size ? c->rec[i].seed_size : -1;
 		rec[i].seed_mtime = dup_or_null(c->rec[i].seed_mtime);
+		rec[i].host = dup_or_null(c->rec_host[i]);
 	}
 	for (i = 0; i < n_dom; i++) {
 		dom[i].name = dup_or_null(c->dom[i].name);
@@ -799,6 +827,9 @@ static void run_case(void **state)
 	in.volumes = c->facts ? vols : NULL;
 	in.stopped_grace_s = c->stopped_grace_s;
 	in.restart = c->restart;
+	in.want_down = c->want_down;
+	in.down = c->down;
+	in.n_down = c->down[1].uri ? 2 : c->down[0].uri ? 1 : 0;
 
 	if (plan_compute(&in, &p, &err) != 0)
 		fail_msg("case '%s': plan_compute failed: %s", c->title, err.msg);
@@ -843,7 +874,7 @@ static void test_action_names(void **state)
 	static const char *const names[PLAN_ACTION_MAX] = {
 		[PLAN_CREATE] = "create", [PLAN_KEEP] = "keep", [PLAN_UPDATE] = "update",
 		[PLAN_REBUILD] = "rebuild", [PLAN_RESTART] = "restart", [PLAN_DESTROY] = "destroy",
-		[PLAN_CONFLICT] = "conflict",
+		[PLAN_CONFLICT] = "conflict", [PLAN_UNKNOWN] = "unknown",
 	};
 	static const char *const unknown[] = {
 		"", "Create", "CREATE", "create ", " keep", "kee", "keeps", "none", "destroyed",
