@@ -38,8 +38,8 @@ static void print_table(const char *fleet, const struct run_host_report *v, size
 		}
 		version(in->libvirt_version, lib);
 		version(in->hv_version, hv);
-		fmt_size(in->memory_free, mem, sizeof(mem));
-		fmt_size(in->memory_total, memt, sizeof(memt));
+		fmt_size_about(in->memory_free, mem, sizeof(mem));
+		fmt_size_about(in->memory_total, memt, sizeof(memt));
 		fmt_cut(max, sizeof(max), "%u", h->max_vms);
 		printf("%s\n  libvirt %s, %s %s, %u CPUs, memory %s free of %s\n", uri, lib,
 		       in->hypervisor, hv[0] ? hv : "(version unknown)", in->cpus,
@@ -49,8 +49,8 @@ static void print_table(const char *fleet, const struct run_host_report *v, size
 		} else if (!in->pool_active) {
 			printf("  pool: defined, not running\n");
 		} else {
-			fmt_size(in->pool_available, pool, sizeof(pool));
-			fmt_size(in->pool_capacity, poolt, sizeof(poolt));
+			fmt_size_about(in->pool_available, pool, sizeof(pool));
+			fmt_size_about(in->pool_capacity, poolt, sizeof(poolt));
 			printf("  pool: %s free of %s\n", pool, poolt);
 		}
 		printf("  VMs: %zu domains (%zu running), %zu placed here, at most %s\n", h->domains,

@@ -15,8 +15,9 @@ int hosts_init(const char *connect, const struct manifest *m, struct hosts *ret,
 	ret->h = calloc(n + 1, sizeof(*ret->h));
 	ret->hv = calloc(n + 1, sizeof(*ret->hv));
 	ret->down = calloc(n + 1, sizeof(*ret->down));
+	ret->memory = calloc(n + 1, sizeof(*ret->memory));
 	pthread_mutex_init(&ret->down_lock, NULL);
-	if (!ret->h || !ret->hv || !ret->down) {
+	if (!ret->h || !ret->hv || !ret->down || !ret->memory) {
 		hosts_release(ret);
 		return err_nomem(err);
 	}
@@ -24,6 +25,7 @@ int hosts_init(const char *connect, const struct manifest *m, struct hosts *ret,
 	for (i = 0; i < n; i++) {
 		ret->h[i].uri = single ? single : m->hosts[i].uri;
 		ret->h[i].max_vms = single ? 0 : m->hosts[i].max_vms;
+		ret->memory[i] = single ? 0 : m->hosts[i].memory;
 	}
 	return 0;
 }
@@ -89,18 +91,23 @@ void hosts_release(struct hosts *hosts)
 	if (hosts->down)
 		pthread_mutex_destroy(&hosts->down_lock);
 	free(hosts->down);
+	free(hosts->memory);
 	memset(hosts, 0, sizeof(*hosts));
+}
+
+bool hosts_local(const struct hosts *hosts, size_t i)
+{
+	const char *p = strstr(hosts->h[i].uri, "://");
+
+	return p && p[3] == '/';
 }
 
 bool hosts_all_local(const struct hosts *hosts)
 {
 	size_t i;
 
-	for (i = 0; i < hosts->n; i++) {
-		const char *p = strstr(hosts->h[i].uri, "://");
-
-		if (!p || p[3] != '/')
+	for (i = 0; i < hosts->n; i++)
+		if (!hosts_local(hosts, i))
 			return false;
-	}
 	return true;
 }

@@ -11,6 +11,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "err.h"
@@ -21,6 +22,7 @@
 struct hosts {
 	struct placement_host *h;	/* n of them: URI and capacity */
 	struct hv **hv;			/* per host: its connection, or NULL until used */
+	uint64_t *memory;		/* per host: the manifest's `memory:` for it; 0: none */
 	size_t n;
 	/* per host: why it is down (code MUSTER_OK: it is not); under down_lock */
 	struct muster_err *down;
@@ -47,7 +49,10 @@ bool hosts_is_down(struct hosts *hosts, size_t i, struct muster_err *why);
 /* The index of the host with that URI, or -1 (also for NULL). */
 ssize_t hosts_find(const struct hosts *hosts, const char *uri);
 
-/* Whether every host is this machine (a URI with no host name: qemu:///system). */
+/* Whether host i is this machine (a URI with no host name: qemu:///system). */
+bool hosts_local(const struct hosts *hosts, size_t i);
+
+/* Whether every host is this machine (hosts_local). */
 bool hosts_all_local(const struct hosts *hosts);
 
 void hosts_release(struct hosts *hosts);

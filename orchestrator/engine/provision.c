@@ -435,7 +435,8 @@ static int domain_xml(const struct provision_fleet *f, struct provision_worker *
 	/* seed http: a fresh token, its URL in the SMBIOS serial, where cloud-init looks */
 	if (!install_cmdline && g->seed_http && nocloud_serial(f, w, vm, &serial, err) < 0)
 		goto out;
-	if (f->console_dir && asprintf(&console, "%s/%s.log", f->console_dir, n->domain) < 0) {
+	if (f->console_dir && f->console_here[n->host] &&
+	    asprintf(&console, "%s/%s.log", f->console_dir, n->domain) < 0) {
 		console = NULL;
 		err_nomem(err);
 		goto out;

@@ -45,6 +45,7 @@ struct provision_fleet {
 	const unsigned *ports;			/* [vm * port_stride + j]: forwards.h; NULL: fixed only */
 	size_t port_stride;
 	const char *console_dir;		/* serial console logs go here, or NULL */
+	const bool *console_here;		/* per host: its VMs' logs go to console_dir */
 	unsigned stop_timeout_ms;		/* a cold restart's shut down: forced after this */
 	const char *channel_dir;		/* agent sockets here (tests); NULL: libvirt picks */
 	int64_t run_id;

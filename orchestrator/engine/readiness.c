@@ -145,20 +145,31 @@ static int open_agent(void *ctx, size_t k, int *fd, struct muster_err *err)
 
 /*
  * The items waited for whose host is down (lost while they were made, or
- * while their agents were listened to) fail with its error.
+ * while their agents were listened to: the connection their channels
+ * stream on died) fail with its error.
  */
 static void hosts_lost(struct ready_wait *rw, size_t n)
 {
 	struct run *run = rw->run;
-	size_t k;
+	size_t k, h;
 
-	for (k = 0; k < n; k++) {
-		size_t h = run->recs.v[run->vm[rw->items[k]]].host;
+	for (h = 0; h < run->hosts.n; h++) {
 		struct muster_err e = { 0 };
 
-		if (!rw->done[k] && hosts_is_down(&run->hosts, h, &e)) {
+		if (run->hosts.hv[h] && !hosts_is_down(&run->hosts, h, NULL) &&
+		    hv_channel_lost(run->hosts.hv[h])) {
+			(void) err_set(&e, MUSTER_E_UNREACHABLE, "lost the connection to '%s'",
+				       run->hosts.h[h].uri);
+			hosts_set_down(&run->hosts, h, &e);
+		}
+	}
+	for (k = 0; k < n; k++) {
+		size_t at = run->recs.v[run->vm[rw->items[k]]].host;
+		struct muster_err e = { 0 };
+
+		if (!rw->done[k] && hosts_is_down(&run->hosts, at, &e)) {
 			channel_remove(rw->ch, k);
-			ready_fail(rw, k, "its host %s was lost: %s", run->hosts.h[h].uri, e.msg);
+			ready_fail(rw, k, "its host %s was lost: %s", run->hosts.h[at].uri, e.msg);
 		}
 	}
 }
@@ -211,6 +222,25 @@ out:
 }
 
 /*
+ * Where item k's serial console can be read, for a failure's message: its
+ * log on this machine, or (another host's VM: its daemon cannot write
+ * here, and muster writes nothing there) how to reach it there.
+ */
+static void console_where(const struct ready_wait *rw, size_t k, char *out, size_t len)
+{
+	const struct run *run = rw->run;
+	const struct vmrec *v = &run->recs.v[run->vm[rw->items[k]]];
+
+	if (run->setup.console_dir && run->setup.console_here[v->host])
+		fmt_cut(out, len, "its serial console: %s/%s.log", run->setup.console_dir,
+			v->domain);
+	else
+		fmt_cut(out, len, "its serial console is on %s, where muster keeps no log of it: "
+			"virsh -c '%s' console %s", run->hosts.h[v->host].uri,
+			run->hosts.h[v->host].uri, v->domain);
+}
+
+/*
  * Item k's installer: still running, or stopped. Stopped after its report
  * (POST /phone-home, recorded by muster serve), the VM boots its disk and
  * its agent is listened to; stopped without one, the VM failed.
@@ -240,15 +270,11 @@ static void install_poll(struct ready_wait *rw, size_t k)
 		return;
 	}
 	if (!at) {
-		/* the console's log is kept only where muster can write it: this machine */
-		if (run->setup.console_dir)
-			ready_fail(rw, k, "its installer stopped without reporting the install done "
-				   "(its serial console shows why: %s/%s.log)",
-				   run->setup.console_dir, dom);
-		else
-			ready_fail(rw, k, "its installer stopped without reporting the install done "
-				   "(its serial console shows why; on %s muster keeps no log of it)",
-				   run->hosts.h[run->recs.v[vm].host].uri);
+		char where[1024];
+
+		console_where(rw, k, where, sizeof(where));
+		ready_fail(rw, k, "its installer stopped without reporting the install done (%s)",
+			   where);
 		return;
 	}
 	if (store_vm_note(run->o.st, m->fleet, name, "intent: start the installed system",
@@ -338,11 +364,16 @@ void readiness_wait(void *shared, const size_t *items, size_t n,
 		if (run->cb->tick)
 			run->cb->tick(run->cb->userdata);
 	}
-	for (k = 0; k < n; k++)
-		if (!rw.done[k])
-			ready_fail(&rw, k, rw.installing[k] ?
-				   "its installer did not finish within %us" :
-				   "no ready report from its agent within %us", run->policy.ready_timeout_s);
+	for (k = 0; k < n; k++) {
+		char where[1024];
+
+		if (rw.done[k])
+			continue;
+		console_where(&rw, k, where, sizeof(where));
+		ready_fail(&rw, k, rw.installing[k] ? "its installer did not finish within %us (%s)" :
+			   "no ready report from its agent within %us (%s)",
+			   run->policy.ready_timeout_s, where);
+	}
 out:
 	channel_free(rw.ch);
 	free(rw.done);

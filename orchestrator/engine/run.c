@@ -174,19 +174,71 @@ static const struct listed_domain *find_domain(const struct listed_domain *doms,
 	return n ? bsearch(&key, doms, n, sizeof(*doms), domain_cmp) : NULL;
 }
 
+#define NEW_DISK_BYTES (1ull << 20)	/* a new thin disk and seed, before disk_margin */
+
+/*
+ * What each host that answers has left for the fleet's new VMs
+ * (placement.h), into hosts->h: memory, the manifest's `memory:` for it
+ * less every VM of the fleet placed there, else what the host says is free
+ * less those placed there that do not run and will (not one an operator
+ * stopped); pool space, what the pool has available less the new disks of
+ * those placed there with no domain yet. Unknown where the host does not
+ * say (a pool not made yet; libvirt's test driver, hv.h).
+ */
+static int hosts_room(const struct manifest *m, struct hosts *hosts, const struct vmrecs *want,
+		      const ssize_t *cur, const struct listed_domain *const *dom,
+		      const struct recorded_vm *const *rec, struct muster_err *err)
+{
+	size_t h, i;
+
+	for (h = 0; h < hosts->n; h++) {
+		struct placement_host *ph = &hosts->h[h];
+		uint64_t stated = hosts->memory[h];
+		struct hv_host_info info;
+		struct hv *hv = NULL;
+
+		if (ph->down)
+			continue;
+		if (hosts_hv(hosts, h, &hv, err) < 0 || hv_host_info(hv, m->pool, &info, err) < 0) {
+			err_prefix(err, "host %s", ph->uri);
+			return -1;
+		}
+		ph->memory_known = stated || info.memory_free;
+		ph->memory_left = (long long) (stated ? stated : info.memory_free);
+		ph->disk_known = info.pool_found && info.pool_active;
+		ph->disk_left = (long long) info.pool_available;
+		for (i = 0; i < want->n; i++) {
+			const struct mf_group *g = manifest_vm_group(m, &m->vms[i]);
+			bool runs = dom[i] && dom[i]->active;
+
+			if (cur[i] != (ssize_t) h)
+				continue;
+			if (stated || (!runs && !(rec[i] && rec[i]->stopped_at)))
+				ph->memory_left -= (long long) g->memory;
+			if (!dom[i])
+				ph->disk_left -= (long long) (NEW_DISK_BYTES + m->disk_margin);
+		}
+	}
+	return 0;
+}
+
 /*
  * Where each wanted VM is (recs->v[i].host): its domain's host, else its
- * recorded host, else placed now. A domain of the fleet's found on two
- * hosts is an error: muster will not guess which one is the VM.
+ * recorded host, else placed now, where there is room. A domain of the
+ * fleet's found on two hosts is an error: muster will not guess which one
+ * is the VM.
  */
-static int locate(const struct manifest *m, const struct hosts *hosts, struct vmrecs *want,
+static int locate(const struct manifest *m, struct hosts *hosts, struct vmrecs *want,
 		  struct listed_domain *doms, size_t n_doms, const struct recorded_vm *recs,
 		  size_t n_recs, struct muster_err *err)
 {
 	_cleanup_free_ ssize_t *cur = NULL;
-	_cleanup_free_ const char **names = NULL;
+	_cleanup_free_ struct placement_vm *vms = NULL;
+	_cleanup_free_ const struct listed_domain **dom = NULL;
+	_cleanup_free_ const struct recorded_vm **rec = NULL;
 	_cleanup_free_ size_t *out = NULL;
 	size_t i;
+	bool placing = false;
 
 	if (n_doms > 1)
 		qsort(doms, n_doms, sizeof(*doms), domain_cmp);
@@ -198,21 +250,32 @@ static int locate(const struct manifest *m, const struct hosts *hosts, struct vm
 				       "guess which one is the VM; undefine one", doms[i].name,
 				       hosts->h[doms[i - 1].host].uri, hosts->h[doms[i].host].uri);
 	cur = calloc(m->n_vms + 1, sizeof(*cur));
-	names = calloc(m->n_vms + 1, sizeof(*names));
+	vms = calloc(m->n_vms + 1, sizeof(*vms));
+	dom = calloc(m->n_vms + 1, sizeof(*dom));
+	rec = calloc(m->n_vms + 1, sizeof(*rec));
 	out = calloc(m->n_vms + 1, sizeof(*out));
-	if (!cur || !names || !out)
+	if (!cur || !vms || !dom || !rec || !out)
 		return err_nomem(err);
 	for (i = 0; i < m->n_vms; i++) {
 		const struct listed_domain *d = find_domain(doms, n_doms, want->v[i].domain);
 		const struct recorded_vm *r = store_vm_find(recs, n_recs, want->v[i].name);
 
-		names[i] = want->v[i].name;
+		vms[i] = (struct placement_vm) {
+			want->v[i].name, manifest_vm_group(m, &m->vms[i])->memory,
+			NEW_DISK_BYTES + m->disk_margin,
+		};
 		cur[i] = d ? (ssize_t) d->host : r ? hosts_find(hosts, r->host) : -1;
 		/* recorded before placement was recorded: on the fleet's only host */
 		if (!d && r && !r->host && hosts->n == 1)
 			cur[i] = 0;
+		dom[i] = d && d->ours && streq(d->fleet, m->fleet) ? d : NULL;
+		rec[i] = r;
+		placing |= cur[i] < 0;
 	}
-	if (placement_compute(hosts->h, hosts->n, cur, names, m->n_vms, out, err) < 0)
+	/* the hosts' room is asked for only when a VM is placed now */
+	if (placing && hosts_room(m, hosts, want, cur, dom, rec, err) < 0)
+		return -1;
+	if (placement_compute(hosts->h, hosts->n, cur, vms, m->n_vms, out, err) < 0)
 		return -1;
 	for (i = 0; i < m->n_vms; i++)
 		want->v[i].host = out[i];
@@ -1234,7 +1297,7 @@ int run_execute(struct run *r, const struct run_selection *sel, const struct run
 		.validated = r->validated,
 		.installer_kernel = (const char *const *const *) r->setup.kernels,
 		.installer_initrd = (const char *const *const *) r->setup.initrds,
-		.console_dir = r->setup.console_dir,
+		.console_dir = r->setup.console_dir, .console_here = r->setup.console_here,
 		.stop_timeout_ms = p->stop_timeout_s * 1000,
 		.ports = r->setup.fwd.port, .port_stride = r->setup.fwd.stride,
 		/* a test hook: agent sockets where a fake guest can bind them */

@@ -547,6 +547,7 @@ void setup_release(struct setup *s)
 	free(s->image_formats);
 	free(s->image_err);
 	free(s->console_dir);
+	free(s->console_here);
 	forwards_release(&s->fwd);
 	memset(s, 0, sizeof(*s));
 }
@@ -624,8 +625,20 @@ int setup_hosts(const struct setup_opts *o, struct setup *ret, struct muster_err
 		}
 	}
 	r = -1;
-	/* the serial consoles, where they can be written: on this machine */
-	if (hosts_all_local(hosts) && console_dir_make(o->state_dir, &ret->console_dir, err) < 0)
+	/*
+	 * the serial consoles, where they can be written: the VMs on this
+	 * machine (a path here means nothing to another host's daemon)
+	 */
+	ret->console_here = calloc(hosts->n + 1, sizeof(*ret->console_here));
+	if (!ret->console_here) {
+		err_nomem(err);
+		goto out;
+	}
+	for (i = 0; i < hosts->n; i++)
+		ret->console_here[i] = used[i] && hosts_local(hosts, i);
+	for (i = 0; i < hosts->n && !ret->console_here[i]; i++)
+		;
+	if (i < hosts->n && console_dir_make(o->state_dir, &ret->console_dir, err) < 0)
 		goto out;
 	r = 0;
 out:

@@ -36,8 +36,11 @@ struct setup {
 	struct muster_err *image_err;	/* per image: code != MUSTER_OK, it could not be had
 					 * (on some host): the VMs made from it fail */
 	char ***kernels, ***initrds;	/* per host, per group: the installer's volumes, or NULL */
-	char *console_dir;		/* serial console logs, when every host is this
-					 * machine (they are written there); else NULL */
+	char *console_dir;		/* serial console logs of the VMs on hosts that are
+					 * this machine (console_here), when there are any;
+					 * else NULL */
+	bool *console_here;		/* per host: its VMs' consoles are logged in
+					 * console_dir (hosts_local) */
 	struct forwards fwd;		/* the host ports of user-mode forwards */
 };
 

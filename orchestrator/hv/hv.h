@@ -61,14 +61,23 @@ void hv_watch_stop(struct hv_watch *w);
 int hv_channel_open(struct hv *hv, const char *domain, const char *name, int *fd,
 		    struct muster_err *err) WUR;
 
+/*
+ * Whether hv's connection for streams (hv_channel_open) was open and has
+ * died: its daemon went, or stopped answering (keepalive). From then on
+ * hv_channel_open fails (MUSTER_E_UNREACHABLE). A stream on a connection
+ * that died may never see its end: the caller asks this instead.
+ */
+bool hv_channel_lost(struct hv *hv);
+
 /* What a host is and has (muster hosts). */
 struct hv_host_info {
-	char hypervisor[32];		/* libvirt's driver name: "QEMU", "Test", "Xen" */
+	char hypervisor[32];		/* libvirt's driver name: "QEMU", "TEST", "Xen" */
 	unsigned long long libvirt_version;	/* major * 1000000 + minor * 1000 + release */
 	unsigned long long hv_version;		/* the hypervisor's, as libvirt says; 0: unknown */
 	unsigned cpus;
 	unsigned long long memory_total;	/* bytes */
-	unsigned long long memory_free;		/* bytes */
+	unsigned long long memory_free;		/* bytes; 0: unknown (libvirt's test
+						   driver makes it up: unknown) */
 	bool pool_found;		/* the fleet's pool is defined there */
 	bool pool_active;
 	unsigned long long pool_capacity, pool_available;	/* bytes (when active) */

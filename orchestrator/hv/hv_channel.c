@@ -240,6 +240,21 @@ static virConnectPtr chan_conn(struct hv *hv, struct muster_err *err)
 	return c;
 }
 
+bool hv_channel_lost(struct hv *hv)
+{
+	bool lost;
+
+	pthread_mutex_lock(&hv->chan_lock);
+	if (!hv->chan_lost && hv->chan_conn && virConnectIsAlive(hv->chan_conn) != 1) {
+		(void) virConnectClose(hv->chan_conn);
+		hv->chan_conn = NULL;
+		hv->chan_lost = true;
+	}
+	lost = hv->chan_lost;
+	pthread_mutex_unlock(&hv->chan_lock);
+	return lost;
+}
+
 void hv_channel_release(struct hv *hv)
 {
 	if (hv->chan_conn)

@@ -478,7 +478,8 @@ int hv_host_info(struct hv *hv, const char *pool, struct hv_host_info *ret,
 	free_mem = virNodeGetFreeMemory(hv->conn);
 	if (free_mem == 0)
 		virResetLastError();	/* unknown: 0 */
-	ret->memory_free = free_mem;
+	/* libvirt's test driver has no memory to free: it says 3 MiB whatever runs */
+	ret->memory_free = strcasecmp(type, "test") == 0 ? 0 : free_mem;
 	p = virStoragePoolLookupByName(hv->conn, pool);
 	if (!p) {
 		if (!last_error_is(VIR_ERR_NO_STORAGE_POOL))

@@ -782,7 +782,7 @@ static bool check_list(struct ctx *c, const struct yt_node *n, size_t min)
 
 static void read_hosts(struct ctx *c, const struct yt_node *list)
 {
-	static const char *const keys[] = { "uri", "max_vms" };
+	static const char *const keys[] = { "uri", "max_vms", "memory" };
 	struct manifest *m = c->m;
 	size_t i;
 
@@ -801,6 +801,7 @@ static void read_hosts(struct ctx *c, const struct yt_node *list)
 			host->uri = text_field(c, h, "uri", true, 1024);
 			host->pos = h->pos;
 			(void) uint_field(c, h, "max_vms", false, 1, MF_MAX_VMS, &host->max_vms);
+			(void) size_field(c, h, "memory", 128ull << 20, 1ull << 50, &host->memory);
 		}
 		path_pop(c, mark);
 	}
@@ -2157,7 +2158,8 @@ static void read_top(struct ctx *c, const struct yt_node *root)
 {
 	static const char *const keys[] = {
 		"fleet", "domain", "hypervisor", "hosts", "pool", "pool_path", "domain_type",
-		"boot", "tcg", "endpoint", "images", "networks", "ssh", "batch", "rebuild", "groups",
+		"boot", "tcg", "endpoint", "images", "networks", "ssh", "batch", "rebuild", "placement",
+		"groups",
 	};
 	struct manifest *m = c->m;
 	const struct yt_node *v;
@@ -2234,6 +2236,14 @@ static void read_top(struct ctx *c, const struct yt_node *root)
 	section(c, root, "ssh", false, read_ssh);
 	section(c, root, "batch", false, read_batch);
 	section(c, root, "rebuild", false, read_rebuild);
+	if ((v = field(c, root, "placement", false))) {
+		static const char *const placement_keys[] = { "disk_margin" };
+
+		mark = path_push_key(c, "placement");
+		if (check_map(c, v, placement_keys, ARRAY_SIZE(placement_keys)))
+			(void) size_field(c, v, "disk_margin", 0, 64ull << 40, &m->disk_margin);
+		path_pop(c, mark);
+	}
 	section(c, root, "groups", true, read_groups);
 	if (!c->nomem)	/* (a string that could not be kept is NULL) */
 		check_fleet(c);

@@ -55,6 +55,8 @@ int mf_key_type_from_string(const char *s);
 struct mf_host {
 	const char *uri;
 	unsigned max_vms;	/* 0 = no limit */
+	uint64_t memory;	/* bytes the fleet's VMs may take there, all counted;
+				   0 = what the host says is free (placement.h) */
 	struct yt_pos pos;
 };
 
@@ -147,6 +149,8 @@ struct manifest {
 	bool has_boot;
 	const char *boot_kernel, *boot_initrd, *boot_cmdline;
 	uint64_t tcg_tb_cache;	/* bytes, 0 = QEMU's default */
+	uint64_t disk_margin;	/* placement.disk_margin: bytes of pool space a new VM's
+				   thin disk is counted at, beyond its allocation */
 	const char *endpoint;
 	struct mf_image *images;
 	size_t n_images;

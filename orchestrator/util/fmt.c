@@ -69,6 +69,26 @@ void fmt_size(uint64_t bytes, char *out, size_t outsz)
 	fmt_cut(out, outsz, "%llu bytes", (unsigned long long) bytes);
 }
 
+void fmt_size_about(uint64_t bytes, char *out, size_t outsz)
+{
+	static const char units[] = "KMGT";
+	int i;
+
+	for (i = 3; i >= 0; i--) {
+		uint64_t u = (uint64_t) 1 << (10 * (i + 1));
+
+		if (bytes >= u && bytes % u == 0) {
+			fmt_cut(out, outsz, "%llu%c", (unsigned long long) (bytes / u), units[i]);
+			return;
+		}
+		if (bytes >= u) {
+			fmt_cut(out, outsz, "%.1f%c", (double) bytes / (double) u, units[i]);
+			return;
+		}
+	}
+	fmt_cut(out, outsz, "%llu bytes", (unsigned long long) bytes);
+}
+
 void fmt_duration(uint64_t s, char *out, size_t outsz)
 {
 	static const struct { char unit; uint64_t secs; } units[] = {

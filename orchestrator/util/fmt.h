@@ -35,6 +35,12 @@ void fmt_fit(char *out, size_t size, const char *fmt, ...) PRINTF_LIKE(3, 4);
 /* "2G", "512M", "1536K", or "N bytes" when no binary unit divides it. */
 void fmt_size(uint64_t bytes, char *out, size_t outsz);
 
+/*
+ * A measured size, to read: in the largest unit it reaches, whole or to
+ * one decimal ("2G", "2.9G", "476.3M"; "N bytes" below 1K).
+ */
+void fmt_size_about(uint64_t bytes, char *out, size_t outsz);
+
 /* "7d", "1d12h", "1m40s", "0s": whole units, largest first, zero parts left out. */
 void fmt_duration(uint64_t seconds, char *out, size_t outsz);
 

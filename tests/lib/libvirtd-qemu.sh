@@ -19,6 +19,12 @@
 #                             mount namespace: as on a controller that reaches
 #                             the daemon by its socket and the guests by the
 #                             network, never the daemon's files (muster)
+#   libvirtd_qemu_kill        kill libvirtd (-9), as a daemon that dies; its
+#                             guests and virtlogd go on
+#   libvirtd_qemu_restart     start libvirtd again after that, in the same
+#                             namespaces (those virtlogd holds), on the same
+#                             socket: it finds its domains and their QEMU
+#                             still running; sets LIBVIRTD_QEMU_PID anew
 #   libvirtd_qemu_stop        destroy running domains, stop both daemons,
 #                             kill whatever still runs with their tmpfs
 #                             (leftover qemu-system), wait until all are gone
@@ -196,6 +202,38 @@ libvirtd_qemu_net() {
 	else
 		"$@"
 	fi
+}
+
+libvirtd_qemu_kill() {
+	kill -KILL "$LIBVIRTD_QEMU_PID" 2>/dev/null || return 1
+	wait "$LIBVIRTD_QEMU_PID" 2>/dev/null
+	return 0
+}
+
+libvirtd_qemu_restart() {
+	_lq_vl=$(cat "$LIBVIRTD_QEMU_DIR/run/virtlogd.pid" 2>/dev/null || true)
+	if [ -z "$_lq_vl" ] || ! kill -0 "$_lq_vl" 2>/dev/null; then
+		echo "libvirtd_qemu_restart: no virtlogd holds the namespace" >&2
+		return 1
+	fi
+	rm -f "$LIBVIRTD_QEMU_DIR/run/libvirt-sock"
+	# (nsenter enters and execs: $! is the daemon)
+	# shellcheck disable=SC2086 # LIBVIRTD_QEMU_NET is one option or none
+	nsenter -t "$_lq_vl" -m $([ -n "${LIBVIRTD_QEMU_NET:-}" ] && echo -n) -- \
+		libvirtd --config "$LIBVIRTD_QEMU_DIR/libvirtd.conf" \
+		--pid-file "$LIBVIRTD_QEMU_DIR/run/libvirtd.pid" >>"$LIBVIRTD_QEMU_DIR/log/stderr" 2>&1 &
+	LIBVIRTD_QEMU_PID=$!
+	export LIBVIRTD_QEMU_PID
+	_lq_i=0
+	while ! virsh -c "$LIBVIRTD_QEMU_URI" uri >/dev/null 2>&1; do
+		if ! kill -0 "$LIBVIRTD_QEMU_PID" 2>/dev/null || [ "$_lq_i" -ge 300 ]; then
+			echo "libvirtd_qemu_restart: libvirtd did not start again:" >&2
+			tail -n 20 "$LIBVIRTD_QEMU_DIR/log/stderr" >&2
+			return 1
+		fi
+		sleep 0.1
+		_lq_i=$((_lq_i + 1))
+	done
 }
 
 # _lq_in_ns: pids of the processes that see our tmpfs /run/libvirt: the

@@ -172,7 +172,8 @@ static void test_apply_then_keep(void **state)
 	size_t i;
 
 	r = open_run(f, "apply", true);
-	assert_int_equal(run_plan(r, &err), 0);
+	if (run_plan(r, &err) < 0)
+		fail_msg("run_plan: %s", err.msg);
 	assert_int_equal(run_get_plan(r)->count[PLAN_CREATE], N_VMS);
 	/* each VM computed once, placed on the one host */
 	assert_int_equal(run_records(r)->n, N_VMS);

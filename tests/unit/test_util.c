@@ -471,12 +471,34 @@ static void test_fmt_fit_logs(void **state)
 	assert_non_null(strstr(got, "error: a bug: \"nic %d\" does not fit 6 bytes: \"ni...\""));
 }
 
+static void test_fmt_sizes(void **state)
+{
+	static const struct { unsigned long long bytes; const char *exact, *about; } cases[] = {
+		{ 0, "0 bytes", "0 bytes" }, { 1000, "1000 bytes", "1000 bytes" },
+		{ 1024, "1K", "1K" }, { 1536, "1536 bytes", "1.5K" },
+		{ 512ull << 20, "512M", "512M" }, { 1536ull << 20, "1536M", "1.5G" },
+		{ 3171893248ull, "3097552K", "3.0G" }, { (476ull << 20) + 300000, "499422176 bytes", "476.3M" },
+		{ 100ull << 30, "100G", "100G" },
+	};
+	char out[32];
+	size_t i;
+
+	(void) state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		fmt_size(cases[i].bytes, out, sizeof(out));
+		assert_string_equal(out, cases[i].exact);
+		fmt_size_about(cases[i].bytes, out, sizeof(out));
+		assert_string_equal(out, cases[i].about);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_buf_empty),
 		cmocka_unit_test(test_fmt_cut),
 		cmocka_unit_test(test_fmt_fit_logs),
+		cmocka_unit_test(test_fmt_sizes),
 		cmocka_unit_test(test_buf_append),
 		cmocka_unit_test(test_buf_printf_growth),
 		cmocka_unit_test(test_buf_cap),
