@@ -106,6 +106,12 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/testutil.c tests/unit/testutil.h $(B
 	$(Q)$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags cmocka) $(LDFLAGS) -o $@ $< \
 		tests/unit/testutil.c $(BUILD)/libmuster.a $(LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
 
+# (tests/streams/probe.c: the channels' streams against a real daemon, with the tier's flags)
+$(BUILD)/probe/streams: tests/streams/probe.c $(BUILD)/libmuster.a
+	@mkdir -p $(dir $@)
+	$(say) PROBE $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libmuster.a $(LIBS)
+
 # ---- tests -----------------------------------------------------------------
 # Every test prints TAP; tests/run records it under $(BUILD)/results and
 # tests/summary prints "N passed, N failed" (and fails when N failed > 0).
@@ -120,7 +126,7 @@ export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 check-unit: $(UNIT_BIN) | clean-results
 	@for t in $(UNIT_BIN); do tests/run $(RESULTS) unit-$$(basename $$t) $$t; done
 
-check-golden: $(BUILD)/muster agent | clean-results
+check-golden: $(BUILD)/muster agent $(BUILD)/probe/streams | clean-results
 	@tests/run $(RESULTS) layers tests/layers/run
 	@tests/run $(RESULTS) manifest tests/manifest/run
 	@tests/run $(RESULTS) plan tests/plan/run
@@ -132,6 +138,7 @@ check-golden: $(BUILD)/muster agent | clean-results
 	@tests/run $(RESULTS) rebuild tests/rebuild/run
 	@tests/run $(RESULTS) drift tests/drift/run
 	@tests/run $(RESULTS) hosts tests/hosts/run
+	@STREAMS_PROBE=$(abspath $(BUILD)/probe/streams) tests/run $(RESULTS) streams tests/streams/run
 	@tests/run $(RESULTS) kickstart tests/kickstart/run
 	@tests/run $(RESULTS) serve tests/serve/run
 	@tests/run $(RESULTS) install tests/install/run
