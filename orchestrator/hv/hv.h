@@ -76,8 +76,9 @@ struct hv_host_info {
 	unsigned long long hv_version;		/* the hypervisor's, as libvirt says; 0: unknown */
 	unsigned cpus;
 	unsigned long long memory_total;	/* bytes */
-	unsigned long long memory_free;		/* bytes; 0: unknown (libvirt's test
-						   driver makes it up: unknown) */
+	unsigned long long memory_free;		/* bytes a new guest can have: free,
+						   buffers and page cache; 0: unknown
+						   (libvirt's test driver makes it up) */
 	bool pool_found;		/* the fleet's pool is defined there */
 	bool pool_active;
 	unsigned long long pool_capacity, pool_available;	/* bytes (when active) */

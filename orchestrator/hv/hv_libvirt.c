@@ -453,6 +453,37 @@ static virStoragePoolPtr pool_lookup(struct hv *hv, const char *name)
 	return hv->pool;
 }
 
+/*
+ * Bytes a new guest can have on the host: free memory, and the buffers and
+ * page cache the kernel gives back when asked (virNodeGetMemoryStats);
+ * where the driver has no such stats, what virNodeGetFreeMemory says
+ * (free only: a host with a warm cache looks fuller than it is). 0: unknown.
+ */
+static unsigned long long node_free_memory(virConnectPtr conn)
+{
+	virNodeMemoryStatsPtr stats = NULL;
+	unsigned long long kib = 0, free_mem;
+	int n = 0, i;
+
+	if (virNodeGetMemoryStats(conn, VIR_NODE_MEMORY_STATS_ALL_CELLS, NULL, &n, 0) == 0 &&
+	    n > 0 && (stats = calloc((size_t) n, sizeof(*stats))) &&
+	    virNodeGetMemoryStats(conn, VIR_NODE_MEMORY_STATS_ALL_CELLS, stats, &n, 0) == 0) {
+		for (i = 0; i < n; i++)
+			if (streq(stats[i].field, VIR_NODE_MEMORY_STATS_FREE) ||
+			    streq(stats[i].field, VIR_NODE_MEMORY_STATS_BUFFERS) ||
+			    streq(stats[i].field, VIR_NODE_MEMORY_STATS_CACHED))
+				kib += stats[i].value;
+	}
+	free(stats);
+	virResetLastError();	/* no stats: the free memory alone */
+	if (kib)
+		return kib * 1024;
+	free_mem = virNodeGetFreeMemory(conn);
+	if (free_mem == 0)
+		virResetLastError();	/* unknown: 0 */
+	return free_mem;
+}
+
 int hv_host_info(struct hv *hv, const char *pool, struct hv_host_info *ret,
 		 struct muster_err *err)
 {
@@ -475,9 +506,7 @@ int hv_host_info(struct hv *hv, const char *pool, struct hv_host_info *ret,
 		virResetLastError();	/* some drivers say none */
 	ret->cpus = node.cpus;
 	ret->memory_total = (unsigned long long) node.memory * 1024;
-	free_mem = virNodeGetFreeMemory(hv->conn);
-	if (free_mem == 0)
-		virResetLastError();	/* unknown: 0 */
+	free_mem = node_free_memory(hv->conn);
 	/* libvirt's test driver has no memory to free: it says 3 MiB whatever runs */
 	ret->memory_free = strcasecmp(type, "test") == 0 ? 0 : free_mem;
 	p = virStoragePoolLookupByName(hv->conn, pool);

@@ -52,7 +52,8 @@ void fmt_fit(char *out, size_t size, const char *fmt, ...)
 		log_error("a bug: \"%s\" does not fit %zu bytes: \"%s\"", fmt, size, out);
 }
 
-void fmt_size(uint64_t bytes, char *out, size_t outsz)
+/* bytes in the largest unit that divides it, or (about) that it reaches, to one decimal */
+static void size_in_units(uint64_t bytes, bool about, char *out, size_t outsz)
 {
 	static const char units[] = "KMGT";
 	int i;
@@ -60,33 +61,28 @@ void fmt_size(uint64_t bytes, char *out, size_t outsz)
 	for (i = 3; i >= 0; i--) {
 		uint64_t u = (uint64_t) 1 << (10 * (i + 1));
 
-		if (bytes >= u && bytes % u == 0) {
-			fmt_cut(out, outsz, "%llu%c", (unsigned long long) (bytes / u),
-					units[i]);
+		if (bytes < u)
+			continue;
+		if (bytes % u == 0) {
+			fmt_cut(out, outsz, "%llu%c", (unsigned long long) (bytes / u), units[i]);
+			return;
+		}
+		if (about) {
+			fmt_cut(out, outsz, "%.1f%c", (double) bytes / (double) u, units[i]);
 			return;
 		}
 	}
 	fmt_cut(out, outsz, "%llu bytes", (unsigned long long) bytes);
 }
 
+void fmt_size(uint64_t bytes, char *out, size_t outsz)
+{
+	size_in_units(bytes, false, out, outsz);
+}
+
 void fmt_size_about(uint64_t bytes, char *out, size_t outsz)
 {
-	static const char units[] = "KMGT";
-	int i;
-
-	for (i = 3; i >= 0; i--) {
-		uint64_t u = (uint64_t) 1 << (10 * (i + 1));
-
-		if (bytes >= u && bytes % u == 0) {
-			fmt_cut(out, outsz, "%llu%c", (unsigned long long) (bytes / u), units[i]);
-			return;
-		}
-		if (bytes >= u) {
-			fmt_cut(out, outsz, "%.1f%c", (double) bytes / (double) u, units[i]);
-			return;
-		}
-	}
-	fmt_cut(out, outsz, "%llu bytes", (unsigned long long) bytes);
+	size_in_units(bytes, true, out, outsz);
 }
 
 void fmt_duration(uint64_t s, char *out, size_t outsz)
