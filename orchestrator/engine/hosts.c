@@ -37,6 +37,7 @@ int hosts_hv(struct hosts *hosts, size_t i, struct hv **ret, struct muster_err *
 		return -1;
 	if (!hosts->hv[i] && hv_open(hosts->h[i].uri, &hosts->hv[i], err) < 0) {
 		hosts->hv[i] = NULL;
+		hosts_set_down(hosts, i, err);	/* not asked again for each of its VMs */
 		return -1;
 	}
 	*ret = hosts->hv[i];

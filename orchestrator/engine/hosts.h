@@ -33,7 +33,11 @@ struct hosts {
 int hosts_init(const char *connect, const struct manifest *m, struct hosts *ret,
 	       struct muster_err *err) WUR;
 
-/* Host i's connection, opened now if need be (it stays the struct's); a host down fails with its error. */
+/*
+ * Host i's connection, opened now if need be (it stays the struct's). A
+ * host down fails with its error; one that cannot be connected to is down
+ * from then on.
+ */
 int hosts_hv(struct hosts *hosts, size_t i, struct hv **ret, struct muster_err *err) WUR;
 
 /*
