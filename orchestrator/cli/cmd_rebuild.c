@@ -85,8 +85,8 @@ static void print_roll(const struct manifest *m, struct run *run, const bool *ch
 				      it->action == PLAN_RESTART);
 		char why[160];
 
-		if (!chosen[i] || it->action == PLAN_CONFLICT)
-			continue;
+		if (!chosen[i] || it->action == PLAN_CONFLICT || it->action == PLAN_UNKNOWN)
+			continue;	/* (said by run_view_tell_plan) */
 		n++;
 		up += slot;
 		show(why, sizeof(why), it->reason);

@@ -142,6 +142,8 @@ void run_view_summary(const struct run_view *v, struct run *run, const struct ru
 
 	printf("fleet '%s' on %s: %zu started, %zu kept", m->fleet,
 	       hosts->n == 1 ? hosts->h[0].uri : "its hosts", res->started, res->kept);
+	if (res->unknown)
+		printf(", %zu unknown (their host does not answer)", res->unknown);
 	if (res->failed)
 		printf(", %zu failed", res->failed);
 	if (res->skipped && res->all_stuck)

@@ -135,18 +135,23 @@ static int open_agent(void *ctx, size_t k, int *fd, struct muster_err *err)
 
 	if (hosts_hv(&run->hosts, run->recs.v[vm].host, &hv, err) < 0)
 		return -1;
-	if (hv_channel_open(hv, run->recs.v[vm].domain, AGENT_PROTO_PORT_NAME, fd, err) == 0)
-		return 0;
-	/* its VMs fail at the loop's next turn (hosts_lost), not at ready_timeout */
-	if (err->code == MUSTER_E_UNREACHABLE)
-		hosts_set_down(&run->hosts, run->recs.v[vm].host, err);
-	return -1;
+	/*
+	 * Of a fleet of several hosts, one whose stream connection died is lost:
+	 * not connected to again (one that does not answer would hang this
+	 * thread, which hears every VM); its VMs fail at the loop's next turn
+	 * (hosts_lost), not at ready_timeout. With one host it is asked again.
+	 */
+	if (run->hosts.n > 1 && hv_channel_lost(hv))
+		return err_set(err, MUSTER_E_UNREACHABLE, "lost the connection to '%s'",
+			       run->hosts.h[run->recs.v[vm].host].uri);
+	return hv_channel_open(hv, run->recs.v[vm].domain, AGENT_PROTO_PORT_NAME, fd, err);
 }
 
 /*
- * The items waited for whose host is down (lost while they were made, or
- * while their agents were listened to: the connection their channels
- * stream on died) fail with its error.
+ * The items waited for whose host is down fail with its error: it could
+ * not be connected to while they were made, or the connection their
+ * channels stream on died (then it is down from now on; with one host,
+ * nothing is: its channels are opened again).
  */
 static void hosts_lost(struct ready_wait *rw, size_t n)
 {

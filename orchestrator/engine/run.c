@@ -200,8 +200,15 @@ static int hosts_room(const struct manifest *m, struct hosts *hosts, const struc
 		if (ph->down)
 			continue;
 		if (hosts_hv(hosts, h, &hv, err) < 0 || hv_host_info(hv, m->pool, &info, err) < 0) {
-			err_prefix(err, "host %s", ph->uri);
-			return -1;
+			if (hosts->n == 1 || err->code == MUSTER_E_NOMEM) {
+				err_prefix(err, "host %s", ph->uri);
+				return -1;
+			}
+			/* as one that did not answer the listing (list_domains) */
+			hosts_set_down(hosts, h, err);
+			ph->down = true;
+			err_clear(err);
+			continue;
 		}
 		ph->memory_known = stated || info.memory_free;
 		ph->memory_left = (long long) (stated ? stated : info.memory_free);
@@ -706,7 +713,7 @@ static void worker_free(void *wp)
 /*
  * The connection to the host of the first VM is opened now. A host that
  * cannot be reached fails the worker when it is the fleet's only one;
- * else it is down (hosts.h), and its VMs fail, not the worker.
+ * else its VMs' work tries again, and fails them (work).
  */
 static void *worker_new(void *shared, struct muster_err *err)
 {
@@ -736,7 +743,6 @@ static void *worker_new(void *shared, struct muster_err *err)
 				worker_free(w);
 				return NULL;
 			}
-			hosts_set_down(&run->hosts, h, err);
 			err_clear(err);
 		}
 	}
@@ -746,9 +752,10 @@ static void *worker_new(void *shared, struct muster_err *err)
 #define ATTEMPTS 3
 
 /*
- * One VM; a transient failure is retried on a new connection, after 0.5 s,
- * then 1 s. A host that cannot be connected to is down (hosts.h): its
- * VMs not begun fail at once, untouched and unrecorded.
+ * One VM; a transient failure, or a connection that cannot be made, is
+ * tried again on a new connection after 0.5 s, then 1 s. A host that
+ * cannot be connected to then is down (hosts.h): its VMs not begun fail
+ * at once, untouched and unrecorded.
  */
 static int work(void *wp, size_t i, struct muster_err *err)
 {
@@ -758,6 +765,7 @@ static int work(void *wp, size_t i, struct muster_err *err)
 	size_t host = rec->host;
 	struct muster_err down = { 0 };
 	unsigned attempt;
+	bool touched = false;
 
 	if (hosts_is_down(&run->hosts, host, &down)) {
 		(void) err_set(err, MUSTER_E_HV, "VM '%s': its host %s cannot be used: %s",
@@ -781,17 +789,21 @@ static int work(void *wp, size_t i, struct muster_err *err)
 		/* a reconnection that failed for an earlier VM is tried again */
 		if (!w->hv[host] && hv_open(run->hosts.h[host].uri, &w->hv[host], err) < 0) {
 			w->hv[host] = NULL;
-			hosts_set_down(&run->hosts, host, err);
-			err_prefix(err, "VM '%s'", rec->name);
-			if (attempt == 1)
-				return -1;	/* untouched: its record stays as it was */
-			break;
+			if (attempt == ATTEMPTS || hosts_is_down(&run->hosts, host, NULL)) {
+				hosts_set_down(&run->hosts, host, err);
+				err_prefix(err, "VM '%s'", rec->name);
+				if (!touched)
+					return -1;	/* its record stays as it was */
+				break;
+			}
+		} else {
+			w->pw.hv = w->hv[host];
+			touched = true;
+			if (provision_vm(&run->fleet, &w->pw, run->vm[i], run->action[i], err) == 0)
+				return 0;
+			if (!err->transient || attempt == ATTEMPTS)
+				break;
 		}
-		w->pw.hv = w->hv[host];
-		if (provision_vm(&run->fleet, &w->pw, run->vm[i], run->action[i], err) == 0)
-			return 0;
-		if (!err->transient || attempt == ATTEMPTS)
-			break;
 		log_info("%s (attempt %u of %d, retrying)", err->msg, attempt, ATTEMPTS);
 		clock_sleep_ms(attempt > 1 ? 1000 : 500);
 		hv_free(w->hv[host]);
@@ -990,7 +1002,17 @@ static int items_choose(struct run *r, const struct run_selection *sel, struct m
 			continue;
 		}
 		if (it->action == PLAN_UNKNOWN) {
-			(void) fail_if_host_down(r, (size_t) vm);
+			/*
+			 * Its host does not answer. One that was up, and that nothing
+			 * asks to change, is likely up still: unknown, left as it is.
+			 * One with work pending (failed, half made), or one a verb or a
+			 * selector asks to change, fails: against the budget.
+			 */
+			if (vm_state_is_up(it->recorded) && !(sel && sel->verb != RUN_NONE) &&
+			    !(sel && sel->rebuild && sel->rebuild[vm]))
+				r->unknown++;
+			else
+				(void) fail_if_host_down(r, (size_t) vm);
 			continue;
 		}
 		if (sel && (sel->verb == RUN_START || sel->verb == RUN_REBOOT)) {
@@ -1347,12 +1369,14 @@ int run_execute(struct run *r, const struct run_selection *sel, const struct run
 	watch_stop(steal_pointer(&r->watch));
 	res->started = xr.done - r->resumed;
 	res->kept = r->kept;
+	res->unknown = r->unknown;
 	res->failed = xr.failed + r->blocked + r->lost;
 	res->skipped = xr.skipped;
 	res->all_stuck = xr.all_stuck;
 	res->conflicts = r->plan->count[PLAN_CONFLICT];
 	res->failed_vms = r->failed;
-	res->ok = !res->failed && !res->skipped && !res->destroy_failed && !res->conflicts;
+	res->ok = !res->failed && !res->skipped && !res->destroy_failed && !res->conflicts &&
+		  !res->unknown;
 	/* the run is done either way: a store that fails here is said in res */
 	if (store_run_end(r->o.st, r->run_id, res->ok ? 0 : 1, &res->unrecorded) < 0)
 		log_debug("run %lld: its end is not recorded", (long long) r->run_id);

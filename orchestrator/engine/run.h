@@ -246,6 +246,8 @@ struct run_callbacks {
 struct run_result {
 	size_t started;		/* items brought up (created, updated, rebuilt, adopted) */
 	size_t kept;		/* the plan's keep */
+	size_t unknown;		/* the plan's unknown (their host does not answer) that
+				   were up and had nothing to do: left, not failed */
 	size_t failed;		/* items that failed */
 	size_t skipped;		/* items never tried: the failure budget ran out, or all_stuck */
 	/* (failed counts too the VMs whose image could not be had: never tried) */
@@ -257,7 +259,7 @@ struct run_result {
 	const char *const *failed_vms;	/* the failed items' VM names, in order (the run's) */
 	size_t stuck;		/* workers left in a call that has not returned: run_close
 				 * frees nothing then, and the process must end soon */
-	bool ok;		/* nothing failed, skipped or in conflict */
+	bool ok;		/* nothing failed, skipped, unknown or in conflict */
 	struct muster_err unrecorded;	/* code != MUSTER_OK: the run's end could not be
 					 * recorded (the run itself is as above) */
 };

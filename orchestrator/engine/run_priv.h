@@ -60,8 +60,10 @@ struct run {
 	size_t n_failed;
 	size_t resumed;			/* resume items that came through */
 	size_t blocked;			/* items failed before the run: their image */
-	size_t lost;			/* VMs failed before the run, or in it without being
-					   tried: their host cannot be used (hosts.h) */
+	size_t lost;			/* VMs failed before the run: their host cannot be
+					   used (hosts.h), with work pending there */
+	size_t unknown;			/* VMs whose host does not answer, up when last
+					   seen, nothing asked of them: left */
 	size_t kept;			/* VMs the plan keeps and the run leaves so */
 	size_t stuck;			/* workers left in a call that has not returned */
 };

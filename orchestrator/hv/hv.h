@@ -54,18 +54,18 @@ void hv_watch_stop(struct hv_watch *w);
  * daemon for this one (VIR_DOMAIN_CHANNEL_FORCE). 0, or -1
  * with libvirt's error: MUSTER_E_UNSUPPORTED when the driver opens no
  * channels (libvirt's test driver; libxl opens only pty ones);
- * MUSTER_E_UNREACHABLE when the host cannot be connected to, or its
- * connection for streams was lost (then it is not tried again: a host
- * that does not answer would hang the caller).
+ * MUSTER_E_UNREACHABLE when the host cannot be connected to.
  */
 int hv_channel_open(struct hv *hv, const char *domain, const char *name, int *fd,
 		    struct muster_err *err) WUR;
 
 /*
  * Whether hv's connection for streams (hv_channel_open) was open and has
- * died: its daemon went, or stopped answering (keepalive). From then on
- * hv_channel_open fails (MUSTER_E_UNREACHABLE). A stream on a connection
- * that died may never see its end: the caller asks this instead.
+ * died: its daemon went, or stopped answering (keepalive). It stays said
+ * for hv's life. A stream on a connection that died may never see its
+ * end: the caller asks this instead. hv_channel_open connects again, which
+ * may wait long on a host that does not answer: a caller that must not
+ * wait asks this first.
  */
 bool hv_channel_lost(struct hv *hv);
 

@@ -211,19 +211,13 @@ static virConnectPtr chan_conn(struct hv *hv, struct muster_err *err)
 		return NULL;
 	}
 	pthread_mutex_lock(&hv->chan_lock);
-	if (hv->chan_lost) {
-		(void) err_set(err, MUSTER_E_UNREACHABLE, "lost the connection to '%s'", hv->uri);
-	} else if (hv->chan_conn && virConnectIsAlive(hv->chan_conn) != 1) {
-		/*
-		 * Its daemon went, or stopped answering (keepalive): the host is
-		 * lost, and not asked again (a new connection to a host that does
-		 * not answer would hang its caller, the listener).
-		 */
+	if (hv->chan_conn && virConnectIsAlive(hv->chan_conn) != 1) {
+		/* its daemon went, or stopped answering (keepalive): said by hv_channel_lost */
 		(void) virConnectClose(hv->chan_conn);
 		hv->chan_conn = NULL;
 		hv->chan_lost = true;
-		(void) err_set(err, MUSTER_E_UNREACHABLE, "lost the connection to '%s'", hv->uri);
-	} else if (!hv->chan_conn) {
+	}
+	if (!hv->chan_conn) {
 		hv->chan_conn = virConnectOpen(hv->uri);
 		if (!hv->chan_conn) {
 			(void) hv_fail(err, "cannot connect to hypervisor", hv->uri);
@@ -240,6 +234,7 @@ static virConnectPtr chan_conn(struct hv *hv, struct muster_err *err)
 	return c;
 }
 
+/* (whether it died once: chan_conn connects again when asked to) */
 bool hv_channel_lost(struct hv *hv)
 {
 	bool lost;
