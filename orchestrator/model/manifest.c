@@ -1004,13 +1004,134 @@ static bool check_bridge_name(struct ctx *c, const struct yt_node *v)
 	return true;
 }
 
+/* An address of net's subnet as text. */
+static const char *ipv4_text(uint32_t ip, char out[INET_ADDRSTRLEN])
+{
+	struct in_addr a = { htonl(ip) };
+
+	return inet_ntop(AF_INET, &a, out, INET_ADDRSTRLEN);
+}
+
+/*
+ * net's key, "A-B": host addresses of its subnet (not its network address,
+ * gateway or broadcast), A <= B, into *first and *last (host order).
+ */
+static bool read_range(struct ctx *c, const struct mf_network *net, const struct yt_node *n,
+		       const char *key, uint32_t *first, uint32_t *last)
+{
+	const struct yt_node *v = field(c, n, key, false);
+	uint32_t mask = ~(uint32_t) 0 << (32 - net->prefix), ends[2];
+	char part[2][32];
+	const char *dash;
+	size_t mark, k;
+	bool ok = false;
+
+	if (!v)
+		return false;
+	mark = path_push_key(c, key);
+	if (!check_text(c, v, 40))
+		goto out;
+	dash = strchr(v->str, '-');
+	if (!dash || (size_t) (dash - v->str) >= sizeof(part[0]) || strlen(dash + 1) >= sizeof(part[1])) {
+		diag(c, v, "expected a range of addresses such as 10.20.0.100-10.20.0.199, got '%.40s'",
+		     v->str);
+		goto out;
+	}
+	memcpy(part[0], v->str, (size_t) (dash - v->str));
+	part[0][dash - v->str] = '\0';
+	memcpy(part[1], dash + 1, strlen(dash + 1) + 1);
+	for (k = 0; k < 2; k++) {
+		uint32_t host;
+
+		if (!parse_ipv4(part[k], &ends[k])) {
+			diag(c, v, "'%.32s' is not an IPv4 address", part[k]);
+			goto out;
+		}
+		host = ends[k] & ~mask;
+		if ((ends[k] & mask) != net->net_addr) {
+			diag(c, v, "%s is outside network '%s' (%s)", part[k], net->name, net->subnet);
+			goto out;
+		}
+		if (host == 0 || host == ~mask || host == 1) {
+			diag(c, v, "%s is the %s of network '%s'", part[k],
+			     host == 0 ? "network address" : host == 1 ? "gateway" : "broadcast address",
+			     net->name);
+			goto out;
+		}
+	}
+	if (ends[0] > ends[1]) {
+		diag(c, v, "the range ends before it starts (%s after %s)", part[0], part[1]);
+		goto out;
+	}
+	*first = ends[0];
+	*last = ends[1];
+	ok = true;
+out:
+	path_pop(c, mark);
+	return ok;
+}
+
+/* A nat or isolated network's addresses: and dhcp:, apart from each other. */
+static void read_pools(struct ctx *c, struct mf_network *net, const struct yt_node *n)
+{
+	const struct yt_node *v;
+	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+
+	if (yt_map_get(n, "addresses", &v))
+		net->pool_pos = v->pos;
+	net->has_pool = read_range(c, net, n, "addresses", &net->pool_first, &net->pool_last);
+	net->has_dhcp = read_range(c, net, n, "dhcp", &net->dhcp_first, &net->dhcp_last);
+	if (net->has_pool && net->has_dhcp && net->dhcp_first <= net->pool_last &&
+	    net->pool_first <= net->dhcp_last && yt_map_get(n, "dhcp", &v)) {
+		size_t mark = path_push_key(c, "dhcp");
+
+		diag(c, v, "the DHCP range overlaps the pool (addresses: %s-%s): an address "
+		     "would be handed out twice", ipv4_text(net->pool_first, a),
+		     ipv4_text(net->pool_last, b));
+		path_pop(c, mark);
+		net->has_dhcp = false;
+	}
+}
+
+bool mf_network_dhcp(const struct mf_network *net, uint32_t *first, uint32_t *last)
+{
+	uint32_t mask = ~(uint32_t) 0 << (32 - net->prefix);
+	uint32_t lo = net->net_addr + 2, hi = (net->net_addr | ~mask) - 1;
+
+	if (net->has_dhcp) {
+		*first = net->dhcp_first;
+		*last = net->dhcp_last;
+		return true;
+	}
+	if (!net->has_pool) {
+		*first = lo;
+		*last = hi;
+		return lo <= hi;
+	}
+	/* the larger side of the pool; the lower one when both are as large */
+	if (net->pool_first > lo && (net->pool_last >= hi ||
+				     net->pool_first - lo >= hi - net->pool_last)) {
+		*first = lo;
+		*last = net->pool_first - 1;
+		return true;
+	}
+	if (net->pool_last < hi) {
+		*first = net->pool_last + 1;
+		*last = hi;
+		return true;
+	}
+	return false;
+}
+
 static void read_network(struct ctx *c, struct mf_network *net, const struct yt_node *n)
 {
 	static const char *const keys[] = {
-		"type", "subnet", "bridge", "vlan", "forward", "restrict",
+		"type", "subnet", "bridge", "vlan", "forward", "restrict", "addresses", "dhcp",
 	};
 	static const struct { const char *key; unsigned types; } applies[] = {
 		{ "subnet", 1u << MF_NET_NAT | 1u << MF_NET_ISOLATED },
+		{ "addresses", 1u << MF_NET_NAT | 1u << MF_NET_ISOLATED },
+		{ "dhcp", 1u << MF_NET_NAT | 1u << MF_NET_ISOLATED },
 		{ "bridge", 1u << MF_NET_BRIDGE | 1u << MF_NET_VLAN },
 		{ "vlan", 1u << MF_NET_VLAN },
 		{ "forward", 1u << MF_NET_USER },
@@ -1086,6 +1207,8 @@ static void read_network(struct ctx *c, struct mf_network *net, const struct yt_
 subnet_done:
 			path_pop(c, mark);
 		}
+		if (net->subnet)
+			read_pools(c, net, n);
 		break;
 	case MF_NET_VLAN:
 		(void) uint_field(c, n, "vlan", true, 1, 4094, &net->vlan);
@@ -1410,7 +1533,59 @@ static bool check_mac(struct ctx *c, const struct yt_node *v, char **ret)
 	return true;
 }
 
-static void check_static_ip(struct ctx *c, struct mf_nic *nic, const struct mf_network *net,
+/*
+ * ip: pool (an address of the network's addresses: for each VM, allocated
+ * and recorded by apply) or ip: A.B.C.D+ (the group's Nth VM gets A.B.C.D
+ * plus N-1): on nat and isolated networks, whose subnet muster knows.
+ */
+static void read_ip_many(struct ctx *c, struct mf_nic *nic, const struct mf_network *net,
+			 const struct yt_node *v, size_t vm_count)
+{
+	uint32_t mask, first, last, d0, d1;
+	char addr[32], a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN], d[INET_ADDRSTRLEN], e[INET_ADDRSTRLEN];
+
+	if (net->type != MF_NET_NAT && net->type != MF_NET_ISOLATED) {
+		diag(c, v, "'%.40s' applies to nat and isolated networks, whose subnet muster "
+		     "knows (network '%s' is %s)", v->str, net->name, net_type_names[net->type]);
+		return;
+	}
+	if (!net->subnet)
+		return;	/* its own error is reported */
+	if (streq(v->str, "pool")) {
+		if (!net->has_pool)
+			diag(c, v, "network '%s' has no pool: give it addresses: (such as "
+			     "%s-%s)", net->name, ipv4_text(net->net_addr + 100, a),
+			     ipv4_text(net->net_addr + 199, b));
+		else
+			nic->ip_mode = MF_IP_POOL;
+		return;
+	}
+	if (v->len - 1 >= sizeof(addr) || (memcpy(addr, v->str, v->len - 1), addr[v->len - 1] = '\0',
+					   !parse_ipv4(addr, &first))) {
+		diag(c, v, "expected an IPv4 address and '+' such as 10.20.0.10+, got '%.40s'",
+		     v->str);
+		return;
+	}
+	mask = ~(uint32_t) 0 << (32 - net->prefix);
+	last = first + (uint32_t) (vm_count ? vm_count - 1 : 0);
+	if ((first & mask) != net->net_addr || (first & ~mask) < 2 || last < first ||
+	    (last & mask) != net->net_addr || (last & ~mask) == ~mask) {
+		diag(c, v, "%zu addresses from %s do not fit network '%s' (%s) past its gateway "
+		     "and before its broadcast address", vm_count, addr, net->name, net->subnet);
+		return;
+	}
+	if (vm_count && mf_network_dhcp(net, &d0, &d1) && first <= d1 && d0 <= last) {
+		diag(c, v, "%s-%s (%zu VMs from %s) overlaps the DHCP range of network '%s' "
+		     "(%s-%s): give the network dhcp: or addresses: elsewhere", ipv4_text(first, a),
+		     ipv4_text(last, b), vm_count, addr, net->name, ipv4_text(d0, d),
+		     ipv4_text(d1, e));
+		return;
+	}
+	nic->ip_mode = MF_IP_SEQUENCE;
+	nic->ip_first = first;
+}
+
+static bool check_static_ip(struct ctx *c, struct mf_nic *nic, const struct mf_network *net,
 			    const struct yt_node *v)
 {
 	char addr[32];
@@ -1419,33 +1594,33 @@ static void check_static_ip(struct ctx *c, struct mf_nic *nic, const struct mf_n
 	uint32_t ip, mask, host;
 
 	if (!check_text(c, v, 40))
-		return;
+		return false;
 	slash = strchr(v->str, '/');
 	if ((size_t) ((slash ? slash : v->str + v->len) - v->str) >= sizeof(addr)) {
 		diag(c, v, "'%.40s' is not an IPv4 address", v->str);
-		return;
+		return false;
 	}
 	memcpy(addr, v->str, (size_t) ((slash ? slash : v->str + v->len) - v->str));
 	addr[(slash ? slash : v->str + v->len) - v->str] = '\0';
 	if (!parse_ipv4(addr, &ip)) {
 		diag(c, v, "'%.40s' is not an IPv4 address", v->str);
-		return;
+		return false;
 	}
 	if (slash && (!parse_uint64(slash + 1, strlen(slash + 1), &prefix) || prefix < 8 ||
 		      prefix > 30)) {
 		diag(c, v, "prefix length must be 8 to 30, got '%.8s'", slash + 1);
-		return;
+		return false;
 	}
 	switch (net->type) {
 	case MF_NET_USER:
 		diag(c, v, "a static address does not apply to user network '%s'", net->name);
-		return;
+		return false;
 	case MF_NET_BRIDGE:
 	case MF_NET_VLAN:
 		if (!slash) {
 			diag(c, v, "give the prefix length (e.g. %s/24): muster does not know the "
 			     "subnet of %s network '%s'", addr, net_type_names[net->type], net->name);
-			return;
+			return false;
 		}
 		break;
 	case MF_NET_NAT:
@@ -1455,27 +1630,28 @@ static void check_static_ip(struct ctx *c, struct mf_nic *nic, const struct mf_n
 		if (slash && prefix != net->prefix) {
 			diag(c, v, "prefix /%llu differs from network '%s' (%s)",
 			     (unsigned long long) prefix, net->name, net->subnet);
-			return;
+			return false;
 		}
 		mask = ~(uint32_t) 0 << (32 - net->prefix);
 		host = ip & ~mask;
 		if ((ip & mask) != net->net_addr) {
 			diag(c, v, "%s is outside network '%s' (%s)", addr, net->name, net->subnet);
-			return;
+			return false;
 		}
 		if (host == 0 || host == ~mask || host == 1) {
 			diag(c, v, "%s is the %s of network '%s'", addr,
 			     host == 0 ? "network address" : host == 1 ? "gateway" : "broadcast address",
 			     net->name);
-			return;
+			return false;
 		}
 		prefix = net->prefix;
 		break;
 	case MF_NET_TYPE_MAX:
-		return;
+		return false;
 	}
 	nic->ip = keep(c, strdup(addr));
 	nic->ip_prefix = (unsigned) prefix;
+	return nic->ip != NULL;
 }
 
 static void read_nics(struct ctx *c, struct mf_group *g, const struct yt_node *list,
@@ -1525,11 +1701,15 @@ static void read_nics(struct ctx *c, struct mf_group *g, const struct yt_node *l
 		if (it->kind == YT_MAP && (v = field(c, it, "ip", false))) {
 			size_t m2 = path_push_key(c, "ip");
 
-			if (vm_count != 1)
+			if (v->kind == YT_SCALAR && (streq(v->str, "pool") ||
+						     (v->len && v->str[v->len - 1] == '+')))
+				read_ip_many(c, nic, &m->networks[net], v, vm_count);
+			else if (vm_count != 1)
 				diag(c, v, "a static address can only be given to a group of one VM "
-				     "(this group has %zu)", vm_count);
-			else
-				check_static_ip(c, nic, &m->networks[net], v);
+				     "(this group has %zu; ip: pool or ip: %s+ give each its own)",
+				     vm_count, v->kind == YT_SCALAR ? v->str : "10.20.0.10");
+			else if (check_static_ip(c, nic, &m->networks[net], v))
+				nic->ip_mode = MF_IP_STATIC;
 			nic->ip_pos = v->pos;
 			path_pop(c, m2);
 		}
@@ -1998,6 +2178,63 @@ static void check_forwards(struct ctx *c)
 }
 
 /* hosts: no URI twice, and room for every VM when each has a max_vms. */
+/*
+ * Each pool holds what the fleet wants of it: one address per VM of a
+ * group with ip: pool on it (per such NIC), less the pool's addresses that
+ * static addresses and sequences take.
+ */
+static void check_pools(struct ctx *c)
+{
+	struct manifest *m = c->m;
+	size_t i, g, j;
+
+	for (i = 0; i < m->n_networks; i++) {
+		const struct mf_network *net = &m->networks[i];
+		unsigned long long size, taken = 0, want = 0;
+		struct buf who = BUF_INIT(1024);
+		char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+		size_t mark;
+
+		if (!net->has_pool)
+			continue;
+		size = (unsigned long long) net->pool_last - net->pool_first + 1;
+		for (g = 0; g < m->n_groups; g++) {
+			const struct mf_group *gr = &m->groups[g];
+			unsigned long long mine = 0;
+
+			for (j = 0; j < gr->n_nics; j++) {
+				const struct mf_nic *nic = &gr->nics[j];
+				uint32_t ip = 0, k;
+
+				if (nic->network != i)
+					continue;
+				if (nic->ip_mode == MF_IP_POOL)
+					mine += gr->n_vms;
+				if (nic->ip_mode == MF_IP_STATIC && nic->ip && parse_ipv4(nic->ip, &ip))
+					taken += ip >= net->pool_first && ip <= net->pool_last;
+				for (k = 0; nic->ip_mode == MF_IP_SEQUENCE && k < gr->n_vms; k++)
+					taken += nic->ip_first + k >= net->pool_first &&
+						 nic->ip_first + k <= net->pool_last;
+			}
+			if (mine)
+				(void) buf_printf(&who, "%sgroup '%s' %llu", who.len ? ", " : "",
+						  gr->name, mine);
+			want += mine;
+		}
+		if (want > size - (taken < size ? taken : size)) {
+			mark = c->path.len;
+			(void) buf_printf(&c->path, "networks.%s.addresses", net->name);
+			diag_pos(c, net->pool_pos, "the pool %s-%s holds %llu addresses%s, the fleet "
+				 "wants %llu of it (%s): it does not fit", ipv4_text(net->pool_first, a),
+				 ipv4_text(net->pool_last, b), size - (taken < size ? taken : size),
+				 taken ? " not taken by static addresses and sequences" : "", want,
+				 who.data ? who.data : "");
+			path_pop(c, mark);
+		}
+		buf_release(&who);
+	}
+}
+
 static void check_hosts(struct ctx *c)
 {
 	struct manifest *m = c->m;
@@ -2033,8 +2270,11 @@ static void check_fleet(struct ctx *c)
 	size_t i, j, n_names = 0, n_ips = 0, n_macs = 0, n_nics = 0;
 	struct yt_pos last = { 0, 0 };
 
+	/* (a sequence gives each VM of its group an address) */
 	for (i = 0; i < m->n_groups; i++)
-		n_nics += m->groups[i].n_nics;
+		for (j = 0; j < m->groups[i].n_nics; j++)
+			n_nics += m->groups[i].nics[j].ip_mode == MF_IP_SEQUENCE ?
+				  m->groups[i].n_vms : 1;
 	names = xcalloc(c, m->n_vms, sizeof(*names));
 	ips = xcalloc(c, n_nics, sizeof(*ips));
 	macs = xcalloc(c, n_nics, sizeof(*macs));
@@ -2069,16 +2309,21 @@ static void check_fleet(struct ctx *c)
 		const struct mf_group *g = &m->groups[i];
 
 		for (j = 0; j < g->n_nics; j++) {
-			if (g->nics[j].ip) {
-				/* an address is unique on its network */
-				char *key;
+			const struct mf_nic *nic = &g->nics[j];
+			size_t k, n = nic->ip_mode == MF_IP_SEQUENCE ? g->n_vms : nic->ip ? 1 : 0;
 
-				if (asprintf(&key, "%s/%s", m->networks[g->nics[j].network].name,
-					     g->nics[j].ip) < 0 || !keep(c, key) ||
-				    !seen_add(c, ips, &n_ips, key, g->nics[j].ip_pos,
+			/* an address is unique on its network: a static one, each of a sequence */
+			for (k = 0; k < n; k++) {
+				char ip[INET_ADDRSTRLEN], *key;
+				const char *shown = nic->ip ? nic->ip :
+						    ipv4_text(nic->ip_first + (uint32_t) k, ip);
+
+				if (asprintf(&key, "%s/%s", m->networks[nic->network].name, shown) < 0 ||
+				    !keep(c, key) ||
+				    !seen_add(c, ips, &n_ips, key, nic->ip_pos,
 					      "groups.%s.networks[%zu].ip", g->name, j))
 					goto out;
-				ips[n_ips - 1].shown = g->nics[j].ip;
+				ips[n_ips - 1].shown = key + strlen(m->networks[nic->network].name) + 1;
 			}
 			if (g->nics[j].mac &&
 			    !seen_add(c, macs, &n_macs, g->nics[j].mac, g->nics[j].mac_pos,
@@ -2088,6 +2333,7 @@ static void check_fleet(struct ctx *c)
 	}
 	report_duplicates(c, ips, n_ips, "address");
 	report_duplicates(c, macs, n_macs, "MAC address");
+	check_pools(c);
 	check_forwards(c);
 	check_hosts(c);
 out:

@@ -88,11 +88,35 @@ struct mf_network {
 	size_t n_forwards;
 	bool unrestricted;	/* user: restrict: false, the guest may open connections
 				   out through QEMU (default: it reaches nothing) */
+	/* nat, isolated: the pool muster hands addresses out of (addresses:), host order */
+	bool has_pool;
+	uint32_t pool_first, pool_last;
+	/* nat, isolated: the range its DHCP serves (dhcp:); see mf_network_dhcp */
+	bool has_dhcp;
+	uint32_t dhcp_first, dhcp_last;
+	struct yt_pos pool_pos;
+};
+
+/*
+ * What a nat or isolated network's DHCP serves, host order: its dhcp:, or
+ * by default the subnet's host addresses past the gateway, less the pool:
+ * the larger side of it when it has one. false: none (the pool leaves no
+ * room).
+ */
+bool mf_network_dhcp(const struct mf_network *net, uint32_t *first, uint32_t *last);
+
+enum mf_ip_mode {
+	MF_IP_DHCP,		/* whatever the network's DHCP gives */
+	MF_IP_STATIC,		/* ip: 10.20.0.5 (a group of one VM) */
+	MF_IP_POOL,		/* ip: pool: allocated from the network's addresses, recorded */
+	MF_IP_SEQUENCE,		/* ip: 10.20.0.10+: the group's Nth VM gets ip_first + N - 1 */
 };
 
 struct mf_nic {
 	size_t network;		/* index into manifest networks */
-	const char *ip;		/* static IPv4, NULL = DHCP */
+	enum mf_ip_mode ip_mode;
+	uint32_t ip_first;	/* sequence: the group's first VM's address, host order */
+	const char *ip;		/* static IPv4, NULL = not static */
 	unsigned ip_prefix;	/* 0 = the network's */
 	const char *mac;	/* lowercase, NULL = derived (identity) */
 	struct yt_pos ip_pos, mac_pos;

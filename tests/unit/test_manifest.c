@@ -906,7 +906,7 @@ static void test_refusals(void **state)
 	refused("fleet: f\nimages: {b: {path: /b}}\ngroups: {g: {count: 3, image: b, "
 		"networks: [{network: n, ip: 10.0.0.5}]}}\n"
 		"networks: {n: {type: nat, subnet: 10.0.0.0/24}}\n",
-		"a static address can only be given to a group of one VM (this group has 3)");
+		"a static address can only be given to a group of one VM (this group has 3; ip: pool or ip: 10.0.0.5+ give each its own)");
 	refused("fleet: f\nimages: {b: {path: /b}}\nnetworks: {n: {type: nat, subnet: 10.0.0.0/24}}\n"
 		"groups: {g: {names: [a], image: b, networks: [{network: n, ip: 10.0.0.1}]}}\n",
 		"10.0.0.1 is the gateway of network 'n'");
@@ -1247,6 +1247,54 @@ static void test_no_follow_on_errors(void **state)
 	}
 }
 
+#define A(a, b, c, d) ((uint32_t) (a) << 24 | (uint32_t) (b) << 16 | (uint32_t) (c) << 8 | (d))
+
+static void test_network_dhcp_range(void **state)
+{
+	static const struct {
+		unsigned prefix;
+		bool pool, dhcp;
+		uint32_t p0, p1, d0, d1;	/* the pool, an explicit dhcp: */
+		bool has;
+		uint32_t want0, want1;
+	} cases[] = {
+		/* no pool: every host address past the gateway */
+		{ 24, false, false, 0, 0, 0, 0, true, A(10, 20, 0, 2), A(10, 20, 0, 254) },
+		/* a pool in the upper part: the lower side is larger */
+		{ 24, true, false, A(10, 20, 0, 100), A(10, 20, 0, 199), 0, 0, true,
+		  A(10, 20, 0, 2), A(10, 20, 0, 99) },
+		/* a pool low in the subnet: the upper side */
+		{ 24, true, false, A(10, 20, 0, 2), A(10, 20, 0, 49), 0, 0, true,
+		  A(10, 20, 0, 50), A(10, 20, 0, 254) },
+		/* both sides as large: the lower one */
+		{ 24, true, false, A(10, 20, 0, 101), A(10, 20, 0, 155), 0, 0, true,
+		  A(10, 20, 0, 2), A(10, 20, 0, 100) },
+		/* the pool takes every host address: no DHCP */
+		{ 24, true, false, A(10, 20, 0, 2), A(10, 20, 0, 254), 0, 0, false, 0, 0 },
+		/* dhcp: given wins */
+		{ 24, true, true, A(10, 20, 0, 100), A(10, 20, 0, 199), A(10, 20, 0, 10),
+		  A(10, 20, 0, 20), true, A(10, 20, 0, 10), A(10, 20, 0, 20) },
+	};
+	size_t i;
+
+	(void) state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct mf_network net = {
+			.name = "n", .type = MF_NET_NAT, .subnet = "10.20.0.0/24",
+			.net_addr = A(10, 20, 0, 0), .prefix = cases[i].prefix,
+			.has_pool = cases[i].pool, .pool_first = cases[i].p0, .pool_last = cases[i].p1,
+			.has_dhcp = cases[i].dhcp, .dhcp_first = cases[i].d0, .dhcp_last = cases[i].d1,
+		};
+		uint32_t first = 0, last = 0;
+
+		assert_int_equal(mf_network_dhcp(&net, &first, &last), cases[i].has);
+		if (cases[i].has) {
+			assert_int_equal(first, cases[i].want0);
+			assert_int_equal(last, cases[i].want1);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1281,6 +1329,7 @@ int main(void)
 		cmocka_unit_test(test_fixed_forward_one_vm),
 		cmocka_unit_test(test_refused_not_silently_accepted),
 		cmocka_unit_test(test_no_follow_on_errors),
+		cmocka_unit_test(test_network_dhcp_range),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
