@@ -1,0 +1,164 @@
+/* addresses.c: the addresses muster gives VMs' NICs (addresses.h). */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addresses.h"
+#include "common.h"
+
+/*
+ * A pool's addresses, one bit each: named by the manifest (a static
+ * address, a sequence's), held by a record, given in this run.
+ */
+enum { NAMED, HELD, GIVEN, KINDS };
+
+struct pool_use {
+	uint8_t *bits[KINDS];
+	uint32_t first, size, next;	/* next: nothing free below it */
+};
+
+static bool is(const struct pool_use *u, int kind, uint32_t ip)
+{
+	return ip >= u->first && ip - u->first < u->size &&
+	       (u->bits[kind][(ip - u->first) / 8] >> ((ip - u->first) % 8) & 1);
+}
+
+static void mark(struct pool_use *u, int kind, uint32_t ip)
+{
+	if (ip >= u->first && ip - u->first < u->size)
+		u->bits[kind][(ip - u->first) / 8] |= (uint8_t) (1u << ((ip - u->first) % 8));
+}
+
+static bool free_ip(const struct pool_use *u, uint32_t ip)
+{
+	return !is(u, NAMED, ip) && !is(u, HELD, ip) && !is(u, GIVEN, ip);
+}
+
+static uint32_t static_ip(const struct mf_nic *nic)
+{
+	struct in_addr a;
+
+	return nic->ip && inet_pton(AF_INET, nic->ip, &a) == 1 ? ntohl(a.s_addr) : 0;
+}
+
+/* The recorded address of vm's nic on network, or 0. */
+static uint32_t recorded_ip(const struct recorded_address *rec, size_t n, const char *vm,
+			    size_t nic, const char *network)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (rec[i].nic == nic && streq(rec[i].vm, vm) && streq(rec[i].network, network))
+			return rec[i].ip;
+	return 0;
+}
+
+void addresses_release(struct addresses *a)
+{
+	free(a->ip);
+	free(a->added);
+	memset(a, 0, sizeof(*a));
+}
+
+int addresses_assign(const struct manifest *m, const struct recorded_address *recorded,
+		     size_t n_recorded, struct addresses *ret, struct muster_err *err)
+{
+	struct pool_use *use = NULL;
+	size_t g, v, j, i, n_pool = 0;
+	int k;
+	int r = -1;
+
+	memset(ret, 0, sizeof(*ret));
+	for (g = 0; g < m->n_groups; g++) {
+		if (m->groups[g].n_nics > ret->stride)
+			ret->stride = m->groups[g].n_nics;
+		for (j = 0; j < m->groups[g].n_nics; j++)
+			n_pool += m->groups[g].nics[j].ip_mode == MF_IP_POOL ? m->groups[g].n_vms : 0;
+	}
+	ret->ip = calloc(m->n_vms * ret->stride + 1, sizeof(*ret->ip));
+	ret->added = calloc(n_pool + 1, sizeof(*ret->added));
+	use = calloc(m->n_networks + 1, sizeof(*use));
+	if (!ret->ip || !ret->added || !use)
+		goto nomem;
+	for (i = 0; i < m->n_networks; i++) {
+		const struct mf_network *net = &m->networks[i];
+
+		if (!net->has_pool)
+			continue;
+		use[i].first = use[i].next = net->pool_first;
+		use[i].size = net->pool_last - net->pool_first + 1;
+		for (k = 0; k < KINDS; k++)
+			if (!(use[i].bits[k] = calloc(use[i].size / 8 + 1, 1)))
+				goto nomem;
+	}
+	/* what the manifest names: static addresses, each of a sequence */
+	for (v = 0; v < m->n_vms; v++) {
+		const struct mf_group *gr = &m->groups[m->vms[v].group];
+
+		for (j = 0; j < gr->n_nics; j++) {
+			const struct mf_nic *nic = &gr->nics[j];
+			uint32_t ip = nic->ip_mode == MF_IP_STATIC ? static_ip(nic) :
+				      nic->ip_mode == MF_IP_SEQUENCE ?
+				      nic->ip_first + (uint32_t) (v - gr->first_vm) : 0;
+
+			ret->ip[v * ret->stride + j] = ip;
+			if (ip && use[nic->network].size)
+				mark(&use[nic->network], NAMED, ip);
+		}
+	}
+	/* what the store holds, for VMs here or gone and not yet destroyed */
+	for (i = 0; i < n_recorded; i++)
+		for (j = 0; j < m->n_networks; j++)
+			if (use[j].size && streq(m->networks[j].name, recorded[i].network))
+				mark(&use[j], HELD, recorded[i].ip);
+	/* each pool NIC: its recorded address when it is still its own, else the lowest free */
+	for (v = 0; v < m->n_vms; v++) {
+		const struct mf_group *gr = &m->groups[m->vms[v].group];
+
+		for (j = 0; j < gr->n_nics; j++) {
+			const struct mf_nic *nic = &gr->nics[j];
+			const struct mf_network *net = &m->networks[nic->network];
+			struct pool_use *u = &use[nic->network];
+			uint32_t ip;
+
+			if (nic->ip_mode != MF_IP_POOL || !u->size)
+				continue;
+			/* its own record, unless the manifest names it now, or it went to another */
+			ip = recorded_ip(recorded, n_recorded, m->vms[v].name, j, net->name);
+			if (!ip || ip < net->pool_first || ip > net->pool_last || is(u, NAMED, ip) ||
+			    is(u, GIVEN, ip)) {
+				while (u->next - u->first < u->size && !free_ip(u, u->next))
+					u->next++;
+				if (u->next - u->first >= u->size) {
+					char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+					struct in_addr x = { htonl(net->pool_first) }, y = { htonl(net->pool_last) };
+
+					(void) err_set(err, MUSTER_E_INVALID,
+						       "VM '%s': network '%s' has no address left in its pool "
+						       "%s-%s", m->vms[v].name, net->name,
+						       inet_ntop(AF_INET, &x, a, sizeof(a)),
+						       inet_ntop(AF_INET, &y, b, sizeof(b)));
+					goto out;
+				}
+				ip = u->next;
+				ret->added[ret->n_added++] = (struct recorded_address) {
+					m->vms[v].name, j, net->name, ip,
+				};
+			}
+			mark(u, GIVEN, ip);
+			ret->ip[v * ret->stride + j] = ip;
+		}
+	}
+	r = 0;
+	goto out;
+nomem:
+	(void) err_nomem(err);
+out:
+	for (i = 0; use && i < m->n_networks; i++)
+		for (k = 0; k < KINDS; k++)
+			free(use[i].bits[k]);
+	free(use);
+	if (r < 0)
+		addresses_release(ret);
+	return r;
+}

@@ -1,0 +1,47 @@
+/*
+ * addresses.h: the IPv4 address of each VM's NIC that muster gives
+ * (manifest: ip: A.B.C.D, ip: A.B.C.D+, ip: pool). A static address and a
+ * sequence's are the manifest's. A pool address is chosen once per VM and
+ * NIC and then kept: the store remembers it, so a rerun, a rebuild or a
+ * crash gives the VM the same address, and it is freed only when the VM is
+ * destroyed (its record goes).
+ *
+ * A new pool address is the lowest of its network's pool that no recorded
+ * address of the fleet holds there (a VM gone from the manifest but not
+ * destroyed keeps its own) and that no static address or sequence of the
+ * manifest names. VMs are served in manifest order, NICs in the group's:
+ * the same inputs always give the same addresses. Pure.
+ */
+#ifndef MUSTER_ADDRESSES_H
+#define MUSTER_ADDRESSES_H
+
+#include <stdint.h>
+
+#include "manifest.h"
+
+/* An address the store recorded for a VM's NIC (of one fleet). */
+struct recorded_address {
+	const char *vm;
+	size_t nic;			/* its index in the group's networks */
+	const char *network;
+	uint32_t ip;			/* host order */
+};
+
+struct addresses {
+	uint32_t *ip;			/* [vm * stride + nic]: host order; 0: none of muster's */
+	size_t stride;			/* the most NICs any group has */
+	struct recorded_address *added;	/* the pool addresses chosen now, to record
+					   (strings borrowed from the manifest) */
+	size_t n_added;
+};
+
+/*
+ * Give every NIC of m's VMs its address. recorded: the fleet's recorded
+ * addresses. A pool with no address left: MUSTER_E_INVALID naming the VM,
+ * the network and the pool. Release with addresses_release.
+ */
+int addresses_assign(const struct manifest *m, const struct recorded_address *recorded,
+		     size_t n_recorded, struct addresses *ret, struct muster_err *err) WUR;
+void addresses_release(struct addresses *a);
+
+#endif
