@@ -3,6 +3,7 @@
  * sqlite3.h. SQL is fixed text with ? parameters, prepared once per
  * connection and cached in struct store; values are always bound.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -58,6 +59,8 @@ enum store_sql {
 	SQL_FLEET_NAMES,
 	SQL_FORWARD_LIST,
 	SQL_FORWARD_PUT,
+	SQL_ADDRESS_LIST,
+	SQL_ADDRESS_PUT,
 	SQL_EVENT_LAST,
 	SQL_TOKEN_PUT,
 	SQL_TOKEN_GET,
@@ -184,6 +187,15 @@ static const char *const store_sql_text[SQL_MAX] = {
 		" VALUES (?1, ?2, ?3, ?4, ?5)"
 		" ON CONFLICT (vm_id, nic, service) DO UPDATE SET"
 		" host_addr = excluded.host_addr, host_port = excluded.host_port",
+	[SQL_ADDRESS_LIST] =
+		"SELECT v.name, a.nic, a.network, a.address"
+		" FROM addresses a JOIN vms v ON v.id = a.vm_id JOIN fleets f ON f.id = a.fleet_id"
+		" WHERE f.name = ?1 ORDER BY v.name, a.nic",
+	[SQL_ADDRESS_PUT] =
+		"INSERT INTO addresses (vm_id, fleet_id, nic, network, address)"
+		" VALUES (?1, ?2, ?3, ?4, ?5)"
+		" ON CONFLICT (vm_id, nic) DO UPDATE SET"
+		" network = excluded.network, address = excluded.address",
 	[SQL_VM_PLACE] =
 		"UPDATE vms SET host = ?2 WHERE id = ?1 AND host IS NOT ?2",
 	/* each VM's latest event, by the events_vm index */
@@ -2018,6 +2030,103 @@ int store_forward_put_many(struct store *s, const char *fleet, const struct reco
 	ok = true;
 out:
 	return tx_end(s, ok, err, "cannot record the forwarded ports of fleet '%s'", fleet);
+}
+
+void store_address_list_free(struct recorded_address *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v && i < n; i++) {
+		free(v[i].vm);
+		free(v[i].network);
+	}
+	free(v);
+}
+
+int store_address_list(struct store *s, const char *fleet, struct recorded_address **ret,
+		       size_t *ret_n, struct muster_err *err)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	struct recorded_address *list = NULL, *p;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	*ret = NULL;
+	*ret_n = 0;
+	if (stmt_get(s, SQL_ADDRESS_LIST, &st, err) < 0)
+		return -1;
+	if (bind_text(st, 1, fleet) < 0)
+		return db_fail(s, err);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const unsigned char *text = sqlite3_column_text(st, 3);
+		struct in_addr a;
+
+		p = grow_array(list, &cap, n, sizeof(*list));
+		if (!p)
+			goto nomem;
+		list = p;
+		memset(&list[n], 0, sizeof(list[n]));
+		list[n].nic = (size_t) sqlite3_column_int64(st, 1);
+		n++;
+		if (column_strdup(st, 0, &list[n - 1].vm) < 0 ||
+		    column_strdup(st, 2, &list[n - 1].network) < 0)
+			goto nomem;
+		if (!text || inet_pton(AF_INET, (const char *) text, &a) != 1) {
+			(void) err_set(err, MUSTER_E_DB, "%s: VM '%s' has a recorded address that is "
+				       "not IPv4: '%.40s'", s->path, list[n - 1].vm,
+				       text ? (const char *) text : "");
+			goto fail;
+		}
+		list[n - 1].ip = ntohl(a.s_addr);
+	}
+	if (rc != SQLITE_DONE) {
+		(void) db_fail(s, err);
+		goto fail;
+	}
+	*ret = list;
+	*ret_n = n;
+	return 0;
+nomem:
+	(void) err_nomem(err);
+fail:
+	store_address_list_free(list, n);
+	return -1;
+}
+
+int store_address_put_many(struct store *s, const char *fleet,
+			   const struct recorded_address *items, size_t n, struct muster_err *err)
+{
+	int64_t fleet_id, vm_id;
+	enum vm_state state;
+	size_t i;
+	bool ok = false;
+
+	if (check_name("fleet", fleet, err) < 0)
+		return -1;
+	if (n == 0)
+		return 0;
+	if (tx_begin(s, err) < 0 || fleet_id_ensure(s, fleet, &fleet_id, err) < 0)
+		goto out;
+	for (i = 0; i < n; i++) {
+		_cleanup_reset_ sqlite3_stmt *st = NULL;
+		struct in_addr a = { htonl(items[i].ip) };
+		char text[INET_ADDRSTRLEN];
+
+		if (vm_find(s, fleet, items[i].vm, &vm_id, &state, err) < 0 ||
+		    stmt_get(s, SQL_ADDRESS_PUT, &st, err) < 0)
+			goto out;
+		if (!inet_ntop(AF_INET, &a, text, sizeof(text)) || bind_int64(st, 1, vm_id) < 0 ||
+		    bind_int64(st, 2, fleet_id) < 0 || bind_int64(st, 3, (int64_t) items[i].nic) < 0 ||
+		    bind_text(st, 4, items[i].network) < 0 || bind_text(st, 5, text) < 0) {
+			(void) db_fail(s, err);
+			goto out;
+		}
+		if (step_done(s, st, err) < 0)
+			goto out;
+	}
+	ok = true;
+out:
+	return tx_end(s, ok, err, "cannot record the addresses of fleet '%s'", fleet);
 }
 
 int store_event_last(struct store *s, const char *fleet, struct store_event **ret, size_t *ret_n,

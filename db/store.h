@@ -316,6 +316,21 @@ void store_forward_list_free(struct recorded_forward *v, size_t n);
 int store_forward_put_many(struct store *s, const char *fleet, const struct recorded_forward *items,
 			   size_t n, struct muster_err *err) WUR;
 
+/* The recorded pool addresses of fleet's VMs, by VM and NIC (store_address_list_free). */
+int store_address_list(struct store *s, const char *fleet, struct recorded_address **ret,
+		       size_t *ret_n, struct muster_err *err) WUR;
+void store_address_list_free(struct recorded_address *v, size_t n);
+
+/*
+ * Record items (their VMs must be in the store), replacing what a VM's NIC
+ * had, in one transaction. An address given to another NIC of the fleet's
+ * network is an error (MUSTER_E_DB), and nothing is recorded. A VM's
+ * addresses go when it is recorded destroyed.
+ */
+int store_address_put_many(struct store *s, const char *fleet,
+			   const struct recorded_address *items, size_t n,
+			   struct muster_err *err) WUR;
+
 /* The names of every fleet in the store, sorted; *ret has *ret_n strings (caller frees each and it). */
 int store_fleet_names(struct store *s, char ***ret, size_t *ret_n, struct muster_err *err) WUR;
 

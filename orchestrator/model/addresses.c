@@ -142,7 +142,7 @@ int addresses_assign(const struct manifest *m, const struct recorded_address *re
 				}
 				ip = u->next;
 				ret->added[ret->n_added++] = (struct recorded_address) {
-					m->vms[v].name, j, net->name, ip,
+					(char *) m->vms[v].name, j, (char *) net->name, ip,
 				};
 			}
 			mark(u, GIVEN, ip);

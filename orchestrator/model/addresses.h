@@ -18,20 +18,14 @@
 #include <stdint.h>
 
 #include "manifest.h"
-
-/* An address the store recorded for a VM's NIC (of one fleet). */
-struct recorded_address {
-	const char *vm;
-	size_t nic;			/* its index in the group's networks */
-	const char *network;
-	uint32_t ip;			/* host order */
-};
+#include "views.h"
 
 struct addresses {
 	uint32_t *ip;			/* [vm * stride + nic]: host order; 0: none of muster's */
 	size_t stride;			/* the most NICs any group has */
 	struct recorded_address *added;	/* the pool addresses chosen now, to record
-					   (strings borrowed from the manifest) */
+					   (strings borrowed from the manifest: not
+					   to be freed) */
 	size_t n_added;
 };
 

@@ -74,4 +74,12 @@ struct recorded_forward {
 	unsigned host_port;
 };
 
+/* An address muster gave a VM's NIC from its network's pool (recorded: migration 10). */
+struct recorded_address {
+	char *vm;
+	size_t nic;			/* its index in the group's networks */
+	char *network;
+	uint32_t ip;			/* host order */
+};
+
 #endif

@@ -724,6 +724,52 @@ static void test_steps_together(void **state)
 	free(th);
 }
 
+#define IP(d) ((uint32_t) 10 << 24 | (uint32_t) 20 << 16 | (uint32_t) (d))
+
+static void test_addresses(void **state)
+{
+	struct store *s = *state;
+	const struct recorded_address put[] = {
+		{ "web-001", 1, "lab", IP(100) }, { "web-002", 1, "lab", IP(101) },
+		{ "web-002", 0, "front", IP(100) },	/* the same address on another network */
+	};
+	struct recorded_address clash = { "web-003", 0, "lab", IP(101) }, *v = NULL;
+	struct muster_err err;
+	size_t n = 0;
+
+	err_clear(&err);
+	put_vm(s, "prod", "web-001", VM_STATE_READY);
+	put_vm(s, "prod", "web-002", VM_STATE_READY);
+	put_vm(s, "prod", "web-003", VM_STATE_READY);
+	put_vm(s, "test", "web-001", VM_STATE_READY);
+	assert_int_equal(store_address_put_many(s, "prod", put, 3, &err), 0);
+	assert_int_equal(store_address_list(s, "prod", &v, &n, &err), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(v[0].vm, "web-001");
+	assert_int_equal(v[0].nic, 1);
+	assert_string_equal(v[0].network, "lab");
+	assert_int_equal(v[0].ip, IP(100));
+	assert_string_equal(v[1].network, "front");	/* by VM, then NIC */
+	store_address_list_free(v, n);
+	/* an address of the fleet's network is one NIC's: refused, nothing recorded */
+	assert_int_equal(store_address_put_many(s, "prod", &clash, 1, &err), -1);
+	assert_int_equal(err.code, MUSTER_E_DB);
+	/* another fleet's network of that name is its own */
+	clash.vm = "web-001";
+	assert_int_equal(store_address_put_many(s, "test", &clash, 1, &err), 0);
+	/* a NIC's address replaced */
+	clash = (struct recorded_address) { "web-001", 1, "lab", IP(150) };
+	assert_int_equal(store_address_put_many(s, "prod", &clash, 1, &err), 0);
+	/* destroyed: its addresses are free */
+	assert_int_equal(store_vm_transition(s, "prod", "web-002", VM_STATE_DESTROYED, "gone", 0,
+					     &err), 0);
+	assert_int_equal(store_address_list(s, "prod", &v, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].vm, "web-001");
+	assert_int_equal(v[0].ip, IP(150));
+	store_address_list_free(v, n);
+}
+
 static void test_vm_place(void **state)
 {
 	const char *const vms[] = { "web-001", "web-002", "web-404" };
@@ -1304,6 +1350,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vm_step_pairs, mem_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_vm_step, mem_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_vm_place, mem_setup, mem_teardown),
+		cmocka_unit_test_setup_teardown(test_addresses, mem_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_steps_together, tmp_setup, tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_transition_unknown_vm, mem_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_foreign_keys, mem_setup, mem_teardown),
