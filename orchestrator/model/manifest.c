@@ -2737,11 +2737,17 @@ int manifest_vm_spec(const struct manifest *m, size_t vm, struct buf *hw, struct
 				  m->boot_initrd ? m->boot_initrd : "",
 				  m->boot_cmdline ? m->boot_cmdline : "");
 	for (i = 0; i < g->n_nics; i++) {
-		const struct mf_network *net = &m->networks[g->nics[i].network];
+		const struct mf_nic *nic = &g->nics[i];
+		const struct mf_network *net = &m->networks[nic->network];
+		char seq[INET_ADDRSTRLEN];
+		/* a sequence's address is this VM's; a pool's is recorded once and kept */
+		const char *ip = nic->ip_mode == MF_IP_SEQUENCE ?
+				 ipv4_text(nic->ip_first + (uint32_t) (vm - g->first_vm), seq) :
+				 nic->ip_mode == MF_IP_POOL ? "pool" : nic->ip ? nic->ip : "";
 
 		(void) buf_printf(hw, "nic%zu=%s/%s/%s/%u/%s\n", i, net->name,
-				  net_type_names[net->type], g->nics[i].ip ? g->nics[i].ip : "",
-				  g->nics[i].ip_prefix, g->nics[i].mac ? g->nics[i].mac : "");
+				  net_type_names[net->type], ip, nic->ip_prefix,
+				  nic->mac ? nic->mac : "");
 		/* only when not the default, so that existing VMs' hashes stay */
 		if (net->unrestricted)
 			(void) buf_printf(hw, "nic%zu_restrict=off\n", i);
