@@ -138,6 +138,7 @@ check-golden: $(BUILD)/muster agent $(BUILD)/probe/streams | clean-results
 	@tests/run $(RESULTS) rebuild tests/rebuild/run
 	@tests/run $(RESULTS) drift tests/drift/run
 	@tests/run $(RESULTS) hosts tests/hosts/run
+	@tests/run $(RESULTS) pools tests/pools/run
 	@STREAMS_PROBE=$(abspath $(BUILD)/probe/streams) tests/run $(RESULTS) streams tests/streams/run
 	@tests/run $(RESULTS) kickstart tests/kickstart/run
 	@tests/run $(RESULTS) serve tests/serve/run

@@ -32,7 +32,7 @@ int vmseed_render(const struct vmseed_input *in, struct cidata *ret, struct must
 	const struct mf_group *g = &m->groups[vm->group];
 	struct cidata_hostkey hk[MF_KEY_TYPE_MAX];
 	struct cidata_nic *nics = NULL;
-	char (*gw)[INET_ADDRSTRLEN] = NULL;
+	char (*gw)[INET_ADDRSTRLEN] = NULL, (*ip)[INET_ADDRSTRLEN] = NULL;
 	const char **dns = NULL;
 	char *fqdn = NULL, *phone = NULL;
 	size_t i;
@@ -41,18 +41,28 @@ int vmseed_render(const struct vmseed_input *in, struct cidata *ret, struct must
 
 	nics = calloc(g->n_nics + 1, sizeof(*nics));
 	gw = calloc(g->n_nics + 1, sizeof(*gw));
+	ip = calloc(g->n_nics + 1, sizeof(*ip));
 	dns = calloc(g->n_nics + 1, sizeof(*dns));
-	if (!nics || !gw || !dns)
+	if (!nics || !gw || !ip || !dns)
 		goto nomem;
 	for (i = 0; i < g->n_nics; i++) {
 		const struct mf_nic *nic = &g->nics[i];
 		const struct mf_network *net = &m->networks[nic->network];
 
 		nics[i].mac = vmspec_mac(in->macs, in->vm, i);
-		if (!nic->ip)
+		if (in->ips && in->ips[i]) {
+			/* static, a sequence's or a pool's: this VM's own */
+			struct in_addr a = { htonl(in->ips[i]) };
+
+			inet_ntop(AF_INET, &a, ip[i], INET_ADDRSTRLEN);
+			nics[i].ip = ip[i];
+			nics[i].prefix = nic->ip_prefix ? nic->ip_prefix : net->prefix;
+		} else if (nic->ip) {
+			nics[i].ip = nic->ip;
+			nics[i].prefix = nic->ip_prefix;
+		} else {
 			continue;
-		nics[i].ip = nic->ip;
-		nics[i].prefix = nic->ip_prefix;
+		}
 		if (net->type == MF_NET_NAT || net->type == MF_NET_ISOLATED) {
 			/* libvirt's network answers DNS on its first address; NAT routes through it */
 			subnet_host(net, 1, gw[i]);
@@ -123,6 +133,7 @@ nomem:
 out:
 	free(nics);
 	free(gw);
+	free(ip);
 	free(dns);
 	free(fqdn);
 	free(phone);

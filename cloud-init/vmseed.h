@@ -24,6 +24,8 @@ struct vmseed_input {
 	bool agent_gzip;			/* agent_b64 is of the gzip'd binary */
 	bool key_files;				/* seed: http: also its keys volume's files */
 	unsigned generation;			/* times rebuilt (cidata_input.generation) */
+	const uint32_t *ips;			/* per NIC: muster's address (vmrec_ips), 0: DHCP;
+						   NULL: the manifest's static ones only */
 };
 
 /* Render the VM's user-data, meta-data and network-config (cidata_release). */

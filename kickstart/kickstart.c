@@ -587,19 +587,28 @@ static int add_nics(const struct kickstart_input *in, struct mu_value *ctx, stru
 		const struct mf_nic *nic = &g->nics[i];
 		const struct mf_network *net = &m->networks[nic->network];
 		char gw[INET_ADDRSTRLEN] = "", mask[INET_ADDRSTRLEN] = "", path[64];
+		char own[INET_ADDRSTRLEN];
 		struct mu_value *it = mu_map();
 		bool local = net->type == MF_NET_NAT || net->type == MF_NET_ISOLATED;
+		/* static, a sequence's or a pool's: this VM's own */
+		const char *ip = nic->ip;
+		unsigned prefix = nic->ip_prefix;
 		struct in_addr a;
 
 		if (!it || mu_list_append(list, it) < 0)
 			return -1;
-		if (nic->ip) {
+		if (in->ips && in->ips[i]) {
+			a.s_addr = htonl(in->ips[i]);
+			ip = inet_ntop(AF_INET, &a, own, sizeof(own));
+			prefix = prefix ? prefix : net->prefix;
+		}
+		if (ip) {
 			/* as vmseed.c: libvirt's network answers DNS on its first address, and NAT routes through it */
 			if (local) {
 				a.s_addr = htonl(net->net_addr + 1);
 				inet_ntop(AF_INET, &a, gw, sizeof(gw));
 			}
-			a.s_addr = htonl(nic->ip_prefix ? ~(uint32_t) 0 << (32 - nic->ip_prefix) : 0);
+			a.s_addr = htonl(prefix ? ~(uint32_t) 0 << (32 - prefix) : 0);
 			inet_ntop(AF_INET, &a, mask, sizeof(mask));
 		}
 #define NIC_PUT(key, v) \
@@ -607,13 +616,13 @@ static int add_nics(const struct kickstart_input *in, struct mu_value *ctx, stru
 		if (NIC_PUT("index", mu_int((long long) i)) < 0 ||
 		    NIC_PUT("first", mu_bool(i == 0)) < 0 ||
 		    NIC_PUT("mac", mu_string(vmspec_mac(in->macs, in->vm, i))) < 0 ||
-		    NIC_PUT("dhcp", mu_bool(!nic->ip)) < 0 ||
-		    NIC_PUT("static", mu_bool(nic->ip != NULL)) < 0 ||
-		    NIC_PUT("ip", str_or_null(nic->ip)) < 0 ||
-		    NIC_PUT("prefix", nic->ip ? mu_int(nic->ip_prefix) : mu_null()) < 0 ||
-		    NIC_PUT("netmask", str_or_null(nic->ip ? mask : NULL)) < 0 ||
-		    NIC_PUT("gateway", str_or_null(nic->ip && net->type == MF_NET_NAT ? gw : NULL)) < 0 ||
-		    NIC_PUT("nameserver", str_or_null(nic->ip && local ? gw : NULL)) < 0)
+		    NIC_PUT("dhcp", mu_bool(!ip)) < 0 ||
+		    NIC_PUT("static", mu_bool(ip != NULL)) < 0 ||
+		    NIC_PUT("ip", str_or_null(ip)) < 0 ||
+		    NIC_PUT("prefix", ip ? mu_int(prefix) : mu_null()) < 0 ||
+		    NIC_PUT("netmask", str_or_null(ip ? mask : NULL)) < 0 ||
+		    NIC_PUT("gateway", str_or_null(ip && net->type == MF_NET_NAT ? gw : NULL)) < 0 ||
+		    NIC_PUT("nameserver", str_or_null(ip && local ? gw : NULL)) < 0)
 			return -1;
 #undef NIC_PUT
 	}

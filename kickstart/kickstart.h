@@ -61,6 +61,8 @@ struct kickstart_input {
 	const char *template_text;		/* the template (kickstart_template_read) */
 	size_t template_len;
 	const char *report_key;			/* token_report_key; NULL: report_url without */
+	const uint32_t *ips;			/* per NIC: muster's address (vmrec_ips), 0: DHCP;
+						   NULL: the manifest's static ones only */
 };
 
 /*

@@ -266,8 +266,8 @@ int bootstrap_fleet_open(const char *state_dir, const struct manifest *m,
 
 /* The kickstart of VM vm, appended to out, as muster render --kickstart gives it. */
 static int render_kickstart(const struct bootstrap_fleet *bf, const struct authkeys *auth,
-			    size_t vm, const struct keypair *keys, struct buf *out,
-			    struct muster_err *err)
+			    size_t vm, const struct keypair *keys, const uint32_t *ips,
+			    struct buf *out, struct muster_err *err)
 {
 	const struct manifest *m = bf->m;
 	const struct mf_group *g = manifest_vm_group(m, &m->vms[vm]);
@@ -288,6 +288,7 @@ static int render_kickstart(const struct bootstrap_fleet *bf, const struct authk
 			.authorized_keys = auth->keys, .n_authorized_keys = auth->n,
 			.template_name = g->kickstart.template_path,
 			.template_text = text, .template_len = len, .report_key = report_key,
+			.ips = ips,
 		};
 
 		r = kickstart_render(&in, out, err);
@@ -300,23 +301,25 @@ static int render_kickstart(const struct bootstrap_fleet *bf, const struct authk
 	return r;
 }
 
-/* bootstrap_render with the keys that may log in given. */
+/* bootstrap_render with the keys that may log in, and the VM's NIC addresses, given. */
 static int render_with(const struct bootstrap_fleet *bf, const struct authkeys *auth, size_t vm,
-		       const struct keypair *keys, bool key_files, unsigned generation,
-		       struct cidata *ret_seed, struct buf *ret_ks, struct muster_err *err)
+		       const struct keypair *keys, const uint32_t *ips, bool key_files,
+		       unsigned generation, struct cidata *ret_seed, struct buf *ret_ks,
+		       struct muster_err *err)
 {
 	const struct manifest *m = bf->m;
 	const struct mf_group *g = manifest_vm_group(m, &m->vms[vm]);
 	int r;
 
 	if (g->bootstrap == MF_BOOTSTRAP_KICKSTART) {
-		r = render_kickstart(bf, auth, vm, keys, ret_ks, err);
+		r = render_kickstart(bf, auth, vm, keys, ips, ret_ks, err);
 	} else {
 		struct vmseed_input in = {
 			.m = m, .vm = vm, .macs = &bf->recs->macs, .host_keys = keys,
 			.authorized_keys = auth->keys, .n_authorized_keys = auth->n,
 			.agent_b64 = bf->agent_b64, .agent_gzip = bf->agent_gzip,
 			.key_files = key_files, .generation = generation,
+			.ips = ips,
 		};
 
 		r = vmseed_render(&in, ret_seed, err);
@@ -334,7 +337,8 @@ int bootstrap_render(const struct bootstrap_fleet *bf, size_t vm, const struct k
 	if (!bf->has_auth)
 		return err_set(err, MUSTER_E_INVALID, "VM '%s': no keys to log in with (a bug)",
 			       bf->m->vms[vm].name);
-	return render_with(bf, &bf->auth, vm, keys, key_files, generation, ret_seed, ret_ks, err);
+	return render_with(bf, &bf->auth, vm, keys, vmrec_ips(bf->recs, vm), key_files, generation,
+			   ret_seed, ret_ks, err);
 }
 
 int bootstrap_vm(const struct bootstrap_fleet *bf, const char *state_dir, struct store *st,
@@ -345,11 +349,20 @@ int bootstrap_vm(const struct bootstrap_fleet *bf, const char *state_dir, struct
 	const struct mf_group *g = manifest_vm_group(m, &m->vms[vm]);
 	struct keypair *keys = NULL;
 	struct authkeys auth = { 0 };
+	struct recorded_address *rec = NULL;
+	struct addresses own = { 0 };
+	const uint32_t *ips = vmrec_ips(bf->recs, vm);
 	char *path = NULL, *text = NULL;
 	unsigned generation = 0;
-	size_t len = 0;
+	size_t len = 0, n_rec = 0;
 	int r = -1;
 
+	/* records without addresses (render, serve): as the store has them now */
+	if (!ips && (store_address_list(st, m->fleet, &rec, &n_rec, err) < 0 ||
+		     addresses_assign(m, rec, n_rec, &own, err) < 0))
+		goto out;
+	if (!ips)
+		ips = own.ip + vm * own.stride;
 	/* a template that cannot be read fails before any key is made */
 	if (g->bootstrap == MF_BOOTSTRAP_KICKSTART && !bf->ks_text &&
 	    kickstart_template_read(m, vm, &path, &text, &len, err) < 0)
@@ -359,11 +372,13 @@ int bootstrap_vm(const struct bootstrap_fleet *bf, const char *state_dir, struct
 	    store_vm_generation(st, m->fleet, m->vms[vm].name, &generation, err) < 0 ||
 	    (!bf->has_auth && bootstrap_authkeys(state_dir, m, &auth, err) < 0))
 		goto out;
-	r = render_with(bf, bf->has_auth ? &bf->auth : &auth, vm, keys, false, generation,
+	r = render_with(bf, bf->has_auth ? &bf->auth : &auth, vm, keys, ips, false, generation,
 			ret_seed, ret_ks, err);
 out:
 	if (r < 0 && !strstr(err->msg, "VM '"))
 		err_prefix(err, "VM '%s'", m->vms[vm].name);
+	store_address_list_free(rec, n_rec);
+	addresses_release(&own);
 	authkeys_release(&auth);
 	keystore_free(keys, m->n_host_key_types);
 	free(path);

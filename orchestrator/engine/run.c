@@ -332,6 +332,20 @@ static int note_off(struct run *r, const struct listed_domain *d, struct recorde
 	return 0;
 }
 
+/* Each VM's NIC addresses (vmrecs_addresses), from what the store recorded of the fleet. */
+static int run_addresses(struct run *r, struct muster_err *err)
+{
+	struct recorded_address *rec = NULL;
+	size_t n = 0;
+	int ret;
+
+	if (store_address_list(r->o.st, r->m->fleet, &rec, &n, err) < 0)
+		return -1;
+	ret = vmrecs_addresses(r->m, &r->recs, rec, n, err);
+	store_address_list_free(rec, n);
+	return ret;
+}
+
 int run_plan(struct run *r, struct muster_err *err)
 {
 	const struct manifest *m = r->m;
@@ -353,6 +367,7 @@ int run_plan(struct run *r, struct muster_err *err)
 		return -1;
 	if (vmrecs_build(m, &r->recs, err) < 0 ||
 	    store_vm_list(r->o.st, m->fleet, &recs, &n_recs, err) < 0 ||
+	    run_addresses(r, err) < 0 ||
 	    list_domains(&r->hosts, &doms, &n_doms, err) < 0 ||
 	    locate(m, &r->hosts, &r->recs, doms, n_doms, recs, n_recs, err) < 0)
 		goto out;
@@ -1166,7 +1181,10 @@ static bool needs_agent(const struct manifest *m)
 	return false;
 }
 
-/* Where each VM lives, recorded before anything of it is made there: *vm_ids, their rows. */
+/*
+ * Where each VM lives, and its new pool addresses, recorded before anything
+ * of it is made there: *vm_ids, their rows.
+ */
 static int place_record(struct run *r, struct muster_err *err)
 {
 	const struct manifest *m = r->m;
@@ -1183,7 +1201,10 @@ static int place_record(struct run *r, struct muster_err *err)
 		groups[i] = r->recs.v[i].group;
 		placed[i] = r->hosts.h[r->recs.v[i].host].uri;
 	}
-	return store_vm_place(r->o.st, m->fleet, names, groups, placed, m->n_vms, r->vm_ids, err);
+	/* and the pool addresses chosen now: theirs from here on */
+	return store_vm_place(r->o.st, m->fleet, names, groups, placed, m->n_vms, r->vm_ids, err) < 0 ||
+	       store_address_put_many(r->o.st, m->fleet, r->recs.addr.added, r->recs.addr.n_added,
+				      err) < 0 ? -1 : 0;
 }
 
 /* ---- prune -------------------------------------------------------------------------- */

@@ -397,7 +397,11 @@ out:
 	return r;
 }
 
-/* Each libvirt network of the fleet, with the static addresses as DHCP hosts. */
+/*
+ * Each libvirt network of the fleet: a nat or isolated one serves its DHCP
+ * range (mf_network_dhcp), and each address muster gives (static, a
+ * sequence's, a pool's: vmrec_ips) as a DHCP host.
+ */
 static int networks_ensure(const struct manifest *m, const struct vmrecs *recs,
 			   struct hv *hv, struct muster_err *err)
 {
@@ -412,8 +416,10 @@ static int networks_ensure(const struct manifest *m, const struct vmrecs *recs,
 		char name[IDENTITY_DOMAIN_NAME_MAX + 1], gw[INET_ADDRSTRLEN], lo[INET_ADDRSTRLEN],
 		     hi[INET_ADDRSTRLEN];
 		struct domxml_dhcp_host *hosts;
+		char (*ips)[INET_ADDRSTRLEN];
 		struct domxml_network n = { .name = name, .mode = modes[net->type] };
 		size_t nh = 0;
+		uint32_t d0, d1;
 		char *xml, *live = NULL;
 		int r;
 
@@ -421,33 +427,53 @@ static int networks_ensure(const struct manifest *m, const struct vmrecs *recs,
 			continue;	/* user-mode networking has no libvirt network */
 		if (identity_domain_name(m->fleet, net->name, name, sizeof(name), err) < 0)
 			return -1;
-		hosts = calloc(m->n_vms + 1, sizeof(*hosts));
-		if (!hosts)
+		/* (a VM may have more than one NIC on the network) */
+		for (v = 0, nh = 0; v < m->n_vms; v++)
+			nh += manifest_vm_group(m, &m->vms[v])->n_nics;
+		hosts = calloc(nh + 1, sizeof(*hosts));
+		ips = calloc(nh + 1, sizeof(*ips));
+		if (!hosts || !ips) {
+			free(hosts);
+			free(ips);
 			return err_nomem(err);
+		}
+		nh = 0;
 		for (v = 0; v < m->n_vms; v++) {
 			const struct mf_group *g = manifest_vm_group(m, &m->vms[v]);
+			const uint32_t *own = vmrec_ips(recs, v);
 
-			for (k = 0; k < g->n_nics; k++)
-				if (g->nics[k].network == i && g->nics[k].ip) {
-					hosts[nh].mac = vmrec_mac(recs, v, k);
+			for (k = 0; k < g->n_nics; k++) {
+				if (g->nics[k].network != i)
+					continue;
+				if (own && own[k]) {
+					struct in_addr a = { htonl(own[k]) };
+
+					hosts[nh].ip = inet_ntop(AF_INET, &a, ips[nh], INET_ADDRSTRLEN);
+				} else if (g->nics[k].ip) {
 					hosts[nh].ip = g->nics[k].ip;
-					hosts[nh++].name = m->vms[v].name;
+				} else {
+					continue;
 				}
+				hosts[nh].mac = vmrec_mac(recs, v, k);
+				hosts[nh++].name = m->vms[v].name;
+			}
 		}
 		if (net->type == MF_NET_NAT || net->type == MF_NET_ISOLATED) {
-			uint32_t size = (uint32_t) 1 << (32 - net->prefix);
 			struct in_addr a;
 
 			a.s_addr = htonl(net->net_addr + 1);
 			inet_ntop(AF_INET, &a, gw, sizeof(gw));
-			a.s_addr = htonl(net->net_addr + 2);
-			inet_ntop(AF_INET, &a, lo, sizeof(lo));
-			a.s_addr = htonl(net->net_addr + size - 2);
-			inet_ntop(AF_INET, &a, hi, sizeof(hi));
 			n.address = gw;
 			n.prefix = net->prefix;
-			n.dhcp_start = lo;
-			n.dhcp_end = hi;
+			/* no range when the pool leaves none: its hosts only */
+			if (mf_network_dhcp(net, &d0, &d1)) {
+				a.s_addr = htonl(d0);
+				inet_ntop(AF_INET, &a, lo, sizeof(lo));
+				a.s_addr = htonl(d1);
+				inet_ntop(AF_INET, &a, hi, sizeof(hi));
+				n.dhcp_start = lo;
+				n.dhcp_end = hi;
+			}
 			n.hosts = hosts;
 			n.n_hosts = nh;
 		} else {
@@ -463,6 +489,7 @@ static int networks_ensure(const struct manifest *m, const struct vmrecs *recs,
 		free(live);
 		free(xml);
 		free(hosts);
+		free(ips);
 		if (r < 0)
 			return -1;
 	}

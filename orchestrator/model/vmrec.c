@@ -47,9 +47,23 @@ const char *vmrec_mac(const struct vmrecs *r, size_t vm, size_t nic)
 	return vmspec_mac(&r->macs, vm, nic);
 }
 
+int vmrecs_addresses(const struct manifest *m, struct vmrecs *r,
+		     const struct recorded_address *recorded, size_t n_recorded,
+		     struct muster_err *err)
+{
+	addresses_release(&r->addr);
+	return addresses_assign(m, recorded, n_recorded, &r->addr, err);
+}
+
+const uint32_t *vmrec_ips(const struct vmrecs *r, size_t vm)
+{
+	return r->addr.ip ? r->addr.ip + vm * r->addr.stride : NULL;
+}
+
 void vmrecs_release(struct vmrecs *r)
 {
 	free(r->v);
 	vmspec_macs_release(&r->macs);
+	addresses_release(&r->addr);
 	memset(r, 0, sizeof(*r));
 }

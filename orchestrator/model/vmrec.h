@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 
+#include "addresses.h"
 #include "err.h"
 #include "identity.h"
 #include "manifest.h"
@@ -37,10 +38,24 @@ struct vmrecs {
 	struct vmrec *v;		/* n of them; v[i].index == i */
 	size_t n;
 	struct vmspec_macs macs;	/* every VM's NICs (vmrec_mac) */
+	struct addresses addr;		/* muster's addresses of their NICs (vmrecs_addresses);
+					   addr.ip NULL until given */
 };
 
 /* Compute every VM's record. 0, or -1 with err naming the VM; release with vmrecs_release. */
 int vmrecs_build(const struct manifest *m, struct vmrecs *ret, struct muster_err *err) WUR;
+
+/*
+ * Give r's VMs their NICs' addresses (addresses.h), from what the store
+ * recorded of the fleet (recorded may be NULL): r->addr, whose added are
+ * the pool addresses to record. 0, or -1 with err.
+ */
+int vmrecs_addresses(const struct manifest *m, struct vmrecs *r,
+		     const struct recorded_address *recorded, size_t n_recorded,
+		     struct muster_err *err) WUR;
+
+/* VM vm's NIC addresses (host order, 0: none of muster's), one per NIC; NULL until given. */
+const uint32_t *vmrec_ips(const struct vmrecs *r, size_t vm);
 
 /* NIC nic's MAC of VM vm (as vmspec_mac). */
 const char *vmrec_mac(const struct vmrecs *r, size_t vm, size_t nic);
