@@ -7,21 +7,10 @@
 #include <cmocka.h>
 
 #include "addresses.h"
+#include "testutil.h"
 
 #define A(d) ((uint32_t) 10 << 24 | (uint32_t) 20 << 16 | (uint32_t) (d))
 
-static struct manifest *parse(const char *text)
-{
-	struct manifest *m = NULL;
-	struct mf_diags d;
-
-	if (manifest_parse("t.yaml", text, strlen(text), &m, &d) < 0) {
-		mf_diags_print(&d, "t.yaml", stderr);
-		mf_diags_release(&d);
-		fail_msg("manifest refused");
-	}
-	return m;
-}
 
 /* web-001..003 from the pool, db-001..002 a sequence from .150 (inside the pool), gw .101 */
 static const char fleet[] =
@@ -35,7 +24,7 @@ static const char fleet[] =
 
 static void test_fresh_pool_skips_named_addresses(void **state)
 {
-	struct manifest *m = parse(fleet);
+	struct manifest *m = tu_manifest(fleet);
 	struct addresses a;
 
 	(void) state;
@@ -62,7 +51,7 @@ static void test_fresh_pool_skips_named_addresses(void **state)
 
 static void test_recorded_kept_and_held(void **state)
 {
-	struct manifest *m = parse(fleet);
+	struct manifest *m = tu_manifest(fleet);
 	/* web-002 had .120; web-009 (gone, not destroyed) holds .100; web-003 had .150 (db's now) */
 	const struct recorded_address rec[] = {
 		{ "web-002", 1, "lab", A(120) }, { "web-009", 1, "lab", A(100) },
@@ -82,7 +71,7 @@ static void test_recorded_kept_and_held(void **state)
 
 static void test_same_inputs_same_addresses(void **state)
 {
-	struct manifest *m = parse(fleet);
+	struct manifest *m = tu_manifest(fleet);
 	struct addresses a, b;
 
 	(void) state;
@@ -97,7 +86,7 @@ static void test_same_inputs_same_addresses(void **state)
 
 static void test_pool_exhausted_names_the_vm(void **state)
 {
-	struct manifest *m = parse(
+	struct manifest *m = tu_manifest(
 		"fleet: f\nimages: {b: {path: /b}}\n"
 		"networks: {lab: {type: isolated, subnet: 10.20.0.0/24, addresses: 10.20.0.10-10.20.0.12}}\n"
 		"groups: {web: {count: 2, image: b, networks: [{network: lab, ip: pool}]}}\n");

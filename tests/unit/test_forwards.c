@@ -7,19 +7,8 @@
 #include <cmocka.h>
 
 #include "forwards.h"
+#include "testutil.h"
 
-static struct manifest *parse(const char *text)
-{
-	struct manifest *m = NULL;
-	struct mf_diags d;
-
-	if (manifest_parse("t.yaml", text, strlen(text), &m, &d) < 0) {
-		mf_diags_print(&d, "t.yaml", stderr);
-		mf_diags_release(&d);
-		fail_msg("manifest refused");
-	}
-	return m;
-}
 
 static const char fleet3[] =
 	"fleet: f\nimages: {b: {path: /b}}\n"
@@ -29,7 +18,7 @@ static const char fleet3[] =
 
 static void test_fresh_ports_skip_fixed_ones(void **state)
 {
-	struct manifest *m = parse(fleet3);
+	struct manifest *m = tu_manifest(fleet3);
 	struct forwards f;
 
 	(void) state;
@@ -57,7 +46,7 @@ static bool refuse_22203(const char *addr, unsigned port, void *ud)
 
 static void test_recorded_kept_and_others_avoided(void **state)
 {
-	struct manifest *m = parse(fleet3);
+	struct manifest *m = tu_manifest(fleet3);
 	struct recorded_forward rec[] = {
 		/* sorted by fleet, vm, nic, service, as the store lists them */
 		{ "e", "x-001", 0, "ssh", "127.0.0.1", 22200 },	/* another fleet's */
@@ -91,7 +80,7 @@ static bool refuse_all(const char *addr, unsigned port, void *ud)
 
 static void test_no_port_left(void **state)
 {
-	struct manifest *m = parse(fleet3);
+	struct manifest *m = tu_manifest(fleet3);
 	struct muster_err err = { 0 };
 	struct forwards f;
 

@@ -6,23 +6,12 @@
 #include <cmocka.h>
 
 #include "vmspec.h"
+#include "testutil.h"
 
-static struct manifest *parse(const char *text)
-{
-	struct manifest *m = NULL;
-	struct mf_diags d;
-
-	if (manifest_parse("t.yaml", text, strlen(text), &m, &d) < 0) {
-		mf_diags_print(&d, "t.yaml", stderr);
-		mf_diags_release(&d);
-		fail_msg("manifest refused");
-	}
-	return m;
-}
 
 static void test_derived_mac_pinned(void **state)
 {
-	struct manifest *m = parse("fleet: web\nimages: {b: {path: /b}}\n"
+	struct manifest *m = tu_manifest("fleet: web\nimages: {b: {path: /b}}\n"
 				   "networks: {n: {type: nat, subnet: 10.0.0.0/24}, "
 				   "u: {type: user}}\n"
 				   "groups: {web: {count: 2, image: b, networks: [n, u]}}\n");
@@ -42,7 +31,7 @@ static void test_derived_mac_pinned(void **state)
 static void test_manifest_mac_wins_and_derived_probes(void **state)
 {
 	/* a1 takes the MAC web-001 would derive: web-001 probes on to probe 1 */
-	struct manifest *m = parse("fleet: web\nimages: {b: {path: /b}}\n"
+	struct manifest *m = tu_manifest("fleet: web\nimages: {b: {path: /b}}\n"
 				   "networks: {n: {type: nat, subnet: 10.0.0.0/24}}\n"
 				   "groups:\n"
 				   "  web: {names: [web-001], image: b, networks: [n]}\n"
@@ -65,7 +54,7 @@ static void test_hashes(void **state)
 	const char *b = "fleet: web\nimages: {b: {path: /b}}\n"
 			"groups: {web: {count: 2, image: b, memory: 2G}}\n";
 	char c1[VMSPEC_HASH_LEN], b1[VMSPEC_HASH_LEN], c2[VMSPEC_HASH_LEN], b2[VMSPEC_HASH_LEN];
-	struct manifest *ma = parse(a), *mb = parse(b);
+	struct manifest *ma = tu_manifest(a), *mb = tu_manifest(b);
 
 	(void) state;
 	assert_int_equal(vmspec_hashes(ma, 0, c1, b1, NULL), 0);

@@ -49,3 +49,16 @@ int tu_run(const char *const argv[], struct buf *out, bool with_stderr)
 		assert_int_equal(errno, EINTR);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
+
+struct manifest *tu_manifest(const char *text)
+{
+	struct manifest *m = NULL;
+	struct mf_diags d;
+
+	if (manifest_parse("t.yaml", text, strlen(text), &m, &d) < 0) {
+		mf_diags_print(&d, "t.yaml", stderr);
+		mf_diags_release(&d);
+		fail_msg("manifest refused");
+	}
+	return m;
+}

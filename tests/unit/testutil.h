@@ -8,6 +8,7 @@
 #include <stdbool.h>
 
 #include "buf.h"
+#include "manifest.h"
 
 /*
  * Run argv (searched in PATH) with stdin /dev/null and its stdout, and its
@@ -16,5 +17,8 @@
  * with why in out when it cannot be started.
  */
 int tu_run(const char *const argv[], struct buf *out, bool with_stderr);
+
+/* The manifest text holds (as t.yaml); the test fails, showing why, when it is refused. */
+struct manifest *tu_manifest(const char *text);
 
 #endif
