@@ -1,6 +1,8 @@
 /* cmd_known_hosts.c: `muster known-hosts FILE [-o OUT]`: the fleet's OpenSSH known_hosts. */
+#include <arpa/inet.h>
 #include <errno.h>
 
+#include "addresses.h"
 #include "afile.h"
 #include "buf.h"
 #include "bootstrap.h"
@@ -23,12 +25,14 @@ static void forward_name(struct buf *b, const char *addr, unsigned port)
 }
 
 /*
- * The names a VM is known by: its name, its FQDN, its static addresses,
+ * The names a VM is known by: its name, its FQDN, the addresses muster gives
+ * it (static, a sequence's, a pool's once recorded),
  * and the host end of each user-mode forward to its port 22 (fixed in the
  * manifest, or the port apply chose and recorded).
  */
 static void host_names(const struct manifest *m, size_t vm, const struct recorded_forward *fw,
-		       size_t n_fw, struct buf *b)
+		       size_t n_fw, const struct recorded_address *addr, size_t n_addr,
+		       struct buf *b)
 {
 	const struct mf_group *g = manifest_vm_group(m, &m->vms[vm]);
 	size_t i, k;
@@ -39,8 +43,12 @@ static void host_names(const struct manifest *m, size_t vm, const struct recorde
 	for (i = 0; i < g->n_nics; i++) {
 		const struct mf_network *net = &m->networks[g->nics[i].network];
 
-		if (g->nics[i].ip)
-			(void) buf_printf(b, ",%s", g->nics[i].ip);
+		uint32_t ip = addresses_known(m, vm, i, addr, n_addr);
+		struct in_addr a = { htonl(ip) };
+		char text[INET_ADDRSTRLEN];
+
+		if (ip && inet_ntop(AF_INET, &a, text, sizeof(text)))
+			(void) buf_printf(b, ",%s", text);
 		for (k = 0; k < net->n_forwards; k++) {
 			const struct mf_forward *f = &net->forwards[k];
 			unsigned port = f->host_port ? f->host_port :
@@ -65,7 +73,8 @@ int cmd_known_hosts(const struct cmd *self, struct cli *cli, int argc, char **ar
 	const struct manifest *m;
 	struct keypair *keys = NULL;
 	struct recorded_forward *fw = NULL;
-	size_t n_fw = 0;
+	struct recorded_address *addr = NULL;
+	size_t n_fw = 0, n_addr = 0;
 	const char *out = NULL;
 	const struct cmd_options own = { opts, "o:", out_option, &out };
 	size_t *all = NULL, i, j;
@@ -85,12 +94,13 @@ int cmd_known_hosts(const struct cmd *self, struct cli *cli, int argc, char **ar
 		all[i] = i;
 	if (cmd_fleet_state(cli, &f, &err) < 0 ||
 	    bootstrap_host_keys(f.state_dir, f.st, m, all, m->n_vms, 0, &keys, &err) < 0 ||
-	    store_forward_list(f.st, m->fleet, &fw, &n_fw, &err) < 0)
+	    store_forward_list(f.st, m->fleet, &fw, &n_fw, &err) < 0 ||
+	    store_address_list(f.st, m->fleet, &addr, &n_addr, &err) < 0)
 		goto fail;
 	(void) buf_printf(&text, "# known_hosts of fleet '%s', written by muster\n", m->fleet);
 	for (i = 0; i < m->n_vms; i++) {
 		for (j = 0; j < m->n_host_key_types; j++) {
-			host_names(m, i, fw, n_fw, &text);
+			host_names(m, i, fw, n_fw, addr, n_addr, &text);
 			(void) buf_printf(&text, " %s\n", keys[i * m->n_host_key_types + j].public_key);
 		}
 	}
@@ -113,6 +123,7 @@ fail:
 out:
 	keystore_free(keys, f.m ? f.m->n_vms * f.m->n_host_key_types : 0);
 	store_forward_list_free(fw, n_fw);
+	store_address_list_free(addr, n_addr);
 	buf_release(&text);
 	free(all);
 	cmd_fleet_end(&f);

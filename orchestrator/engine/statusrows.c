@@ -1,10 +1,12 @@
 /*
  * statusrows.c: a fleet's rows for status, list and the status API (statusrows.h).
  */
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "addresses.h"
 #include "fmt.h"
 #include "common.h"
 #include "statusrows.h"
@@ -38,6 +40,8 @@ void status_rows_release(struct status_rows *r)
 	free(r->owned);
 	free(r->v);
 	free(r->addrs);
+	free(r->addr_text);
+	store_address_list_free(r->pooled, r->n_pooled);
 	store_vm_list_free(r->recs, r->n_recs);
 	store_event_list_free(r->ev, r->n_ev);
 	memset(r, 0, sizeof(*r));
@@ -63,8 +67,11 @@ int status_rows_load(struct store *st, const struct manifest *m, const char *fle
 	r->v = calloc(total + 1, sizeof(*r->v));
 	r->owned = calloc(total + 1, sizeof(*r->owned));
 	r->addrs = calloc(n_addr + 1, sizeof(*r->addrs));
-	if (!r->v || !r->owned || !r->addrs)
+	r->addr_text = calloc(n_addr + 1, sizeof(*r->addr_text));
+	if (!r->v || !r->owned || !r->addrs || !r->addr_text)
 		return err_nomem(err);
+	if (m && store_address_list(st, fleet, &r->pooled, &r->n_pooled, err) < 0)
+		return -1;
 	n_addr = 0;
 	for (i = 0; i < total; i++) {
 		const struct mf_vm *vm = i < n_vms ? &m->vms[i] : NULL;
@@ -86,9 +93,16 @@ int status_rows_load(struct store *st, const struct manifest *m, const char *fle
 		if (vm) {
 			const struct mf_group *g = manifest_vm_group(m, vm);
 
-			for (j = 0; j < g->n_nics; j++)
-				if (g->nics[j].ip)
-					r->addrs[n_addr++] = g->nics[j].ip;
+			for (j = 0; j < g->n_nics; j++) {
+				uint32_t ip = addresses_known(m, i, j, r->pooled, r->n_pooled);
+				struct in_addr a = { htonl(ip) };
+
+				if (ip && inet_ntop(AF_INET, &a, r->addr_text[n_addr],
+						    sizeof(r->addr_text[n_addr]))) {
+					r->addrs[n_addr] = r->addr_text[n_addr];
+					n_addr++;
+				}
+			}
 			row->n_addresses = (size_t) (&r->addrs[n_addr] - row->addresses);
 		}
 		e = r->n_ev ? bsearch(name, r->ev, r->n_ev, sizeof(*r->ev), ev_cmp) : NULL;

@@ -16,7 +16,11 @@ struct status_rows {
 	size_t n;
 	char **owned;			/* strings made here */
 	size_t n_owned;
-	const char **addrs;		/* all VMs' static addresses */
+	const char **addrs;		/* all VMs' addresses of muster's: static, a sequence's,
+					   a pool's as recorded */
+	char (*addr_text)[16];		/* their text, for those made here */
+	struct recorded_address *pooled;	/* the fleet's recorded pool addresses */
+	size_t n_pooled;
 	struct recorded_vm *recs;
 	size_t n_recs;
 	struct store_event *ev;		/* each VM's latest event */
@@ -26,7 +30,8 @@ struct status_rows {
 /*
  * The rows of fleet: with m (the manifest naming that fleet), its VMs in
  * manifest order (those not recorded yet as "new"), then the ones only
- * recorded; with m NULL, what the store recorded. Destroyed VMs that the
+ * recorded; with m NULL, what the store recorded. A VM's addresses are those
+ * muster gives it (a pool's once recorded). Destroyed VMs that the
  * manifest does not name are left out. With events, each row's latest
  * event too. Release with status_rows_release, also after a failure.
  */

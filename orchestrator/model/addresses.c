@@ -53,6 +53,26 @@ static uint32_t recorded_ip(const struct recorded_address *rec, size_t n, const 
 	return 0;
 }
 
+uint32_t addresses_known(const struct manifest *m, size_t vm, size_t nic,
+			 const struct recorded_address *recorded, size_t n_recorded)
+{
+	const struct mf_group *g = &m->groups[m->vms[vm].group];
+	const struct mf_nic *n = &g->nics[nic];
+
+	switch (n->ip_mode) {
+	case MF_IP_STATIC:
+		return static_ip(n);
+	case MF_IP_SEQUENCE:
+		return n->ip_first + (uint32_t) (vm - g->first_vm);
+	case MF_IP_POOL:
+		return recorded_ip(recorded, n_recorded, m->vms[vm].name, nic,
+				   m->networks[n->network].name);
+	case MF_IP_DHCP:
+		break;
+	}
+	return 0;
+}
+
 void addresses_release(struct addresses *a)
 {
 	free(a->ip);

@@ -38,4 +38,12 @@ int addresses_assign(const struct manifest *m, const struct recorded_address *re
 		     size_t n_recorded, struct addresses *ret, struct muster_err *err) WUR;
 void addresses_release(struct addresses *a);
 
+/*
+ * The address muster gives VM vm's NIC nic as far as it is settled: its
+ * static one, its sequence's, its pool's once recorded (recorded: the
+ * fleet's); 0: none (DHCP, or a pool address not chosen yet). Host order.
+ */
+uint32_t addresses_known(const struct manifest *m, size_t vm, size_t nic,
+			 const struct recorded_address *recorded, size_t n_recorded);
+
 #endif
