@@ -49,9 +49,9 @@ void hv_watch_stop(struct hv_watch *w);
  * here when need be; the streams go over a connection of hv's own, opened
  * once it runs). Flow is bounded: while the caller does not read, the
  * stream is not read either. The caller sees EOF when the channel closes
- * (QEMU exits) or the host is lost; closing *fd ends the stream. A stream
- * of the channel still open (one closed a moment ago) is ended by the
- * daemon for this one (VIR_DOMAIN_CHANNEL_FORCE). 0, or -1
+ * (QEMU exits) or the host is lost; closing *fd ends the stream. While a
+ * stream of the channel is still open (one closed a moment ago, its abort
+ * on its way) the daemon refuses another: tried again for 3 s. 0, or -1
  * with libvirt's error: MUSTER_E_UNSUPPORTED when the driver opens no
  * channels (libvirt's test driver; libxl opens only pty ones);
  * MUSTER_E_UNREACHABLE when the host cannot be connected to.

@@ -29,6 +29,8 @@
  * free callback does.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -36,6 +38,7 @@
 #include <libvirt/virterror.h>
 
 #define LOG_TAG "hv"
+#include "clock.h"
 #include "hv.h"
 #include "hv_priv.h"
 #include "log.h"
@@ -69,6 +72,42 @@ static void pump_handle_gone(void *opaque)
 	free(p);
 }
 
+#define CHANNEL_BUSY_MS 3000	/* a channel whose last stream is being aborted: tried again this long */
+
+/* A stream's abort, a call to its daemon, and its release. */
+static void *abort_main(void *arg)
+{
+	virStreamPtr st = arg;
+
+	(void) virStreamAbort(st);
+	(void) virStreamFree(st);
+	virResetLastError();
+	return NULL;
+}
+
+/*
+ * The abort is a call to the daemon, made on a thread of its own: this runs
+ * on libvirt's event loop, and a call from there waited for its reply
+ * forever once (another thread's call on the connection queued behind it).
+ */
+static void stream_abort(virStreamPtr st)
+{
+	pthread_attr_t attr;
+	sigset_t all, old;
+	pthread_t tid;
+	int r;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);	/* signals stay with the main thread */
+	r = pthread_attr_init(&attr) == 0 &&
+	    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) == 0 &&
+	    pthread_create(&tid, &attr, abort_main, st) == 0;
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!r)
+		(void) abort_main(st);
+}
+
 static void pump_end(struct pump *p, const char *why)
 {
 	if (p->ended)
@@ -77,8 +116,7 @@ static void pump_end(struct pump *p, const char *why)
 	log_debug("domain '%s': its channel's stream ends: %s", p->domain, why);
 	if (p->st) {
 		(void) virStreamEventRemoveCallback(p->st);
-		(void) virStreamAbort(p->st);
-		(void) virStreamFree(p->st);
+		stream_abort(p->st);
 		p->st = NULL;
 	}
 	if (p->watch >= 0)
@@ -264,7 +302,8 @@ int hv_channel_open(struct hv *hv, const char *domain, const char *name, int *fd
 	virDomainPtr dom = NULL;
 	struct pump *p = NULL;
 	int sv[2] = { -1, -1 }, r = -1;
-	bool missing;
+	unsigned waited;
+	bool missing, busy;
 
 	*fd = -1;
 	if (!conn)
@@ -282,25 +321,35 @@ int hv_channel_open(struct hv *hv, const char *domain, const char *name, int *fd
 	}
 	pthread_mutex_init(&p->lock, NULL);
 	p->fd = p->watch = -1;
-	p->st = virStreamNew(conn, VIR_STREAM_NONBLOCK);
-	if (!p->st) {
-		(void) hv_fail(err, "cannot make a stream for domain", domain);
-		goto out;
-	}
 	/*
-	 * FORCE: a stream of the channel still open takes the fall. It is
-	 * ours (a run hears each channel once): one closed a moment ago whose
-	 * abort the daemon has not had yet; without FORCE the daemon refused
-	 * a reopen then ("Active channel stream exists for this domain").
+	 * No FORCE: a stream of the channel still open (one closed a moment
+	 * ago, whose abort the daemon has not had yet) makes the open fail
+	 * ("Active channel stream exists"): tried again, for CHANNEL_BUSY_MS at
+	 * most. With FORCE the daemon closed the old stream under that abort,
+	 * and the abort then waited for a reply that never came.
 	 */
-	if (virDomainOpenChannel(dom, name, p->st, VIR_DOMAIN_CHANNEL_FORCE) < 0) {
-		virErrorPtr e = virGetLastError();
+	for (waited = 0;; waited += 20) {
+		virErrorPtr e;
 
+		p->st = virStreamNew(conn, VIR_STREAM_NONBLOCK);
+		if (!p->st) {
+			(void) hv_fail(err, "cannot make a stream for domain", domain);
+			goto out;
+		}
+		if (virDomainOpenChannel(dom, name, p->st, 0) == 0)
+			break;
+		e = virGetLastError();
+		busy = e && e->message && strstr(e->message, "Active channel stream");
 		(void) hv_fail(err, "cannot open the channel of domain", domain);
 		if (e && e->code == VIR_ERR_NO_SUPPORT)
 			err->code = MUSTER_E_UNSUPPORTED;
-		goto out;
+		(void) virStreamFree(p->st);
+		p->st = NULL;
+		if (!busy || waited >= CHANNEL_BUSY_MS)
+			goto out;
+		clock_sleep_ms(20);
 	}
+	err_clear(err);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0) {
 		err_set_errno(err, MUSTER_E_IO, errno, "cannot make a socket pair");
 		goto out;

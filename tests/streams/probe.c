@@ -8,7 +8,9 @@
  *
  *   probe URI reopen ROUNDS DOMAIN...   every channel opened, written to and
  *                                       closed, ROUNDS times over, each open
- *                                       at once after the last close (FORCE)
+ *                                       at once after the last close (which
+ *                                       hv_channel_open waits out while the
+ *                                       daemon still has the old stream)
  *   probe URI flood DOMAIN              write to a channel nobody reads until
  *                                       the socket says EAGAIN: flow is bounded
  *   probe URI eof DOMAIN                open, say "open" on stdout, then wait
