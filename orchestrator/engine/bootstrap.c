@@ -352,17 +352,31 @@ int bootstrap_vm(const struct bootstrap_fleet *bf, const char *state_dir, struct
 	struct recorded_address *rec = NULL;
 	struct addresses own = { 0 };
 	const uint32_t *ips = vmrec_ips(bf->recs, vm);
+	uint32_t mine[MF_NICS_MAX] = { 0 };
+	bool pooled = false;
+	size_t j;
 	char *path = NULL, *text = NULL;
 	unsigned generation = 0;
 	size_t len = 0, n_rec = 0;
 	int r = -1;
 
-	/* records without addresses (render, serve): as the store has them now */
-	if (!ips && (store_address_list(st, m->fleet, &rec, &n_rec, err) < 0 ||
-		     addresses_assign(m, rec, n_rec, &own, err) < 0))
-		goto out;
-	if (!ips)
+	/*
+	 * records without addresses (render, serve): a static address or a
+	 * sequence's is the manifest's; a pool's as the store has it now, or as
+	 * apply would choose it
+	 */
+	for (j = 0; !ips && j < g->n_nics; j++)
+		pooled |= g->nics[j].ip_mode == MF_IP_POOL;
+	if (!ips && pooled) {
+		if (store_address_list(st, m->fleet, &rec, &n_rec, err) < 0 ||
+		    addresses_assign(m, rec, n_rec, &own, err) < 0)
+			goto out;
 		ips = own.ip + vm * own.stride;
+	} else if (!ips) {
+		for (j = 0; j < g->n_nics; j++)
+			mine[j] = addresses_known(m, vm, j, NULL, 0);
+		ips = mine;
+	}
 	/* a template that cannot be read fails before any key is made */
 	if (g->bootstrap == MF_BOOTSTRAP_KICKSTART && !bf->ks_text &&
 	    kickstart_template_read(m, vm, &path, &text, &len, err) < 0)

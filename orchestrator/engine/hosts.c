@@ -51,6 +51,7 @@ void hosts_set_down(struct hosts *hosts, size_t i, const struct muster_err *why)
 	pthread_mutex_lock(&hosts->down_lock);
 	if (hosts->down[i].code == MUSTER_OK) {
 		hosts->down[i] = *why;
+		hosts->h[i].down = true;	/* placement's (read before any worker runs) */
 		if (hosts->down[i].code == MUSTER_OK)
 			hosts->down[i].code = MUSTER_E_HV;
 	}

@@ -240,9 +240,8 @@ static void console_where(const struct ready_wait *rw, size_t k, char *out, size
 		fmt_cut(out, len, "its serial console: %s/%s.log", run->setup.console_dir,
 			v->domain);
 	else
-		fmt_cut(out, len, "its serial console is on %s, where muster keeps no log of it: "
-			"virsh -c '%s' console %s", run->hosts.h[v->host].uri,
-			run->hosts.h[v->host].uri, v->domain);
+		fmt_cut(out, len, "its serial console is on %s, where muster keeps no log of it "
+			"(domain '%s' there)", run->hosts.h[v->host].uri, v->domain);
 }
 
 /*

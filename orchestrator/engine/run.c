@@ -132,7 +132,6 @@ static int list_domains(struct hosts *hosts, struct listed_domain **ret, size_t 
 			}
 			log_info("host %s does not answer: %s", hosts->h[i].uri, e.msg);
 			hosts_set_down(hosts, i, &e);
-			hosts->h[i].down = true;
 			if (!down++)
 				first = e;
 			continue;
@@ -206,7 +205,6 @@ static int hosts_room(const struct manifest *m, struct hosts *hosts, const struc
 			}
 			/* as one that did not answer the listing (list_domains) */
 			hosts_set_down(hosts, h, err);
-			ph->down = true;
 			err_clear(err);
 			continue;
 		}

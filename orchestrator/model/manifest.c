@@ -1663,8 +1663,8 @@ static void read_nics(struct ctx *c, struct mf_group *g, const struct yt_node *l
 
 	if (!check_list(c, list, 0))
 		return;
-	if (list->n > 16) {
-		diag(c, list, "at most 16 networks per VM");
+	if (list->n > MF_NICS_MAX) {
+		diag(c, list, "at most %d networks per VM", MF_NICS_MAX);
 		return;
 	}
 	g->nics = xcalloc(c, list->n, sizeof(*g->nics));

@@ -112,6 +112,8 @@ enum mf_ip_mode {
 	MF_IP_SEQUENCE,		/* ip: 10.20.0.10+: the group's Nth VM gets ip_first + N - 1 */
 };
 
+#define MF_NICS_MAX 16	/* networks per VM */
+
 struct mf_nic {
 	size_t network;		/* index into manifest networks */
 	enum mf_ip_mode ip_mode;
