@@ -241,6 +241,7 @@ struct store {
 	int64_t (*now_ms)(void *userdata);
 	void *now_userdata;
 	bool writing;			/* holds write_lock */
+	bool file_fault;		/* the last failure was the file's (I/O, full, ...) */
 	/* store_version: the database's directory watched (see there) */
 	int watch_fd;			/* -1: none, or not yet */
 	bool watch_tried;
@@ -275,6 +276,19 @@ static int64_t store_now(struct store *s)
 /* The connection's last error, as a MUSTER_E_DB; callers add context. */
 static int db_fail(struct store *s, struct muster_err *err)
 {
+	switch (sqlite3_errcode(s->db) & 0xff) {
+	case SQLITE_IOERR:
+	case SQLITE_FULL:
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+	case SQLITE_READONLY:
+	case SQLITE_CANTOPEN:
+	case SQLITE_PERM:
+		s->file_fault = true;
+		break;
+	default:
+		break;
+	}
 	return err_set(err, MUSTER_E_DB, "%s", sqlite3_errmsg(s->db));
 }
 
@@ -392,6 +406,7 @@ static void write_release(struct store *s)
  * releases the writer's turn. */
 static int tx_begin(struct store *s, struct muster_err *err)
 {
+	s->file_fault = false;
 	if (!s->writing) {
 		pthread_mutex_lock(&write_lock);
 		s->writing = true;
@@ -437,7 +452,11 @@ static int tx_end(struct store *s, bool ok, struct muster_err *err, const char *
 	va_start(ap, fmt);
 	fmt_vcut(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	err_prefix(err, "%s", what);
+	/* a fault of the file itself: say which file */
+	if (s->file_fault)
+		err_prefix(err, "%s (database '%s')", what, s->path);
+	else
+		err_prefix(err, "%s", what);
 	return -1;
 }
 
