@@ -69,6 +69,23 @@ static bool is_label(const char *s, size_t len)
 	return true;
 }
 
+/* "<label>[.<label>...]", at most 253 characters. */
+static bool is_domain(const char *s)
+{
+	const char *p = s, *dot;
+
+	if (strlen(s) > 253)
+		return false;
+	for (;;) {
+		dot = strchr(p, '.');
+		if (!is_label(p, dot ? (size_t) (dot - p) : strlen(p)))
+			return false;
+		if (!dot)
+			return true;
+		p = dot + 1;
+	}
+}
+
 /* "<hostname>.<label>[.<label>...]", at most 253 characters. */
 static bool is_fqdn_of(const char *fqdn, const char *hostname)
 {
@@ -162,6 +179,26 @@ static int check_nic(const struct cidata_nic *nic, size_t idx, struct muster_err
 		if (!addr_family(nic->dns[i]))
 			return err_set(err, MUSTER_E_INVALID, "nic %zu: name server '%s' is not an IP address",
 				       idx, nic->dns[i] ? nic->dns[i] : "");
+	if (nic->n_search > CIDATA_MAX_LIST || (nic->n_search && !nic->search))
+		return err_set(err, MUSTER_E_INVALID, "nic %zu: bad list of search domains", idx);
+	for (i = 0; i < nic->n_search; i++)
+		if (!nic->search[i] || !is_domain(nic->search[i]))
+			return err_set(err, MUSTER_E_INVALID, "nic %zu: search domain '%s' is not a "
+				       "DNS name", idx, nic->search[i] ? nic->search[i] : "");
+	if (nic->n_routes > CIDATA_MAX_LIST || (nic->n_routes && !nic->routes))
+		return err_set(err, MUSTER_E_INVALID, "nic %zu: bad list of routes", idx);
+	for (i = 0; i < nic->n_routes; i++) {
+		const struct cidata_route *r = &nic->routes[i];
+		int f = r->to ? addr_family(r->to) : 0;
+
+		if (!f || !r->via || addr_family(r->via) != f || r->prefix < 1 ||
+		    r->prefix > (f == AF_INET ? 32u : 128u))
+			return err_set(err, MUSTER_E_INVALID, "nic %zu: route %zu is not an address, "
+				       "a prefix and a gateway of one family", idx, i);
+	}
+	if (nic->mtu && (nic->mtu < 576 || nic->mtu > 65535))
+		return err_set(err, MUSTER_E_INVALID, "nic %zu: MTU %u is not 576 to 65535", idx,
+			       nic->mtu);
 	return 0;
 }
 
@@ -669,7 +706,8 @@ static bool needs_network_config(const struct cidata_input *in)
 	if (in->n_nics > 1)
 		return true;
 	for (i = 0; i < in->n_nics; i++)
-		if (in->nics[i].ip || in->nics[i].n_dns)
+		if (in->nics[i].ip || in->nics[i].n_dns || in->nics[i].n_search ||
+		    in->nics[i].n_routes || in->nics[i].mtu)
 			return true;
 	return false;
 }
@@ -718,15 +756,50 @@ static void emit_network_config(struct yt_emitter *em, const struct cidata_input
 				emit_str(em, nic->gateway);
 			}
 		}
-		if (nic->n_dns) {
+		if (nic->n_dns || nic->n_search) {
 			emit_key(em, "nameservers");
 			yt_emit_map_begin(em);
-			emit_key(em, "addresses");
-			yt_emit_seq_begin(em);
-			for (j = 0; j < nic->n_dns; j++)
-				emit_str(em, nic->dns[j]);
-			yt_emit_seq_end(em);
+			if (nic->n_dns) {
+				emit_key(em, "addresses");
+				yt_emit_seq_begin(em);
+				for (j = 0; j < nic->n_dns; j++)
+					emit_str(em, nic->dns[j]);
+				yt_emit_seq_end(em);
+			}
+			if (nic->n_search) {
+				emit_key(em, "search");
+				yt_emit_seq_begin(em);
+				for (j = 0; j < nic->n_search; j++)
+					emit_str(em, nic->search[j]);
+				yt_emit_seq_end(em);
+			}
 			yt_emit_map_end(em);
+		}
+		if (nic->n_routes) {
+			emit_key(em, "routes");
+			yt_emit_seq_begin(em);
+			for (j = 0; j < nic->n_routes; j++) {
+				const struct cidata_route *r = &nic->routes[j];
+
+				yt_emit_map_begin(em);
+				fmt_cut(addr, sizeof(addr), "%s/%u", r->to, r->prefix);
+				emit_key(em, "to");
+				emit_str(em, addr);
+				emit_key(em, "via");
+				emit_str(em, r->via);
+				if (r->metric) {
+					fmt_fit(name, sizeof(name), "%u", r->metric);
+					emit_key(em, "metric");
+					emit_plain(em, name);
+				}
+				yt_emit_map_end(em);
+			}
+			yt_emit_seq_end(em);
+		}
+		if (nic->mtu) {
+			fmt_fit(name, sizeof(name), "%u", nic->mtu);
+			emit_key(em, "mtu");
+			emit_plain(em, name);
 		}
 		yt_emit_map_end(em);
 	}

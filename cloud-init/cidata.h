@@ -38,6 +38,14 @@ struct cidata_hostkey {
 	const char *public_key;		/* one line */
 };
 
+/* A route through a NIC: to/prefix via an address, of one family. */
+struct cidata_route {
+	const char *to;			/* a network address */
+	unsigned prefix;		/* 1..32 (IPv4) or 1..128 (IPv6) */
+	const char *via;
+	unsigned metric;		/* 0 = none */
+};
+
 struct cidata_nic {
 	const char *mac;		/* "52:54:00:xx:xx:xx", required */
 	const char *ip;			/* IPv4 or IPv6 address; NULL = DHCP */
@@ -45,6 +53,11 @@ struct cidata_nic {
 	const char *gateway;		/* NULL = none; only with ip, same family */
 	const char *const *dns;		/* name server addresses */
 	size_t n_dns;
+	const char *const *search;	/* search domains: labels separated by dots */
+	size_t n_search;
+	const struct cidata_route *routes;
+	size_t n_routes;
+	unsigned mtu;			/* 0 = not set; else 576..65535 */
 };
 
 struct cidata_input {

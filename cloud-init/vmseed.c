@@ -1,6 +1,5 @@
 /* vmseed.c: from the fleet model to cidata_input (vmseed.h). */
-#include <arpa/inet.h>
-
+#include "netconf.h"
 #include "vmseed.h"
 
 enum keys_type vmseed_key_type(enum mf_key_type t)
@@ -17,14 +16,6 @@ enum keys_type vmseed_key_type(enum mf_key_type t)
 	return KEYS_ED25519;
 }
 
-/* Text of the address at offset host in net's subnet. */
-static void subnet_host(const struct mf_network *net, uint32_t host, char out[INET_ADDRSTRLEN])
-{
-	struct in_addr a = { htonl(net->net_addr + host) };
-
-	inet_ntop(AF_INET, &a, out, INET_ADDRSTRLEN);
-}
-
 int vmseed_render(const struct vmseed_input *in, struct cidata *ret, struct muster_err *err)
 {
 	const struct manifest *m = in->m;
@@ -32,46 +23,40 @@ int vmseed_render(const struct vmseed_input *in, struct cidata *ret, struct must
 	const struct mf_group *g = &m->groups[vm->group];
 	struct cidata_hostkey hk[MF_KEY_TYPE_MAX];
 	struct cidata_nic *nics = NULL;
-	char (*gw)[INET_ADDRSTRLEN] = NULL, (*ip)[INET_ADDRSTRLEN] = NULL;
-	const char **dns = NULL;
+	struct netconf *conf = NULL;
+	struct cidata_route (*routes)[MF_ROUTES_MAX] = NULL;
 	char *fqdn = NULL, *phone = NULL;
-	size_t i;
+	size_t i, j;
 	bool reachable = false;
 	int r = -1;
 
 	nics = calloc(g->n_nics + 1, sizeof(*nics));
-	gw = calloc(g->n_nics + 1, sizeof(*gw));
-	ip = calloc(g->n_nics + 1, sizeof(*ip));
-	dns = calloc(g->n_nics + 1, sizeof(*dns));
-	if (!nics || !gw || !ip || !dns)
+	conf = calloc(g->n_nics + 1, sizeof(*conf));
+	routes = calloc(g->n_nics + 1, sizeof(*routes));
+	if (!nics || !conf || !routes)
 		goto nomem;
 	for (i = 0; i < g->n_nics; i++) {
-		const struct mf_nic *nic = &g->nics[i];
-		const struct mf_network *net = &m->networks[nic->network];
+		struct netconf *c = &conf[i];
 
+		netconf_nic(m, in->vm, i, in->ips, c);
 		nics[i].mac = vmspec_mac(in->macs, in->vm, i);
-		if (in->ips && in->ips[i]) {
-			/* static, a sequence's or a pool's: this VM's own */
-			struct in_addr a = { htonl(in->ips[i]) };
-
-			inet_ntop(AF_INET, &a, ip[i], INET_ADDRSTRLEN);
-			nics[i].ip = ip[i];
-			nics[i].prefix = nic->ip_prefix ? nic->ip_prefix : net->prefix;
-		} else if (nic->ip) {
-			nics[i].ip = nic->ip;
-			nics[i].prefix = nic->ip_prefix;
-		} else {
-			continue;
+		if (c->is_static) {
+			nics[i].ip = c->ip;
+			nics[i].prefix = c->prefix;
+			nics[i].gateway = c->gateway[0] ? c->gateway : NULL;
 		}
-		if (net->type == MF_NET_NAT || net->type == MF_NET_ISOLATED) {
-			/* libvirt's network answers DNS on its first address; NAT routes through it */
-			subnet_host(net, 1, gw[i]);
-			dns[i] = gw[i];
-			nics[i].dns = &dns[i];
-			nics[i].n_dns = 1;
-			if (net->type == MF_NET_NAT)
-				nics[i].gateway = gw[i];
-		}
+		nics[i].dns = c->dns;
+		nics[i].n_dns = c->n_dns;
+		nics[i].search = c->search;
+		nics[i].n_search = c->n_search;
+		for (j = 0; j < c->n_routes; j++)
+			routes[i][j] = (struct cidata_route) {
+				.to = c->routes[j].to, .prefix = c->routes[j].prefix,
+				.via = c->routes[j].via, .metric = c->routes[j].metric,
+			};
+		nics[i].routes = routes[i];
+		nics[i].n_routes = c->n_routes;
+		nics[i].mtu = c->mtu;
 	}
 	for (i = 0; i < m->n_host_key_types; i++) {
 		hk[i].type = mf_key_type_to_string(m->host_key_types[i]);
@@ -132,9 +117,8 @@ nomem:
 	err_nomem(err);
 out:
 	free(nics);
-	free(gw);
-	free(ip);
-	free(dns);
+	free(conf);
+	free(routes);
 	free(fqdn);
 	free(phone);
 	return r;

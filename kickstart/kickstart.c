@@ -23,6 +23,7 @@
 #include "hash.h"
 #include "kickstart.h"
 #include "lexers.h"
+#include "netconf.h"
 #include "utf8.h"
 
 #define KS_OUTPUT_MAX MU_MAX_OUTPUT
@@ -574,6 +575,67 @@ static struct mu_value *str_or_null(const char *s)
 	return s ? mu_string(s) : mu_null();
 }
 
+/* The list of strings v as one, joined by commas, or null when empty. */
+static struct mu_value *joined(const char *const *v, size_t n)
+{
+	struct buf b = BUF_INIT(256);
+	struct mu_value *r;
+	size_t i;
+
+	if (!n)
+		return mu_null();
+	for (i = 0; i < n; i++)
+		(void) buf_printf(&b, "%s%s", i ? "," : "", v[i]);
+	r = buf_failed(&b) ? NULL : mu_string(buf_str(&b));
+	buf_release(&b);
+	return r;
+}
+
+/* The strings v as a list, each named PATH[i] for messages; NULL: out of memory. */
+static struct mu_value *string_list(const char *const *v, size_t n, struct ks_names *nm,
+				    const char *path)
+{
+	struct mu_value *list = mu_list();
+	size_t i;
+
+	for (i = 0; list && i < n; i++) {
+		struct mu_value *s = mu_string(v[i]);
+
+		if (!s || mu_list_append(list, s) < 0 || name_add(nm, s, "%s[%zu]", path, i) < 0) {
+			mu_value_free(list);
+			return NULL;
+		}
+	}
+	return list;
+}
+
+static int add_routes(struct mu_value *nic, const struct netconf *c, size_t i, struct ks_names *nm)
+{
+	struct mu_value *list = mu_list();
+	char path[64];
+	size_t j;
+
+	if (!list || mu_map_set(nic, "routes", list) < 0)
+		return -1;
+	for (j = 0; j < c->n_routes; j++) {
+		const struct netconf_route *r = &c->routes[j];
+		struct mu_value *it = mu_map();
+
+		if (!it || mu_list_append(list, it) < 0)
+			return -1;
+#define ROUTE_PUT(key, v) \
+	(fmt_fit(path, sizeof(path), "nics[%zu].routes[%zu].%s", i, j, key), put(nm, it, key, v, path))
+		if (ROUTE_PUT("n", mu_int((long long) j + 1)) < 0 ||
+		    ROUTE_PUT("to", mu_string(r->to)) < 0 ||
+		    ROUTE_PUT("prefix", mu_int(r->prefix)) < 0 ||
+		    ROUTE_PUT("via", mu_string(r->via)) < 0 ||
+		    ROUTE_PUT("metric", r->metric ? mu_int(r->metric) : mu_null()) < 0)
+			return -1;
+#undef ROUTE_PUT
+	}
+	return 0;
+}
+
 static int add_nics(const struct kickstart_input *in, struct mu_value *ctx, struct ks_names *nm)
 {
 	const struct manifest *m = in->m;
@@ -584,45 +646,30 @@ static int add_nics(const struct kickstart_input *in, struct mu_value *ctx, stru
 	if (!list || mu_map_set(ctx, "nics", list) < 0)
 		return -1;
 	for (i = 0; i < g->n_nics; i++) {
-		const struct mf_nic *nic = &g->nics[i];
-		const struct mf_network *net = &m->networks[nic->network];
-		char gw[INET_ADDRSTRLEN] = "", mask[INET_ADDRSTRLEN] = "", path[64];
-		char own[INET_ADDRSTRLEN];
 		struct mu_value *it = mu_map();
-		bool local = net->type == MF_NET_NAT || net->type == MF_NET_ISOLATED;
-		/* static, a sequence's or a pool's: this VM's own */
-		const char *ip = nic->ip;
-		unsigned prefix = nic->ip_prefix;
-		struct in_addr a;
+		struct netconf c;
+		char path[64];
 
 		if (!it || mu_list_append(list, it) < 0)
 			return -1;
-		if (in->ips && in->ips[i]) {
-			a.s_addr = htonl(in->ips[i]);
-			ip = inet_ntop(AF_INET, &a, own, sizeof(own));
-			prefix = prefix ? prefix : net->prefix;
-		}
-		if (ip) {
-			/* as vmseed.c: libvirt's network answers DNS on its first address, and NAT routes through it */
-			if (local) {
-				a.s_addr = htonl(net->net_addr + 1);
-				inet_ntop(AF_INET, &a, gw, sizeof(gw));
-			}
-			a.s_addr = htonl(prefix ? ~(uint32_t) 0 << (32 - prefix) : 0);
-			inet_ntop(AF_INET, &a, mask, sizeof(mask));
-		}
+		netconf_nic(m, in->vm, i, in->ips, &c);
 #define NIC_PUT(key, v) \
 	(fmt_fit(path, sizeof(path), "nics[%zu].%s", i, key), put(nm, it, key, v, path))
 		if (NIC_PUT("index", mu_int((long long) i)) < 0 ||
 		    NIC_PUT("first", mu_bool(i == 0)) < 0 ||
 		    NIC_PUT("mac", mu_string(vmspec_mac(in->macs, in->vm, i))) < 0 ||
-		    NIC_PUT("dhcp", mu_bool(!ip)) < 0 ||
-		    NIC_PUT("static", mu_bool(ip != NULL)) < 0 ||
-		    NIC_PUT("ip", str_or_null(ip)) < 0 ||
-		    NIC_PUT("prefix", ip ? mu_int(prefix) : mu_null()) < 0 ||
-		    NIC_PUT("netmask", str_or_null(ip ? mask : NULL)) < 0 ||
-		    NIC_PUT("gateway", str_or_null(ip && net->type == MF_NET_NAT ? gw : NULL)) < 0 ||
-		    NIC_PUT("nameserver", str_or_null(ip && local ? gw : NULL)) < 0)
+		    NIC_PUT("dhcp", mu_bool(!c.is_static)) < 0 ||
+		    NIC_PUT("static", mu_bool(c.is_static)) < 0 ||
+		    NIC_PUT("ip", str_or_null(c.is_static ? c.ip : NULL)) < 0 ||
+		    NIC_PUT("prefix", c.is_static ? mu_int(c.prefix) : mu_null()) < 0 ||
+		    NIC_PUT("netmask", str_or_null(c.is_static ? c.netmask : NULL)) < 0 ||
+		    NIC_PUT("gateway", str_or_null(c.gateway[0] ? c.gateway : NULL)) < 0 ||
+		    NIC_PUT("nameserver", joined(c.dns, c.n_dns)) < 0 ||
+		    (fmt_fit(path, sizeof(path), "nics[%zu].nameservers", i),
+		     put(nm, it, "nameservers", string_list(c.dns, c.n_dns, nm, path), path)) < 0 ||
+		    NIC_PUT("search", joined(c.search, c.n_search)) < 0 ||
+		    NIC_PUT("mtu", c.mtu ? mu_int(c.mtu) : mu_null()) < 0 ||
+		    add_routes(it, &c, i, nm) < 0)
 			return -1;
 #undef NIC_PUT
 	}

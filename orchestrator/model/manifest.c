@@ -1013,6 +1013,29 @@ static const char *ipv4_text(uint32_t ip, char out[INET_ADDRSTRLEN])
 }
 
 /*
+ * What ip is of net when muster may not give it to a VM, NULL when it may:
+ * the network and broadcast addresses, the host's on a libvirt network (the
+ * first: the gateway of a nat one), the gateway the manifest names. net's
+ * subnet is known and holds ip.
+ */
+static const char *reserved_as(const struct mf_network *net, uint32_t ip)
+{
+	uint32_t mask = ~(uint32_t) 0 << (32 - net->prefix), host = ip & ~mask;
+
+	if (host == 0)
+		return "network address";
+	if (host == ~mask)
+		return "broadcast address";
+	if (host == 1 && net->type == MF_NET_NAT)
+		return "gateway";
+	if (host == 1 && net->type == MF_NET_ISOLATED)
+		return "host's address";
+	if (net->gateway && ip == net->gateway)
+		return "gateway";
+	return NULL;
+}
+
+/*
  * net's key, "A-B": host addresses of its subnet (not its network address,
  * gateway or broadcast), A <= B, into *first and *last (host order).
  */
@@ -1022,7 +1045,7 @@ static bool read_range(struct ctx *c, const struct mf_network *net, const struct
 	const struct yt_node *v = field(c, n, key, false);
 	uint32_t mask = ~(uint32_t) 0 << (32 - net->prefix), ends[2];
 	char part[2][32];
-	const char *dash;
+	const char *dash, *what;
 	size_t mark, k;
 	bool ok = false;
 
@@ -1041,26 +1064,26 @@ static bool read_range(struct ctx *c, const struct mf_network *net, const struct
 	part[0][dash - v->str] = '\0';
 	memcpy(part[1], dash + 1, strlen(dash + 1) + 1);
 	for (k = 0; k < 2; k++) {
-		uint32_t host;
-
 		if (!parse_ipv4(part[k], &ends[k])) {
 			diag(c, v, "'%.32s' is not an IPv4 address", part[k]);
 			goto out;
 		}
-		host = ends[k] & ~mask;
 		if ((ends[k] & mask) != net->net_addr) {
 			diag(c, v, "%s is outside network '%s' (%s)", part[k], net->name, net->subnet);
 			goto out;
 		}
-		if (host == 0 || host == ~mask || host == 1) {
-			diag(c, v, "%s is the %s of network '%s'", part[k],
-			     host == 0 ? "network address" : host == 1 ? "gateway" : "broadcast address",
-			     net->name);
+		if ((what = reserved_as(net, ends[k]))) {
+			diag(c, v, "%s is the %s of network '%s'", part[k], what, net->name);
 			goto out;
 		}
 	}
 	if (ends[0] > ends[1]) {
 		diag(c, v, "the range ends before it starts (%s after %s)", part[0], part[1]);
+		goto out;
+	}
+	if (net->gateway && net->gateway > ends[0] && net->gateway < ends[1]) {
+		diag(c, v, "the range holds the gateway of network '%s' (%s)", net->name,
+		     ipv4_text(net->gateway, part[0]));
 		goto out;
 	}
 	*first = ends[0];
@@ -1071,7 +1094,7 @@ out:
 	return ok;
 }
 
-/* A nat or isolated network's addresses: and dhcp:, apart from each other. */
+/* A network's addresses: and (nat, isolated) dhcp:, apart from each other. */
 static void read_pools(struct ctx *c, struct mf_network *net, const struct yt_node *n)
 {
 	const struct yt_node *v;
@@ -1080,7 +1103,9 @@ static void read_pools(struct ctx *c, struct mf_network *net, const struct yt_no
 	if (yt_map_get(n, "addresses", &v))
 		net->pool_pos = v->pos;
 	net->has_pool = read_range(c, net, n, "addresses", &net->pool_first, &net->pool_last);
-	net->has_dhcp = read_range(c, net, n, "dhcp", &net->dhcp_first, &net->dhcp_last);
+	/* (a bridge's DHCP server, if any, is not muster's) */
+	if (net->type == MF_NET_NAT || net->type == MF_NET_ISOLATED)
+		net->has_dhcp = read_range(c, net, n, "dhcp", &net->dhcp_first, &net->dhcp_last);
 	if (net->has_pool && net->has_dhcp && net->dhcp_first <= net->pool_last &&
 	    net->pool_first <= net->dhcp_last && yt_map_get(n, "dhcp", &v)) {
 		size_t mark = path_push_key(c, "dhcp");
@@ -1097,6 +1122,9 @@ bool mf_network_dhcp(const struct mf_network *net, uint32_t *first, uint32_t *la
 {
 	uint32_t mask = ~(uint32_t) 0 << (32 - net->prefix);
 	uint32_t lo = net->net_addr + 2, hi = (net->net_addr | ~mask) - 1;
+
+	if ((net->type != MF_NET_NAT && net->type != MF_NET_ISOLATED) || !net->subnet)
+		return false;
 
 	if (net->has_dhcp) {
 		*first = net->dhcp_first;
@@ -1123,15 +1151,230 @@ bool mf_network_dhcp(const struct mf_network *net, uint32_t *first, uint32_t *la
 	return false;
 }
 
+/* "10.20.0.0/24": an IPv4 network of prefix min to max, no host bits set. */
+static bool read_cidr(struct ctx *c, const struct yt_node *v, unsigned min, unsigned max,
+		      uint32_t *ret_addr, unsigned *ret_prefix)
+{
+	char addr[32];
+	const char *slash;
+	uint64_t prefix;
+	uint32_t ip, mask;
+
+	if (!check_text(c, v, 40))
+		return false;
+	slash = strchr(v->str, '/');
+	if (!slash || (size_t) (slash - v->str) >= sizeof(addr) ||
+	    !parse_uint64(slash + 1, strlen(slash + 1), &prefix)) {
+		diag(c, v, "expected an IPv4 subnet such as 10.20.0.0/24, got '%.40s'", v->str);
+		return false;
+	}
+	memcpy(addr, v->str, (size_t) (slash - v->str));
+	addr[slash - v->str] = '\0';
+	if (!parse_ipv4(addr, &ip)) {
+		diag(c, v, "'%.40s' is not an IPv4 address", addr);
+		return false;
+	}
+	if (prefix < min || prefix > max) {
+		diag(c, v, "prefix length must be %u to %u, got /%llu", min, max,
+		     (unsigned long long) prefix);
+		return false;
+	}
+	mask = ~(uint32_t) 0 << (32 - prefix);
+	if (ip & ~mask) {
+		char fixed[INET_ADDRSTRLEN];
+
+		diag(c, v, "'%.40s' has host bits set (did you mean '%s/%llu'?)", v->str,
+		     ipv4_text(ip & mask, fixed), (unsigned long long) prefix);
+		return false;
+	}
+	*ret_addr = ip;
+	*ret_prefix = (unsigned) prefix;
+	return true;
+}
+
+/* subnet: (prefix 8 to 29) */
+static void read_subnet(struct ctx *c, struct mf_network *net, const struct yt_node *v)
+{
+	size_t mark = path_push_key(c, "subnet");
+
+	net->subnet_pos = v->pos;
+	if (read_cidr(c, v, 8, 29, &net->net_addr, &net->prefix))
+		net->subnet = v->str;
+	path_pop(c, mark);
+}
+
+/* An IPv4 address; when net's subnet is known, a host address inside it. */
+static bool read_net_addr(struct ctx *c, const struct mf_network *net, const struct yt_node *v,
+			  uint32_t *ret)
+{
+	uint32_t mask;
+	const char *what;
+
+	if (!check_text(c, v, 40))
+		return false;
+	if (!parse_ipv4(v->str, ret)) {
+		diag(c, v, "'%.40s' is not an IPv4 address", v->str);
+		return false;
+	}
+	if (!net->subnet)
+		return true;
+	mask = ~(uint32_t) 0 << (32 - net->prefix);
+	if ((*ret & mask) != net->net_addr) {
+		diag(c, v, "%s is outside network '%s' (%s)", v->str, net->name, net->subnet);
+		return false;
+	}
+	what = (*ret & ~mask) == 0 ? "network address" : (*ret & ~mask) == ~mask ? "broadcast address"
+										 : NULL;
+	if (what) {
+		diag(c, v, "%s is the %s of network '%s'", v->str, what, net->name);
+		return false;
+	}
+	return true;
+}
+
+/* gateway: an address, or none. */
+static void read_gateway(struct ctx *c, struct mf_network *net, const struct yt_node *n)
+{
+	const struct yt_node *v = field(c, n, "gateway", false);
+	size_t mark;
+
+	if (!v)
+		return;
+	mark = path_push_key(c, "gateway");
+	net->gateway_given = true;
+	if (v->kind == YT_SCALAR && v->plain && streq(v->str, "none"))
+		net->gateway = 0;
+	else if (read_net_addr(c, net, v, &net->gateway) && net->gateway == net->net_addr + 1 &&
+		 net->type == MF_NET_ISOLATED)
+		diag(c, v, "%s is the host's own address on isolated network '%s', which routes "
+		     "nowhere: name a router of the network, or none", v->str, net->name);
+	path_pop(c, mark);
+}
+
+/* dns: [addresses], or none; search: [domains]. */
+static bool check_dns_name(struct ctx *c, const struct yt_node *v);
+
+static void read_resolver(struct ctx *c, struct mf_network *net, const struct yt_node *n)
+{
+	const struct yt_node *v;
+	size_t mark, i;
+
+	if ((v = field(c, n, "dns", false))) {
+		mark = path_push_key(c, "dns");
+		net->dns_given = true;
+		net->n_dns = 0;
+		if (v->kind == YT_SCALAR && v->plain && streq(v->str, "none"))
+			;
+		else if (!expect_kind(c, v, YT_LIST))
+			;
+		else if (v->n > MF_DNS_MAX)
+			diag(c, v, "%zu name servers: the resolver uses %d at most", v->n, MF_DNS_MAX);
+		else
+			for (i = 0; i < v->n; i++) {
+				size_t m2 = path_push_index(c, i);
+				uint32_t ip;
+
+				if (expect_kind(c, v->items[i], YT_SCALAR) &&
+				    read_net_addr(c, &(struct mf_network) { .name = net->name },
+						  v->items[i], &ip))
+					net->dns[net->n_dns++] = ip;
+				path_pop(c, m2);
+			}
+		path_pop(c, mark);
+	}
+	if ((v = field(c, n, "search", false))) {
+		mark = path_push_key(c, "search");
+		net->search_given = true;
+		if (!check_list(c, v, 1))
+			;
+		else if (v->n > MF_SEARCH_MAX)
+			diag(c, v, "%zu search domains: the resolver uses %d at most", v->n,
+			     MF_SEARCH_MAX);
+		else
+			for (i = 0; i < v->n; i++) {
+				size_t m2 = path_push_index(c, i);
+
+				if (expect_kind(c, v->items[i], YT_SCALAR) &&
+				    check_dns_name(c, v->items[i]))
+					net->search[net->n_search++] = v->items[i]->str;
+				path_pop(c, m2);
+			}
+		path_pop(c, mark);
+	} else if (c->m->domain) {
+		net->search[net->n_search++] = c->m->domain;
+	}
+}
+
+/* routes: [{to: 10.30.0.0/16, via: 10.20.0.254, metric: 100}] */
+static void read_routes(struct ctx *c, struct mf_network *net, const struct yt_node *n)
+{
+	static const char *const keys[] = { "to", "via", "metric" };
+	const struct yt_node *v = field(c, n, "routes", false);
+	size_t mark, i;
+
+	if (!v)
+		return;
+	mark = path_push_key(c, "routes");
+	if (!check_list(c, v, 1))
+		goto out;
+	if (v->n > MF_ROUTES_MAX) {
+		diag(c, v, "%zu routes: at most %d", v->n, MF_ROUTES_MAX);
+		goto out;
+	}
+	net->routes = xcalloc(c, v->n, sizeof(*net->routes));
+	if (!net->routes)
+		goto out;
+	for (i = 0; i < v->n; i++) {
+		const struct yt_node *it = v->items[i], *to, *via;
+		size_t m2 = path_push_index(c, i), m3;
+		struct mf_route r = { 0 };
+		bool ok = true;
+
+		if (!check_map(c, it, keys, ARRAY_SIZE(keys)))
+			goto next;
+		if ((to = field(c, it, "to", true))) {
+			m3 = path_push_key(c, "to");
+			ok = read_cidr(c, to, 1, 32, &r.to, &r.prefix);
+			path_pop(c, m3);
+		} else {
+			ok = false;
+		}
+		if ((via = field(c, it, "via", true))) {
+			m3 = path_push_key(c, "via");
+			ok = read_net_addr(c, net, via, &r.via) && ok;
+			path_pop(c, m3);
+		} else {
+			ok = false;
+		}
+		if (field(c, it, "metric", false))
+			ok = uint_field(c, it, "metric", false, 1, 65535, &r.metric) && ok;
+		if (ok)
+			net->routes[net->n_routes++] = r;
+next:
+		path_pop(c, m2);
+	}
+out:
+	path_pop(c, mark);
+}
+
 static void read_network(struct ctx *c, struct mf_network *net, const struct yt_node *n)
 {
 	static const char *const keys[] = {
 		"type", "subnet", "bridge", "vlan", "forward", "restrict", "addresses", "dhcp",
+		"gateway", "dns", "search", "routes", "mtu",
 	};
+	/* (user networks are QEMU's: none of the addressing keys apply) */
+	static const unsigned ip_types = 1u << MF_NET_NAT | 1u << MF_NET_ISOLATED |
+					 1u << MF_NET_BRIDGE | 1u << MF_NET_VLAN;
 	static const struct { const char *key; unsigned types; } applies[] = {
-		{ "subnet", 1u << MF_NET_NAT | 1u << MF_NET_ISOLATED },
-		{ "addresses", 1u << MF_NET_NAT | 1u << MF_NET_ISOLATED },
+		{ "subnet", ip_types },
+		{ "addresses", ip_types },
 		{ "dhcp", 1u << MF_NET_NAT | 1u << MF_NET_ISOLATED },
+		{ "gateway", 1u << MF_NET_ISOLATED | 1u << MF_NET_BRIDGE | 1u << MF_NET_VLAN },
+		{ "dns", ip_types },
+		{ "search", ip_types },
+		{ "routes", ip_types },
+		{ "mtu", ip_types },
 		{ "bridge", 1u << MF_NET_BRIDGE | 1u << MF_NET_VLAN },
 		{ "vlan", 1u << MF_NET_VLAN },
 		{ "forward", 1u << MF_NET_USER },
@@ -1142,6 +1385,7 @@ static void read_network(struct ctx *c, struct mf_network *net, const struct yt_
 	size_t i;
 	int t;
 
+	net->pos = n->pos;
 	if (!check_map(c, n, keys, ARRAY_SIZE(keys)))
 		return;
 	if (!field(c, n, "type", true))
@@ -1156,59 +1400,39 @@ static void read_network(struct ctx *c, struct mf_network *net, const struct yt_
 		if (yt_map_get(n, applies[i].key, &k) && !(applies[i].types & (1u << t))) {
 			size_t mark = path_push_key(c, applies[i].key);
 
-			diag(c, k, "'%s' does not apply to %s %s network", applies[i].key,
-			     t == MF_NET_ISOLATED ? "an" : "a", net_type_names[t]);
+			if (streq(applies[i].key, "gateway"))
+				diag(c, k, "'gateway' does not apply to a nat network: libvirt's "
+				     "address on it (the subnet's first) is its way out");
+			else if (streq(applies[i].key, "forward"))
+				diag(c, k, "'forward' does not apply to %s %s network: only a user "
+				     "network forwards host ports (this one's VMs are reached at "
+				     "their own addresses)", t == MF_NET_ISOLATED ? "an" : "a",
+				     net_type_names[t]);
+			else if (streq(applies[i].key, "dhcp"))
+				diag(c, k, "'dhcp' does not apply to a %s network: its DHCP server, if "
+				     "any, is not muster's", net_type_names[t]);
+			else
+				diag(c, k, "'%s' does not apply to %s %s network", applies[i].key,
+				     t == MF_NET_ISOLATED ? "an" : "a", net_type_names[t]);
 			path_pop(c, mark);
 		}
 	}
 	switch (net->type) {
 	case MF_NET_NAT:
 	case MF_NET_ISOLATED:
-		if ((v = field(c, n, "subnet", true))) {
-			size_t mark = path_push_key(c, "subnet");
-			char addr[32];
-			const char *slash;
-			uint64_t prefix;
-			uint32_t ip, mask;
-
-			if (!check_text(c, v, 40))
-				goto subnet_done;
-			slash = strchr(v->str, '/');
-			if (!slash || (size_t) (slash - v->str) >= sizeof(addr) ||
-			    !parse_uint64(slash + 1, strlen(slash + 1), &prefix)) {
-				diag(c, v, "expected an IPv4 subnet such as 10.20.0.0/24, got '%.40s'",
-				     v->str);
-				goto subnet_done;
-			}
-			memcpy(addr, v->str, (size_t) (slash - v->str));
-			addr[slash - v->str] = '\0';
-			if (!parse_ipv4(addr, &ip)) {
-				diag(c, v, "'%.40s' is not an IPv4 address", addr);
-				goto subnet_done;
-			}
-			if (prefix < 8 || prefix > 29) {
-				diag(c, v, "prefix length must be 8 to 29, got /%llu",
-				     (unsigned long long) prefix);
-				goto subnet_done;
-			}
-			mask = ~(uint32_t) 0 << (32 - prefix);
-			if (ip & ~mask) {
-				struct in_addr a = { htonl(ip & mask) };
-				char fixed[INET_ADDRSTRLEN];
-
-				inet_ntop(AF_INET, &a, fixed, sizeof(fixed));
-				diag(c, v, "'%.40s' has host bits set (did you mean '%s/%llu'?)",
-				     v->str, fixed, (unsigned long long) prefix);
-				goto subnet_done;
-			}
-			net->subnet = v->str;
-			net->net_addr = ip;
-			net->prefix = (unsigned) prefix;
-subnet_done:
-			path_pop(c, mark);
-		}
-		if (net->subnet)
-			read_pools(c, net, n);
+		if ((v = field(c, n, "subnet", true)))
+			read_subnet(c, net, v);
+		if (!net->subnet)
+			break;
+		/* libvirt's dnsmasq answers on the first address; on nat it routes */
+		net->dns[net->n_dns++] = net->net_addr + 1;
+		if (net->type == MF_NET_NAT)
+			net->gateway = net->net_addr + 1;
+		read_gateway(c, net, n);
+		read_resolver(c, net, n);
+		read_routes(c, net, n);
+		(void) uint_field(c, n, "mtu", false, 576, 9216, &net->mtu);
+		read_pools(c, net, n);
 		break;
 	case MF_NET_VLAN:
 		(void) uint_field(c, n, "vlan", true, 1, 4094, &net->vlan);
@@ -1219,6 +1443,21 @@ subnet_done:
 
 			if (check_bridge_name(c, v))
 				net->bridge = v->str;
+			path_pop(c, mark);
+		}
+		if ((v = field(c, n, "subnet", false)))
+			read_subnet(c, net, v);
+		read_gateway(c, net, n);
+		read_resolver(c, net, n);
+		read_routes(c, net, n);
+		(void) uint_field(c, n, "mtu", false, 576, 9216, &net->mtu);
+		if (net->subnet)
+			read_pools(c, net, n);
+		else if (yt_map_get(n, "addresses", &v)) {
+			size_t mark = path_push_key(c, "addresses");
+
+			diag(c, v, "a pool needs the network's subnet: give it subnet: (such as "
+			     "192.168.50.0/24)");
 			path_pop(c, mark);
 		}
 		break;
@@ -1536,7 +1775,7 @@ static bool check_mac(struct ctx *c, const struct yt_node *v, char **ret)
 /*
  * ip: pool (an address of the network's addresses: for each VM, allocated
  * and recorded by apply) or ip: A.B.C.D+ (the group's Nth VM gets A.B.C.D
- * plus N-1): on nat and isolated networks, whose subnet muster knows.
+ * plus N-1): on a network whose subnet muster knows.
  */
 static void read_ip_many(struct ctx *c, struct mf_nic *nic, const struct mf_network *net,
 			 const struct yt_node *v, size_t vm_count)
@@ -1544,9 +1783,16 @@ static void read_ip_many(struct ctx *c, struct mf_nic *nic, const struct mf_netw
 	uint32_t mask, first, last, d0, d1;
 	char addr[32], a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN], d[INET_ADDRSTRLEN], e[INET_ADDRSTRLEN];
 
-	if (net->type != MF_NET_NAT && net->type != MF_NET_ISOLATED) {
-		diag(c, v, "'%.40s' applies to nat and isolated networks, whose subnet muster "
-		     "knows (network '%s' is %s)", v->str, net->name, net_type_names[net->type]);
+	if (net->type == MF_NET_TYPE_MAX)
+		return;	/* a network of no known type: its own error is reported */
+	if (net->type == MF_NET_USER) {
+		diag(c, v, "'%.40s' does not apply to user network '%s' (QEMU gives its one "
+		     "address)", v->str, net->name);
+		return;
+	}
+	if (!net->subnet && (net->type == MF_NET_BRIDGE || net->type == MF_NET_VLAN)) {
+		diag(c, v, "'%.40s' needs the subnet of %s network '%s': give it subnet: (such "
+		     "as 192.168.50.0/24)", v->str, net_type_names[net->type], net->name);
 		return;
 	}
 	if (!net->subnet)
@@ -1568,10 +1814,15 @@ static void read_ip_many(struct ctx *c, struct mf_nic *nic, const struct mf_netw
 	}
 	mask = ~(uint32_t) 0 << (32 - net->prefix);
 	last = first + (uint32_t) (vm_count ? vm_count - 1 : 0);
-	if ((first & mask) != net->net_addr || (first & ~mask) < 2 || last < first ||
-	    (last & mask) != net->net_addr || (last & ~mask) == ~mask) {
+	if ((first & mask) != net->net_addr || reserved_as(net, first) || last < first ||
+	    (last & mask) != net->net_addr || reserved_as(net, last)) {
 		diag(c, v, "%zu addresses from %s do not fit network '%s' (%s) past its gateway "
 		     "and before its broadcast address", vm_count, addr, net->name, net->subnet);
+		return;
+	}
+	if (net->gateway && first < net->gateway && net->gateway < last) {
+		diag(c, v, "%zu addresses from %s hold the gateway of network '%s' (%s)", vm_count,
+		     addr, net->name, ipv4_text(net->gateway, a));
 		return;
 	}
 	if (vm_count && mf_network_dhcp(net, &d0, &d1) && first <= d1 && d0 <= last) {
@@ -1591,7 +1842,8 @@ static bool check_static_ip(struct ctx *c, struct mf_nic *nic, const struct mf_n
 	char addr[32];
 	const char *slash;
 	uint64_t prefix = 0;
-	uint32_t ip, mask, host;
+	uint32_t ip, mask;
+	const char *what;
 
 	if (!check_text(c, v, 40))
 		return false;
@@ -1617,12 +1869,15 @@ static bool check_static_ip(struct ctx *c, struct mf_nic *nic, const struct mf_n
 		return false;
 	case MF_NET_BRIDGE:
 	case MF_NET_VLAN:
-		if (!slash) {
-			diag(c, v, "give the prefix length (e.g. %s/24): muster does not know the "
-			     "subnet of %s network '%s'", addr, net_type_names[net->type], net->name);
+		if (!net->subnet && !slash) {
+			diag(c, v, "give the prefix length (e.g. %s/24), or the network a subnet: "
+			     "muster does not know the subnet of %s network '%s'", addr,
+			     net_type_names[net->type], net->name);
 			return false;
 		}
-		break;
+		if (!net->subnet)
+			break;
+		/* fall through */
 	case MF_NET_NAT:
 	case MF_NET_ISOLATED:
 		if (!net->subnet)
@@ -1633,15 +1888,12 @@ static bool check_static_ip(struct ctx *c, struct mf_nic *nic, const struct mf_n
 			return false;
 		}
 		mask = ~(uint32_t) 0 << (32 - net->prefix);
-		host = ip & ~mask;
 		if ((ip & mask) != net->net_addr) {
 			diag(c, v, "%s is outside network '%s' (%s)", addr, net->name, net->subnet);
 			return false;
 		}
-		if (host == 0 || host == ~mask || host == 1) {
-			diag(c, v, "%s is the %s of network '%s'", addr,
-			     host == 0 ? "network address" : host == 1 ? "gateway" : "broadcast address",
-			     net->name);
+		if ((what = reserved_as(net, ip))) {
+			diag(c, v, "%s is the %s of network '%s'", addr, what, net->name);
 			return false;
 		}
 		prefix = net->prefix;
@@ -2235,6 +2487,80 @@ static void check_pools(struct ctx *c)
 	}
 }
 
+/* Where (the path) and what: a network's key, for a diagnostic after the reading. */
+static void diag_net(struct ctx *c, const struct mf_network *net, const char *key,
+		     struct yt_pos pos, const char *fmt, ...) PRINTF_LIKE(5, 6);
+
+static void diag_net(struct ctx *c, const struct mf_network *net, const char *key,
+		     struct yt_pos pos, const char *fmt, ...)
+{
+	size_t mark = c->path.len;
+	char msg[MF_DIAG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	fmt_vcut(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	(void) buf_printf(&c->path, "networks.%s%s%s", net->name, key ? "." : "", key ? key : "");
+	diag_pos(c, pos, "%s", msg);
+	path_pop(c, mark);
+}
+
+/*
+ * The networks beside each other and their VMs: subnets apart; a bridge
+ * or vlan network that gives static addresses says its gateway and name
+ * servers (muster cannot know them); an isolated network's gateway
+ * outside its DHCP range.
+ */
+static void check_networks(struct ctx *c)
+{
+	struct manifest *m = c->m;
+	size_t i, j, g, k;
+
+	for (i = 0; i < m->n_networks; i++) {
+		const struct mf_network *net = &m->networks[i];
+		char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN], d[INET_ADDRSTRLEN];
+		const char *statics = NULL;
+		uint32_t d0, d1;
+
+		for (j = 0; net->subnet && j < i; j++) {
+			const struct mf_network *o = &m->networks[j];
+			unsigned p = net->prefix < o->prefix ? net->prefix : o->prefix;
+			uint32_t mask = ~(uint32_t) 0 << (32 - p);
+
+			if (o->subnet && (net->net_addr & mask) == (o->net_addr & mask)) {
+				diag_net(c, net, "subnet", net->subnet_pos, "subnet %s overlaps network "
+					 "'%s' (%s): an address would mean two places", net->subnet,
+					 o->name, o->subnet);
+				break;
+			}
+		}
+		if (net->type == MF_NET_ISOLATED && net->gateway && mf_network_dhcp(net, &d0, &d1) &&
+		    net->gateway >= d0 && net->gateway <= d1)
+			diag_net(c, net, "gateway", net->pos, "the gateway %s is inside the DHCP range "
+				 "(%s-%s), which would give it to a VM: give the network dhcp: "
+				 "without it", ipv4_text(net->gateway, a), ipv4_text(d0, b),
+				 ipv4_text(d1, d));
+		if (net->type != MF_NET_BRIDGE && net->type != MF_NET_VLAN)
+			continue;
+		for (g = 0; !statics && g < m->n_groups; g++)
+			for (k = 0; k < m->groups[g].n_nics; k++)
+				if (m->groups[g].nics[k].network == i &&
+				    m->groups[g].nics[k].ip_mode != MF_IP_DHCP)
+					statics = m->groups[g].name;
+		if (statics && (!net->gateway_given || !net->dns_given))
+			diag_net(c, net, NULL, net->pos, "group '%s' gives static addresses on %s "
+				 "network '%s', whose %s muster cannot know: say %s", statics,
+				 net_type_names[net->type], net->name,
+				 !net->gateway_given && !net->dns_given ? "gateway and name servers" :
+				 !net->gateway_given ? "gateway" : "name servers",
+				 !net->gateway_given && !net->dns_given ?
+				 "gateway: (an address, or none) and dns: (a list, or none)" :
+				 !net->gateway_given ? "gateway: (an address, or none)" :
+				 "dns: (a list of addresses, or none)");
+	}
+}
+
 static void check_hosts(struct ctx *c)
 {
 	struct manifest *m = c->m;
@@ -2333,6 +2659,7 @@ static void check_fleet(struct ctx *c)
 	}
 	report_duplicates(c, ips, n_ips, "address");
 	report_duplicates(c, macs, n_macs, "MAC address");
+	check_networks(c);
 	check_pools(c);
 	check_forwards(c);
 	check_hosts(c);
@@ -2751,6 +3078,8 @@ int manifest_vm_spec(const struct manifest *m, size_t vm, struct buf *hw, struct
 		/* only when not the default, so that existing VMs' hashes stay */
 		if (net->unrestricted)
 			(void) buf_printf(hw, "nic%zu_restrict=off\n", i);
+		if (net->mtu)
+			(void) buf_printf(hw, "nic%zu_mtu=%u\n", i, net->mtu);
 	}
 
 	if (g->has_image) {
@@ -2764,6 +3093,35 @@ int manifest_vm_spec(const struct manifest *m, size_t vm, struct buf *hw, struct
 			  (unsigned long long) g->disk, bootstrap_names[g->bootstrap],
 			  m->domain ? m->domain : "", m->endpoint ? m->endpoint : "");
 	(void) buf_printf(base, "user=%s\n", m->ssh_user);
+	/* what the guest is told of its networks, when the manifest says it */
+	for (i = 0; i < g->n_nics; i++) {
+		const struct mf_network *net = &m->networks[g->nics[i].network];
+		char a[INET_ADDRSTRLEN];
+		size_t j;
+
+		if (net->gateway_given)
+			(void) buf_printf(base, "nic%zu_gateway=%s\n", i,
+					  net->gateway ? ipv4_text(net->gateway, a) : "none");
+		if (net->dns_given) {
+			(void) buf_printf(base, "nic%zu_dns=", i);
+			for (j = 0; j < net->n_dns; j++)
+				(void) buf_printf(base, "%s%s", j ? "," : "", ipv4_text(net->dns[j], a));
+			(void) buf_putc(base, '\n');
+		}
+		if (net->search_given) {
+			(void) buf_printf(base, "nic%zu_search=", i);
+			for (j = 0; j < net->n_search; j++)
+				(void) buf_printf(base, "%s%s", j ? "," : "", net->search[j]);
+			(void) buf_putc(base, '\n');
+		}
+		for (j = 0; j < net->n_routes; j++) {
+			const struct mf_route *r = &net->routes[j];
+			char via[INET_ADDRSTRLEN];
+
+			(void) buf_printf(base, "nic%zu_route=%s/%u,%s,%u\n", i, ipv4_text(r->to, a),
+					  r->prefix, ipv4_text(r->via, via), r->metric);
+		}
+	}
 	if (g->seed_http)
 		(void) buf_puts(base, "seed=http\n");
 	for (i = 0; i < m->n_host_key_types; i++)

@@ -76,12 +76,42 @@ struct mf_forward {
 	struct yt_pos pos;
 };
 
+#define MF_DNS_MAX 3		/* name servers per network: the resolver uses no more */
+#define MF_SEARCH_MAX 6		/* search domains per network, as the resolver */
+#define MF_ROUTES_MAX 16	/* routes per network */
+
+/* routes: [{to: 10.30.0.0/16, via: 10.20.0.254, metric: 100}], host order */
+struct mf_route {
+	uint32_t to;
+	unsigned prefix;	/* 1..32 */
+	uint32_t via;
+	unsigned metric;	/* 0 = none given */
+};
+
 struct mf_network {
 	const char *name;
 	enum mf_net_type type;
-	const char *subnet;	/* nat, isolated: "10.20.0.0/24" */
+	const char *subnet;	/* nat, isolated (required); bridge, vlan (optional):
+				   "10.20.0.0/24"; NULL when not known */
 	uint32_t net_addr;	/* host order */
 	unsigned prefix;
+	/*
+	 * What a VM's NIC on the network is told besides its address, defaults
+	 * applied: on nat the gateway and name server are libvirt's (the
+	 * subnet's first address), on isolated the name server; on bridge and
+	 * vlan each is what the manifest says (gateway: none, dns: none).
+	 * search: the manifest's, else the fleet's domain.
+	 */
+	uint32_t gateway;	/* 0 = none */
+	bool gateway_given, dns_given, search_given;
+	uint32_t dns[MF_DNS_MAX];
+	size_t n_dns;
+	const char *search[MF_SEARCH_MAX];
+	size_t n_search;
+	struct mf_route *routes;
+	size_t n_routes;
+	unsigned mtu;		/* 0 = not set (the bridge's) */
+	struct yt_pos pos, subnet_pos;
 	const char *bridge;	/* bridge, vlan */
 	unsigned vlan;		/* vlan: 1..4094 */
 	struct mf_forward *forwards;	/* user */
@@ -100,8 +130,8 @@ struct mf_network {
 /*
  * What a nat or isolated network's DHCP serves, host order: its dhcp:, or
  * by default the subnet's host addresses past the gateway, less the pool:
- * the larger side of it when it has one. false: none (the pool leaves no
- * room).
+ * the larger side of it when it has one. false: none (another type of
+ * network, or the pool leaves no room).
  */
 bool mf_network_dhcp(const struct mf_network *net, uint32_t *first, uint32_t *last);
 

@@ -20,6 +20,7 @@ probe.ks each value comes back from every place it was put (shlex for
 command lines, sh -c and bash -c for shell lines, as it is from comments).
 """
 import hashlib
+import ipaddress
 import hmac
 import os
 import re
@@ -168,6 +169,49 @@ def check_os(m, flavour, commands, sections, keydir, text):
     ok = ok and ("--hostname=" + (fqdn or vm)) in nets[0]
     tap(ok, "network lines: one per NIC, by MAC, DHCP or static, the first names the host",
         "got: %r" % nets)
+
+    # what each NIC is told of its network, the defaults worked out here
+    # from the manifest as the README states them
+    routes_want = []
+    for i, nic in enumerate(nics):
+        if i >= len(nets):
+            break
+        name = nic["network"] if isinstance(nic, dict) else nic
+        net = m["networks"][name]
+        static = isinstance(nic, dict) and "ip" in nic
+        first = None
+        if "subnet" in net:
+            first = str(ipaddress.ip_network(net["subnet"])[1])
+        gw = {"nat": first}.get(net["type"])
+        if "gateway" in net:
+            gw = None if net["gateway"] == "none" else net["gateway"]
+        dns = [first] if net["type"] in ("nat", "isolated") else []
+        if "dns" in net:
+            dns = [] if net["dns"] == "none" else net["dns"]
+        search = net.get("search", [m["domain"]] if m.get("domain") else [])
+        want_tok = []
+        if static:
+            want_tok.append("--gateway=" + gw if gw else "--nodefroute")
+        if dns and (static or "dns" in net):
+            want_tok.append("--nameserver=" + ",".join(dns))
+        if search and (static or "search" in net):
+            want_tok.append("--ipv4-dns-search=" + ",".join(search))
+        if "mtu" in net:
+            want_tok.append("--mtu=%d" % net["mtu"])
+        opts = [t for t in nets[i] if t.split("=")[0] in
+                ("--gateway", "--nodefroute", "--nameserver", "--ipv4-dns-search", "--mtu")]
+        tap(opts == want_tok, "network line %d: gateway, name servers, search domains and MTU "
+            "of network '%s' as the manifest says" % (i, name), "got: %r\nwant: %r" % (opts, want_tok))
+        for n, r in enumerate(net.get("routes", []), 1):
+            routes_want.append((i, n, "%s,%s%s" % (r["to"], r["via"],
+                                                   ",%d" % r["metric"] if "metric" in r else "")))
+    post = "".join("".join(b) for h, b in sections if h[0] == "%post")
+    got_routes = [shlex.split(l) for l in post.splitlines() if l.startswith("muster_route ")]
+    ok = len(got_routes) == len(routes_want)
+    for (i, n, spec), line in zip(routes_want, got_routes):
+        ok = ok and line[1] == nets[i][1].split("=", 1)[1] and line[2] == str(n) and line[3] == spec
+    tap(ok, "%%post routes: one muster_route per route of the NICs' networks (%d)" % len(routes_want),
+        "got: %r\nwant: %r" % (got_routes, routes_want))
 
     scripts = [s for s in sections if s[0][0] == "%post"]
     pkgs = [s for s in sections if s[0][0] == "%packages"]

@@ -254,9 +254,10 @@ static void fx_init(struct fx *f)
 	f->ak[1] = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ backup@example";
 	f->dns[0] = "10.20.0.1";
 	f->dns[1] = "2001:db8::53";
-	f->nics[0] = (struct cidata_nic) { "52:54:00:12:34:56", "10.20.0.10", 24, "10.20.0.1",
-					   f->dns, 2 };
-	f->nics[1] = (struct cidata_nic) { "52:54:00:12:34:57", NULL, 0, NULL, NULL, 0 };
+	f->nics[0] = (struct cidata_nic) { .mac = "52:54:00:12:34:56", .ip = "10.20.0.10",
+					   .prefix = 24, .gateway = "10.20.0.1",
+					   .dns = f->dns, .n_dns = 2 };
+	f->nics[1] = (struct cidata_nic) { .mac = "52:54:00:12:34:57" };
 	f->in = (struct cidata_input) {
 		.hostname = "web-001",
 		.fqdn = "web-001.lab.example.com",
@@ -1119,9 +1120,10 @@ static void test_network_config(void **state)
 {
 	static const char *const dns6[] = { "2001:db8::53" };
 	struct cidata_nic nics[3] = {
-		{ "52:54:00:00:00:01", NULL, 0, NULL, NULL, 0 },
-		{ "52:54:00:00:00:02", NULL, 0, NULL, NULL, 0 },
-		{ "52:54:00:00:00:03", "2001:db8::10", 64, "2001:db8::1", dns6, 1 },
+		{ .mac = "52:54:00:00:00:01" },
+		{ .mac = "52:54:00:00:00:02" },
+		{ .mac = "52:54:00:00:00:03", .ip = "2001:db8::10", .prefix = 64,
+		  .gateway = "2001:db8::1", .dns = dns6, .n_dns = 1 },
 	};
 	struct cidata_input in = { .hostname = "n", .user = "u", .nics = nics };
 	struct cidata c;

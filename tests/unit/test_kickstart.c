@@ -419,7 +419,9 @@ static const char manifest_text[] =
 	"networks:\n"
 	"  front: {type: nat, subnet: 10.20.0.0/24}\n"
 	"  back: {type: isolated, subnet: 10.30.0.0/24}\n"
-	"  lan: {type: bridge, bridge: br0}\n"
+	"  lan: {type: bridge, bridge: br0, gateway: 192.0.2.1, dns: [192.0.2.53, 192.0.2.54],\n"
+	"        search: [corp.example, lab.example.com], mtu: 1450,\n"
+	"        routes: [{to: 198.51.100.0/24, via: 192.0.2.126, metric: 7}, {to: 203.0.113.0/28, via: 192.0.2.125}]}\n"
 	"ssh: {user: ops, host_key_types: [ed25519]}\n"
 	"groups:\n"
 	"  db:\n"
@@ -526,17 +528,26 @@ static void test_context(void **state)
 		 "http://192.0.2.1:8080/phone-home/db-1 http://mirror/el9/os/\n");
 	expect_m(f, "{{#authorized_keys}}\nsshkey --username={{user}} {{.}}\n{{/authorized_keys}}",
 		 "sshkey --username=ops \"ssh-ed25519 AAAA one\"\nsshkey --username=ops \"ssh-rsa BBBB two\"\n");
-	/* NICs as cloud-init's network-config has them: NAT routes and answers DNS, isolated only DNS */
+	/* NICs as cloud-init's network-config has them: NAT routes and answers
+	 * DNS, isolated only DNS, a bridge what the manifest says; the fleet's
+	 * domain searched where the network names none, a DHCP NIC told nothing */
 	(void) snprintf(want, sizeof(want),
-			"# 0 true %s static 10.20.0.10/24 255.255.255.0 gw 10.20.0.1 ns 10.20.0.1\n"
+			"# 0 true %s static 10.20.0.10/24 255.255.255.0 gw 10.20.0.1 ns 10.20.0.1 "
+			"search lab.example.com\n"
 			"# 1 false %s dhcp\n"
-			"# 2 false %s static 10.30.0.9/24 255.255.255.0 ns 10.30.0.1\n"
-			"# 3 false %s static 192.0.2.50/25 255.255.255.128\n",
+			"# 2 false %s static 10.30.0.9/24 255.255.255.0 ns 10.30.0.1 search lab.example.com\n"
+			"# 3 false %s static 192.0.2.50/25 255.255.255.128 gw 192.0.2.1 "
+			"ns 192.0.2.53,192.0.2.54 search corp.example,lab.example.com mtu 1450 "
+			"[192.0.2.53][192.0.2.54] route 1 198.51.100.0/24 192.0.2.126 7 "
+			"route 2 203.0.113.0/28 192.0.2.125 -\n",
 			vmspec_mac(&f->macs, 0, 0), vmspec_mac(&f->macs, 0, 1),
 			vmspec_mac(&f->macs, 0, 2), vmspec_mac(&f->macs, 0, 3));
 	expect_m(f, "{{#nics}}\n# {{index}} {{first}} {{mac}}{{#dhcp}} dhcp{{/dhcp}}{{#static}} static "
 		 "{{ip}}/{{prefix}} {{netmask}}{{/static}}{{#gateway}} gw {{gateway}}{{/gateway}}"
-		 "{{#nameserver}} ns {{nameserver}}{{/nameserver}}\n{{/nics}}", want);
+		 "{{#nameserver}} ns {{nameserver}}{{/nameserver}}{{#search}} search {{search}}{{/search}}"
+		 "{{#mtu}} mtu {{mtu}}{{/mtu}}{{#mtu}} {{#nameservers}}[{{.}}]{{/nameservers}}{{/mtu}}"
+		 "{{#routes}} route {{n}} {{to}}/{{prefix}} {{via}} {{#metric}}{{metric}}{{/metric}}"
+		 "{{^metric}}-{{/metric}}{{/routes}}\n{{/nics}}", want);
 	expect_m(f, "{{#host_keys}}\n# {{type}} {{ssh_type}} {{file}} {{pub_file}} {{path}} "
 		 "{{pub_path}}\n{{/host_keys}}",
 		 "# ed25519 ssh-ed25519 ssh_host_ed25519_key ssh_host_ed25519_key.pub "

@@ -130,8 +130,10 @@ static const char full_text[] =
 	"networks:\n"
 	"  front: {type: nat, subnet: 10.20.0.0/24}\n"
 	"  back: {type: isolated, subnet: 10.30.0.0/16}\n"
-	"  lan: {type: bridge, bridge: br0}\n"
-	"  tenant: {type: vlan, bridge: ovsbr0, vlan: 42}\n"
+	"  lan: {type: bridge, bridge: br0, gateway: 192.168.1.1, dns: [192.168.1.53, 192.168.1.54],\n"
+	"        search: [corp.example], mtu: 9000, routes: [{to: 10.99.0.0/16, via: 192.168.1.254,\n"
+	"        metric: 20}, {to: 10.98.0.0/31, via: 192.168.1.253}]}\n"
+	"  tenant: {type: vlan, bridge: ovsbr0, vlan: 42, gateway: none, dns: none}\n"
 	"  slirp: {type: user, forward: {ssh: 127.0.0.1:auto, \"8080\": 0.0.0.0:auto}}\n"
 	"ssh:\n"
 	"  authorized_keys: [ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5 ops]\n"
@@ -286,15 +288,45 @@ static void test_networks_and_nics(void **state)
 	assert_int_equal(n[0].net_addr, 0x0a140000u);
 	assert_int_equal(n[0].prefix, 24);
 	assert_null(n[0].bridge);
+	/* nat: libvirt's gateway and name server; the fleet's domain to search */
+	assert_int_equal(n[0].gateway, 0x0a140001u);
+	assert_false(n[0].gateway_given);
+	assert_int_equal(n[0].n_dns, 1);
+	assert_int_equal(n[0].dns[0], 0x0a140001u);
+	assert_int_equal(n[0].n_search, 1);
+	assert_string_equal(n[0].search[0], m->domain);
+	assert_int_equal(n[0].mtu, 0);
 	assert_int_equal(n[1].type, MF_NET_ISOLATED);
 	assert_int_equal(n[1].net_addr, 0x0a1e0000u);
 	assert_int_equal(n[1].prefix, 16);
+	/* isolated: a name server, no way out */
+	assert_int_equal(n[1].gateway, 0);
+	assert_int_equal(n[1].n_dns, 1);
+	assert_int_equal(n[1].dns[0], 0x0a1e0001u);
 	assert_int_equal(n[2].type, MF_NET_BRIDGE);
 	assert_string_equal(n[2].bridge, "br0");
 	assert_null(n[2].subnet);
+	/* a bridge: what the manifest says, and nothing else */
+	assert_true(n[2].gateway_given && n[2].dns_given && n[2].search_given);
+	assert_int_equal(n[2].gateway, 0xc0a80101u);
+	assert_int_equal(n[2].n_dns, 2);
+	assert_int_equal(n[2].dns[1], 0xc0a80136u);
+	assert_int_equal(n[2].n_search, 1);
+	assert_string_equal(n[2].search[0], "corp.example");
+	assert_int_equal(n[2].mtu, 9000);
+	assert_int_equal(n[2].n_routes, 2);
+	assert_int_equal(n[2].routes[0].to, 0x0a630000u);
+	assert_int_equal(n[2].routes[0].prefix, 16);
+	assert_int_equal(n[2].routes[0].via, 0xc0a801feu);
+	assert_int_equal(n[2].routes[0].metric, 20);
+	assert_int_equal(n[2].routes[1].prefix, 31);
+	assert_int_equal(n[2].routes[1].metric, 0);
 	assert_int_equal(n[3].type, MF_NET_VLAN);
 	assert_string_equal(n[3].bridge, "ovsbr0");
 	assert_int_equal(n[3].vlan, 42);
+	assert_true(n[3].gateway_given && n[3].dns_given);
+	assert_int_equal(n[3].gateway, 0);
+	assert_int_equal(n[3].n_dns, 0);
 	assert_int_equal(n[4].type, MF_NET_USER);
 	assert_int_equal(n[4].n_forwards, 2);
 	assert_string_equal(n[4].forwards[0].service, "ssh");
@@ -321,13 +353,13 @@ static void test_networks_and_nics(void **state)
 	assert_string_equal(g->nics[0].ip, "10.20.0.10");
 	assert_int_equal(g->nics[0].ip_prefix, 24);
 	assert_null(g->nics[0].mac);
-	assert_int_equal(g->nics[0].ip_pos.line, 41);
+	assert_int_equal(g->nics[0].ip_pos.line, 43);
 	assert_int_equal(g->nics[0].ip_pos.col, 30);
 	assert_int_equal(g->nics[1].network, 1);
 	assert_string_equal(g->nics[1].ip, "10.30.1.10");
 	assert_int_equal(g->nics[1].ip_prefix, 16);
 	assert_string_equal(g->nics[1].mac, "52:54:00:ab:cd:ef");	/* lowercased */
-	assert_int_equal(g->nics[1].mac_pos.line, 42);
+	assert_int_equal(g->nics[1].mac_pos.line, 44);
 	assert_int_equal(g->nics[2].network, 2);
 	assert_string_equal(g->nics[2].ip, "192.168.1.10");
 	assert_int_equal(g->nics[2].ip_prefix, 23);
