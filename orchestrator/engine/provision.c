@@ -411,11 +411,13 @@ static int domain_xml(const struct provision_fleet *f, struct provision_worker *
 		case MF_NET_BRIDGE:
 			nics[i].kind = DOMXML_NIC_BRIDGE;
 			nics[i].source = net->bridge;
+			nics[i].mtu = net->mtu;
 			break;
 		case MF_NET_VLAN:
 			nics[i].kind = DOMXML_NIC_OVS_VLAN;
 			nics[i].source = net->bridge;
 			nics[i].vlan = net->vlan;
+			nics[i].mtu = net->mtu;
 			break;
 		case MF_NET_USER:
 		case MF_NET_TYPE_MAX:

@@ -476,6 +476,7 @@ static int networks_ensure(const struct manifest *m, const struct vmrecs *recs,
 			}
 			n.hosts = hosts;
 			n.n_hosts = nh;
+			n.mtu = net->mtu;
 		} else {
 			n.bridge = net->bridge;
 			n.vlan = net->vlan;

@@ -450,6 +450,10 @@ static int check_nic(const struct domxml_domain *d, enum dom_type type, size_t i
 	case DOMXML_NIC_KIND_MAX:
 		break;
 	}
+	if (nic->mtu && (nic->mtu < 68 || nic->mtu > 65535 ||
+			 (nic->kind != DOMXML_NIC_BRIDGE && nic->kind != DOMXML_NIC_OVS_VLAN)))
+		return err_set(err, MUSTER_E_INVALID, "nic %zu: MTU %u is not 68 to 65535 on a "
+			       "bridge NIC (a libvirt network's NICs take the network's)", i, nic->mtu);
 	if (nic->kind == DOMXML_NIC_OVS_VLAN ? nic->vlan < 1 || nic->vlan > 4094 : nic->vlan != 0)
 		return err_set(err, MUSTER_E_INVALID, nic->kind == DOMXML_NIC_OVS_VLAN ?
 			       "nic %zu: VLAN tag %u is not 1 to 4094" :
@@ -641,6 +645,8 @@ static void add_interface(struct tree *t, xmlNodePtr devs, enum dom_type type,
 		add_vlan(t, ifc, nic->vlan);
 		prop(t, el(t, ifc, NULL, "virtualport"), "type", "openvswitch");
 	}
+	if (nic->mtu)
+		prop_ull(t, el(t, ifc, NULL, "mtu"), "size", nic->mtu);
 	/* xen guests use PV netfront: no emulated model */
 	if (type != DOM_XEN)
 		prop(t, el(t, ifc, NULL, "model"), "type", "virtio");
@@ -913,6 +919,10 @@ static int check_network_body(const struct domxml_network *n, struct net_want *w
 		return err_set(err, MUSTER_E_INVALID, w->mode == NET_OVS_VLAN ?
 			       "VLAN tag %u is not 1 to 4094" :
 			       "VLAN tag %u needs mode ovs-vlan", n->vlan);
+	if (n->mtu && (n->mtu < 68 || n->mtu > 65535 || w->mode == NET_BRIDGE ||
+		       w->mode == NET_OVS_VLAN))
+		return err_set(err, MUSTER_E_INVALID, "MTU %u is not 68 to 65535 on a nat or "
+			       "isolated network (a bridge's is the host's)", n->mtu);
 	if (w->mode == NET_BRIDGE || w->mode == NET_OVS_VLAN) {
 		if (check_value("bridge", n->bridge, err) < 0)
 			return -1;
@@ -962,6 +972,8 @@ char *domxml_network_format(const struct domxml_network *n, struct muster_err *e
 		prop(&t, el(&t, root, NULL, "forward"), "mode", w.mode == NET_NAT ? "nat" : "bridge");
 	if (n->bridge)
 		prop(&t, el(&t, root, NULL, "bridge"), "name", n->bridge);
+	if (n->mtu)
+		prop_ull(&t, el(&t, root, NULL, "mtu"), "size", n->mtu);
 	if (w.mode == NET_OVS_VLAN) {
 		add_vlan(&t, root, n->vlan);
 		prop(&t, el(&t, root, NULL, "virtualport"), "type", "openvswitch");
@@ -1339,6 +1351,15 @@ int domxml_network_matches(const char *live_xml, const struct domxml_network *wa
 		ok = !tag;
 	}
 
+	if (ok) {
+		/* the MTU as wanted; none when none is (libvirt writes none by itself) */
+		char size[12];
+
+		fmt_fit(size, sizeof(size), "%u", want->mtu);
+		ok = want->mtu ? count_children(root, "mtu") == 1 && attr_is(child(root, "mtu"),
+									      "size", size)
+			       : !child(root, "mtu");
+	}
 	if (ok && (w.mode == NET_NAT || w.mode == NET_ISOLATED)) {
 		ok = count_children(root, "ip") == 1;
 		if (ok && live_ip_matches(child(root, "ip"), want, &w, &ok, err) < 0)

@@ -84,6 +84,7 @@ struct domxml_nic {
 	enum domxml_nic_kind kind;
 	const char *source;	/* NETWORK: the network name; BRIDGE, OVS_VLAN: the bridge; USER: NULL */
 	unsigned vlan;		/* OVS_VLAN: 1..4094; else 0 */
+	unsigned mtu;		/* BRIDGE, OVS_VLAN: <mtu size>, 68..65535; 0 = the bridge's */
 	const char *mac;	/* xx:xx:xx:xx:xx:xx, unicast; written lowercase.
 				   Required for USER; NULL elsewhere lets libvirt choose */
 	const struct domxml_forward *forwards;	/* USER only */
@@ -154,6 +155,7 @@ struct domxml_network {
 	const char *bridge;	/* bridge, ovs-vlan: the existing host bridge (required);
 				   nat, isolated: NULL lets libvirt pick virbrN */
 	unsigned vlan;		/* ovs-vlan: 1..4094; else 0 */
+	unsigned mtu;		/* nat, isolated: <mtu size>, 68..65535; 0 = the default */
 	const char *address;	/* nat, isolated: the gateway, e.g. 10.20.0.1; else NULL */
 	unsigned prefix;	/* nat, isolated: 1..30 */
 	const char *dhcp_start, *dhcp_end;	/* nat, isolated: a range in the subnet, or both NULL */
@@ -164,7 +166,7 @@ struct domxml_network {
 /*
  * The libvirt network XML for n (caller frees), or NULL with err set.
  * nat: <forward mode='nat'/>; isolated: no <forward>; both with
- * <ip address prefix><dhcp><range/><host/>...; bridge: <forward mode='bridge'/>
+ * <ip address prefix><dhcp><range/><host/>... and <mtu size/> when set; bridge: <forward mode='bridge'/>
  * <bridge name/>; ovs-vlan: that and <virtualport type='openvswitch'/>
  * <vlan><tag id/></vlan>.
  */

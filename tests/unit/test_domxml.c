@@ -580,7 +580,7 @@ static const struct domxml_domain dom_xen = {
 };
 
 static const struct domxml_nic nics_bridge[] = {
-	{ .kind = DOMXML_NIC_BRIDGE, .source = "br0", .mac = "52:54:00:10:00:01" },
+	{ .kind = DOMXML_NIC_BRIDGE, .source = "br0", .mac = "52:54:00:10:00:01", .mtu = 1450 },
 	{ .kind = DOMXML_NIC_OVS_VLAN, .source = "ovsbr0", .vlan = 42, .mac = "52:54:00:10:00:02" },
 };
 
@@ -662,7 +662,7 @@ static const struct domxml_dhcp_host hosts_back[] = {
 static const struct domxml_network net_isolated = {
 	.name = "web-back", .mode = "isolated", .address = "10.30.0.1", .prefix = 24,
 	.dhcp_start = "10.30.0.100", .dhcp_end = "10.30.0.200",
-	.hosts = hosts_back, .n_hosts = ARRAY_SIZE(hosts_back),
+	.hosts = hosts_back, .n_hosts = ARRAY_SIZE(hosts_back), .mtu = 9000,
 };
 
 static const struct domxml_network net_bridge = { .name = "web-lan", .mode = "bridge",
@@ -991,6 +991,8 @@ static void test_domain_refused(void **state)
 	static const struct domxml_nic vlan0[] = { { .kind = DOMXML_NIC_OVS_VLAN, .source = "ovs", .vlan = 0 } };
 	static const struct domxml_nic vlan4095[] = { { .kind = DOMXML_NIC_OVS_VLAN, .source = "ovs", .vlan = 4095 } };
 	static const struct domxml_nic vlan_bridge[] = { { .kind = DOMXML_NIC_BRIDGE, .source = "br0", .vlan = 7 } };
+	static const struct domxml_nic mtu_network[] = { { .kind = DOMXML_NIC_NETWORK, .source = "n", .mtu = 1400 } };
+	static const struct domxml_nic mtu_small[] = { { .kind = DOMXML_NIC_BRIDGE, .source = "br0", .mtu = 67 } };
 	static const struct domxml_nic nosource[] = { { .kind = DOMXML_NIC_BRIDGE } };
 	static const struct domxml_nic netslash[] = { { .kind = DOMXML_NIC_NETWORK, .source = "a/b" } };
 	static const struct domxml_nic badkind[] = { { .kind = DOMXML_NIC_KIND_MAX, .source = "n" } };
@@ -1080,6 +1082,8 @@ static void test_domain_refused(void **state)
 	NICS("VLAN 0", vlan0, "VLAN tag 0 is not 1 to 4094");
 	NICS("VLAN 4095", vlan4095, "VLAN tag 4095 is not 1 to 4094");
 	NICS("VLAN on a bridge", vlan_bridge, "not ovs-vlan");
+	NICS("MTU on a network NIC", mtu_network, "a libvirt network's NICs take the network's");
+	NICS("MTU below 68", mtu_small, "MTU 67 is not 68 to 65535");
 	NICS("bridge without source", nosource, "nic 0 source is missing");
 	NICS("network name with slash", netslash, "contains '/'");
 	NICS("unknown NIC kind", badkind, "unknown kind");
