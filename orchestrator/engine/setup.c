@@ -402,6 +402,33 @@ out:
  * range (mf_network_dhcp), and each address muster gives (static, a
  * sequence's, a pool's: vmrec_ips) as a DHCP host.
  */
+/*
+ * A vlan network's bridge, when the host is this machine: libvirt honours
+ * a VLAN tag only on Open vSwitch (and hostdev); on a Linux bridge the
+ * tag would be dropped without a word, so the VMs would land untagged.
+ */
+static int vlan_bridges_check(const struct manifest *m, struct muster_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < m->n_networks; i++) {
+		const struct mf_network *net = &m->networks[i];
+		char path[64];
+
+		if (net->type != MF_NET_VLAN)
+			continue;
+		fmt_fit(path, sizeof(path), "/sys/class/net/%s/bridge", net->bridge);
+		if (access(path, F_OK) != 0)
+			continue;	/* not a Linux bridge (or not here): libvirt says */
+		return err_set(err, MUSTER_E_INVALID, "network '%s': '%s' is a Linux bridge, "
+			       "where libvirt does not honour a VLAN tag (only Open vSwitch "
+			       "does): make a bridge over a VLAN interface (such as one over "
+			       "eth0.%u) and use it as type: bridge", net->name, net->bridge,
+			       net->vlan);
+	}
+	return 0;
+}
+
 static int networks_ensure(const struct manifest *m, const struct vmrecs *recs,
 			   struct hv *hv, struct muster_err *err)
 {
@@ -637,7 +664,9 @@ int setup_hosts(const struct setup_opts *o, struct setup *ret, struct muster_err
 		if (!used[i] || hosts_is_down(hosts, i, NULL))
 			continue;
 		pool = domxml_pool_format(m->pool, m->pool_path, err);
-		r = !pool || hosts_hv(hosts, i, &hv, err) < 0 ||
+		/* (before anything is made there) */
+		r = (hosts_local(hosts, i) && vlan_bridges_check(m, err) < 0) ||
+		    !pool || hosts_hv(hosts, i, &hv, err) < 0 ||
 		    hv_pool_ensure(hv, m->pool, pool, err) < 0 ||
 		    images_ensure(o, hv, ret->images[i], ret->image_err, err) < 0 ||
 		    installers_ensure(m, hv, inst, ret->kernels[i], ret->initrds[i], err) < 0 ||
