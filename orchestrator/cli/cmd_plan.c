@@ -47,6 +47,39 @@ static void print_table(const struct plan *p, const char *where, bool show_host)
 	printf("\n");
 }
 
+/* What apply would change of the fleet's networks; one that it would refuse, on stderr. */
+static void print_networks(const struct setup_net_change *c, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		switch (c[i].kind) {
+		case SETUP_NET_NEW:
+			printf("network '%s' on %s: to be defined as '%s'\n", c[i].network, c[i].host,
+			       c[i].libvirt_name);
+			break;
+		case SETUP_NET_LIVE:
+			printf("network '%s' on %s:", c[i].network, c[i].host);
+			if (c[i].range_changes)
+				printf(" DHCP range %s becomes %s", c[i].old_range[0] ? c[i].old_range :
+				       "none", c[i].new_range[0] ? c[i].new_range : "none");
+			if (c[i].hosts_added || c[i].hosts_removed)
+				printf("%s%zu DHCP host%s added, %zu removed",
+				       c[i].range_changes ? "; " : " ", c[i].hosts_added,
+				       c[i].hosts_added == 1 ? "" : "s", c[i].hosts_removed);
+			printf(" (changed live: its guests keep running)\n");
+			break;
+		case SETUP_NET_DIFFERS:
+			fflush(stdout);
+			cmd_error("muster plan: network '%s' (%s) on %s differs from the manifest beyond "
+				  "its DHCP range and hosts: apply will refuse it (virsh net-dumpxml %s "
+				  "shows it)\n", c[i].network, c[i].libvirt_name, c[i].host,
+				  c[i].libvirt_name);
+			break;
+		}
+	}
+}
+
 int cmd_plan(const struct cmd *self, struct cli *cli, int argc, char **argv)
 {
 	struct muster_err err = { 0 };
@@ -56,7 +89,8 @@ int cmd_plan(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	struct run *run = NULL;
 	struct run_orphan *orphans = NULL;
 	struct json_orphan *jo = NULL;
-	size_t n_orphans = 0, i;
+	struct setup_net_change *nets = NULL;
+	size_t n_orphans = 0, n_nets = 0, i;
 	int rc;
 
 	rc = cmd_fleet_begin(self, cli, argc, argv, NULL, &f);
@@ -67,7 +101,8 @@ int cmd_plan(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		struct run_opts ro = { .command = "plan" };
 
 		if (cmd_fleet_run(cli, &f, &ro, &run, &err) < 0 || run_plan(run, &err) < 0 ||
-		    run_orphans(run, &orphans, &n_orphans, &err) < 0)
+		    run_orphans(run, &orphans, &n_orphans, &err) < 0 ||
+		    run_networks(run, &nets, &n_nets, &err) < 0)
 			goto fail;
 	}
 	plan = run_get_plan(run);
@@ -90,6 +125,7 @@ int cmd_plan(const struct cmd *self, struct cli *cli, int argc, char **argv)
 			       n_orphans == 1 ? "" : "s", f.m->pool, n_orphans == 1 ? "s" : "");
 		for (i = 0; i < n_orphans; i++)
 			printf("  %s on %s\n", orphans[i].volume, orphans[i].host);
+		print_networks(nets, n_nets);
 	}
 	/* a plan with hosts that do not answer is not the whole plan: said, and not 0 */
 	fflush(stdout);
@@ -99,6 +135,7 @@ fail:
 	cmd_error("muster plan: %s: %s\n", argv[f.first], err.msg);
 out:
 	run_orphans_free(orphans, n_orphans);
+	free(nets);
 	free(jo);
 	run_close(run);
 	cmd_fleet_end(&f);

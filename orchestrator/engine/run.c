@@ -625,6 +625,12 @@ static bool claimed_by_longer_fleet(const char *fleet, char **fleets, size_t n, 
 	return false;
 }
 
+int run_networks(struct run *run, struct setup_net_change **ret, size_t *ret_n,
+		 struct muster_err *err)
+{
+	return setup_networks_preview(run->m, &run->recs, &run->hosts, ret, ret_n, err);
+}
+
 void run_orphans_free(struct run_orphan *o, size_t n)
 {
 	size_t i;

@@ -25,6 +25,7 @@
 #include "hosts.h"
 #include "manifest.h"
 #include "plan.h"
+#include "setup.h"
 #include "store.h"
 #include "vmrec.h"
 #include "vmstate.h"
@@ -121,6 +122,14 @@ struct run_orphan {
 int run_orphans(struct run *r, struct run_orphan **ret, size_t *ret_n,
 		struct muster_err *err) WUR;
 void run_orphans_free(struct run_orphan *o, size_t n);
+
+/*
+ * After run_plan: what apply would change of the fleet's libvirt networks
+ * on the hosts its VMs are placed on (setup.h: setup_networks_preview),
+ * nothing changed. Free *ret with free(). 0, or -1 with err.
+ */
+int run_networks(struct run *r, struct setup_net_change **ret, size_t *ret_n,
+		 struct muster_err *err) WUR;
 
 /*
  * How the selected VMs are worked on: batches of batch_size, each on up to

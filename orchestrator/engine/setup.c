@@ -344,64 +344,214 @@ static bool host_in(const struct domxml_dhcp_host *h, const struct domxml_dhcp_h
 	return false;
 }
 
-/*
- * An existing network that differs from want only in its DHCP hosts (a VM
- * with a static address added or removed) has them brought in line, live,
- * with virNetworkUpdate: guests on it keep running. Any other difference is
- * left for hv_network_ensure to report.
- */
-static int dhcp_hosts_sync(struct hv *hv, const char *live, const struct domxml_network *want,
-		      struct muster_err *err)
+/* A libvirt network of the fleet as the manifest wants it (network_wanted). */
+struct net_wanted {
+	char name[IDENTITY_DOMAIN_NAME_MAX + 1], gw[INET_ADDRSTRLEN], lo[INET_ADDRSTRLEN],
+	     hi[INET_ADDRSTRLEN];
+	struct domxml_dhcp_host *hosts;
+	char (*ips)[INET_ADDRSTRLEN];
+	struct domxml_network n;
+};
+
+static void network_wanted_release(struct net_wanted *w)
 {
-	struct domxml_dhcp_host *have = NULL;
-	struct domxml_network probe = *want;
-	size_t nh = 0, i;
-	bool same = false;
-	int r = -1;
-
-	if (domxml_network_hosts(live, &have, &nh, err) < 0)
-		return -1;
-	probe.hosts = have;
-	probe.n_hosts = nh;
-	if (domxml_network_matches(live, &probe, &same, NULL) < 0 || !same) {
-		r = 0;	/* more than hosts differ */
-		goto out;
-	}
-	for (i = 0; i < nh; i++) {
-		char *xml;
-
-		if (host_in(&have[i], want->hosts, want->n_hosts))
-			continue;
-		xml = domxml_dhcp_host_format(&have[i], err);
-		if (!xml || hv_network_dhcp_host(hv, want->name, xml, false, err) < 0) {
-			free(xml);
-			goto out;
-		}
-		free(xml);
-	}
-	for (i = 0; i < want->n_hosts; i++) {
-		char *xml;
-
-		if (host_in(&want->hosts[i], have, nh))
-			continue;
-		xml = domxml_dhcp_host_format(&want->hosts[i], err);
-		if (!xml || hv_network_dhcp_host(hv, want->name, xml, true, err) < 0) {
-			free(xml);
-			goto out;
-		}
-		free(xml);
-	}
-	r = 0;
-out:
-	domxml_hosts_free(have, nh);
-	return r;
+	free(w->hosts);
+	free(w->ips);
+	w->hosts = NULL;
+	w->ips = NULL;
 }
 
 /*
- * Each libvirt network of the fleet: a nat or isolated one serves its DHCP
- * range (mf_network_dhcp), and each address muster gives (static, a
- * sequence's, a pool's: vmrec_ips) as a DHCP host.
+ * Network i of the fleet as its libvirt network: a nat or isolated one
+ * serves its DHCP range (mf_network_dhcp), and each address muster gives
+ * (static, a sequence's, a pool's: vmrec_ips) as a DHCP host. 1, 0 when it
+ * has none (user-mode networking), -1 with err. Release w.
  */
+static int network_wanted(const struct manifest *m, const struct vmrecs *recs, size_t i,
+			  struct net_wanted *w, struct muster_err *err)
+{
+	static const char *const modes[MF_NET_TYPE_MAX] = {
+		[MF_NET_NAT] = "nat", [MF_NET_ISOLATED] = "isolated", [MF_NET_BRIDGE] = "bridge",
+		[MF_NET_VLAN] = "ovs-vlan",
+	};
+	const struct mf_network *net = &m->networks[i];
+	size_t v, k, nh;
+	uint32_t d0, d1;
+
+	memset(w, 0, sizeof(*w));
+	w->n.name = w->name;
+	w->n.mode = modes[net->type];
+	if (!w->n.mode)
+		return 0;
+	if (identity_domain_name(m->fleet, net->name, w->name, sizeof(w->name), err) < 0)
+		return -1;
+	/* (a VM may have more than one NIC on the network) */
+	for (v = 0, nh = 0; v < m->n_vms; v++)
+		nh += manifest_vm_group(m, &m->vms[v])->n_nics;
+	w->hosts = calloc(nh + 1, sizeof(*w->hosts));
+	w->ips = calloc(nh + 1, sizeof(*w->ips));
+	if (!w->hosts || !w->ips) {
+		network_wanted_release(w);
+		return err_nomem(err);
+	}
+	nh = 0;
+	for (v = 0; v < m->n_vms; v++) {
+		const struct mf_group *g = manifest_vm_group(m, &m->vms[v]);
+		const uint32_t *own = vmrec_ips(recs, v);
+
+		for (k = 0; k < g->n_nics; k++) {
+			if (g->nics[k].network != i)
+				continue;
+			if (own && own[k]) {
+				struct in_addr a = { htonl(own[k]) };
+
+				w->hosts[nh].ip = inet_ntop(AF_INET, &a, w->ips[nh], INET_ADDRSTRLEN);
+			} else if (g->nics[k].ip) {
+				w->hosts[nh].ip = g->nics[k].ip;
+			} else {
+				continue;
+			}
+			w->hosts[nh].mac = vmrec_mac(recs, v, k);
+			w->hosts[nh++].name = m->vms[v].name;
+		}
+	}
+	if (net->type == MF_NET_NAT || net->type == MF_NET_ISOLATED) {
+		struct in_addr a;
+
+		a.s_addr = htonl(net->net_addr + 1);
+		inet_ntop(AF_INET, &a, w->gw, sizeof(w->gw));
+		w->n.address = w->gw;
+		w->n.prefix = net->prefix;
+		/* no range when the pool leaves none: its hosts only */
+		if (mf_network_dhcp(net, &d0, &d1)) {
+			a.s_addr = htonl(d0);
+			inet_ntop(AF_INET, &a, w->lo, sizeof(w->lo));
+			a.s_addr = htonl(d1);
+			inet_ntop(AF_INET, &a, w->hi, sizeof(w->hi));
+			w->n.dhcp_start = w->lo;
+			w->n.dhcp_end = w->hi;
+		}
+		w->n.hosts = w->hosts;
+		w->n.n_hosts = nh;
+		w->n.mtu = net->mtu;
+	} else {
+		w->n.bridge = net->bridge;
+		w->n.vlan = net->vlan;
+	}
+	return 1;
+}
+
+/* What a defined network has of DHCP (network_diff). */
+struct net_have {
+	struct domxml_dhcp_host *hosts;
+	size_t n_hosts;
+	char *start, *end;	/* its range; NULL: none */
+};
+
+static void net_have_release(struct net_have *h)
+{
+	domxml_hosts_free(h->hosts, h->n_hosts);
+	free(h->start);
+	free(h->end);
+	memset(h, 0, sizeof(*h));
+}
+
+enum net_diff {
+	NET_SAME,
+	NET_LIVE,	/* its DHCP range or hosts differ: brought in line live */
+	NET_OTHER,	/* more differs: not replaced (hv_network_ensure says so) */
+};
+
+/*
+ * How a defined network (live: its XML) differs from want, and what it has
+ * of DHCP (release have). 0, or -1 with err.
+ */
+static int network_diff(const char *live, const struct domxml_network *want, struct net_have *have,
+			enum net_diff *ret, struct muster_err *err)
+{
+	struct domxml_network probe = *want;
+	bool same = false;
+
+	memset(have, 0, sizeof(*have));
+	if (domxml_network_matches(live, want, &same, err) < 0)
+		return -1;
+	if (same) {
+		*ret = NET_SAME;
+		return 0;
+	}
+	if (domxml_network_hosts(live, &have->hosts, &have->n_hosts, err) < 0 ||
+	    domxml_network_range(live, &have->start, &have->end, err) < 0)
+		return -1;
+	probe.hosts = have->hosts;
+	probe.n_hosts = have->n_hosts;
+	probe.dhcp_start = have->start;
+	probe.dhcp_end = have->end;
+	if (domxml_network_matches(live, &probe, &same, NULL) < 0)
+		same = false;
+	*ret = same ? NET_LIVE : NET_OTHER;
+	return 0;
+}
+
+static bool range_same(const struct net_have *have, const struct domxml_network *want)
+{
+	return have->start ? want->dhcp_start && streq(have->start, want->dhcp_start) &&
+			     streq(have->end, want->dhcp_end)
+			   : !want->dhcp_start;
+}
+
+/*
+ * A network that differs from want only in its DHCP range and hosts (a VM
+ * with an address of muster's added or removed, the pool or dhcp: changed)
+ * has them brought in line, live, with virNetworkUpdate: guests on it keep
+ * running. Stale hosts go first, then the old range, so that what comes in
+ * never meets what goes.
+ */
+static int network_sync(struct hv *hv, const struct domxml_network *want,
+			const struct net_have *have, struct muster_err *err)
+{
+	char *xml;
+	size_t i;
+
+	for (i = 0; i < have->n_hosts; i++) {
+		if (host_in(&have->hosts[i], want->hosts, want->n_hosts))
+			continue;
+		xml = domxml_dhcp_host_format(&have->hosts[i], err);
+		if (!xml || hv_network_dhcp_host(hv, want->name, xml, false, err) < 0)
+			goto fail;
+		free(xml);
+	}
+	if (!range_same(have, want)) {
+		if (have->start) {
+			xml = domxml_dhcp_range_format(have->start, have->end, err);
+			if (!xml || hv_network_dhcp_range(hv, want->name, xml, false, err) < 0)
+				goto fail;
+			free(xml);
+		}
+		if (want->dhcp_start) {
+			xml = domxml_dhcp_range_format(want->dhcp_start, want->dhcp_end, err);
+			if (!xml || hv_network_dhcp_range(hv, want->name, xml, true, err) < 0)
+				goto fail;
+			free(xml);
+		}
+		log_info("network '%s': DHCP range %s%s%s changed to %s%s%s, live", want->name,
+			 have->start ? have->start : "none", have->start ? "-" : "",
+			 have->start ? have->end : "", want->dhcp_start ? want->dhcp_start : "none",
+			 want->dhcp_start ? "-" : "", want->dhcp_start ? want->dhcp_end : "");
+	}
+	for (i = 0; i < want->n_hosts; i++) {
+		if (host_in(&want->hosts[i], have->hosts, have->n_hosts))
+			continue;
+		xml = domxml_dhcp_host_format(&want->hosts[i], err);
+		if (!xml || hv_network_dhcp_host(hv, want->name, xml, true, err) < 0)
+			goto fail;
+		free(xml);
+	}
+	return 0;
+fail:
+	free(xml);
+	return -1;
+}
+
 /*
  * A vlan network's bridge, when the host is this machine: libvirt honours
  * a VLAN tag only on Open vSwitch (and hostdev); on a Linux bridge the
@@ -429,99 +579,139 @@ static int vlan_bridges_check(const struct manifest *m, struct muster_err *err)
 	return 0;
 }
 
+/* Each libvirt network of the fleet on hv, defined, running, in line (network_sync). */
 static int networks_ensure(const struct manifest *m, const struct vmrecs *recs,
 			   struct hv *hv, struct muster_err *err)
 {
-	static const char *const modes[MF_NET_TYPE_MAX] = {
-		[MF_NET_NAT] = "nat", [MF_NET_ISOLATED] = "isolated", [MF_NET_BRIDGE] = "bridge",
-		[MF_NET_VLAN] = "ovs-vlan",
-	};
-	size_t i, v, k;
+	size_t i;
 
 	for (i = 0; i < m->n_networks; i++) {
-		const struct mf_network *net = &m->networks[i];
-		char name[IDENTITY_DOMAIN_NAME_MAX + 1], gw[INET_ADDRSTRLEN], lo[INET_ADDRSTRLEN],
-		     hi[INET_ADDRSTRLEN];
-		struct domxml_dhcp_host *hosts;
-		char (*ips)[INET_ADDRSTRLEN];
-		struct domxml_network n = { .name = name, .mode = modes[net->type] };
-		size_t nh = 0;
-		uint32_t d0, d1;
-		char *xml, *live = NULL;
-		int r;
+		struct net_wanted w;
+		struct net_have have = { 0 };
+		enum net_diff diff = NET_OTHER;
+		char *xml = NULL, *live = NULL;
+		int r = network_wanted(m, recs, i, &w, err);
 
-		if (!n.mode)
+		if (r <= 0) {
+			if (r < 0)
+				return -1;
 			continue;	/* user-mode networking has no libvirt network */
-		if (identity_domain_name(m->fleet, net->name, name, sizeof(name), err) < 0)
-			return -1;
-		/* (a VM may have more than one NIC on the network) */
-		for (v = 0, nh = 0; v < m->n_vms; v++)
-			nh += manifest_vm_group(m, &m->vms[v])->n_nics;
-		hosts = calloc(nh + 1, sizeof(*hosts));
-		ips = calloc(nh + 1, sizeof(*ips));
-		if (!hosts || !ips) {
-			free(hosts);
-			free(ips);
-			return err_nomem(err);
 		}
-		nh = 0;
-		for (v = 0; v < m->n_vms; v++) {
-			const struct mf_group *g = manifest_vm_group(m, &m->vms[v]);
-			const uint32_t *own = vmrec_ips(recs, v);
-
-			for (k = 0; k < g->n_nics; k++) {
-				if (g->nics[k].network != i)
-					continue;
-				if (own && own[k]) {
-					struct in_addr a = { htonl(own[k]) };
-
-					hosts[nh].ip = inet_ntop(AF_INET, &a, ips[nh], INET_ADDRSTRLEN);
-				} else if (g->nics[k].ip) {
-					hosts[nh].ip = g->nics[k].ip;
-				} else {
-					continue;
-				}
-				hosts[nh].mac = vmrec_mac(recs, v, k);
-				hosts[nh++].name = m->vms[v].name;
-			}
-		}
-		if (net->type == MF_NET_NAT || net->type == MF_NET_ISOLATED) {
-			struct in_addr a;
-
-			a.s_addr = htonl(net->net_addr + 1);
-			inet_ntop(AF_INET, &a, gw, sizeof(gw));
-			n.address = gw;
-			n.prefix = net->prefix;
-			/* no range when the pool leaves none: its hosts only */
-			if (mf_network_dhcp(net, &d0, &d1)) {
-				a.s_addr = htonl(d0);
-				inet_ntop(AF_INET, &a, lo, sizeof(lo));
-				a.s_addr = htonl(d1);
-				inet_ntop(AF_INET, &a, hi, sizeof(hi));
-				n.dhcp_start = lo;
-				n.dhcp_end = hi;
-			}
-			n.hosts = hosts;
-			n.n_hosts = nh;
-			n.mtu = net->mtu;
-		} else {
-			n.bridge = net->bridge;
-			n.vlan = net->vlan;
-		}
-		xml = domxml_network_format(&n, err);
-		r = xml ? hv_network_xml(hv, name, &live, err) : -1;
-		if (r == 0 && live && (net->type == MF_NET_NAT || net->type == MF_NET_ISOLATED))
-			r = dhcp_hosts_sync(hv, live, &n, err);
+		xml = domxml_network_format(&w.n, err);
+		r = xml ? hv_network_xml(hv, w.name, &live, err) : -1;
+		if (r == 0 && live && (w.n.address != NULL))
+			r = network_diff(live, &w.n, &have, &diff, err);
+		if (r == 0 && live && diff == NET_LIVE)
+			r = network_sync(hv, &w.n, &have, err);
 		if (r == 0)
-			r = hv_network_ensure(hv, name, xml, network_matches, &n, err);
+			r = hv_network_ensure(hv, w.name, xml, network_matches, &w.n, err);
+		net_have_release(&have);
 		free(live);
 		free(xml);
-		free(hosts);
-		free(ips);
+		network_wanted_release(&w);
 		if (r < 0)
 			return -1;
 	}
 	return 0;
+}
+
+int setup_networks_preview(const struct manifest *m, const struct vmrecs *recs,
+			   struct hosts *hosts, struct setup_net_change **ret, size_t *ret_n,
+			   struct muster_err *err)
+{
+	struct setup_net_change *out = NULL;
+	bool *used = calloc(hosts->n + 1, sizeof(*used));
+	size_t n = 0, h, i, k;
+	int r = -1;
+
+	*ret = NULL;
+	*ret_n = 0;
+	if (!used)
+		return err_nomem(err);
+	for (i = 0; i < recs->n; i++)
+		if (recs->v[i].host < hosts->n)
+			used[recs->v[i].host] = true;
+	for (h = 0; h < hosts->n; h++) {
+		struct hv *hv = NULL;
+
+		if (!used[h] || hosts_is_down(hosts, h, NULL))
+			continue;
+		if (hosts_hv(hosts, h, &hv, err) < 0)
+			goto out;
+		for (i = 0; i < m->n_networks; i++) {
+			struct net_wanted w;
+			struct net_have have = { 0 };
+			enum net_diff diff = NET_SAME;
+			struct setup_net_change *c, *grown;
+			char *live = NULL;
+			int q = network_wanted(m, recs, i, &w, err);
+
+			if (q <= 0) {
+				if (q < 0)
+					goto out;
+				continue;
+			}
+			q = hv_network_xml(hv, w.name, &live, err);
+			if (q == 0 && live) {
+				bool same = false;
+
+				if (w.n.address)
+					q = network_diff(live, &w.n, &have, &diff, err);
+				else if ((q = domxml_network_matches(live, &w.n, &same, err)) == 0)
+					diff = same ? NET_SAME : NET_OTHER;
+			}
+			if (q < 0 || (live && diff == NET_SAME)) {
+				net_have_release(&have);
+				free(live);
+				network_wanted_release(&w);
+				if (q < 0)
+					goto out;
+				continue;
+			}
+			grown = realloc(out, (n + 1) * sizeof(*out));
+			if (!grown) {
+				net_have_release(&have);
+				free(live);
+				network_wanted_release(&w);
+				err_nomem(err);
+				goto out;
+			}
+			out = grown;
+			c = &out[n++];
+			memset(c, 0, sizeof(*c));
+			c->host = hosts->h[h].uri;
+			c->network = m->networks[i].name;
+			fmt_fit(c->libvirt_name, sizeof(c->libvirt_name), "%s", w.name);
+			c->kind = !live ? SETUP_NET_NEW : diff == NET_LIVE ? SETUP_NET_LIVE
+									 : SETUP_NET_DIFFERS;
+			if (c->kind == SETUP_NET_LIVE) {
+				c->range_changes = !range_same(&have, &w.n);
+				if (have.start)
+					fmt_fit(c->old_range, sizeof(c->old_range), "%s-%s", have.start,
+						have.end);
+				if (w.n.dhcp_start)
+					fmt_fit(c->new_range, sizeof(c->new_range), "%s-%s",
+						w.n.dhcp_start, w.n.dhcp_end);
+				for (k = 0; k < have.n_hosts; k++)
+					c->hosts_removed += !host_in(&have.hosts[k], w.n.hosts,
+								     w.n.n_hosts);
+				for (k = 0; k < w.n.n_hosts; k++)
+					c->hosts_added += !host_in(&w.n.hosts[k], have.hosts,
+								   have.n_hosts);
+			}
+			net_have_release(&have);
+			free(live);
+			network_wanted_release(&w);
+		}
+	}
+	*ret = out;
+	*ret_n = n;
+	out = NULL;
+	r = 0;
+out:
+	free(out);
+	free(used);
+	return r;
 }
 
 /* ---- the controller's side --------------------------------------------------------- */

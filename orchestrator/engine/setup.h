@@ -13,6 +13,7 @@
 #include "err.h"
 #include "forwards.h"
 #include "hosts.h"
+#include "identity.h"
 #include "manifest.h"
 #include "store.h"
 #include "vmrec.h"
@@ -64,5 +65,32 @@ int setup_hosts(const struct setup_opts *o, struct setup *ret, struct muster_err
 int setup_ports(const struct setup_opts *o, struct setup *s, struct muster_err *err) WUR;
 
 void setup_release(struct setup *s);
+
+/* How a fleet's libvirt network on a host differs from the manifest, as apply would find it. */
+enum setup_net_kind {
+	SETUP_NET_NEW,		/* not there: apply defines it */
+	SETUP_NET_LIVE,		/* its DHCP range or hosts differ: apply changes them live */
+	SETUP_NET_DIFFERS,	/* more differs: apply refuses to replace it */
+};
+
+struct setup_net_change {
+	const char *host;		/* the host's URI (the hosts') */
+	const char *network;		/* the manifest's name */
+	char libvirt_name[IDENTITY_DOMAIN_NAME_MAX + 1];
+	enum setup_net_kind kind;
+	bool range_changes;		/* LIVE: old_range becomes new_range */
+	char old_range[40], new_range[40];	/* "A-B", "" when none */
+	size_t hosts_added, hosts_removed;	/* LIVE: DHCP hosts */
+};
+
+/*
+ * What apply would change of the fleet's libvirt networks on each host that
+ * gets a VM and answers (recs placed), without changing anything: *ret holds
+ * *ret_n changes (free()); a network already as wanted is not listed. 0, or
+ * -1 with err.
+ */
+int setup_networks_preview(const struct manifest *m, const struct vmrecs *recs,
+			   struct hosts *hosts, struct setup_net_change **ret, size_t *ret_n,
+			   struct muster_err *err) WUR;
 
 #endif

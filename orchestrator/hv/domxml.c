@@ -1436,6 +1436,45 @@ char *domxml_dhcp_host_format(const struct domxml_dhcp_host *h, struct muster_er
 	return tree_to_string(&t, root, 0, err);
 }
 
+int domxml_network_range(const char *live_xml, char **start, char **end,
+			 struct muster_err *err)
+{
+	xmlDocPtr doc = live_parse(live_xml, "network", err);
+	xmlNodePtr range;
+
+	*start = *end = NULL;
+	if (!doc)
+		return -1;
+	range = child(child(child(xmlDocGetRootElement(doc), "ip"), "dhcp"), "range");
+	if (range && xmlHasProp(range, X("start")) && xmlHasProp(range, X("end"))) {
+		*start = attr(range, "start");
+		*end = attr(range, "end");
+		if (!*start || !*end) {
+			free(*start);
+			free(*end);
+			*start = *end = NULL;
+			xmlFreeDoc(doc);
+			return err_nomem(err);
+		}
+	}
+	xmlFreeDoc(doc);
+	return 0;
+}
+
+char *domxml_dhcp_range_format(const char *start, const char *end, struct muster_err *err)
+{
+	struct tree t = { 0 };
+	xmlNodePtr root;
+
+	if (check_value("DHCP range start", start, err) < 0 ||
+	    check_value("DHCP range end", end, err) < 0)
+		return NULL;
+	root = tree_root(&t, "range");
+	prop(&t, root, "start", start);
+	prop(&t, root, "end", end);
+	return tree_to_string(&t, root, 0, err);
+}
+
 void domxml_init(void)
 {
 	xmlInitParser();

@@ -222,6 +222,14 @@ int domxml_network_hosts(const char *live_xml, struct domxml_dhcp_host **ret, si
 void domxml_hosts_free(struct domxml_dhcp_host *h, size_t n);
 /* One <host mac= name= ip=/> element, for virNetworkUpdate. */
 char *domxml_dhcp_host_format(const struct domxml_dhcp_host *h, struct muster_err *err) WUR;
+/*
+ * A live network's DHCP range (the first <range> of its <ip>): *start and
+ * *end (caller frees), both NULL when it has none.
+ */
+int domxml_network_range(const char *live_xml, char **start, char **end,
+			 struct muster_err *err) WUR;
+/* One <range start= end=/> element, for virNetworkUpdate. */
+char *domxml_dhcp_range_format(const char *start, const char *end, struct muster_err *err) WUR;
 
 int domxml_network_matches(const char *live_xml, const struct domxml_network *want, bool *ret,
 			   struct muster_err *err) WUR;

@@ -213,6 +213,9 @@ int hv_network_xml(struct hv *hv, const char *name, char **ret, struct muster_er
 /* Add (or delete) one DHCP host (host_xml: <host .../>) of network name, live and persistent. */
 int hv_network_dhcp_host(struct hv *hv, const char *name, const char *host_xml, bool add,
 			 struct muster_err *err) WUR;
+/* Add (or delete) a DHCP range (range_xml: <range .../>) of network name, live and persistent. */
+int hv_network_dhcp_range(struct hv *hv, const char *name, const char *range_xml, bool add,
+			  struct muster_err *err) WUR;
 
 /*
  * Network name: when it exists and its XML satisfies matches(live_xml,

@@ -1259,10 +1259,12 @@ int hv_network_xml(struct hv *hv, const char *name, char **ret, struct muster_er
 	return 0;
 }
 
-int hv_network_dhcp_host(struct hv *hv, const char *name, const char *host_xml, bool add,
-			 struct muster_err *err)
+/* One element of a network's DHCP section added or deleted, live (when it runs) and persistent. */
+static int network_dhcp_update(struct hv *hv, const char *name, virNetworkUpdateSection section,
+			       const char *xml, bool add, const char *what, struct muster_err *err)
 {
 	virNetworkPtr net = virNetworkLookupByName(hv->conn, name);
+	char msg[80];
 	int active, r = 0;
 	unsigned flags = VIR_NETWORK_UPDATE_AFFECT_CONFIG;
 
@@ -1272,10 +1274,25 @@ int hv_network_dhcp_host(struct hv *hv, const char *name, const char *host_xml, 
 	if (active > 0)
 		flags |= VIR_NETWORK_UPDATE_AFFECT_LIVE;
 	if (virNetworkUpdate(net, add ? VIR_NETWORK_UPDATE_COMMAND_ADD_LAST :
-			     VIR_NETWORK_UPDATE_COMMAND_DELETE, VIR_NETWORK_SECTION_IP_DHCP_HOST, -1,
-			     host_xml, flags) < 0)
-		r = hv_fail(err, add ? "cannot add a DHCP host to network" :
-			    "cannot delete a DHCP host from network", name);
+			     VIR_NETWORK_UPDATE_COMMAND_DELETE, section, -1, xml, flags) < 0) {
+		fmt_fit(msg, sizeof(msg), "cannot %s a %s %s network", add ? "add" : "delete", what,
+			add ? "to" : "from");
+		r = hv_fail(err, msg, name);
+	}
 	virNetworkFree(net);
 	return r;
+}
+
+int hv_network_dhcp_host(struct hv *hv, const char *name, const char *host_xml, bool add,
+			 struct muster_err *err)
+{
+	return network_dhcp_update(hv, name, VIR_NETWORK_SECTION_IP_DHCP_HOST, host_xml, add,
+				   "DHCP host", err);
+}
+
+int hv_network_dhcp_range(struct hv *hv, const char *name, const char *range_xml, bool add,
+			  struct muster_err *err)
+{
+	return network_dhcp_update(hv, name, VIR_NETWORK_SECTION_IP_DHCP_RANGE, range_xml, add,
+				   "DHCP range", err);
 }

@@ -1676,6 +1676,45 @@ static void test_network_matches(void **state)
 	free(xml);
 }
 
+/* A live network's DHCP range read back, and one written for virNetworkUpdate. */
+static void test_network_range(void **state)
+{
+	struct muster_err err = { 0 };
+	char *start = NULL, *end = NULL, *xml, *v;
+
+	(void) state;
+	assert_int_equal(domxml_network_range(live_nat, &start, &end, &err), 0);
+	assert_string_equal(start, "10.20.0.100");
+	assert_string_equal(end, "10.20.0.254");
+	free(start);
+	free(end);
+	/* none: both NULL */
+	v = replace1(live_nat, "<range start='10.20.0.100' end='10.20.0.254'/>", "");
+	assert_int_equal(domxml_network_range(v, &start, &end, &err), 0);
+	assert_null(start);
+	assert_null(end);
+	free(v);
+	/* a bridge network has no <ip> */
+	xml = network_ok(&net_bridge);
+	assert_int_equal(domxml_network_range(xml, &start, &end, &err), 0);
+	assert_null(start);
+	free(xml);
+	assert_int_equal(domxml_network_range("<domain/>", &start, &end, &err), -1);
+	assert_null(start);
+
+	xml = domxml_dhcp_range_format("10.20.0.2", "10.20.0.99", &err);
+	assert_non_null(xml);
+	assert_string_equal(xml, "<range start=\"10.20.0.2\" end=\"10.20.0.99\"/>");
+	free(xml);
+	/* a value that would end the attribute stays inside it */
+	xml = domxml_dhcp_range_format("10.20.0.2\" end=\"x", "10.20.0.99", &err);
+	assert_non_null(xml);
+	assert_non_null(strstr(xml, "start=\"10.20.0.2&quot; end=&quot;x\""));
+	free(xml);
+	assert_null(domxml_dhcp_range_format(NULL, "10.20.0.99", &err));
+	assert_int_equal(err.code, MUSTER_E_INVALID);
+}
+
 static void test_network_matches_refused(void **state)
 {
 	struct muster_err err = { 0 };
@@ -1831,6 +1870,7 @@ int main(void)
 		cmocka_unit_test(test_console_log),
 		cmocka_unit_test(test_network_matches),
 		cmocka_unit_test(test_network_matches_refused),
+		cmocka_unit_test(test_network_range),
 		cmocka_unit_test(test_pool_and_volumes),
 		cmocka_unit_test(test_facts_parse),
 	};
