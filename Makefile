@@ -215,13 +215,14 @@ reliability:
 	$(MAKE) --no-print-directory check-faults || rc=1; \
 	echo "== reliability"; tools/reliability $(BUILD)/reliability.tsv || rc=1; exit $$rc
 
-# Real guests under TCG (tests/guest/run): once, with the plain build.
+# Real guests under TCG (tests/guest/run, hosts, networks): once, with the plain build.
 # The guest image is built on first use (~3 min) and cached in
 # /var/cache/muster-test/images (MUSTER_IMAGE_CACHE).
 check-guests: $(BUILD)/muster agent
 	@rm -rf $(BUILD)/guest-results
 	@tests/run $(BUILD)/guest-results guest tests/guest/run
 	@tests/run $(BUILD)/guest-results guest-hosts tests/guest/hosts
+	@tests/run $(BUILD)/guest-results guest-networks tests/guest/networks
 	@tests/summary $(BUILD)/guest-results
 
 # Everything; the last line adds up every tier. Each tier runs whatever
@@ -277,10 +278,12 @@ DEB_BUILD := build-essential pkg-config libvirt-dev libyaml-dev libssh-dev libsq
 	libssl-dev libcmocka-dev musl-tools clang libclang-rt-14-dev
 # tools the tests check muster's output with, and the commands their scripts
 # run (each named, not left to what a package happens to pull in: make deps
-# installs no Recommends, and a minimal Debian has no curl, xmllint or file)
+# installs no Recommends, and a minimal Debian has no curl, xmllint or file;
+# libvirt's nat and isolated networks need dnsmasq-base and iptables)
 DEB_TEST := sqlite3 python3 python3-yaml cloud-init genisoimage openssh-client openssh-server \
 	libvirt-clients libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 \
-	qemu-utils debootstrap e2fsprogs iproute2 libxml2-utils curl file procps systemd
+	qemu-utils debootstrap e2fsprogs iproute2 libxml2-utils curl file procps systemd \
+	dnsmasq-base iptables
 deps:
 	@tools/deps $(DEB_BUILD) $(DEB_TEST)
 
