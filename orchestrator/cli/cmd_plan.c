@@ -57,6 +57,13 @@ static void print_networks(const struct setup_net_change *c, size_t n)
 		case SETUP_NET_NEW:
 			printf("network '%s' on %s: to be defined as '%s'\n", c[i].network, c[i].host,
 			       c[i].libvirt_name);
+			if (c[i].route_conflict) {
+				fflush(stdout);
+				cmd_error("muster plan: warning: network '%s' overlaps this machine's "
+					  "route %s: libvirt will refuse to start it (or its guests "
+					  "will not be reached): give it another subnet\n",
+					  c[i].network, c[i].route);
+			}
 			break;
 		case SETUP_NET_LIVE:
 			printf("network '%s' on %s:", c[i].network, c[i].host);

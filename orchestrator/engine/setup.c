@@ -615,6 +615,51 @@ static int networks_ensure(const struct manifest *m, const struct vmrecs *recs,
 	return 0;
 }
 
+/*
+ * A route of this machine (/proc/net/route: this network namespace's IPv4
+ * table) that overlaps net's subnet, other than a default route: its
+ * destination, prefix and interface into out. libvirt refuses to start a
+ * network whose subnet is routed elsewhere ("already in use"), and guests
+ * behind it would not be reached. false: none, or the table unreadable.
+ */
+static bool route_overlap(const struct mf_network *net, char *out, size_t outsz)
+{
+	FILE *f = fopen("/proc/net/route", "re");
+	char line[256], dev[32], text[INET_ADDRSTRLEN];
+	unsigned long dst, gw, flags, refcnt, use, metric, mask;
+	bool found = false;
+
+	if (!f)
+		return false;
+	if (!fgets(line, sizeof(line), f)) {	/* the header */
+		fclose(f);
+		return false;
+	}
+	while (!found && fgets(line, sizeof(line), f)) {
+		uint32_t d, mk, m2;
+		struct in_addr a;
+		unsigned prefix = 0;
+
+		if (sscanf(line, "%31s %lx %lx %lx %lu %lu %lu %lx", dev, &dst, &gw, &flags, &refcnt,
+			   &use, &metric, &mask) != 8 || mask == 0)
+			continue;
+		/* (printed as the network-order word read in host order) */
+		d = ntohl((uint32_t) dst);
+		mk = ntohl((uint32_t) mask);
+		m2 = mk & (~(uint32_t) 0 << (32 - net->prefix));
+		if ((d & m2) != (net->net_addr & m2))
+			continue;
+		while (prefix < 32 && (mk & (0x80000000u >> prefix)))
+			prefix++;
+		a.s_addr = htonl(d);
+		inet_ntop(AF_INET, &a, text, sizeof(text));
+		fmt_cut(out, outsz, "%s/%u on %s", text, prefix, dev);
+		found = true;
+	}
+	fclose(f);
+	return found;
+}
+
 int setup_networks_preview(const struct manifest *m, const struct vmrecs *recs,
 			   struct hosts *hosts, struct setup_net_change **ret, size_t *ret_n,
 			   struct muster_err *err)
@@ -684,6 +729,10 @@ int setup_networks_preview(const struct manifest *m, const struct vmrecs *recs,
 			fmt_fit(c->libvirt_name, sizeof(c->libvirt_name), "%s", w.name);
 			c->kind = !live ? SETUP_NET_NEW : diff == NET_LIVE ? SETUP_NET_LIVE
 									 : SETUP_NET_DIFFERS;
+			/* a network to make here whose subnet this machine routes elsewhere */
+			if (!live && w.n.address && hosts_local(hosts, h))
+				c->route_conflict = route_overlap(&m->networks[i], c->route,
+								  sizeof(c->route));
 			if (c->kind == SETUP_NET_LIVE) {
 				c->range_changes = !range_same(&have, &w.n);
 				if (have.start)

@@ -81,6 +81,9 @@ struct setup_net_change {
 	bool range_changes;		/* LIVE: old_range becomes new_range */
 	char old_range[40], new_range[40];	/* "A-B", "" when none */
 	size_t hosts_added, hosts_removed;	/* LIVE: DHCP hosts */
+	bool route_conflict;		/* NEW, on this machine: its subnet overlaps a route of
+					   the machine's, route ("10.20.0.0/16 on eth0") */
+	char route[64];
 };
 
 /*
