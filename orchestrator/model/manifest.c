@@ -1120,11 +1120,13 @@ static void read_pools(struct ctx *c, struct mf_network *net, const struct yt_no
 
 bool mf_network_dhcp(const struct mf_network *net, uint32_t *first, uint32_t *last)
 {
-	uint32_t mask = ~(uint32_t) 0 << (32 - net->prefix);
-	uint32_t lo = net->net_addr + 2, hi = (net->net_addr | ~mask) - 1;
+	uint32_t mask, lo, hi;
 
 	if ((net->type != MF_NET_NAT && net->type != MF_NET_ISOLATED) || !net->subnet)
 		return false;
+	mask = ~(uint32_t) 0 << (32 - net->prefix);
+	lo = net->net_addr + 2;
+	hi = (net->net_addr | ~mask) - 1;
 
 	if (net->has_dhcp) {
 		*first = net->dhcp_first;
@@ -2526,9 +2528,12 @@ static void check_networks(struct ctx *c)
 		for (j = 0; net->subnet && j < i; j++) {
 			const struct mf_network *o = &m->networks[j];
 			unsigned p = net->prefix < o->prefix ? net->prefix : o->prefix;
-			uint32_t mask = ~(uint32_t) 0 << (32 - p);
+			uint32_t mask;
 
-			if (o->subnet && (net->net_addr & mask) == (o->net_addr & mask)) {
+			if (!o->subnet)
+				continue;	/* (its prefix is 0) */
+			mask = ~(uint32_t) 0 << (32 - p);
+			if ((net->net_addr & mask) == (o->net_addr & mask)) {
 				diag_net(c, net, "subnet", net->subnet_pos, "subnet %s overlaps network "
 					 "'%s' (%s): an address would mean two places", net->subnet,
 					 o->name, o->subnet);
@@ -2852,8 +2857,10 @@ void manifest_free(struct manifest *m)
 		yt_doc_free(m->priv->doc);
 		free(m->priv);
 	}
-	for (i = 0; i < m->n_networks; i++)
+	for (i = 0; i < m->n_networks; i++) {
 		free(m->networks[i].forwards);
+		free(m->networks[i].routes);
+	}
 	for (i = 0; i < m->n_groups; i++) {
 		free(m->groups[i].nics);
 		free(m->groups[i].kickstart.vars);
