@@ -60,9 +60,10 @@ static void print_networks(const struct setup_net_change *c, size_t n)
 			if (c[i].route_conflict) {
 				fflush(stdout);
 				cmd_error("muster plan: warning: network '%s' overlaps this machine's "
-					  "route %s: libvirt will refuse to start it (or its guests "
-					  "will not be reached): give it another subnet\n",
-					  c[i].network, c[i].route);
+					  "route %s: %s\n", c[i].network, c[i].route,
+					  c[i].route_exact ? "libvirt will refuse to start it (\"already "
+					  "in use\"): give it another subnet" : "part of the one is "
+					  "routed to the other");
 			}
 			break;
 		case SETUP_NET_LIVE:

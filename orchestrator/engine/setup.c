@@ -441,6 +441,13 @@ static int network_wanted(const struct manifest *m, const struct vmrecs *recs, s
 	return 1;
 }
 
+static bool is_ipv4(const char *s)
+{
+	struct in_addr a;
+
+	return inet_pton(AF_INET, s, &a) == 1;
+}
+
 /* What a defined network has of DHCP (network_diff). */
 struct net_have {
 	struct domxml_dhcp_host *hosts;
@@ -482,6 +489,10 @@ static int network_diff(const char *live, const struct domxml_network *want, str
 	if (domxml_network_hosts(live, &have->hosts, &have->n_hosts, err) < 0 ||
 	    domxml_network_range(live, &have->start, &have->end, err) < 0)
 		return -1;
+	if (have->start && (!is_ipv4(have->start) || !is_ipv4(have->end))) {
+		*ret = NET_OTHER;	/* not libvirt's own writing: not ours to mend */
+		return 0;
+	}
 	probe.hosts = have->hosts;
 	probe.n_hosts = have->n_hosts;
 	probe.dhcp_start = have->start;
@@ -529,8 +540,18 @@ static int network_sync(struct hv *hv, const struct domxml_network *want,
 		}
 		if (want->dhcp_start) {
 			xml = domxml_dhcp_range_format(want->dhcp_start, want->dhcp_end, err);
-			if (!xml || hv_network_dhcp_range(hv, want->name, xml, true, err) < 0)
+			if (!xml || hv_network_dhcp_range(hv, want->name, xml, true, err) < 0) {
+				/* the old range back, so that the network serves as it did */
+				struct muster_err ignored = { 0 };
+				char *old = have->start ? domxml_dhcp_range_format(have->start, have->end,
+										  &ignored) : NULL;
+
+				if (old && hv_network_dhcp_range(hv, want->name, old, true, &ignored) < 0)
+					log_warn("network '%s': its old DHCP range could not be put "
+						 "back: %s", want->name, ignored.msg);
+				free(old);
 				goto fail;
+			}
 			free(xml);
 		}
 		log_info("network '%s': DHCP range %s%s%s changed to %s%s%s, live", want->name,
@@ -618,11 +639,12 @@ static int networks_ensure(const struct manifest *m, const struct vmrecs *recs,
 /*
  * A route of this machine (/proc/net/route: this network namespace's IPv4
  * table) that overlaps net's subnet, other than a default route: its
- * destination, prefix and interface into out. libvirt refuses to start a
- * network whose subnet is routed elsewhere ("already in use"), and guests
- * behind it would not be reached. false: none, or the table unreadable.
+ * destination, prefix and interface into out; *exact when it is the very
+ * subnet, which libvirt refuses to start a network on ("already in use").
+ * A wider or narrower one hides part of the subnet, or the subnet part of
+ * it. false: none, or the table unreadable.
  */
-static bool route_overlap(const struct mf_network *net, char *out, size_t outsz)
+static bool route_overlap(const struct mf_network *net, char *out, size_t outsz, bool *exact)
 {
 	FILE *f = fopen("/proc/net/route", "re");
 	char line[256], dev[32], text[INET_ADDRSTRLEN];
@@ -654,6 +676,7 @@ static bool route_overlap(const struct mf_network *net, char *out, size_t outsz)
 		a.s_addr = htonl(d);
 		inet_ntop(AF_INET, &a, text, sizeof(text));
 		fmt_cut(out, outsz, "%s/%u on %s", text, prefix, dev);
+		*exact = prefix == net->prefix && d == net->net_addr;
 		found = true;
 	}
 	fclose(f);
@@ -732,7 +755,7 @@ int setup_networks_preview(const struct manifest *m, const struct vmrecs *recs,
 			/* a network to make here whose subnet this machine routes elsewhere */
 			if (!live && w.n.address && hosts_local(hosts, h))
 				c->route_conflict = route_overlap(&m->networks[i], c->route,
-								  sizeof(c->route));
+								  sizeof(c->route), &c->route_exact);
 			if (c->kind == SETUP_NET_LIVE) {
 				c->range_changes = !range_same(&have, &w.n);
 				if (have.start)
@@ -893,6 +916,11 @@ int setup_hosts(const struct setup_opts *o, struct setup *ret, struct muster_err
 	}
 	for (i = 0; i < o->recs->n; i++)
 		used[o->recs->v[i].host] = true;
+	/* before anything is made anywhere: a VLAN this machine would drop */
+	for (i = 0; i < hosts->n; i++)
+		if (used[i] && !hosts_is_down(hosts, i, NULL) && hosts_local(hosts, i) &&
+		    vlan_bridges_check(m, err) < 0)
+			goto out;
 	if (installers_fetch(o, inst, err) < 0)
 		goto out;
 	/* each host that gets a VM: the pool, the base images, the networks */
@@ -903,9 +931,7 @@ int setup_hosts(const struct setup_opts *o, struct setup *ret, struct muster_err
 		if (!used[i] || hosts_is_down(hosts, i, NULL))
 			continue;
 		pool = domxml_pool_format(m->pool, m->pool_path, err);
-		/* (before anything is made there) */
-		r = (hosts_local(hosts, i) && vlan_bridges_check(m, err) < 0) ||
-		    !pool || hosts_hv(hosts, i, &hv, err) < 0 ||
+		r = !pool || hosts_hv(hosts, i, &hv, err) < 0 ||
 		    hv_pool_ensure(hv, m->pool, pool, err) < 0 ||
 		    images_ensure(o, hv, ret->images[i], ret->image_err, err) < 0 ||
 		    installers_ensure(m, hv, inst, ret->kernels[i], ret->initrds[i], err) < 0 ||

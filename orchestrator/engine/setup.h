@@ -83,6 +83,7 @@ struct setup_net_change {
 	size_t hosts_added, hosts_removed;	/* LIVE: DHCP hosts */
 	bool route_conflict;		/* NEW, on this machine: its subnet overlaps a route of
 					   the machine's, route ("10.20.0.0/16 on eth0") */
+	bool route_exact;		/* that route is its very subnet: libvirt refuses it */
 	char route[64];
 };
 

@@ -1118,6 +1118,19 @@ static void read_pools(struct ctx *c, struct mf_network *net, const struct yt_no
 	}
 }
 
+bool mf_nic_gets_gateway(const struct manifest *m, const struct mf_group *g, size_t nic)
+{
+	size_t i;
+
+	for (i = 0; i < g->n_nics; i++) {
+		const struct mf_network *net = &m->networks[g->nics[i].network];
+
+		if (g->nics[i].ip_mode != MF_IP_DHCP && net->gateway)
+			return i == nic;
+	}
+	return false;
+}
+
 bool mf_network_dhcp(const struct mf_network *net, uint32_t *first, uint32_t *last)
 {
 	uint32_t mask, lo, hi;
@@ -1402,7 +1415,7 @@ static void read_network(struct ctx *c, struct mf_network *net, const struct yt_
 		if (yt_map_get(n, applies[i].key, &k) && !(applies[i].types & (1u << t))) {
 			size_t mark = path_push_key(c, applies[i].key);
 
-			if (streq(applies[i].key, "gateway"))
+			if (streq(applies[i].key, "gateway") && t == MF_NET_NAT)
 				diag(c, k, "'gateway' does not apply to a nat network: libvirt's "
 				     "address on it (the subnet's first) is its way out");
 			else if (streq(applies[i].key, "forward"))
@@ -1894,7 +1907,8 @@ static bool check_static_ip(struct ctx *c, struct mf_nic *nic, const struct mf_n
 			diag(c, v, "%s is outside network '%s' (%s)", addr, net->name, net->subnet);
 			return false;
 		}
-		if ((what = reserved_as(net, ip))) {
+		/* (the gateway a manifest names may be a VM of its own: a router) */
+		if ((what = reserved_as(net, ip)) && !(net->gateway_given && ip == net->gateway)) {
 			diag(c, v, "%s is the %s of network '%s'", addr, what, net->name);
 			return false;
 		}
@@ -2548,6 +2562,36 @@ static void check_networks(struct ctx *c)
 				 ipv4_text(d1, d));
 		if (net->type != MF_NET_BRIDGE && net->type != MF_NET_VLAN)
 			continue;
+		/* no subnet: the gateway and each route's next hop inside each static
+		 * address's own (ip: A.B.C.D/P) */
+		for (g = 0; !net->subnet && g < m->n_groups; g++)
+			for (k = 0; k < m->groups[g].n_nics; k++) {
+				const struct mf_nic *nic = &m->groups[g].nics[k];
+				uint32_t ip, mask;
+				size_t r, mark;
+				const char *bad = NULL;
+
+				if (nic->network != i || nic->ip_mode != MF_IP_STATIC || !nic->ip ||
+				    !nic->ip_prefix || !parse_ipv4(nic->ip, &ip))
+					continue;
+				mask = ~(uint32_t) 0 << (32 - nic->ip_prefix);
+				if (net->gateway && (net->gateway & mask) != (ip & mask))
+					bad = ipv4_text(net->gateway, a);
+				for (r = 0; !bad && r < net->n_routes; r++)
+					if ((net->routes[r].via & mask) != (ip & mask))
+						bad = ipv4_text(net->routes[r].via, a);
+				if (!bad)
+					continue;
+				mark = c->path.len;
+				(void) buf_printf(&c->path, "groups.%s.networks[%zu].ip",
+						  m->groups[g].name, k);
+				diag_pos(c, nic->ip_pos, "%s/%u cannot reach %s, the %s of network "
+					 "'%s': it is outside the address's subnet", nic->ip,
+					 nic->ip_prefix, bad, net->gateway && streq(bad,
+					 ipv4_text(net->gateway, b)) ? "gateway" : "next hop of a route",
+					 net->name);
+				path_pop(c, mark);
+			}
 		for (g = 0; !statics && g < m->n_groups; g++)
 			for (k = 0; k < m->groups[g].n_nics; k++)
 				if (m->groups[g].nics[k].network == i &&
@@ -3085,8 +3129,6 @@ int manifest_vm_spec(const struct manifest *m, size_t vm, struct buf *hw, struct
 		/* only when not the default, so that existing VMs' hashes stay */
 		if (net->unrestricted)
 			(void) buf_printf(hw, "nic%zu_restrict=off\n", i);
-		if (net->mtu)
-			(void) buf_printf(hw, "nic%zu_mtu=%u\n", i, net->mtu);
 	}
 
 	if (g->has_image) {
@@ -3100,16 +3142,21 @@ int manifest_vm_spec(const struct manifest *m, size_t vm, struct buf *hw, struct
 			  (unsigned long long) g->disk, bootstrap_names[g->bootstrap],
 			  m->domain ? m->domain : "", m->endpoint ? m->endpoint : "");
 	(void) buf_printf(base, "user=%s\n", m->ssh_user);
-	/* what the guest is told of its networks, when the manifest says it */
+	/*
+	 * What the guest is told of its networks (netconf.h), when the manifest
+	 * says it outright (the defaults are what they always were): a change
+	 * is a change of its bootstrap
+	 */
 	for (i = 0; i < g->n_nics; i++) {
-		const struct mf_network *net = &m->networks[g->nics[i].network];
+		const struct mf_nic *nic = &g->nics[i];
+		const struct mf_network *net = &m->networks[nic->network];
+		bool own = nic->ip_mode != MF_IP_DHCP;
 		char a[INET_ADDRSTRLEN];
 		size_t j;
 
-		if (net->gateway_given)
-			(void) buf_printf(base, "nic%zu_gateway=%s\n", i,
-					  net->gateway ? ipv4_text(net->gateway, a) : "none");
-		if (net->dns_given) {
+		if (net->gateway_given && mf_nic_gets_gateway(m, g, i))
+			(void) buf_printf(base, "nic%zu_gateway=%s\n", i, ipv4_text(net->gateway, a));
+		if (net->dns_given && (own || net->n_dns)) {
 			(void) buf_printf(base, "nic%zu_dns=", i);
 			for (j = 0; j < net->n_dns; j++)
 				(void) buf_printf(base, "%s%s", j ? "," : "", ipv4_text(net->dns[j], a));
@@ -3128,6 +3175,8 @@ int manifest_vm_spec(const struct manifest *m, size_t vm, struct buf *hw, struct
 			(void) buf_printf(base, "nic%zu_route=%s/%u,%s,%u\n", i, ipv4_text(r->to, a),
 					  r->prefix, ipv4_text(r->via, via), r->metric);
 		}
+		if (net->mtu)
+			(void) buf_printf(base, "nic%zu_mtu=%u\n", i, net->mtu);
 	}
 	if (g->seed_http)
 		(void) buf_puts(base, "seed=http\n");

@@ -270,6 +270,14 @@ ssize_t manifest_find_vm(const struct manifest *m, const char *name);
 /* The group of a VM. */
 const struct mf_group *manifest_vm_group(const struct manifest *m, const struct mf_vm *vm);
 
+/*
+ * Whether NIC nic of a VM of group g is its default route: the first NIC
+ * with an address of muster's whose network has a gateway; the others are
+ * told none, so that a VM never has two default routes (a DHCP NIC gets
+ * what its server gives).
+ */
+bool mf_nic_gets_gateway(const struct manifest *m, const struct mf_group *g, size_t nic);
+
 struct buf;
 /*
  * Canonical text of what defines VM vm (an index into m->vms), for hashing:

@@ -32,8 +32,11 @@ void netconf_nic(const struct manifest *m, size_t vm, size_t nic, const uint32_t
 	}
 	if (ret->is_static) {
 		text(ret->prefix ? ~(uint32_t) 0 << (32 - ret->prefix) : 0, ret->netmask);
-		if (net->gateway)
+		/* (a router of the network is no gateway to itself) */
+		if (mf_nic_gets_gateway(m, g, nic))
 			text(net->gateway, ret->gateway);
+		if (strcmp(ret->gateway, ret->ip) == 0)
+			ret->gateway[0] = '\0';
 	}
 	/* a DHCP server gives name servers and the domain: only what is said outright */
 	if (ret->is_static || net->dns_given) {

@@ -171,8 +171,10 @@ def check_os(m, flavour, commands, sections, keydir, text):
         "got: %r" % nets)
 
     # what each NIC is told of its network, the defaults worked out here
-    # from the manifest as the README states them
+    # from the manifest as the README states them (one default route: the
+    # first NIC with an address of muster's whose network has a gateway)
     routes_want = []
+    gateway_taken = False  # the first static NIC with a gateway is the default route
     for i, nic in enumerate(nics):
         if i >= len(nets):
             break
@@ -191,7 +193,9 @@ def check_os(m, flavour, commands, sections, keydir, text):
         search = net.get("search", [m["domain"]] if m.get("domain") else [])
         want_tok = []
         if static:
-            want_tok.append("--gateway=" + gw if gw else "--nodefroute")
+            mine = gw and not gateway_taken
+            gateway_taken = gateway_taken or bool(gw)
+            want_tok.append("--gateway=" + gw if mine else "--nodefroute")
         if dns and (static or "dns" in net):
             want_tok.append("--nameserver=" + ",".join(dns))
         if search and (static or "search" in net):
