@@ -12,6 +12,7 @@
 #include "domxml.h"
 #include "hash.h"
 #include "log.h"
+#include "suggest.h"
 
 static const struct cmd commands[] = {
 	{ "validate", 1, 64, cmd_validate, "FILE...",
@@ -156,6 +157,7 @@ static void usage(FILE *f)
 		"\nmuster brings up fleets of libvirt VMs from a YAML manifest.\n\ncommands:\n");
 	for (i = 0; i < ARRAY_SIZE(commands); i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "  %-10s %s\n", "help", "this text; help COMMAND: what a command does and takes");
 	fprintf(f, "\nglobal options:\n"
 		"  --state DIR     state directory (default /var/lib/muster for root,\n"
 		"                  else $XDG_STATE_HOME/muster or ~/.local/state/muster)\n"
@@ -163,15 +165,42 @@ static void usage(FILE *f)
 		"  --json          machine-readable output where the output is data\n"
 		"  --quiet         errors only\n"
 		"  -v, --verbose   more detail (twice: debug)\n"
-		"\n`muster COMMAND --help` describes a command. Exit status: 0 success, 1 failure,\n"
+		"  --version       print muster's version\n"
+		"\n`muster help COMMAND` (or `muster COMMAND --help`) describes a command. Exit status:\n0 success, 1 failure, "
 		"2 usage or invalid manifest, 75 another run holds the lock.\n");
+}
+
+static const struct cmd *find_command(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(commands); i++)
+		if (streq(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+/* "unknown command 'aply' (did you mean 'apply'?)" */
+static void unknown_command(const char *who, const char *name)
+{
+	const char *names[ARRAY_SIZE(commands) + 1];
+	const char *near;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(commands); i++)
+		names[i] = commands[i].name;
+	names[i] = "help";
+	near = suggest_near(name, names, ARRAY_SIZE(names));
+	if (near)
+		cmd_error("%sunknown command '%s' (did you mean '%s'?)\n", who, name, near);
+	else
+		cmd_error("%sunknown command '%s' (muster help lists them)\n", who, name);
 }
 
 int main(int argc, char **argv)
 {
 	struct cli cli = { 0 };
 	const struct cmd *cmd = NULL;
-	size_t i;
 	int opt;
 
 	/* whatever the caller's umask, what muster creates is private */
@@ -210,15 +239,28 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	for (i = 0; i < ARRAY_SIZE(commands); i++) {
-		if (streq(commands[i].name, argv[optind])) {
-			cmd = &commands[i];
-			break;
+	/* muster help [COMMAND] */
+	if (streq(argv[optind], "help")) {
+		if (optind + 1 >= argc) {
+			usage(stdout);
+			return EXIT_OK;
 		}
+		if (optind + 2 < argc) {
+			cmd_error("muster help: one command at a time\n");
+			return EXIT_USAGE;
+		}
+		cmd = find_command(argv[optind + 1]);
+		if (!cmd) {
+			unknown_command("muster help: ", argv[optind + 1]);
+			return EXIT_USAGE;
+		}
+		cmd_usage(cmd, stdout);
+		printf("\n%s: %s\n\n%s", cmd->name, cmd->summary, cmd->help);
+		return EXIT_OK;
 	}
+	cmd = find_command(argv[optind]);
 	if (!cmd) {
-		cmd_error("muster: unknown command '%s'\n", argv[optind]);
-		usage(stderr);
+		unknown_command("muster: ", argv[optind]);
 		return EXIT_USAGE;
 	}
 	return cmd->run(cmd, &cli, argc - optind, argv + optind);

@@ -14,6 +14,7 @@
 #include "fmt.h"
 #include "identity.h"
 #include "manifest.h"
+#include "suggest.h"
 #include "show.h"
 
 #define LIST_MAX 4096	/* items in one list of the manifest */
@@ -308,59 +309,6 @@ static void *xcalloc(struct ctx *c, size_t n, size_t size)
 	return p;
 }
 
-/* ---- suggestions ----------------------------------------------------------- */
-
-/* Damerau-Levenshtein (optimal string alignment) distance, capped inputs. */
-static size_t edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), i, j;
-	size_t d[33][33];
-
-	if (la > 32 || lb > 32)
-		return 99;
-	for (i = 0; i <= la; i++)
-		d[i][0] = i;
-	for (j = 0; j <= lb; j++)
-		d[0][j] = j;
-	for (i = 1; i <= la; i++) {
-		for (j = 1; j <= lb; j++) {
-			size_t cost = a[i - 1] != b[j - 1];
-			size_t v = d[i - 1][j] + 1;
-
-			if (d[i][j - 1] + 1 < v)
-				v = d[i][j - 1] + 1;
-			if (d[i - 1][j - 1] + cost < v)
-				v = d[i - 1][j - 1] + cost;
-			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
-			    d[i - 2][j - 2] + 1 < v)
-				v = d[i - 2][j - 2] + 1;
-			d[i][j] = v;
-		}
-	}
-	return d[la][lb];
-}
-
-/* The nearest of names to word when it is near enough to be a likely typo. */
-static const char *suggest(const char *word, const char *const *names, size_t n)
-{
-	size_t best = 99, i, len = strlen(word), limit;
-	const char *pick = NULL;
-
-	limit = len <= 3 ? 1 : len <= 6 ? 2 : 3;
-	for (i = 0; i < n; i++) {
-		size_t dist;
-
-		if (!names[i])
-			continue;
-		dist = edit_distance(word, names[i]);
-		if (dist < best) {
-			best = dist;
-			pick = names[i];
-		}
-	}
-	return best <= limit ? pick : NULL;
-}
-
 /* ---- generic checks -------------------------------------------------------- */
 
 static bool expect_kind(struct ctx *c, const struct yt_node *n, enum yt_kind kind)
@@ -388,7 +336,7 @@ static bool check_map(struct ctx *c, const struct yt_node *n, const char *const 
 			continue;
 		mark = path_push_node(c, k);
 		escape_key(k, shown, sizeof(shown));
-		near = strlen(k->str) == k->len ? suggest(k->str, keys, nkeys) : NULL;
+		near = strlen(k->str) == k->len ? suggest_near(k->str, keys, nkeys) : NULL;
 		if (near)
 			diag(c, k, "unknown key '%s' (did you mean '%s'?)", shown, near);
 		else
@@ -704,7 +652,7 @@ static int enum_field(struct ctx *c, const struct yt_node *map, const char *key,
 	for (i = 0; i < n; i++)
 		if (names[i])
 			(void) buf_printf(&all, "%s%s", all.len ? ", " : "", names[i]);
-	near = suggest(v->str, names, n);
+	near = suggest_near(v->str, names, n);
 	if (near)
 		diag(c, v, "unknown %s '%.64s' (did you mean '%s'? expected one of: %s)", key,
 		     v->str, near, buf_str(&all));
@@ -1744,7 +1692,7 @@ static void unknown_ref(struct ctx *c, const struct yt_node *v, const char *what
 		valid++;
 		if ((l > len ? l - len : len - l) > limit)
 			continue;
-		dist = edit_distance(v->str, idx->v[i].name);
+		dist = suggest_distance(v->str, idx->v[i].name);
 		if (dist < best) {
 			best = dist;
 			near = idx->v[i].name;

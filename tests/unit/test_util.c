@@ -18,6 +18,7 @@
 #include "fmt.h"
 #define LOG_TAG "test"
 #include "log.h"
+#include "suggest.h"
 
 /* ---- buf -------------------------------------------------------------- */
 
@@ -492,6 +493,25 @@ static void test_fmt_sizes(void **state)
 	}
 }
 
+/* "did you mean": within 1 edit up to 3 characters, 2 up to 6, 3 past; a swap is one */
+static void test_suggest(void **state)
+{
+	static const char *const names[] = { "apply", "plan", "destroy", NULL, "known-hosts", "ls" };
+
+	(void) state;
+	assert_int_equal(suggest_distance("apply", "apply"), 0);
+	assert_int_equal(suggest_distance("aply", "apply"), 1);
+	assert_int_equal(suggest_distance("destory", "destroy"), 1);	/* a swap */
+	assert_int_equal(suggest_distance("", "abc"), 3);
+	assert_int_equal(suggest_distance("a", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"), 99);
+	assert_string_equal(suggest_near("aply", names, 6), "apply");
+	assert_string_equal(suggest_near("knwon-hosts", names, 6), "known-hosts");
+	assert_string_equal(suggest_near("lx", names, 6), "ls");
+	assert_null(suggest_near("xyz", names, 6));		/* 3 from "ls": too far for 3 letters */
+	assert_null(suggest_near("frobnicate", names, 6));
+	assert_null(suggest_near("apply", names, 0));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -513,6 +533,7 @@ int main(void)
 		cmocka_unit_test(test_err_prefix),
 		cmocka_unit_test(test_log_hold),
 		cmocka_unit_test(test_afile_regular_only),
+		cmocka_unit_test(test_suggest),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
