@@ -15,6 +15,7 @@
 
 #define LOG_TAG "cmd"
 #include "cmd.h"
+#include "setup.h"
 #include "fmt.h"
 #include "log.h"
 #include "statedir.h"
@@ -236,4 +237,19 @@ int cmd_fleet_run(const struct cli *cli, struct cmd_fleet *f, struct run_opts *o
 int cmd_run_exit(const struct muster_err *err)
 {
 	return err->code == MUSTER_E_LOCKED ? EXIT_LOCKED : EXIT_FAIL;
+}
+
+size_t cmd_images_unreadable(const char *who, const struct manifest *m)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < m->n_images; i++) {
+		struct muster_err err = { 0 };
+
+		if (setup_image_readable(m, i, &err) < 0) {
+			cmd_error("muster %s: %s\n", who, err.msg);
+			n++;
+		}
+	}
+	return n;
 }

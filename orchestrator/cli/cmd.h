@@ -133,4 +133,11 @@ int cmd_list(const struct cmd *self, struct cli *cli, int argc, char **argv);
 int cmd_events(const struct cmd *self, struct cli *cli, int argc, char **argv);
 int cmd_serve(const struct cmd *self, struct cli *cli, int argc, char **argv);
 
+/*
+ * Each image file of m that a group boots from and that cannot be read
+ * here (setup_image_readable), said on stderr as "muster WHO: image 'x':
+ * cannot read '...': ..."; how many.
+ */
+size_t cmd_images_unreadable(const char *who, const struct manifest *m);
+
 #endif

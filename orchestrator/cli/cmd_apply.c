@@ -10,11 +10,12 @@
 #include "runview.h"
 #include "setup.h"
 
-enum { OPT_PRUNE = 1000, OPT_RESTART };
+enum { OPT_PRUNE = 1000, OPT_RESTART, OPT_CHECK_IMAGES };
 
 struct apply_opts {
 	bool prune;
 	bool restart;		/* VMs running an older definition get a cold restart */
+	bool check_images;	/* refuse to start when an image file cannot be read */
 };
 
 static int apply_option(int opt, const char *arg, void *userdata)
@@ -26,6 +27,8 @@ static int apply_option(int opt, const char *arg, void *userdata)
 		o->prune = true;
 	else if (opt == OPT_RESTART)
 		o->restart = true;
+	else if (opt == OPT_CHECK_IMAGES)
+		o->check_images = true;
 	else
 		return -1;
 	return 0;
@@ -36,6 +39,7 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "prune", no_argument, NULL, OPT_PRUNE },
 		{ "restart", no_argument, NULL, OPT_RESTART },
+		{ "check-images", no_argument, NULL, OPT_CHECK_IMAGES },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct muster_err err = { 0 };
@@ -57,6 +61,11 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	if (setup_check(m, &err) < 0 || bootstrap_kickstart_check(m, &err) < 0) {
 		cmd_error("muster apply: %s\n", err.msg);
 		rc = EXIT_USAGE;
+		goto out;
+	}
+	/* --check-images: every image file readable, or nothing is begun */
+	if (o.check_images && cmd_images_unreadable("apply", m) > 0) {
+		rc = EXIT_FAIL;
 		goto out;
 	}
 	rc = EXIT_FAIL;

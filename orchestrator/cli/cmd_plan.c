@@ -135,9 +135,12 @@ int cmd_plan(const struct cmd *self, struct cli *cli, int argc, char **argv)
 			printf("  %s on %s\n", orphans[i].volume, orphans[i].host);
 		print_networks(nets, n_nets);
 	}
-	/* a plan with hosts that do not answer is not the whole plan: said, and not 0 */
+	/* a plan with hosts that do not answer is not the whole plan: said, and not 0;
+	 * nor one whose VMs' image files cannot be read here */
 	fflush(stdout);
 	rc = run_view_tell_down("plan", run) ? EXIT_FAIL : EXIT_OK;
+	if (cmd_images_unreadable("plan", f.m) > 0)
+		rc = EXIT_FAIL;
 	goto out;
 fail:
 	cmd_error("muster plan: %s: %s\n", argv[f.first], err.msg);

@@ -1,6 +1,9 @@
 /* cmd_validate.c: `muster validate FILE...` (plays the role of `vmd -n`). */
+#include <limits.h>
+
 #include "bootstrap.h"
 #include "cmd.h"
+#include "fmt.h"
 #include "manifest.h"
 
 int cmd_validate(const struct cmd *self, struct cli *cli, int argc, char **argv)
@@ -24,6 +27,13 @@ int cmd_validate(const struct cmd *self, struct cli *cli, int argc, char **argv)
 			rc = EXIT_USAGE;
 			manifest_free(m);
 			continue;
+		}
+		/* a manifest may be valid and its images not here (yet): said, not refused */
+		{
+			char who[PATH_MAX + 32];
+
+			fmt_cut(who, sizeof(who), "validate: %s: warning", argv[i]);
+			(void) cmd_images_unreadable(who, m);
 		}
 		if (!cli->quiet)
 			printf("%s: fleet '%s': %zu group%s, %zu VM%s\n", argv[i], m->fleet,

@@ -18,7 +18,8 @@ static const struct cmd commands[] = {
 	{ "validate", 1, 64, cmd_validate, "FILE...",
 	  "check manifests and print a summary, or every problem found",
 	  "Exit status 0 when every FILE is valid, 2 otherwise. Problems are printed as\n"
-	  "FILE:LINE:COLUMN: key.path: message, one per line.\n" },
+	  "FILE:LINE:COLUMN: key.path: message, one per line. An image file (path:)\n"
+	  "that cannot be read here is a warning (plan fails on it).\n" },
 	{ "plan", 1, 1, cmd_plan, "FILE [--json]",
 	  "show what apply would do to each VM, and why",
 	  "For every VM: create, keep, update (in place), rebuild, restart (cold),\n"
@@ -28,8 +29,9 @@ static const struct cmd commands[] = {
 	  "(memory, vCPUs, disks, interfaces, boot; both the persistent and the live\n"
 	  "definition), a disk on another backing file, a seed volume missing or\n"
 	  "changed, a VM shut off outside muster longer than rebuild.stopped_grace.\n"
-	  "An update waiting for a cold restart is kept, shown as pending.\n" },
-	{ "apply", 1, 1, cmd_apply, "FILE [--prune] [--restart]",
+	  "An update waiting for a cold restart is kept, shown as pending.\n"
+	  "Exit 1 when a host does not answer or an image file (path:) cannot be read.\n" },
+	{ "apply", 1, 1, cmd_apply, "FILE [--prune] [--restart] [--check-images]",
 	  "create, update or rebuild the fleet's VMs, in batches, every step recorded",
 	  "Plans as `muster plan` does, then: the storage pool, the base images as\n"
 	  "volumes, the fleet's networks; then per VM, batch.size at a time on\n"
@@ -42,7 +44,9 @@ static const struct cmd commands[] = {
 	  "rebuild.max_unavailable. VMs stopped with `muster stop` are left off.\n"
 	  "On a terminal a live display: the batch, its VMs under way with their\n"
 	  "state and time in it, the totals; elsewhere a line per transition\n"
-	  "(VM: ACTION: STATE). Failures: standard error, a line each (-q: only them).\n" },
+	  "(VM: ACTION: STATE). Failures: standard error, a line each (-q: only them).\n"
+	  "An image file (path:) that cannot be read fails the VMs made from it;\n"
+	  "--check-images refuses to begin at all then.\n" },
 	{ "rebuild", 1, 256, cmd_rebuild,
 	  "FILE [VM|GROUP...] [--older-than DURATION] [--failed] [--drifted] [--all]\n"
 	  "                [--restart] [--rotate-keys] [--dry-run]",

@@ -1,6 +1,7 @@
 /* setup.c: what a run's hosts must hold before its VMs (setup.h). */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -37,6 +38,22 @@ static void relay(void *userdata, unsigned long long done, unsigned long long to
 /* ---- base images ------------------------------------------------------------------ */
 
 /* The local file holding image im: its path (relative to the manifest) or the fetched copy. */
+/* An image's file (path:), relative to the manifest's directory unless absolute. */
+static int image_file(const struct manifest *m, const struct mf_image *im, char **ret,
+		      struct muster_err *err)
+{
+	if (im->path[0] == '/') {
+		*ret = strdup(im->path);
+	} else {
+		char *copy = strdup(m->file);
+
+		if (!copy || asprintf(ret, "%s/%s", dirname(copy), im->path) < 0)
+			*ret = NULL;
+		free(copy);
+	}
+	return *ret ? 0 : err_nomem(err);
+}
+
 static int image_source(const struct setup_opts *so, const struct mf_image *im, char **ret,
 			struct muster_err *err)
 {
@@ -55,16 +72,42 @@ static int image_source(const struct setup_opts *so, const struct mf_image *im, 
 		free(cache);
 		return r;
 	}
-	if (im->path[0] == '/') {
-		*ret = strdup(im->path);
-	} else {
-		char *copy = strdup(m->file);
+	return image_file(m, im, ret, err);
+}
 
-		if (!copy || asprintf(ret, "%s/%s", dirname(copy), im->path) < 0)
-			*ret = NULL;
-		free(copy);
+/* Whether a group with VMs that boot from a disk uses image i. */
+static bool image_used(const struct manifest *m, size_t i)
+{
+	size_t g;
+
+	for (g = 0; g < m->n_groups; g++)
+		if (m->groups[g].has_image && m->groups[g].image == i && m->groups[g].n_vms &&
+		    m->groups[g].bootstrap != MF_BOOTSTRAP_KICKSTART)
+			return true;
+	return false;
+}
+
+int setup_image_readable(const struct manifest *m, size_t i, struct muster_err *err)
+{
+	const struct mf_image *im = &m->images[i];
+	_cleanup_free_ char *path = NULL;
+	struct stat st;
+	int fd;
+
+	if (!im->path || !image_used(m, i))
+		return 0;
+	if (image_file(m, im, &path, err) < 0)
+		return -1;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return err_set_errno(err, MUSTER_E_IO, errno, "image '%s': cannot read '%s'",
+				     im->name, path);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return err_set(err, MUSTER_E_IO, "image '%s': '%s' is not a file", im->name, path);
 	}
-	return *ret ? 0 : err_nomem(err);
+	close(fd);
+	return 0;
 }
 
 /* Volume name of the pool: 1 with *ret_path (caller frees) when it exists, 0 when not, -1. */
@@ -124,19 +167,15 @@ static int images_ensure(const struct setup_opts *so, struct hv *hv, char **path
 			 struct muster_err *img_err, struct muster_err *err)
 {
 	const struct manifest *m = so->m;
-	size_t i, g;
+	size_t i;
 
 	for (i = 0; i < m->n_images; i++) {
 		const struct mf_image *im = &m->images[i];
 		const char *fmt = mf_format_to_string(im->format);
 		char name[IDENTITY_DOMAIN_NAME_MAX + 32], what[128], *src = NULL;
-		bool used = false;
 		int r;
 
-		for (g = 0; g < m->n_groups; g++)
-			used |= m->groups[g].has_image && m->groups[g].image == i &&
-				m->groups[g].n_vms && m->groups[g].bootstrap != MF_BOOTSTRAP_KICKSTART;
-		if (!used || img_err[i].code != MUSTER_OK)
+		if (!image_used(m, i) || img_err[i].code != MUSTER_OK)
 			continue;
 		if (identity_image_volume_name(m->fleet, im->name, fmt, name, sizeof(name), err) < 0)
 			return -1;

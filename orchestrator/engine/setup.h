@@ -66,6 +66,14 @@ int setup_ports(const struct setup_opts *o, struct setup *s, struct muster_err *
 
 void setup_release(struct setup *s);
 
+/*
+ * Whether image i of m, when a group boots from it and it is a file
+ * (path:, on this machine: apply uploads it from here), can be read: 0, or
+ * -1 with err naming the image and the file. An image by URL, or one no
+ * group uses, is 0.
+ */
+int setup_image_readable(const struct manifest *m, size_t i, struct muster_err *err) WUR;
+
 /* How a fleet's libvirt network on a host differs from the manifest, as apply would find it. */
 enum setup_net_kind {
 	SETUP_NET_NEW,		/* not there: apply defines it */
