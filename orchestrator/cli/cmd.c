@@ -230,6 +230,13 @@ int cmd_fleet_run(const struct cli *cli, struct cmd_fleet *f, struct run_opts *o
 	o->state_dir = f->state_dir;
 	o->st = f->st;
 	o->connect = cli->connect;
+	/* as virsh does: libvirt's default URI when nothing names one */
+	if (!o->connect && f->m->hypervisor_default) {
+		const char *env = getenv("LIBVIRT_DEFAULT_URI");
+
+		if (env && *env)
+			o->connect = env;
+	}
 	o->manifest_path = f->path;
 	return run_open(f->m, o, ret, err);
 }

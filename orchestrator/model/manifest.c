@@ -2759,8 +2759,10 @@ static void read_top(struct ctx *c, const struct yt_node *root)
 		read_hosts(c, v);
 		path_pop(c, mark);
 	}
-	if (!m->hypervisor && !m->n_hosts)
+	if (!m->hypervisor && !m->n_hosts) {
 		m->hypervisor = "qemu:///system";
+		m->hypervisor_default = true;
+	}
 	if ((v = field(c, root, "pool", false))) {
 		mark = path_push_key(c, "pool");
 		if (check_pool_name(c, v))

@@ -197,6 +197,7 @@ struct manifest {
 	const char *fleet;
 	const char *domain;	/* NULL = none */
 	const char *hypervisor;	/* libvirt URI; default qemu:///system */
+	bool hypervisor_default;	/* neither hypervisor: nor hosts: was given */
 	struct mf_host *hosts;
 	size_t n_hosts;
 	const char *pool;
