@@ -1,5 +1,8 @@
 /* runlock.c: the run lock (runlock.h). */
 #include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -7,19 +10,36 @@
 
 #include "runlock.h"
 
+/* Whether pid names a process that lives (its own, or one not ours to signal). */
+static bool alive(long pid)
+{
+	return pid > 0 && (kill((pid_t) pid, 0) == 0 || errno == EPERM);
+}
+
+/*
+ * Who holds the lock, as truthfully as can be told; 0 when it cannot be.
+ * The kernel knows the holder of the record lock every run takes beside
+ * the flock (F_GETLK: in this PID namespace, 0 outside it). A run of an
+ * older muster holds the flock only: then the pid it wrote in the file,
+ * if that process still lives (a pid a dead run left there is not said).
+ */
 static long holder_pid(int fd)
 {
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
 	char buf[32];
-	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	ssize_t n;
 	char *end;
 	long pid;
 
+	if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK)
+		return fl.l_pid > 0 ? (long) fl.l_pid : 0;
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
 	if (n <= 0)
 		return 0;
 	buf[n] = '\0';
 	errno = 0;
 	pid = strtol(buf, &end, 10);
-	return errno || end == buf || pid <= 0 ? 0 : pid;
+	return errno || end == buf || !alive(pid) ? 0 : pid;
 }
 
 int runlock_acquire(const char *state_dir, int *ret_fd, struct muster_err *err)
@@ -51,7 +71,14 @@ int runlock_acquire(const char *state_dir, int *ret_fd, struct muster_err *err)
 		return -1;
 	}
 	free(path);
-	/* the pid only names the holder in messages: the lock holds without it */
+	/* a record lock beside the flock, that the kernel can name the holder of
+	 * (holder_pid); the flock is the lock, as older runs take it */
+	{
+		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+
+		(void) fcntl(fd, F_SETLK, &fl);
+	}
+	/* the pid only names the holder to older runs: the lock holds without it */
 	n = snprintf(pid, sizeof(pid), "%ld\n", (long) getpid());
 	if (ftruncate(fd, 0) == 0) {
 		ssize_t w = pwrite(fd, pid, (size_t) n, 0);

@@ -71,8 +71,9 @@
 #    machine reboots: boot from a copy in the run's own directory.
 # Stop destroys the domains through libvirt, so the owners are given back.
 #
-# /dev/net/tun is there too (when the machine has it), for guests on libvirt
-# networks and bridges inside the daemon's own network namespace.
+# /dev/net/tun is there too (made even where the machine's /dev has none, as
+# in a fresh root), for guests on libvirt networks and bridges inside the
+# daemon's own network namespace.
 # /dev/kvm: this machine has one (kvm-pvm) that a stock Debian kernel cannot
 # boot on, and that only root may open. libvirt then finds KVM "enabled when
 # probing" but "not available now" and re-probes QEMU's capabilities on
@@ -141,9 +142,9 @@ CONF
 			mkdir "$nd/$n" && mount --bind "/dev/$n" "$nd/$n" || exit 1
 		done
 		# tun, for the taps of guests on libvirt networks and bridges
-		if [ -c /dev/net/tun ]; then
-			mkdir "$nd/net" && mknod -m 0666 "$nd/net/tun" c 10 200 || exit 1
-		fi
+		# (made whether or not the machine has the node: a fresh root has
+		# none; opening it needs the kernel to have tun)
+		mkdir "$nd/net" && mknod -m 0666 "$nd/net/tun" c 10 200 || exit 1
 		ln -s /proc/self/fd "$nd/fd"
 		ln -s /proc/self/fd/0 "$nd/stdin"
 		ln -s /proc/self/fd/1 "$nd/stdout"
