@@ -162,6 +162,12 @@ static int lifecycle(const struct cmd *self, struct cli *cli, int argc, char **a
 	if (res.failed || !cli->quiet)
 		printf("fleet '%s': %s: %zu done, %zu failed\n", m->fleet, self->name, res.acted,
 		       res.failed);
+	/* what a fleet destroyed whole leaves, and where */
+	if (verb == VERB_DESTROY && o.all && !cli->quiet)
+		printf("kept: the VMs' SSH host keys (%s/keys/%s/), their serial console logs "
+		       "(%s/console/), the fleet's records (muster events shows them), its libvirt "
+		       "networks, pool '%s' and the base image volumes in it\n", f.state_dir,
+		       m->fleet, f.state_dir, m->pool);
 	goto out;
 fail:
 	cmd_error("muster %s: %s\n", self->name, err.msg);
