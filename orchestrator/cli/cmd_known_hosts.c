@@ -9,6 +9,7 @@
 #include "cmd.h"
 #include "forwards.h"
 #include "keystore.h"
+#include "vmstate.h"
 
 static int out_option(int opt, const char *arg, void *userdata)
 {
@@ -61,6 +62,59 @@ static void host_names(const struct manifest *m, size_t vm, const struct recorde
 	}
 }
 
+/*
+ * The fleet's VMs that the manifest no longer has but that are not
+ * destroyed (apply --prune would): they still run, and ssh still meets
+ * them. Their host keys as recorded, under their name, FQDN, recorded
+ * addresses and recorded ssh forwards.
+ */
+static int recorded_only(struct store *st, const struct manifest *m,
+			 const struct recorded_forward *fw, size_t n_fw,
+			 const struct recorded_address *addr, size_t n_addr, struct buf *text,
+			 struct muster_err *err)
+{
+	struct recorded_vm *vms = NULL;
+	size_t n_vms = 0, i, k;
+	int r = -1;
+
+	if (store_vm_list(st, m->fleet, &vms, &n_vms, err) < 0)
+		return -1;
+	for (i = 0; i < n_vms; i++) {
+		struct store_key *keys = NULL;
+		size_t n_keys = 0;
+		struct buf names = BUF_INIT(4096);
+
+		if (vms[i].state == VM_STATE_DESTROYED || manifest_find_vm(m, vms[i].name) >= 0)
+			continue;
+		if (store_key_list(st, m->fleet, vms[i].name, &keys, &n_keys, err) < 0) {
+			buf_release(&names);
+			goto out;
+		}
+		(void) buf_puts(&names, vms[i].name);
+		if (m->domain)
+			(void) buf_printf(&names, ",%s.%s", vms[i].name, m->domain);
+		for (k = 0; k < n_addr; k++) {
+			struct in_addr a = { htonl(addr[k].ip) };
+			char t[INET_ADDRSTRLEN];
+
+			if (streq(addr[k].vm, vms[i].name) && inet_ntop(AF_INET, &a, t, sizeof(t)))
+				(void) buf_printf(&names, ",%s", t);
+		}
+		for (k = 0; k < n_fw; k++)
+			if (streq(fw[k].vm, vms[i].name) && streq(fw[k].service, "ssh"))
+				forward_name(&names, fw[k].host_addr, fw[k].host_port);
+		for (k = 0; k < n_keys; k++)
+			if (strncmp(keys[k].type, "host-", 5) == 0)
+				(void) buf_printf(text, "%s %s\n", buf_str(&names), keys[k].public_key);
+		buf_release(&names);
+		store_key_list_free(keys, n_keys);
+	}
+	r = 0;
+out:
+	store_vm_list_free(vms, n_vms);
+	return r;
+}
+
 int cmd_known_hosts(const struct cmd *self, struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -104,6 +158,8 @@ int cmd_known_hosts(const struct cmd *self, struct cli *cli, int argc, char **ar
 			(void) buf_printf(&text, " %s\n", keys[i * m->n_host_key_types + j].public_key);
 		}
 	}
+	if (recorded_only(f.st, m, fw, n_fw, addr, n_addr, &text, &err) < 0)
+		goto fail;
 	if (buf_failed(&text)) {
 		err_nomem(&err);
 		goto fail;

@@ -149,7 +149,9 @@ static const struct cmd commands[] = {
 	{ "known-hosts", 1, 1, cmd_known_hosts, "FILE [-o OUT]",
 	  "write the fleet's OpenSSH known_hosts, so the first ssh is already verified",
 	  "One line per VM and host key type, naming the VM, its FQDN and its static\n"
-	  "addresses, to standard output or OUT. Keys missing so far are made on all\n"
+	  "addresses, to standard output or OUT; a VM the manifest no longer has but\n"
+	  "that is not destroyed (apply --prune would) keeps its lines, from what is\n"
+	  "recorded of it. Keys missing so far are made on all\n"
 	  "cores. Use it with ssh -o UserKnownHostsFile=OUT -o StrictHostKeyChecking=yes.\n" },
 };
 
