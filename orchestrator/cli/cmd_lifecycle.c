@@ -62,8 +62,14 @@ static bool select_vms(const struct manifest *m, char **targets, int n, bool *ch
 			}
 		}
 		if (!hit) {
-			cmd_error("muster: fleet '%s' has no VM or group '%s'\n", m->fleet,
-				  targets[t]);
+			const char *near = manifest_near_name(m, targets[t], true);
+
+			if (near)
+				cmd_error("muster: fleet '%s' has no VM or group '%s' (did you mean "
+					  "'%s'?)\n", m->fleet, targets[t], near);
+			else
+				cmd_error("muster: fleet '%s' has no VM or group '%s'\n", m->fleet,
+					  targets[t]);
 			ok = false;
 		}
 	}

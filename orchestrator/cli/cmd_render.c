@@ -236,8 +236,14 @@ int cmd_render(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	}
 	found = manifest_find_vm(m, argv[f.first + 1]);
 	if (found < 0) {
-		cmd_error("muster render: fleet '%s' has no VM '%s'\n", m->fleet,
-			  argv[f.first + 1]);
+		const char *near = manifest_near_name(m, argv[f.first + 1], false);
+
+		if (near)
+			cmd_error("muster render: fleet '%s' has no VM '%s' (did you mean '%s'?)\n",
+				  m->fleet, argv[f.first + 1], near);
+		else
+			cmd_error("muster render: fleet '%s' has no VM '%s'\n", m->fleet,
+				  argv[f.first + 1]);
 		goto out;
 	}
 	vm = (size_t) found;

@@ -553,9 +553,15 @@ int run_select(const struct run *r, const struct run_selectors *s, bool *selecte
 	for (t = 0; t < s->n_targets; t++) {
 		for (i = 0; i < m->n_vms && !target_names(r, i, s->targets[t]); i++)
 			;
-		if (i == m->n_vms)
-			return err_set(err, MUSTER_E_NOTFOUND, "fleet '%s' has no VM or group '%s'",
-				       m->fleet, s->targets[t]);
+		if (i == m->n_vms) {
+			const char *near = manifest_near_name(m, s->targets[t], true);
+
+			return near ? err_set(err, MUSTER_E_NOTFOUND, "fleet '%s' has no VM or group "
+					      "'%s' (did you mean '%s'?)", m->fleet, s->targets[t],
+					      near)
+				    : err_set(err, MUSTER_E_NOTFOUND, "fleet '%s' has no VM or group "
+					      "'%s'", m->fleet, s->targets[t]);
+		}
 	}
 	for (i = 0; i < m->n_vms; i++) {
 		const struct plan_item *it = &r->plan->items[i];	/* wanted VMs come first */

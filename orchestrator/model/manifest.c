@@ -1066,6 +1066,26 @@ static void read_pools(struct ctx *c, struct mf_network *net, const struct yt_no
 	}
 }
 
+const char *manifest_near_name(const struct manifest *m, const char *word, bool groups)
+{
+	size_t i, best = 99, len = strlen(word), limit = len <= 3 ? 1 : len <= 6 ? 2 : 3;
+	const char *pick = NULL;
+
+	for (i = 0; i < m->n_vms + (groups ? m->n_groups : 0); i++) {
+		const char *name = i < m->n_vms ? m->vms[i].name : m->groups[i - m->n_vms].name;
+		size_t l = strlen(name), d;
+
+		if ((l > len ? l - len : len - l) > limit)
+			continue;
+		d = suggest_distance(word, name);
+		if (d < best) {
+			best = d;
+			pick = name;
+		}
+	}
+	return best <= limit ? pick : NULL;
+}
+
 bool mf_nic_gets_gateway(const struct manifest *m, const struct mf_group *g, size_t nic)
 {
 	size_t i;

@@ -279,6 +279,13 @@ const struct mf_group *manifest_vm_group(const struct manifest *m, const struct 
  */
 bool mf_nic_gets_gateway(const struct manifest *m, const struct mf_group *g, size_t nic);
 
+/*
+ * For a VM (or, with groups, a group) name the fleet does not have: the
+ * nearest of its names when word is likely a typo of it (suggest.h), or
+ * NULL. For "did you mean".
+ */
+const char *manifest_near_name(const struct manifest *m, const char *word, bool groups);
+
 struct buf;
 /*
  * Canonical text of what defines VM vm (an index into m->vms), for hashing:
