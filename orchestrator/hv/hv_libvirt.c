@@ -904,11 +904,33 @@ int hv_volume_delete(struct hv *hv, const char *pool, const char *name, struct m
 
 /* ---- domains -------------------------------------------------------------- */
 
+/*
+ * Whether a define failed because the daemon could not load its schema:
+ * libxml2's RelaxNG type library is set up on first use without a lock,
+ * and a daemon that validates two definitions at once then may fail one
+ * ("Unable to parse RNG ...: Error type 'unsignedInt' is not exported by
+ * type library"). Seen on a fresh libvirtd with two workers; the same
+ * definition goes through a moment later.
+ */
+static bool schema_race(void)
+{
+	virErrorPtr e = virGetLastError();
+
+	return e && e->code == VIR_ERR_INTERNAL_ERROR && e->message &&
+	       strstr(e->message, "Unable to parse RNG");
+}
+
 int hv_domain_define(struct hv *hv, const char *xml, bool validate, struct muster_err *err)
 {
-	virDomainPtr dom = virDomainDefineXMLFlags(hv->conn, xml,
-						   validate ? VIR_DOMAIN_DEFINE_VALIDATE : 0);
+	unsigned flags = validate ? VIR_DOMAIN_DEFINE_VALIDATE : 0;
+	virDomainPtr dom = virDomainDefineXMLFlags(hv->conn, xml, flags);
+	int tries;
 
+	for (tries = 1; !dom && validate && tries < 4 && schema_race(); tries++) {
+		log_debug("the daemon could not load its schema: defining again");
+		clock_sleep_ms(50 * tries);
+		dom = virDomainDefineXMLFlags(hv->conn, xml, flags);
+	}
 	if (!dom)
 		return hv_fail(err, "cannot define domain on", hv->uri);
 	if (hv->defined)
