@@ -777,6 +777,22 @@ static void *worker_new(void *shared, struct muster_err *err)
 #define ATTEMPTS 3
 
 /*
+ * Of a fleet of several hosts, a VM's failure names its host: libvirt's
+ * own words often do not ("cannot look up domain 'x': Cannot write data:
+ * Broken pipe" when its daemon died under the call).
+ */
+static void name_host(const struct run *run, size_t host, struct muster_err *err)
+{
+	const char *uri = run->hosts.h[host].uri;
+	char was[sizeof(err->msg)];
+
+	if (run->hosts.n < 2 || strstr(err->msg, uri))
+		return;
+	memcpy(was, err->msg, sizeof(was));
+	(void) err_set(err, err->code, "%s (on %s)", was, uri);
+}
+
+/*
  * One VM; a transient failure, or a connection that cannot be made, is
  * tried again on a new connection after 0.5 s, then 1 s. A host that
  * cannot be connected to then is down (hosts.h): its VMs not begun fail
@@ -834,6 +850,7 @@ static int work(void *wp, size_t i, struct muster_err *err)
 		hv_free(w->hv[host]);
 		w->hv[host] = w->pw.hv = NULL;
 	}
+	name_host(run, host, err);
 	provision_failed(&run->fleet, &w->pw, run->vm[i], err);
 	return -1;
 }
