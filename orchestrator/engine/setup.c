@@ -722,22 +722,84 @@ static bool route_overlap(const struct mf_network *net, char *out, size_t outsz,
 	return found;
 }
 
+/*
+ * How network i (wanted as w) stands on host h (hv): *c filled, or *listed
+ * false when it is as wanted. 0, or -1 with err.
+ */
+static int preview_one(const struct manifest *m, size_t i, const struct net_wanted *w,
+		       struct hosts *hosts, size_t h, struct hv *hv, struct setup_net_change *c,
+		       bool *listed, struct muster_err *err)
+{
+	struct net_have have = { 0 };
+	enum net_diff diff = NET_SAME;
+	_cleanup_free_ char *live = NULL;
+	bool same = false;
+	size_t k;
+	int q = hv_network_xml(hv, w->name, &live, err);
+
+	*listed = false;
+	if (q == 0 && live && w->n.address)
+		q = network_diff(live, &w->n, &have, &diff, err);
+	else if (q == 0 && live && (q = domxml_network_matches(live, &w->n, &same, err)) == 0)
+		diff = same ? NET_SAME : NET_OTHER;
+	if (q < 0 || (live && diff == NET_SAME)) {
+		net_have_release(&have);
+		return q;
+	}
+	*listed = true;
+	memset(c, 0, sizeof(*c));
+	c->host = hosts->h[h].uri;
+	c->network = m->networks[i].name;
+	fmt_fit(c->libvirt_name, sizeof(c->libvirt_name), "%s", w->name);
+	c->kind = !live ? SETUP_NET_NEW : diff == NET_LIVE ? SETUP_NET_LIVE : SETUP_NET_DIFFERS;
+	/* a network to make here whose subnet this machine routes elsewhere */
+	if (!live && w->n.address && hosts_local(hosts, h))
+		c->route_conflict = route_overlap(&m->networks[i], c->route, sizeof(c->route),
+						  &c->route_exact);
+	if (c->kind == SETUP_NET_LIVE) {
+		c->range_changes = !range_same(&have, &w->n);
+		if (have.start)
+			fmt_fit(c->old_range, sizeof(c->old_range), "%s-%s", have.start, have.end);
+		if (w->n.dhcp_start)
+			fmt_fit(c->new_range, sizeof(c->new_range), "%s-%s", w->n.dhcp_start,
+				w->n.dhcp_end);
+		for (k = 0; k < have.n_hosts; k++)
+			c->hosts_removed += !host_in(&have.hosts[k], w->n.hosts, w->n.n_hosts);
+		for (k = 0; k < w->n.n_hosts; k++)
+			c->hosts_added += !host_in(&w->n.hosts[k], have.hosts, have.n_hosts);
+	}
+	net_have_release(&have);
+	return 0;
+}
+
 int setup_networks_preview(const struct manifest *m, const struct vmrecs *recs,
 			   struct hosts *hosts, struct setup_net_change **ret, size_t *ret_n,
 			   struct muster_err *err)
 {
 	struct setup_net_change *out = NULL;
-	bool *used = calloc(hosts->n + 1, sizeof(*used));
-	size_t n = 0, h, i, k;
+	struct net_wanted *want = calloc(m->n_networks + 1, sizeof(*want));
+	bool *used = calloc(hosts->n + 1, sizeof(*used)), *libvirt = NULL;
+	size_t n = 0, h, i;
 	int r = -1;
 
 	*ret = NULL;
 	*ret_n = 0;
-	if (!used)
-		return err_nomem(err);
+	libvirt = calloc(m->n_networks + 1, sizeof(*libvirt));
+	if (!used || !want || !libvirt) {
+		err_nomem(err);
+		goto out;
+	}
 	for (i = 0; i < recs->n; i++)
 		if (recs->v[i].host < hosts->n)
 			used[recs->v[i].host] = true;
+	/* each network as wanted, once: the same on every host */
+	for (i = 0; i < m->n_networks; i++) {
+		int q = network_wanted(m, recs, i, &want[i], err);
+
+		if (q < 0)
+			goto out;
+		libvirt[i] = q > 0;
+	}
 	for (h = 0; h < hosts->n; h++) {
 		struct hv *hv = NULL;
 
@@ -746,73 +808,20 @@ int setup_networks_preview(const struct manifest *m, const struct vmrecs *recs,
 		if (hosts_hv(hosts, h, &hv, err) < 0)
 			goto out;
 		for (i = 0; i < m->n_networks; i++) {
-			struct net_wanted w;
-			struct net_have have = { 0 };
-			enum net_diff diff = NET_SAME;
-			struct setup_net_change *c, *grown;
-			char *live = NULL;
-			int q = network_wanted(m, recs, i, &w, err);
+			struct setup_net_change *grown;
+			bool listed;
 
-			if (q <= 0) {
-				if (q < 0)
-					goto out;
+			if (!libvirt[i])
 				continue;
-			}
-			q = hv_network_xml(hv, w.name, &live, err);
-			if (q == 0 && live) {
-				bool same = false;
-
-				if (w.n.address)
-					q = network_diff(live, &w.n, &have, &diff, err);
-				else if ((q = domxml_network_matches(live, &w.n, &same, err)) == 0)
-					diff = same ? NET_SAME : NET_OTHER;
-			}
-			if (q < 0 || (live && diff == NET_SAME)) {
-				net_have_release(&have);
-				free(live);
-				network_wanted_release(&w);
-				if (q < 0)
-					goto out;
-				continue;
-			}
 			grown = realloc(out, (n + 1) * sizeof(*out));
 			if (!grown) {
-				net_have_release(&have);
-				free(live);
-				network_wanted_release(&w);
 				err_nomem(err);
 				goto out;
 			}
 			out = grown;
-			c = &out[n++];
-			memset(c, 0, sizeof(*c));
-			c->host = hosts->h[h].uri;
-			c->network = m->networks[i].name;
-			fmt_fit(c->libvirt_name, sizeof(c->libvirt_name), "%s", w.name);
-			c->kind = !live ? SETUP_NET_NEW : diff == NET_LIVE ? SETUP_NET_LIVE
-									 : SETUP_NET_DIFFERS;
-			/* a network to make here whose subnet this machine routes elsewhere */
-			if (!live && w.n.address && hosts_local(hosts, h))
-				c->route_conflict = route_overlap(&m->networks[i], c->route,
-								  sizeof(c->route), &c->route_exact);
-			if (c->kind == SETUP_NET_LIVE) {
-				c->range_changes = !range_same(&have, &w.n);
-				if (have.start)
-					fmt_fit(c->old_range, sizeof(c->old_range), "%s-%s", have.start,
-						have.end);
-				if (w.n.dhcp_start)
-					fmt_fit(c->new_range, sizeof(c->new_range), "%s-%s",
-						w.n.dhcp_start, w.n.dhcp_end);
-				for (k = 0; k < have.n_hosts; k++)
-					c->hosts_removed += !host_in(&have.hosts[k], w.n.hosts,
-								     w.n.n_hosts);
-				for (k = 0; k < w.n.n_hosts; k++)
-					c->hosts_added += !host_in(&w.n.hosts[k], have.hosts,
-								   have.n_hosts);
-			}
-			net_have_release(&have);
-			free(live);
-			network_wanted_release(&w);
+			if (preview_one(m, i, &want[i], hosts, h, hv, &out[n], &listed, err) < 0)
+				goto out;
+			n += listed;
 		}
 	}
 	*ret = out;
@@ -820,6 +829,10 @@ int setup_networks_preview(const struct manifest *m, const struct vmrecs *recs,
 	out = NULL;
 	r = 0;
 out:
+	for (i = 0; want && i < m->n_networks; i++)
+		network_wanted_release(&want[i]);
+	free(want);
+	free(libvirt);
 	free(out);
 	free(used);
 	return r;
