@@ -35,7 +35,7 @@ endif
 # includes only its own layer and those below it (tools/layers checks).
 SRC_DIRS := orchestrator/util orchestrator/model orchestrator/hv orchestrator/keys \
 	orchestrator/json orchestrator/fetch db cloud-init kickstart orchestrator/serve \
-	orchestrator/engine orchestrator/cli
+	orchestrator/engine orchestrator/web orchestrator/cli
 INCLUDES := $(SRC_DIRS:%=-I%) -Iagent
 ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -DMUSTER_VERSION='"$(VERSION)"' \
 	$(INCLUDES) -I$(BUILD)/gen $(PKG_CFLAGS)

@@ -71,6 +71,7 @@ enum store_sql {
 	SQL_VM_INSTALLED_GET,
 	SQL_VM_GENERATION_GET,
 	SQL_VM_MARK,
+	SQL_RUN_LIST,
 	SQL_SAVEPOINT,
 	SQL_RELEASE,
 	SQL_ROLLBACK_TO,
@@ -141,6 +142,10 @@ static const char *const store_sql_text[SQL_MAX] = {
 		"INSERT INTO runs (fleet_id, command, started_at, pid)"
 		" VALUES (?1, ?2, ?3, ?4)",
 	[SQL_RUN_END] = "UPDATE runs SET ended_at = ?2, status = ?3 WHERE id = ?1",
+	[SQL_RUN_LIST] =
+		"SELECT r.id, r.command, r.started_at, r.ended_at, r.status, r.pid"
+		" FROM runs r JOIN fleets f ON f.id = r.fleet_id"
+		" WHERE f.name = ?1 ORDER BY r.id DESC LIMIT ?2",
 	[SQL_KEY_PUT] =
 		"INSERT INTO keys (vm_id, type, public_key, fingerprint, created_at)"
 		" VALUES (?1, ?2, ?3, ?4, ?5)"
@@ -1368,6 +1373,66 @@ int store_run_end(struct store *s, int64_t run_id, int status,
 	ok = true;
 out:
 	return tx_end(s, ok, err, "cannot record the end of run %" PRId64, run_id);
+}
+
+int store_run_list(struct store *s, const char *fleet, size_t limit, struct store_run **ret,
+		   size_t *ret_n, struct muster_err *err)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	struct store_run *list = NULL, *p, *r;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	*ret = NULL;
+	*ret_n = 0;
+	if (check_name("fleet", fleet, err) < 0)
+		return -1;
+	if (stmt_get(s, SQL_RUN_LIST, &st, err) < 0)
+		goto fail;
+	if (bind_text(st, 1, fleet) < 0 ||
+	    bind_int64(st, 2, limit > INT64_MAX ? INT64_MAX : (int64_t) limit) < 0) {
+		(void) db_fail(s, err);
+		goto fail;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		p = grow_array(list, &cap, n, sizeof(*list));
+		if (!p) {
+			(void) err_nomem(err);
+			goto fail;
+		}
+		list = p;
+		r = &list[n++];		/* zeroed: freeable even half-filled */
+		r->id = sqlite3_column_int64(st, 0);
+		r->started_at = sqlite3_column_int64(st, 2);
+		r->ended_at = sqlite3_column_int64(st, 3);	/* NULL reads 0 */
+		r->ended = sqlite3_column_type(st, 4) != SQLITE_NULL;
+		r->status = sqlite3_column_int(st, 4);
+		r->pid = sqlite3_column_int64(st, 5);
+		if (column_strdup(st, 1, &r->command) < 0) {
+			(void) err_nomem(err);
+			goto fail;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		(void) db_fail(s, err);
+		goto fail;
+	}
+	*ret = list;
+	*ret_n = n;
+	return 0;
+fail:
+	store_run_list_free(list, n);
+	err_prefix(err, "cannot list the runs of fleet '%s'", fleet);
+	return -1;
+}
+
+void store_run_list_free(struct store_run *runs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; runs && i < n; i++)
+		free(runs[i].command);
+	free(runs);
 }
 
 /* ---- keys ----------------------------------------------------------------- */

@@ -238,6 +238,25 @@ void store_event_list_free(struct store_event *events, size_t n);
 int store_run_begin(struct store *s, const char *fleet, const char *command,
 		    int64_t *ret_run_id, struct muster_err *err) WUR;
 
+/* A run as recorded: ended false while it runs (or when it never recorded its end). */
+struct store_run {
+	int64_t id;
+	char *command;			/* "apply", "rebuild", "start", ... */
+	int64_t started_at;
+	int64_t ended_at;		/* 0 unless ended */
+	bool ended;
+	int status;			/* its exit status, when ended */
+	int64_t pid;
+};
+
+/*
+ * The last limit runs of fleet, newest first: *ret is an array of *ret_n
+ * (store_run_list_free; NULL when none). An unknown fleet has none.
+ */
+int store_run_list(struct store *s, const char *fleet, size_t limit, struct store_run **ret,
+		   size_t *ret_n, struct muster_err *err) WUR;
+void store_run_list_free(struct store_run *runs, size_t n);
+
 /* Record the end of run run_id with its exit status. Unknown: MUSTER_E_NOTFOUND. */
 int store_run_end(struct store *s, int64_t run_id, int status,
 		  struct muster_err *err) WUR;

@@ -110,10 +110,6 @@ int cmd_fleet_state(const struct cli *cli, struct cmd_fleet *f, struct muster_er
 
 void cmd_fleet_end(struct cmd_fleet *f);
 
-/* muster serve's routes (*ret_n of them): what the HTTP fuzzer routes against too. */
-struct httpd_route;
-const struct httpd_route *cmd_serve_routes(size_t *ret_n);
-
 /* Where muster serve listens unless told (--listen), and what render --ks-url assumes. */
 #define SERVE_DEFAULT_LISTEN "127.0.0.1:8080"
 

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmd.h"
 #include "httpd.h"
+#include "site.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!text)
 		return 0;
 	if (!cfg.routes)	/* muster serve's own (no handler runs here) */
-		cfg.routes = cmd_serve_routes(&cfg.n_routes);
+		cfg.routes = site_routes(&cfg.n_routes);
 	memcpy(text, data, size);
 	text[size] = '\0';
 	next = strchr(text, '\n');
