@@ -72,6 +72,7 @@ enum store_sql {
 	SQL_VM_GENERATION_GET,
 	SQL_VM_MARK,
 	SQL_RUN_LIST,
+	SQL_VM_AGENT_HEARD,
 	SQL_SAVEPOINT,
 	SQL_RELEASE,
 	SQL_ROLLBACK_TO,
@@ -115,7 +116,8 @@ static const char *const store_sql_text[SQL_MAX] = {
 		"SELECT v.name, v.grp, v.state, v.attempts, v.last_error,"
 		" v.config_hash, v.base_hash, v.domain, v.uuid, v.created_at,"
 		" v.ready_at, v.rebuilt_at, v.updated_at, v.host, v.generation,"
-		" v.seed_size, v.seed_mtime, v.stopped_at, v.off_since"
+		" v.seed_size, v.seed_mtime, v.stopped_at, v.off_since, v.reported_addrs,"
+		" v.last_agent_at"
 		" FROM vms v JOIN fleets f ON f.id = v.fleet_id"
 		" WHERE f.name = ?1 ORDER BY v.name",
 	[SQL_VM_TRANSITION] =
@@ -142,6 +144,9 @@ static const char *const store_sql_text[SQL_MAX] = {
 		"INSERT INTO runs (fleet_id, command, started_at, pid)"
 		" VALUES (?1, ?2, ?3, ?4)",
 	[SQL_RUN_END] = "UPDATE runs SET ended_at = ?2, status = ?3 WHERE id = ?1",
+	[SQL_VM_AGENT_HEARD] =
+		"UPDATE vms SET last_agent_at = ?2,"
+		" reported_addrs = CASE ?3 WHEN 1 THEN ?4 ELSE reported_addrs END WHERE id = ?1",
 	[SQL_RUN_LIST] =
 		"SELECT r.id, r.command, r.started_at, r.ended_at, r.status, r.pid"
 		" FROM runs r JOIN fleets f ON f.id = r.fleet_id"
@@ -1007,6 +1012,7 @@ void store_vm_release(struct recorded_vm *vm)
 	free(vm->uuid);
 	free(vm->host);
 	free(vm->seed_mtime);
+	free(vm->reported_addrs);
 	memset(vm, 0, sizeof(*vm));
 }
 
@@ -1043,6 +1049,7 @@ static int vm_from_row(sqlite3_stmt *st, struct recorded_vm *vm,
 			sqlite3_column_int64(st, 15);
 	vm->stopped_at = column_time(st, 17);
 	vm->off_since = column_time(st, 18);
+	vm->last_agent_at = column_time(st, 20);
 	if (column_strdup(st, 0, &vm->name) < 0 ||
 	    column_strdup(st, 1, &vm->group) < 0 ||
 	    column_strdup(st, 4, &vm->last_error) < 0 ||
@@ -1051,7 +1058,8 @@ static int vm_from_row(sqlite3_stmt *st, struct recorded_vm *vm,
 	    column_strdup(st, 7, &vm->domain) < 0 ||
 	    column_strdup(st, 8, &vm->uuid) < 0 ||
 	    column_strdup(st, 13, &vm->host) < 0 ||
-	    column_strdup(st, 16, &vm->seed_mtime) < 0) {
+	    column_strdup(st, 16, &vm->seed_mtime) < 0 ||
+	    column_strdup(st, 19, &vm->reported_addrs) < 0) {
 		store_vm_release(vm);
 		return err_nomem(err);
 	}
@@ -2502,6 +2510,30 @@ int store_vm_seen_off(struct store *s, const char *fleet, const char *vm, const 
 		      int64_t run_id, bool *ret_new, struct muster_err *err)
 {
 	return vm_mark(s, fleet, vm, 2, detail, run_id, ret_new, err);
+}
+
+int store_vm_agent_heard(struct store *s, const char *fleet, const char *vm, const char *addrs,
+			 struct muster_err *err)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	int64_t vm_id;
+	enum vm_state now;
+	bool ok;
+
+	if (check_name("fleet", fleet, err) < 0 || check_name("vm", vm, err) < 0)
+		return -1;
+	if (addrs && strlen(addrs) > STORE_REPORTED_ADDRS_MAX)
+		return err_set(err, MUSTER_E_INVALID, "the addresses reported by '%s' are too long",
+			       vm);
+	ok = tx_begin(s, err) == 0 && vm_find(s, fleet, vm, &vm_id, &now, err) == 0 &&
+	     stmt_get(s, SQL_VM_AGENT_HEARD, &st, err) == 0;
+	if (ok && (bind_int64(st, 1, vm_id) < 0 || bind_int64(st, 2, store_now(s)) < 0 ||
+		   bind_int64(st, 3, addrs != NULL) < 0 || bind_text(st, 4, addrs) < 0)) {
+		(void) db_fail(s, err);
+		ok = false;
+	}
+	ok = ok && step_done(s, st, err) == 0;
+	return tx_end(s, ok, err, "cannot record what the agent of '%s' said", vm);
 }
 
 int store_vm_notes(struct store *s, const char *fleet, const struct store_note *notes, size_t n,

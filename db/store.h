@@ -238,6 +238,15 @@ void store_event_list_free(struct store_event *events, size_t n);
 int store_run_begin(struct store *s, const char *fleet, const char *command,
 		    int64_t *ret_run_id, struct muster_err *err) WUR;
 
+/*
+ * VM vm's agent was heard now: recorded as its last agent message; with addrs (not NULL), the addresses its network phase reported,
+ * space-separated, at most STORE_REPORTED_ADDRS_MAX bytes, checked by the
+ * caller. No event: the timeline keeps the VM's states.
+ */
+#define STORE_REPORTED_ADDRS_MAX 1024
+int store_vm_agent_heard(struct store *s, const char *fleet, const char *vm, const char *addrs,
+			 struct muster_err *err) WUR;
+
 /* A run as recorded: ended false while it runs (or when it never recorded its end). */
 struct store_run {
 	int64_t id;

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "cmd.h"
+#include "fmt.h"
 #include "json.h"
 #include "run.h"
 #include "show.h"
@@ -107,14 +108,20 @@ static int status_or_list(const struct cmd *self, struct cli *cli, int argc, cha
 		count[s >= 0 ? s : VM_STATE_MAX]++;
 		if (summary) {
 			/* an error or event may quote a guest or libvirt: shown (show.h) */
-			char why[STATUS_SHOWN_MAX];
+			char why[STATUS_SHOWN_MAX], addr[ADDRESS_TEXT_MAX + 8] = "-";
 
 			(void) show(why, sizeof(why), rows.v[i].error ? rows.v[i].error :
 				    rows.v[i].last_event);
+			/* the first address (muster's, else what its agent reported: checked) */
+			if (rows.v[i].n_addresses == 1)
+				fmt_fit(addr, sizeof(addr), "%s", rows.v[i].addresses[0]);
+			else if (rows.v[i].n_addresses > 1)
+				fmt_fit(addr, sizeof(addr), "%s+%zu", rows.v[i].addresses[0],
+					rows.v[i].n_addresses - 1);
 			printf("%-20s %-12s %-10s ", rows.v[i].name, rows.v[i].group, rows.v[i].state);
 			if (hv)
 				printf("%-11s ", hv[i]);
-			printf("%s\n", why);
+			printf("%-15s %s\n", addr, why);
 		} else
 			printf("%s %s\n", rows.v[i].name, rows.v[i].state);
 	}

@@ -8,7 +8,9 @@
 #include <time.h>
 
 #define LOG_TAG "readiness"
+#include "addresses.h"
 #include "channel.h"
+#include "clock.h"
 #include "domxml.h"
 #include "fmt.h"
 #include "log.h"
@@ -21,6 +23,7 @@ struct ready_wait {
 	bool *done;			/* per item: ready, failed or not waited for */
 	bool *booted;
 	bool *installing;		/* per item: its installer runs (kickstart) */
+	int64_t *heard_ms;		/* per item: its agent last recorded heard (monotonic) */
 	size_t remaining;
 	void (*failed)(void *exec, size_t i, const char *why);
 	void *exec;
@@ -74,6 +77,37 @@ static bool keys_match(const struct run *run, size_t vm, const struct channel_ms
 	return nt > 0;
 }
 
+/*
+ * Record that item k's agent spoke, with the addresses of its network
+ * phase (what the agent says, so checked: what is not an address is left
+ * out). A heartbeat is recorded at most every AGENT_HEARD_EVERY_MS.
+ */
+#define AGENT_HEARD_EVERY_MS 30000
+static void agent_heard(struct ready_wait *rw, size_t k, const struct channel_msg *msg)
+{
+	struct run *run = rw->run;
+	const char *fleet = run->fleet.m->fleet, *vm = run->fleet.m->vms[run->vm[rw->items[k]]].name;
+	char addrs[STORE_REPORTED_ADDRS_MAX + 1];
+	bool network = msg->kind == AGENT_PROTO_PHASE && streq(msg->phase, AGENT_PROTO_PHASE_NETWORK);
+	struct muster_err err = { 0 };
+	int64_t now = clock_mono_ms();
+	size_t bad = 0;
+
+	if (msg->kind == AGENT_PROTO_HEARTBEAT && rw->heard_ms[k] &&
+	    now - rw->heard_ms[k] < AGENT_HEARD_EVERY_MS)
+		return;
+	if (network) {
+		(void) addresses_reported_join(msg->addrs, msg->n_addrs, addrs, sizeof(addrs), &bad);
+		if (bad)
+			log_warn("VM '%s': its agent reported %zu address%s that %s not an address "
+				 "or did not fit: left out", vm, bad, bad == 1 ? "" : "es",
+				 bad == 1 ? "is" : "are");
+	}
+	if (store_vm_agent_heard(run->o.st, fleet, vm, network ? addrs : NULL, &err) < 0)
+		log_warn("%s", err.msg);	/* noted only: the VM's next step records again */
+	rw->heard_ms[k] = now;
+}
+
 /* A message from the agent of the batch's item k (the VM its socket belongs to). */
 static void on_agent(void *userdata, size_t k, const struct channel_msg *msg)
 {
@@ -85,6 +119,7 @@ static void on_agent(void *userdata, size_t k, const struct channel_msg *msg)
 
 	if (rw->done[k])
 		return;
+	agent_heard(rw, k, msg);
 	switch (msg->kind) {
 	case AGENT_PROTO_HELLO:
 	case AGENT_PROTO_PHASE:
@@ -320,7 +355,9 @@ void readiness_wait(void *shared, const size_t *items, size_t n,
 	rw.done = calloc(n + 1, sizeof(*rw.done));
 	rw.booted = calloc(n + 1, sizeof(*rw.booted));
 	rw.installing = calloc(n + 1, sizeof(*rw.installing));
-	if (!rw.done || !rw.booted || !rw.installing || channel_new(on_agent, &rw, &rw.ch, &err) < 0) {
+	rw.heard_ms = calloc(n + 1, sizeof(*rw.heard_ms));
+	if (!rw.done || !rw.booted || !rw.installing || !rw.heard_ms ||
+	    channel_new(on_agent, &rw, &rw.ch, &err) < 0) {
 		log_warn("cannot wait for the agents: %s", err.msg[0] ? err.msg : "out of memory");
 		goto out;
 	}
@@ -383,5 +420,6 @@ out:
 	free(rw.done);
 	free(rw.booted);
 	free(rw.installing);
+	free(rw.heard_ms);
 }
 

@@ -41,10 +41,41 @@ void status_rows_release(struct status_rows *r)
 	free(r->v);
 	free(r->addrs);
 	free(r->addr_text);
+	free(r->reported);
 	store_address_list_free(r->pooled, r->n_pooled);
 	store_vm_list_free(r->recs, r->n_recs);
 	store_event_list_free(r->ev, r->n_ev);
 	memset(r, 0, sizeof(*r));
+}
+
+/*
+ * rec's reported addresses to row: as reported (row->reported), and those
+ * muster did not give among its addresses, without their prefix length.
+ */
+static int add_reported(struct status_rows *r, struct json_vm *row, const struct recorded_vm *rec,
+			size_t *n_addr, size_t *n_rep)
+{
+	char *copy = strdup(rec->reported_addrs), *word, *save = NULL;
+	size_t pos = 0, k;
+
+	if (!copy)
+		return -1;
+	r->owned[r->n_owned++] = copy;
+	row->reported = &r->reported[*n_rep];
+	for (word = strtok_r(copy, " ", &save); word; word = strtok_r(NULL, " ", &save))
+		r->reported[(*n_rep)++] = word;
+	row->n_reported = (size_t) (&r->reported[*n_rep] - row->reported);
+	while (addresses_reported_next(rec->reported_addrs, &pos, r->addr_text[*n_addr])) {
+		bool known = false;
+
+		for (k = 0; row->addresses + k < &r->addrs[*n_addr] && !known; k++)
+			known = streq(row->addresses[k], r->addr_text[*n_addr]);
+		if (!known) {
+			r->addrs[*n_addr] = r->addr_text[*n_addr];
+			(*n_addr)++;
+		}
+	}
+	return 0;
 }
 
 static int ev_cmp(const void *key, const void *elem)
@@ -55,7 +86,7 @@ static int ev_cmp(const void *key, const void *elem)
 int status_rows_load(struct store *st, const struct manifest *m, const char *fleet, bool events,
 		     struct status_rows *r, struct muster_err *err)
 {
-	size_t i, j, n_addr = 0, n_vms = m ? m->n_vms : 0, total;
+	size_t i, j, n_addr = 0, n_rep = 0, n_vms = m ? m->n_vms : 0, total;
 
 	memset(r, 0, sizeof(*r));
 	if (store_vm_list(st, fleet, &r->recs, &r->n_recs, err) < 0 ||
@@ -64,12 +95,17 @@ int status_rows_load(struct store *st, const struct manifest *m, const char *fle
 	total = n_vms + r->n_recs;
 	for (i = 0; m && i < m->n_groups; i++)
 		n_addr += m->groups[i].n_nics * m->groups[i].n_vms;
+	for (i = 0; i < r->n_recs; i++)
+		for (j = 0; r->recs[i].reported_addrs && r->recs[i].reported_addrs[j]; j++)
+			n_rep += j == 0 || r->recs[i].reported_addrs[j] == ' ';
 	r->v = calloc(total + 1, sizeof(*r->v));
-	r->owned = calloc(total + 1, sizeof(*r->owned));
-	r->addrs = calloc(n_addr + 1, sizeof(*r->addrs));
-	r->addr_text = calloc(n_addr + 1, sizeof(*r->addr_text));
-	if (!r->v || !r->owned || !r->addrs || !r->addr_text)
+	r->owned = calloc(2 * total + 1, sizeof(*r->owned));
+	r->addrs = calloc(n_addr + n_rep + 1, sizeof(*r->addrs));
+	r->addr_text = calloc(n_addr + n_rep + 1, sizeof(*r->addr_text));
+	r->reported = calloc(n_rep + 1, sizeof(*r->reported));
+	if (!r->v || !r->owned || !r->addrs || !r->addr_text || !r->reported)
 		return err_nomem(err);
+	n_rep = 0;
 	if (m && store_address_list(st, fleet, &r->pooled, &r->n_pooled, err) < 0)
 		return -1;
 	n_addr = 0;
@@ -103,8 +139,11 @@ int status_rows_load(struct store *st, const struct manifest *m, const char *fle
 					n_addr++;
 				}
 			}
-			row->n_addresses = (size_t) (&r->addrs[n_addr] - row->addresses);
 		}
+		if (rec && rec->reported_addrs && add_reported(r, row, rec, &n_addr, &n_rep) < 0)
+			return err_nomem(err);
+		row->n_addresses = (size_t) (&r->addrs[n_addr] - row->addresses);
+		row->last_agent_at = rec ? rec->last_agent_at : 0;
 		e = r->n_ev ? bsearch(name, r->ev, r->n_ev, sizeof(*r->ev), ev_cmp) : NULL;
 		if (e) {
 			char *t = event_text(e);

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 
+#include "addresses.h"
 #include "json.h"
 #include "manifest.h"
 #include "store.h"
@@ -16,9 +17,11 @@ struct status_rows {
 	size_t n;
 	char **owned;			/* strings made here */
 	size_t n_owned;
-	const char **addrs;		/* all VMs' addresses of muster's: static, a sequence's,
-					   a pool's as recorded */
-	char (*addr_text)[16];		/* their text, for those made here */
+	const char **addrs;		/* all VMs' addresses: muster's (static, a sequence's,
+					   a pool's as recorded), then those their agents
+					   reported that muster did not give */
+	char (*addr_text)[ADDRESS_TEXT_MAX];	/* their text */
+	const char **reported;		/* all VMs' reported addresses, as reported ("a/len") */
 	struct recorded_address *pooled;	/* the fleet's recorded pool addresses */
 	size_t n_pooled;
 	struct recorded_vm *recs;
@@ -31,7 +34,8 @@ struct status_rows {
  * The rows of fleet: with m (the manifest naming that fleet), its VMs in
  * manifest order (those not recorded yet as "new"), then the ones only
  * recorded; with m NULL, what the store recorded. A VM's addresses are those
- * muster gives it (a pool's once recorded). Destroyed VMs that the
+ * muster gives it (a pool's once recorded), then those its agent reported
+ * that are not among them. Destroyed VMs that the
  * manifest does not name are left out. With events, each row's latest
  * event too. Release with status_rows_release, also after a failure.
  */

@@ -2,7 +2,10 @@
  * json.c: the JSON documents muster writes (json.h): --json, the HTTP API.
  */
 #include <jansson.h>
+#include <string.h>
+#include <time.h>
 
+#include "fmt.h"
 #include "json.h"
 #include "plan.h"
 
@@ -88,27 +91,57 @@ static int list_end(json_t *doc, json_t *list, bool ok, FILE *f, struct muster_e
 	return dump(doc, f, err);
 }
 
+/* An array of n strings; NULL when out of memory. */
+static json_t *string_array(const char *const *v, size_t n)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; a && i < n; i++)
+		if (json_array_append_new(a, json_string(v[i])) < 0) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
+/* "2026-11-25T20:03:41.250Z" for unix ms; null for 0. */
+static json_t *time_or_null(long long ms)
+{
+	time_t t = (time_t) (ms / 1000);
+	struct tm tm;
+	char text[40];
+
+	if (ms <= 0)
+		return json_null();
+	if (!gmtime_r(&t, &tm) || !strftime(text, 24, "%Y-%m-%dT%H:%M:%S", &tm))
+		return json_integer(ms);
+	fmt_fit(text + strlen(text), sizeof(text) - strlen(text), ".%03lldZ", ms % 1000);
+	return json_string(text);
+}
+
 int json_write_status(const char *fleet, const struct json_vm *vms, size_t n, FILE *f,
 		      struct muster_err *err)
 {
 	json_t *list, *doc = list_doc(fleet, "vms", &list);
-	size_t i, j;
+	size_t i;
 
 	if (!doc)
 		return err_nomem(err);
 	for (i = 0; i < n; i++) {
-		json_t *addrs = json_array(), *o;
+		json_t *addrs = string_array(vms[i].addresses, vms[i].n_addresses), *o;
+		json_t *reported = string_array(vms[i].reported, vms[i].n_reported);
 
-		if (!addrs)
+		if (!addrs || !reported) {
+			json_decref(addrs);
+			json_decref(reported);
 			goto nomem;
-		for (j = 0; j < vms[i].n_addresses; j++)
-			if (json_array_append_new(addrs, json_string(vms[i].addresses[j])) < 0) {
-				json_decref(addrs);
-				goto nomem;
-			}
-		o = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "name", vms[i].name,
+		}
+		o = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "name", vms[i].name,
 			      "group", vms[i].group ? vms[i].group : "", "state", vms[i].state,
 			      "domain", string_or_null(vms[i].domain), "addresses", addrs,
+			      "reported_addresses", reported,
+			      "last_agent_at", time_or_null(vms[i].last_agent_at),
 			      "last_event", string_or_null(vms[i].last_event),
 			      "error", string_or_null(vms[i].error));
 		if (o && vms[i].hypervisor &&

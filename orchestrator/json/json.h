@@ -32,11 +32,15 @@ struct json_vm {
 	const char *last_event;		/* NULL = none */
 	const char *error;		/* NULL = none */
 	const char *hypervisor;		/* what its host says now; NULL: not asked (left out) */
+	const char *const *reported;	/* the addresses its agent reported ("a/len") */
+	size_t n_reported;
+	long long last_agent_at;	/* unix ms its agent was last heard as recorded; 0: never */
 };
 
 /*
- * {"fleet": "...", "vms": [{"name","group","state","domain","addresses","last_event","error"
- * [,"hypervisor"]}]}
+ * {"fleet": "...", "vms": [{"name","group","state","domain","addresses",
+ * "reported_addresses","last_agent_at","last_event","error"[,"hypervisor"]}]}
+ * (last_agent_at: "2026-11-25T20:03:41.250Z" or null)
  */
 int json_write_status(const char *fleet, const struct json_vm *vms, size_t n, FILE *f,
 		      struct muster_err *err) WUR;

@@ -5,6 +5,7 @@
 
 #include "addresses.h"
 #include "common.h"
+#include "fmt.h"
 
 /*
  * A pool's addresses, one bit each: named by the manifest (a static
@@ -181,4 +182,103 @@ out:
 	if (r < 0)
 		addresses_release(ret);
 	return r;
+}
+
+/* ---- what agents report ------------------------------------------------------------------ */
+
+/*
+ * a ("addr" or "addr/len") in canonical form into out; -1 when it is not an
+ * address or its prefix length is out of range.
+ */
+static int reported_canonical(const char *a, char out[ADDRESS_TEXT_MAX + 4])
+{
+	char host[ADDRESS_TEXT_MAX], text[ADDRESS_TEXT_MAX];
+	unsigned char bin[16];
+	const char *slash = strchr(a, '/');
+	size_t hlen = slash ? (size_t) (slash - a) : strlen(a);
+	unsigned long plen = 0;
+	int af;
+
+	if (hlen == 0 || hlen >= sizeof(host))
+		return -1;
+	memcpy(host, a, hlen);
+	host[hlen] = '\0';
+	af = strchr(host, ':') ? AF_INET6 : AF_INET;
+	if (inet_pton(af, host, bin) != 1 || !inet_ntop(af, bin, text, sizeof(text)))
+		return -1;
+	if (slash) {
+		const char *p = slash + 1;
+
+		if (!*p || strlen(p) > 3)
+			return -1;
+		for (; *p; p++) {
+			if (*p < '0' || *p > '9')
+				return -1;
+			plen = plen * 10 + (unsigned long) (*p - '0');
+		}
+		if (plen > (af == AF_INET ? 32u : 128u))
+			return -1;
+	}
+	if (slash)
+		fmt_fit(out, ADDRESS_TEXT_MAX + 4, "%s/%lu", text, plen);
+	else
+		fmt_fit(out, ADDRESS_TEXT_MAX + 4, "%s", text);
+	return 0;
+}
+
+size_t addresses_reported_join(const char *const *addrs, size_t n, char *out, size_t cap,
+			       size_t *ret_bad)
+{
+	size_t i, len = 0, kept = 0, bad = 0;
+
+	if (cap)
+		out[0] = '\0';
+	for (i = 0; i < n; i++) {
+		char c[ADDRESS_TEXT_MAX + 4], *at;
+		size_t clen;
+
+		if (!addrs[i] || reported_canonical(addrs[i], c) < 0) {
+			bad++;
+			continue;
+		}
+		clen = strlen(c);
+		/* each once: a whole word of what is kept so far */
+		for (at = strstr(out, c); at; at = strstr(at + 1, c))
+			if ((at == out || at[-1] == ' ') && (at[clen] == ' ' || at[clen] == '\0'))
+				break;
+		if (at)
+			continue;
+		if (len + (len > 0) + clen + 1 > cap) {
+			bad++;
+			continue;
+		}
+		if (len > 0)
+			out[len++] = ' ';
+		memcpy(out + len, c, clen + 1);
+		len += clen;
+		kept++;
+	}
+	if (ret_bad)
+		*ret_bad = bad;
+	return kept;
+}
+
+int addresses_reported_next(const char *line, size_t *pos, char host[ADDRESS_TEXT_MAX])
+{
+	size_t start, end, hlen;
+
+	for (start = *pos; line[start] == ' '; start++)
+		;
+	if (!line[start])
+		return 0;
+	for (end = start; line[end] && line[end] != ' '; end++)
+		;
+	*pos = end;
+	for (hlen = 0; start + hlen < end && line[start + hlen] != '/'; hlen++)
+		;
+	if (hlen >= ADDRESS_TEXT_MAX)
+		hlen = ADDRESS_TEXT_MAX - 1;
+	memcpy(host, line + start, hlen);
+	host[hlen] = '\0';
+	return 1;
 }

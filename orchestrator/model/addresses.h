@@ -46,4 +46,23 @@ void addresses_release(struct addresses *a);
 uint32_t addresses_known(const struct manifest *m, size_t vm, size_t nic,
 			 const struct recorded_address *recorded, size_t n_recorded);
 
+/*
+ * The addresses an agent reported of its guest (untrusted text, such as
+ * "10.20.0.5/24" or "fd00::5/64") as one line for the store, written to
+ * out (cap bytes, NUL included): each an IPv4 or IPv6 address with an
+ * optional prefix length in range, in canonical form, space-separated, in
+ * the order given, each once. What is not such an address, or does not fit,
+ * is left out and counted in *ret_bad. Returns how many were kept.
+ */
+size_t addresses_reported_join(const char *const *addrs, size_t n, char *out, size_t cap,
+			       size_t *ret_bad);
+
+/*
+ * The next address of a joined line (as addresses_reported_join wrote it),
+ * from *pos on: its text without the prefix length in host (0 when none is
+ * left). Advances *pos.
+ */
+#define ADDRESS_TEXT_MAX 46		/* INET6_ADDRSTRLEN */
+int addresses_reported_next(const char *line, size_t *pos, char host[ADDRESS_TEXT_MAX]);
+
 #endif

@@ -32,6 +32,8 @@ struct recorded_vm {
 	char *seed_mtime;	/* and its modification time, as the host said it; NULL unknown */
 	int64_t stopped_at;	/* stopped by `muster stop` then, 0: not stopped by an operator */
 	int64_t off_since;	/* first seen shut off without muster stopping it, 0: not seen */
+	char *reported_addrs;	/* its agent's addresses, space-separated; NULL: none reported */
+	int64_t last_agent_at;	/* its agent last heard then (as recorded), 0: never */
 };
 
 /* One domain as the hypervisor reports it. */

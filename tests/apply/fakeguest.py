@@ -7,7 +7,8 @@ For each VM binds DIR/<FLEET>-<VM>.agent (where MUSTER_TEST_CHANNEL_DIR puts
 the channel) and, when muster connects and says hello, answers as the agent
 would. MODE: "good" reports ready with the fingerprints of the host keys
 muster made (read with ssh-keygen from STATE/keys/FLEET/VM), "badkey" with a
-wrong fingerprint, "silent" says nothing. Prints "listening" when bound;
+wrong fingerprint (and addresses of which two are not addresses), "silent"
+says nothing. Prints "listening" when bound;
 exits when its stdin closes.
 """
 import os
@@ -37,11 +38,13 @@ def serve(sock, state, fleet, vm, mode):
         if mode == "silent":
             continue
         keys = fingerprints(state, fleet, vm)
+        addrs = '"10.20.0.9/24","fd00:0:0::9/64","10.20.0.9/24"'
         if mode == "badkey":
             keys = ["SHA256:" + "A" * 43]
+            addrs = '"<script>x</script>","10.20.0.7/24","10.20.0.300/24","\\u001b[31mred"'
         lines = [
             '{"v":1,"type":"hello","agent":"0.1.0","boot_id":"b-%s"}' % vm,
-            '{"v":1,"type":"phase","phase":"network","addrs":["10.20.0.9/24"]}',
+            '{"v":1,"type":"phase","phase":"network","addrs":[%s]}' % addrs,
             '{"v":1,"type":"ready","uptime_ms":1234,"hostkeys":[%s]}'
             % ",".join('"%s"' % k for k in keys),
         ]

@@ -105,6 +105,44 @@ static void test_pool_exhausted_names_the_vm(void **state)
 	manifest_free(m);
 }
 
+/* What an agent says is untrusted: only addresses in range are kept, canonical, each once. */
+static void test_reported_join_keeps_only_addresses(void **state)
+{
+	const char *in[] = {
+		"10.20.0.5/24", "FD00:0::5/64", "10.20.0.5/24", "10.20.0.300/24", "10.1.2.3/33",
+		"fd00::1/129", "<b>x</b>", "10.9.9.9", "", "10.1.1.1/", "10.1.1.1/024x",
+		"1.2.3.4 5.6.7.8", "\x1b[31m", NULL,
+	};
+	char out[128], host[ADDRESS_TEXT_MAX];
+	size_t bad = 0, pos = 0, n;
+
+	(void) state;
+	n = addresses_reported_join(in, ARRAY_SIZE(in), out, sizeof(out), &bad);
+	assert_int_equal(n, 3);
+	assert_string_equal(out, "10.20.0.5/24 fd00::5/64 10.9.9.9");
+	assert_int_equal(bad, 10);
+	assert_int_equal(addresses_reported_next(out, &pos, host), 1);
+	assert_string_equal(host, "10.20.0.5");
+	assert_int_equal(addresses_reported_next(out, &pos, host), 1);
+	assert_string_equal(host, "fd00::5");
+	assert_int_equal(addresses_reported_next(out, &pos, host), 1);
+	assert_string_equal(host, "10.9.9.9");
+	assert_int_equal(addresses_reported_next(out, &pos, host), 0);
+}
+
+/* What does not fit the store's line is left out, counted, never cut half-way. */
+static void test_reported_join_bounded(void **state)
+{
+	const char *in[] = { "10.0.0.1/8", "10.0.0.2/8", "10.0.0.3/8" };
+	char out[24];
+	size_t bad = 0;
+
+	(void) state;
+	assert_int_equal(addresses_reported_join(in, 3, out, sizeof(out), &bad), 2);
+	assert_string_equal(out, "10.0.0.1/8 10.0.0.2/8");
+	assert_int_equal(bad, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -112,6 +150,8 @@ int main(void)
 		cmocka_unit_test(test_recorded_kept_and_held),
 		cmocka_unit_test(test_same_inputs_same_addresses),
 		cmocka_unit_test(test_pool_exhausted_names_the_vm),
+		cmocka_unit_test(test_reported_join_keeps_only_addresses),
+		cmocka_unit_test(test_reported_join_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
