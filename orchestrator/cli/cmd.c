@@ -260,3 +260,19 @@ size_t cmd_images_unreadable(const char *who, const struct manifest *m)
 	}
 	return n;
 }
+
+ssize_t cmd_find_vm(const char *who, const struct manifest *m, const char *name)
+{
+	ssize_t found = manifest_find_vm(m, name);
+	const char *near;
+
+	if (found >= 0)
+		return found;
+	near = manifest_near_name(m, name, false);
+	if (near)
+		cmd_error("muster %s: fleet '%s' has no VM '%s' (did you mean '%s'?)\n", who,
+			  m->fleet, name, near);
+	else
+		cmd_error("muster %s: fleet '%s' has no VM '%s'\n", who, m->fleet, name);
+	return -1;
+}

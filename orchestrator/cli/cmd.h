@@ -105,6 +105,9 @@ int cmd_fleet_run(const struct cli *cli, struct cmd_fleet *f, struct run_opts *o
 /* EXIT_LOCKED when another run holds the lock, else EXIT_FAIL. */
 int cmd_run_exit(const struct muster_err *err);
 
+/* The index of m's VM name; else -1, said (with the nearest name) as command who's error. */
+ssize_t cmd_find_vm(const char *who, const struct manifest *m, const char *name);
+
 /* Its state directory, prepared, and store, opened: 0, or -1 with err. */
 int cmd_fleet_state(const struct cli *cli, struct cmd_fleet *f, struct muster_err *err) WUR;
 
@@ -113,6 +116,8 @@ void cmd_fleet_end(struct cmd_fleet *f);
 /* Where muster serve listens unless told (--listen), and what render --ks-url assumes. */
 #define SERVE_DEFAULT_LISTEN "127.0.0.1:8080"
 
+int cmd_ssh(const struct cmd *self, struct cli *cli, int argc, char **argv);
+int cmd_console(const struct cmd *self, struct cli *cli, int argc, char **argv);
 int cmd_validate(const struct cmd *self, struct cli *cli, int argc, char **argv);
 int cmd_plan(const struct cmd *self, struct cli *cli, int argc, char **argv);
 int cmd_render(const struct cmd *self, struct cli *cli, int argc, char **argv);

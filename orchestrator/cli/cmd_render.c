@@ -234,18 +234,9 @@ int cmd_render(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		cmd_error("muster render: --listen goes with --ks-url or --nocloud-url\n");
 		goto out;
 	}
-	found = manifest_find_vm(m, argv[f.first + 1]);
-	if (found < 0) {
-		const char *near = manifest_near_name(m, argv[f.first + 1], false);
-
-		if (near)
-			cmd_error("muster render: fleet '%s' has no VM '%s' (did you mean '%s'?)\n",
-				  m->fleet, argv[f.first + 1], near);
-		else
-			cmd_error("muster render: fleet '%s' has no VM '%s'\n", m->fleet,
-				  argv[f.first + 1]);
+	found = cmd_find_vm("render", m, argv[f.first + 1]);
+	if (found < 0)
 		goto out;
-	}
 	vm = (size_t) found;
 	if (manifest_vm_group(m, &m->vms[vm])->bootstrap == MF_BOOTSTRAP_KICKSTART) {
 		if (o.nocloud_url) {

@@ -153,6 +153,23 @@ static const struct cmd commands[] = {
 	  "that is not destroyed (apply --prune would) keeps its lines, from what is\n"
 	  "recorded of it. Keys missing so far are made on all\n"
 	  "cores. Use it with ssh -o UserKnownHostsFile=OUT -o StrictHostKeyChecking=yes.\n" },
+	{ "ssh", 2, 4096, cmd_ssh, "FILE VM [-- CMD...]",
+	  "log into a VM with OpenSSH, its host key verified (or run CMD there)",
+	  "Runs (execs) ssh as the manifest's ssh.user, with the fleet's admin key\n"
+	  "when muster made it (else your own keys), the fleet's known_hosts\n"
+	  "(written afresh to STATE/ssh/FLEET.known_hosts) and\n"
+	  "StrictHostKeyChecking=yes, to where the VM is reached: a forward of its\n"
+	  "port 22 (user-mode networks), else the address muster gives it, else the\n"
+	  "one its agent reported. Words after -- are the command to run there.\n"
+	  "Exit status: ssh's (255 when it could not connect).\n" },
+	{ "console", 2, 2, cmd_console, "FILE VM",
+	  "attach to a VM's serial console through libvirt (^] detaches)",
+	  "Opens the VM's serial console on its host through libvirt (any URI, the\n"
+	  "remote ones too; refused while another client holds it), and carries\n"
+	  "the terminal's keys to it and its output back. What the guest sends is\n"
+	  "filtered: text, cursor movement, colours pass; sequences that would\n"
+	  "make the terminal set its title or clipboard or answer on your behalf\n"
+	  "do not. ^] (Ctrl-]) detaches; the VM runs on.\n" },
 };
 
 static void usage(FILE *f)

@@ -501,6 +501,42 @@ out:
 	return ret;
 }
 
+int run_console_open(struct run *r, size_t vm, int *fd, const char **ret_uri,
+		     struct muster_err *err)
+{
+	const struct manifest *m = r->m;
+	struct recorded_vm *recs = NULL;
+	const struct recorded_vm *rec;
+	struct hv *hv = NULL;
+	size_t n_recs = 0;
+	ssize_t h;
+	int ret = -1;
+
+	*fd = -1;
+	if ((!r->recs.v && vmrecs_build(m, &r->recs, err) < 0) ||
+	    store_vm_list(r->o.st, m->fleet, &recs, &n_recs, err) < 0)
+		goto out;
+	rec = store_vm_find(recs, n_recs, r->recs.v[vm].name);
+	h = rec && rec->host ? hosts_find(&r->hosts, rec->host) : r->hosts.n == 1 ? 0 : -1;
+	if (h < 0) {
+		(void) err_set(err, MUSTER_E_NOTFOUND, rec && rec->host ?
+			       "VM '%s' is recorded on '%s', which is not one of the fleet's hosts" :
+			       "VM '%s' was never placed on a host%s", r->recs.v[vm].name,
+			       rec && rec->host ? rec->host : "");
+		goto out;
+	}
+	*ret_uri = r->hosts.h[h].uri;
+	if (hosts_hv(&r->hosts, (size_t) h, &hv, err) < 0 ||
+	    hv_console_open(hv, r->recs.v[vm].domain, fd, err) < 0) {
+		err_prefix(err, "VM '%s'", r->recs.v[vm].name);
+		goto out;
+	}
+	ret = 0;
+out:
+	store_vm_list_free(recs, n_recs);
+	return ret;
+}
+
 /* ---- selection ---------------------------------------------------------------------- */
 
 static bool target_names(const struct run *r, size_t vm, const char *t)

@@ -86,6 +86,15 @@ const char *run_host_state_to_string(enum run_host_state s);
 int run_host_view(struct run *r, enum run_host_state *states, struct muster_err *unreachable,
 		  struct muster_err *err) WUR;
 
+/*
+ * After run_open: the serial console of m->vms[vm] on its host (where it
+ * was recorded; a fleet of one host: that one), as hv_console_open gives
+ * it: *fd, the caller's to read, write and close; *ret_uri, the host's
+ * URI (the run's). 0, or -1 with err naming the VM.
+ */
+int run_console_open(struct run *r, size_t vm, int *fd, const char **ret_uri,
+		     struct muster_err *err) WUR;
+
 /* One host of the fleet as it is now (muster hosts). */
 struct run_host_report {
 	const char *uri;		/* the run's */

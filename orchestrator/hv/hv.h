@@ -60,6 +60,13 @@ int hv_channel_open(struct hv *hv, const char *domain, const char *name, int *fd
 		    struct muster_err *err) WUR;
 
 /*
+ * The serial console of the running domain domain, as hv_channel_open
+ * gives a channel (virDomainOpenConsole, in safe mode: a console another
+ * client holds is refused, not taken from it), with the same bounds.
+ */
+int hv_console_open(struct hv *hv, const char *domain, int *fd, struct muster_err *err) WUR;
+
+/*
  * Whether hv's connection for streams (hv_channel_open) was open and has
  * died: its daemon went, or stopped answering (keepalive). It stays said
  * for hv's life. A stream on a connection that died may never see its

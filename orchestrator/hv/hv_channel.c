@@ -1,7 +1,9 @@
 /*
- * hv_channel.c: a domain's channel through libvirt (hv.h: hv_channel_open).
+ * hv_channel.c: a domain's channel, or its serial console, through libvirt
+ * (hv.h: hv_channel_open, hv_console_open).
  *
- * virDomainOpenChannel ties a libvirt stream to the channel; the daemon
+ * virDomainOpenChannel (virDomainOpenConsole) ties a libvirt stream to the
+ * channel (the console); the daemon
  * connects to QEMU's socket on its own host and carries the bytes over
  * its connection to muster. A stream has no file descriptor, so each one
  * gets a pump: one end of a socket pair is the caller's, the other the
@@ -295,8 +297,9 @@ void hv_channel_release(struct hv *hv)
 	hv->chan_conn = NULL;
 }
 
-int hv_channel_open(struct hv *hv, const char *domain, const char *name, int *fd,
-		    struct muster_err *err)
+/* A pump for the channel name of domain, or its serial console when name is NULL. */
+static int stream_open(struct hv *hv, const char *domain, const char *name, int *fd,
+		       struct muster_err *err)
 {
 	virConnectPtr conn = chan_conn(hv, err);
 	virDomainPtr dom = NULL;
@@ -336,11 +339,13 @@ int hv_channel_open(struct hv *hv, const char *domain, const char *name, int *fd
 			(void) hv_fail(err, "cannot make a stream for domain", domain);
 			goto out;
 		}
-		if (virDomainOpenChannel(dom, name, p->st, 0) == 0)
+		if (name ? virDomainOpenChannel(dom, name, p->st, 0) == 0 :
+			   virDomainOpenConsole(dom, NULL, p->st, VIR_DOMAIN_CONSOLE_SAFE) == 0)
 			break;
 		e = virGetLastError();
-		busy = e && e->message && strstr(e->message, "Active channel stream");
-		(void) hv_fail(err, "cannot open the channel of domain", domain);
+		busy = name && e && e->message && strstr(e->message, "Active channel stream");
+		(void) hv_fail(err, name ? "cannot open the channel of domain" :
+			       "cannot open the serial console of domain", domain);
 		if (e && e->code == VIR_ERR_NO_SUPPORT)
 			err->code = MUSTER_E_UNSUPPORTED;
 		(void) virStreamFree(p->st);
@@ -406,4 +411,15 @@ out:
 	virConnectClose(conn);
 	virResetLastError();
 	return r;
+}
+
+int hv_channel_open(struct hv *hv, const char *domain, const char *name, int *fd,
+		    struct muster_err *err)
+{
+	return stream_open(hv, domain, name, fd, err);
+}
+
+int hv_console_open(struct hv *hv, const char *domain, int *fd, struct muster_err *err)
+{
+	return stream_open(hv, domain, NULL, fd, err);
 }
