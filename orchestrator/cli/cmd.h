@@ -116,6 +116,7 @@ void cmd_fleet_end(struct cmd_fleet *f);
 /* Where muster serve listens unless told (--listen), and what render --ks-url assumes. */
 #define SERVE_DEFAULT_LISTEN "127.0.0.1:8080"
 
+int cmd_inventory(const struct cmd *self, struct cli *cli, int argc, char **argv);
 int cmd_ssh(const struct cmd *self, struct cli *cli, int argc, char **argv);
 int cmd_console(const struct cmd *self, struct cli *cli, int argc, char **argv);
 int cmd_validate(const struct cmd *self, struct cli *cli, int argc, char **argv);

@@ -153,6 +153,18 @@ static const struct cmd commands[] = {
 	  "that is not destroyed (apply --prune would) keeps its lines, from what is\n"
 	  "recorded of it. Keys missing so far are made on all\n"
 	  "cores. Use it with ssh -o UserKnownHostsFile=OUT -o StrictHostKeyChecking=yes.\n" },
+	{ "inventory", 1, 1, cmd_inventory, "FILE [--format ini|yaml|json]",
+	  "print the fleet as an Ansible inventory, each VM verified by the fleet's known_hosts",
+	  "The manifest's groups (a '-' in a name becomes '_', as Ansible wants),\n"
+	  "and a group per recorded state (muster_ready, muster_failed, muster_new,\n"
+	  "...); per VM ansible_host and ansible_port where ssh reaches it (a forward\n"
+	  "of its port 22, else muster's address, else the one its agent reported)\n"
+	  "and muster_state; for all, ansible_user (ssh.user), the admin key when\n"
+	  "muster made it, and ansible_ssh_common_args: the fleet's known_hosts\n"
+	  "(written afresh to STATE/ssh/FLEET.known_hosts) with\n"
+	  "StrictHostKeyChecking=yes. ini (the default) and yaml are static files;\n"
+	  "json (or --json) is what a dynamic inventory prints for --list: see\n"
+	  "examples/muster-inventory.\n" },
 	{ "ssh", 2, 4096, cmd_ssh, "FILE VM [-- CMD...]",
 	  "log into a VM with OpenSSH, its host key verified (or run CMD there)",
 	  "Runs (execs) ssh as the manifest's ssh.user, with the fleet's admin key\n"

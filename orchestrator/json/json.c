@@ -158,6 +158,89 @@ nomem:
 	return list_end(doc, list, false, f, err);
 }
 
+/* o[key] = v (taken); false when out of memory */
+static bool set(json_t *o, const char *key, json_t *v)
+{
+	return v && json_object_set_new(o, key, v) == 0;
+}
+
+int json_write_inventory(const struct json_inv_host *hosts, size_t n_hosts,
+			 const struct json_inv_group *groups, size_t n_groups,
+			 const struct json_inv_var *vars, size_t n_vars, FILE *f,
+			 struct muster_err *err)
+{
+	json_t *doc = json_object(), *hostvars = json_object(), *meta = json_object();
+	json_t *all = json_object(), *children = json_array(), *allvars = json_object();
+	bool ok = doc && hostvars && meta && all && children && allvars;
+	size_t i, j;
+
+	/* (json_*_set_new and append_new take their value, also when they fail) */
+	for (i = 0; ok && i < n_hosts; i++) {
+		json_t *hv = json_object();
+
+		ok = hv && set(hv, "muster_state", json_string(hosts[i].state)) &&
+		     (!hosts[i].address || set(hv, "ansible_host", json_string(hosts[i].address))) &&
+		     (!hosts[i].port || set(hv, "ansible_port", json_integer(hosts[i].port))) &&
+		     (!hosts[i].control_path ||
+		      set(hv, "ansible_control_path", json_string(hosts[i].control_path)));
+		if (!ok)
+			json_decref(hv);
+		else
+			ok = json_object_set_new(hostvars, hosts[i].name, hv) == 0;
+	}
+	for (i = 0; ok && i < n_groups; i++) {
+		json_t *g = json_object(), *list = json_array();
+
+		ok = g && list;
+		for (j = 0; ok && j < groups[i].n; j++)
+			ok = json_array_append_new(list, json_string(hosts[groups[i].hosts[j]].name)) == 0;
+		if (!ok) {
+			json_decref(list);
+			json_decref(g);
+			break;
+		}
+		if (!set(g, "hosts", list)) {
+			json_decref(g);
+			ok = false;
+			break;
+		}
+		ok = json_object_set_new(doc, groups[i].name, g) == 0 &&
+		     json_array_append_new(children, json_string(groups[i].name)) == 0;
+	}
+	for (i = 0; ok && i < n_vars; i++)
+		ok = set(allvars, vars[i].name, json_string(vars[i].value));
+	if (ok) {
+		ok = set(meta, "hostvars", hostvars);
+		hostvars = NULL;
+	}
+	if (ok) {
+		ok = set(doc, "_meta", meta);
+		meta = NULL;
+	}
+	if (ok) {
+		ok = set(all, "children", children);
+		children = NULL;
+	}
+	if (ok) {
+		ok = set(all, "vars", allvars);
+		allvars = NULL;
+	}
+	if (ok) {
+		ok = set(doc, "all", all);
+		all = NULL;
+	}
+	json_decref(hostvars);
+	json_decref(meta);
+	json_decref(children);
+	json_decref(allvars);
+	json_decref(all);
+	if (!ok) {
+		json_decref(doc);
+		return err_nomem(err);
+	}
+	return dump(doc, f, err);
+}
+
 int json_write_hosts(const char *fleet, const struct json_host *hosts, size_t n, FILE *f,
 		     struct muster_err *err)
 {

@@ -66,6 +66,33 @@ struct json_host {
  * "memory_free_bytes", "pool": null | {"active", "capacity_bytes",
  * "free_bytes"}, "max_vms", "domains", "running", "placed"}]}
  */
+/* An Ansible inventory (muster inventory --format json): hosts, groups, shared vars. */
+struct json_inv_host {
+	const char *name;
+	const char *address;		/* ansible_host; NULL: left out */
+	unsigned port;			/* ansible_port; 0: left out */
+	const char *state;		/* muster_state */
+	const char *control_path;	/* ansible_control_path; NULL: left out */
+};
+struct json_inv_group {
+	const char *name;
+	const size_t *hosts;		/* indexes into the hosts */
+	size_t n;
+};
+struct json_inv_var {
+	const char *name, *value;
+};
+
+/*
+ * The inventory as a dynamic inventory's --list prints it: {"_meta":
+ * {"hostvars": {HOST: {...}}}, "all": {"children": [...], "vars": {...}},
+ * GROUP: {"hosts": [...]}, ...} (compact: Ansible reads it).
+ */
+int json_write_inventory(const struct json_inv_host *hosts, size_t n_hosts,
+			 const struct json_inv_group *groups, size_t n_groups,
+			 const struct json_inv_var *vars, size_t n_vars, FILE *f,
+			 struct muster_err *err) WUR;
+
 int json_write_hosts(const char *fleet, const struct json_host *hosts, size_t n, FILE *f,
 		     struct muster_err *err) WUR;
 
