@@ -73,6 +73,8 @@ enum store_sql {
 	SQL_VM_MARK,
 	SQL_RUN_LIST,
 	SQL_VM_AGENT_HEARD,
+	SQL_FLEET_DELETE,
+	SQL_FLEET_LIVE,
 	SQL_SAVEPOINT,
 	SQL_RELEASE,
 	SQL_ROLLBACK_TO,
@@ -144,6 +146,10 @@ static const char *const store_sql_text[SQL_MAX] = {
 		"INSERT INTO runs (fleet_id, command, started_at, pid)"
 		" VALUES (?1, ?2, ?3, ?4)",
 	[SQL_RUN_END] = "UPDATE runs SET ended_at = ?2, status = ?3 WHERE id = ?1",
+	[SQL_FLEET_DELETE] = "DELETE FROM fleets WHERE name = ?1",
+	[SQL_FLEET_LIVE] =
+		"SELECT v.name FROM vms v JOIN fleets f ON f.id = v.fleet_id"
+		" WHERE f.name = ?1 AND v.state != 'destroyed' ORDER BY v.name LIMIT 1",
 	[SQL_VM_AGENT_HEARD] =
 		"UPDATE vms SET last_agent_at = ?2,"
 		" reported_addrs = CASE ?3 WHEN 1 THEN ?4 ELSE reported_addrs END WHERE id = ?1",
@@ -1381,6 +1387,33 @@ int store_run_end(struct store *s, int64_t run_id, int status,
 	ok = true;
 out:
 	return tx_end(s, ok, err, "cannot record the end of run %" PRId64, run_id);
+}
+
+int store_fleet_delete(struct store *s, const char *fleet, struct muster_err *err)
+{
+	_cleanup_reset_ sqlite3_stmt *live = NULL, *del = NULL;
+	bool ok;
+	int rc;
+
+	if (check_name("fleet", fleet, err) < 0)
+		return -1;
+	ok = tx_begin(s, err) == 0 && stmt_get(s, SQL_FLEET_LIVE, &live, err) == 0 &&
+	     stmt_get(s, SQL_FLEET_DELETE, &del, err) == 0;
+	if (ok && (bind_text(live, 1, fleet) < 0 || bind_text(del, 1, fleet) < 0)) {
+		(void) db_fail(s, err);
+		ok = false;
+	}
+	if (ok) {
+		rc = sqlite3_step(live);
+		if (rc == SQLITE_ROW)
+			(void) err_set(err, MUSTER_E_INVALID, "its VM '%s' is not destroyed",
+				       (const char *) sqlite3_column_text(live, 0));
+		else if (rc != SQLITE_DONE)
+			(void) db_fail(s, err);
+		ok = rc == SQLITE_DONE;
+	}
+	ok = ok && step_done(s, del, err) == 0;
+	return tx_end(s, ok, err, "cannot forget fleet '%s'", fleet);
 }
 
 int store_run_list(struct store *s, const char *fleet, size_t limit, struct store_run **ret,

@@ -247,6 +247,14 @@ int store_run_begin(struct store *s, const char *fleet, const char *command,
 int store_vm_agent_heard(struct store *s, const char *fleet, const char *vm, const char *addrs,
 			 struct muster_err *err) WUR;
 
+/*
+ * Forget fleet: its row and, by their foreign keys, every VM, event, run,
+ * key, address, forward and token of it (destroy --purge). Refused
+ * (MUSTER_E_INVALID, nothing changed) while one of its VMs is not
+ * destroyed. An unknown fleet is success.
+ */
+int store_fleet_delete(struct store *s, const char *fleet, struct muster_err *err) WUR;
+
 /* A run as recorded: ended false while it runs (or when it never recorded its end). */
 struct store_run {
 	int64_t id;

@@ -14,10 +14,11 @@ enum verb { VERB_START, VERB_STOP, VERB_REBOOT, VERB_DESTROY };
 struct lifecycle_opts {
 	bool force;	/* stop: pull the plug */
 	bool all;	/* destroy: the whole fleet */
+	bool purge;	/* destroy --all: and what belongs to the fleet alone */
 	unsigned timeout_s;	/* stop: how long to wait for the guests; 0: the default */
 };
 
-enum { OPT_FORCE = 1000, OPT_ALL, OPT_TIMEOUT };
+enum { OPT_FORCE = 1000, OPT_ALL, OPT_TIMEOUT, OPT_PURGE };
 
 static int lifecycle_option(int opt, const char *arg, void *userdata)
 {
@@ -30,6 +31,9 @@ static int lifecycle_option(int opt, const char *arg, void *userdata)
 		return 0;
 	case OPT_ALL:
 		o->all = true;
+		return 0;
+	case OPT_PURGE:
+		o->purge = true;
 		return 0;
 	case OPT_TIMEOUT:
 		if (!mf_parse_duration(arg, strlen(arg), &s) || s < 1 || s > 86400) {
@@ -97,6 +101,7 @@ static int lifecycle(const struct cmd *self, struct cli *cli, int argc, char **a
 	static const struct option opts[] = {
 		{ "force", no_argument, NULL, OPT_FORCE },
 		{ "all", no_argument, NULL, OPT_ALL },
+		{ "purge", no_argument, NULL, OPT_PURGE },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -125,6 +130,11 @@ static int lifecycle(const struct cmd *self, struct cli *cli, int argc, char **a
 	first = f.first;
 	if (verb == VERB_DESTROY && argc - first < 2 && !o.all) {
 		cmd_error("muster destroy: name the VMs or groups to destroy, or give --all\n");
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if (o.purge && (verb != VERB_DESTROY || !o.all || argc - first > 1)) {
+		cmd_error("muster %s: --purge goes with destroy --all, and no names\n", self->name);
 		rc = EXIT_USAGE;
 		goto out;
 	}
@@ -168,12 +178,36 @@ static int lifecycle(const struct cmd *self, struct cli *cli, int argc, char **a
 	if (res.failed || !cli->quiet)
 		printf("fleet '%s': %s: %zu done, %zu failed\n", m->fleet, self->name, res.acted,
 		       res.failed);
+	if (o.purge) {
+		struct run_purge_report rep;
+
+		if (res.failed) {
+			cmd_error("muster destroy: not purged: %zu VM%s could not be destroyed\n",
+				  res.failed, res.failed == 1 ? "" : "s");
+			goto out;
+		}
+		if (run_purge(run, &rep, &err) < 0) {
+			cmd_error("muster destroy: not purged: %s\n", err.msg);
+			rc = EXIT_FAIL;
+			goto out;
+		}
+		if (!cli->quiet)
+			printf("purged: %zu base image volume%s, %zu libvirt network%s, %zu key file%s "
+			       "(%s/keys/%s/), %zu console log%s%s, and every record of fleet '%s'\n"
+			       "kept: pool '%s' and the image cache (%s/cache/), which other fleets "
+			       "may share\n", rep.volumes, rep.volumes == 1 ? "" : "s", rep.networks,
+			       rep.networks == 1 ? "" : "s", rep.key_files, rep.key_files == 1 ? "" : "s",
+			       f.state_dir, m->fleet, rep.console_logs,
+			       rep.console_logs == 1 ? "" : "s", rep.known_hosts ?
+			       ", its known_hosts" : "", m->fleet, m->pool, f.state_dir);
+		goto out;
+	}
 	/* what a fleet destroyed whole leaves, and where */
 	if (verb == VERB_DESTROY && o.all && !cli->quiet)
 		printf("kept: the VMs' SSH host keys (%s/keys/%s/), their serial console logs "
 		       "(%s/console/), the fleet's records (muster events shows them), its libvirt "
-		       "networks, pool '%s' and the base image volumes in it\n", f.state_dir,
-		       m->fleet, f.state_dir, m->pool);
+		       "networks, pool '%s' and the base image volumes in it (--purge removes "
+		       "what is the fleet's alone)\n", f.state_dir, m->fleet, f.state_dir, m->pool);
 	goto out;
 fail:
 	cmd_error("muster %s: %s\n", self->name, err.msg);

@@ -86,11 +86,18 @@ static const struct cmd commands[] = {
 	  "included, which a guest's own reboot would not give), rolling under\n"
 	  "rebuild.max_unavailable, each waited for until its agent reports ready.\n"
 	  "A VM that is off is started.\n" },
-	{ "destroy", 1, 256, cmd_destroy, "FILE VM|GROUP... | FILE --all",
+	{ "destroy", 1, 256, cmd_destroy, "FILE VM|GROUP... | FILE --all [--purge]",
 	  "remove VMs: domain, disk and seed (host keys are kept)",
 	  "Stops and undefines each named VM (or each VM of a named group; --all: the\n"
 	  "whole fleet) and deletes its disk and seed volumes. Its SSH host keys stay\n"
-	  "in the state directory, so a VM made again under the same name keeps them.\n" },
+	  "in the state directory, so a VM made again under the same name keeps them;\n"
+	  "--all says what else it leaves. --all --purge then removes what is the\n"
+	  "fleet's alone: on each host its base image volumes and libvirt networks;\n"
+	  "its SSH keys, its VMs' console logs and known_hosts in the state\n"
+	  "directory; and every record of it (events and runs too). The pool and the\n"
+	  "image cache stay. Refused, nothing removed, while a VM of the fleet is\n"
+	  "not destroyed (one the manifest no longer has too: apply --prune) or a\n"
+	  "host does not answer.\n" },
 	{ "render", 2, 2, cmd_render,
 	  "FILE VM [--seed-dir DIR | --iso FILE | --kickstart | --ks-url | --nocloud-url]\n"
 	  "                [--listen ADDR:PORT] [--rotate-keys] [--no-agent]",

@@ -95,6 +95,27 @@ int run_host_view(struct run *r, enum run_host_state *states, struct muster_err 
 int run_console_open(struct run *r, size_t vm, int *fd, const char **ret_uri,
 		     struct muster_err *err) WUR;
 
+/* What run_purge removed. */
+struct run_purge_report {
+	size_t volumes;			/* base image volumes (<fleet>-img-<image>.<format>) */
+	size_t networks;		/* libvirt networks (<fleet>-<network>) */
+	size_t key_files;		/* under STATE/keys/<fleet>/: host keys, the admin key */
+	size_t console_logs;		/* STATE/console/<domain>.log of its VMs */
+	bool known_hosts;		/* STATE/ssh/<fleet>.known_hosts */
+};
+
+/*
+ * After run_lifecycle's RUN_DESTROY of the whole fleet (destroy --all
+ * --purge): remove what belongs to the fleet alone: on each host its base
+ * image volumes and libvirt networks; its SSH keys, its VMs' console logs
+ * and its known_hosts in the state directory; then every record of it. The
+ * pool and the image cache (shared by digest) stay. Refused, nothing
+ * removed, while a VM of it is not destroyed (one the manifest no longer
+ * has included) or a host does not answer. A purge cut short is finished
+ * by the next. 0, or -1 with err.
+ */
+int run_purge(struct run *r, struct run_purge_report *rep, struct muster_err *err) WUR;
+
 /* One host of the fleet as it is now (muster hosts). */
 struct run_host_report {
 	const char *uri;		/* the run's */

@@ -225,6 +225,14 @@ int hv_network_dhcp_range(struct hv *hv, const char *name, const char *range_xml
 			  struct muster_err *err) WUR;
 
 /*
+ * Stop and undefine network name. *ret_removed: whether there was one (a
+ * missing network is success). libvirt refuses while a running domain
+ * uses it.
+ */
+int hv_network_remove(struct hv *hv, const char *name, bool *ret_removed,
+		      struct muster_err *err) WUR;
+
+/*
  * Network name: when it exists and its XML satisfies matches(live_xml,
  * userdata), it is left alone (started and autostarted if it was not);
  * when it exists and does not match, an error says so (muster never

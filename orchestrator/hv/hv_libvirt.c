@@ -1253,6 +1253,30 @@ out:
 	return r;
 }
 
+int hv_network_remove(struct hv *hv, const char *name, bool *ret_removed,
+		      struct muster_err *err)
+{
+	virNetworkPtr net = virNetworkLookupByName(hv->conn, name);
+	int r = 0;
+
+	*ret_removed = false;
+	if (!net) {
+		if (last_error_is(VIR_ERR_NO_NETWORK)) {
+			virResetLastError();
+			return 0;
+		}
+		return hv_fail(err, "cannot look up network", name);
+	}
+	if (virNetworkIsActive(net) == 1 && virNetworkDestroy(net) < 0)
+		r = hv_fail(err, "cannot stop network", name);
+	else if (virNetworkUndefine(net) < 0)
+		r = hv_fail(err, "cannot undefine network", name);
+	else
+		*ret_removed = true;
+	virNetworkFree(net);
+	return r;
+}
+
 int hv_network_xml(struct hv *hv, const char *name, char **ret, struct muster_err *err)
 {
 	virNetworkPtr net = virNetworkLookupByName(hv->conn, name);

@@ -3,6 +3,7 @@
  * the slow part, runs on a pool of threads; files and the store are written
  * by the calling thread alone.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -698,4 +699,67 @@ int keystore_admin_key(const char *state_dir, const char *fleet,
 fail:
 	keypair_release(&kp);
 	return -1;
+}
+
+/* Remove name under parent (path, for messages) and all it holds, depth first. */
+static int remove_tree(int parent, const char *name, const char *path, size_t *removed,
+		       struct muster_err *err)
+{
+	int dfd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d;
+	struct dirent *e;
+	int r = 0;
+
+	if (dfd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return err_set_errno(err, MUSTER_E_IO, errno, "cannot open '%s'", path);
+	}
+	d = fdopendir(dfd);
+	if (!d) {
+		(void) close(dfd);
+		return err_set_errno(err, MUSTER_E_IO, errno, "cannot read '%s'", path);
+	}
+	while (r == 0 && (errno = 0, e = readdir(d))) {
+		_cleanup_free_ char *sub = NULL;
+
+		if (streq(e->d_name, ".") || streq(e->d_name, ".."))
+			continue;
+		if (asprintf(&sub, "%s/%s", path, e->d_name) < 0) {
+			sub = NULL;
+			r = err_nomem(err);
+			break;
+		}
+		if (e->d_type == DT_DIR)
+			r = remove_tree(dfd, e->d_name, sub, removed, err);
+		else if (unlinkat(dfd, e->d_name, 0) < 0)
+			r = err_set_errno(err, MUSTER_E_IO, errno, "cannot remove '%s'", sub);
+		else
+			(*removed)++;
+	}
+	if (r == 0 && errno)
+		r = err_set_errno(err, MUSTER_E_IO, errno, "cannot read '%s'", path);
+	(void) closedir(d);
+	if (r == 0 && unlinkat(parent, name, AT_REMOVEDIR) < 0)
+		r = err_set_errno(err, MUSTER_E_IO, errno, "cannot remove '%s'", path);
+	return r;
+}
+
+int keystore_fleet_remove(const char *state_dir, const char *fleet, size_t *ret_removed,
+			  struct muster_err *err)
+{
+	_cleanup_free_ char *keys = NULL, *dir = NULL;
+	int kfd, r;
+
+	*ret_removed = 0;
+	if (path_join(&keys, err, state_dir, "keys", NULL) < 0 ||
+	    path_join(&dir, err, keys, fleet, NULL) < 0)
+		return -1;
+	kfd = open(keys, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (kfd < 0)
+		return errno == ENOENT ? 0 :
+		       err_set_errno(err, MUSTER_E_IO, errno, "cannot open '%s'", keys);
+	r = remove_tree(kfd, fleet, dir, ret_removed, err);
+	(void) close(kfd);
+	return r;
 }

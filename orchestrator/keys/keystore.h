@@ -102,4 +102,13 @@ int keystore_admin_key(const char *state_dir, const char *fleet,
 		       struct keypair *ret, char **ret_path, bool *ret_created,
 		       struct muster_err *err) WUR;
 
+/*
+ * Remove <state_dir>/keys/<fleet>/ and all it holds (every VM's host keys
+ * and the admin key): destroy --purge. *ret_removed: how many files went.
+ * A missing directory is success. Symbolic links are removed, never
+ * followed.
+ */
+int keystore_fleet_remove(const char *state_dir, const char *fleet, size_t *ret_removed,
+			  struct muster_err *err) WUR;
+
 #endif
