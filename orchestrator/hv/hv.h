@@ -135,7 +135,10 @@ struct hv_volume {
 	unsigned long long capacity;	/* bytes */
 };
 
-/* What pool holds as volume name (ret->exists false if nothing); release with hv_volume_release. */
+/*
+ * What pool holds as volume name (ret->exists false if nothing, or no such
+ * pool); release with hv_volume_release.
+ */
 int hv_volume_get(struct hv *hv, const char *pool, const char *name, struct hv_volume *ret,
 		  struct muster_err *err) WUR;
 void hv_volume_release(struct hv_volume *v);
@@ -171,7 +174,7 @@ int hv_volume_upload(struct hv *hv, const char *pool, const char *name, const vo
 int hv_volume_upload_file(struct hv *hv, const char *pool, const char *name, const char *path,
 			  struct muster_err *err) WUR;
 
-/* Delete volume name; a missing volume is success. */
+/* Delete volume name; a missing volume (or pool) is success. */
 int hv_volume_delete(struct hv *hv, const char *pool, const char *name, struct muster_err *err) WUR;
 
 /*

@@ -577,7 +577,13 @@ static virStorageVolPtr volume_lookup(struct hv *hv, const char *pool_name, cons
 
 	*ret_missing = false;
 	if (!pool) {
-		hv_fail(err, "cannot look up storage pool", pool_name);
+		/* no pool, no volume in it: as missing (its lookup's error is no one's) */
+		if (last_error_is(VIR_ERR_NO_STORAGE_POOL)) {
+			*ret_missing = true;
+			virResetLastError();
+		} else {
+			hv_fail(err, "cannot look up storage pool", pool_name);
+		}
 		return NULL;
 	}
 	vol = virStorageVolLookupByName(pool, name);
