@@ -131,6 +131,7 @@ check-golden: $(BUILD)/muster agent $(BUILD)/probe/streams | clean-results
 	@tests/run $(RESULTS) manifest tests/manifest/run
 	@tests/run $(RESULTS) plan tests/plan/run
 	@tests/run $(RESULTS) cli tests/cli/run
+	@tests/run $(RESULTS) man tests/man/run
 	@tests/run $(RESULTS) render tests/render/run
 	@tests/run $(RESULTS) xml tests/xml/run
 	@tests/run $(RESULTS) ssh tests/ssh/run
@@ -287,6 +288,11 @@ DEB_TEST := sqlite3 python3 python3-yaml cloud-init genisoimage openssh-client o
 deps:
 	@tools/deps $(DEB_BUILD) $(DEB_TEST)
 
+# systemd reads units from $(PREFIX)/lib/systemd/system for /usr/local; a
+# package puts them where its distribution wants them (debian/rules)
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+UNITS := muster-serve.service muster-rebuild@.service muster-rebuild@.timer
+
 install: $(BUILD)/muster $(BUILD)/agent/muster-agent $(BUILD)/agent/muster-agent.gz
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/muster
 	install -m 0755 $(BUILD)/muster $(DESTDIR)$(PREFIX)/bin/muster
@@ -294,6 +300,20 @@ install: $(BUILD)/muster $(BUILD)/agent/muster-agent $(BUILD)/agent/muster-agent
 	install -m 0644 $(BUILD)/agent/muster-agent.gz $(DESTDIR)$(PREFIX)/lib/muster/muster-agent.gz
 	install -d $(DESTDIR)$(PREFIX)/share/muster/templates/kickstart
 	install -m 0644 templates/kickstart/*.ks $(DESTDIR)$(PREFIX)/share/muster/templates/kickstart/
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5
+	install -m 0644 orchestrator/cli/man/muster.1 $(DESTDIR)$(PREFIX)/share/man/man1/muster.1
+	install -m 0644 orchestrator/cli/man/muster.yaml.5 $(DESTDIR)$(PREFIX)/share/man/man5/muster.yaml.5
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 0644 orchestrator/cli/completion/muster \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/muster
+	@# the units, running the muster installed here
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	for u in $(UNITS); do \
+		sed 's|/usr/local/bin/muster|$(PREFIX)/bin/muster|g' examples/$$u \
+			>$(DESTDIR)$(SYSTEMDUNITDIR)/$$u.tmp && \
+		chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$$u.tmp && \
+		mv $(DESTDIR)$(SYSTEMDUNITDIR)/$$u.tmp $(DESTDIR)$(SYSTEMDUNITDIR)/$$u || exit 1; \
+	done
 
 clean:
 	rm -rf $(BUILD)
