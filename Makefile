@@ -4,10 +4,12 @@
 #   make check-fast      unit tests and golden/integration tests on the test driver
 #   make check           everything: check-fast, again under ASan+UBSan, the
 #                        fuzzers for 30 s each (make check-fuzz), faults
-#                        injected (make check-faults), then real guests
-#                        under TCG once (make check-guests)
+#                        injected (make check-faults), the Debian package
+#                        (make check-package), then real guests under TCG
+#                        once (make check-guests)
 #   make deps            install (apt-get) what building and testing need
 #   make check-faults    faults injected while muster works (tests/fault)
+#   make check-package   the Debian package built, linted, installed in a new root
 #   make reliability     one table: faults injected, hostile input tried, outcomes
 #   make check-fresh     the README's two commands on a new Debian 12 root
 #   make install         PREFIX=/usr/local DESTDIR=
@@ -226,6 +228,15 @@ check-guests: $(BUILD)/muster agent
 	@tests/run $(BUILD)/guest-results guest-networks tests/guest/networks
 	@tests/summary $(BUILD)/guest-results
 
+# The Debian package (tests/package/run): dpkg-buildpackage from a copy of
+# the tracked files, lintian, then the .deb installed into a throwaway
+# Debian 12 root (debootstrap, cached in /var/cache/muster-test/package-root)
+# and run there. A few minutes; not in check-fast.
+check-package:
+	@rm -rf $(BUILD)/package-results
+	@tests/run $(BUILD)/package-results package tests/package/run
+	@tests/summary $(BUILD)/package-results
+
 # Everything; the last line adds up every tier. Each tier runs whatever
 # happened to the one before (a build that fails is that tier's failure),
 # and a tier that leaves no results counts as failed.
@@ -234,10 +245,11 @@ check:
 	-@$(MAKE) --no-print-directory check-sanitize
 	-@$(MAKE) --no-print-directory check-fuzz
 	-@$(MAKE) --no-print-directory check-faults
+	-@$(MAKE) --no-print-directory check-package
 	-@$(MAKE) --no-print-directory check-guests
 	@echo "== all tiers"
 	@tests/summary $(RESULTS) $(BUILD)/san/results $(BUILD)/fuzz/results $(BUILD)/fault-results \
-		$(BUILD)/guest-results
+		$(BUILD)/package-results $(BUILD)/guest-results
 
 # Benchmarks print figures; they are not tests.
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libmuster.a
@@ -276,7 +288,8 @@ demo: $(BUILD)/muster agent
 
 DEB_BUILD := build-essential pkg-config libvirt-dev libyaml-dev libssh-dev libsqlite3-dev \
 	libcurl4-openssl-dev libmicrohttpd-dev libisofs-dev libxml2-dev libjansson-dev \
-	libssl-dev libcmocka-dev musl-tools clang libclang-rt-14-dev
+	libssl-dev libcmocka-dev musl-tools clang libclang-rt-14-dev \
+	debhelper dpkg-dev fakeroot
 # tools the tests check muster's output with, and the commands their scripts
 # run (each named, not left to what a package happens to pull in: make deps
 # installs no Recommends, and a minimal Debian has no curl, xmllint or file;
@@ -284,7 +297,7 @@ DEB_BUILD := build-essential pkg-config libvirt-dev libyaml-dev libssh-dev libsq
 DEB_TEST := sqlite3 python3 python3-yaml cloud-init genisoimage openssh-client openssh-server \
 	libvirt-clients libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 \
 	qemu-utils debootstrap e2fsprogs iproute2 libxml2-utils curl file procps systemd \
-	dnsmasq-base iptables mandoc
+	dnsmasq-base iptables mandoc lintian
 deps:
 	@tools/deps $(DEB_BUILD) $(DEB_TEST)
 
@@ -318,7 +331,7 @@ install: $(BUILD)/muster $(BUILD)/agent/muster-agent $(BUILD)/agent/muster-agent
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: bench bench-channels all check check-fast check-faults reliability check-fresh check-fuzz fuzz FORCE check-guests check-unit check-golden check-sanitize clean-results demo deps install clean
+.PHONY: bench bench-channels all check check-fast check-faults check-package reliability check-fresh check-fuzz fuzz FORCE check-guests check-unit check-golden check-sanitize clean-results demo deps install clean
 .SECONDARY:
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
