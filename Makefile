@@ -39,7 +39,7 @@ SRC_DIRS := orchestrator/util orchestrator/model orchestrator/hv orchestrator/ke
 	orchestrator/json orchestrator/fetch db cloud-init kickstart orchestrator/serve \
 	orchestrator/engine orchestrator/web orchestrator/cli
 INCLUDES := $(SRC_DIRS:%=-I%) -Iagent
-ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -DMUSTER_VERSION='"$(VERSION)"' \
+ALL_CFLAGS := -std=gnu11 $(WARN) $(CPPFLAGS) $(CFLAGS) -D_GNU_SOURCE -DMUSTER_VERSION='"$(VERSION)"' \
 	$(INCLUDES) -I$(BUILD)/gen $(PKG_CFLAGS)
 ifneq ($(SANITIZE),)
 ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
