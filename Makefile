@@ -4,10 +4,12 @@
 #   make check-fast      unit tests and golden/integration tests on the test driver
 #   make check           everything: check-fast, again under ASan+UBSan, the
 #                        fuzzers for 30 s each (make check-fuzz), faults
-#                        injected (make check-faults), then real guests
-#                        under TCG once (make check-guests)
+#                        injected (make check-faults), the Debian package
+#                        (make check-package), then real guests under TCG
+#                        once (make check-guests)
 #   make deps            install (apt-get) what building and testing need
 #   make check-faults    faults injected while muster works (tests/fault)
+#   make check-package   the Debian package built, linted, installed in a new root
 #   make reliability     one table: faults injected, hostile input tried, outcomes
 #   make check-fresh     the README's two commands on a new Debian 12 root
 #   make install         PREFIX=/usr/local DESTDIR=
@@ -37,7 +39,7 @@ SRC_DIRS := orchestrator/util orchestrator/model orchestrator/hv orchestrator/ke
 	orchestrator/json orchestrator/fetch db cloud-init kickstart orchestrator/serve \
 	orchestrator/engine orchestrator/web orchestrator/cli
 INCLUDES := $(SRC_DIRS:%=-I%) -Iagent
-ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -DMUSTER_VERSION='"$(VERSION)"' \
+ALL_CFLAGS := -std=gnu11 $(WARN) $(CPPFLAGS) $(CFLAGS) -D_GNU_SOURCE -DMUSTER_VERSION='"$(VERSION)"' \
 	$(INCLUDES) -I$(BUILD)/gen $(PKG_CFLAGS)
 ifneq ($(SANITIZE),)
 ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -131,6 +133,7 @@ check-golden: $(BUILD)/muster agent $(BUILD)/probe/streams | clean-results
 	@tests/run $(RESULTS) manifest tests/manifest/run
 	@tests/run $(RESULTS) plan tests/plan/run
 	@tests/run $(RESULTS) cli tests/cli/run
+	@tests/run $(RESULTS) man tests/man/run
 	@tests/run $(RESULTS) render tests/render/run
 	@tests/run $(RESULTS) xml tests/xml/run
 	@tests/run $(RESULTS) ssh tests/ssh/run
@@ -225,6 +228,15 @@ check-guests: $(BUILD)/muster agent
 	@tests/run $(BUILD)/guest-results guest-networks tests/guest/networks
 	@tests/summary $(BUILD)/guest-results
 
+# The Debian package (tests/package/run): dpkg-buildpackage from a copy of
+# the tracked files, lintian, then the .deb installed into a throwaway
+# Debian 12 root (debootstrap, cached in /var/cache/muster-test/package-root)
+# and run there. A few minutes; not in check-fast.
+check-package:
+	@rm -rf $(BUILD)/package-results
+	@tests/run $(BUILD)/package-results package tests/package/run
+	@tests/summary $(BUILD)/package-results
+
 # Everything; the last line adds up every tier. Each tier runs whatever
 # happened to the one before (a build that fails is that tier's failure),
 # and a tier that leaves no results counts as failed.
@@ -233,10 +245,11 @@ check:
 	-@$(MAKE) --no-print-directory check-sanitize
 	-@$(MAKE) --no-print-directory check-fuzz
 	-@$(MAKE) --no-print-directory check-faults
+	-@$(MAKE) --no-print-directory check-package
 	-@$(MAKE) --no-print-directory check-guests
 	@echo "== all tiers"
 	@tests/summary $(RESULTS) $(BUILD)/san/results $(BUILD)/fuzz/results $(BUILD)/fault-results \
-		$(BUILD)/guest-results
+		$(BUILD)/package-results $(BUILD)/guest-results
 
 # Benchmarks print figures; they are not tests.
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libmuster.a
@@ -275,7 +288,8 @@ demo: $(BUILD)/muster agent
 
 DEB_BUILD := build-essential pkg-config libvirt-dev libyaml-dev libssh-dev libsqlite3-dev \
 	libcurl4-openssl-dev libmicrohttpd-dev libisofs-dev libxml2-dev libjansson-dev \
-	libssl-dev libcmocka-dev musl-tools clang libclang-rt-14-dev
+	libssl-dev libcmocka-dev musl-tools clang libclang-rt-14-dev \
+	debhelper dpkg-dev fakeroot
 # tools the tests check muster's output with, and the commands their scripts
 # run (each named, not left to what a package happens to pull in: make deps
 # installs no Recommends, and a minimal Debian has no curl, xmllint or file;
@@ -283,9 +297,14 @@ DEB_BUILD := build-essential pkg-config libvirt-dev libyaml-dev libssh-dev libsq
 DEB_TEST := sqlite3 python3 python3-yaml cloud-init genisoimage openssh-client openssh-server \
 	libvirt-clients libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 \
 	qemu-utils debootstrap e2fsprogs iproute2 libxml2-utils curl file procps systemd \
-	dnsmasq-base iptables ansible-core
+	dnsmasq-base iptables ansible-core mandoc lintian
 deps:
 	@tools/deps $(DEB_BUILD) $(DEB_TEST)
+
+# systemd reads units from $(PREFIX)/lib/systemd/system for /usr/local; a
+# package puts them where its distribution wants them (debian/rules)
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+UNITS := muster-serve.service muster-rebuild@.service muster-rebuild@.timer
 
 install: $(BUILD)/muster $(BUILD)/agent/muster-agent $(BUILD)/agent/muster-agent.gz
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/muster
@@ -294,11 +313,25 @@ install: $(BUILD)/muster $(BUILD)/agent/muster-agent $(BUILD)/agent/muster-agent
 	install -m 0644 $(BUILD)/agent/muster-agent.gz $(DESTDIR)$(PREFIX)/lib/muster/muster-agent.gz
 	install -d $(DESTDIR)$(PREFIX)/share/muster/templates/kickstart
 	install -m 0644 templates/kickstart/*.ks $(DESTDIR)$(PREFIX)/share/muster/templates/kickstart/
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5
+	install -m 0644 orchestrator/cli/man/muster.1 $(DESTDIR)$(PREFIX)/share/man/man1/muster.1
+	install -m 0644 orchestrator/cli/man/muster.yaml.5 $(DESTDIR)$(PREFIX)/share/man/man5/muster.yaml.5
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 0644 orchestrator/cli/completion/muster \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/muster
+	@# the units, running the muster installed here
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	for u in $(UNITS); do \
+		sed 's|/usr/local/bin/muster|$(PREFIX)/bin/muster|g' examples/$$u \
+			>$(DESTDIR)$(SYSTEMDUNITDIR)/$$u.tmp && \
+		chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$$u.tmp && \
+		mv $(DESTDIR)$(SYSTEMDUNITDIR)/$$u.tmp $(DESTDIR)$(SYSTEMDUNITDIR)/$$u || exit 1; \
+	done
 
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: bench bench-channels all check check-fast check-faults reliability check-fresh check-fuzz fuzz FORCE check-guests check-unit check-golden check-sanitize clean-results demo deps install clean
+.PHONY: bench bench-channels all check check-fast check-faults check-package reliability check-fresh check-fuzz fuzz FORCE check-guests check-unit check-golden check-sanitize clean-results demo deps install clean
 .SECONDARY:
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -134,6 +134,7 @@ int cmd_hosts(const struct cmd *self, struct cli *cli, int argc, char **argv);
 int cmd_list(const struct cmd *self, struct cli *cli, int argc, char **argv);
 int cmd_events(const struct cmd *self, struct cli *cli, int argc, char **argv);
 int cmd_serve(const struct cmd *self, struct cli *cli, int argc, char **argv);
+int cmd_names(const struct cmd *self, struct cli *cli, int argc, char **argv);
 
 /*
  * Each image file of m that a group boots from and that cannot be read

@@ -98,16 +98,23 @@ static void on_acted(void *userdata, const char *name, const struct muster_err *
 
 static int lifecycle(const struct cmd *self, struct cli *cli, int argc, char **argv, enum verb verb)
 {
-	static const struct option opts[] = {
+	/* each verb takes its own: `start --force` is refused, not ignored */
+	static const struct option stop_opts[] = {
 		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const struct option destroy_opts[] = {
 		{ "all", no_argument, NULL, OPT_ALL },
 		{ "purge", no_argument, NULL, OPT_PURGE },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct lifecycle_opts o = { 0 };
 	struct muster_err err = { 0 };
-	const struct cmd_options own = { opts, NULL, lifecycle_option, &o };
+	const struct cmd_options own = {
+		verb == VERB_STOP ? stop_opts : verb == VERB_DESTROY ? destroy_opts : NULL,
+		NULL, lifecycle_option, &o,
+	};
 	struct cmd_fleet f;
 	const struct manifest *m;
 	struct run *run = NULL;

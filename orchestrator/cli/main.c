@@ -153,6 +153,11 @@ static const struct cmd commands[] = {
 	  "  POST /phone-home/VM/KEY            a kickstart VM's installer: installed (KEY:\n"
 	  "                                     its kickstart's report_url has it)\n"
 	  "One line per request is logged to standard error (-q: none).\n" },
+	{ "names", 1, 1, cmd_names, "FILE [--vms | --groups]",
+	  "the fleet's group and VM names, one a line, from the manifest alone",
+	  "Prints the name of each group, then of each VM, in the manifest's order\n"
+	  "(--groups: only the groups; --vms: only the VMs). Reads FILE and nothing\n"
+	  "else: no state directory, no hypervisor. Shell completion uses it.\n" },
 	{ "known-hosts", 1, 1, cmd_known_hosts, "FILE [-o OUT]",
 	  "write the fleet's OpenSSH known_hosts, so the first ssh is already verified",
 	  "One line per VM and host key type, naming the VM, its FQDN and its static\n"
