@@ -1,5 +1,5 @@
 /*
- * cmd_lifecycle.c: `muster start|stop|reboot|destroy FILE [VM|GROUP...]`:
+ * cmd_lifecycle.c: `muster start|stop|reboot|destroy FILE [VM|GROUP...] [--json]`:
  * act on some of a fleet's VMs (all of them when none is named; destroy
  * wants them named, or --all), each step recorded, under the run lock.
  * start and reboot wait for the VMs' agents and show their progress as
@@ -89,7 +89,7 @@ static void on_acted(void *userdata, const char *name, const struct muster_err *
 	if (err)
 		cmd_error("muster %s: %s\n", v->verb, err->msg);
 	else if (!v->cli->quiet)
-		printf("%s: %s\n", name, v->verb);
+		fprintf(run_view_out(v->cli), "%s: %s\n", name, v->verb);
 }
 
 static int lifecycle(const struct cmd *self, struct cli *cli, int argc, char **argv, enum verb verb)
@@ -160,23 +160,30 @@ static int lifecycle(const struct cmd *self, struct cli *cli, int argc, char **a
 	if (waits) {
 		run_policy_from_manifest(m, &pol);
 		rc = run_view_end(&rview, run, &pol, &res);
-		goto out;
+	} else {
+		FILE *out = run_view_out(cli);
+
+		rc = res.ok ? EXIT_OK : EXIT_FAIL;
+		if (res.unrecorded.code != MUSTER_OK)
+			cmd_error("muster %s: %s\n", self->name, res.unrecorded.msg);
+		if (res.failed || !cli->quiet)
+			fprintf(out, "fleet '%s': %s: %zu done, %zu failed\n", m->fleet, self->name,
+				res.acted, res.failed);
+		/* what a fleet destroyed whole leaves, and where */
+		if (verb == VERB_DESTROY && o.all && !cli->quiet)
+			fprintf(out, "kept: the VMs' SSH host keys (%s/keys/%s/), their serial console "
+				"logs (%s/console/), the fleet's records (muster events shows them), "
+				"its libvirt networks, pool '%s' and the base image volumes in it\n",
+				f.state_dir, m->fleet, f.state_dir, m->pool);
 	}
-	rc = res.ok ? EXIT_OK : EXIT_FAIL;
-	if (res.unrecorded.code != MUSTER_OK)
-		cmd_error("muster %s: %s\n", self->name, res.unrecorded.msg);
-	if (res.failed || !cli->quiet)
-		printf("fleet '%s': %s: %zu done, %zu failed\n", m->fleet, self->name, res.acted,
-		       res.failed);
-	/* what a fleet destroyed whole leaves, and where */
-	if (verb == VERB_DESTROY && o.all && !cli->quiet)
-		printf("kept: the VMs' SSH host keys (%s/keys/%s/), their serial console logs "
-		       "(%s/console/), the fleet's records (muster events shows them), its libvirt "
-		       "networks, pool '%s' and the base image volumes in it\n", f.state_dir,
-		       m->fleet, f.state_dir, m->pool);
+	if (cli->json && run_view_json(self->name, m, &res, rc, NULL) != EXIT_OK)
+		rc = EXIT_FAIL;
 	goto out;
 fail:
 	cmd_error("muster %s: %s\n", self->name, err.msg);
+	/* a run that began: its summary all the same */
+	if (cli->json && res.run_id)
+		(void) run_view_json(self->name, m, &res, rc, &err);
 out:
 	run_view_close(&rview, run, &res, rc);
 	free(chosen);
