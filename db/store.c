@@ -80,6 +80,8 @@ enum store_sql {
 	SQL_FAIL_TOTALS,
 	SQL_RUN_STEPS,
 	SQL_EVENTS_PRUNE,
+	SQL_EVENT_AT_FROM,
+	SQL_EVENT_ID_MAX,
 	SQL_SAVEPOINT,
 	SQL_RELEASE,
 	SQL_ROLLBACK_TO,
@@ -185,15 +187,16 @@ static const char *const store_sql_text[SQL_MAX] = {
 		"  ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING))"
 		" WHERE (from_state IS NOT to_state OR installed) AND prev IS NOT NULL",
 	/*
-	 * Events of fleet ?1 before ?2, but each VM's latest; by the rowid, up
-	 * to the events_from of the last run begun before ?2 (no index on at:
-	 * every event would pay for it)
+	 * Events of fleet ?1 before ?2, but each VM's latest; by the rowid,
+	 * below ?3 (events_boundary: no index on at, which every event would
+	 * pay for)
 	 */
 	[SQL_EVENTS_PRUNE] =
 		"DELETE FROM events"
-		" WHERE id <= (SELECT coalesce(max(events_from), 0) FROM runs WHERE started_at < ?2)"
-		" AND at < ?2 AND vm_id IN (SELECT id FROM vms WHERE fleet_id = ?1)"
+		" WHERE id < ?3 AND at < ?2 AND vm_id IN (SELECT id FROM vms WHERE fleet_id = ?1)"
 		" AND id < (SELECT max(l.id) FROM events l WHERE l.vm_id = events.vm_id)",
+	[SQL_EVENT_AT_FROM] = "SELECT id, at FROM events WHERE id >= ?1 ORDER BY id LIMIT 1",
+	[SQL_EVENT_ID_MAX] = "SELECT coalesce(max(id), 0) FROM events",
 	[SQL_KEY_PUT] =
 		"INSERT INTO keys (vm_id, type, public_key, fingerprint, created_at)"
 		" VALUES (?1, ?2, ?3, ?4, ?5)"
@@ -1640,16 +1643,68 @@ fail:
 	return -1;
 }
 
+/* The first event at or after id (*ret_id 0: none), and its time. */
+static int event_at_from(struct store *s, int64_t id, int64_t *ret_id, int64_t *ret_at,
+			 struct muster_err *err)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (stmt_get(s, SQL_EVENT_AT_FROM, &st, err) < 0)
+		return -1;
+	if (bind_int64(st, 1, id) < 0)
+		return db_fail(s, err);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(s, err);
+	*ret_id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	*ret_at = rc == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0;
+	return 0;
+}
+
+/*
+ * The first event id recorded at or after before_ms, by a binary search
+ * over the rowid (events are recorded in time order, give or take the
+ * moments a result waits for its commit): a few lookups, whatever the
+ * table's size. Events before it that are not older (those moments) stay.
+ */
+static int events_boundary(struct store *s, int64_t before_ms, int64_t *ret,
+			   struct muster_err *err)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	int64_t lo = 1, hi, id = 0, at = 0;
+
+	if (stmt_get(s, SQL_EVENT_ID_MAX, &st, err) < 0)
+		return -1;
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return db_fail(s, err);
+	hi = sqlite3_column_int64(st, 0) + 1;
+	while (lo < hi) {
+		int64_t mid = lo + (hi - lo) / 2;
+
+		if (event_at_from(s, mid, &id, &at, err) < 0)
+			return -1;
+		if (id && at < before_ms)
+			lo = id + 1;
+		else
+			hi = mid;
+	}
+	*ret = lo;
+	return 0;
+}
+
 static int events_prune(struct store *s, const char *fleet, int64_t before_ms, uint64_t *ret_n,
 			struct muster_err *err)
 {
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
-	int64_t fleet_id;
+	int64_t fleet_id, bound = 0;
 
 	if (fleet_id_ensure(s, fleet, &fleet_id, err) < 0 ||
+	    events_boundary(s, before_ms, &bound, err) < 0 ||
 	    stmt_get(s, SQL_EVENTS_PRUNE, &st, err) < 0)
 		return -1;
-	if (bind_int64(st, 1, fleet_id) < 0 || bind_int64(st, 2, before_ms) < 0)
+	if (bind_int64(st, 1, fleet_id) < 0 || bind_int64(st, 2, before_ms) < 0 ||
+	    bind_int64(st, 3, bound) < 0)
 		return db_fail(s, err);
 	if (step_done(s, st, err) < 0)
 		return -1;

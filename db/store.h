@@ -339,9 +339,11 @@ int store_run_steps(struct store *s, int64_t run_id, struct store_step_time **re
 
 /*
  * The events' retention: delete fleet's events recorded before before_ms
- * (unix ms) but each VM's latest one (status shows it). Found by the
- * runs' events_from: events recorded after the last run begun before
- * before_ms stay until a later prune. *ret_n (may be NULL): how many went.
+ * (unix ms) but each VM's latest one (status shows it), in one DELETE.
+ * They are found by the rowid (a binary search for the first event at or
+ * after before_ms): an older event recorded after a newer one (a result
+ * waiting for its commit) may stay until a later prune. *ret_n (may be
+ * NULL): how many went.
  */
 int store_events_prune(struct store *s, const char *fleet, int64_t before_ms, uint64_t *ret_n,
 		       struct muster_err *err) WUR;

@@ -5,8 +5,7 @@
 -- not go on); NULL while it runs, or when it never recorded its end (a run
 -- killed). runs.events_from: the largest event id when the run began, so
 -- that a run's events (all after it) are read by the rowid, with no index
--- on events.run_id (0006 dropped it: it cost every event a write); the
--- events' retention (events.keep) finds old events by it too.
+-- on events.run_id (0006 dropped it: it cost every event a write).
 --
 -- Recorded with the run's end, in its transaction: run_vms, its VMs by
 -- action ('create', 'keep', ... or a verb: 'stop', 'destroy') and result
