@@ -142,6 +142,7 @@ check-golden: $(BUILD)/muster agent $(BUILD)/probe/streams | clean-results
 	@STREAMS_PROBE=$(abspath $(BUILD)/probe/streams) tests/run $(RESULTS) streams tests/streams/run
 	@tests/run $(RESULTS) kickstart tests/kickstart/run
 	@tests/run $(RESULTS) serve tests/serve/run
+	@tests/run $(RESULTS) monitor tests/monitor/run
 	@tests/run $(RESULTS) install tests/install/run
 	@AGENT_BIN=$(abspath $(BUILD)/agent/muster-agent-dyn) \
 		AGENT_STATIC=$(abspath $(BUILD)/agent/muster-agent) \
