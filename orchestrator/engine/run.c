@@ -877,9 +877,8 @@ void run_tell_state(struct run *r, size_t i, enum vm_state to)
 static void outcome(void *shared, size_t i, bool ok, const char *why)
 {
 	struct run *run = shared;
-	const char *name = run->recs.v[run->vm[i]].name;
-
 	size_t vm = run->vm[i];
+	const char *name = run->recs.v[vm].name;
 	/* set by the step that failed (provision.h: fail_step), or by what found the failure */
 	enum run_fail_class c = (enum run_fail_class) atomic_load(&run->fail_step[vm]);
 
