@@ -145,6 +145,7 @@ check-golden: $(BUILD)/muster agent $(BUILD)/probe/streams | clean-results
 	@STREAMS_PROBE=$(abspath $(BUILD)/probe/streams) tests/run $(RESULTS) streams tests/streams/run
 	@tests/run $(RESULTS) kickstart tests/kickstart/run
 	@tests/run $(RESULTS) serve tests/serve/run
+	@tests/run $(RESULTS) monitor tests/monitor/run
 	@tests/run $(RESULTS) install tests/install/run
 	@AGENT_BIN=$(abspath $(BUILD)/agent/muster-agent-dyn) \
 		AGENT_STATIC=$(abspath $(BUILD)/agent/muster-agent) \
@@ -297,7 +298,7 @@ DEB_BUILD := build-essential pkg-config libvirt-dev libyaml-dev libssh-dev libsq
 DEB_TEST := sqlite3 python3 python3-yaml cloud-init genisoimage openssh-client openssh-server \
 	libvirt-clients libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 \
 	qemu-utils debootstrap e2fsprogs iproute2 libxml2-utils curl file procps systemd \
-	dnsmasq-base iptables ansible-core mandoc lintian
+	dnsmasq-base iptables ansible-core mandoc lintian python3-prometheus-client
 deps:
 	@tools/deps $(DEB_BUILD) $(DEB_TEST)
 

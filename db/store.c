@@ -75,6 +75,16 @@ enum store_sql {
 	SQL_VM_AGENT_HEARD,
 	SQL_FLEET_DELETE,
 	SQL_FLEET_LIVE,
+	SQL_RUN_OUTCOME,
+	SQL_RUN_VMS_PUT,
+	SQL_RUN_FAIL_PUT,
+	SQL_RUN_VMS_LIST,
+	SQL_RUN_FAIL_LIST,
+	SQL_FAIL_TOTALS,
+	SQL_RUN_STEPS,
+	SQL_EVENTS_PRUNE,
+	SQL_EVENT_AT_FROM,
+	SQL_EVENT_ID_MAX,
 	SQL_SAVEPOINT,
 	SQL_RELEASE,
 	SQL_ROLLBACK_TO,
@@ -142,9 +152,10 @@ static const char *const store_sql_text[SQL_MAX] = {
 		" JOIN fleets f ON f.id = v.fleet_id"
 		" WHERE f.name = ?1 AND (?2 IS NULL OR v.name = ?2)"
 		" ORDER BY e.id",
+	/* the run's events come after events_from (max(id): the rowid's last, at once) */
 	[SQL_RUN_BEGIN] =
-		"INSERT INTO runs (fleet_id, command, started_at, pid)"
-		" VALUES (?1, ?2, ?3, ?4)",
+		"INSERT INTO runs (fleet_id, command, started_at, pid, events_from)"
+		" VALUES (?1, ?2, ?3, ?4, (SELECT coalesce(max(id), 0) FROM events))",
 	[SQL_RUN_END] = "UPDATE runs SET ended_at = ?2, status = ?3 WHERE id = ?1",
 	[SQL_FLEET_DELETE] = "DELETE FROM fleets WHERE name = ?1",
 	[SQL_FLEET_LIVE] =
@@ -154,9 +165,49 @@ static const char *const store_sql_text[SQL_MAX] = {
 		"UPDATE vms SET last_agent_at = ?2,"
 		" reported_addrs = CASE ?3 WHEN 1 THEN ?4 ELSE reported_addrs END WHERE id = ?1",
 	[SQL_RUN_LIST] =
-		"SELECT r.id, r.command, r.started_at, r.ended_at, r.status, r.pid"
+		"SELECT r.id, r.command, r.started_at, r.ended_at, r.status, r.pid, r.outcome"
 		" FROM runs r JOIN fleets f ON f.id = r.fleet_id"
 		" WHERE f.name = ?1 ORDER BY r.id DESC LIMIT ?2",
+	[SQL_RUN_OUTCOME] = "UPDATE runs SET outcome = ?2 WHERE id = ?1",
+	[SQL_RUN_VMS_PUT] = "INSERT INTO run_vms (run_id, action, result, n) VALUES (?1, ?2, ?3, ?4)",
+	[SQL_RUN_FAIL_PUT] = "INSERT INTO run_failures (run_id, class, n) VALUES (?1, ?2, ?3)",
+	[SQL_RUN_VMS_LIST] =
+		"SELECT action, result, n FROM run_vms WHERE run_id = ?1 ORDER BY action, result",
+	[SQL_RUN_FAIL_LIST] =
+		"SELECT class, NULL, n FROM run_failures WHERE run_id = ?1 ORDER BY class",
+	[SQL_FAIL_TOTALS] =
+		"SELECT c.class, NULL, sum(c.n) FROM run_failures c"
+		" JOIN runs r ON r.id = c.run_id JOIN fleets f ON f.id = r.fleet_id"
+		" WHERE f.name = ?1 GROUP BY c.class ORDER BY c.class",
+	/*
+	 * A run's transitions, and installed systems' starts (?2), each with
+	 * the time since the VM's event before it in the run (for an
+	 * installed system: since its installer's start, ?3). The run's
+	 * events are those after its events_from, by the rowid.
+	 */
+	[SQL_RUN_STEPS] =
+		"SELECT from_state, to_state, installed, at - prev FROM ("
+		" SELECT e.from_state, e.to_state, e.at, e.detail IS ?2 AS installed,"
+		" CASE WHEN e.detail IS ?2"
+		"  THEN max(CASE WHEN e.detail IS ?3 THEN e.at END) OVER w"
+		"  ELSE lag(e.at) OVER w END AS prev"
+		" FROM events e"
+		" WHERE e.id > (SELECT coalesce(events_from, 0) FROM runs WHERE id = ?1)"
+		" AND e.run_id = ?1"
+		" WINDOW w AS (PARTITION BY e.vm_id ORDER BY e.id"
+		"  ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING))"
+		" WHERE (from_state IS NOT to_state OR installed) AND prev IS NOT NULL",
+	/*
+	 * Events of fleet ?1 before ?2, but each VM's latest; by the rowid,
+	 * below ?3 (events_boundary: no index on at, which every event would
+	 * pay for)
+	 */
+	[SQL_EVENTS_PRUNE] =
+		"DELETE FROM events"
+		" WHERE id < ?3 AND at < ?2 AND vm_id IN (SELECT id FROM vms WHERE fleet_id = ?1)"
+		" AND id < (SELECT max(l.id) FROM events l WHERE l.vm_id = events.vm_id)",
+	[SQL_EVENT_AT_FROM] = "SELECT id, at FROM events WHERE id >= ?1 ORDER BY id LIMIT 1",
+	[SQL_EVENT_ID_MAX] = "SELECT coalesce(max(id), 0) FROM events",
 	[SQL_KEY_PUT] =
 		"INSERT INTO keys (vm_id, type, public_key, fingerprint, created_at)"
 		" VALUES (?1, ?2, ?3, ?4, ?5)"
@@ -1366,27 +1417,7 @@ int store_run_begin(struct store *s, const char *fleet, const char *command,
 int store_run_end(struct store *s, int64_t run_id, int status,
 		  struct muster_err *err)
 {
-	_cleanup_reset_ sqlite3_stmt *st = NULL;
-	bool ok = false;
-
-	if (tx_begin(s, err) < 0)
-		goto out;
-	if (stmt_get(s, SQL_RUN_END, &st, err) < 0)
-		goto out;
-	if (bind_int64(st, 1, run_id) < 0 || bind_int64(st, 2, store_now(s)) < 0 ||
-	    bind_int64(st, 3, status) < 0) {
-		(void) db_fail(s, err);
-		goto out;
-	}
-	if (step_done(s, st, err) < 0)
-		goto out;
-	if (sqlite3_changes(s->db) == 0) {
-		(void) err_set(err, MUSTER_E_NOTFOUND, "no such run");
-		goto out;
-	}
-	ok = true;
-out:
-	return tx_end(s, ok, err, "cannot record the end of run %" PRId64, run_id);
+	return store_run_finish(s, run_id, status, NULL, err);
 }
 
 int store_fleet_delete(struct store *s, const char *fleet, struct muster_err *err)
@@ -1449,7 +1480,7 @@ int store_run_list(struct store *s, const char *fleet, size_t limit, struct stor
 		r->ended = sqlite3_column_type(st, 4) != SQLITE_NULL;
 		r->status = sqlite3_column_int(st, 4);
 		r->pid = sqlite3_column_int64(st, 5);
-		if (column_strdup(st, 1, &r->command) < 0) {
+		if (column_strdup(st, 1, &r->command) < 0 || column_strdup(st, 6, &r->outcome) < 0) {
 			(void) err_nomem(err);
 			goto fail;
 		}
@@ -1471,9 +1502,271 @@ void store_run_list_free(struct store_run *runs, size_t n)
 {
 	size_t i;
 
-	for (i = 0; runs && i < n; i++)
+	for (i = 0; runs && i < n; i++) {
 		free(runs[i].command);
+		free(runs[i].outcome);
+	}
 	free(runs);
+}
+
+/* Statement id, bound to run_id then text a and b (NULL: not bound) and n (< 0: not bound), done. */
+static int run_row(struct store *s, enum store_sql id, int64_t run_id, const char *a,
+		   const char *b, int64_t n, struct muster_err *err)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	int i = 2;
+
+	if (stmt_get(s, id, &st, err) < 0)
+		return -1;
+	if (bind_int64(st, 1, run_id) < 0 || (a && bind_text(st, i++, a) < 0) ||
+	    (b && bind_text(st, i++, b) < 0) || (n >= 0 && bind_int64(st, i, n) < 0))
+		return db_fail(s, err);
+	return step_done(s, st, err);
+}
+
+/* Run run_id's end, and its outcome and counts, in the open transaction. */
+static int run_finish(struct store *s, int64_t run_id, int status,
+		      const struct store_run_summary *sum, struct muster_err *err)
+{
+	size_t i;
+
+	{
+		_cleanup_reset_ sqlite3_stmt *st = NULL;
+
+		if (stmt_get(s, SQL_RUN_END, &st, err) < 0)
+			return -1;
+		if (bind_int64(st, 1, run_id) < 0 || bind_int64(st, 2, store_now(s)) < 0 ||
+		    bind_int64(st, 3, status) < 0)
+			return db_fail(s, err);
+		if (step_done(s, st, err) < 0)
+			return -1;
+		if (sqlite3_changes(s->db) == 0)
+			return err_set(err, MUSTER_E_NOTFOUND, "no such run");
+	}
+	if (!sum)
+		return 0;
+	if (run_row(s, SQL_RUN_OUTCOME, run_id, sum->outcome, NULL, -1, err) < 0)
+		return -1;
+	for (i = 0; i < sum->n_vms; i++)
+		if (run_row(s, SQL_RUN_VMS_PUT, run_id, sum->vms[i].action, sum->vms[i].result,
+			    (int64_t) sum->vms[i].n, err) < 0)
+			return -1;
+	for (i = 0; i < sum->n_failures; i++)
+		if (run_row(s, SQL_RUN_FAIL_PUT, run_id, sum->failures[i].fail_class, NULL,
+			    (int64_t) sum->failures[i].n, err) < 0)
+			return -1;
+	return 0;
+}
+
+int store_run_finish(struct store *s, int64_t run_id, int status,
+		     const struct store_run_summary *sum, struct muster_err *err)
+{
+	bool ok;
+
+	ok = tx_begin(s, err) == 0 && run_finish(s, run_id, status, sum, err) == 0;
+	return tx_end(s, ok, err, "cannot record the end of run %" PRId64, run_id);
+}
+
+void store_tally_free(struct store_tally *t, size_t n)
+{
+	size_t i;
+
+	for (i = 0; t && i < n; i++) {
+		free(t[i].name);
+		free(t[i].result);
+	}
+	free(t);
+}
+
+/* The rows of statement id (name, result, n) bound to ?1 = run_id or fleet. */
+static int tally_select(struct store *s, enum store_sql id, int64_t run_id, const char *fleet,
+			struct store_tally **ret, size_t *ret_n, struct muster_err *err)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	struct store_tally *list = NULL, *p, *t;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	if (stmt_get(s, id, &st, err) < 0)
+		return -1;
+	if ((fleet ? bind_text(st, 1, fleet) : bind_int64(st, 1, run_id)) < 0)
+		return db_fail(s, err);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		p = grow_array(list, &cap, n, sizeof(*list));
+		if (!p) {
+			store_tally_free(list, n);
+			return err_nomem(err);
+		}
+		list = p;
+		t = &list[n++];		/* zeroed: freeable even half-filled */
+		t->n = (uint64_t) sqlite3_column_int64(st, 2);
+		if (column_strdup(st, 0, &t->name) < 0 || column_strdup(st, 1, &t->result) < 0) {
+			store_tally_free(list, n);
+			return err_nomem(err);
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		store_tally_free(list, n);
+		return db_fail(s, err);
+	}
+	*ret = list;
+	*ret_n = n;
+	return 0;
+}
+
+int store_run_counts(struct store *s, int64_t run_id, struct store_tally **ret_vms,
+		     size_t *ret_n_vms, struct store_tally **ret_fails, size_t *ret_n_fails,
+		     struct muster_err *err)
+{
+	struct store_tally *vms = NULL;
+	size_t n_vms = 0;
+
+	if (tally_select(s, SQL_RUN_VMS_LIST, run_id, NULL, &vms, &n_vms, err) < 0 ||
+	    tally_select(s, SQL_RUN_FAIL_LIST, run_id, NULL, ret_fails, ret_n_fails, err) < 0) {
+		store_tally_free(vms, n_vms);
+		err_prefix(err, "cannot read the counts of run %" PRId64, run_id);
+		return -1;
+	}
+	*ret_vms = vms;
+	*ret_n_vms = n_vms;
+	return 0;
+}
+
+int store_failure_totals(struct store *s, const char *fleet, struct store_tally **ret,
+			 size_t *ret_n, struct muster_err *err)
+{
+	if (check_name("fleet", fleet, err) < 0)
+		return -1;
+	if (tally_select(s, SQL_FAIL_TOTALS, 0, fleet, ret, ret_n, err) == 0)
+		return 0;
+	err_prefix(err, "cannot count the failures of fleet '%s'", fleet);
+	return -1;
+}
+
+int store_run_steps(struct store *s, int64_t run_id, struct store_step_time **ret,
+		    size_t *ret_n, struct muster_err *err)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	struct store_step_time *list = NULL, *p, *t;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	if (stmt_get(s, SQL_RUN_STEPS, &st, err) < 0)
+		goto fail;
+	if (bind_int64(st, 1, run_id) < 0 || bind_text(st, 2, VM_DETAIL_INSTALLED) < 0 ||
+	    bind_text(st, 3, VM_DETAIL_INSTALLER) < 0) {
+		(void) db_fail(s, err);
+		goto fail;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		p = grow_array(list, &cap, n, sizeof(*list));
+		if (!p) {
+			(void) err_nomem(err);
+			goto fail;
+		}
+		list = p;
+		t = &list[n++];
+		t->from = vm_state_from_string((const char *) sqlite3_column_text(st, 0));
+		t->to = vm_state_from_string((const char *) sqlite3_column_text(st, 1));
+		t->installed = sqlite3_column_int(st, 2) != 0;
+		t->ms = sqlite3_column_int64(st, 3);
+	}
+	if (rc != SQLITE_DONE) {
+		(void) db_fail(s, err);
+		goto fail;
+	}
+	*ret = list;
+	*ret_n = n;
+	return 0;
+fail:
+	free(list);
+	err_prefix(err, "cannot read the steps of run %" PRId64, run_id);
+	return -1;
+}
+
+/* The first event at or after id (*ret_id 0: none), and its time. */
+static int event_at_from(struct store *s, int64_t id, int64_t *ret_id, int64_t *ret_at,
+			 struct muster_err *err)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (stmt_get(s, SQL_EVENT_AT_FROM, &st, err) < 0)
+		return -1;
+	if (bind_int64(st, 1, id) < 0)
+		return db_fail(s, err);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(s, err);
+	*ret_id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	*ret_at = rc == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0;
+	return 0;
+}
+
+/*
+ * The first event id recorded at or after before_ms, by a binary search
+ * over the rowid (events are recorded in time order, give or take the
+ * moments a result waits for its commit): a few lookups, whatever the
+ * table's size. Events before it that are not older (those moments) stay.
+ */
+static int events_boundary(struct store *s, int64_t before_ms, int64_t *ret,
+			   struct muster_err *err)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	int64_t lo = 1, hi, id = 0, at = 0;
+
+	if (stmt_get(s, SQL_EVENT_ID_MAX, &st, err) < 0)
+		return -1;
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return db_fail(s, err);
+	hi = sqlite3_column_int64(st, 0) + 1;
+	while (lo < hi) {
+		int64_t mid = lo + (hi - lo) / 2;
+
+		if (event_at_from(s, mid, &id, &at, err) < 0)
+			return -1;
+		if (id && at < before_ms)
+			lo = id + 1;
+		else
+			hi = mid;
+	}
+	*ret = lo;
+	return 0;
+}
+
+static int events_prune(struct store *s, const char *fleet, int64_t before_ms, uint64_t *ret_n,
+			struct muster_err *err)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	int64_t fleet_id, bound = 0;
+
+	if (fleet_id_ensure(s, fleet, &fleet_id, err) < 0 ||
+	    events_boundary(s, before_ms, &bound, err) < 0 ||
+	    stmt_get(s, SQL_EVENTS_PRUNE, &st, err) < 0)
+		return -1;
+	if (bind_int64(st, 1, fleet_id) < 0 || bind_int64(st, 2, before_ms) < 0 ||
+	    bind_int64(st, 3, bound) < 0)
+		return db_fail(s, err);
+	if (step_done(s, st, err) < 0)
+		return -1;
+	*ret_n = (uint64_t) sqlite3_changes64(s->db);
+	return 0;
+}
+
+int store_events_prune(struct store *s, const char *fleet, int64_t before_ms, uint64_t *ret_n,
+		       struct muster_err *err)
+{
+	uint64_t n = 0;
+	bool ok;
+
+	if (check_name("fleet", fleet, err) < 0)
+		return -1;
+	ok = tx_begin(s, err) == 0 && events_prune(s, fleet, before_ms, &n, err) == 0;
+	if (tx_end(s, ok, err, "cannot delete the old events of fleet '%s'", fleet) < 0)
+		return -1;
+	if (ret_n)
+		*ret_n = n;
+	return 0;
 }
 
 /* ---- keys ----------------------------------------------------------------- */

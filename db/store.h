@@ -264,6 +264,9 @@ struct store_run {
 	bool ended;
 	int status;			/* its exit status, when ended */
 	int64_t pid;
+	char *outcome;			/* "ok", "failed", "error" (store_run_finish); NULL:
+					 * not recorded (running, killed, or ended before
+					 * outcomes were recorded) */
 };
 
 /*
@@ -277,6 +280,90 @@ void store_run_list_free(struct store_run *runs, size_t n);
 /* Record the end of run run_id with its exit status. Unknown: MUSTER_E_NOTFOUND. */
 int store_run_end(struct store *s, int64_t run_id, int status,
 		  struct muster_err *err) WUR;
+
+/* Of a run's summary (store_run_finish): n VMs of action that came to result. */
+struct store_vm_count {
+	const char *action;		/* "create", ..., or a verb: "stop", "destroy" */
+	const char *result;		/* "ready", "failed", ... (runsum.h) */
+	uint64_t n;			/* > 0 */
+};
+
+/* Of a run's summary: n VMs failed, of class. */
+struct store_fail_count {
+	const char *fail_class;		/* "clone", "host", ... (runsum.h) */
+	uint64_t n;			/* > 0 */
+};
+
+/* What a run came to, recorded with its end. */
+struct store_run_summary {
+	const char *outcome;		/* "ok", "failed" or "error" */
+	const struct store_vm_count *vms;	/* each (action, result) once */
+	size_t n_vms;
+	const struct store_fail_count *failures;	/* each class once */
+	size_t n_failures;
+};
+
+/*
+ * Record the end of run run_id: its exit status and what it came to
+ * (sum), in one transaction. Unknown run: MUSTER_E_NOTFOUND; nothing is
+ * recorded on failure.
+ */
+int store_run_finish(struct store *s, int64_t run_id, int status,
+		     const struct store_run_summary *sum, struct muster_err *err) WUR;
+
+/* A count read back: a run's VMs of an action and result, or failures of a class. */
+struct store_tally {
+	char *name;		/* the action, or the failure's class */
+	char *result;		/* the result of the action's VMs; NULL for a class */
+	uint64_t n;
+};
+
+/*
+ * What run run_id's summary recorded, ordered by name (then result): its
+ * VMs by action and result (*ret_vms, *ret_n_vms) and its failures by
+ * class (*ret_fails, *ret_n_fails). Free each with store_tally_free. A run
+ * with no summary has none.
+ */
+int store_run_counts(struct store *s, int64_t run_id, struct store_tally **ret_vms,
+		     size_t *ret_n_vms, struct store_tally **ret_fails, size_t *ret_n_fails,
+		     struct muster_err *err) WUR;
+
+/* fleet's failures by class over every recorded run, by class name (store_tally_free). */
+int store_failure_totals(struct store *s, const char *fleet, struct store_tally **ret,
+			 size_t *ret_n, struct muster_err *err) WUR;
+void store_tally_free(struct store_tally *t, size_t n);
+
+/*
+ * A transition of a run (store_run_steps) and how long after the VM's
+ * event before it (in the same run) it was recorded: a step's latency.
+ */
+struct store_step_time {
+	int from;			/* enum vm_state; -1: none */
+	int to;				/* enum vm_state */
+	bool installed;			/* the installed system's start (VM_DETAIL_INSTALLED):
+					 * ms is then from its installer's start */
+	int64_t ms;
+};
+
+/*
+ * Run run_id's transitions (from != to) and installed systems' starts, each
+ * with its latency: one query over the run's events (found from its
+ * events_from, by the rowid). A VM's first event of the run has no latency
+ * and is left out. *ret has *ret_n (free()).
+ */
+int store_run_steps(struct store *s, int64_t run_id, struct store_step_time **ret,
+		    size_t *ret_n, struct muster_err *err) WUR;
+
+/*
+ * The events' retention: delete fleet's events recorded before before_ms
+ * (unix ms) but each VM's latest one (status shows it), in one DELETE.
+ * They are found by the rowid (a binary search for the first event at or
+ * after before_ms): an older event recorded after a newer one (a result
+ * waiting for its commit) may stay until a later prune. *ret_n (may be
+ * NULL): how many went.
+ */
+int store_events_prune(struct store *s, const char *fleet, int64_t before_ms, uint64_t *ret_n,
+		       struct muster_err *err) WUR;
 
 /*
  * Record (or replace) the public key of the given type ("ssh-ed25519",

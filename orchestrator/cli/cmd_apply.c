@@ -1,6 +1,7 @@
 /*
- * cmd_apply.c: `muster apply FILE [--prune] [--restart]`: bring the fleet to what the
- * manifest says (the engine, run.h), showing its progress (progress.h).
+ * cmd_apply.c: `muster apply FILE [--prune] [--restart] [--check-images] [--json]`:
+ * bring the fleet to what the manifest says (the engine, run.h), showing its
+ * progress (progress.h); with --json, the run's summary as one JSON object.
  */
 #include <unistd.h>
 
@@ -80,6 +81,7 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	}
 	run_policy_from_manifest(m, &pol);
 	pol.prune = o.prune;
+	pol.events_keep_s = m->events_keep;
 	if (run_plan(run, &err) < 0 || run_view_tell_plan(&view, run, &err) < 0 ||
 	    run_execute(run, NULL, &pol, &view.cb, &res, &err) < 0)
 		goto fail;
@@ -88,9 +90,14 @@ int cmd_apply(const struct cmd *self, struct cli *cli, int argc, char **argv)
 			  "them): apply --prune destroys them\n", res.to_destroy,
 			  res.to_destroy == 1 ? " is" : "s are");
 	rc = run_view_end(&view, run, &pol, &res);
+	if (cli->json && run_view_json("apply", m, &res, rc, NULL) != EXIT_OK)
+		rc = EXIT_FAIL;
 	goto out;
 fail:
 	cmd_error("muster apply: %s\n", err.msg);
+	/* a run that began: its summary all the same */
+	if (cli->json && res.run_id)
+		(void) run_view_json("apply", m, &res, rc, &err);
 out:
 	run_view_close(&view, run, &res, rc);
 	cmd_fleet_end(&f);

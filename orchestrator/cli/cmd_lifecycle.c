@@ -1,5 +1,5 @@
 /*
- * cmd_lifecycle.c: `muster start|stop|reboot|destroy FILE [VM|GROUP...]`:
+ * cmd_lifecycle.c: `muster start|stop|reboot|destroy FILE [VM|GROUP...] [--json]`:
  * act on some of a fleet's VMs (all of them when none is named; destroy
  * wants them named, or --all), each step recorded, under the run lock.
  * start and reboot wait for the VMs' agents and show their progress as
@@ -93,7 +93,7 @@ static void on_acted(void *userdata, const char *name, const struct muster_err *
 	if (err)
 		cmd_error("muster %s: %s\n", v->verb, err->msg);
 	else if (!v->cli->quiet)
-		printf("%s: %s\n", name, v->verb);
+		fprintf(run_view_out(v->cli), "%s: %s\n", name, v->verb);
 }
 
 static int lifecycle(const struct cmd *self, struct cli *cli, int argc, char **argv, enum verb verb)
@@ -177,47 +177,53 @@ static int lifecycle(const struct cmd *self, struct cli *cli, int argc, char **a
 	if (waits) {
 		run_policy_from_manifest(m, &pol);
 		rc = run_view_end(&rview, run, &pol, &res);
-		goto out;
-	}
-	rc = res.ok ? EXIT_OK : EXIT_FAIL;
-	if (res.unrecorded.code != MUSTER_OK)
-		cmd_error("muster %s: %s\n", self->name, res.unrecorded.msg);
-	if (res.failed || !cli->quiet)
-		printf("fleet '%s': %s: %zu done, %zu failed\n", m->fleet, self->name, res.acted,
-		       res.failed);
-	if (o.purge) {
-		struct run_purge_report rep;
+	} else {
+		FILE *out = run_view_out(cli);
 
-		if (res.failed) {
+		rc = res.ok ? EXIT_OK : EXIT_FAIL;
+		if (res.unrecorded.code != MUSTER_OK)
+			cmd_error("muster %s: %s\n", self->name, res.unrecorded.msg);
+		if (res.failed || !cli->quiet)
+			fprintf(out, "fleet '%s': %s: %zu done, %zu failed\n", m->fleet, self->name,
+				res.acted, res.failed);
+		if (o.purge && res.failed) {
 			cmd_error("muster destroy: not purged: %zu VM%s could not be destroyed\n",
 				  res.failed, res.failed == 1 ? "" : "s");
-			goto out;
+		} else if (o.purge) {
+			struct run_purge_report rep;
+
+			if (run_purge(run, &rep, &err) < 0) {
+				cmd_error("muster destroy: not purged: %s\n", err.msg);
+				rc = EXIT_FAIL;
+			} else if (!cli->quiet) {
+				fprintf(out, "purged: %zu base image volume%s, %zu libvirt network%s, "
+					"%zu key file%s (%s/keys/%s/), %zu console log%s%s, and every "
+					"record of fleet '%s'\nkept: pool '%s' and the image cache "
+					"(%s/cache/), which other fleets may share\n", rep.volumes,
+					rep.volumes == 1 ? "" : "s", rep.networks,
+					rep.networks == 1 ? "" : "s", rep.key_files,
+					rep.key_files == 1 ? "" : "s", f.state_dir, m->fleet,
+					rep.console_logs, rep.console_logs == 1 ? "" : "s",
+					rep.known_hosts ? ", its known_hosts" : "", m->fleet, m->pool,
+					f.state_dir);
+			}
+		} else if (verb == VERB_DESTROY && o.all && !cli->quiet) {
+			/* what a fleet destroyed whole leaves, and where */
+			fprintf(out, "kept: the VMs' SSH host keys (%s/keys/%s/), their serial console "
+				"logs (%s/console/), the fleet's records (muster events shows them), "
+				"its libvirt networks, pool '%s' and the base image volumes in it "
+				"(--purge removes what is the fleet's alone)\n", f.state_dir, m->fleet,
+				f.state_dir, m->pool);
 		}
-		if (run_purge(run, &rep, &err) < 0) {
-			cmd_error("muster destroy: not purged: %s\n", err.msg);
-			rc = EXIT_FAIL;
-			goto out;
-		}
-		if (!cli->quiet)
-			printf("purged: %zu base image volume%s, %zu libvirt network%s, %zu key file%s "
-			       "(%s/keys/%s/), %zu console log%s%s, and every record of fleet '%s'\n"
-			       "kept: pool '%s' and the image cache (%s/cache/), which other fleets "
-			       "may share\n", rep.volumes, rep.volumes == 1 ? "" : "s", rep.networks,
-			       rep.networks == 1 ? "" : "s", rep.key_files, rep.key_files == 1 ? "" : "s",
-			       f.state_dir, m->fleet, rep.console_logs,
-			       rep.console_logs == 1 ? "" : "s", rep.known_hosts ?
-			       ", its known_hosts" : "", m->fleet, m->pool, f.state_dir);
-		goto out;
 	}
-	/* what a fleet destroyed whole leaves, and where */
-	if (verb == VERB_DESTROY && o.all && !cli->quiet)
-		printf("kept: the VMs' SSH host keys (%s/keys/%s/), their serial console logs "
-		       "(%s/console/), the fleet's records (muster events shows them), its libvirt "
-		       "networks, pool '%s' and the base image volumes in it (--purge removes "
-		       "what is the fleet's alone)\n", f.state_dir, m->fleet, f.state_dir, m->pool);
+	if (cli->json && run_view_json(self->name, m, &res, rc, NULL) != EXIT_OK)
+		rc = EXIT_FAIL;
 	goto out;
 fail:
 	cmd_error("muster %s: %s\n", self->name, err.msg);
+	/* a run that began: its summary all the same */
+	if (cli->json && res.run_id)
+		(void) run_view_json(self->name, m, &res, rc, &err);
 out:
 	run_view_close(&rview, run, &res, rc);
 	free(chosen);

@@ -1,6 +1,6 @@
 /*
  * cmd_rebuild.c: `muster rebuild FILE [VM|GROUP...] [--older-than DURATION]
- * [--failed] [--drifted] [--all] [--restart] [--rotate-keys] [--dry-run]`:
+ * [--failed] [--drifted] [--all] [--restart] [--rotate-keys] [--dry-run] [--json]`:
  * rebuild the chosen VMs, rolling, never more than rebuild.max_unavailable
  * of the fleet down at once (run.h: run_select, run_execute with a
  * rebuilding selection).
@@ -72,7 +72,7 @@ static const char *roll_action(const struct plan_item *it, bool rebuild)
 }
 
 /* The roll, before it starts: each chosen VM, what it is now, and whether it takes a slot. */
-static void print_roll(const struct manifest *m, struct run *run, const bool *chosen,
+static void print_roll(FILE *out, const struct manifest *m, struct run *run, const bool *chosen,
 		       const bool *rebuild, const struct run_policy *pol)
 {
 	const struct plan *p = run_get_plan(run);
@@ -91,23 +91,25 @@ static void print_roll(const struct manifest *m, struct run *run, const bool *ch
 		up += slot;
 		show(why, sizeof(why), it->reason);
 		/* chosen by a selector: the plan's reason is what the VM is now */
-		printf("%-20s %-12s %-10s %s%s: %s%s\n", it->name, it->group,
-		       it->recorded >= 0 ? vm_state_to_string((enum vm_state) it->recorded) : "new",
-		       roll_action(it, rebuild[i]), slot ? ", takes a slot while down" :
-		       it->action == PLAN_UPDATE && !rebuild[i] ? "" :
-		       ", no slot", rebuild[i] && it->action != PLAN_REBUILD &&
-		       it->action != PLAN_CREATE ? "chosen; the plan: " : "", why);
+		fprintf(out, "%-20s %-12s %-10s %s%s: %s%s\n", it->name, it->group,
+			it->recorded >= 0 ? vm_state_to_string((enum vm_state) it->recorded) : "new",
+			roll_action(it, rebuild[i]), slot ? ", takes a slot while down" :
+			it->action == PLAN_UPDATE && !rebuild[i] ? "" :
+			", no slot", rebuild[i] && it->action != PLAN_REBUILD &&
+			it->action != PLAN_CREATE ? "chosen; the plan: " : "", why);
 	}
-	printf("fleet '%s': %zu VM%s to roll, %zu of them taken down: ", m->fleet, n,
-	       n == 1 ? "" : "s", up);
+	fprintf(out, "fleet '%s': %zu VM%s to roll, %zu of them taken down: ", m->fleet, n,
+		n == 1 ? "" : "s", up);
 	if (!pol->per_group) {
-		printf("at most %zu down at once (rebuild.max_unavailable)\n", pol->max_unavailable);
+		fprintf(out, "at most %zu down at once (rebuild.max_unavailable)\n",
+			pol->max_unavailable);
 		return;
 	}
-	printf("at most, down at once, per group (rebuild.max_unavailable, per_group):");
+	fprintf(out, "at most, down at once, per group (rebuild.max_unavailable, per_group):");
 	for (i = 0; i < m->n_groups; i++)
-		printf("%s %s %zu", i ? "," : "", m->groups[i].name, run_window(m, m->groups[i].n_vms));
-	printf("\n");
+		fprintf(out, "%s %s %zu", i ? "," : "", m->groups[i].name,
+			run_window(m, m->groups[i].n_vms));
+	fprintf(out, "\n");
 }
 
 int cmd_rebuild(const struct cmd *self, struct cli *cli, int argc, char **argv)
@@ -144,6 +146,11 @@ int cmd_rebuild(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		rc = EXIT_USAGE;
 		goto out;
 	}
+	if (o.dry_run && cli->json) {
+		cmd_error("muster rebuild: --dry-run prints the roll, --json a run's summary: give one\n");
+		rc = EXIT_USAGE;
+		goto out;
+	}
 	rc = EXIT_FAIL;
 	o.sel.targets = argv + f.first + 1;
 	o.sel.n_targets = (size_t) (argc - f.first - 1);
@@ -175,7 +182,8 @@ int cmd_rebuild(const struct cmd *self, struct cli *cli, int argc, char **argv)
 		}
 		run_policy_from_manifest(m, &pol);
 		if (!cli->quiet || o.dry_run)
-			print_roll(m, run, chosen, rebuild, &pol);
+			print_roll(o.dry_run ? stdout : run_view_out(cli), m, run, chosen, rebuild,
+				   &pol);
 		if (o.dry_run) {
 			rc = EXIT_OK;
 			goto out;
@@ -185,9 +193,14 @@ int cmd_rebuild(const struct cmd *self, struct cli *cli, int argc, char **argv)
 			goto fail;
 	}
 	rc = run_view_end(&view, run, &pol, &res);
+	if (cli->json && run_view_json("rebuild", m, &res, rc, NULL) != EXIT_OK)
+		rc = EXIT_FAIL;
 	goto out;
 fail:
 	cmd_error("muster rebuild: %s\n", err.msg);
+	/* a run that began: its summary all the same */
+	if (cli->json && res.run_id)
+		(void) run_view_json("rebuild", m, &res, rc, &err);
 out:
 	run_view_close(&view, run, &res, rc);
 	free(chosen);

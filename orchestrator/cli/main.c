@@ -31,7 +31,7 @@ static const struct cmd commands[] = {
 	  "changed, a VM shut off outside muster longer than rebuild.stopped_grace.\n"
 	  "An update waiting for a cold restart is kept, shown as pending.\n"
 	  "Exit 1 when a host does not answer or an image file (path:) cannot be read.\n" },
-	{ "apply", 1, 1, cmd_apply, "FILE [--prune] [--restart] [--check-images]",
+	{ "apply", 1, 1, cmd_apply, "FILE [--prune] [--restart] [--check-images] [--json]",
 	  "create, update or rebuild the fleet's VMs, in batches, every step recorded",
 	  "Plans as `muster plan` does, then: the storage pool, the base images as\n"
 	  "volumes, the fleet's networks; then per VM, batch.size at a time on\n"
@@ -46,10 +46,16 @@ static const struct cmd commands[] = {
 	  "state and time in it, the totals; elsewhere a line per transition\n"
 	  "(VM: ACTION: STATE). Failures: standard error, a line each (-q: only them).\n"
 	  "An image file (path:) that cannot be read fails the VMs made from it;\n"
-	  "--check-images refuses to begin at all then.\n" },
+	  "--check-images refuses to begin at all then. At its end apply deletes the\n"
+	  "fleet's events older than events.keep (default 90d; forever keeps them).\n"
+	  "--json: at the end, the run's summary as one JSON object on standard\n"
+	  "output (its id, command, fleet, start and end in unix ms, outcome, exit\n"
+	  "status, counts by action, result and failure class, and per VM its\n"
+	  "action, result, failure class and error); the progress and summary lines\n"
+	  "go to standard error then.\n" },
 	{ "rebuild", 1, 256, cmd_rebuild,
 	  "FILE [VM|GROUP...] [--older-than DURATION] [--failed] [--drifted] [--all]\n"
-	  "                [--restart] [--rotate-keys] [--dry-run]",
+	  "                [--restart] [--rotate-keys] [--dry-run] [--json]",
 	  "rebuild VMs rolling, never more than rebuild.max_unavailable down at once",
 	  "Chooses VMs: those named (a VM or a group), made or last rebuilt longer\n"
 	  "ago than --older-than, recorded failed (--failed), or every one (--all),\n"
@@ -66,27 +72,31 @@ static const struct cmd commands[] = {
 	  "one that is down already takes none. batch.max_fail_percent stops the\n"
 	  "roll, leaving the rest as they are. --dry-run prints the roll and does\n"
 	  "nothing. Exit 0 when every chosen VM is ready again, 1 when one failed,\n"
-	  "75 when another run holds the lock.\n" },
-	{ "start", 1, 256, cmd_start, "FILE [VM|GROUP...]",
+	  "75 when another run holds the lock.\n"
+	  "--json (not with --dry-run): the run's summary as one JSON object, as apply's.\n" },
+	{ "start", 1, 256, cmd_start, "FILE [VM|GROUP...] [--json]",
 	  "start VMs and wait for their agents (all of the fleet's when none is named)",
 	  "Defines each named VM (or each VM of a named group, or the whole fleet) as\n"
 	  "the manifest wants it, starts it, and waits for its agent to report ready,\n"
 	  "in batches as apply does. A VM stopped with `muster stop` is no longer\n"
-	  "held off. A VM that was never made fails (muster apply makes it).\n" },
-	{ "stop", 1, 256, cmd_stop, "FILE [VM|GROUP...] [--force] [--timeout DURATION]",
+	  "held off. A VM that was never made fails (muster apply makes it).\n"
+	  "--json: the run's summary as one JSON object, as apply's.\n" },
+	{ "stop", 1, 256, cmd_stop, "FILE [VM|GROUP...] [--force] [--timeout DURATION] [--json]",
 	  "shut VMs down (ACPI) and wait until they are off, or with --force pull the plug",
 	  "Asks the named VMs (or groups, or the whole fleet) to shut down, then waits\n"
 	  "until each is off (--timeout, default 2m: a VM still running then fails,\n"
 	  "said so); --force stops them at once. apply and rebuild leave a VM stopped\n"
-	  "this way off, and do not count it unavailable, until start or reboot.\n" },
-	{ "reboot", 1, 256, cmd_reboot, "FILE [VM|GROUP...]",
+	  "this way off, and do not count it unavailable, until start or reboot.\n"
+	  "--json: the run's summary as one JSON object, as apply's.\n" },
+	{ "reboot", 1, 256, cmd_reboot, "FILE [VM|GROUP...] [--json]",
 	  "restart VMs cold and wait for their agents",
 	  "Shuts each named VM (or group, or the whole fleet) down and starts it again\n"
 	  "(a new QEMU process: what runs is then its definition, pending updates\n"
 	  "included, which a guest's own reboot would not give), rolling under\n"
 	  "rebuild.max_unavailable, each waited for until its agent reports ready.\n"
-	  "A VM that is off is started.\n" },
-	{ "destroy", 1, 256, cmd_destroy, "FILE VM|GROUP... | FILE --all [--purge]",
+	  "A VM that is off is started.\n"
+	  "--json: the run's summary as one JSON object, as apply's.\n" },
+	{ "destroy", 1, 256, cmd_destroy, "FILE VM|GROUP... | FILE --all [--purge] [--json]",
 	  "remove VMs: domain, disk and seed (host keys are kept)",
 	  "Stops and undefines each named VM (or each VM of a named group; --all: the\n"
 	  "whole fleet) and deletes its disk and seed volumes. Its SSH host keys stay\n"
@@ -97,7 +107,8 @@ static const struct cmd commands[] = {
 	  "directory; and every record of it (events and runs too). The pool and the\n"
 	  "image cache stay. Refused, nothing removed, while a VM of the fleet is\n"
 	  "not destroyed (one the manifest no longer has too: apply --prune) or a\n"
-	  "host does not answer.\n" },
+	  "host does not answer.\n"
+	  "--json: the run's summary as one JSON object, as apply's.\n" },
 	{ "render", 2, 2, cmd_render,
 	  "FILE VM [--seed-dir DIR | --iso FILE | --kickstart | --ks-url | --nocloud-url]\n"
 	  "                [--listen ADDR:PORT] [--rotate-keys] [--no-agent]",

@@ -1,7 +1,49 @@
 /* runview.c: what a run shows (runview.h). */
 #include <unistd.h>
 
+#include "json.h"
 #include "runview.h"
+
+FILE *run_view_out(const struct cli *cli)
+{
+	return cli->json ? stderr : stdout;
+}
+
+int run_view_json(const char *command, const struct manifest *m, const struct run_result *res,
+		  int rc, const struct muster_err *failed)
+{
+	_cleanup_free_ struct json_run_vm *vms = calloc(res->n_vms + 1, sizeof(*vms));
+	struct muster_err err = { 0 };
+	struct json_run r = {
+		.id = res->run_id, .command = command, .fleet = m->fleet,
+		.started_at = res->started_at, .ended_at = res->ended_at,
+		.outcome = failed ? "error" : res->outcome ? res->outcome :
+			   rc == EXIT_OK ? "ok" : "failed",
+		.exit_status = rc, .error = failed ? failed->msg : NULL,
+		.events_pruned = res->events_pruned, .vms = vms, .n_vms = res->n_vms,
+	};
+	size_t i;
+
+	if (!vms) {
+		cmd_error("muster %s: out of memory\n", command);
+		return EXIT_FAIL;
+	}
+	for (i = 0; i < res->n_vms; i++) {
+		const struct run_vm_outcome *o = &res->vms[i];
+
+		vms[i] = (struct json_run_vm) {
+			.name = o->name, .action = o->action,
+			.result = run_vm_result_to_string(o->result),
+			.failure = o->result == RUN_VM_FAILED ? run_fail_class_to_string(o->fail) : NULL,
+			.error = o->error,
+		};
+	}
+	if (json_write_run(&r, stdout, &err) < 0 || fflush(stdout) == EOF) {
+		cmd_error("muster %s: %s\n", command, err.msg[0] ? err.msg : "cannot write the summary");
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
 
 static int on_begin(void *userdata, const struct run_item *items, size_t n,
 		    struct muster_err *err)
@@ -18,8 +60,9 @@ static int on_begin(void *userdata, const struct run_item *items, size_t n,
 		v->actions[i] = plan_action_to_string(items[i].action);
 	}
 	{
+		FILE *out = run_view_out(v->cli);
 		const struct progress_opts po = {
-			.out = stdout, .tty = isatty(STDOUT_FILENO), .quiet = v->cli->quiet,
+			.out = out, .tty = isatty(fileno(out)), .quiet = v->cli->quiet,
 			.n_items = n, .batch_size = v->m->batch_size,
 			.names = v->names, .actions = v->actions, .verb = v->verb,
 		};
@@ -84,7 +127,7 @@ static void on_acted(void *userdata, const char *name, const struct muster_err *
 	if (err)
 		cmd_error("muster %s: %s\n", v->verb, err->msg);
 	else
-		printf("%s: destroyed\n", name);
+		fprintf(run_view_out(v->cli), "%s: destroyed\n", name);
 }
 
 size_t run_view_tell_down(const char *verb, struct run *run)
@@ -138,29 +181,30 @@ void run_view_summary(const struct run_view *v, struct run *run, const struct ru
 {
 	const struct manifest *m = v->m;
 	const struct hosts *hosts = run_hosts(run);
+	FILE *out = run_view_out(v->cli);
 	size_t i;
 
-	printf("fleet '%s' on %s: %zu started, %zu kept", m->fleet,
-	       hosts->n == 1 ? hosts->h[0].uri : "its hosts", res->started, res->kept);
+	fprintf(out, "fleet '%s' on %s: %zu started, %zu kept", m->fleet,
+		hosts->n == 1 ? hosts->h[0].uri : "its hosts", res->started, res->kept);
 	if (res->unknown)
-		printf(", %zu unknown (their host does not answer)", res->unknown);
+		fprintf(out, ", %zu unknown (their host does not answer)", res->unknown);
 	if (res->failed)
-		printf(", %zu failed", res->failed);
+		fprintf(out, ", %zu failed", res->failed);
 	if (res->skipped && res->all_stuck)
-		printf(", %zu not tried (every worker stuck in a call to the hypervisor)",
-		       res->skipped);
+		fprintf(out, ", %zu not tried (every worker stuck in a call to the hypervisor)",
+			res->skipped);
 	else if (res->skipped)
-		printf(", %zu not tried (max_fail_percent %u%% crossed)", res->skipped,
-		       pol->max_fail_percent);
+		fprintf(out, ", %zu not tried (max_fail_percent %u%% crossed)", res->skipped,
+			pol->max_fail_percent);
 	if (res->conflicts)
-		printf(", %zu in conflict", res->conflicts);
+		fprintf(out, ", %zu in conflict", res->conflicts);
 	if (res->failed) {
-		printf(" (");
+		fprintf(out, " (");
 		for (i = 0; i < res->failed && i < 10; i++)
-			printf("%s%s", i ? ", " : "", res->failed_vms[i]);
-		printf("%s)", res->failed > 10 ? ", ..." : "");
+			fprintf(out, "%s%s", i ? ", " : "", res->failed_vms[i]);
+		fprintf(out, "%s)", res->failed > 10 ? ", ..." : "");
 	}
-	printf("\n");
+	fprintf(out, "\n");
 }
 
 void run_view_init(struct run_view *v, const struct cli *cli, const struct manifest *m,

@@ -49,6 +49,20 @@ int run_view_tell_plan(struct run_view *v, struct run *run, struct muster_err *e
 int run_view_end(const struct run_view *v, struct run *run, const struct run_policy *pol,
 		 const struct run_result *res);
 
+/*
+ * Where a run's words for a person go: stdout, or stderr under --json
+ * (stdout then holds the JSON summary alone).
+ */
+FILE *run_view_out(const struct cli *cli);
+
+/*
+ * --json: the run's summary (json.h: json_write_run) on stdout: its
+ * record, exit status rc, and why it could not go on (failed: NULL when it
+ * went on). EXIT_OK, or EXIT_FAIL when it cannot be written (said).
+ */
+int run_view_json(const char *command, const struct manifest *m, const struct run_result *res,
+		  int rc, const struct muster_err *failed);
+
 /* "fleet 'F' on HOST: N started, N kept, N failed (...)" */
 void run_view_summary(const struct run_view *v, struct run *run, const struct run_policy *pol,
 		      const struct run_result *res);

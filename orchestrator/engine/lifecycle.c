@@ -63,13 +63,22 @@ static int stop_done(const struct manifest *m, const struct vmrec *v, struct sto
 				err) < 0 ? -1 : 0;
 }
 
-static void acted(struct run *r, struct run_result *res, const char *name, struct muster_err *e)
+/*
+ * VM vm done (e NULL), or not: e says why, c is the step that failed (its
+ * error may say otherwise: run_fail_classify).
+ */
+static void acted(struct run *r, struct run_result *res, size_t vm, enum run_fail_class c,
+		  struct muster_err *e)
 {
+	const char *name = r->recs.v[vm].name;
+
 	if (e) {
 		res->failed++;
 		err_prefix(e, "VM '%s'", name);
+		run_outcome_failed(r, vm, run_fail_classify(c, e->code), e->msg);
 	} else {
 		res->acted++;
+		r->succeeded[vm] = true;
 	}
 	if (r->cb->acted)
 		r->cb->acted(r->cb->userdata, name, e);
@@ -113,13 +122,16 @@ static int stop_all(struct run *r, const struct run_selection *sel, bool force,
 
 		if (sel && sel->selected && !sel->selected[i])
 			continue;
-		if (vm_host(&r->hosts, recs, n_recs, v->name, &hv, &e) < 0 ||
-		    stop_ask(m, v, hv, r->o.st, force, r->run_id, &asked, &e) < 0) {
-			acted(r, res, v->name, &e);
+		if (vm_host(&r->hosts, recs, n_recs, v->name, &hv, &e) < 0) {
+			acted(r, res, i, RUN_FAIL_HOST, &e);
+			continue;
+		}
+		if (stop_ask(m, v, hv, r->o.st, force, r->run_id, &asked, &e) < 0) {
+			acted(r, res, i, RUN_FAIL_STOP, &e);
 			continue;
 		}
 		if (!asked) {
-			acted(r, res, v->name, NULL);
+			acted(r, res, i, RUN_FAIL_MAX, NULL);
 			continue;
 		}
 		waiting[i] = hv;
@@ -155,16 +167,16 @@ static int stop_all(struct run *r, const struct run_selection *sel, bool force,
 			}
 			if (active < 0 ||
 			    (!active && stop_done(m, v, r->o.st, force, r->run_id, &e) < 0)) {
-				acted(r, res, v->name, &e);
+				acted(r, res, i, RUN_FAIL_STOP, &e);
 			} else if (!active) {
-				acted(r, res, v->name, NULL);
+				acted(r, res, i, RUN_FAIL_MAX, NULL);
 			} else if (clock_mono_ms() >= until) {
 				if (store_vm_note(r->o.st, m->fleet, v->name, "still running after the "
 						  "shut down's timeout", r->run_id, &e) < 0)
 					log_debug("VM '%s': %s", v->name, e.msg);
 				err_set(&e, MUSTER_E_HV, "still running %u s after it was asked to "
 					"shut down (muster stop --force pulls the plug)", timeout_s);
-				acted(r, res, v->name, &e);
+				acted(r, res, i, RUN_FAIL_STOP, &e);
 			} else {
 				continue;
 			}
@@ -198,6 +210,10 @@ int run_lifecycle(struct run *r, const struct run_selection *sel, enum run_verb 
 		return run_plan(r, err) < 0 ? -1 : run_execute(r, &s, &p, cb, res, err);
 	}
 	r->cb = cb ? cb : &none;
+	if (run_outcomes_new(r, m->n_vms, 0) < 0) {
+		err_nomem(err);
+		goto out;
+	}
 	if ((!r->recs.v && vmrecs_build(m, &r->recs, err) < 0) ||
 	    store_vm_list(r->o.st, m->fleet, &recs, &n_recs, err) < 0 ||
 	    store_run_begin(r->o.st, m->fleet, r->o.command, &r->run_id, err) < 0)
@@ -215,22 +231,36 @@ int run_lifecycle(struct run *r, const struct run_selection *sel, enum run_verb 
 
 			if (sel && sel->selected && !sel->selected[i])
 				continue;
-			if (vm_host(&r->hosts, recs, n_recs, v->name, &hv, &e) < 0 ||
-			    store_vm_ensure(r->o.st, m->fleet, v->name, v->group, &e) < 0 ||
-			    provision_destroy(m, hv, r->o.st, v->name, v->group, r->run_id, &e) < 0) {
-				acted(r, res, v->name, &e);
+			if (vm_host(&r->hosts, recs, n_recs, v->name, &hv, &e) < 0) {
+				acted(r, res, i, RUN_FAIL_HOST, &e);
 				continue;
 			}
-			acted(r, res, v->name, NULL);
+			if (store_vm_ensure(r->o.st, m->fleet, v->name, v->group, &e) < 0 ||
+			    provision_destroy(m, hv, r->o.st, v->name, v->group, r->run_id, &e) < 0) {
+				acted(r, res, i, RUN_FAIL_DESTROY, &e);
+				continue;
+			}
+			acted(r, res, i, RUN_FAIL_MAX, NULL);
 		}
 	} else {
 		err_set(err, MUSTER_E_INVALID, "no such action (%d)", (int) verb);
 		goto out;
 	}
 	res->ok = !res->failed;
+	for (i = 0; i < m->n_vms; i++) {
+		if (sel && sel->selected && !sel->selected[i])
+			continue;
+		if (r->failed_vm[i])
+			run_outcome_add(r, r->recs.v[i].name, verb == RUN_DESTROY ? "destroy" : "stop",
+					RUN_VM_FAILED, r->fail_class[i],
+					r->error[i] ? r->error[i] : "failed");
+		else if (r->succeeded[i])
+			run_outcome_add(r, r->recs.v[i].name, verb == RUN_DESTROY ? "destroy" : "stop",
+					verb == RUN_DESTROY ? RUN_VM_DESTROYED : RUN_VM_STOPPED,
+					RUN_FAIL_MAX, NULL);
+	}
 	/* the run is done either way: a store that fails here is said in res */
-	if (store_run_end(r->o.st, r->run_id, res->ok ? 0 : 1, &res->unrecorded) < 0)
-		log_debug("run %lld: its end is not recorded", (long long) r->run_id);
+	run_record_end(r, res->ok ? "ok" : "failed", res);
 	ret = 0;
 out:
 	store_vm_list_free(recs, n_recs);

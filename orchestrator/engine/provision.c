@@ -16,6 +16,7 @@
 #include "log.h"
 #include "mustache.h"
 #include "provision.h"
+#include "runsum.h"
 #include "tokens.h"
 #include "seediso.h"
 
@@ -57,6 +58,17 @@ static void crash_point(void)
 	pthread_once(&crash_once, crash_init);
 	if (crash_at > 0 && atomic_fetch_add(&seen, 1) + 1 == crash_at)
 		kill(getpid(), SIGKILL);
+}
+
+/*
+ * VM vm is at step c from here on: what a failure of it is, unless its
+ * error says otherwise (runsum.h: run_fail_classify), and what an item
+ * that does not return in time was doing.
+ */
+static void step(const struct provision_fleet *f, size_t vm, enum run_fail_class c)
+{
+	if (f->fail_step)
+		atomic_store(&f->fail_step[vm], (int) c);
 }
 
 /*
@@ -209,6 +221,7 @@ static int clone_disk(const struct provision_fleet *f, struct provision_worker *
 	char *xml;
 	int r;
 
+	step(f, vm, RUN_FAIL_CLONE);
 	if (intent_ahead(f, w, vm, ahead, err, "intent: create disk '%s' in pool '%s'%s%s", n->disk,
 			 f->m->pool, v.backing_path ? " backed by " : "",
 			 v.backing_path ? v.backing_path : "") < 0)
@@ -252,6 +265,7 @@ static int seed_begin(const struct provision_fleet *f, size_t vm, struct seed_wo
 	struct seediso_file files[ARRAY_SIZE(sw->cd.key_files)];
 	size_t nf = 0, i;
 
+	step(f, vm, RUN_FAIL_SEED);
 	buf_init(&sw->ks, MU_MAX_OUTPUT);
 	if (bootstrap_render(f->boot, vm, keys, true, f->generation ? f->generation[vm] : 0,
 			     &sw->cd, &sw->ks, err) < 0)
@@ -316,6 +330,7 @@ static int make_seed(const struct provision_fleet *f, struct provision_worker *w
 	char *xml = NULL;
 	int r = -1, up;
 
+	step(f, vm, RUN_FAIL_SEED);
 	if (intent_ahead(f, w, vm, NULL, err, "%s", seed_intent) < 0 ||
 	    (replace && hv_volume_delete(w->hv, f->m->pool, n->seed, err) < 0) ||
 	    !(xml = domxml_volume_format(&v, err)) ||
@@ -529,6 +544,7 @@ static int define(const struct provision_fleet *f, struct provision_worker *w, s
 	char *xml = NULL;
 	int r = -1;
 
+	step(f, vm, RUN_FAIL_DEFINE);
 	if (domain_xml(f, w, vm, n, NULL, &xml, err) < 0 ||
 	    intent_ahead(f, w, vm, ahead, err, "intent: define domain '%s' (%s)", n->domain,
 			 n->uuid) < 0 ||
@@ -566,6 +582,7 @@ static int reseed(const struct provision_fleet *f, struct provision_worker *w, s
 	char seed_intent[512];
 	int r = -1;
 
+	step(f, vm, RUN_FAIL_SEED);
 	if (seed_begin(f, vm, &sw, err) == 0) {
 		fmt_cut(seed_intent, sizeof(seed_intent), "intent: seed '%s' (%s)", n->seed,
 				sw.what);
@@ -594,11 +611,12 @@ static int boot_installer(const struct provision_fleet *f, struct provision_work
 	char token[TOKEN_LEN + 1], *cmdline = NULL, *xml = NULL;
 	int active, r = -1;
 
+	step(f, vm, RUN_FAIL_START);
 	active = hv_domain_active(w->hv, n->domain, err);
 	if (active < 0)
 		return -1;
 	if (active) {
-		result(w, VM_STATE_STARTED, "installer running");
+		result(w, VM_STATE_STARTED, VM_DETAIL_INSTALLER);
 		return 0;
 	}
 	if (!seeded && reseed(f, w, vm, n, err) < 0)
@@ -613,7 +631,7 @@ static int boot_installer(const struct provision_fleet *f, struct provision_work
 		   g->kickstart.install_tree) < 0 ||
 	    hv_domain_boot_xml(w->hv, n->domain, xml, err) < 0)
 		goto out;
-	result(w, VM_STATE_STARTED, "installer running");
+	result(w, VM_STATE_STARTED, VM_DETAIL_INSTALLER);
 	r = 0;
 out:
 	free(cmdline);
@@ -660,6 +678,7 @@ static int start(const struct provision_fleet *f, struct provision_worker *w, si
 	char what[512];
 	int r;
 
+	step(f, vm, RUN_FAIL_START);
 	start_intent(n, what, sizeof(what));
 	if (intent_ahead(f, w, vm, NULL, err, "%s", what) < 0 ||
 	    (r = hv_domain_start(w->hv, n->domain, err)) < 0)
@@ -702,6 +721,7 @@ static int cold_restart(const struct provision_fleet *f, struct provision_worker
 {
 	bool forced = false;
 
+	step(f, vm, RUN_FAIL_STOP);
 	if (intent_ahead(f, w, vm, NULL, err, "intent: cold restart '%s' (shut down, start)",
 			 n->domain) < 0 ||
 	    hv_domain_shutdown_wait(w->hv, n->domain, f->stop_timeout_ms, true, &forced, err) < 0)
@@ -728,6 +748,7 @@ static int rotate_keys(const struct provision_fleet *f, struct provision_worker 
 	size_t nt = m->n_host_key_types, j;
 	struct keypair *fresh = NULL;
 
+	step(f, vm, RUN_FAIL_OTHER);
 	if (keystore_host_keys(f->state_dir, NULL, m->fleet, &name, NULL, 1, f->key_types, nt,
 			       KEYSTORE_ROTATE | KEYSTORE_UNRECORDED | KEYSTORE_THIS_THREAD, &fresh,
 			       err) < 0)
@@ -746,6 +767,7 @@ static int rotate_keys(const struct provision_fleet *f, struct provision_worker 
 static int teardown(const struct provision_fleet *f, struct provision_worker *w, size_t vm,
 		    const struct vmrec *n, struct muster_err *err)
 {
+	step(f, vm, RUN_FAIL_DESTROY);
 	if (record(f, w, vm, VM_STATE_REBUILDING, err, "intent: remove domain '%s', '%s', '%s'",
 		   n->domain, n->disk, n->seed) < 0 ||
 	    hv_domain_remove(w->hv, n->domain, err) < 0 ||
@@ -809,6 +831,7 @@ int provision_vm(const struct provision_fleet *f, struct provision_worker *w, si
 		    (install && boot_installer(f, w, vm, n, false, err) < 0))
 			goto fail;
 		/* adopt what runs as wanted: record its spec and its state */
+		step(f, vm, RUN_FAIL_START);
 		if (!install && hv_domain_start(w->hv, n->domain, err) < 0)
 			goto fail;
 		pending_spec(w, n, false);

@@ -57,6 +57,12 @@ struct provision_fleet {
 	 * batch need not ask for it, one VM after the other. The caller frees.
 	 */
 	char **agent_paths;
+	/*
+	 * Per VM, or NULL: the step it is at (an enum run_fail_class: runsum.h),
+	 * set as each begins, so that a failure is classed by the step that
+	 * failed.
+	 */
+	atomic_int *fail_step;
 	/* Optional: told of each transition once it is recorded, on the worker's thread. */
 	void (*on_state)(void *userdata, size_t vm, enum vm_state to);
 	void *on_state_data;

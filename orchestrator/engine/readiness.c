@@ -38,9 +38,11 @@ static double seconds_since(const struct timespec *t0)
 	return (double) (t.tv_sec - t0->tv_sec) + (double) (t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-static void ready_fail(struct ready_wait *rw, size_t k, const char *fmt, ...) PRINTF_LIKE(3, 4);
+/* Item k failed, of class c (runsum.h), with why. */
+static void ready_fail(struct ready_wait *rw, size_t k, enum run_fail_class c, const char *fmt, ...)
+	PRINTF_LIKE(4, 5);
 
-static void ready_fail(struct ready_wait *rw, size_t k, const char *fmt, ...)
+static void ready_fail(struct ready_wait *rw, size_t k, enum run_fail_class c, const char *fmt, ...)
 {
 	struct run *run = rw->run;
 	size_t vm = run->vm[rw->items[k]];
@@ -55,6 +57,7 @@ static void ready_fail(struct ready_wait *rw, size_t k, const char *fmt, ...)
 	/* through err_set, as every message: what a guest said is shown (show.h) */
 	(void) err_set(&why, MUSTER_E_HV, "VM '%s': %s", run->fleet.m->vms[vm].name, detail);
 	provision_failed(&run->fleet, &w, vm, &why);
+	atomic_store(&run->fail_step[vm], (int) c);
 	rw->failed(rw->exec, rw->items[k], why.msg);
 	rw->done[k] = true;
 	rw->remaining--;
@@ -134,13 +137,14 @@ static void on_agent(void *userdata, size_t k, const struct channel_msg *msg)
 		break;
 	case AGENT_PROTO_READY:
 		if (!keys_match(run, vm, msg)) {
-			ready_fail(rw, k, "its SSH host keys are not the ones muster made for it: "
+			ready_fail(rw, k, RUN_FAIL_AGENT,
+				   "its SSH host keys are not the ones muster made for it: "
 				   "the seed was not applied, or something else answered");
 			break;
 		}
 		if (store_vm_transition(run->o.st, m->fleet, m->vms[vm].name, VM_STATE_READY,
 					"ready: host keys verified", run->fleet.run_id, &err) < 0) {
-			ready_fail(rw, k, "%s", err.msg);
+			ready_fail(rw, k, RUN_FAIL_OTHER, "%s", err.msg);
 			break;
 		}
 		rw->done[k] = true;
@@ -148,7 +152,7 @@ static void on_agent(void *userdata, size_t k, const struct channel_msg *msg)
 		run_tell_state(run, rw->items[k], VM_STATE_READY);
 		break;
 	case AGENT_PROTO_ERROR:
-		ready_fail(rw, k, "%s failed: %s", msg->phase ? msg->phase : "bootstrap",
+		ready_fail(rw, k, RUN_FAIL_AGENT, "%s failed: %s", msg->phase ? msg->phase : "bootstrap",
 			   msg->detail ? msg->detail : "no detail");
 		break;
 	case AGENT_PROTO_TYPE_MAX:
@@ -209,7 +213,8 @@ static void hosts_lost(struct ready_wait *rw, size_t n)
 
 		if (!rw->done[k] && hosts_is_down(&run->hosts, at, &e)) {
 			channel_remove(rw->ch, k);
-			ready_fail(rw, k, "its host %s was lost: %s", run->hosts.h[at].uri, e.msg);
+			ready_fail(rw, k, RUN_FAIL_HOST, "its host %s was lost: %s",
+				   run->hosts.h[at].uri, e.msg);
 		}
 	}
 }
@@ -298,21 +303,22 @@ static void install_poll(struct ready_wait *rw, size_t k)
 
 	if (hosts_hv(&run->hosts, run->recs.v[vm].host, &hv, &err) < 0 ||
 	    (active = hv_domain_active(hv, dom, &err)) < 0) {
-		ready_fail(rw, k, "%s", err.msg);
+		ready_fail(rw, k, run_fail_classify(RUN_FAIL_INSTALLER, err.code), "%s", err.msg);
 		return;
 	}
 	if (active)
 		return;
 	rw->installing[k] = false;
 	if (store_vm_installed_at(run->o.st, m->fleet, name, &at, &err) < 0) {
-		ready_fail(rw, k, "%s", err.msg);
+		ready_fail(rw, k, RUN_FAIL_OTHER, "%s", err.msg);
 		return;
 	}
 	if (!at) {
 		char where[1024];
 
 		console_where(rw, k, where, sizeof(where));
-		ready_fail(rw, k, "its installer stopped without reporting the install done (%s)",
+		ready_fail(rw, k, RUN_FAIL_INSTALLER,
+			   "its installer stopped without reporting the install done (%s)",
 			   where);
 		return;
 	}
@@ -320,14 +326,14 @@ static void install_poll(struct ready_wait *rw, size_t k)
 			  run->fleet.run_id, &err) < 0 ||
 	    hv_domain_start(hv, dom, &err) < 0 ||
 	    store_vm_transition(run->o.st, m->fleet, name, VM_STATE_STARTED,
-				"installed: running its own disk", run->fleet.run_id, &err) < 0) {
-		ready_fail(rw, k, "%s", err.msg);
+				VM_DETAIL_INSTALLED, run->fleet.run_id, &err) < 0) {
+		ready_fail(rw, k, run_fail_classify(RUN_FAIL_START, err.code), "%s", err.msg);
 		return;
 	}
 	run_tell_state(run, rw->items[k], VM_STATE_STARTED);
 	r = listen_agent(rw, k, &err);
 	if (r < 0) {
-		ready_fail(rw, k, "%s", err.msg);
+		ready_fail(rw, k, run_fail_classify(RUN_FAIL_AGENT, err.code), "%s", err.msg);
 	} else if (r > 0) {
 		rw->done[k] = true;	/* no channel: done when it runs */
 		rw->remaining--;
@@ -372,7 +378,7 @@ void readiness_wait(void *shared, const size_t *items, size_t n,
 		    store_vm_installed_at(run->o.st, m->fleet, m->vms[vm].name, &installed, &err) < 0) {
 			rw.done[k] = false;
 			rw.remaining++;
-			ready_fail(&rw, k, "%s", err.msg);
+			ready_fail(&rw, k, RUN_FAIL_OTHER, "%s", err.msg);
 			continue;
 		}
 		if (!installed) {
@@ -386,7 +392,7 @@ void readiness_wait(void *shared, const size_t *items, size_t n,
 		rw.done[k] = false;
 		rw.remaining++;
 		if (r < 0)	/* said at once, with libvirt's error */
-			ready_fail(&rw, k, "%s", err.msg);
+			ready_fail(&rw, k, run_fail_classify(RUN_FAIL_AGENT, err.code), "%s", err.msg);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	while (rw.remaining > 0) {
@@ -411,7 +417,8 @@ void readiness_wait(void *shared, const size_t *items, size_t n,
 		if (rw.done[k])
 			continue;
 		console_where(&rw, k, where, sizeof(where));
-		ready_fail(&rw, k, rw.installing[k] ? "its installer did not finish within %us (%s)" :
+		ready_fail(&rw, k, rw.installing[k] ? RUN_FAIL_INSTALLER : RUN_FAIL_READY_TIMEOUT,
+			   rw.installing[k] ? "its installer did not finish within %us (%s)" :
 			   "no ready report from its agent within %us (%s)",
 			   run->policy.ready_timeout_s, where);
 	}

@@ -82,6 +82,7 @@ void run_close(struct run *r)
 	free(r->takes_slot);
 	free(r->key_slot);
 	free(r->key_item);
+	run_outcomes_free(r);
 	store_vm_list_free(r->recorded, r->n_recorded);
 	plan_free(r->plan);
 	vmrecs_release(&r->recs);
@@ -844,7 +845,9 @@ static int work(void *wp, size_t i, struct muster_err *err)
 	unsigned attempt;
 	bool touched = false;
 
+	atomic_store(&run->fail_step[run->vm[i]], RUN_FAIL_OTHER);
 	if (hosts_is_down(&run->hosts, host, &down)) {
+		atomic_store(&run->fail_step[run->vm[i]], RUN_FAIL_HOST);
 		(void) err_set(err, MUSTER_E_HV, "VM '%s': its host %s cannot be used: %s",
 			       rec->name, run->hosts.h[host].uri, down.msg);
 		return -1;
@@ -867,6 +870,7 @@ static int work(void *wp, size_t i, struct muster_err *err)
 		if (!w->hv[host] && hv_open(run->hosts.h[host].uri, &w->hv[host], err) < 0) {
 			w->hv[host] = NULL;
 			if (attempt == ATTEMPTS || hosts_is_down(&run->hosts, host, NULL)) {
+				atomic_store(&run->fail_step[run->vm[i]], RUN_FAIL_HOST);
 				hosts_set_down(&run->hosts, host, err);
 				err_prefix(err, "VM '%s'", rec->name);
 				if (!touched)
@@ -878,8 +882,13 @@ static int work(void *wp, size_t i, struct muster_err *err)
 			touched = true;
 			if (provision_vm(&run->fleet, &w->pw, run->vm[i], run->action[i], err) == 0)
 				return 0;
-			if (!err->transient || attempt == ATTEMPTS)
+			if (!err->transient || attempt == ATTEMPTS) {
+				atomic_int *c = &run->fail_step[run->vm[i]];
+
+				atomic_store(c, (int) run_fail_classify(
+					(enum run_fail_class) atomic_load(c), err->code));
 				break;
+			}
 		}
 		log_info("%s (attempt %u of %d, retrying)", err->msg, attempt, ATTEMPTS);
 		clock_sleep_ms(attempt > 1 ? 1000 : 500);
@@ -893,7 +902,10 @@ static int work(void *wp, size_t i, struct muster_err *err)
 
 void run_tell_state(struct run *r, size_t i, enum vm_state to)
 {
-	if (r->cb->state && i != SIZE_MAX)
+	if (i == SIZE_MAX)
+		return;
+	atomic_store(&r->reached[r->vm[i]], (int) to);
+	if (r->cb->state)
 		r->cb->state(r->cb->userdata, i, to);
 }
 
@@ -901,24 +913,30 @@ void run_tell_state(struct run *r, size_t i, enum vm_state to)
 static void outcome(void *shared, size_t i, bool ok, const char *why)
 {
 	struct run *run = shared;
-	const char *name = run->recs.v[run->vm[i]].name;
+	size_t vm = run->vm[i];
+	const char *name = run->recs.v[vm].name;
+	/* set by the step that failed (provision.h: fail_step), or by what found the failure */
+	enum run_fail_class c = (enum run_fail_class) atomic_load(&run->fail_step[vm]);
 
 	if (ok) {
 		run->resumed += run->resume[i];
+		run->succeeded[vm] = true;
 		return;
 	}
 	run->failed[run->n_failed++] = name;
-	if (!run->cb->failed)
-		return;
 	/* every failure names its VM: the executor's own (a time-out) do not */
 	if (!why || strncmp(why, "VM '", 4) != 0) {
 		char named[sizeof(((struct muster_err *) 0)->msg) + 96];
 
 		fmt_cut(named, sizeof(named), "VM '%s': %s", name, why ? why : "failed");
-		run->cb->failed(run->cb->userdata, i, named);
+		run_outcome_failed(run, vm, c, named);
+		if (run->cb->failed)
+			run->cb->failed(run->cb->userdata, i, named);
 		return;
 	}
-	run->cb->failed(run->cb->userdata, i, why);
+	run_outcome_failed(run, vm, c, why);
+	if (run->cb->failed)
+		run->cb->failed(run->cb->userdata, i, why);
 }
 
 /* A worker's transition, recorded (provision_fleet.on_state). */
@@ -942,9 +960,11 @@ static bool selected(const struct run_selection *sel, ssize_t vm)
  * failure budget (lost); the others (an image that could not be had,
  * nothing to start) do not: they were never tried.
  */
-static void fail_before(struct run *r, size_t vm, const char *why, bool lost)
+static void fail_before(struct run *r, size_t vm, const char *why, bool lost,
+			enum run_fail_class c)
 {
 	r->failed[r->n_failed++] = r->m->vms[vm].name;
+	run_outcome_failed(r, vm, c, why);
 	if (lost)
 		r->lost++;
 	else
@@ -964,7 +984,7 @@ static bool fail_if_host_down(struct run *r, size_t vm)
 		return false;
 	fmt_cut(why, sizeof(why), "VM '%s': its host %s cannot be used: %s", r->m->vms[vm].name,
 		r->hosts.h[h].uri, e.msg);
-	fail_before(r, vm, why, true);
+	fail_before(r, vm, why, true, RUN_FAIL_HOST);
 	return true;
 }
 
@@ -988,7 +1008,7 @@ static int verb_item(struct run *r, enum run_verb verb, const struct plan_item *
 		fmt_cut(why, sizeof(why), "VM '%s': nothing to %s: %s (%s)", name,
 			verb == RUN_START ? "start" : "reboot", plan_action_to_string(it->action),
 			it->reason);
-		fail_before(r, vm, why, false);
+		fail_before(r, vm, why, false, RUN_FAIL_OTHER);
 		return 0;
 	}
 	if (it->held && store_vm_stopped(r->o.st, r->m->fleet, name, false,
@@ -1152,6 +1172,7 @@ static int items_choose(struct run *r, const struct run_selection *sel, struct m
 		r->takes_slot[r->n_items] = (action == PLAN_REBUILD || action == PLAN_RESTART) &&
 					    vm_state_is_up(it->recorded);
 		r->items[r->n_items] = (struct run_item) { m->vms[vm].name, action, resume };
+		r->vm_action[vm] = action;
 		r->item_of[vm] = r->n_items++;
 	}
 	return 0;
@@ -1219,7 +1240,7 @@ static void items_block(struct run *r)
 
 			fmt_cut(why, sizeof(why), "VM '%s': %s", m->vms[vm].name, e->msg);
 			r->item_of[vm] = SIZE_MAX;
-			fail_before(r, vm, why, false);
+			fail_before(r, vm, why, false, RUN_FAIL_IMAGE);
 			continue;
 		}
 		r->vm[k] = vm;
@@ -1286,17 +1307,23 @@ static void prune(struct run *r, struct run_result *res)
 
 		if (it->action != PLAN_DESTROY)
 			continue;
-		if (h < 0)
+		r->prune_class[i] = RUN_FAIL_OTHER;
+		if (h < 0) {
 			(void) err_set(&err, MUSTER_E_NOTFOUND, "VM '%s': not on any of the fleet's hosts",
 				       it->name);
-		else if (hosts_hv(&r->hosts, (size_t) h, &hv, &err) == 0 &&
-			 provision_destroy(r->m, hv, r->o.st, it->name, it->group[0] ? it->group : NULL,
-					   r->run_id, &err) == 0) {
+		} else if (hosts_hv(&r->hosts, (size_t) h, &hv, &err) < 0) {
+			r->prune_class[i] = RUN_FAIL_HOST;
+		} else if (provision_destroy(r->m, hv, r->o.st, it->name, it->group[0] ? it->group : NULL,
+					     r->run_id, &err) == 0) {
 			res->destroyed++;
+			r->pruned[i] = true;
 			if (r->cb->acted)
 				r->cb->acted(r->cb->userdata, it->name, NULL);
 			continue;
+		} else {
+			r->prune_class[i] = run_fail_classify(RUN_FAIL_DESTROY, err.code);
 		}
+		r->prune_error[i] = strdup(err.msg);
 		res->destroy_failed++;
 		if (r->cb->acted)
 			r->cb->acted(r->cb->userdata, it->name, &err);
@@ -1338,6 +1365,87 @@ void run_policy_from_manifest(const struct manifest *m, struct run_policy *ret)
 	};
 }
 
+/* The action VM vm (of the plan's items, it) was worked on with, as shown. */
+static const char *vm_action(const struct run *r, size_t vm, const struct plan_item *it)
+{
+	if (r->verb)
+		return r->verb;
+	return plan_action_to_string(r->vm_action[vm] != PLAN_ACTION_MAX ? r->vm_action[vm] :
+				     it->action);
+}
+
+/*
+ * What came of each VM of the plan (run_result.vms), in the plan's order:
+ * with a selection, the VMs selected and those the plan destroys.
+ */
+static void outcomes(struct run *r, const struct run_selection *sel)
+{
+	const struct plan *p = r->plan;
+	size_t i;
+
+	for (i = 0; i < p->n_items; i++) {
+		const struct plan_item *it = &p->items[i];
+		bool wanted = i < r->m->n_vms;
+		size_t item = wanted ? r->item_of[i] : SIZE_MAX;
+		enum run_vm_result res = RUN_VM_KEPT;
+
+		if (wanted && r->failed_vm[i]) {
+			run_outcome_add(r, it->name, vm_action(r, i, it), RUN_VM_FAILED,
+					r->fail_class[i], r->error[i] ? r->error[i] : "failed");
+			continue;
+		}
+		if (item != SIZE_MAX) {
+			if (r->succeeded[i])
+				res = atomic_load(&r->reached[i]) == VM_STATE_READY ? RUN_VM_READY :
+				      RUN_VM_RUNNING;
+			else
+				res = RUN_VM_SKIPPED;
+			run_outcome_add(r, it->name, vm_action(r, i, it), res, RUN_FAIL_MAX, NULL);
+			continue;
+		}
+		if (wanted && !selected(sel, (ssize_t) i))
+			continue;
+		switch (it->action) {
+		case PLAN_UNKNOWN:
+			res = RUN_VM_UNKNOWN;
+			break;
+		case PLAN_CONFLICT:
+			res = RUN_VM_CONFLICT;
+			break;
+		case PLAN_DESTROY:
+			if (r->prune_error[i]) {
+				run_outcome_add(r, it->name, plan_action_to_string(it->action),
+						RUN_VM_FAILED, r->prune_class[i], r->prune_error[i]);
+				continue;
+			}
+			res = r->pruned[i] ? RUN_VM_DESTROYED : RUN_VM_PENDING;
+			break;
+		default:
+			break;
+		}
+		run_outcome_add(r, it->name, wanted ? vm_action(r, i, it) :
+				plan_action_to_string(it->action), res, RUN_FAIL_MAX, NULL);
+	}
+}
+
+/* events.keep: the fleet's events older than keep_s deleted (said at info level). */
+static void prune_events(struct run *r, uint64_t keep_s, struct run_result *res)
+{
+	struct muster_err e = { 0 };
+	int64_t now = store_now_ms(r->o.st);
+
+	if (!keep_s || keep_s > (uint64_t) now / 1000)
+		return;
+	if (store_events_prune(r->o.st, r->m->fleet, now - (int64_t) keep_s * 1000,
+			       &res->events_pruned, &e) < 0) {
+		log_warn("the fleet's old events are kept: %s", e.msg);
+		return;
+	}
+	if (res->events_pruned)
+		log_info("deleted %llu event%s older than events.keep", (unsigned long long)
+			 res->events_pruned, res->events_pruned == 1 ? "" : "s");
+}
+
 int run_execute(struct run *r, const struct run_selection *sel, const struct run_policy *p,
 		const struct run_callbacks *cb, struct run_result *res, struct muster_err *err)
 {
@@ -1348,7 +1456,6 @@ int run_execute(struct run *r, const struct run_selection *sel, const struct run
 	};
 	const struct manifest *m = r->m;
 	struct executor_result xr = { 0 };
-	struct muster_err ignored;
 	size_t i;
 
 	memset(res, 0, sizeof(*res));
@@ -1356,6 +1463,10 @@ int run_execute(struct run *r, const struct run_selection *sel, const struct run
 	r->policy = *p;
 	if (!r->planned)
 		return err_set(err, MUSTER_E_INVALID, "the run has no plan (run_plan first)");
+	if (run_outcomes_new(r, m->n_vms, r->plan->n_items) < 0)
+		return err_nomem(err);
+	r->verb = !sel || sel->verb == RUN_NONE ? NULL : sel->verb == RUN_START ? "start" :
+		  sel->verb == RUN_REBOOT ? "reboot" : NULL;
 	if (items_choose(r, sel, err) < 0 || keys_start(r, err) < 0)
 		return -1;
 	{
@@ -1408,7 +1519,7 @@ int run_execute(struct run *r, const struct run_selection *sel, const struct run
 		.ports = r->setup.fwd.port, .port_stride = r->setup.fwd.stride,
 		/* a test hook: agent sockets where a fake guest can bind them */
 		.channel_dir = getenv("MUSTER_TEST_CHANNEL_DIR"),
-		.agent_paths = r->agent_paths,
+		.agent_paths = r->agent_paths, .fail_step = r->fail_step,
 		.on_state = on_state, .on_state_data = r,
 	};
 	if (store_open(r->o.state_dir, &r->steps_st, err) < 0 ||
@@ -1461,12 +1572,15 @@ int run_execute(struct run *r, const struct run_selection *sel, const struct run
 	res->failed_vms = r->failed;
 	res->ok = !res->failed && !res->skipped && !res->destroy_failed && !res->conflicts &&
 		  !res->unknown;
+	outcomes(r, sel);
+	prune_events(r, p->events_keep_s, res);
 	/* the run is done either way: a store that fails here is said in res */
-	if (store_run_end(r->o.st, r->run_id, res->ok ? 0 : 1, &res->unrecorded) < 0)
-		log_debug("run %lld: its end is not recorded", (long long) r->run_id);
+	run_record_end(r, res->ok ? "ok" : "failed", res);
 	return 0;
 fail:
-	if (r->run_id && store_run_end(r->o.st, r->run_id, 1, &ignored) < 0)
-		log_warn("cannot record the run's end: %s", ignored.msg);
+	outcomes(r, sel);
+	run_record_end(r, "error", res);
+	if (res->unrecorded.code != MUSTER_OK)
+		log_warn("cannot record the run's end: %s", res->unrecorded.msg);
 	return -1;
 }

@@ -25,6 +25,7 @@
 #include "hosts.h"
 #include "manifest.h"
 #include "plan.h"
+#include "runsum.h"
 #include "setup.h"
 #include "store.h"
 #include "vmrec.h"
@@ -183,6 +184,8 @@ struct run_policy {
 	unsigned stop_timeout_s;	/* a cold restart pulls the plug of a guest that has
 					   not shut down after this */
 	bool prune;			/* destroy what the manifest no longer has */
+	uint64_t events_keep_s;		/* at the end, delete the fleet's events older than
+					   this (events.keep); 0: none */
 };
 
 /* rebuild.max_unavailable of n_vms VMs: the count, or the percent of them; at least 1. */
@@ -282,6 +285,16 @@ struct run_callbacks {
 	void (*acted)(void *userdata, const char *name, const struct muster_err *err);
 };
 
+/* What came of one VM of a run (run_result.vms). */
+struct run_vm_outcome {
+	const char *name;		/* the run's */
+	const char *action;		/* the plan's ("create", "keep", ...), or the verb
+					   ("start", "stop", "reboot", "destroy"): static */
+	enum run_vm_result result;
+	enum run_fail_class fail;	/* when failed: by the step that failed */
+	const char *error;		/* when failed: why, naming the VM (the run's); else NULL */
+};
+
 struct run_result {
 	size_t started;		/* items brought up (created, updated, rebuilt, adopted) */
 	size_t kept;		/* the plan's keep */
@@ -301,6 +314,17 @@ struct run_result {
 	bool ok;		/* nothing failed, skipped, unknown or in conflict */
 	struct muster_err unrecorded;	/* code != MUSTER_OK: the run's end could not be
 					 * recorded (the run itself is as above) */
+	/*
+	 * The run as recorded (runs), and what came of each of its VMs: for
+	 * apply (no selection), every VM of the plan; else those selected, and
+	 * those the plan destroys. vms belongs to the run (run_close).
+	 */
+	int64_t run_id;
+	int64_t started_at, ended_at;	/* unix ms */
+	const char *outcome;		/* "ok", "failed" (static) */
+	const struct run_vm_outcome *vms;
+	size_t n_vms;
+	uint64_t events_pruned;		/* events deleted (events_keep_s) */
 };
 
 /*

@@ -66,7 +66,45 @@ struct run {
 					   seen, nothing asked of them: left */
 	size_t kept;			/* VMs the plan keeps and the run leaves so */
 	size_t stuck;			/* workers left in a call that has not returned */
+	/* what came of each VM (run_result.vms; runs.c: outcomes_*) */
+	atomic_int *fail_step;		/* per VM: the step it is at (provision_fleet.fail_step),
+					   or the class of a failure found elsewhere */
+	atomic_int *reached;		/* per VM: the last state told of it (VM_STATE_MAX: none) */
+	enum plan_action *vm_action;	/* per VM: what the run does to it (PLAN_ACTION_MAX: none) */
+	const char *verb;		/* "start", "reboot", ... the items' action; NULL: the plan's */
+	bool *failed_vm;		/* per VM */
+	bool *succeeded;		/* per VM: its item came through, or the verb was done */
+	enum run_fail_class *fail_class;	/* per VM, when failed */
+	char **error;			/* per VM, when failed: why (NULL when out of memory) */
+	bool *pruned;			/* per plan item: destroyed by prune */
+	char **prune_error;		/* per plan item: why prune could not */
+	enum run_fail_class *prune_class;
+	struct run_vm_outcome *out;
+	size_t n_out;
+	size_t n_out_cap;
+	size_t out_vms, out_items;	/* the sizes of the per-VM and per plan item arrays */
 };
+
+/*
+ * The per-VM (n_vms) and per plan item (n_items, 0 without a plan) arrays
+ * of what came of each VM: 0, or -1 (memory). Freed by run_close.
+ */
+int run_outcomes_new(struct run *r, size_t n_vms, size_t n_items);
+void run_outcomes_free(struct run *r);
+
+/* VM vm failed, of class c, with why (which names it). Serialised with the other outcomes. */
+void run_outcome_failed(struct run *r, size_t vm, enum run_fail_class c, const char *why);
+
+/* Each VM's outcome, in order: what run_result.vms gives (r->out). */
+void run_outcome_add(struct run *r, const char *name, const char *action,
+		     enum run_vm_result result, enum run_fail_class c, const char *error);
+
+/*
+ * Record the run's end with its exit status, outcome ("ok", "failed",
+ * "error") and r->out's counts; into res: the run's id, times and VMs. A
+ * store that fails here is said in res->unrecorded.
+ */
+void run_record_end(struct run *r, const char *outcome, struct run_result *res);
 
 /* A transition or failure of item i, told to the caller (run.c). */
 void run_tell_state(struct run *r, size_t i, enum vm_state to);

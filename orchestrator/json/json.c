@@ -337,3 +337,52 @@ int json_write_error(const char *message, FILE *f, struct muster_err *err)
 }
 
 /* ---- reading ------------------------------------------------------------ */
+
+/* counts[name] += 1 */
+static int count_up(json_t *counts, const char *name)
+{
+	json_t *n = json_object_get(counts, name);
+
+	if (n)
+		return json_integer_set(n, json_integer_value(n) + 1);
+	return json_object_set_new(counts, name, json_integer(1));
+}
+
+int json_write_run(const struct json_run *r, FILE *f, struct muster_err *err)
+{
+	json_t *doc, *vms = json_array(), *actions = json_object(), *results = json_object(),
+	       *failures = json_object();
+	size_t i;
+
+	if (!vms || !actions || !results || !failures)
+		goto nomem;
+	for (i = 0; i < r->n_vms; i++) {
+		const struct json_run_vm *v = &r->vms[i];
+		json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:o}", "name", v->name, "action",
+				      v->action, "result", v->result, "failure",
+				      string_or_null(v->failure), "error", string_or_null(v->error));
+
+		if (!o || json_array_append_new(vms, o) < 0 || count_up(actions, v->action) < 0 ||
+		    count_up(results, v->result) < 0 ||
+		    (v->failure && count_up(failures, v->failure) < 0))
+			goto nomem;
+	}
+	doc = json_pack("{s:o, s:s, s:s, s:o, s:o, s:s, s:i, s:o, s:I, s:{s:o, s:o, s:o}, s:o}",
+			"run", r->id ? json_integer((json_int_t) r->id) : json_null(),
+			"command", r->command, "fleet", r->fleet,
+			"started_at", r->started_at ? json_integer((json_int_t) r->started_at) :
+				      json_null(),
+			"ended_at", r->ended_at ? json_integer((json_int_t) r->ended_at) : json_null(),
+			"outcome", r->outcome, "exit_status", r->exit_status,
+			"error", string_or_null(r->error),
+			"events_pruned", (json_int_t) r->events_pruned,
+			"counts", "actions", actions, "results", results, "failures", failures,
+			"vms", vms);
+	return dump(doc, f, err);
+nomem:
+	json_decref(vms);
+	json_decref(actions);
+	json_decref(results);
+	json_decref(failures);
+	return err_nomem(err);
+}

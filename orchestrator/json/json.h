@@ -122,6 +122,36 @@ struct json_fleet {
 int json_write_fleets(const struct json_fleet *fleets, size_t n, FILE *f,
 		      struct muster_err *err) WUR;
 
+/* One VM of a run's summary (apply, rebuild, start, stop, reboot, destroy --json). */
+struct json_run_vm {
+	const char *name;
+	const char *action;		/* "create", "keep", ..., or the verb */
+	const char *result;		/* "ready", "running", "failed", ... */
+	const char *failure;		/* a failure's class ("clone", "host", ...); NULL: none */
+	const char *error;		/* why it failed; NULL: none */
+};
+
+/* A run's summary. */
+struct json_run {
+	long long id;			/* the run's id in the store; 0: not recorded */
+	const char *command, *fleet;
+	long long started_at, ended_at;	/* unix ms; 0: not known */
+	const char *outcome;		/* "ok", "failed", "error" */
+	int exit_status;
+	const char *error;		/* why the run could not go on; NULL: it went on */
+	unsigned long long events_pruned;
+	const struct json_run_vm *vms;
+	size_t n_vms;
+};
+
+/*
+ * {"run", "command", "fleet", "started_at", "ended_at", "outcome",
+ * "exit_status", "error", "events_pruned", "counts": {"actions": {NAME: N},
+ * "results": {NAME: N}, "failures": {CLASS: N}}, "vms": [{"name", "action",
+ * "result", "failure", "error"}...]} and a newline: one object.
+ */
+int json_write_run(const struct json_run *r, FILE *f, struct muster_err *err) WUR;
+
 /* {"error": "..."} and a newline: an HTTP API error. */
 int json_write_error(const char *message, FILE *f, struct muster_err *err) WUR;
 

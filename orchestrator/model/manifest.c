@@ -1608,6 +1608,30 @@ static void read_batch(struct ctx *c, const struct yt_node *b)
 		m->ready_timeout = (unsigned) t;
 }
 
+/* events: {keep: 90d | forever}: how long apply keeps the fleet's events. */
+static void read_events(struct ctx *c, const struct yt_node *e)
+{
+	static const char *const keys[] = { "keep" };
+	const struct yt_node *v;
+	uint64_t n;
+
+	if (!check_map(c, e, keys, ARRAY_SIZE(keys)))
+		return;
+	v = field(c, e, "keep", false);
+	if (v && v->kind == YT_SCALAR && v->len == 7 && memcmp(v->str, "forever", 7) == 0) {
+		c->m->events_keep = 0;
+		return;
+	}
+	if (v && v->kind == YT_SCALAR && !mf_parse_duration(v->str, v->len, &n)) {
+		size_t mark = path_push_key(c, "keep");
+
+		diag(c, v, "expected a duration such as 30d or 12h, or forever, got '%.40s'", v->str);
+		path_pop(c, mark);
+		return;
+	}
+	(void) duration_field(c, e, "keep", 3600, 36500ull * 86400, &c->m->events_keep);
+}
+
 static void read_rebuild(struct ctx *c, const struct yt_node *r)
 {
 	static const char *const keys[] = {
@@ -2749,7 +2773,7 @@ static void read_top(struct ctx *c, const struct yt_node *root)
 	static const char *const keys[] = {
 		"fleet", "domain", "hypervisor", "hosts", "pool", "pool_path", "domain_type",
 		"boot", "tcg", "endpoint", "images", "networks", "ssh", "batch", "rebuild", "placement",
-		"groups",
+		"events", "groups",
 	};
 	struct manifest *m = c->m;
 	const struct yt_node *v;
@@ -2828,6 +2852,7 @@ static void read_top(struct ctx *c, const struct yt_node *root)
 	section(c, root, "ssh", false, read_ssh);
 	section(c, root, "batch", false, read_batch);
 	section(c, root, "rebuild", false, read_rebuild);
+	section(c, root, "events", false, read_events);
 	if ((v = field(c, root, "placement", false))) {
 		static const char *const placement_keys[] = { "disk_margin" };
 
@@ -2856,6 +2881,7 @@ static void set_defaults(struct manifest *m)
 	m->rebuild_max_unavailable = 10;
 	m->rebuild_max_unavailable_percent = true;
 	m->rebuild_stopped_grace = 3600;
+	m->events_keep = MF_EVENTS_KEEP_DEFAULT;
 }
 
 void manifest_free(struct manifest *m)

@@ -19,6 +19,7 @@
 #define MF_MAX_DIAGS 100	/* diagnostics reported before giving up */
 #define MF_DIAG_MAX 512		/* bytes of one diagnostic's message, at most */
 #define MF_NAME_MAX 63		/* RFC 1123 label */
+#define MF_EVENTS_KEEP_DEFAULT (90ull * 86400)	/* events.keep: 90 days */
 
 enum mf_domain_type { MF_DOMAIN_KVM, MF_DOMAIN_QEMU, MF_DOMAIN_XEN, MF_DOMAIN_TYPE_MAX };
 enum mf_net_type { MF_NET_NAT, MF_NET_ISOLATED, MF_NET_BRIDGE, MF_NET_VLAN, MF_NET_USER,
@@ -227,6 +228,8 @@ struct manifest {
 	uint64_t rebuild_stopped_grace;	/* seconds a VM may be off outside muster before
 					   it counts as drift (rebuilt); default 3600 */
 	bool rebuild_restart;		/* apply pending updates by cold restarts */
+	uint64_t events_keep;		/* seconds apply keeps the fleet's events (events.keep);
+					   0: forever */
 	struct mf_group *groups;
 	size_t n_groups;
 	struct mf_vm *vms;

@@ -27,6 +27,14 @@ enum vm_state {
 	VM_STATE_MAX
 };
 
+/*
+ * The details of two events that /metrics reads (the installer's latency,
+ * store_run_steps): a kickstart VM's installer started (defined -> started),
+ * and its installed system started after the install (started -> started).
+ */
+#define VM_DETAIL_INSTALLER "installer running"
+#define VM_DETAIL_INSTALLED "installed: running its own disk"
+
 /* The lowercase name of a state ("planned"), or NULL if out of range. Static. */
 const char *vm_state_to_string(enum vm_state state);
 

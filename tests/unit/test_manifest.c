@@ -160,7 +160,8 @@ static const char full_text[] =
 	"  db:\n"
 	"    count: 3\n"
 	"    bootstrap: kickstart\n"
-	"    kickstart: {template: el9.ks, install_tree: http://mirror/el9/, vars: {tz: UTC}}\n";
+	"    kickstart: {template: el9.ks, install_tree: http://mirror/el9/, vars: {tz: UTC}}\n"
+	"events: {keep: 14d}\n";
 
 static void test_model_top_level(void **state)
 {
@@ -210,6 +211,7 @@ static void test_model_top_level(void **state)
 	assert_true(m->rebuild_per_group);
 	assert_int_equal(m->rebuild_stopped_grace, 30 * 60);
 	assert_true(m->rebuild_restart);
+	assert_int_equal(m->events_keep, 14 * 86400);
 	manifest_free(m);
 }
 
@@ -403,6 +405,7 @@ static void test_defaults(void **state)
 	assert_false(m->rebuild_per_group);
 	assert_int_equal(m->rebuild_stopped_grace, 3600);
 	assert_false(m->rebuild_restart);
+	assert_int_equal(m->events_keep, 90 * 86400);	/* events.keep's default */
 	assert_int_equal(m->images[0].format, MF_FORMAT_QCOW2);
 	assert_int_equal(g->cpus, 1);
 	assert_int_equal(g->memory, 1 * GiB);
@@ -432,6 +435,31 @@ static void test_null_values_take_defaults(void **state)
 	assert_int_equal(m->groups[0].cpus, 1);
 	assert_int_equal(m->groups[0].memory, 1 * GiB);
 	assert_int_equal(m->images[0].format, MF_FORMAT_QCOW2);
+	manifest_free(m);
+}
+
+/* events.keep: forever keeps them all (0); ~ takes the default */
+static void test_events_keep(void **state)
+{
+	struct manifest *m = parse_ok("fleet: e\n"
+				      "events: {keep: forever}\n"
+				      "images: {b: {path: /b}}\n"
+				      "groups: {g: {count: 1, image: b}}\n");
+
+	(void) state;
+	assert_int_equal(m->events_keep, 0);
+	manifest_free(m);
+	m = parse_ok("fleet: e\n"
+		     "events: {keep: ~}\n"
+		     "images: {b: {path: /b}}\n"
+		     "groups: {g: {count: 1, image: b}}\n");
+	assert_int_equal(m->events_keep, MF_EVENTS_KEEP_DEFAULT);
+	manifest_free(m);
+	m = parse_ok("fleet: e\n"
+		     "events: {keep: 1h}\n"
+		     "images: {b: {path: /b}}\n"
+		     "groups: {g: {count: 1, image: b}}\n");
+	assert_int_equal(m->events_keep, 3600);
 	manifest_free(m);
 }
 
@@ -1331,6 +1359,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_model_top_level),
+		cmocka_unit_test(test_events_keep),
 		cmocka_unit_test(test_model_groups),
 		cmocka_unit_test(test_networks_and_nics),
 		cmocka_unit_test(test_defaults),

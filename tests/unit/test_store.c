@@ -22,6 +22,7 @@
 
 #include "err.h"
 #include "statedir.h"
+#include "runsum.h"
 #include "store.h"
 #include "vmstate.h"
 #include "common.h"
@@ -873,6 +874,221 @@ static void test_runs(void **state)
 	put_vm(s, "fresh", "a", VM_STATE_PLANNED);
 }
 
+/* A run's end with its summary: the outcome and counts, read back; totals over runs. */
+static void test_run_summary(void **state)
+{
+	struct store *s = *state;
+	struct muster_err err;
+	struct store_run *runs = NULL;
+	struct store_tally *vms = NULL, *fails = NULL, *tot = NULL;
+	size_t n = 0, n_vms = 0, n_fails = 0, n_tot = 0;
+	int64_t r1 = 0, r2 = 0, r3 = 0, r4 = 0;
+	const struct store_vm_count v1[] = {
+		{ "create", "ready", 2 }, { "create", "failed", 1 }, { "keep", "kept", 4 },
+	};
+	const struct store_fail_count f1[] = { { "clone", 1 } };
+	const struct store_fail_count f2[] = { { "host", 1 }, { "clone", 2 } };
+	const struct store_run_summary s1 = { "failed", v1, 3, f1, 1 };
+	const struct store_run_summary s2 = { "failed", v1, 1, f2, 2 };
+	const struct store_vm_count zero[] = { { "create", "ready", 0 } };
+	const struct store_run_summary bad = { "ok", zero, 1, NULL, 0 };
+
+	err_clear(&err);
+	assert_int_equal(store_run_begin(s, "web", "apply", &r1, &err), 0);
+	assert_int_equal(store_run_finish(s, r1, 1, &s1, &err), 0);
+	assert_int_equal(store_run_begin(s, "web", "rebuild", &r2, &err), 0);
+	assert_int_equal(store_run_finish(s, r2, 1, &s2, &err), 0);
+	assert_int_equal(store_run_begin(s, "other", "apply", &r3, &err), 0);
+	assert_int_equal(store_run_finish(s, r3, 1, &s2, &err), 0);
+
+	assert_int_equal(store_run_list(s, "web", 5, &runs, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(runs[0].id, r2);
+	assert_string_equal(runs[0].command, "rebuild");
+	assert_string_equal(runs[0].outcome, "failed");
+	assert_true(runs[0].ended);
+	assert_int_equal(runs[0].status, 1);
+	store_run_list_free(runs, n);
+
+	assert_int_equal(store_run_counts(s, r1, &vms, &n_vms, &fails, &n_fails, &err), 0);
+	assert_int_equal(n_vms, 3);	/* by action, then result */
+	assert_string_equal(vms[0].name, "create");
+	assert_string_equal(vms[0].result, "failed");
+	assert_int_equal(vms[0].n, 1);
+	assert_string_equal(vms[1].result, "ready");
+	assert_int_equal(vms[1].n, 2);
+	assert_string_equal(vms[2].name, "keep");
+	assert_int_equal(vms[2].n, 4);
+	assert_int_equal(n_fails, 1);
+	assert_string_equal(fails[0].name, "clone");
+	assert_null(fails[0].result);
+	assert_int_equal(fails[0].n, 1);
+	store_tally_free(vms, n_vms);
+	store_tally_free(fails, n_fails);
+
+	/* every run of the fleet, not another fleet's */
+	assert_int_equal(store_failure_totals(s, "web", &tot, &n_tot, &err), 0);
+	assert_int_equal(n_tot, 2);
+	assert_string_equal(tot[0].name, "clone");
+	assert_int_equal(tot[0].n, 3);
+	assert_string_equal(tot[1].name, "host");
+	assert_int_equal(tot[1].n, 1);
+	store_tally_free(tot, n_tot);
+	tot = NULL;
+	assert_int_equal(store_failure_totals(s, "nowhere", &tot, &n_tot, &err), 0);
+	assert_int_equal(n_tot, 0);
+	store_tally_free(tot, n_tot);
+
+	/* a summary the schema refuses leaves the run as it was: not ended */
+	assert_int_equal(store_run_begin(s, "web", "apply", &r4, &err), 0);
+	assert_int_equal(store_run_finish(s, r4, 0, &bad, &err), -1);
+	assert_int_equal(err.code, MUSTER_E_DB);
+	assert_int_equal(store_run_list(s, "web", 1, &runs, &n, &err), 0);
+	assert_int_equal(runs[0].id, r4);
+	assert_false(runs[0].ended);
+	assert_null(runs[0].outcome);
+	store_run_list_free(runs, n);
+	/* its end without a summary: no outcome, no counts */
+	assert_int_equal(store_run_end(s, r4, 0, &err), 0);
+	assert_int_equal(store_run_list(s, "web", 1, &runs, &n, &err), 0);
+	assert_true(runs[0].ended);
+	assert_null(runs[0].outcome);
+	store_run_list_free(runs, n);
+	assert_int_equal(store_run_counts(s, r4, &vms, &n_vms, &fails, &n_fails, &err), 0);
+	assert_int_equal(n_vms + n_fails, 0);
+	store_tally_free(vms, n_vms);
+	store_tally_free(fails, n_fails);
+	assert_int_equal(store_run_finish(s, r4 + 100, 0, &s1, &err), -1);
+	assert_int_equal(err.code, MUSTER_E_NOTFOUND);
+}
+
+/* The step it ends (runsum.h) and its latency, of each row store_run_steps gave. */
+static int64_t step_ms(const struct store_step_time *t, size_t n, enum vm_step step, size_t nth)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (vm_step_of(t[i].from, t[i].to, t[i].installed) == (int) step && !nth--)
+			return t[i].ms;
+	return -1;
+}
+
+/* A run's steps: each transition's time since the VM's event before it in the run. */
+static void test_run_steps(void **state)
+{
+	struct store *s = *state;
+	struct muster_err err;
+	struct store_step_time *t = NULL;
+	int64_t now = 1000, r0 = 0, r1 = 0;
+	size_t n = 0;
+
+	err_clear(&err);
+	store_set_clock(s, fake_clock, &now);
+	put_vm(s, "web", "a", VM_STATE_PLANNED);
+	put_vm(s, "web", "k", VM_STATE_PLANNED);
+	/* an earlier run's events are not this one's */
+	assert_int_equal(store_run_begin(s, "web", "apply", &r0, &err), 0);
+	assert_int_equal(store_vm_transition(s, "web", "a", VM_STATE_FAILED, "x", r0, &err), 0);
+	assert_int_equal(store_run_end(s, r0, 1, &err), 0);
+	assert_int_equal(store_run_begin(s, "web", "apply", &r1, &err), 0);
+	now = 1000;
+	assert_int_equal(store_vm_note(s, "web", "a", "intent: clone", r1, &err), 0);
+	now = 1100;
+	assert_int_equal(store_vm_transition(s, "web", "a", VM_STATE_CLONED, "disk", r1, &err), 0);
+	now = 1150;
+	assert_int_equal(store_vm_transition(s, "web", "a", VM_STATE_SEEDED, "seed", r1, &err), 0);
+	now = 1200;
+	assert_int_equal(store_vm_note(s, "web", "a", "intent: define", r1, &err), 0);
+	now = 1500;
+	assert_int_equal(store_vm_transition(s, "web", "a", VM_STATE_DEFINED, "d", r1, &err), 0);
+	now = 1600;
+	assert_int_equal(store_vm_transition(s, "web", "a", VM_STATE_STARTED, "r", r1, &err), 0);
+	now = 5000;
+	assert_int_equal(store_vm_transition(s, "web", "a", VM_STATE_BOOTED, "b", r1, &err), 0);
+	now = 9000;
+	assert_int_equal(store_vm_transition(s, "web", "a", VM_STATE_READY, "ok", r1, &err), 0);
+	/* a kickstart VM: its installer, then its installed system, a minute later */
+	now = 2000;
+	assert_int_equal(store_vm_transition(s, "web", "k", VM_STATE_DEFINED, "d", r1, &err), 0);
+	now = 2010;
+	assert_int_equal(store_vm_transition(s, "web", "k", VM_STATE_STARTED, VM_DETAIL_INSTALLER,
+					     r1, &err), 0);
+	now = 30000;
+	assert_int_equal(store_vm_note(s, "web", "k", "intent: start the installed system", r1,
+				       &err), 0);
+	now = 62010;
+	assert_int_equal(store_vm_transition(s, "web", "k", VM_STATE_STARTED, VM_DETAIL_INSTALLED,
+					     r1, &err), 0);
+
+	assert_int_equal(store_run_steps(s, r1, &t, &n, &err), 0);
+	assert_int_equal(step_ms(t, n, VM_STEP_CLONE, 0), 100);
+	assert_int_equal(step_ms(t, n, VM_STEP_SEED, 0), 50);
+	assert_int_equal(step_ms(t, n, VM_STEP_DEFINE, 0), 300);
+	assert_int_equal(step_ms(t, n, VM_STEP_START, 0), 100);
+	assert_int_equal(step_ms(t, n, VM_STEP_BOOT, 0), 3400);
+	assert_int_equal(step_ms(t, n, VM_STEP_READY, 0), 4000);
+	/* k: its installer's start (its first event, defined, has none before it) */
+	assert_int_equal(step_ms(t, n, VM_STEP_START, 1), 10);
+	assert_int_equal(step_ms(t, n, VM_STEP_INSTALLER, 0), 60000);
+	assert_int_equal(step_ms(t, n, VM_STEP_START, 2), -1);
+	/* a's 6 transitions, k's 2 with one before them, its installed system's start */
+	assert_int_equal(n, 6 + 1 + 1);
+	free(t);
+	t = NULL;
+	/* the earlier run: a's failure was its first event there */
+	assert_int_equal(store_run_steps(s, r0, &t, &n, &err), 0);
+	assert_int_equal(n, 0);
+	free(t);
+}
+
+/* events.keep: a fleet's old events go, each VM's latest and newer ones and other fleets' stay */
+static void test_events_prune(void **state)
+{
+	struct store *s = *state;
+	struct muster_err err;
+	struct store_event *ev = NULL;
+	int64_t now = 1000, r = 0;
+	uint64_t gone = 99;
+	size_t n = 0;
+
+	err_clear(&err);
+	store_set_clock(s, fake_clock, &now);
+	put_vm(s, "web", "a", VM_STATE_PLANNED);
+	put_vm(s, "web", "b", VM_STATE_PLANNED);
+	put_vm(s, "other", "a", VM_STATE_PLANNED);
+	assert_int_equal(store_run_begin(s, "web", "apply", &r, &err), 0);
+	assert_int_equal(store_vm_note(s, "web", "a", "a1", r, &err), 0);
+	assert_int_equal(store_vm_note(s, "web", "a", "a2", r, &err), 0);
+	assert_int_equal(store_vm_note(s, "web", "b", "b1", r, &err), 0);	/* b's latest */
+	assert_int_equal(store_vm_note(s, "other", "a", "o1", 0, &err), 0);
+	assert_int_equal(store_vm_note(s, "other", "a", "o2", 0, &err), 0);
+	now = 5000;
+	assert_int_equal(store_run_begin(s, "web", "apply", &r, &err), 0);
+	assert_int_equal(store_vm_note(s, "web", "a", "a3", r, &err), 0);
+	now = 9000;
+	assert_int_equal(store_events_prune(s, "web", 4000, &gone, &err), 0);
+	assert_int_equal(gone, 2);	/* a1, a2 */
+	assert_int_equal(store_event_list(s, "web", NULL, &ev, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(ev[0].detail, "b1");
+	assert_string_equal(ev[1].detail, "a3");
+	store_event_list_free(ev, n);
+	assert_int_equal(count_events(s, "other", NULL), 2);
+	/* nothing older left: nothing goes */
+	assert_int_equal(store_events_prune(s, "web", 4000, &gone, &err), 0);
+	assert_int_equal(gone, 0);
+	/* each VM's latest stays, however old */
+	assert_int_equal(store_events_prune(s, "web", 9000, &gone, &err), 0);
+	assert_int_equal(gone, 0);
+	assert_int_equal(count_events(s, "web", NULL), 2);
+	now = 9500;
+	assert_int_equal(store_vm_note(s, "web", "a", "a4", 0, &err), 0);
+	assert_int_equal(store_events_prune(s, "web", 9500, &gone, &err), 0);
+	assert_int_equal(gone, 1);	/* a3 */
+	assert_int_equal(count_events(s, "web", "a"), 1);
+	assert_int_equal(count_events(s, "other", NULL), 2);
+}
+
 static void test_keys(void **state)
 {
 	struct store *s = *state;
@@ -1355,6 +1571,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_transition_unknown_vm, mem_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_foreign_keys, mem_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_runs, mem_setup, mem_teardown),
+		cmocka_unit_test_setup_teardown(test_run_summary, mem_setup, mem_teardown),
+		cmocka_unit_test_setup_teardown(test_run_steps, mem_setup, mem_teardown),
+		cmocka_unit_test_setup_teardown(test_events_prune, mem_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_keys, mem_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_file_store_modes_and_reopen, tmp_setup, tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_newer_version_refused, tmp_setup, tmp_teardown),
