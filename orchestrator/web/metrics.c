@@ -61,6 +61,9 @@ struct fleet_metrics {
 	size_t n_vms, n_fails, n_totals;
 	struct run_histo steps[VM_STEP_MAX];
 	size_t state_count[N_STATES];
+	char **heard_vm;		/* the VMs whose agent was heard, as recorded */
+	int64_t *heard_at;		/* and when (unix ms) */
+	size_t n_heard;
 };
 
 static void fleet_metrics_release(struct fleet_metrics *f)
@@ -72,6 +75,10 @@ static void fleet_metrics_release(struct fleet_metrics *f)
 	store_tally_free(f->vms, f->n_vms);
 	store_tally_free(f->fails, f->n_fails);
 	store_tally_free(f->totals, f->n_totals);
+	while (f->n_heard)
+		free(f->heard_vm[--f->n_heard]);
+	free(f->heard_vm);
+	free(f->heard_at);
 }
 
 /* Fleet f->name's numbers: a few queries whatever its size (none per VM). */
@@ -81,6 +88,7 @@ static int fleet_metrics_load(struct site *s, struct fleet_metrics *f, struct mu
 	struct store_run *last = NULL;
 	struct store_step_time *steps = NULL;
 	size_t n_last = 0, n_steps = 0, i;
+	bool nomem;
 
 	if (status_rows_load(s->st, site_fleet_manifest(s, f->name), f->name, false, &rows,
 			     err) < 0) {
@@ -88,7 +96,20 @@ static int fleet_metrics_load(struct site *s, struct fleet_metrics *f, struct mu
 		return -1;
 	}
 	site_count_states(&rows, f->state_count);
+	f->heard_vm = calloc(rows.n + 1, sizeof(*f->heard_vm));
+	f->heard_at = calloc(rows.n + 1, sizeof(*f->heard_at));
+	for (i = 0; f->heard_vm && f->heard_at && i < rows.n; i++) {
+		if (!rows.v[i].last_agent_at)
+			continue;
+		f->heard_vm[f->n_heard] = strdup(rows.v[i].name);
+		if (!f->heard_vm[f->n_heard])
+			break;
+		f->heard_at[f->n_heard++] = rows.v[i].last_agent_at;
+	}
+	nomem = !f->heard_vm || !f->heard_at || i < rows.n;
 	status_rows_release(&rows);
+	if (nomem)
+		return err_nomem(err);
 	if (store_failure_totals(s->st, f->name, &f->totals, &f->n_totals, err) < 0 ||
 	    store_run_list(s->st, f->name, 1, &last, &n_last, err) < 0)
 		return -1;
@@ -134,6 +155,24 @@ static void write_states(struct buf *b, const struct fleet_metrics *fl, size_t n
 			sample(b, "muster_vms", fl[i].name);
 			label(b, "state", site_state_name(j));
 			(void) buf_printf(b, "} %zu\n", fl[i].state_count[j]);
+		}
+}
+
+static void write_heard(struct buf *b, const struct fleet_metrics *fl, size_t n)
+{
+	size_t i, j;
+
+	(void) buf_puts(b, "# HELP muster_vm_last_agent_message_timestamp_seconds When muster last "
+			"recorded a message of the VM's agent (heard during runs; heartbeats every "
+			"30 s at most).\n"
+			"# TYPE muster_vm_last_agent_message_timestamp_seconds gauge\n");
+	for (i = 0; i < n; i++)
+		for (j = 0; j < fl[i].n_heard; j++) {
+			sample(b, "muster_vm_last_agent_message_timestamp_seconds", fl[i].name);
+			label(b, "vm", fl[i].heard_vm[j]);
+			(void) buf_puts(b, "} ");
+			seconds(b, fl[i].heard_at[j]);
+			(void) buf_putc(b, '\n');
 		}
 }
 
@@ -329,6 +368,7 @@ int metrics_get(struct httpd_req *req, void *userdata)
 	write_last_run(&b, fl, n);
 	write_totals(&b, fl, n);
 	write_steps(&b, fl, n);
+	write_heard(&b, fl, n);
 	write_http(&b, req);
 	if (buf_failed(&b)) {
 		(void) err_set(&err, MUSTER_E_NOMEM, "the metrics do not fit in memory");
