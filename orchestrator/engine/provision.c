@@ -598,7 +598,7 @@ static int boot_installer(const struct provision_fleet *f, struct provision_work
 	if (active < 0)
 		return -1;
 	if (active) {
-		result(w, VM_STATE_STARTED, "installer running");
+		result(w, VM_STATE_STARTED, PROVISION_INSTALLER_RUNNING);
 		return 0;
 	}
 	if (!seeded && reseed(f, w, vm, n, err) < 0)
@@ -613,7 +613,7 @@ static int boot_installer(const struct provision_fleet *f, struct provision_work
 		   g->kickstart.install_tree) < 0 ||
 	    hv_domain_boot_xml(w->hv, n->domain, xml, err) < 0)
 		goto out;
-	result(w, VM_STATE_STARTED, "installer running");
+	result(w, VM_STATE_STARTED, PROVISION_INSTALLER_RUNNING);
 	r = 0;
 out:
 	free(cmdline);

@@ -22,6 +22,18 @@
 #include "store.h"
 #include "vmrec.h"
 
+/*
+ * Words of the events a run records that say more than their states do
+ * (the status page's timeline reads them): an intent, the note before a
+ * side effect, starts with PROVISION_INTENT; a kickstart VM's installer
+ * boots with a transition to started saying PROVISION_INSTALLER_RUNNING,
+ * and its own disk with one from started to started that starts with
+ * PROVISION_INSTALLED.
+ */
+#define PROVISION_INTENT "intent: "
+#define PROVISION_INSTALLER_RUNNING "installer running"
+#define PROVISION_INSTALLED "installed: "
+
 /* What every worker shares, read-only during the run. */
 struct provision_fleet {
 	const struct manifest *m;

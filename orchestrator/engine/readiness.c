@@ -320,7 +320,7 @@ static void install_poll(struct ready_wait *rw, size_t k)
 			  run->fleet.run_id, &err) < 0 ||
 	    hv_domain_start(hv, dom, &err) < 0 ||
 	    store_vm_transition(run->o.st, m->fleet, name, VM_STATE_STARTED,
-				"installed: running its own disk", run->fleet.run_id, &err) < 0) {
+				PROVISION_INSTALLED "running its own disk", run->fleet.run_id, &err) < 0) {
 		ready_fail(rw, k, "%s", err.msg);
 		return;
 	}
