@@ -146,6 +146,7 @@ check-golden: $(BUILD)/muster agent $(BUILD)/probe/streams | clean-results
 	@tests/run $(RESULTS) kickstart tests/kickstart/run
 	@tests/run $(RESULTS) serve tests/serve/run
 	@tests/run $(RESULTS) monitor tests/monitor/run
+	@MUSTER_RESULTS=$(abspath $(RESULTS)) tests/run $(RESULTS) page tests/page/run
 	@tests/run $(RESULTS) install tests/install/run
 	@AGENT_BIN=$(abspath $(BUILD)/agent/muster-agent-dyn) \
 		AGENT_STATIC=$(abspath $(BUILD)/agent/muster-agent) \
@@ -294,11 +295,12 @@ DEB_BUILD := build-essential pkg-config libvirt-dev libyaml-dev libssh-dev libsq
 # tools the tests check muster's output with, and the commands their scripts
 # run (each named, not left to what a package happens to pull in: make deps
 # installs no Recommends, and a minimal Debian has no curl, xmllint or file;
-# libvirt's nat and isolated networks need dnsmasq-base and iptables)
+# libvirt's nat and isolated networks need dnsmasq-base and iptables; the
+# status page is checked in a headless chromium, tests/page)
 DEB_TEST := sqlite3 python3 python3-yaml cloud-init genisoimage openssh-client openssh-server \
 	libvirt-clients libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 \
 	qemu-utils debootstrap e2fsprogs iproute2 libxml2-utils curl file procps systemd \
-	dnsmasq-base iptables ansible-core mandoc lintian python3-prometheus-client
+	dnsmasq-base iptables ansible-core mandoc lintian python3-prometheus-client chromium
 deps:
 	@tools/deps $(DEB_BUILD) $(DEB_TEST)
 
@@ -314,6 +316,10 @@ install: $(BUILD)/muster $(BUILD)/agent/muster-agent $(BUILD)/agent/muster-agent
 	install -m 0644 $(BUILD)/agent/muster-agent.gz $(DESTDIR)$(PREFIX)/lib/muster/muster-agent.gz
 	install -d $(DESTDIR)$(PREFIX)/share/muster/templates/kickstart
 	install -m 0644 templates/kickstart/*.ks $(DESTDIR)$(PREFIX)/share/muster/templates/kickstart/
+	install -d $(DESTDIR)$(PREFIX)/share/muster/templates/status
+	install -m 0644 templates/status/page.html templates/status/timeline.svg \
+		templates/status/style.css templates/status/script.js \
+		$(DESTDIR)$(PREFIX)/share/muster/templates/status/
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5
 	install -m 0644 orchestrator/cli/man/muster.1 $(DESTDIR)$(PREFIX)/share/man/man1/muster.1
 	install -m 0644 orchestrator/cli/man/muster.yaml.5 $(DESTDIR)$(PREFIX)/share/man/man5/muster.yaml.5

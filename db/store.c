@@ -47,6 +47,7 @@ enum store_sql {
 	SQL_EVENT_INSERT,
 	SQL_VM_TOUCH,
 	SQL_EVENT_LIST,
+	SQL_EVENT_SCAN,
 	SQL_RUN_BEGIN,
 	SQL_RUN_END,
 	SQL_KEY_PUT,
@@ -152,6 +153,11 @@ static const char *const store_sql_text[SQL_MAX] = {
 		" JOIN fleets f ON f.id = v.fleet_id"
 		" WHERE f.name = ?1 AND (?2 IS NULL OR v.name = ?2)"
 		" ORDER BY e.id",
+	/* VM by VM: (fleet_id, name) and events_vm as they are, no sort */
+	[SQL_EVENT_SCAN] =
+		"SELECT v.name, e.at, e.from_state, e.to_state, e.detail"
+		" FROM fleets f JOIN vms v ON v.fleet_id = f.id JOIN events e ON e.vm_id = v.id"
+		" WHERE f.name = ?1 ORDER BY v.name, e.id",
 	/* the run's events come after events_from (max(id): the rowid's last, at once) */
 	[SQL_RUN_BEGIN] =
 		"INSERT INTO runs (fleet_id, command, started_at, pid, events_from)"
@@ -1371,6 +1377,52 @@ int store_event_list(struct store *s, const char *fleet, const char *vm,
 {
 	if (events_select(s, SQL_EVENT_LIST, fleet, true, vm, ret, ret_n, err) == 0)
 		return 0;
+	err_prefix(err, "cannot list the events of fleet '%s'", fleet);
+	return -1;
+}
+
+static const char *column_text(sqlite3_stmt *st, int col)
+{
+	return sqlite3_column_type(st, col) == SQLITE_NULL ? NULL :
+	       (const char *) sqlite3_column_text(st, col);
+}
+
+int store_event_scan(struct store *s, const char *fleet,
+		     int (*fn)(void *userdata, const struct store_event *e, struct muster_err *err),
+		     void *userdata, struct muster_err *err)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (check_name("fleet", fleet, err) < 0)
+		return -1;
+	if (stmt_get(s, SQL_EVENT_SCAN, &st, err) < 0)
+		goto fail;
+	if (bind_text(st, 1, fleet) < 0) {
+		(void) db_fail(s, err);
+		goto fail;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		/* (the strings are SQLite's, valid until the next step) */
+		struct store_event e = {
+			.vm = (char *) column_text(st, 0), .at = sqlite3_column_int64(st, 1),
+			.from = (char *) column_text(st, 2), .to = (char *) column_text(st, 3),
+			.detail = (char *) column_text(st, 4),
+		};
+
+		if (!e.vm || !e.to) {
+			(void) err_nomem(err);
+			goto fail;
+		}
+		if (fn(userdata, &e, err) < 0)
+			return -1;
+	}
+	if (rc != SQLITE_DONE) {
+		(void) db_fail(s, err);
+		goto fail;
+	}
+	return 0;
+fail:
 	err_prefix(err, "cannot list the events of fleet '%s'", fleet);
 	return -1;
 }

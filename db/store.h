@@ -231,6 +231,18 @@ int store_event_list(struct store *s, const char *fleet, const char *vm,
 void store_event_list_free(struct store_event *events, size_t n);
 
 /*
+ * The events of fleet without copying them: VM by VM (by name), each VM's
+ * in the order they were recorded, fn is called with each (its strings
+ * are valid until fn returns). fn returns 0, or -1 after filling err,
+ * which ends the scan: store_event_scan then returns -1 as it is. An
+ * unknown fleet has none. For many events at once (the status page's
+ * timeline reads a fleet's every event).
+ */
+int store_event_scan(struct store *s, const char *fleet,
+		     int (*fn)(void *userdata, const struct store_event *e, struct muster_err *err),
+		     void *userdata, struct muster_err *err) WUR;
+
+/*
  * Record the start of a run of command (e.g. "apply") on fleet, creating the
  * fleet if needed, with this process's pid. *ret_run_id is set to the run's
  * id (> 0), for store_vm_transition and store_run_end.

@@ -22,6 +22,16 @@
 #include "store.h"
 #include "vmrec.h"
 
+/*
+ * Words of the events a run records that say more than their states do
+ * (the status page's timeline reads them): an intent, the note before a
+ * side effect, starts with PROVISION_INTENT; a kickstart VM's installer
+ * boots with a transition to started saying VM_DETAIL_INSTALLER, and its
+ * own disk with one from started to started saying VM_DETAIL_INSTALLED
+ * (vmstate.h).
+ */
+#define PROVISION_INTENT "intent: "
+
 /* What every worker shares, read-only during the run. */
 struct provision_fleet {
 	const struct manifest *m;

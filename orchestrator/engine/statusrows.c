@@ -87,6 +87,8 @@ int status_rows_load(struct store *st, const struct manifest *m, const char *fle
 		     struct status_rows *r, struct muster_err *err)
 {
 	size_t i, j, n_addr = 0, n_rep = 0, n_vms = m ? m->n_vms : 0, total;
+	bool *named = NULL;	/* per record: a manifest VM's (its row is that VM's) */
+	int ret = -1;
 
 	memset(r, 0, sizeof(*r));
 	if (store_vm_list(st, fleet, &r->recs, &r->n_recs, err) < 0 ||
@@ -103,11 +105,14 @@ int status_rows_load(struct store *st, const struct manifest *m, const char *fle
 	r->addrs = calloc(n_addr + n_rep + 1, sizeof(*r->addrs));
 	r->addr_text = calloc(n_addr + n_rep + 1, sizeof(*r->addr_text));
 	r->reported = calloc(n_rep + 1, sizeof(*r->reported));
-	if (!r->v || !r->owned || !r->addrs || !r->addr_text || !r->reported)
-		return err_nomem(err);
+	named = calloc(r->n_recs + 1, sizeof(*named));
+	if (!r->v || !r->owned || !r->addrs || !r->addr_text || !r->reported || !named) {
+		(void) err_nomem(err);
+		goto out;
+	}
 	n_rep = 0;
 	if (m && store_address_list(st, fleet, &r->pooled, &r->n_pooled, err) < 0)
-		return -1;
+		goto out;
 	n_addr = 0;
 	for (i = 0; i < total; i++) {
 		const struct mf_vm *vm = i < n_vms ? &m->vms[i] : NULL;
@@ -117,7 +122,9 @@ int status_rows_load(struct store *st, const struct manifest *m, const char *fle
 		const struct store_event *e;
 		struct json_vm *row;
 
-		if (!vm && (rec->state == VM_STATE_DESTROYED || (m && manifest_find_vm(m, name) >= 0)))
+		if (vm && rec)
+			named[rec - r->recs] = true;
+		if (!vm && (rec->state == VM_STATE_DESTROYED || named[rec - r->recs]))
 			continue;
 		row = &r->v[r->n++];
 		row->name = name;
@@ -140,19 +147,26 @@ int status_rows_load(struct store *st, const struct manifest *m, const char *fle
 				}
 			}
 		}
-		if (rec && rec->reported_addrs && add_reported(r, row, rec, &n_addr, &n_rep) < 0)
-			return err_nomem(err);
+		if (rec && rec->reported_addrs && add_reported(r, row, rec, &n_addr, &n_rep) < 0) {
+			(void) err_nomem(err);
+			goto out;
+		}
 		row->n_addresses = (size_t) (&r->addrs[n_addr] - row->addresses);
 		row->last_agent_at = rec ? rec->last_agent_at : 0;
 		e = r->n_ev ? bsearch(name, r->ev, r->n_ev, sizeof(*r->ev), ev_cmp) : NULL;
 		if (e) {
 			char *t = event_text(e);
 
-			if (!t)
-				return err_nomem(err);
+			if (!t) {
+				(void) err_nomem(err);
+				goto out;
+			}
 			r->owned[r->n_owned++] = t;
 			row->last_event = t;
 		}
 	}
-	return 0;
+	ret = 0;
+out:
+	free(named);
+	return ret;
 }

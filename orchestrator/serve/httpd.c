@@ -284,11 +284,25 @@ struct httpd_body {
 	size_t len;
 };
 
-/* The headers of every response; 0 or -1. */
-static int add_headers(struct MHD_Response *resp, const char *content_type)
+/*
+ * The headers of every response, and extra[0..n) (a Cache-Control among
+ * them instead of no-store); 0 or -1.
+ */
+static int add_headers(struct MHD_Response *resp, const char *content_type,
+		       const struct httpd_header *extra, size_t n)
 {
-	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type) != MHD_YES ||
-	    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") != MHD_YES ||
+	bool cache_control = false;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (MHD_add_response_header(resp, extra[i].name, extra[i].value) != MHD_YES)
+			return -1;
+		cache_control |= strcasecmp(extra[i].name, MHD_HTTP_HEADER_CACHE_CONTROL) == 0;
+	}
+	if ((content_type &&
+	     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type) != MHD_YES) ||
+	    (!cache_control &&
+	     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") != MHD_YES) ||
 	    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff") != MHD_YES)
 		return -1;
 	return 0;
@@ -302,11 +316,18 @@ static int queue(struct httpd_req *req, unsigned status, struct MHD_Response *re
 	if (req->queued != MHD_YES)
 		return -1;
 	req->status = status;
-	req->bytes = req->method == REQ_HEAD ? 0 : len;
+	/* (a 304 says the length of what it does not send) */
+	req->bytes = req->method == REQ_HEAD || status == 304 || status == 204 ? 0 : len;
 	return 0;
 }
 
 int httpd_body_new(const char *content_type, void *data, size_t len, struct httpd_body **ret)
+{
+	return httpd_body_new_headers(content_type, NULL, 0, data, len, ret);
+}
+
+int httpd_body_new_headers(const char *content_type, const struct httpd_header *headers, size_t n,
+			   void *data, size_t len, struct httpd_body **ret)
 {
 	struct httpd_body *b = calloc(1, sizeof(*b));
 
@@ -322,7 +343,7 @@ int httpd_body_new(const char *content_type, void *data, size_t len, struct http
 		free(b);
 		return -1;
 	}
-	if (add_headers(b->resp, content_type) < 0) {
+	if (add_headers(b->resp, content_type, headers, n) < 0) {
 		httpd_body_unref(b);
 		return -1;
 	}
@@ -347,6 +368,13 @@ int httpd_respond_body(struct httpd_req *req, unsigned status, struct httpd_body
 
 int httpd_respond(struct httpd_req *req, unsigned status, const char *content_type,
 		  const void *body, size_t len, enum httpd_mem mem)
+{
+	return httpd_respond_headers(req, status, content_type, body, len, mem, NULL, 0);
+}
+
+int httpd_respond_headers(struct httpd_req *req, unsigned status, const char *content_type,
+			  const void *body, size_t len, enum httpd_mem mem,
+			  const struct httpd_header *headers, size_t n)
 {
 	struct MHD_Response *resp;
 	enum MHD_ResponseMemoryMode mode;
@@ -376,7 +404,7 @@ int httpd_respond(struct httpd_req *req, unsigned status, const char *content_ty
 	 * after a 400 the connection's framing is in doubt (RFC 9112 6.3):
 	 * closed, so nothing after it is read as another request
 	 */
-	if (add_headers(resp, content_type) < 0 ||
+	if (add_headers(resp, content_type, headers, n) < 0 ||
 	    (status == 405 && MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, req->allow) != MHD_YES) ||
 	    (status == 400 && MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES)) {
 		MHD_destroy_response(resp);
@@ -422,6 +450,44 @@ struct httpd *httpd_req_server(const struct httpd_req *req)
 const char *httpd_req_arg(const struct httpd_req *req, size_t i)
 {
 	return i < req->n_args ? req->args[i] : NULL;
+}
+
+const char *httpd_req_header(const struct httpd_req *req, const char *name)
+{
+	return req->conn ? MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name) : NULL;
+}
+
+bool httpd_req_etag_match(const struct httpd_req *req, const char *etag)
+{
+	const char *s = httpd_req_header(req, MHD_HTTP_HEADER_IF_NONE_MATCH);
+	size_t n = strlen(etag);
+
+	if (!s)
+		return false;
+	/* a list of entity tags (W/ marks a weak one), or "*" */
+	while (*s) {
+		const char *tag;
+
+		while (*s == ' ' || *s == '\t' || *s == ',')
+			s++;
+		if (*s == '*')
+			return true;
+		if (s[0] == 'W' && s[1] == '/')
+			s += 2;
+		tag = s;
+		if (*s == '"') {
+			s = strchr(s + 1, '"');
+			if (!s)
+				return false;
+			s++;
+		} else {
+			while (*s && *s != ',' && *s != ' ' && *s != '\t')
+				s++;
+		}
+		if ((size_t) (s - tag) == n && memcmp(tag, etag, n) == 0)
+			return true;
+	}
+	return false;
 }
 
 const char *httpd_req_body(const struct httpd_req *req, size_t *ret_n)

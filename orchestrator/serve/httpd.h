@@ -158,6 +158,18 @@ struct httpd *httpd_req_server(const struct httpd_req *req);
 /* The i-th wildcard ("*" or "~") segment of the path, or NULL. Valid until the handler returns. */
 const char *httpd_req_arg(const struct httpd_req *req, size_t i);
 
+/*
+ * The value of the request's header name (compared without case; the
+ * first when given more than once), or NULL. Valid until the handler returns.
+ */
+const char *httpd_req_header(const struct httpd_req *req, const char *name);
+
+/*
+ * Whether the request's If-None-Match names etag (a quoted entity tag such
+ * as "\"1a2b\""), by the weak comparison of RFC 9110 13.1.2, or is "*".
+ */
+bool httpd_req_etag_match(const struct httpd_req *req, const char *etag);
+
 /* The request body of a POST route (n bytes, NUL-terminated), never NULL. */
 const char *httpd_req_body(const struct httpd_req *req, size_t *ret_n);
 
@@ -187,6 +199,21 @@ enum httpd_mem {
 int httpd_respond(struct httpd_req *req, unsigned status, const char *content_type,
 		  const void *body, size_t len, enum httpd_mem mem) WUR;
 
+/* A response header beyond those httpd_respond adds. */
+struct httpd_header {
+	const char *name;
+	const char *value;
+};
+
+/*
+ * httpd_respond with headers[0..n) added. A Cache-Control among them takes
+ * the place of no-store (e.g. "no-cache" for a response with an ETag);
+ * content_type may be NULL for a response without a body (a 304).
+ */
+int httpd_respond_headers(struct httpd_req *req, unsigned status, const char *content_type,
+			  const void *body, size_t len, enum httpd_mem mem,
+			  const struct httpd_header *headers, size_t n) WUR;
+
 /* httpd_respond with text/plain; charset=utf-8 and a copy of text. */
 int httpd_respond_text(struct httpd_req *req, unsigned status, const char *text) WUR;
 
@@ -202,6 +229,9 @@ struct httpd_body;
  * when it is freed). 0, or -1 (out of memory).
  */
 int httpd_body_new(const char *content_type, void *data, size_t len, struct httpd_body **ret) WUR;
+/* httpd_body_new with headers[0..n) added, as httpd_respond_headers adds them. */
+int httpd_body_new_headers(const char *content_type, const struct httpd_header *headers, size_t n,
+			   void *data, size_t len, struct httpd_body **ret) WUR;
 
 /*
  * Let go of b (NULL is allowed): it is freed once the last response

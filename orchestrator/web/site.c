@@ -97,6 +97,8 @@ int site_respond_stream(struct httpd_req *req, unsigned status, const char *type
 }
 
 static const struct httpd_route routes[] = {
+	{ HTTPD_GET, "/", page_index, NULL, 0 },
+	{ HTTPD_GET, "/fleets/*", page_fleet, NULL, 0 },
 	{ HTTPD_GET, "/healthz", api_healthz, NULL, 0 },
 	{ HTTPD_GET, "/metrics", metrics_get, NULL, 0 },
 	{ HTTPD_GET, "/api/v1/fleets", api_fleets, NULL, 0 },
@@ -136,11 +138,13 @@ int site_open(struct site *s, const struct manifest *m, struct store *st, const 
 	}
 	if (!s->boot.m && bootstrap_fleet_open(state_dir, m, NULL, 0, &s->boot, err) < 0)
 		return -1;
+	(void) page_open(&s->page);
 	return 0;
 }
 
 void site_close(struct site *s)
 {
+	page_close(s->page);
 	free(s->agent);
 	bootstrap_fleet_release(&s->boot);
 	free(s->phoned_ms);

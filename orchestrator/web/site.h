@@ -17,6 +17,7 @@
 #include "store.h"
 
 struct vm_cache;
+struct page;
 
 struct site {
 	const struct manifest *m;	/* the fleet served */
@@ -27,6 +28,8 @@ struct site {
 	size_t agent_len;
 	int64_t *phoned_ms;		/* per manifest VM: when its last phone-home was recorded */
 	struct vm_cache *vc;		/* per manifest VM: its token and last rendered kickstart */
+	struct page *page;		/* the status page's templates and pages kept; NULL:
+					   its templates were not found */
 };
 
 /*

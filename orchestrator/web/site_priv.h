@@ -37,6 +37,13 @@ int api_healthz(struct httpd_req *req, void *userdata);
 int api_fleets(struct httpd_req *req, void *userdata);
 int api_fleet_vms(struct httpd_req *req, void *userdata);
 
+/* page.c: the status page (HTML, its timeline in SVG) */
+int page_index(struct httpd_req *req, void *userdata);
+int page_fleet(struct httpd_req *req, void *userdata);
+/* Load the page's templates into *ret; -1 (logged: GET / answers 503) when they cannot be. */
+int page_open(struct page **ret);
+void page_close(struct page *p);
+
 /* metrics.c: Prometheus' text format */
 int metrics_get(struct httpd_req *req, void *userdata);
 
