@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "provision.h"
+#include "vmstate.h"
 #include "timeline.h"
 
 struct ev {
@@ -96,11 +97,11 @@ static void test_installer(void **state)
 		{ .at = 300, .from = "seeded", .to = "seeded", .detail = "intent: define domain" },
 		{ .at = 400, .from = "seeded", .to = "defined", .detail = "domain" },
 		{ .at = 450, .from = "defined", .to = "defined", .detail = "intent: boot the installer" },
-		{ .at = 500, .from = "defined", .to = "started", .detail = PROVISION_INSTALLER_RUNNING },
+		{ .at = 500, .from = "defined", .to = "started", .detail = VM_DETAIL_INSTALLER },
 		{ .at = 60000, .from = "started", .to = "started", .detail = "phoned home: instance_id ''" },
 		{ .at = 61000, .from = "started", .to = "started", .detail = "intent: start the installed system" },
 		{ .at = 61500, .from = "started", .to = "started",
-		  .detail = PROVISION_INSTALLED "running its own disk" },
+		  .detail = VM_DETAIL_INSTALLED },
 		{ .at = 70000, .from = "started", .to = "booted", .detail = "agent: hello" },
 		{ .at = 80000, .from = "booted", .to = "ready", .detail = "ready" },
 	};
