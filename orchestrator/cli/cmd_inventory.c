@@ -76,8 +76,8 @@ static void host_vars_ini(FILE *f, const struct inventory *inv, const struct ssh
 		fprintf(f, " ansible_host=%s", t->host);
 	if (t->port != 22)
 		fprintf(f, " ansible_port=%u", t->port);
-	fprintf(f, " muster_state=%s ansible_control_path=\"%s\"", t->row->state,
-		control_path(inv, t));
+	fprintf(f, " muster_state=%s ansible_control_path=\"%s\" ansible_ssh_extra_args=\"-o %s\"",
+		t->row->state, control_path(inv, t), t->alias);
 }
 
 static void write_ini(FILE *f, const struct inventory *inv, const char *fleet)
@@ -115,17 +115,22 @@ static void write_yaml(FILE *f, const struct inventory *inv, const char *fleet)
 	}
 	fputs("  children:\n", f);
 	for (i = 0; i < inv->n_groups; i++) {
-		fprintf(f, "    %s:\n      hosts:%s\n", inv->g[i].name, inv->g[i].n ? "" : " {}");
+		fputs("    ", f);
+		quoted(f, inv->g[i].name);	/* a name such as "yes" or "123" stays a string */
+		fprintf(f, ":\n      hosts:%s\n", inv->g[i].n ? "" : " {}");
 		for (j = 0; j < inv->g[i].n; j++) {
 			const struct ssh_target *t = inv->g[i].hosts[j];
 
-			fprintf(f, "        %s:\n", t->row->name);
+			fputs("        ", f);
+			quoted(f, t->row->name);
+			fputs(":\n", f);
 			if (t->host[0])
 				fprintf(f, "          ansible_host: \"%s\"\n", t->host);
 			if (t->port != 22)
 				fprintf(f, "          ansible_port: %u\n", t->port);
-			fprintf(f, "          muster_state: %s\n", t->row->state);
+			fprintf(f, "          muster_state: \"%s\"\n", t->row->state);
 			fprintf(f, "          ansible_control_path: \"%s\"\n", control_path(inv, t));
+			fprintf(f, "          ansible_ssh_extra_args: \"-o %s\"\n", t->alias);
 		}
 	}
 }
@@ -152,6 +157,7 @@ static int write_json(FILE *f, const struct inventory *inv, struct muster_err *e
 			.port = inv->a.t[i].port != 22 ? inv->a.t[i].port : 0,
 			.state = inv->a.t[i].row->state,
 			.control_path = inv->control[i],
+			.extra_args = inv->extra[i],
 		};
 	for (i = 0; i < inv->n_groups; i++) {
 		groups[i] = (struct json_inv_group) { inv->g[i].name, &idx[at], inv->g[i].n };

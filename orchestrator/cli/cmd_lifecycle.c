@@ -195,7 +195,16 @@ static int lifecycle(const struct cmd *self, struct cli *cli, int argc, char **a
 			if (run_purge(run, &rep, &err) < 0) {
 				cmd_error("muster destroy: not purged: %s\n", err.msg);
 				rc = EXIT_FAIL;
-			} else if (!cli->quiet) {
+				/* the summary says so: its outcome is the purge's too */
+				if (cli->json)
+					(void) run_view_json(self->name, m, &res, rc, &err);
+				goto out;
+			}
+			if (rep.shared)
+				cmd_error("muster destroy: left %zu volume%s or network%s whose name "
+					  "another recorded fleet could have made\n", rep.shared,
+					  rep.shared == 1 ? "" : "s", rep.shared == 1 ? "" : "s");
+			if (!cli->quiet) {
 				fprintf(out, "purged: %zu base image volume%s, %zu libvirt network%s, "
 					"%zu key file%s (%s/keys/%s/), %zu console log%s%s, and every "
 					"record of fleet '%s'\nkept: pool '%s' and the image cache "

@@ -44,7 +44,7 @@ int cmd_ssh(const struct cmd *self, struct cli *cli, int argc, char **argv)
 			  argv[f.first + 1], t ? t->row->state : "new");
 		goto out;
 	}
-	n = ssh_option_words(&a, words);
+	n = ssh_option_words(&a, t, words);
 	args = calloc(n + (size_t) argc + 8, sizeof(*args));
 	if (!args) {
 		err_nomem(&err);
@@ -202,6 +202,9 @@ int cmd_console(const struct cmd *self, struct cli *cli, int argc, char **argv)
 	fprintf(stderr, "Connected to VM '%s' on %s (escape character is ^])%s", f.m->vms[vm].name,
 		uri, restored ? "\n" : "\r\n");
 	why = console_loop(fd);
+	/* what the guest may have left set (its screen, colours, charset, cursor) set back */
+	if (isatty(STDOUT_FILENO) == 1)
+		(void) write_all(STDOUT_FILENO, TERMFILTER_RESET, sizeof(TERMFILTER_RESET) - 1);
 	if (!restored)
 		(void) tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
 	if (why)

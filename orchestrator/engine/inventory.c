@@ -70,13 +70,31 @@ int inventory_load(struct store *st, const char *state_dir, const struct manifes
 		hash_hex(d, 8, hex);
 		fmt_fit(inv->control[k], INVENTORY_CONTROL_MAX, "%%(directory)s/m-%s-%%%%r", hex);
 	}
+	inv->extra = calloc(inv->a.n + 1, sizeof(*inv->extra));
+	for (k = 0; inv->extra && k < inv->a.n; k++)
+		if (asprintf(&inv->extra[k], "-o %s", inv->a.t[k].alias) < 0) {
+			inv->extra[k] = NULL;
+			return err_nomem(err);
+		}
 	inv->g = calloc(m->n_groups + VM_STATE_MAX + 2, sizeof(*inv->g));
 	/* each VM in at most two groups: its own and its state's */
 	inv->members = calloc(2 * inv->a.n + 1, sizeof(*inv->members));
-	if (!inv->g || !inv->members || !inv->control)
+	if (!inv->g || !inv->members || !inv->control || !inv->extra)
 		return err_nomem(err);
 	for (i = 0; i < m->n_groups; i++) {
 		struct inv_group *g = group_add(inv, "", m->groups[i].name);
+
+		for (j = 0; j + 1 < inv->n_groups; j++)
+			if (streq(inv->g[j].name, g->name))
+				return err_set(err, MUSTER_E_INVALID, "groups '%s' and '%s' would both "
+					       "be Ansible's group '%s'", m->groups[j].name,
+					       m->groups[i].name, g->name);
+		if (strncmp(g->name, "muster_", 7) == 0 || streq(g->name, "all") ||
+		    streq(g->name, "ungrouped"))
+			return err_set(err, MUSTER_E_INVALID, "group '%s' would be Ansible's group "
+				       "'%s', which is %s", m->groups[i].name, g->name,
+				       g->name[0] == 'm' ? "muster's own (a VM state's)" :
+				       "Ansible's own");
 
 		g->hosts = &inv->members[at];
 		for (k = 0; k < inv->a.n; k++)
@@ -105,7 +123,7 @@ int inventory_load(struct store *st, const char *state_dir, const struct manifes
 		}
 		at += g->n;
 	}
-	n_words = ssh_option_words(&inv->a, words);
+	n_words = ssh_option_words(&inv->a, NULL, words);
 	for (i = 0; i < n_words; i++) {
 		/* -i KEY is ansible_ssh_private_key_file's; IdentitiesOnly stays */
 		if (streq(words[i], "-i")) {
@@ -126,6 +144,11 @@ int inventory_load(struct store *st, const char *state_dir, const struct manifes
 
 void inventory_release(struct inventory *inv)
 {
+	size_t k;
+
+	for (k = 0; inv->extra && k < inv->a.n; k++)
+		free(inv->extra[k]);
+	free(inv->extra);
 	ssh_access_release(&inv->a);
 	free(inv->g);
 	free(inv->members);

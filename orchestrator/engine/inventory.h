@@ -31,6 +31,7 @@ struct inv_group {
 struct inventory {
 	struct ssh_access a;
 	char (*control)[INVENTORY_CONTROL_MAX];	/* per target, in its order */
+	char **extra;			/* per target: ansible_ssh_extra_args, its HostKeyAlias */
 	struct inv_group *g;		/* the manifest's groups in its order, then
 					   muster_<state> for each state present */
 	size_t n_groups;
@@ -42,8 +43,10 @@ struct inventory {
 /*
  * The inventory of m's fleet (its VMs, and those only recorded: still
  * running until apply --prune), from the store; the fleet's known_hosts
- * written afresh (sshaccess.h). Release with inventory_release, also after a
- * failure.
+ * written afresh (sshaccess.h). A manifest group whose Ansible name would be
+ * another's, a state group's (muster_...) or Ansible's own (all,
+ * ungrouped) is refused (MUSTER_E_INVALID). Release with inventory_release,
+ * also after a failure.
  */
 int inventory_load(struct store *st, const char *state_dir, const struct manifest *m,
 		   struct inventory *inv, struct muster_err *err) WUR;

@@ -29,9 +29,26 @@ static int remove_file(const char *dir, const char *name, const char *suffix,
 	return err_set_errno(err, MUSTER_E_IO, errno, "cannot remove '%s'", path);
 }
 
+/*
+ * Whether name ("<fleet>-...") could as well be another recorded fleet's
+ * ("<other>-..."): fleet a's network b-lan and fleet a-b's network lan are
+ * both a-b-lan. Such a name is left alone: it may not be the fleet's.
+ */
+static bool claimed_by_another(const char *name, const char *fleet, char **others, size_t n)
+{
+	size_t i, len;
+
+	for (i = 0; i < n; i++) {
+		len = strlen(others[i]);
+		if (!streq(others[i], fleet) && strncmp(name, others[i], len) == 0 && name[len] == '-')
+			return true;
+	}
+	return false;
+}
+
 /* The fleet's base image volumes and libvirt networks on one host. */
-static int purge_host(struct run *r, struct hv *hv, struct run_purge_report *rep,
-		      struct muster_err *err)
+static int purge_host(struct run *r, struct hv *hv, char **others, size_t n_others,
+		      struct run_purge_report *rep, struct muster_err *err)
 {
 	const struct manifest *m = r->m;
 	char name[IDENTITY_DOMAIN_NAME_MAX + 32];
@@ -46,6 +63,11 @@ static int purge_host(struct run *r, struct hv *hv, struct run_purge_report *rep
 					       sizeof(name), err) < 0 ||
 		    hv_volume_get(hv, m->pool, name, &have, err) < 0)
 			return -1;
+		if (claimed_by_another(name, m->fleet, others, n_others)) {
+			hv_volume_release(&have);
+			rep->shared++;
+			continue;
+		}
 		exists = have.exists;
 		hv_volume_release(&have);
 		if (!exists)
@@ -59,8 +81,13 @@ static int purge_host(struct run *r, struct hv *hv, struct run_purge_report *rep
 
 		if (m->networks[i].type == MF_NET_USER)
 			continue;	/* QEMU's own: nothing of libvirt's */
-		if (identity_domain_name(m->fleet, m->networks[i].name, name, sizeof(name), err) < 0 ||
-		    hv_network_remove(hv, name, &removed, err) < 0)
+		if (identity_domain_name(m->fleet, m->networks[i].name, name, sizeof(name), err) < 0)
+			return -1;
+		if (claimed_by_another(name, m->fleet, others, n_others)) {
+			rep->shared++;
+			continue;
+		}
+		if (hv_network_remove(hv, name, &removed, err) < 0)
 			return -1;
 		rep->networks += removed;
 	}
@@ -72,11 +99,13 @@ int run_purge(struct run *r, struct run_purge_report *rep, struct muster_err *er
 	const struct manifest *m = r->m;
 	struct recorded_vm *recs = NULL;
 	_cleanup_free_ char *console = NULL, *ssh = NULL;
-	size_t n_recs = 0, i, h;
+	char **others = NULL;
+	size_t n_recs = 0, n_others = 0, i, h;
 	int ret = -1, x;
 
 	memset(rep, 0, sizeof(*rep));
-	if (store_vm_list(r->o.st, m->fleet, &recs, &n_recs, err) < 0)
+	if (store_vm_list(r->o.st, m->fleet, &recs, &n_recs, err) < 0 ||
+	    store_fleet_names(r->o.st, &others, &n_others, err) < 0)
 		goto out;
 	/* refused before anything goes: a VM still there (apply --prune's), a host silent */
 	for (i = 0; i < n_recs; i++)
@@ -98,7 +127,8 @@ int run_purge(struct run *r, struct run_purge_report *rep, struct muster_err *er
 	for (h = 0; h < r->hosts.n; h++) {
 		struct hv *hv = NULL;
 
-		if (hosts_hv(&r->hosts, h, &hv, err) < 0 || purge_host(r, hv, rep, err) < 0) {
+		if (hosts_hv(&r->hosts, h, &hv, err) < 0 ||
+		    purge_host(r, hv, others, n_others, rep, err) < 0) {
 			err_prefix(err, "host '%s'", r->hosts.h[h].uri);
 			goto out;
 		}
@@ -127,6 +157,9 @@ int run_purge(struct run *r, struct run_purge_report *rep, struct muster_err *er
 		 rep->console_logs);
 	ret = 0;
 out:
+	for (i = 0; i < n_others; i++)
+		free(others[i]);
+	free(others);
 	store_vm_list_free(recs, n_recs);
 	return ret;
 }

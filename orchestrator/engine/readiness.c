@@ -24,6 +24,7 @@ struct ready_wait {
 	bool *booted;
 	bool *installing;		/* per item: its installer runs (kickstart) */
 	int64_t *heard_ms;		/* per item: its agent last recorded heard (monotonic) */
+	int64_t *addrs_ms;		/* and its addresses */
 	size_t remaining;
 	void (*failed)(void *exec, size_t i, const char *why);
 	void *exec;
@@ -83,9 +84,10 @@ static bool keys_match(const struct run *run, size_t vm, const struct channel_ms
 /*
  * Record that item k's agent spoke, with the addresses of its network
  * phase (what the agent says, so checked: what is not an address is left
- * out). A heartbeat is recorded at most every AGENT_HEARD_EVERY_MS.
+ * out), at most as often as below.
  */
 #define AGENT_HEARD_EVERY_MS 30000
+#define AGENT_ADDRS_EVERY_MS 1000
 static void agent_heard(struct ready_wait *rw, size_t k, const struct channel_msg *msg)
 {
 	struct run *run = rw->run;
@@ -96,8 +98,12 @@ static void agent_heard(struct ready_wait *rw, size_t k, const struct channel_ms
 	int64_t now = clock_mono_ms();
 	size_t bad = 0;
 
-	if (msg->kind == AGENT_PROTO_HEARTBEAT && rw->heard_ms[k] &&
-	    now - rw->heard_ms[k] < AGENT_HEARD_EVERY_MS)
+	/*
+	 * What a guest says costs a write: its first message, its addresses
+	 * at most once a second, anything else every AGENT_HEARD_EVERY_MS
+	 */
+	if (network ? rw->addrs_ms[k] && now - rw->addrs_ms[k] < AGENT_ADDRS_EVERY_MS :
+		      rw->heard_ms[k] && now - rw->heard_ms[k] < AGENT_HEARD_EVERY_MS)
 		return;
 	if (network) {
 		(void) addresses_reported_join(msg->addrs, msg->n_addrs, addrs, sizeof(addrs), &bad);
@@ -109,6 +115,8 @@ static void agent_heard(struct ready_wait *rw, size_t k, const struct channel_ms
 	if (store_vm_agent_heard(run->o.st, fleet, vm, network ? addrs : NULL, &err) < 0)
 		log_warn("%s", err.msg);	/* noted only: the VM's next step records again */
 	rw->heard_ms[k] = now;
+	if (network)
+		rw->addrs_ms[k] = now;
 }
 
 /* A message from the agent of the batch's item k (the VM its socket belongs to). */
@@ -362,7 +370,8 @@ void readiness_wait(void *shared, const size_t *items, size_t n,
 	rw.booted = calloc(n + 1, sizeof(*rw.booted));
 	rw.installing = calloc(n + 1, sizeof(*rw.installing));
 	rw.heard_ms = calloc(n + 1, sizeof(*rw.heard_ms));
-	if (!rw.done || !rw.booted || !rw.installing || !rw.heard_ms ||
+	rw.addrs_ms = calloc(n + 1, sizeof(*rw.addrs_ms));
+	if (!rw.done || !rw.booted || !rw.installing || !rw.heard_ms || !rw.addrs_ms ||
 	    channel_new(on_agent, &rw, &rw.ch, &err) < 0) {
 		log_warn("cannot wait for the agents: %s", err.msg[0] ? err.msg : "out of memory");
 		goto out;
@@ -428,5 +437,6 @@ out:
 	free(rw.booted);
 	free(rw.installing);
 	free(rw.heard_ms);
+	free(rw.addrs_ms);
 }
 

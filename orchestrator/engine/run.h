@@ -103,6 +103,8 @@ struct run_purge_report {
 	size_t key_files;		/* under STATE/keys/<fleet>/: host keys, the admin key */
 	size_t console_logs;		/* STATE/console/<domain>.log of its VMs */
 	bool known_hosts;		/* STATE/ssh/<fleet>.known_hosts */
+	size_t shared;			/* volumes and networks left: another recorded fleet
+					   could have made one of that name */
 };
 
 /*
@@ -110,7 +112,9 @@ struct run_purge_report {
  * --purge): remove what belongs to the fleet alone: on each host its base
  * image volumes and libvirt networks; its SSH keys, its VMs' console logs
  * and its known_hosts in the state directory; then every record of it. The
- * pool and the image cache (shared by digest) stay. Refused, nothing
+ * pool and the image cache (shared by digest) stay, and so does a volume
+ * or network whose name another recorded fleet could have made (fleet a's
+ * network b-lan and fleet a-b's lan are both a-b-lan). Refused, nothing
  * removed, while a VM of it is not destroyed (one the manifest no longer
  * has included) or a host does not answer. A purge cut short is finished
  * by the next. 0, or -1 with err.

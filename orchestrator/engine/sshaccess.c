@@ -225,6 +225,11 @@ int ssh_access_load(struct store *st, const char *state_dir, const struct manife
 					host = forward_host(fw[j].host_addr);
 					port = fw[j].host_port;
 				}
+		if (asprintf(&t->alias, "HostKeyAlias=%s", t->row->name) < 0) {
+			t->alias = NULL;
+			(void) err_nomem(err);
+			goto out;
+		}
 		t->forwarded = port != 0;
 		t->port = port ? port : 22;
 		if (!host)
@@ -263,6 +268,8 @@ out:
 void ssh_access_release(struct ssh_access *a)
 {
 	status_rows_release(&a->rows);
+	while (a->t && a->n)
+		free(a->t[--a->n].alias);
 	free(a->t);
 	free(a->identity);
 	free(a->known_hosts);
@@ -280,7 +287,8 @@ const struct ssh_target *ssh_access_find(const struct ssh_access *a, const char 
 	return NULL;
 }
 
-size_t ssh_option_words(const struct ssh_access *a, const char *words[SSH_OPTION_WORDS_MAX])
+size_t ssh_option_words(const struct ssh_access *a, const struct ssh_target *t,
+			const char *words[SSH_OPTION_WORDS_MAX])
 {
 	size_t n = 0;
 
@@ -297,6 +305,10 @@ size_t ssh_option_words(const struct ssh_access *a, const char *words[SSH_OPTION
 		words[n++] = "IdentitiesOnly=yes";
 		words[n++] = "-i";
 		words[n++] = a->identity;
+	}
+	if (t) {
+		words[n++] = "-o";
+		words[n++] = t->alias;
 	}
 	return n;
 }

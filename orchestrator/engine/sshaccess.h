@@ -29,6 +29,7 @@ struct ssh_target {
 	char host[ADDRESS_TEXT_MAX];	/* where ssh connects; "" when muster knows nowhere */
 	unsigned port;			/* 22, or its ssh forward's port */
 	bool forwarded;			/* host:port is a forward to its port 22 */
+	char *alias;			/* "HostKeyAlias=<vm>" */
 };
 
 struct ssh_access {
@@ -62,9 +63,13 @@ const struct ssh_target *ssh_access_find(const struct ssh_access *a, const char 
  * words into words (room for SSH_OPTION_WORDS_MAX): "-o" and a value each
  * (the fleet's known_hosts alone, StrictHostKeyChecking=yes, nothing
  * written back to it), then "-i" and the admin key with IdentitiesOnly
- * when muster made it. Pointers into a and static text. Returns how many.
+ * when muster made it. With t, its HostKeyAlias last: the key is looked
+ * up under the VM's name whatever address ssh reaches it at, so an address
+ * its agent reported (the guest's word) can never lead to another VM's
+ * key. Pointers into a and static text. Returns how many.
  */
 #define SSH_OPTION_WORDS_MAX 16
-size_t ssh_option_words(const struct ssh_access *a, const char *words[SSH_OPTION_WORDS_MAX]);
+size_t ssh_option_words(const struct ssh_access *a, const struct ssh_target *t,
+			const char *words[SSH_OPTION_WORDS_MAX]);
 
 #endif

@@ -229,8 +229,8 @@ int hv_network_dhcp_range(struct hv *hv, const char *name, const char *range_xml
 
 /*
  * Stop and undefine network name. *ret_removed: whether there was one (a
- * missing network is success). libvirt refuses while a running domain
- * uses it.
+ * missing network is success). A running guest on it loses it: the
+ * caller makes sure it is the caller's.
  */
 int hv_network_remove(struct hv *hv, const char *name, bool *ret_removed,
 		      struct muster_err *err) WUR;

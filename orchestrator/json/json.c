@@ -182,7 +182,9 @@ int json_write_inventory(const struct json_inv_host *hosts, size_t n_hosts,
 		     (!hosts[i].address || set(hv, "ansible_host", json_string(hosts[i].address))) &&
 		     (!hosts[i].port || set(hv, "ansible_port", json_integer(hosts[i].port))) &&
 		     (!hosts[i].control_path ||
-		      set(hv, "ansible_control_path", json_string(hosts[i].control_path)));
+		      set(hv, "ansible_control_path", json_string(hosts[i].control_path))) &&
+		     (!hosts[i].extra_args ||
+		      set(hv, "ansible_ssh_extra_args", json_string(hosts[i].extra_args)));
 		if (!ok)
 			json_decref(hv);
 		else

@@ -73,6 +73,7 @@ struct json_inv_host {
 	unsigned port;			/* ansible_port; 0: left out */
 	const char *state;		/* muster_state */
 	const char *control_path;	/* ansible_control_path; NULL: left out */
+	const char *extra_args;		/* ansible_ssh_extra_args; NULL: left out */
 };
 struct json_inv_group {
 	const char *name;

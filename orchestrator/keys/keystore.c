@@ -730,7 +730,14 @@ static int remove_tree(int parent, const char *name, const char *path, size_t *r
 			r = err_nomem(err);
 			break;
 		}
-		if (e->d_type == DT_DIR)
+		bool dir = e->d_type == DT_DIR;
+		struct stat st;
+
+		/* a file system that does not say (DT_UNKNOWN) is asked */
+		if (e->d_type == DT_UNKNOWN &&
+		    fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			dir = S_ISDIR(st.st_mode);
+		if (dir)
 			r = remove_tree(dfd, e->d_name, sub, removed, err);
 		else if (unlinkat(dfd, e->d_name, 0) < 0)
 			r = err_set_errno(err, MUSTER_E_IO, errno, "cannot remove '%s'", sub);

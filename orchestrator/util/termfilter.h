@@ -10,19 +10,26 @@
  * window reports), load fonts or keys (DCS and the other string controls).
  * So the filter keeps what draws and drops what does not:
  *
- *   kept     printable text (UTF-8 and other bytes from 0xA0), \t \n \r \b
- *            and BEL; CSI sequences ending in one of "@ABCDEFGHIJKLMPSTXdfhlmrsu`"
- *            (cursor, erase, insert and delete, scroll, modes, colours);
+ *   kept     printable text (ASCII and UTF-8), \t \n \r
+ *            \b and BEL; CSI sequences of digits and ';' ending in one of
+ *            "@ABCDEFGHIJKLMPSTXdfhlmrsu`" (cursor, erase, insert and
+ *            delete, scroll, colours), "? N h|l" for the DEC modes of the
+ *            cursor, wrap and the alternate screen, "? J|K", and "4 h|l";
  *            ESC followed by one of "78=>DEHM" and charset designations
  *            (ESC ( B)
- *   dropped  every other C0 control and DEL; C1 controls (0x80-0x9F not
- *            inside a UTF-8 character); OSC, DCS, SOS, PM and APC strings
- *            to their end (BEL or ESC \); any other escape or CSI sequence
- *            (reports: "n", "c", "t"; "q"; private finals), and a CSI
- *            longer than TERMFILTER_CSI_MAX bytes
+ *   dropped  every other C0 control and DEL; bytes that are not UTF-8 there;
+ *            C1 controls, raw (0x80-0x9F) or as UTF-8 (U+0080-U+009F, and
+ *            overlong forms); OSC, DCS,
+ *            SOS, PM and APC strings to their end (BEL or ESC \); any other
+ *            escape (ESC %, which leaves UTF-8) or CSI sequence: reports
+ *            ("n", "c", "t", queries), intermediates, mouse, focus and
+ *            paste reporting, the keyboard lock; a CSI longer than
+ *            TERMFILTER_CSI_MAX bytes
  *
  * It is a state machine over a stream: a sequence may be cut between two
- * reads. Pure.
+ * reads. Pure. TERMFILTER_RESET is what to write when leaving the console:
+ * what a guest could have left set (the alternate screen, colours, a
+ * charset, a hidden cursor) set back.
  */
 #ifndef MUSTER_TERMFILTER_H
 #define MUSTER_TERMFILTER_H
@@ -30,10 +37,12 @@
 #include <stddef.h>
 
 #define TERMFILTER_CSI_MAX 32
+#define TERMFILTER_RESET "\033[?1049l\033[4l\033(B\033)B\033[0m\033[?25h\033[?7h"
 
 struct termfilter {
 	int state;
 	unsigned utf8_left;		/* continuation bytes still due */
+	unsigned char lead;		/* a UTF-8 lead byte held until its first continuation */
 	size_t seq_len;			/* the escape or CSI sequence held so far */
 	char seq[TERMFILTER_CSI_MAX];
 };

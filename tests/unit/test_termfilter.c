@@ -67,8 +67,25 @@ static void test_long_or_broken_sequences(void **state)
 	check_all_steps(in, "ab");
 	/* a newline inside a CSI ends it and is kept; ESC ESC starts afresh */
 	check_all_steps("a\x1b[1\nb\x1b\x1b[0mc", "a\nb\x1b[0mc");
-	/* a UTF-8 character cut by a control: the C1 byte after is not let through */
-	check_all_steps("\xc3\n\x9b" "6n", "\xc3\n6n");
+	/* a UTF-8 character cut by a control: its lead byte alone and the C1 byte after go */
+	check_all_steps("\xc3\n\x9b" "6n", "\n6n");
+}
+
+/* What a review found getting through: C1 as UTF-8, queries, input modes, leaving UTF-8 */
+static void test_c1_queries_and_modes_dropped(void **state)
+{
+	(void) state;
+	/* U+009B (CSI) and U+009D (OSC) as UTF-8, and an overlong C1 */
+	check_all_steps("a\xc2\x9b" "6nb\xc2\x9d" "0;pwn\x07" "c\xe0\x82\x9b" "d", "a6nb0;pwn\x07" "cd");
+	/* queries answered by the terminal: XTSMGRAPHICS, XTQMODKEYS, kitty's flags, DECRQTSR */
+	check_all_steps("1\x1b[?1;1S2\x1b[?4m3\x1b[?u4\x1b[1$u5", "12345");
+	/* mouse, focus and paste reporting; the keyboard lock; ESC % (leaves UTF-8) */
+	check_all_steps("a\x1b[?1000hb\x1b[?1004hc\x1b[?2004hd\x1b[2he\x1b%@f", "abcdef");
+	/* what a console does keep: the alternate screen, the cursor, insert mode, erase */
+	check_all_steps("\x1b[?1049h\x1b[?25l\x1b[4h\x1b[?2J\x1b[?1;25h",
+			"\x1b[?1049h\x1b[?25l\x1b[4h\x1b[?2J\x1b[?1;25h");
+	/* bytes that are not UTF-8 there: a continuation alone, C0/C1 leads, F5-FF */
+	check_all_steps("x\xa9y\xc0\xafz\xff!", "xyz!");
 }
 
 int main(void)
@@ -77,6 +94,7 @@ int main(void)
 		cmocka_unit_test(test_text_and_drawing_kept),
 		cmocka_unit_test(test_reports_and_strings_dropped),
 		cmocka_unit_test(test_long_or_broken_sequences),
+		cmocka_unit_test(test_c1_queries_and_modes_dropped),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
