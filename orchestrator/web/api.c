@@ -92,22 +92,15 @@ int api_fleet_vms(struct httpd_req *req, void *userdata)
 	struct site *s = userdata;
 	struct muster_err err = { 0 };
 	const char *fleet = httpd_req_arg(req, 0);
-	char **names = NULL;
-	size_t n = 0, i;
-	bool known = false;
 	struct status_rows rows = { 0 };
 	struct status_doc doc;
-	int r;
+	int known, r;
 
-	if (!streq(fleet, s->m->fleet)) {
-		if (store_fleet_names(s->st, &names, &n, &err) < 0)
-			return site_fail(req, &err);
-		for (i = 0; i < n; i++)
-			known |= streq(names[i], fleet);
-		site_names_free(names, n);
-		if (!known)
-			return site_respond_stream(req, 404, CT_JSON, write_error, "unknown fleet");
-	}
+	known = site_fleet_known(s, fleet, &err);
+	if (known < 0)
+		return site_fail(req, &err);
+	if (!known)
+		return site_respond_stream(req, 404, CT_JSON, write_error, "unknown fleet");
 	if (status_rows_load(s->st, site_fleet_manifest(s, fleet), fleet,
 				     true, &rows, &err) < 0) {
 		status_rows_release(&rows);

@@ -872,20 +872,11 @@ int page_fleet(struct httpd_req *req, void *userdata)
 	struct site *s = userdata;
 	struct muster_err err = { 0 };
 	const char *fleet = httpd_req_arg(req, 0);
-	char **names = NULL;
-	size_t n = 0, i;
-	bool known = streq(fleet, s->m->fleet);
-	int r;
+	int known = site_fleet_known(s, fleet, &err);
 
-	if (!known) {
-		if (store_fleet_names(s->st, &names, &n, &err) < 0)
-			return site_fail(req, &err);
-		for (i = 0; i < n; i++)
-			known |= streq(names[i], fleet);
-		site_names_free(names, n);
-	}
+	if (known < 0)
+		return site_fail(req, &err);
 	if (!known)
 		return httpd_respond_text(req, 404, "not found\n");
-	r = page_get(s, req, fleet);
-	return r;
+	return page_get(s, req, fleet);
 }

@@ -12,6 +12,22 @@ const struct manifest *site_fleet_manifest(const struct site *s, const char *fle
 	return streq(fleet, s->m->fleet) ? s->m : NULL;
 }
 
+int site_fleet_known(struct site *s, const char *fleet, struct muster_err *err)
+{
+	char **names = NULL;
+	size_t n = 0, i;
+	bool known = streq(fleet, s->m->fleet);
+
+	if (known)
+		return 1;
+	if (store_fleet_names(s->st, &names, &n, err) < 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		known |= streq(names[i], fleet);
+	site_names_free(names, n);
+	return known;
+}
+
 int site_fleet_names(struct site *s, char ***ret, size_t *ret_n, struct muster_err *err)
 {
 	char **names = NULL, **grown;

@@ -20,6 +20,9 @@ const struct manifest *site_fleet_manifest(const struct site *s, const char *fle
 int site_fleet_names(struct site *s, char ***ret, size_t *ret_n, struct muster_err *err) WUR;
 void site_names_free(char **names, size_t n);
 
+/* Whether fleet is the one served or one the store has: 1, 0, or -1 with err. */
+int site_fleet_known(struct site *s, const char *fleet, struct muster_err *err) WUR;
+
 /* How many rows are in each state: VM states in their order, then "new". */
 #define N_STATES (VM_STATE_MAX + 1)
 const char *site_state_name(size_t i);
