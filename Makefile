@@ -300,7 +300,7 @@ DEB_BUILD := build-essential pkg-config libvirt-dev libyaml-dev libssh-dev libsq
 DEB_TEST := sqlite3 python3 python3-yaml cloud-init genisoimage openssh-client openssh-server \
 	libvirt-clients libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 \
 	qemu-utils debootstrap e2fsprogs iproute2 libxml2-utils curl file procps systemd \
-	dnsmasq-base iptables ansible-core mandoc lintian python3-prometheus-client chromium
+	dnsmasq-base iptables ansible-core mandoc lintian python3-prometheus-client chromium git
 deps:
 	@tools/deps $(DEB_BUILD) $(DEB_TEST)
 
