@@ -140,8 +140,9 @@ static int lifecycle(const struct cmd *self, struct cli *cli, int argc, char **a
 		rc = EXIT_USAGE;
 		goto out;
 	}
-	if (o.purge && (verb != VERB_DESTROY || !o.all || argc - first > 1)) {
-		cmd_error("muster %s: --purge goes with destroy --all, and no names\n", self->name);
+	/* (only destroy takes --purge) */
+	if (o.purge && (!o.all || argc - first > 1)) {
+		cmd_error("muster destroy: --purge goes with destroy --all, and no names\n");
 		rc = EXIT_USAGE;
 		goto out;
 	}

@@ -19,10 +19,16 @@ static const char *forward_host(const char *addr)
 	return streq(addr, "0.0.0.0") ? "127.0.0.1" : addr;
 }
 
-/*
- * The port of the forward to VM vm's port 22 on its NIC nic's network, fixed in
- * the manifest or as apply chose and recorded it (0: none); *ret_addr its host end.
- */
+/* Forward f's port for VM vm's NIC nic: fixed in the manifest, or as apply chose and recorded it. */
+static unsigned forward_port(const struct manifest *m, size_t vm, size_t nic,
+			     const struct mf_forward *f, const struct recorded_forward *fw, size_t n_fw)
+{
+	return f->host_port ? f->host_port :
+	       forwards_recorded_port(fw, n_fw, m->fleet, m->vms[vm].name, nic, f->service,
+				      f->host_addr);
+}
+
+/* The port of the forward to VM vm's port 22 on its NIC nic (0: none); *ret_addr its host end. */
 static unsigned ssh_forward(const struct manifest *m, size_t vm, size_t nic,
 			    const struct recorded_forward *fw, size_t n_fw, const char **ret_addr)
 {
@@ -32,9 +38,7 @@ static unsigned ssh_forward(const struct manifest *m, size_t vm, size_t nic,
 
 	for (k = 0; k < net->n_forwards; k++) {
 		const struct mf_forward *f = &net->forwards[k];
-		unsigned port = f->host_port ? f->host_port :
-				forwards_recorded_port(fw, n_fw, m->fleet, m->vms[vm].name, nic,
-						       f->service, f->host_addr);
+		unsigned port = forward_port(m, vm, nic, f, fw, n_fw);
 
 		if (f->guest_port == 22 && port) {
 			*ret_addr = forward_host(f->host_addr);
@@ -69,9 +73,7 @@ static void host_names(const struct manifest *m, size_t vm, const struct recorde
 			(void) buf_printf(b, ",%s", text);
 		for (k = 0; k < net->n_forwards; k++) {
 			const struct mf_forward *f = &net->forwards[k];
-			unsigned port = f->host_port ? f->host_port :
-					forwards_recorded_port(fw, n_fw, m->fleet, m->vms[vm].name, i,
-							       f->service, f->host_addr);
+			unsigned port = forward_port(m, vm, i, f, fw, n_fw);
 
 			if (f->guest_port == 22 && port)
 				(void) buf_printf(b, ",[%s]:%u", forward_host(f->host_addr), port);
@@ -86,16 +88,13 @@ static void host_names(const struct manifest *m, size_t vm, const struct recorde
  * addresses and recorded ssh forwards.
  */
 static int recorded_only(struct store *st, const struct manifest *m,
+			 const struct recorded_vm *vms, size_t n_vms,
 			 const struct recorded_forward *fw, size_t n_fw,
 			 const struct recorded_address *addr, size_t n_addr, struct buf *text,
 			 struct muster_err *err)
 {
-	struct recorded_vm *vms = NULL;
-	size_t n_vms = 0, i, k;
-	int r = -1;
+	size_t i, k;
 
-	if (store_vm_list(st, m->fleet, &vms, &n_vms, err) < 0)
-		return -1;
 	for (i = 0; i < n_vms; i++) {
 		struct store_key *keys = NULL;
 		size_t n_keys = 0;
@@ -105,7 +104,7 @@ static int recorded_only(struct store *st, const struct manifest *m,
 			continue;
 		if (store_key_list(st, m->fleet, vms[i].name, &keys, &n_keys, err) < 0) {
 			buf_release(&names);
-			goto out;
+			return -1;
 		}
 		(void) buf_puts(&names, vms[i].name);
 		if (m->domain)
@@ -127,28 +126,25 @@ static int recorded_only(struct store *st, const struct manifest *m,
 		buf_release(&names);
 		store_key_list_free(keys, n_keys);
 	}
-	r = 0;
-out:
-	store_vm_list_free(vms, n_vms);
-	return r;
+	return 0;
 }
 
-int ssh_known_hosts(struct store *st, const char *state_dir, const struct manifest *m,
-		    struct buf *text, struct muster_err *err)
+/* The known_hosts text from what the store recorded of the fleet: its VMs, forwards, addresses. */
+static int known_hosts_text(struct store *st, const char *state_dir, const struct manifest *m,
+			    const struct recorded_vm *recs, size_t n_recs,
+			    const struct recorded_forward *fw, size_t n_fw,
+			    const struct recorded_address *addr, size_t n_addr, struct buf *text,
+			    struct muster_err *err)
 {
 	struct keypair *keys = NULL;
-	struct recorded_forward *fw = NULL;
-	struct recorded_address *addr = NULL;
-	size_t n_fw = 0, n_addr = 0, *all = calloc(m->n_vms + 1, sizeof(*all)), i, j;
+	size_t *all = calloc(m->n_vms + 1, sizeof(*all)), i, j;
 	int r = -1;
 
 	if (!all)
 		return err_nomem(err);
 	for (i = 0; i < m->n_vms; i++)
 		all[i] = i;
-	if (bootstrap_host_keys(state_dir, st, m, all, m->n_vms, 0, &keys, err) < 0 ||
-	    store_forward_list(st, m->fleet, &fw, &n_fw, err) < 0 ||
-	    store_address_list(st, m->fleet, &addr, &n_addr, err) < 0)
+	if (bootstrap_host_keys(state_dir, st, m, all, m->n_vms, 0, &keys, err) < 0)
 		goto out;
 	(void) buf_printf(text, "# known_hosts of fleet '%s', written by muster\n", m->fleet);
 	for (i = 0; i < m->n_vms; i++)
@@ -156,14 +152,31 @@ int ssh_known_hosts(struct store *st, const char *state_dir, const struct manife
 			host_names(m, i, fw, n_fw, addr, n_addr, text);
 			(void) buf_printf(text, " %s\n", keys[i * m->n_host_key_types + j].public_key);
 		}
-	if (recorded_only(st, m, fw, n_fw, addr, n_addr, text, err) < 0)
+	if (recorded_only(st, m, recs, n_recs, fw, n_fw, addr, n_addr, text, err) < 0)
 		goto out;
 	r = buf_failed(text) ? err_nomem(err) : 0;
 out:
 	keystore_free(keys, keys ? m->n_vms * m->n_host_key_types : 0);
+	free(all);
+	return r;
+}
+
+int ssh_known_hosts(struct store *st, const char *state_dir, const struct manifest *m,
+		    struct buf *text, struct muster_err *err)
+{
+	struct recorded_vm *recs = NULL;
+	struct recorded_forward *fw = NULL;
+	struct recorded_address *addr = NULL;
+	size_t n_recs = 0, n_fw = 0, n_addr = 0;
+	int r = -1;
+
+	if (store_vm_list(st, m->fleet, &recs, &n_recs, err) == 0 &&
+	    store_forward_list(st, m->fleet, &fw, &n_fw, err) == 0 &&
+	    store_address_list(st, m->fleet, &addr, &n_addr, err) == 0)
+		r = known_hosts_text(st, state_dir, m, recs, n_recs, fw, n_fw, addr, n_addr, text, err);
+	store_vm_list_free(recs, n_recs);
 	store_forward_list_free(fw, n_fw);
 	store_address_list_free(addr, n_addr);
-	free(all);
 	return r;
 }
 
@@ -211,7 +224,8 @@ int ssh_access_load(struct store *st, const char *state_dir, const struct manife
 	}
 	for (i = 0; i < a->rows.n; i++) {
 		struct ssh_target *t = &a->t[a->n++];
-		ssize_t vm = manifest_find_vm(m, a->rows.v[i].name);
+		/* (the rows: m's VMs in its order, then those only recorded) */
+		ssize_t vm = i < m->n_vms ? (ssize_t) i : -1;
 		const char *host = NULL;
 		unsigned port = 0;
 
@@ -242,7 +256,9 @@ int ssh_access_load(struct store *st, const char *state_dir, const struct manife
 	if (created)
 		log_warn("the manifest names no ssh.authorized_keys: made the fleet's admin key "
 			 "'%s' (no VM has it until its seed is made again)", a->identity);
-	if (ssh_known_hosts(st, state_dir, m, &text, err) < 0)
+	/* what the rows read of the store already: not asked again */
+	if (known_hosts_text(st, state_dir, m, a->rows.recs, a->rows.n_recs, fw, n_fw,
+			     a->rows.pooled, a->rows.n_pooled, &text, err) < 0)
 		goto out;
 	if (asprintf(&dir, "%s/ssh", state_dir) < 0) {
 		dir = NULL;

@@ -164,6 +164,15 @@ static bool set(json_t *o, const char *key, json_t *v)
 	return v && json_object_set_new(o, key, v) == 0;
 }
 
+/* o[key] = *v, which is o's then (*v NULL), whatever became of it; false when out of memory. */
+static bool take(json_t *o, const char *key, json_t **v)
+{
+	bool ok = set(o, key, *v);
+
+	*v = NULL;
+	return ok;
+}
+
 int json_write_inventory(const struct json_inv_host *hosts, size_t n_hosts,
 			 const struct json_inv_group *groups, size_t n_groups,
 			 const struct json_inv_var *vars, size_t n_vars, FILE *f,
@@ -211,26 +220,10 @@ int json_write_inventory(const struct json_inv_host *hosts, size_t n_hosts,
 	}
 	for (i = 0; ok && i < n_vars; i++)
 		ok = set(allvars, vars[i].name, json_string(vars[i].value));
-	if (ok) {
-		ok = set(meta, "hostvars", hostvars);
-		hostvars = NULL;
-	}
-	if (ok) {
-		ok = set(doc, "_meta", meta);
-		meta = NULL;
-	}
-	if (ok) {
-		ok = set(all, "children", children);
-		children = NULL;
-	}
-	if (ok) {
-		ok = set(all, "vars", allvars);
-		allvars = NULL;
-	}
-	if (ok) {
-		ok = set(doc, "all", all);
-		all = NULL;
-	}
+	/* (a part not taken, after a failure, is freed below) */
+	ok = ok && take(meta, "hostvars", &hostvars) && take(doc, "_meta", &meta) &&
+	     take(all, "children", &children) && take(all, "vars", &allvars) &&
+	     take(doc, "all", &all);
 	json_decref(hostvars);
 	json_decref(meta);
 	json_decref(children);
