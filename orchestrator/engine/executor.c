@@ -13,6 +13,7 @@
 #include <time.h>
 
 #define LOG_TAG "executor"
+#include "clock.h"
 #include "executor.h"
 #include "fmt.h"
 #include "log.h"
@@ -45,7 +46,7 @@ struct worker {
 	/* under run->lock: */
 	bool busy;			/* working on item since started */
 	size_t item;
-	struct timespec started;
+	int64_t started;		/* clock_mono_ms() */
 	bool given_up;			/* its item timed out: its outcome is not counted */
 	bool detached;			/* the caller left: free ctx on the way out */
 };
@@ -85,7 +86,7 @@ static void run_items(struct worker *w, unsigned long batch)
 		i = r->next++;
 		w->busy = true;
 		w->item = i;
-		clock_gettime(CLOCK_MONOTONIC, &w->started);
+		w->started = clock_mono_ms();
 		pthread_mutex_unlock(&r->lock);
 		rc = r->ops->work(w->ctx, i, &err);
 		pthread_mutex_lock(&r->lock);
@@ -142,24 +143,33 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-/* With r->lock held: fail the items running longer than timeout_s. */
-static void time_out(struct run *r, struct worker *w, size_t nw, unsigned timeout_s)
+/*
+ * With r->lock held: fail the items running timeout_s or longer. Returns
+ * the milliseconds until the next item would, at most a second (the
+ * calling thread looks again then).
+ */
+static int64_t time_out(struct run *r, struct worker *w, size_t nw, unsigned timeout_s)
 {
-	struct timespec now;
+	int64_t now = clock_mono_ms(), limit = (int64_t) timeout_s * 1000, next = 1000;
 	size_t k;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
 	for (k = 0; k < nw; k++) {
 		char why[64];
 
-		if (!w[k].busy || w[k].given_up || now.tv_sec - w[k].started.tv_sec < (time_t) timeout_s)
+		if (!w[k].busy || w[k].given_up)
 			continue;
+		if (now - w[k].started < limit) {
+			if (w[k].started + limit - now < next)
+				next = w[k].started + limit - now;
+			continue;
+		}
 		fmt_fit(why, sizeof(why), "timed out after %us", timeout_s);
 		w[k].given_up = true;
 		item_outcome(r, w[k].item, false, why);
 		if (--r->pending == 0)
 			pthread_cond_signal(&r->idle);
 	}
+	return next;
 }
 
 /* With r->lock held: whether a worker can still take an item (one not stuck in a timed-out one). */
@@ -260,6 +270,7 @@ int executor_run(size_t n, const struct executor_opts *opts, const struct execut
 	size_t started = 0, i, first, end;
 	sigset_t all, old;
 	bool all_stuck = false;
+	int64_t wait_ms = 1000;	/* until an item may time out */
 	int rc = -1;
 
 	memset(ret, 0, sizeof(*ret));
@@ -341,9 +352,11 @@ int executor_run(size_t n, const struct executor_opts *opts, const struct execut
 				struct timespec until;
 
 				clock_gettime(CLOCK_REALTIME, &until);
-				until.tv_sec += 1;
+				until.tv_nsec += (long) (wait_ms % 1000) * 1000000L;
+				until.tv_sec += (time_t) (wait_ms / 1000) + until.tv_nsec / 1000000000L;
+				until.tv_nsec %= 1000000000L;
 				pthread_cond_timedwait(&r->idle, &r->lock, &until);
-				time_out(r, w, nw, opts->item_timeout_s);
+				wait_ms = time_out(r, w, nw, opts->item_timeout_s);
 				if (!any_worker_free(w, nw)) {
 					fail_untaken(r, opts->item_timeout_s);
 					all_stuck = true;

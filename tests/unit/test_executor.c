@@ -283,6 +283,9 @@ static void test_item_timeout(void **state)
 	assert_int_equal(r.done, 7);
 	assert_string_equal(s.last_why, "timed out after 1s");
 	assert_true(took < 3.3);	/* the run did not wait for the stuck item */
+	/* timed out by the millisecond: not before its second, nor a second late */
+	assert_true(took >= 1.0);
+	assert_true(took < 1.8);
 	assert_int_equal(r.stuck, 1);	/* and said it left a worker in it */
 	/* the straggler comes back later: let it, before s goes away */
 	wait_finished(&s, 8);
