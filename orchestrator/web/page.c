@@ -617,13 +617,13 @@ static struct mu_value *timeline(struct ctx *c, const struct fleet_data *d)
 			char took[32], *title = NULL;
 
 			tl_duration(b->end - b->start, took, sizeof(took));
-			if (asprintf(&title, "%s: %s, %s%s%s%s", name, tl_phase_name(b->phase), took,
+			if (asprintf(&title, "%s: %s, %s%s%s%s", name, vm_step_to_string(b->phase), took,
 				     b->pending ? " so far" : "", b->failed ? ", failed: " : "",
 				     b->failed && v->fail_detail ? v->fail_detail : "") < 0) {
 				title = NULL;
 				c->bad = true;
 			}
-			put_s(c, bm, "phase", tl_phase_name(b->phase));
+			put_s(c, bm, "phase", vm_step_to_string(b->phase));
 			put_px(c, bm, "x", rect[j].x);
 			put_px(c, bm, "w", rect[j].w);
 			put_s(c, bm, "title", title ? title : "");
@@ -699,6 +699,11 @@ static struct mu_value *fleet_rows(struct ctx *c, struct site *s, char **names, 
 static struct mu_value *page_context(struct site *s, char **names, size_t n_names,
 				     const struct fleet_data *d, int64_t now, struct muster_err *err)
 {
+	/* the timeline's legend: the phases in the order a VM goes through them */
+	static const enum vm_step legend[] = {
+		VM_STEP_CLONE, VM_STEP_SEED, VM_STEP_DEFINE, VM_STEP_START, VM_STEP_INSTALLER,
+		VM_STEP_BOOT, VM_STEP_READY,
+	};
 	struct ctx c = { false };
 	struct mu_value *root = mu_map(), *f, *phases, *fleets;
 	size_t count[N_STATES], i;
@@ -715,8 +720,8 @@ static struct mu_value *page_context(struct site *s, char **names, size_t n_name
 	put_s(&c, root, "now", text);
 	put_s(&c, root, "version", MUSTER_VERSION);
 	phases = put(&c, root, "phases", mu_list());
-	for (i = 0; i < TL_PHASE_MAX; i++)
-		(void) append(&c, phases, mu_string(tl_phase_name((enum tl_phase) i)));
+	for (i = 0; i < sizeof(legend) / sizeof(*legend); i++)
+		(void) append(&c, phases, mu_string(vm_step_to_string(legend[i])));
 	f = put(&c, root, "fleet", mu_map());
 	put_s(&c, f, "name", d->name);
 	put_b(&c, f, "served", site_fleet_manifest(s, d->name) != NULL);

@@ -9,21 +9,6 @@
 #include "timeline.h"
 #include "vmstate.h"
 
-static const char *const phase_names[TL_PHASE_MAX] = {
-	[TL_CLONE] = "clone",
-	[TL_SEED] = "seed",
-	[TL_DEFINE] = "define",
-	[TL_START] = "start",
-	[TL_INSTALLER] = "installer",
-	[TL_BOOT] = "boot",
-	[TL_READY] = "ready",
-};
-
-const char *tl_phase_name(enum tl_phase p)
-{
-	return (unsigned) p < TL_PHASE_MAX ? phase_names[p] : NULL;
-}
-
 void tl_vm_init(struct tl_vm *v)
 {
 	*v = (struct tl_vm) { .state = -1 };
@@ -41,7 +26,7 @@ static bool starts_with(const char *s, const char *prefix)
 	return s && strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-static int add_bar(struct tl_vm *v, enum tl_phase phase, int64_t start, int64_t end, bool failed,
+static int add_bar(struct tl_vm *v, enum vm_step phase, int64_t start, int64_t end, bool failed,
 		   bool pending)
 {
 	if (v->n == v->cap) {
@@ -64,17 +49,17 @@ static int phase_after(const struct tl_vm *v)
 {
 	switch (v->state) {
 	case VM_STATE_PLANNED:
-		return TL_CLONE;
+		return VM_STEP_CLONE;
 	case VM_STATE_CLONED:
-		return TL_SEED;
+		return VM_STEP_SEED;
 	case VM_STATE_SEEDED:
-		return TL_DEFINE;
+		return VM_STEP_DEFINE;
 	case VM_STATE_DEFINED:
-		return TL_START;
+		return VM_STEP_START;
 	case VM_STATE_STARTED:
-		return v->installing ? TL_INSTALLER : TL_BOOT;
+		return v->installing ? VM_STEP_INSTALLER : VM_STEP_BOOT;
 	case VM_STATE_BOOTED:
-		return TL_READY;
+		return VM_STEP_READY;
 	default:
 		return -1;
 	}
@@ -113,25 +98,25 @@ int tl_vm_event(struct tl_vm *v, int64_t at, const char *from, const char *to,
 	switch (t) {
 	case VM_STATE_CLONED:
 		forget(v);
-		phase = TL_CLONE;
+		phase = VM_STEP_CLONE;
 		break;
 	case VM_STATE_SEEDED:
-		phase = TL_SEED;
+		phase = VM_STEP_SEED;
 		break;
 	case VM_STATE_DEFINED:
 		/* (from a running VM: shut down for a cold restart, not a define) */
 		if (f < 0 || f <= VM_STATE_SEEDED || f == VM_STATE_FAILED)
-			phase = TL_DEFINE;
+			phase = VM_STEP_DEFINE;
 		break;
 	case VM_STATE_STARTED:
-		phase = installed ? TL_INSTALLER : TL_START;
+		phase = installed ? VM_STEP_INSTALLER : VM_STEP_START;
 		v->installing = !installed && streq(detail ? detail : "", VM_DETAIL_INSTALLER);
 		break;
 	case VM_STATE_BOOTED:
-		phase = TL_BOOT;
+		phase = VM_STEP_BOOT;
 		break;
 	case VM_STATE_READY:
-		phase = TL_READY;
+		phase = VM_STEP_READY;
 		break;
 	case VM_STATE_FAILED:
 		phase = phase_after(v);
@@ -142,7 +127,7 @@ int tl_vm_event(struct tl_vm *v, int64_t at, const char *from, const char *to,
 		if (detail && !v->fail_detail)
 			r = -1;
 		else if (phase >= 0)
-			r = add_bar(v, (enum tl_phase) phase, v->since, at, true, false);
+			r = add_bar(v, (enum vm_step) phase, v->since, at, true, false);
 		phase = -1;
 		break;
 	default:	/* planned, rebuilding, destroying, destroyed: a new start */
@@ -150,7 +135,7 @@ int tl_vm_event(struct tl_vm *v, int64_t at, const char *from, const char *to,
 		break;
 	}
 	if (phase >= 0)
-		r = add_bar(v, (enum tl_phase) phase, v->since, at, false, false);
+		r = add_bar(v, (enum vm_step) phase, v->since, at, false, false);
 	v->state = t;
 	v->since = at;
 	v->intent_seen = false;
@@ -163,7 +148,7 @@ int tl_vm_finish(struct tl_vm *v, int64_t now, bool active)
 
 	if (!active || phase < 0 || v->since == 0)
 		return 0;
-	return add_bar(v, (enum tl_phase) phase, v->since, now > v->since ? now : v->since, false,
+	return add_bar(v, (enum vm_step) phase, v->since, now > v->since ? now : v->since, false,
 		       true);
 }
 

@@ -24,23 +24,10 @@
 #include <stdint.h>
 
 #include "common.h"
-
-enum tl_phase {
-	TL_CLONE,
-	TL_SEED,
-	TL_DEFINE,
-	TL_START,
-	TL_INSTALLER,
-	TL_BOOT,
-	TL_READY,
-	TL_PHASE_MAX
-};
-
-/* "clone", "seed", "define", "start", "installer", "boot", "ready"; NULL out of range. */
-const char *tl_phase_name(enum tl_phase p);
+#include "runsum.h"
 
 struct tl_bar {
-	enum tl_phase phase;
+	enum vm_step phase;	/* runsum.h: the steps /metrics times, named alike */
 	int64_t start, end;	/* unix ms */
 	bool failed;		/* the VM failed in it, at end */
 	bool pending;		/* under way: end is now */

@@ -42,7 +42,7 @@ static void check_bars(const struct tl_vm *v, const struct want_bar *want, size_
 
 	assert_int_equal(v->n, n);
 	for (i = 0; i < n; i++) {
-		assert_string_equal(tl_phase_name(v->bars[i].phase), want[i].phase);
+		assert_string_equal(vm_step_to_string(v->bars[i].phase), want[i].phase);
 		assert_int_equal(v->bars[i].start, want[i].start);
 		assert_int_equal(v->bars[i].end, want[i].end);
 		assert_int_equal(v->bars[i].failed, want[i].failed);
@@ -257,17 +257,17 @@ static void test_pending(void **state)
 
 static void test_phase_names(void **state)
 {
-	static const char *const names[TL_PHASE_MAX] = {
-		[TL_CLONE] = "clone", [TL_SEED] = "seed", [TL_DEFINE] = "define",
-		[TL_START] = "start", [TL_INSTALLER] = "installer", [TL_BOOT] = "boot",
-		[TL_READY] = "ready",
+	static const char *const names[VM_STEP_MAX] = {
+		[VM_STEP_CLONE] = "clone", [VM_STEP_SEED] = "seed", [VM_STEP_DEFINE] = "define",
+		[VM_STEP_START] = "start", [VM_STEP_INSTALLER] = "installer", [VM_STEP_BOOT] = "boot",
+		[VM_STEP_READY] = "ready",
 	};
 	size_t i;
 
 	(void) state;
-	for (i = 0; i < TL_PHASE_MAX; i++)
-		assert_string_equal(tl_phase_name((enum tl_phase) i), names[i]);
-	assert_null(tl_phase_name(TL_PHASE_MAX));
+	for (i = 0; i < VM_STEP_MAX; i++)
+		assert_string_equal(vm_step_to_string((enum vm_step) i), names[i]);
+	assert_null(vm_step_to_string(VM_STEP_MAX));
 }
 
 /* ---- geometry ---------------------------------------------------------------- */
@@ -302,15 +302,15 @@ static void test_layout(void **state)
 {
 	/* the test driver's: everything within a millisecond */
 	static const struct tl_bar same[] = {
-		{ .phase = TL_CLONE, .start = 5, .end = 5 },
-		{ .phase = TL_SEED, .start = 5, .end = 5 },
-		{ .phase = TL_DEFINE, .start = 5, .end = 6 },
-		{ .phase = TL_START, .start = 6, .end = 6 },
+		{ .phase = VM_STEP_CLONE, .start = 5, .end = 5 },
+		{ .phase = VM_STEP_SEED, .start = 5, .end = 5 },
+		{ .phase = VM_STEP_DEFINE, .start = 5, .end = 6 },
+		{ .phase = VM_STEP_START, .start = 6, .end = 6 },
 	};
 	static const struct tl_bar spread[] = {
-		{ .phase = TL_CLONE, .start = 0, .end = 250 },
-		{ .phase = TL_SEED, .start = 250, .end = 251 },
-		{ .phase = TL_DEFINE, .start = 251, .end = 1000 },
+		{ .phase = VM_STEP_CLONE, .start = 0, .end = 250 },
+		{ .phase = VM_STEP_SEED, .start = 250, .end = 251 },
+		{ .phase = VM_STEP_DEFINE, .start = 251, .end = 1000 },
 	};
 	const struct tl_axis a = { .t0 = 0, .t1 = 1000, .x0 = 10, .width = 100 };
 	const struct tl_axis flat = { .t0 = 5, .t1 = 5, .x0 = 10, .width = 100 };
@@ -330,9 +330,9 @@ static void test_layout(void **state)
 	/* none starts past the axis' end */
 	{
 		static const struct tl_bar late[] = {
-			{ .phase = TL_BOOT, .start = 999, .end = 1000 },
-			{ .phase = TL_READY, .start = 1000, .end = 1000 },
-			{ .phase = TL_READY, .start = 1000, .end = 1000 },
+			{ .phase = VM_STEP_BOOT, .start = 999, .end = 1000 },
+			{ .phase = VM_STEP_READY, .start = 1000, .end = 1000 },
+			{ .phase = VM_STEP_READY, .start = 1000, .end = 1000 },
 		};
 
 		tl_layout_row(&a, late, 3, 4, r);
