@@ -29,23 +29,6 @@ static int remove_file(const char *dir, const char *name, const char *suffix,
 	return err_set_errno(err, MUSTER_E_IO, errno, "cannot remove '%s'", path);
 }
 
-/*
- * Whether name ("<fleet>-...") could as well be another recorded fleet's
- * ("<other>-..."): fleet a's network b-lan and fleet a-b's network lan are
- * both a-b-lan. Such a name is left alone: it may not be the fleet's.
- */
-static bool claimed_by_another(const char *name, const char *fleet, char **others, size_t n)
-{
-	size_t i, len;
-
-	for (i = 0; i < n; i++) {
-		len = strlen(others[i]);
-		if (!streq(others[i], fleet) && strncmp(name, others[i], len) == 0 && name[len] == '-')
-			return true;
-	}
-	return false;
-}
-
 /* The fleet's base image volumes and libvirt networks on one host. */
 static int purge_host(struct run *r, struct hv *hv, char **others, size_t n_others,
 		      struct run_purge_report *rep, struct muster_err *err)
@@ -63,7 +46,7 @@ static int purge_host(struct run *r, struct hv *hv, char **others, size_t n_othe
 					       sizeof(name), err) < 0 ||
 		    hv_volume_get(hv, m->pool, name, &have, err) < 0)
 			return -1;
-		if (claimed_by_another(name, m->fleet, others, n_others)) {
+		if (identity_name_claimed(name, m->fleet, others, n_others)) {
 			hv_volume_release(&have);
 			rep->shared++;
 			continue;
@@ -83,7 +66,7 @@ static int purge_host(struct run *r, struct hv *hv, char **others, size_t n_othe
 			continue;	/* QEMU's own: nothing of libvirt's */
 		if (identity_domain_name(m->fleet, m->networks[i].name, name, sizeof(name), err) < 0)
 			return -1;
-		if (claimed_by_another(name, m->fleet, others, n_others)) {
+		if (identity_name_claimed(name, m->fleet, others, n_others)) {
 			rep->shared++;
 			continue;
 		}

@@ -654,20 +654,6 @@ static bool volume_vm(const char *fleet, const char *volume, char *vm, size_t vm
 	return false;
 }
 
-static bool claimed_by_longer_fleet(const char *fleet, char **fleets, size_t n, const char *volume)
-{
-	size_t i, fl = strlen(fleet);
-
-	for (i = 0; i < n; i++) {
-		size_t l = strlen(fleets[i]);
-
-		if (l > fl && strncmp(fleets[i], fleet, fl) == 0 && fleets[i][fl] == '-' &&
-		    strncmp(volume, fleets[i], l) == 0 && volume[l] == '-')
-			return true;
-	}
-	return false;
-}
-
 int run_networks(struct run *run, struct setup_net_change **ret, size_t *ret_n,
 		 struct muster_err *err)
 {
@@ -714,7 +700,7 @@ int run_orphans(struct run *run, struct run_orphan **ret, size_t *ret_n, struct 
 			struct run_orphan *grown;
 
 			if (!volume_vm(m->fleet, vols[i], vm, sizeof(vm)) ||
-			    claimed_by_longer_fleet(m->fleet, fleets, n_fleets, vols[i]))
+			    identity_name_claimed(vols[i], m->fleet, fleets, n_fleets))
 				continue;
 			k = manifest_find_vm(m, vm);
 			if (k >= 0 && run->recs.v[k].host == h)

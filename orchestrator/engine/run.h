@@ -151,8 +151,9 @@ struct run_orphan {
 /*
  * After run_plan: the pools' volumes named like the fleet's (<fleet>-<vm>.qcow2
  * or <fleet>-<vm>-seed.iso) that are no wanted VM's on its host and no VM
- * the plan destroys; a name that a longer fleet of the store claims (web-eu
- * for web) is that fleet's. Free with run_orphans_free.
+ * the plan destroys; a name another fleet of the store could have made
+ * (identity_name_claimed: web-eu's for web, web's for web-eu) is left to
+ * it. Free with run_orphans_free.
  */
 int run_orphans(struct run *r, struct run_orphan **ret, size_t *ret_n,
 		struct muster_err *err) WUR;

@@ -142,6 +142,19 @@ int identity_image_volume_name(const char *fleet, const char *image, const char 
 	return 0;
 }
 
+bool identity_name_claimed(const char *name, const char *fleet, char *const *fleets, size_t n)
+{
+	size_t i, len;
+
+	for (i = 0; i < n; i++) {
+		len = strlen(fleets[i]);
+		if (!streq(fleets[i], fleet) && strncmp(name, fleets[i], len) == 0 &&
+		    name[len] == '-')
+			return true;
+	}
+	return false;
+}
+
 int identity_seed_volume_name(const char *fleet, const char *vm, char *out,
 			      size_t outsz, struct muster_err *err)
 {

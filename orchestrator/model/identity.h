@@ -10,6 +10,7 @@
 #ifndef MUSTER_IDENTITY_H
 #define MUSTER_IDENTITY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -61,6 +62,14 @@ int identity_image_volume_name(const char *fleet, const char *image, const char 
 /* The cloud-init seed volume "<fleet>-<vm>-seed.iso"; as above. */
 int identity_seed_volume_name(const char *fleet, const char *vm, char *out,
 			      size_t outsz, struct muster_err *err) WUR;
+
+/*
+ * Whether name, made "<fleet>-..." by the functions above, could as well be
+ * another of fleets' ("<other>-..."): fleet a's network b-lan and fleet
+ * a-b's network lan are both a-b-lan. Such a name may not be fleet's, and
+ * is left alone.
+ */
+bool identity_name_claimed(const char *name, const char *fleet, char *const *fleets, size_t n);
 
 /*
  * The MAC of NIC number nic: 52:54:00 followed by the first three bytes of

@@ -222,6 +222,24 @@ static void test_mac_round_trip(void **state)
 	identity_mac_format(mac, s);
 	assert_string_equal(s, "52:54:00:ab:cd:ef");
 }
+/* A name another recorded fleet could have made, longer or shorter, is its as well. */
+static void test_name_claimed(void **state)
+{
+	char *fleets[] = { "a", "a-b", "a-b-c", "web", "webx" };
+
+	(void) state;
+	/* a-b's network lan; a's network b-lan */
+	assert_true(identity_name_claimed("a-b-lan", "a-b", fleets, 5));
+	assert_true(identity_name_claimed("a-b-lan", "a", fleets, 5));
+	/* a-b's VM c-web; a-b-c's VM web */
+	assert_true(identity_name_claimed("a-b-c-web.qcow2", "a-b", fleets, 5));
+	/* only a prefix up to a '-' counts: webx is not web's */
+	assert_false(identity_name_claimed("web-001.qcow2", "web", fleets, 5));
+	assert_false(identity_name_claimed("webx-001.qcow2", "webx", fleets, 5));
+	/* the fleet itself, and no other fleet */
+	assert_false(identity_name_claimed("a-lan", "a", fleets, 1));
+	assert_false(identity_name_claimed("a-lan", "a", fleets, 0));
+}
 
 int main(void)
 {
@@ -237,6 +255,7 @@ int main(void)
 		cmocka_unit_test(test_mac_pinned),
 		cmocka_unit_test(test_mac_parse),
 		cmocka_unit_test(test_mac_round_trip),
+		cmocka_unit_test(test_name_claimed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
