@@ -12,8 +12,35 @@ Exit 0 when the prompt came, muster detached on ^] with exit 0 and said so;
 import os
 import pty
 import select
+import shutil
+import subprocess
 import sys
 import time
+
+
+def threads(pid):
+    """What each thread of pid waits in: the kernel's view, and gdb's when it is installed."""
+    out = []
+    try:
+        for tid in sorted(os.listdir("/proc/%d/task" % pid), key=int):
+            base = "/proc/%d/task/%s/" % (pid, tid)
+            try:
+                with open(base + "comm") as f:
+                    comm = f.read().strip()
+                with open(base + "wchan") as f:
+                    wchan = f.read().strip()
+                with open(base + "syscall") as f:
+                    call = f.read().split()[0]
+            except OSError:
+                continue
+            out.append("thread %s (%s): wchan %s, syscall %s" % (tid, comm, wchan, call))
+    except OSError as e:
+        out.append("no threads: %s" % e)
+    if shutil.which("gdb"):
+        r = subprocess.run(["gdb", "-p", str(pid), "-batch", "-ex", "thread apply all bt"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+        out += [l for l in r.stdout.decode("utf-8", "replace").splitlines() if l.startswith(("#", "Thread"))]
+    return "\n".join(out) + "\n"
 
 
 def main(argv):
@@ -54,10 +81,16 @@ def main(argv):
             if not data:
                 break
             seen += data
+    # (the terminal's end comes when muster's files close, a moment before
+    # the kernel makes it a zombie: waited for, within the same bound)
     done, status = os.waitpid(pid, os.WNOHANG)
+    while not done and time.monotonic() < end:
+        time.sleep(0.1)
+        done, status = os.waitpid(pid, os.WNOHANG)
     if not done:
+        sys.stderr.write("muster console did not end after ^]; saw: %r\n" % seen[-600:])
+        sys.stderr.write(threads(pid))
         os.kill(pid, 9)
-        sys.stderr.write("muster console did not end after ^]\n")
         return 1
     sys.stdout.write(seen.decode("utf-8", "replace"))
     if b"login:" not in seen or b"Detached from VM" not in seen or os.WEXITSTATUS(status) != 0:
