@@ -4,7 +4,8 @@
  * libvirt's event loop thread only queues an event (its VM, what, when);
  * a thread of the watch's own writes what is queued every
  * WATCH_FLUSH_MS, in one transaction (store_vm_notes), and once more when
- * the watch stops. Written one by one, the two or three events each VM
+ * the watch stops, after each host's events until then have come
+ * (hv_watch_sync). Written one by one, the two or three events each VM
  * makes while apply works cost ~0.2 ms a VM of 1000 (a transaction each,
  * contending with the workers' for the database's write lock).
  */
@@ -36,6 +37,8 @@ struct watch {
 	pthread_mutex_t lock;	/* everything below but refs, and the loop against the caller */
 	pthread_cond_t wake;
 	bool stopped;
+	pthread_cond_t synced_cv;	/* the hosts' events until watch_stop handed over */
+	bool synced;
 	atomic_size_t refs;	/* the caller's, and one per host watched (hv_watch_start) */
 	struct store *st;
 	const struct manifest *m;
@@ -137,6 +140,7 @@ static void watch_release(void *ud)
 	if (atomic_fetch_sub(&w->refs, 1) != 1)
 		return;
 	pthread_cond_destroy(&w->wake);
+	pthread_cond_destroy(&w->synced_cv);
 	pthread_mutex_destroy(&w->lock);
 	free(w->q);
 	free(w->hv);
@@ -156,6 +160,7 @@ int watch_start(const char *state_dir, const struct manifest *m, const struct vm
 		return err_nomem(err);
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->wake, NULL);
+	pthread_cond_init(&w->synced_cv, NULL);
 	atomic_init(&w->refs, 1);
 	w->m = m;
 	w->run_id = run_id;
@@ -198,12 +203,28 @@ int watch_start(const char *state_dir, const struct manifest *m, const struct vm
 	return 0;
 }
 
-/* The hosts' watches ended: each deregistered and its connection closed. */
+/*
+ * What each host sent until now handed to on_event (hv_watch_sync), then
+ * its watch ended (deregistered, its connection closed). Both are calls to
+ * the host, which may not answer (a daemon stopped, a host lost): all of
+ * it has WATCH_UNWATCH_S.
+ */
 static void *unwatch_main(void *arg)
 {
 	struct watch *w = arg;
+	int64_t until = clock_mono_ms() + WATCH_UNWATCH_S * 1000;
 	size_t i;
 
+	for (i = 0; w->hv && i < w->n_hosts; i++) {
+		int64_t left = until - clock_mono_ms();
+
+		if (w->hv[i] && (left <= 0 || hv_watch_sync(w->hv[i], (unsigned) left) < 0))
+			log_debug("a host did not answer: its last lifecycle events may be missed");
+	}
+	pthread_mutex_lock(&w->lock);
+	w->synced = true;
+	pthread_cond_signal(&w->synced_cv);
+	pthread_mutex_unlock(&w->lock);
 	for (i = 0; w->hv && i < w->n_hosts; i++)
 		hv_watch_stop(w->hv[i]);
 	return NULL;
@@ -213,11 +234,24 @@ void watch_stop(struct watch *w)
 {
 	struct timespec until;
 	pthread_t tid;
+	bool threaded;
 
 	if (!w)
 		return;
-	/* what came until now is written; a callback still running finds stopped */
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += WATCH_UNWATCH_S;
+	/*
+	 * An event the host sent as the run ended (a VM's start, the last
+	 * of a batch) may not have reached on_event yet: it is waited for,
+	 * then what came until then is written; a callback still running
+	 * afterwards finds stopped.
+	 */
+	threaded = pthread_create(&tid, NULL, unwatch_main, w) == 0;
+	if (!threaded)
+		unwatch_main(w);
 	pthread_mutex_lock(&w->lock);
+	while (!w->synced && pthread_cond_timedwait(&w->synced_cv, &w->lock, &until) == 0)
+		;
 	w->stopped = true;
 	pthread_cond_signal(&w->wake);
 	pthread_mutex_unlock(&w->lock);
@@ -229,15 +263,10 @@ void watch_stop(struct watch *w)
 	w->st = NULL;
 	pthread_mutex_unlock(&w->lock);
 	/*
-	 * Ending a watch is a call to its host, which may not answer (a daemon
-	 * stopped, a host lost): it gets WATCH_UNWATCH_S, then is left to
-	 * itself, and so is the watch (the command ends soon after).
+	 * A host that does not answer is left to itself, and so is the watch
+	 * (the command ends soon after).
 	 */
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += WATCH_UNWATCH_S;
-	if (pthread_create(&tid, NULL, unwatch_main, w) != 0) {
-		unwatch_main(w);
-	} else if (pthread_timedjoin_np(tid, NULL, &until) != 0) {
+	if (threaded && pthread_timedjoin_np(tid, NULL, &until) != 0) {
 		log_info("a host does not answer: its lifecycle events are left to it");
 		pthread_detach(tid);
 		return;

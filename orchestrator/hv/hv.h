@@ -38,6 +38,14 @@ typedef void (*hv_event_fn)(void *ud, const char *domain, const char *what);
 int hv_watch_start(const char *uri, hv_event_fn fn, void *ud, void (*ud_release)(void *ud),
 		   struct hv_watch **ret, struct muster_err *err) WUR;
 void hv_watch_stop(struct hv_watch *w);
+/*
+ * Wait until fn has had every event the host sent before this call: a
+ * call to the host (its daemon sends the events it has before the reply),
+ * then a turn of libvirt's event loop (which hands what it received to fn
+ * from a timer). 0, or -1 when the host did not answer or the turn did not
+ * come within timeout_ms (a host lost: its last events are left to it).
+ */
+int hv_watch_sync(struct hv_watch *w, unsigned timeout_ms);
 
 /*
  * Open the channel named name (a virtio-serial port's target name) of the

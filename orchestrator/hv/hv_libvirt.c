@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -276,6 +277,93 @@ int hv_watch_start(const char *uri, hv_event_fn fn, void *ud, void (*ud_release)
 	}
 	*ret = w;
 	return 0;
+}
+
+/* A turn of libvirt's event loop, waited for: its timer's and the waiter's. */
+struct loop_turn {
+	pthread_mutex_t lock;
+	pthread_cond_t done_cv;
+	bool done;
+	int timer;
+	atomic_int refs;
+};
+
+static void turn_unref(void *opaque)
+{
+	struct loop_turn *t = opaque;
+
+	if (atomic_fetch_sub(&t->refs, 1) != 1)
+		return;
+	pthread_mutex_destroy(&t->lock);
+	pthread_cond_destroy(&t->done_cv);
+	free(t);
+}
+
+static void turn_fire(int timer, void *opaque)
+{
+	struct loop_turn *t = opaque;
+
+	(void) timer;
+	pthread_mutex_lock(&t->lock);
+	if (!t->done) {
+		t->done = true;
+		pthread_cond_signal(&t->done_cv);
+		virEventRemoveTimeout(t->timer);	/* its free callback drops its reference */
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+/*
+ * A timer due now runs after those that came due before it: libvirt's
+ * event states (the remote driver's, a local driver's) hand events to the
+ * callbacks from such a timer, made due as the events are queued.
+ */
+static int loop_turn(unsigned timeout_ms)
+{
+	struct loop_turn *t = calloc(1, sizeof(*t));
+	struct timespec until;
+	int r = 0;
+
+	if (!t)
+		return -1;
+	pthread_mutex_init(&t->lock, NULL);
+	pthread_cond_init(&t->done_cv, NULL);
+	atomic_init(&t->refs, 2);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long) (timeout_ms % 1000) * 1000000L;
+	until.tv_sec += until.tv_nsec / 1000000000L;
+	until.tv_nsec %= 1000000000L;
+	pthread_mutex_lock(&t->lock);
+	t->timer = virEventAddTimeout(0, turn_fire, t, turn_unref);
+	if (t->timer < 0) {
+		pthread_mutex_unlock(&t->lock);
+		virResetLastError();
+		turn_unref(t);	/* (no timer: its reference goes too) */
+		turn_unref(t);
+		return -1;
+	}
+	while (!t->done && r == 0)
+		r = pthread_cond_timedwait(&t->done_cv, &t->lock, &until);
+	r = t->done ? 0 : -1;
+	pthread_mutex_unlock(&t->lock);
+	turn_unref(t);
+	return r;
+}
+
+int hv_watch_sync(struct hv_watch *w, unsigned timeout_ms)
+{
+	unsigned long version;
+	int64_t start = clock_mono_ms(), left;
+
+	if (!w)
+		return 0;
+	if (virConnectGetLibVersion(w->conn, &version) < 0) {
+		virResetLastError();
+		return -1;
+	}
+	left = (int64_t) timeout_ms - (clock_mono_ms() - start);
+	return left > 0 ? loop_turn((unsigned) left) : -1;
 }
 
 void hv_watch_stop(struct hv_watch *w)
