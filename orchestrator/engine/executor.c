@@ -349,12 +349,8 @@ int executor_run(size_t n, const struct executor_opts *opts, const struct execut
 		pthread_cond_broadcast(&r->wake);
 		while (r->pending > 0) {
 			if (opts->item_timeout_s) {
-				struct timespec until;
+				struct timespec until = clock_real_after_ms(wait_ms);
 
-				clock_gettime(CLOCK_REALTIME, &until);
-				until.tv_nsec += (long) (wait_ms % 1000) * 1000000L;
-				until.tv_sec += (time_t) (wait_ms / 1000) + until.tv_nsec / 1000000000L;
-				until.tv_nsec %= 1000000000L;
 				pthread_cond_timedwait(&r->idle, &r->lock, &until);
 				wait_ms = time_out(r, w, nw, opts->item_timeout_s);
 				if (!any_worker_free(w, nw)) {

@@ -118,14 +118,11 @@ static void flush_locked(struct watch *w)
 static void *flusher_main(void *arg)
 {
 	struct watch *w = arg;
-	struct timespec until;
 
 	pthread_mutex_lock(&w->lock);
 	while (!w->stopped) {
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += WATCH_FLUSH_MS * 1000000L;
-		until.tv_sec += until.tv_nsec / 1000000000L;
-		until.tv_nsec %= 1000000000L;
+		struct timespec until = clock_real_after_ms(WATCH_FLUSH_MS);
+
 		if (pthread_cond_timedwait(&w->wake, &w->lock, &until) == ETIMEDOUT)
 			flush_locked(w);
 	}
@@ -238,8 +235,7 @@ void watch_stop(struct watch *w)
 
 	if (!w)
 		return;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += WATCH_UNWATCH_S;
+	until = clock_real_after_ms(WATCH_UNWATCH_S * 1000);
 	/*
 	 * An event the host sent as the run ended (a VM's start, the last
 	 * of a batch) may not have reached on_event yet: it is waited for,

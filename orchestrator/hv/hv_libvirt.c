@@ -321,7 +321,7 @@ static void turn_fire(int timer, void *opaque)
 static int loop_turn(unsigned timeout_ms)
 {
 	struct loop_turn *t = calloc(1, sizeof(*t));
-	struct timespec until;
+	struct timespec until = clock_real_after_ms(timeout_ms);
 	int r = 0;
 
 	if (!t)
@@ -329,11 +329,6 @@ static int loop_turn(unsigned timeout_ms)
 	pthread_mutex_init(&t->lock, NULL);
 	pthread_cond_init(&t->done_cv, NULL);
 	atomic_init(&t->refs, 2);
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long) (timeout_ms % 1000) * 1000000L;
-	until.tv_sec += until.tv_nsec / 1000000000L;
-	until.tv_nsec %= 1000000000L;
 	pthread_mutex_lock(&t->lock);
 	t->timer = virEventAddTimeout(0, turn_fire, t, turn_unref);
 	if (t->timer < 0) {

@@ -22,6 +22,18 @@ int64_t clock_real_ms(void)
 	return ms(CLOCK_REALTIME);
 }
 
+struct timespec clock_real_after_ms(int64_t ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += (time_t) (ms / 1000);
+	ts.tv_nsec += (long) (ms % 1000) * 1000000L;
+	ts.tv_sec += ts.tv_nsec / 1000000000L;
+	ts.tv_nsec %= 1000000000L;
+	return ts;
+}
+
 void clock_sleep_ms(int64_t ms)
 {
 	struct timespec t;

@@ -1,4 +1,4 @@
-/* test_util.c: the shared helpers: the size-capped buf, struct muster_err, the log. */
+/* test_util.c: the shared helpers: the size-capped buf, struct muster_err, the log, the clock. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +14,7 @@
 
 #include "afile.h"
 #include "buf.h"
+#include "clock.h"
 #include "err.h"
 #include "fmt.h"
 #define LOG_TAG "test"
@@ -512,6 +513,28 @@ static void test_suggest(void **state)
 	assert_null(suggest_near("apply", names, 0));
 }
 
+/* ---- clock ------------------------------------------------------------ */
+
+/* A deadline ms from now: normalized, and that far from the real clock, a millisecond's carry included. */
+static void test_clock_real_after_ms(void **state)
+{
+	static const int64_t ms[] = { 0, 1, 999, 1000, 1001, 1999, 5000, 86400000 };
+	size_t i;
+
+	(void) state;
+	for (i = 0; i < sizeof(ms) / sizeof(*ms); i++) {
+		int64_t before = clock_real_ms();
+		struct timespec t = clock_real_after_ms(ms[i]);
+		int64_t after = clock_real_ms(), at;
+
+		assert_true(t.tv_nsec >= 0 && t.tv_nsec < 1000000000L);
+		at = (int64_t) t.tv_sec * 1000 + t.tv_nsec / 1000000;
+		if (at < before + ms[i] || at > after + ms[i])
+			fail_msg("%lld ms from now: %lld, not within [%lld, %lld]", (long long) ms[i],
+				 (long long) at, (long long) (before + ms[i]), (long long) (after + ms[i]));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -534,6 +557,7 @@ int main(void)
 		cmocka_unit_test(test_log_hold),
 		cmocka_unit_test(test_afile_regular_only),
 		cmocka_unit_test(test_suggest),
+		cmocka_unit_test(test_clock_real_after_ms),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
